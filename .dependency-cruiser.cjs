@@ -1,0 +1,38 @@
+/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- cli, server. */
+const layer = (name, path, mayImport) => ({
+  name: `${name}-imports-only-below`,
+  severity: 'error',
+  comment: `${path} may import only from: ${mayImport.join(', ') || 'nothing in cadre'}`,
+  from: { path: `^${path}/` },
+  to: {
+    path: '^(src|agents|planners|memory|tools)/',
+    pathNot: [`^${path}/`, ...mayImport.map((p) => `^${p}/`)],
+  },
+});
+
+module.exports = {
+  forbidden: [
+    { name: 'no-cycles', severity: 'error', from: {}, to: { circular: true } },
+    layer('core', 'src/core', []),
+    layer('models', 'src/models', ['src/core']),
+    layer('tools', 'tools', ['src/core']),
+    layer('memory', 'memory', ['src/core', 'src/models']),
+    layer('agents', 'agents', ['src/core', 'src/models', 'tools', 'memory']),
+    layer('planners', 'planners', ['src/core', 'src/models', 'tools', 'memory', 'agents']),
+    layer('runtime', 'src/runtime', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners']),
+    layer('testing', 'src/testing', ['src/core', 'src/models', 'tools', 'memory']),
+    layer('cli', 'src/cli', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime', 'src/testing']),
+    {
+      name: 'no-dev-deps-in-library',
+      severity: 'error',
+      from: { path: '^(src|agents|planners|memory|tools)/' },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+  },
+};

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { CadreError } from './errors.js';
+
+const csv = (value: unknown) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+
+export const providerKinds = ['ollama', 'local', 'openai', 'anthropic'] as const;
+export type ProviderKind = (typeof providerKinds)[number];
+
+/** cadre's configuration. Every field has a default or is optional; `CADRE_*` variables override. */
+export const ConfigSchema = z.object({
+  /** Most model calls one run may make. */
+  maxSteps: z.coerce.number().int().positive().default(20),
+  maxTokens: z.coerce.number().int().positive().optional(),
+  maxCostUsd: z.coerce.number().nonnegative().optional(),
+  maxWallTimeMs: z.coerce.number().int().positive().optional(),
+  toolTimeoutMs: z.coerce.number().int().positive().default(30_000),
+  toolOutputMaxChars: z.coerce.number().int().positive().default(16_000),
+  /** Where runs, journals and memory are stored. */
+  dataDir: z.string().min(1).default('.cadre'),
+  /** Root folder the built-in file tools may touch. */
+  workspaceDir: z.string().min(1).default('.'),
+  /** Hosts the http_fetch tool may reach. */
+  httpAllowedHosts: z.preprocess(csv, z.array(z.string().min(1))).default([]),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  /** An explicit model, as `provider:model` (e.g. `ollama:llama3.1`, `openai:gpt-4o-mini`). */
+  model: z
+    .string()
+    .regex(/^(ollama|local|openai|anthropic):.+$/, 'expected provider:model, e.g. ollama:llama3.1')
+    .optional(),
+  /** The order in which reachable providers are preferred. */
+  modelOrder: z.preprocess(csv, z.array(z.enum(providerKinds)).min(1)).default(['ollama', 'local', 'openai', 'anthropic']),
+  ollamaHost: z.string().url().default('http://127.0.0.1:11434'),
+  localBaseUrl: z.string().url().optional(),
+  localApiKey: z.string().optional(),
+  openaiApiKey: z.string().min(1).optional(),
+  openaiBaseUrl: z.string().url().optional(),
+  anthropicApiKey: z.string().min(1).optional(),
+  anthropicBaseUrl: z.string().url().optional(),
+  /** How long provider detection waits for an answer. */
+  detectTimeoutMs: z.coerce.number().int().positive().default(800),
+});
+
+export type CadreConfig = z.infer<typeof ConfigSchema>;
+export type CadreConfigInput = z.input<typeof ConfigSchema>;
+
+/** Environment variables that are not `CADRE_*` but that users already have set. */
+const wellKnownEnv: Record<string, keyof CadreConfig> = {
+  OLLAMA_HOST: 'ollamaHost',
+  OPENAI_API_KEY: 'openaiApiKey',
+  OPENAI_BASE_URL: 'openaiBaseUrl',
+  ANTHROPIC_API_KEY: 'anthropicApiKey',
+  ANTHROPIC_BASE_URL: 'anthropicBaseUrl',
+};
+
+const fieldToEnv = (field: string) => `CADRE_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+/** Reads config-relevant variables out of an environment, remembering which variable set each field. */
+function fromEnv(env: NodeJS.ProcessEnv): { values: Record<string, string>; sources: Record<string, string> } {
+  const values: Record<string, string> = {};
+  const sources: Record<string, string> = {};
+  for (const [name, field] of Object.entries(wellKnownEnv)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      values[field] = field === 'ollamaHost' && !/^https?:\/\//.test(value) ? `http://${value}` : value;
+      sources[field] = name;
+    }
+  }
+  for (const field of Object.keys(ConfigSchema.shape)) {
+    const name = fieldToEnv(field);
+    const value = env[name];
+    if (value !== undefined && value !== '') {
+      values[field] = value;
+      sources[field] = name;
+    }
+  }
+  return { values, sources };
+}
+
+/**
+ * Builds the config from defaults, then environment variables, then explicit options (highest).
+ * Throws `config_invalid` naming every bad field and where its value came from.
+ */
+export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEnv = process.env): CadreConfig {
+  const { values, sources } = fromEnv(env);
+  const explicit = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const parsed = ConfigSchema.safeParse({ ...values, ...explicit });
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const field = String(issue.path[0] ?? '(root)');
+    const source = field in explicit ? 'option' : sources[field];
+    return { field, source, message: issue.message };
+  });
+  const text = problems.map((p) => `${p.field}${p.source ? ` (from ${p.source})` : ''}: ${p.message}`).join('; ');
+  throw new CadreError('config_invalid', `Invalid config: ${text}`, { details: { problems } });
+}

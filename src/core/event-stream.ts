@@ -1,0 +1,75 @@
+import { EventEmitter } from 'eventemitter3';
+import type { CadreEvent, CadreEventOf, CadreEventPayload, CadreEventType } from './events.js';
+import { redact } from './redact.js';
+
+type Listener<T extends CadreEventType> = (event: CadreEventOf<T>) => void;
+
+/**
+ * The event log of one run: stamps each payload with `seq` and time, redacts secrets, keeps the
+ * events in order, and hands them out as callbacks or as an AsyncIterable that replays from any seq.
+ */
+export class RunEventStream {
+  readonly runId: string;
+  private readonly log: CadreEvent[] = [];
+  private readonly emitter = new EventEmitter();
+  private closed = false;
+
+  constructor(runId: string) {
+    this.runId = runId;
+  }
+
+  /** Appends an event and notifies listeners. Events after `close()` are dropped. */
+  emit(payload: CadreEventPayload): CadreEvent | undefined {
+    if (this.closed) return undefined;
+    const event = { ...redact(payload), runId: this.runId, seq: this.log.length + 1, ts: Date.now() } as CadreEvent;
+    this.log.push(event);
+    this.emitter.emit(event.type, event);
+    this.emitter.emit('*', event);
+    return event;
+  }
+
+  /** Calls `listener` for each new event of `type` ('*' for all); returns an unsubscribe function. */
+  on<T extends CadreEventType>(type: T, listener: Listener<T>): () => void;
+  on(type: '*', listener: (event: CadreEvent) => void): () => void;
+  on(type: string, listener: (event: CadreEvent) => void): () => void {
+    this.emitter.on(type, listener);
+    return () => this.emitter.off(type, listener);
+  }
+
+  /** Events so far, in order. */
+  history(): readonly CadreEvent[] {
+    return this.log;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Ends the stream: iterators finish after yielding what is left. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emitter.emit('close');
+  }
+
+  /** Yields every event with `seq >= fromSeq` (already emitted ones first), then live ones until close. */
+  async *events(fromSeq = 1): AsyncGenerator<CadreEvent, void, undefined> {
+    let next = Math.max(1, fromSeq);
+    while (true) {
+      while (next <= this.log.length) {
+        yield this.log[next - 1] as CadreEvent;
+        next += 1;
+      }
+      if (this.closed) return;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.emitter.off('*', wake);
+          this.emitter.off('close', wake);
+          resolve();
+        };
+        this.emitter.on('*', wake);
+        this.emitter.on('close', wake);
+      });
+    }
+  }
+}

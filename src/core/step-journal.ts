@@ -1,0 +1,56 @@
+import type { Usage } from './usage.js';
+import type { ErrorInfo, ToolCallInfo } from './events.js';
+
+/** A model response as recorded in the journal: enough to replay it without calling the model. */
+export interface ModelStep {
+  kind: 'model';
+  runId: string;
+  taskId: string;
+  index: number;
+  model: string;
+  content: string;
+  toolCalls: ToolCallInfo[];
+  usage: Usage;
+  costUsd: number;
+}
+
+/** A finished tool call as recorded in the journal. */
+export interface ToolStep {
+  kind: 'tool';
+  runId: string;
+  taskId: string;
+  index: number;
+  callId: string;
+  tool: string;
+  args: Record<string, unknown>;
+  ok: boolean;
+  output: string;
+  error?: ErrorInfo;
+}
+
+export type JournalStep = ModelStep | ToolStep;
+
+/**
+ * The ordered record of what an agent did in one task. Re-running a task with the same journal
+ * replays these steps instead of calling the model or tools again.
+ */
+export interface StepJournal {
+  append(step: JournalStep): void | Promise<void>;
+  replay(runId: string, taskId: string): readonly JournalStep[] | Promise<readonly JournalStep[]>;
+}
+
+/** A StepJournal held in memory; the default for a single process. */
+export class InMemoryStepJournal implements StepJournal {
+  private readonly steps = new Map<string, JournalStep[]>();
+
+  append(step: JournalStep): void {
+    const key = `${step.runId}\u0000${step.taskId}`;
+    const list = this.steps.get(key);
+    if (list) list.push(step);
+    else this.steps.set(key, [step]);
+  }
+
+  replay(runId: string, taskId: string): readonly JournalStep[] {
+    return this.steps.get(`${runId}\u0000${taskId}`) ?? [];
+  }
+}
