@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'tool_not_found'
   | 'tool_failed'
   | 'tool_args_invalid'
+  | 'tool_outcome_unknown'
   | 'path_outside_root'
   | 'path_invalid'
   | 'host_not_allowed'

@@ -7,5 +7,7 @@ export * from './events.js';
 export * from './event-stream.js';
 export * from './budget.js';
 export * from './step-journal.js';
+export * from './tool-call-journal.js';
+export * from './event-log.js';
 export * from './config.js';
 export * from './logger.js';

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { CadreError } from '../src/core/index.js';
+import type { Tool } from '../tools/index.js';
+
+/** Describes an agent: who it is, what it may use and which model it prefers. */
+export interface AgentSpec {
+  name: string;
+  role?: string;
+  instructions: string;
+  tools?: readonly Tool[];
+  /** Preferred model as `provider:model`; the router decides whether it is available. */
+  model?: string;
+  /** Most model calls for one task. Default 10. */
+  maxSteps?: number;
+}
+
+const SpecShape = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'letters, digits, _ or -, at most 64'),
+  role: z.string().min(1).optional(),
+  instructions: z.string().min(1),
+  model: z.string().min(3).optional(),
+  maxSteps: z.number().int().positive().max(1000).optional(),
+});
+
+/** Checks a spec and returns it with defaults; throws `input_invalid` naming the bad field. */
+export function defineAgentSpec(spec: AgentSpec): Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec {
+  const parsed = SpecShape.safeParse(spec);
+  if (!parsed.success) {
+    const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new CadreError('input_invalid', `Invalid agent spec "${spec.name}": ${text}`);
+  }
+  const tools = spec.tools ?? [];
+  const names = new Set<string>();
+  for (const tool of tools) {
+    if (names.has(tool.name)) throw new CadreError('input_invalid', `Agent "${spec.name}" lists tool "${tool.name}" twice`);
+    names.add(tool.name);
+  }
+  return { ...spec, tools, maxSteps: spec.maxSteps ?? 10 };
+}

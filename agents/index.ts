@@ -1,0 +1,3 @@
+export * from './agent.js';
+export * from './agent-spec.js';
+export * from './react-agent.js';

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import pc from 'picocolors';
+import { CadreError, type CadreConfigInput } from '../core/index.js';
+import { runGoal } from './run-goal.js';
+import { listModels } from './models-command.js';
+
+const demoGoal =
+  'Work out `(17 * 23) + sqrt(1764)`, list the example programs in `examples`, and tell me the current UTC time.';
+
+const positiveInt = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+};
+const nonNegative = (value: string) => {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a non-negative number');
+  return Number(value);
+};
+
+interface RunFlags {
+  json?: boolean;
+  model?: string;
+  maxSteps?: number;
+  maxCost?: number;
+  workspace?: string;
+  scripted?: boolean;
+}
+
+const configFrom = (flags: RunFlags): CadreConfigInput => ({
+  model: flags.model,
+  maxSteps: flags.maxSteps,
+  maxCostUsd: flags.maxCost,
+  workspaceDir: flags.workspace,
+});
+
+const program = new Command('cadre')
+  .description('Plan a goal and carry it out with agents over local and cloud models.')
+  .showHelpAfterError()
+  .exitOverride();
+
+const withRunFlags = (command: Command) =>
+  command
+    .option('--json', 'print events as JSON lines instead of live progress')
+    .option('--model <provider:model>', 'use this model, e.g. ollama:llama3.1 or openai:gpt-4o-mini')
+    .option('--max-steps <n>', 'most model calls for the run', positiveInt)
+    .option('--max-cost <usd>', 'most US dollars the run may spend', nonNegative)
+    .option('--workspace <dir>', 'folder the file tools may read and write (default: current folder)');
+
+withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
+  .option('--scripted', 'use the scripted model even when a real one is reachable')
+  .action(async (goal: string, flags: RunFlags) => {
+    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never' });
+  });
+
+withRunFlags(program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'))
+  .action(async (flags: RunFlags) => {
+    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto' });
+  });
+
+program
+  .command('models')
+  .description('list the model providers cadre can reach and their models')
+  .option('--json', 'print JSON')
+  .action(async (flags: { json?: boolean }) => {
+    process.exitCode = await listModels({ json: Boolean(flags.json) });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = report(error);
+}
+
+/** One line on stderr; exit 2 for what the user can fix, 1 for the rest. */
+function report(error: unknown): number {
+  if (typeof error === 'object' && error !== null && 'exitCode' in error && 'code' in error && String(error.code).startsWith('commander.')) {
+    return Number(error.exitCode) === 0 ? 0 : 2; // commander already printed its message
+  }
+  const cadre = CadreError.from(error);
+  process.stderr.write(`${pc.red('error')} ${cadre.code}: ${cadre.message}\n`);
+  return cadre.kind === 'user' ? 2 : 1;
+}

@@ -1,0 +1,47 @@
+import type { BaseMessage, AIMessage } from '@langchain/core/messages';
+import type { Runnable } from '@langchain/core/runnables';
+import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
+import { CadreError, cancelledError } from '../core/index.js';
+import type { ModelRef } from './model-ref.js';
+import { toModelError } from './model-errors.js';
+
+export interface RetryOptions {
+  /** Extra attempts after the first. Default 3. */
+  retries?: number;
+  /** First backoff in ms, doubled each time. Default 500. */
+  baseDelayMs?: number;
+  /** Longest wait, also for a server's Retry-After. Default 30 s. */
+  maxDelayMs?: number;
+}
+
+const retryable = (e: unknown) => CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
+
+/**
+ * Calls a chat model once, retrying rate limits and server errors with exponential backoff (or as
+ * long as the server's Retry-After says, capped), and maps failures to CadreErrors.
+ */
+export async function invokeModel(
+  model: Runnable<BaseMessage[], AIMessage>,
+  messages: BaseMessage[],
+  options: { signal?: AbortSignal; ref?: Pick<ModelRef, 'provider' | 'model'>; retry?: RetryOptions } = {},
+): Promise<AIMessage> {
+  const { retries = 3, baseDelayMs = 500, maxDelayMs = 30_000 } = options.retry ?? {};
+  const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>((context) => {
+    const error = 'error' in context.result ? context.result.error : undefined;
+    const asked = CadreError.isInstance(error) ? (error.details.retryAfterMs as number | undefined) : undefined;
+    return Math.min(maxDelayMs, asked ?? baseDelayMs * 2 ** (context.attempt - 1));
+  });
+  const policy = retry(handleWhen(retryable), { maxAttempts: retries, backoff });
+  try {
+    return await policy.execute(async ({ signal }) => {
+      try {
+        return await model.invoke(messages, { signal });
+      } catch (error) {
+        throw toModelError(error, options.ref);
+      }
+    }, options.signal);
+  } catch (error) {
+    if (options.signal?.aborted) throw cancelledError(options.signal);
+    throw toModelError(error, options.ref);
+  }
+}

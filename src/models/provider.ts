@@ -1,0 +1,18 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { ProviderKind } from '../core/index.js';
+
+export interface ChatModelOptions {
+  temperature?: number;
+  maxTokens?: number;
+}
+
+/** A source of chat models: a local server or a cloud API. */
+export interface ModelProvider {
+  readonly kind: ProviderKind;
+  readonly location: 'local' | 'cloud';
+  readonly baseURL: string;
+  /** A LangChain chat model for `model`; supports `bindTools` and AbortSignal. */
+  chatModel(model: string, options?: ChatModelOptions): BaseChatModel;
+  /** Model names the server offers. Rejects when it does not answer in time. */
+  listModels(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string[]>;
+}

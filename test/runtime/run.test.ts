@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { run, type CadreEvent } from 'cadre';
+import { createFixedRouter } from 'cadre/models';
+import { defineTool } from 'cadre/tools';
+import { ScriptedChatModel } from 'cadre/testing';
+
+const echo = defineTool({
+  name: 'echo',
+  description: 'echoes',
+  input: z.object({ text: z.string() }),
+  effects: 'read',
+  run: ({ text }) => text,
+});
+const loopingModel = (latencyMs = 0) =>
+  new ScriptedChatModel({ latencyMs, respond: ({ call }) => ({ toolCalls: [{ name: 'echo', args: { text: `step ${call + 1}` } }] }) });
+const agent = { name: 'looper', instructions: 'Echo forever.', tools: [echo] };
+const offline = { ollamaHost: 'http://127.0.0.1:2' };
+
+describe('run()', () => {
+  it('streams events as an AsyncIterable and ends with run.completed carrying answer, usage and cost', async () => {
+    const model = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'echo', args: { text: 'hi' } }] }, 'done: hi'] });
+    const handle = run({ goal: 'say hi', agent, model, config: offline });
+    const events: CadreEvent[] = [];
+    for await (const event of handle.events()) events.push(event);
+    const result = await handle.result;
+    expect(result.status).toBe('completed');
+    expect(result.answer).toBe('done: hi');
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events[0]?.type).toBe('run.started');
+    const last = events.at(-1);
+    expect(last?.type === 'run.completed' && last.answer).toBe('done: hi');
+    expect(last?.type === 'run.completed' && last.usage.totalTokens).toBe(result.usage.totalTokens);
+    expect(result.trace.map((s) => s.kind)).toEqual(['model', 'tool', 'model']);
+  });
+
+  it('stops at maxSteps with budget_exceeded and keeps what it had', async () => {
+    const handle = run({ goal: 'loop', agent, model: loopingModel(), config: { ...offline, maxSteps: 3 } });
+    const result = await handle.result;
+    expect(result.status).toBe('budget_exceeded');
+    expect(result.error?.code).toBe('budget_exceeded');
+    expect(result.steps).toBe(3);
+    expect(result.trace.filter((s) => s.kind === 'model')).toHaveLength(3);
+    expect(result.trace.filter((s) => s.kind === 'tool').map((s) => s.kind === 'tool' && s.output)).toEqual(['step 1', 'step 2', 'step 3']);
+    const kinds: string[] = [];
+    for await (const event of handle.events()) kinds.push(event.type);
+    expect(kinds).toContain('budget.exceeded');
+  });
+
+  it('stops at maxCostUsd with budget_exceeded, costing each call from the price table', async () => {
+    const expensive = new ScriptedChatModel({
+      respond: () => ({ toolCalls: [{ name: 'echo', args: { text: 'x' } }], usage: { inputTokens: 1_000_000, outputTokens: 0 } }),
+    });
+    const router = createFixedRouter(expensive, { provider: 'openai', model: 'gpt-4o-mini', location: 'cloud' });
+    const result = await run({ goal: 'spend', agent, router, config: { ...offline, maxCostUsd: 0.2 } }).result;
+    expect(result.status).toBe('budget_exceeded');
+    expect(result.costUsd).toBeGreaterThanOrEqual(0.2);
+    expect(result.trace.filter((s) => s.kind === 'model').length).toBeGreaterThan(0);
+    expect(result.trace.every((s) => s.kind !== 'model' || s.costUsd > 0)).toBe(true);
+  });
+
+  it('cancel() mid-run ends it promptly with run.cancelled', async () => {
+    const handle = run({ goal: 'loop slowly', agent, model: loopingModel(300), config: offline });
+    const seen: string[] = [];
+    for await (const event of handle.events()) {
+      seen.push(event.type);
+      if (event.type === 'tool.result') {
+        const started = performance.now();
+        handle.cancel('user pressed stop');
+        const result = await handle.result;
+        expect(performance.now() - started).toBeLessThan(200);
+        expect(result.status).toBe('cancelled');
+      }
+    }
+    expect(seen).toContain('run.cancelled');
+    expect(seen.at(-1)).toBe('run.completed');
+  });
+
+  it('rejects bad input at once with a user error', () => {
+    expect(() => run({ goal: '  ', agent, model: loopingModel() })).toThrow(expect.objectContaining({ code: 'input_invalid' }));
+    expect(() => run({ goal: 'x', agent, model: loopingModel(), config: { maxSteps: -1 } })).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    expect(() => run({ goal: 'x', agent: { name: 'bad name!', instructions: 'i' }, model: loopingModel() })).toThrow(
+      expect.objectContaining({ code: 'input_invalid' }),
+    );
+  });
+});

@@ -1,0 +1,66 @@
+import type { z } from 'zod';
+import { CadreError } from '../src/core/index.js';
+
+/** What a tool may change in the world. `destructive` tools need approval unless policy allows. */
+export type ToolEffects = 'read' | 'write' | 'destructive';
+
+/** Handed to a tool's `run` for each call. */
+export interface ToolContext {
+  signal: AbortSignal;
+  runId: string;
+  taskId: string;
+  callId: string;
+}
+
+export type ToolInputSchema = z.ZodObject<z.ZodRawShape>;
+
+/** A tool as cadre runs it: declared input, effects and limits, and the function itself. */
+export interface Tool<I extends ToolInputSchema = ToolInputSchema> {
+  readonly name: string;
+  readonly description: string;
+  readonly input: I;
+  readonly effects: ToolEffects;
+  /** Safe to run twice with the same arguments; only idempotent tools are retried. */
+  readonly idempotent: boolean;
+  readonly timeoutMs?: number;
+  run(args: z.infer<I>, context: ToolContext): unknown;
+}
+
+export interface ToolDefinition<I extends ToolInputSchema> {
+  name: string;
+  description: string;
+  input: I;
+  effects: ToolEffects;
+  /** Default: true for `read` tools, false otherwise. */
+  idempotent?: boolean;
+  timeoutMs?: number;
+  /** Returns a string or any JSON-serialisable value. */
+  run(args: z.infer<I>, context: ToolContext): unknown;
+}
+
+const namePattern = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/** Declares a tool; throws `input_invalid` for a bad name, effect or timeout. */
+export function defineTool<I extends ToolInputSchema>(definition: ToolDefinition<I>): Tool<I> {
+  if (!namePattern.test(definition.name)) {
+    throw new CadreError('input_invalid', `Tool name "${definition.name}" must match ${namePattern} (what model APIs accept)`);
+  }
+  if (!['read', 'write', 'destructive'].includes(definition.effects)) {
+    throw new CadreError('input_invalid', `Tool "${definition.name}": effects must be read, write or destructive`);
+  }
+  if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) {
+    throw new CadreError('input_invalid', `Tool "${definition.name}": timeoutMs must be a positive number`);
+  }
+  if (!definition.description.trim()) {
+    throw new CadreError('input_invalid', `Tool "${definition.name}" needs a description: it is what the model reads`);
+  }
+  return Object.freeze({
+    name: definition.name,
+    description: definition.description,
+    input: definition.input,
+    effects: definition.effects,
+    idempotent: definition.idempotent ?? definition.effects === 'read',
+    ...(definition.timeoutMs !== undefined ? { timeoutMs: definition.timeoutMs } : {}),
+    run: definition.run,
+  });
+}

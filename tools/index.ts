@@ -1,0 +1,5 @@
+export * from './define-tool.js';
+export * from './tool-registry.js';
+export * from './tool-executor.js';
+export { toLangChainTool, fromLangChainTool } from './langchain.js';
+export * from './builtin/index.js';

@@ -1,0 +1,171 @@
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import {
+  CadreError,
+  abortable,
+  cancelledError,
+  type ErrorInfo,
+  type RunEventStream,
+  type ToolCallJournal,
+} from '../src/core/index.js';
+import type { Tool } from './define-tool.js';
+import { stringify } from './langchain.js';
+import { ToolRegistry } from './tool-registry.js';
+
+export interface ToolExecutorOptions {
+  tools: readonly Tool[] | ToolRegistry;
+  /** Per-call limit when the tool sets none. Default 30 s. */
+  timeoutMs?: number;
+  /** Longest output passed on; the rest is cut with a visible marker. Default 16,000 characters. */
+  outputMaxChars?: number;
+  /** Extra attempts for idempotent tools on system errors. Default 2. */
+  retries?: number;
+}
+
+export interface ToolCallRequest {
+  id: string;
+  name: string;
+  args: unknown;
+}
+
+export interface ExecuteContext {
+  runId: string;
+  taskId: string;
+  step: number;
+  signal?: AbortSignal;
+  events?: RunEventStream;
+  /** When given, calls with effects are recorded before and after, and never silently repeated. */
+  journal?: ToolCallJournal;
+}
+
+/** What came of one call. Failures are data (the model sees them); only cancellation throws. */
+export interface ToolOutcome {
+  callId: string;
+  tool: string;
+  ok: boolean;
+  output: string;
+  error?: ErrorInfo;
+  truncated: boolean;
+  attempts: number;
+  durationMs: number;
+  /** True when the result came from the tool-call journal instead of running the tool. */
+  replayed?: boolean;
+}
+
+/**
+ * Runs tool calls safely: validates arguments against the tool's schema, enforces the timeout,
+ * retries only idempotent tools, caps output, journals calls that change things, and emits one
+ * `tool.called` and one `tool.result` event per call.
+ */
+export class ToolExecutor {
+  private readonly registry: ToolRegistry;
+  private readonly timeoutMs: number;
+  private readonly outputMaxChars: number;
+  private readonly retries: number;
+
+  constructor(options: ToolExecutorOptions) {
+    this.registry = options.tools instanceof ToolRegistry ? options.tools : new ToolRegistry(options.tools);
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.outputMaxChars = options.outputMaxChars ?? 16_000;
+    this.retries = options.retries ?? 2;
+  }
+
+  get tools(): Tool[] {
+    return this.registry.list();
+  }
+
+  /** Runs one call; resolves with its outcome, rejects only with `cancelled`. */
+  async execute(call: ToolCallRequest, ctx: ExecuteContext): Promise<ToolOutcome> {
+    const started = performance.now();
+    const tool = this.registry.get(call.name);
+    const args = isRecord(call.args) ? call.args : {};
+    ctx.events?.emit({
+      type: 'tool.called', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, args,
+      effects: tool?.effects ?? 'unknown', replayed: false,
+    });
+    const outcome = await this.attempt(tool, call, args, ctx);
+    const result: ToolOutcome = { ...outcome, callId: call.id, tool: call.name, durationMs: performance.now() - started };
+    ctx.events?.emit({
+      type: 'tool.result', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, ok: result.ok,
+      output: result.output, ...(result.error ? { error: result.error } : {}), truncated: result.truncated,
+      attempts: result.attempts, durationMs: result.durationMs, replayed: result.replayed ?? false,
+    });
+    return result;
+  }
+
+  private async attempt(tool: Tool | undefined, call: ToolCallRequest, args: Record<string, unknown>, ctx: ExecuteContext): Promise<Attempt> {
+    if (!tool) {
+      const known = this.registry.names().join(', ') || 'none';
+      return failure(new CadreError('tool_not_found', `No tool named "${call.name}". Available tools: ${known}`), 0);
+    }
+    const parsed = tool.input.safeParse(call.args ?? {});
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+      return failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0);
+    }
+    const key = { runId: ctx.runId, taskId: ctx.taskId, callId: call.id };
+    const journaled = tool.effects !== 'read' && ctx.journal !== undefined;
+    if (journaled) {
+      const previous = await ctx.journal!.get(key);
+      if (previous?.state === 'completed' && previous.outcome) {
+        return { ...previous.outcome, truncated: false, attempts: 0, replayed: true };
+      }
+      if (previous?.state === 'started' && !tool.idempotent) {
+        return failure(new CadreError('tool_outcome_unknown', `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`), 0);
+      }
+      await ctx.journal!.begin({ ...key, tool: tool.name, args });
+    }
+    const outcome = await this.runWithPolicy(tool, parsed.data, call.id, ctx);
+    if (journaled) await ctx.journal!.complete(key, { ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) });
+    return outcome;
+  }
+
+  private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt> {
+    let attempts = 0;
+    const policy = retry(handleWhen((e) => tool.idempotent && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'))), {
+      maxAttempts: this.retries,
+      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
+    });
+    try {
+      const value = await policy.execute(() => {
+        attempts += 1;
+        return this.runOnce(tool, args, callId, ctx);
+      }, ctx.signal);
+      const text = stringify(value);
+      const truncated = text.length > this.outputMaxChars;
+      const output = truncated ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]` : text;
+      return { ok: true, output, truncated, attempts };
+    } catch (error) {
+      if (ctx.signal?.aborted) throw cancelledError(ctx.signal);
+      return failure(CadreError.from(error, 'tool_failed'), attempts);
+    }
+  }
+
+  private async runOnce(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<unknown> {
+    const limit = tool.timeoutMs ?? this.timeoutMs;
+    const controller = new AbortController();
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, controller.signal]) : controller.signal;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new CadreError('timeout', `${tool.name} took longer than ${limit} ms`);
+        controller.abort(error);
+        reject(error);
+      }, limit);
+    });
+    try {
+      const work = Promise.resolve().then(() => tool.run(args as never, { signal, runId: ctx.runId, taskId: ctx.taskId, callId }));
+      return await abortable(Promise.race([work, timeout]), ctx.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
+
+function failure(error: CadreError, attempts: number): Attempt {
+  const info: ErrorInfo = { code: error.code, kind: error.kind, message: error.message };
+  return { ok: false, output: `Error (${error.code}): ${error.message}`, error: info, truncated: false, attempts };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
