@@ -1,0 +1,2 @@
+export * from './episode-store.js';
+export * from './in-memory-episode-store.js';

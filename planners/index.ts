@@ -1,0 +1,7 @@
+export * from './task-graph.js';
+export * from './validate-task-graph.js';
+export * from './task-graph-ops.js';
+export * from './planner.js';
+export { extractPlan } from './structured-plan.js';
+export * from './llm-planner.js';
+export * from './replanner.js';

@@ -1,0 +1,60 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import type { PlanContext, PlanReport, Planner } from './planner.js';
+import { requestPlan } from './structured-plan.js';
+import { checkTaskGraph, validateTaskGraph } from './validate-task-graph.js';
+import type { TaskGraph, TaskGraphInput } from './task-graph.js';
+
+export interface LlmPlannerOptions {
+  model: BaseChatModel;
+  /** Corrections asked of the model after the first attempt. Default 2. */
+  maxRepairs?: number;
+  maxTasks?: number;
+  maxDepth?: number;
+}
+
+/** Describes roles and tools for a planning prompt. */
+export function describeTeam(context: PlanContext): string {
+  const roles = context.roles.map((r) => `- ${r.name}${r.description ? `: ${r.description}` : ''}`).join('\n');
+  const tools = context.tools.map((t) => `- ${t.name}: ${t.description}`).join('\n') || '- (none)';
+  return `Roles:\n${roles}\n\nTools:\n${tools}`;
+}
+
+/**
+ * Plans with a model: structured output through a `submit_plan` tool call, or JSON in the reply
+ * for models without tool calling; invalid plans are repaired from the validation problems.
+ */
+export class LlmPlanner implements Planner {
+  constructor(private readonly options: LlmPlannerOptions) {}
+
+  async plan(goal: string, context: PlanContext): Promise<PlanReport> {
+    const limits = { roles: context.roles.map((r) => r.name), tools: context.tools.map((t) => t.name), maxTasks: this.options.maxTasks, maxDepth: this.options.maxDepth };
+    const system = [
+      'You are the planner of a team of agents. Break the goal into tasks that together achieve it.',
+      'Each task has a short id, a title, a precise instruction, one role, and dependsOn: the ids of tasks whose results it needs.',
+      'Make tasks independent wherever possible so they run in parallel; add a final task that combines results into the answer.',
+      'Use only the roles and tools listed. Submit the plan with the submit_plan tool, or as JSON {"goal": ..., "tasks": [...]}.',
+      '',
+      describeTeam(context),
+      ...(context.hints ? ['', `What earlier runs learned:\n${context.hints}`] : []),
+    ].join('\n');
+    return requestPlan({
+      model: this.options.model,
+      messages: [new SystemMessage(system), new HumanMessage(`Goal: ${goal}`)],
+      check: (value) => checkTaskGraph(value, limits),
+      maxRepairs: this.options.maxRepairs ?? 2,
+      signal: context.signal,
+    });
+  }
+}
+
+/** A planner for programs that already know their plan; the plan is validated like any other. */
+export class StaticPlanner implements Planner {
+  constructor(private readonly source: TaskGraphInput | ((goal: string) => TaskGraphInput)) {}
+
+  async plan(goal: string, context: PlanContext): Promise<PlanReport> {
+    const input = typeof this.source === 'function' ? this.source(goal) : this.source;
+    const graph: TaskGraph = validateTaskGraph(input, { roles: context.roles.map((r) => r.name), tools: context.tools.map((t) => t.name) });
+    return { graph, attempts: 0, rejected: [] };
+  }
+}

@@ -1,0 +1,37 @@
+import type { TaskGraph } from './task-graph.js';
+
+/** What a planner knows about the run it plans for. */
+export interface PlanContext {
+  roles: ReadonlyArray<{ name: string; description?: string }>;
+  tools: ReadonlyArray<{ name: string; description: string }>;
+  signal?: AbortSignal;
+  /** Recalled memory: lessons, past plans, facts. */
+  hints?: string;
+}
+
+/** A plan and how it came about. */
+export interface PlanReport {
+  graph: TaskGraph;
+  /** Model calls it took, repairs included. */
+  attempts: number;
+  /** The problems found in each rejected attempt, in order. */
+  rejected: string[];
+}
+
+/** Turns a goal into a validated task graph. */
+export interface Planner {
+  plan(goal: string, context: PlanContext): Promise<PlanReport>;
+}
+
+/** What went wrong, for a replanner. */
+export interface TaskFailure {
+  taskId: string;
+  error: string;
+  /** Tasks that finished; a revision must not change them. */
+  completed: ReadonlySet<string>;
+}
+
+/** Rewrites the failed part of a plan. */
+export interface Replanner {
+  revise(graph: TaskGraph, failure: TaskFailure, context: PlanContext): Promise<TaskGraph>;
+}
