@@ -6,7 +6,7 @@ import type { PlanContext, Replanner, TaskFailure } from './planner.js';
 import { requestPlan } from './structured-plan.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
 import { descendantsOf } from './task-graph-ops.js';
-import { checkTaskGraph, validateTaskGraph } from './validate-task-graph.js';
+import { validateTaskGraph } from './validate-task-graph.js';
 
 /**
  * Merges a revision into a plan. Completed tasks are immutable: a revision may omit them (they are
