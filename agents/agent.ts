@@ -1,5 +1,5 @@
 import type { BaseMessage } from '@langchain/core/messages';
-import type { Budget, Logger, RunEventStream, StepJournal, Usage } from '../src/core/index.js';
+import type { Budget, Logger, RunEventStream, StepJournal, ToolCallJournal, Usage } from '../src/core/index.js';
 import type { ModelRouter } from '../src/models/router.js';
 
 /** One unit of work for an agent. */
@@ -8,7 +8,14 @@ export interface AgentTask {
   instruction: string;
   /** Results of earlier tasks or other background, shown to the model before the instruction. */
   context?: string;
+  /** 1 for the first try; later attempts are journaled apart so each replays its own steps. */
+  attempt?: number;
+  /** Restricts the agent to these of its tools for this task; omitted means all of them. */
+  tools?: readonly string[];
 }
+
+/** The journal key of a task attempt: the task id for the first, `id#n` after. */
+export const attemptKey = (task: AgentTask): string => (task.attempt && task.attempt > 1 ? `${task.id}#${task.attempt}` : task.id);
 
 /** What the runtime hands an agent for one task: shared services of the run. */
 export interface AgentContext {
@@ -17,6 +24,8 @@ export interface AgentContext {
   events: RunEventStream;
   budget: Budget;
   journal: StepJournal;
+  /** Records tool calls with effects so that a resumed run never silently repeats one. */
+  toolJournal?: ToolCallJournal;
   signal: AbortSignal;
   logger?: Logger;
 }
@@ -31,6 +40,8 @@ export interface TaskResult {
   replayedSteps: number;
   usage: Usage;
   costUsd: number;
+  /** The model that answered, when one model did. */
+  model?: string;
   messages: BaseMessage[];
 }
 

@@ -15,7 +15,7 @@ import { costOf } from '../src/models/pricing.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
 import { ToolExecutor, toLangChainTool, type ToolOutcome } from '../tools/index.js';
-import type { Agent, AgentContext, AgentTask, TaskResult } from './agent.js';
+import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
 
 export interface ReActAgentOptions {
@@ -54,11 +54,14 @@ export class ReActAgent implements Agent {
 
   /** Runs one task to an answer, or throws a CadreError (budget, cancellation, model failure). */
   async run(task: AgentTask, ctx: AgentContext): Promise<TaskResult> {
-    const decision = await ctx.router.select({ taskKind: 'agent', preferred: this.spec.model, requiredCapabilities: this.lcTools.length ? ['tools'] : [] });
+    const allowed = task.tools ? new Set(task.tools) : undefined;
+    const tools = allowed ? this.lcTools.filter((t) => allowed.has(t.name)) : this.lcTools;
+    const decision = await ctx.router.select({ taskKind: 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [] });
     const { ref } = decision;
     ctx.events.emit({ type: 'model.routed', taskId: task.id, model: ref.model, provider: ref.provider, reason: decision.reason });
-    const model = this.bind(decision);
-    const recorded = await ctx.journal.replay(ctx.runId, task.id);
+    const model = this.bind(decision, tools);
+    const key = attemptKey(task);
+    const recorded = await ctx.journal.replay(ctx.runId, key);
     const replay = new JournalCursor(recorded);
     const messages: BaseMessage[] = this.initialMessages(task);
     let usage = emptyUsage();
@@ -77,7 +80,7 @@ export class ReActAgent implements Agent {
         const message = await invokeModel(model, messages, { signal: ctx.signal, ref });
         const stepUsage = usageFromMessage(message);
         modelStep = {
-          kind: 'model', runId: ctx.runId, taskId: task.id, index: replay.nextIndex(), model: ref.model,
+          kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: ref.model,
           content: textContent(message), toolCalls: toolCallsOf(message, step), usage: stepUsage, costUsd: costOf(ref, stepUsage).usd,
         };
         await ctx.journal.append(modelStep);
@@ -92,9 +95,11 @@ export class ReActAgent implements Agent {
       });
       messages.push(new AIMessage({ content: modelStep.content, tool_calls: modelStep.toolCalls.map((c) => ({ ...c, type: 'tool_call' as const })) }));
       if (modelStep.toolCalls.length === 0) {
-        return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, messages };
+        return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, model: ref.model, messages };
       }
-      const results = await Promise.all(modelStep.toolCalls.map((call) => this.callTool(call, step, task, ctx, replay)));
+      const results = await Promise.all(
+        modelStep.toolCalls.map((call) => (allowed && !allowed.has(call.name) ? refused(call) : this.callTool(call, step, task, ctx, replay))),
+      );
       for (const result of results) {
         messages.push(new ToolMessage({ content: result.output, tool_call_id: result.callId, name: result.tool, status: result.ok ? 'success' : 'error' }));
       }
@@ -104,12 +109,12 @@ export class ReActAgent implements Agent {
     });
   }
 
-  private bind(decision: RouteDecision): Runnable<BaseMessage[], AIMessage> {
-    if (this.lcTools.length === 0) return decision.model as Runnable<BaseMessage[], AIMessage>;
+  private bind(decision: RouteDecision, tools: typeof this.lcTools): Runnable<BaseMessage[], AIMessage> {
+    if (tools.length === 0) return decision.model as Runnable<BaseMessage[], AIMessage>;
     if (!decision.model.bindTools) {
       throw new CadreError('model_unavailable', `Model ${decision.ref.model} cannot call tools, and agent "${this.name}" has tools`);
     }
-    return decision.model.bindTools(this.lcTools) as Runnable<BaseMessage[], AIMessage>;
+    return decision.model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>;
   }
 
   private initialMessages(task: AgentTask): BaseMessage[] {
@@ -127,14 +132,21 @@ export class ReActAgent implements Agent {
       });
       return { callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output };
     }
-    const outcome = await this.executor.execute(call, { runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events });
+    const outcome = await this.executor.execute(call, {
+      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: attemptKey(task), ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
+    });
     const toolStep: ToolStep = {
-      kind: 'tool', runId: ctx.runId, taskId: task.id, index: replay.nextIndex(), callId: call.id, tool: call.name,
+      kind: 'tool', runId: ctx.runId, taskId: attemptKey(task), index: replay.nextIndex(), callId: call.id, tool: call.name,
       args: call.args, ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}),
     };
     await ctx.journal.append(toolStep);
     return outcome;
   }
+}
+
+/** A call to a tool the task may not use: the model is told, nothing runs. */
+function refused(call: ToolCallInfo): Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'> {
+  return { callId: call.id, tool: call.name, ok: false, output: `Error: tool "${call.name}" is not allowed for this task` };
 }
 
 /** Walks a task's recorded steps: model responses in order, tool results by call id. */

@@ -35,6 +35,8 @@ export interface ExecuteContext {
   events?: RunEventStream;
   /** When given, calls with effects are recorded before and after, and never silently repeated. */
   journal?: ToolCallJournal;
+  /** The journal's task key when it differs from `taskId` (a retried attempt). */
+  journalKey?: string;
 }
 
 /** What came of one call. Failures are data (the model sees them); only cancellation throws. */
@@ -102,7 +104,7 @@ export class ToolExecutor {
       const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
       return failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0);
     }
-    const key = { runId: ctx.runId, taskId: ctx.taskId, callId: call.id };
+    const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: call.id };
     const journaled = tool.effects !== 'read' && ctx.journal !== undefined;
     if (journaled) {
       const previous = await ctx.journal!.get(key);

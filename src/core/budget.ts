@@ -32,14 +32,19 @@ export class Budget {
   private readonly startedAt: number;
   private readonly now: () => number;
 
-  constructor(limits: BudgetLimits = {}, now: () => number = Date.now) {
+  private readonly parent?: Budget;
+
+  /** A budget with a `parent` (a task's budget inside its run's) also spends and checks the parent's. */
+  constructor(limits: BudgetLimits = {}, now: () => number = Date.now, parent?: Budget) {
     this.limits = { ...limits };
+    this.parent = parent;
     this.now = now;
     this.startedAt = now();
   }
 
   /** Reserves one step; throws `budget_exceeded` if any limit is already reached. */
   beforeStep(): void {
+    this.parent?.beforeStep();
     const { maxSteps, maxTokens, maxCostUsd, maxWallTimeMs } = this.limits;
     if (maxSteps !== undefined && this.steps + 1 > maxSteps) this.exceeded('steps', this.steps + 1, maxSteps);
     if (maxTokens !== undefined && this.usage.totalTokens >= maxTokens) {
@@ -51,8 +56,19 @@ export class Budget {
     this.steps += 1;
   }
 
+  /** The limit this budget (not a parent) has reached, if any; unlike beforeStep it reserves nothing. */
+  exhaustedLimit(): BudgetLimit | undefined {
+    const { maxSteps, maxTokens, maxCostUsd, maxWallTimeMs } = this.limits;
+    if (maxSteps !== undefined && this.steps >= maxSteps) return 'steps';
+    if (maxTokens !== undefined && this.usage.totalTokens >= maxTokens) return 'tokens';
+    if (maxCostUsd !== undefined && this.costUsd >= maxCostUsd) return 'costUsd';
+    if (maxWallTimeMs !== undefined && this.now() - this.startedAt >= maxWallTimeMs) return 'wallTimeMs';
+    return undefined;
+  }
+
   /** Records what a model call cost. */
   charge(usage: Usage, costUsd: number): void {
+    this.parent?.charge(usage, costUsd);
     this.usage = addUsage(this.usage, usage);
     this.costUsd += costUsd;
   }

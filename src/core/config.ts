@@ -17,6 +17,18 @@ export const ConfigSchema = z.object({
   toolOutputMaxChars: z.coerce.number().int().positive().default(16_000),
   /** Where runs, journals and memory are stored. */
   dataDir: z.string().min(1).default('.cadre'),
+  /** cadre's SQLite database (checkpoints, events, journals, runs); default `<dataDir>/cadre.db`; `:memory:` keeps nothing. */
+  databasePath: z.string().min(1).optional(),
+  /** `normal`: survives a killed process; `full`: also a power cut, slower. */
+  durability: z.enum(['normal', 'full']).default('normal'),
+  /** Tasks of one run that may work at the same time. */
+  concurrency: z.coerce.number().int().positive().max(256).default(4),
+  /** What a run does when a task fails after its retries. */
+  failurePolicy: z.enum(['replan', 'retry', 'reflect', 'continue', 'fail-fast']).default('replan'),
+  /** Extra attempts for a failed task (policies retry, reflect, replan). */
+  maxRetries: z.coerce.number().int().nonnegative().max(10).default(1),
+  /** Plan revisions one run may make. */
+  maxReplans: z.coerce.number().int().nonnegative().max(10).default(2),
   /** Root folder the built-in file tools may touch. */
   workspaceDir: z.string().min(1).default('.'),
   /** Hosts the http_fetch tool may reach. */

@@ -23,6 +23,10 @@ export type ErrorCode =
   | 'rate_limited'
   | 'plan_invalid'
   | 'run_failed'
+  | 'run_not_found'
+  | 'task_failed'
+  | 'store_failed'
+  | 'delegation_failed'
   | 'internal';
 
 export interface CadreErrorOptions {
@@ -42,6 +46,7 @@ const userCodes: ReadonlySet<ErrorCode> = new Set([
   'path_invalid',
   'host_not_allowed',
   'plan_invalid',
+  'run_not_found',
 ]);
 
 /**

@@ -1,6 +1,14 @@
 import { EventEmitter } from 'eventemitter3';
 import type { CadreEvent, CadreEventOf, CadreEventPayload, CadreEventType } from './events.js';
+import type { EventLog } from './event-log.js';
 import { redact } from './redact.js';
+
+export interface RunEventStreamOptions {
+  /** Every event is appended here as it is emitted, e.g. SQLite for replay after a restart. */
+  log?: EventLog;
+  /** Events before this seq were emitted by an earlier process (a resumed run); read them from `log`. */
+  startSeq?: number;
+}
 
 type Listener<T extends CadreEventType> = (event: CadreEventOf<T>) => void;
 
@@ -13,16 +21,22 @@ export class RunEventStream {
   private readonly log: CadreEvent[] = [];
   private readonly emitter = new EventEmitter();
   private closed = false;
+  private readonly persisted?: EventLog;
+  /** seq of the last event emitted before this stream was created. */
+  private readonly offset: number;
 
-  constructor(runId: string) {
+  constructor(runId: string, options: RunEventStreamOptions = {}) {
     this.runId = runId;
+    this.persisted = options.log;
+    this.offset = Math.max(0, (options.startSeq ?? 1) - 1);
   }
 
   /** Appends an event and notifies listeners. Events after `close()` are dropped. */
   emit(payload: CadreEventPayload): CadreEvent | undefined {
     if (this.closed) return undefined;
-    const event = { ...redact(payload), runId: this.runId, seq: this.log.length + 1, ts: Date.now() } as CadreEvent;
+    const event = { ...redact(payload), runId: this.runId, seq: this.offset + this.log.length + 1, ts: Date.now() } as CadreEvent;
     this.log.push(event);
+    void this.persisted?.append(event);
     this.emitter.emit(event.type, event);
     this.emitter.emit('*', event);
     return event;
@@ -36,7 +50,7 @@ export class RunEventStream {
     return () => this.emitter.off(type, listener);
   }
 
-  /** Events so far, in order. */
+  /** Events emitted by this stream so far, in order (a resumed run's earlier events are in its log). */
   history(): readonly CadreEvent[] {
     return this.log;
   }
@@ -55,9 +69,16 @@ export class RunEventStream {
   /** Yields every event with `seq >= fromSeq` (already emitted ones first), then live ones until close. */
   async *events(fromSeq = 1): AsyncGenerator<CadreEvent, void, undefined> {
     let next = Math.max(1, fromSeq);
+    if (next <= this.offset && this.persisted) {
+      for (const event of await this.persisted.read(this.runId, next)) {
+        if (event.seq > this.offset) break;
+        yield event;
+      }
+    }
+    next = Math.max(next, this.offset + 1);
     while (true) {
-      while (next <= this.log.length) {
-        yield this.log[next - 1] as CadreEvent;
+      while (next - this.offset <= this.log.length) {
+        yield this.log[next - this.offset - 1] as CadreEvent;
         next += 1;
       }
       if (this.closed) return;

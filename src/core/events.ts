@@ -15,12 +15,26 @@ export interface ToolCallInfo {
   args: Record<string, unknown>;
 }
 
-export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded';
+/** A plan as events carry it: plain JSON, the same shape as planners' TaskGraph. */
+export interface PlanGraphInfo {
+  goal: string;
+  tasks: Array<{ id: string; title: string; role: string; dependsOn: string[]; instruction: string }>;
+}
+
+export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded' | 'rejected';
 
 /** Every event payload, keyed by `type`. Add new kinds here and nowhere else. */
 export type CadreEventPayload =
   | { type: 'run.started'; goal: string }
-  | { type: 'task.started'; taskId: string; agent: string; role?: string }
+  | { type: 'run.resumed'; goal: string }
+  | { type: 'plan.created'; graph: PlanGraphInfo; attempts: number; rejected: string[] }
+  | { type: 'plan.approval'; decision: 'approved' | 'edited' | 'rejected'; reason?: string }
+  | { type: 'plan.revised'; graph: PlanGraphInfo; failedTaskId: string; reason: string }
+  | { type: 'task.started'; taskId: string; agent: string; role?: string; title?: string; attempt?: number }
+  | { type: 'task.skipped'; taskId: string; reason: string }
+  | { type: 'task.reflected'; taskId: string; attempt: number; feedback: string; lesson: string }
+  | { type: 'task.delegated'; taskId: string; role: string; question: string; depth: number }
+  | { type: 'memory.recalled'; taskId: string; kind: 'lessons'; items: string[] }
   | { type: 'model.routed'; taskId: string; model: string; provider: string; reason: string }
   | {
       type: 'model.response';
@@ -59,7 +73,7 @@ export type CadreEventPayload =
       replayed: boolean;
     }
   | { type: 'task.completed'; taskId: string; answer: string; steps: number; usage: Usage; costUsd: number }
-  | { type: 'task.failed'; taskId: string; error: ErrorInfo }
+  | { type: 'task.failed'; taskId: string; error: ErrorInfo; attempt?: number; willRetry?: boolean }
   | { type: 'budget.exceeded'; limit: 'steps' | 'tokens' | 'costUsd' | 'wallTimeMs'; used: number; max: number }
   | {
       type: 'run.completed';

@@ -1,1 +1,2 @@
 export * from './scripted-chat-model.js';
+export * from './episode-store-conformance.js';

@@ -1,0 +1,101 @@
+import { CadreError } from '../src/core/index.js';
+import type { Tool } from '../tools/index.js';
+import type { Agent } from './agent.js';
+import type { AgentSpec } from './agent-spec.js';
+import { ReActAgent, type ReActAgentOptions } from './react-agent.js';
+
+/** A role a planner can assign: a name, what it is good at, and the agent that plays it. */
+export interface RoleDefinition {
+  name: string;
+  description: string;
+  /** An Agent (e.g. a ReflexionAgent), or a spec for a ReActAgent. */
+  agent: Agent | AgentSpec;
+}
+
+export interface RoleRegistryOptions extends ReActAgentOptions {
+  /** Added to every spec-defined role's tools, e.g. the run's `delegate` tool. */
+  extraTools?: readonly Tool[];
+}
+
+const isAgent = (value: Agent | AgentSpec): value is Agent => typeof (value as Agent).run === 'function';
+
+/** The roles of one run, each turned into its agent once, on first use. */
+export class RoleRegistry {
+  private readonly definitions = new Map<string, RoleDefinition>();
+  private readonly agents = new Map<string, Agent>();
+
+  constructor(roles: readonly RoleDefinition[], private readonly options: RoleRegistryOptions = {}) {
+    if (roles.length === 0) throw new CadreError('input_invalid', 'A run needs at least one role');
+    for (const role of roles) {
+      if (!/^[a-zA-Z0-9_-]{1,64}$/.test(role.name)) throw new CadreError('input_invalid', `Role name "${role.name}" must be 1-64 letters, digits, _ or -`);
+      if (this.definitions.has(role.name)) throw new CadreError('input_invalid', `Role "${role.name}" is defined twice`);
+      this.definitions.set(role.name, role);
+    }
+  }
+
+  /** The agent for a role; throws `input_invalid` for an unknown one. */
+  get(name: string): Agent {
+    const cached = this.agents.get(name);
+    if (cached) return cached;
+    const definition = this.definitions.get(name);
+    if (!definition) throw new CadreError('input_invalid', `Unknown role "${name}"; known roles: ${this.names().join(', ')}`);
+    const extra = (this.options.extraTools ?? []).filter((t) => !(definition.agent as AgentSpec).tools?.some((own) => own.name === t.name));
+    const agent = isAgent(definition.agent)
+      ? definition.agent
+      : new ReActAgent({ ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] }, this.options);
+    this.agents.set(name, agent);
+    return agent;
+  }
+
+  names(): string[] {
+    return [...this.definitions.keys()];
+  }
+
+  /** Names and descriptions, for planning prompts. */
+  describe(): Array<{ name: string; description: string }> {
+    return [...this.definitions.values()].map(({ name, description }) => ({ name, description }));
+  }
+
+  /** Every tool any spec-defined role can use, once each, for planning prompts and validation. */
+  tools(): Tool[] {
+    const byName = new Map<string, Tool>();
+    for (const { agent } of this.definitions.values()) {
+      if (!isAgent(agent)) for (const tool of agent.tools ?? []) byName.set(tool.name, tool);
+    }
+    for (const tool of this.options.extraTools ?? []) byName.set(tool.name, tool);
+    return [...byName.values()];
+  }
+}
+
+/**
+ * Four general roles over the given tools: researcher (finds and reads), coder (computes and writes
+ * files), critic (checks others' results) and writer (combines results into the answer).
+ */
+export function builtinRoles(options: { tools: readonly Tool[]; model?: string; maxSteps?: number }): RoleDefinition[] {
+  const pick = (...names: string[]) => options.tools.filter((t) => names.includes(t.name));
+  const spec = (name: string, instructions: string, tools: Tool[]): AgentSpec => ({
+    name, role: name, instructions, tools, maxSteps: options.maxSteps ?? 10, ...(options.model ? { model: options.model } : {}),
+  });
+  return [
+    {
+      name: 'researcher',
+      description: 'finds facts: reads files and folders, fetches allowed web pages, checks the time',
+      agent: spec('researcher', 'You are a researcher. Gather the facts the task asks for with your tools and report them plainly, with where each came from.', pick('read_file', 'list_dir', 'http_fetch', 'current_time')),
+    },
+    {
+      name: 'coder',
+      description: 'computes exactly and writes files: arithmetic, code, data',
+      agent: spec('coder', 'You are a careful engineer. Compute with the calculator rather than in your head, and write files only when the task asks for them.', pick('calculator', 'read_file', 'list_dir', 'write_file')),
+    },
+    {
+      name: 'critic',
+      description: 'checks the results of other tasks for mistakes and gaps',
+      agent: spec('critic', 'You are a critic. Check the results you are given against the task; say what is wrong or missing, or that they hold.', pick('calculator', 'read_file')),
+    },
+    {
+      name: 'writer',
+      description: 'combines the results of other tasks into a clear final answer',
+      agent: spec('writer', 'You are a writer. Combine the results you are given into a short, clear answer to the goal. Do not invent facts.', []),
+    },
+  ];
+}

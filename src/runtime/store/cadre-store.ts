@@ -1,0 +1,47 @@
+import { resolve } from 'node:path';
+import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
+import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
+import { RunRegistry } from './run-registry.js';
+import { SqliteEventLog } from './sqlite-event-log.js';
+import { SqliteStepJournal } from './sqlite-step-journal.js';
+import { SqliteToolCallJournal } from './sqlite-tool-call-journal.js';
+
+/** Everything a durable run keeps, in one SQLite database: checkpoints, events, journals, runs. */
+export interface CadreStore {
+  readonly path: string;
+  readonly db: SqliteDatabase;
+  readonly checkpointer: SqliteSaver;
+  readonly events: SqliteEventLog;
+  readonly steps: SqliteStepJournal;
+  readonly toolCalls: SqliteToolCallJournal;
+  readonly runs: RunRegistry;
+  close(): void;
+}
+
+const open = new Map<string, CadreStore>();
+
+/**
+ * Opens the store at `path` (default `.cadre/cadre.db`), sharing one connection per file within
+ * the process; `:memory:` gives a fresh private store each time.
+ */
+export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
+  const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+  const existing = path === ':memory:' ? undefined : open.get(path);
+  if (existing) return existing;
+  const db = openDatabase({ ...options, path });
+  const store: CadreStore = {
+    path,
+    db,
+    checkpointer: new SqliteSaver(db),
+    events: new SqliteEventLog(db),
+    steps: new SqliteStepJournal(db),
+    toolCalls: new SqliteToolCallJournal(db),
+    runs: new RunRegistry(db),
+    close: () => {
+      open.delete(path);
+      if (db.open) db.close();
+    },
+  };
+  if (path !== ':memory:') open.set(path, store);
+  return store;
+}

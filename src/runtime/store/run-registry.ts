@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+import type { RunStatus } from '../../core/index.js';
+import type { SqliteDatabase } from './database.js';
+
+/** Where a run stands. `running` with a dead process on this host is reported as `interrupted`. */
+export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
+
+/** One row of `cadre runs`. */
+export interface RunRecord {
+  id: string;
+  goal: string;
+  status: RunState;
+  createdAt: number;
+  updatedAt: number;
+  plan?: unknown;
+  result?: unknown;
+  /** What a resume needs to rebuild the run the same way (JSON: config overrides, team names). */
+  settings?: Record<string, unknown>;
+}
+
+interface Row {
+  id: string;
+  goal: string;
+  status: RunState;
+  pid: number | null;
+  host: string | null;
+  created_at: number;
+  updated_at: number;
+  plan: string | null;
+  result: string | null;
+  settings: string | null;
+}
+
+/** The runs table: one row per run, written when a run starts, plans and ends. */
+export class RunRegistry {
+  private readonly insert;
+  private readonly getStatement;
+  private readonly listStatement;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insert = db.prepare(
+      'INSERT INTO runs (id, goal, status, pid, host, created_at, updated_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.getStatement = db.prepare<[string], Row>('SELECT * FROM runs WHERE id = ?');
+    this.listStatement = db.prepare<[number], Row>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
+  }
+
+  create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
+    const now = Date.now();
+    this.insert.run(run.id, run.goal, 'running', process.pid, hostname(), now, now, run.settings ? JSON.stringify(run.settings) : null);
+  }
+
+  /** Updates status and, when given, plan or result; also claims the run for this process. */
+  update(id: string, patch: { status?: RunState; plan?: unknown; result?: unknown }): void {
+    const sets = ['updated_at = ?', 'pid = ?', 'host = ?'];
+    const values: unknown[] = [Date.now(), process.pid, hostname()];
+    const add = (column: string, value: unknown) => {
+      sets.push(`${column} = ?`);
+      values.push(value);
+    };
+    if (patch.status) add('status', patch.status);
+    if (patch.plan !== undefined) add('plan', JSON.stringify(patch.plan));
+    if (patch.result !== undefined) add('result', JSON.stringify(patch.result));
+    this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+  }
+
+  get(id: string): RunRecord | undefined {
+    const row = this.getStatement.get(id);
+    return row ? toRecord(row) : undefined;
+  }
+
+  list(limit = 50): RunRecord[] {
+    return this.listStatement.all(limit).map(toRecord);
+  }
+}
+
+function toRecord(row: Row): RunRecord {
+  const dead = row.status === 'running' && row.host === hostname() && row.pid !== null && !alive(row.pid);
+  return {
+    id: row.id, goal: row.goal, status: dead ? 'interrupted' : row.status, createdAt: row.created_at, updatedAt: row.updated_at,
+    ...(row.plan ? { plan: JSON.parse(row.plan) as unknown } : {}),
+    ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
+    ...(row.settings ? { settings: JSON.parse(row.settings) as Record<string, unknown> } : {}),
+  };
+}
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

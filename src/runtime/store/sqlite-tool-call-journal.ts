@@ -1,0 +1,60 @@
+import type { ToolCallJournal, ToolCallKey, ToolCallOutcome, ToolCallRecord } from '../../core/index.js';
+import type { SqliteDatabase } from './database.js';
+
+interface Row {
+  run_id: string;
+  task_key: string;
+  call_id: string;
+  tool: string;
+  args: string;
+  state: 'started' | 'completed';
+  outcome: string | null;
+  started_at: number;
+  completed_at: number | null;
+}
+
+/** The idempotency journal in SQLite: `begin` commits before the tool runs, `complete` after. */
+export class SqliteToolCallJournal implements ToolCallJournal {
+  private readonly beginStatement;
+  private readonly completeStatement;
+  private readonly getStatement;
+  private readonly forRunStatement;
+
+  constructor(db: SqliteDatabase) {
+    this.beginStatement = db.prepare(
+      `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, state, started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)`,
+    );
+    this.completeStatement = db.prepare(
+      `UPDATE tool_calls SET state = 'completed', outcome = ?, completed_at = ? WHERE run_id = ? AND task_key = ? AND call_id = ?`,
+    );
+    this.getStatement = db.prepare<[string, string, string], Row>('SELECT * FROM tool_calls WHERE run_id = ? AND task_key = ? AND call_id = ?');
+    this.forRunStatement = db.prepare<[string], Row>('SELECT * FROM tool_calls WHERE run_id = ? ORDER BY started_at');
+  }
+
+  begin(call: ToolCallKey & { tool: string; args: Record<string, unknown> }): void {
+    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(call.args), Date.now());
+  }
+
+  complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
+    this.completeStatement.run(JSON.stringify(outcome), Date.now(), key.runId, key.taskId, key.callId);
+  }
+
+  get(key: ToolCallKey): ToolCallRecord | undefined {
+    const row = this.getStatement.get(key.runId, key.taskId, key.callId);
+    return row ? toRecord(row) : undefined;
+  }
+
+  /** Every journaled call of a run, oldest first: for `cadre runs` and audits. */
+  forRun(runId: string): ToolCallRecord[] {
+    return this.forRunStatement.all(runId).map(toRecord);
+  }
+}
+
+function toRecord(row: Row): ToolCallRecord {
+  return {
+    runId: row.run_id, taskId: row.task_key, callId: row.call_id, tool: row.tool,
+    args: JSON.parse(row.args) as Record<string, unknown>, state: row.state, startedAt: row.started_at,
+    ...(row.outcome ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
+    ...(row.completed_at !== null ? { completedAt: row.completed_at } : {}),
+  };
+}

@@ -1,0 +1,23 @@
+import type { ErrorInfo, Usage } from '../core/index.js';
+
+/**
+ * What became of one task: plain JSON, because it is the task's checkpointed result — a resumed
+ * run reads it back instead of running the task again.
+ */
+export interface TaskOutcome {
+  taskId: string;
+  title: string;
+  role: string;
+  status: 'completed' | 'failed' | 'skipped';
+  answer: string | null;
+  error?: ErrorInfo;
+  /** Attempts made; 0 when skipped. */
+  attempts: number;
+  steps: number;
+  usage: Usage;
+  costUsd: number;
+  model?: string;
+  durationMs: number;
+  /** The plan revision the task belonged to; 0 for the first plan. */
+  revision: number;
+}

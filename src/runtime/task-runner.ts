@@ -1,0 +1,77 @@
+import { Budget, CadreError, addUsage, emptyUsage, type ErrorInfo, type Usage } from '../core/index.js';
+import type { AgentContext, RoleRegistry } from '../../agents/index.js';
+import type { Task } from '../../planners/index.js';
+import type { TaskOutcome } from './task-outcome.js';
+
+export interface RunTaskOptions {
+  task: Task;
+  /** Results of the task's dependencies, in its dependency order. */
+  inputs: readonly TaskOutcome[];
+  roles: RoleRegistry;
+  context: AgentContext;
+  /** Extra attempts after the first. */
+  retries: number;
+  revision: number;
+}
+
+/**
+ * Runs one task with its role's agent, retrying up to `retries` times with the error in view.
+ * Task failures come back as a `failed` outcome; cancellation and budget exhaustion throw.
+ */
+export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
+  const { task, context: ctx } = options;
+  const started = performance.now();
+  const agent = options.roles.get(task.role);
+  const budget = task.budget ? new Budget(task.budget, Date.now, ctx.budget) : ctx.budget;
+  let usage: Usage = emptyUsage();
+  let costUsd = 0;
+  let steps = 0;
+  let lastError: ErrorInfo | undefined;
+  const attempts = options.retries + 1;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    ctx.events.emit({ type: 'task.started', taskId: task.id, agent: agent.name, role: task.role, title: task.title, attempt });
+    try {
+      const context = [contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '']
+        .filter(Boolean)
+        .join('\n\n');
+      const result = await agent.run(
+        { id: task.id, instruction: task.instruction, attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}) },
+        { ...ctx, budget },
+      );
+      usage = addUsage(usage, result.usage);
+      costUsd += result.costUsd;
+      steps += result.steps;
+      ctx.events.emit({ type: 'task.completed', taskId: task.id, answer: result.answer, steps: result.steps, usage: result.usage, costUsd: result.costUsd });
+      return outcome('completed', { answer: result.answer, attempts: attempt, ...(result.model ? { model: result.model } : {}) });
+    } catch (thrown) {
+      const error = CadreError.from(thrown, 'task_failed');
+      // The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task.
+      if (error.code === 'cancelled' || (error.code === 'budget_exceeded' && ctx.budget.exhaustedLimit() !== undefined)) throw error;
+      const spent = error.details as { usage?: Usage; costUsd?: number };
+      if (spent.usage) usage = addUsage(usage, spent.usage);
+      costUsd += spent.costUsd ?? 0;
+      lastError = { code: error.code, kind: error.kind, message: error.message };
+      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt, willRetry: attempt < attempts });
+    }
+  }
+  return outcome('failed', { answer: null, attempts, ...(lastError ? { error: lastError } : {}) });
+
+  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model'>): TaskOutcome {
+    return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
+  }
+}
+
+/** A task that depends on a failed or skipped one is skipped, with the reason. */
+export function skippedOutcome(task: Task, revision: number, reason: string): TaskOutcome {
+  return {
+    taskId: task.id, title: task.title, role: task.role, status: 'skipped', answer: null, attempts: 0, steps: 0,
+    usage: emptyUsage(), costUsd: 0, durationMs: 0, revision, error: { code: 'task_failed', kind: 'system', message: reason },
+  };
+}
+
+/** Dependencies' answers as the task's context. They are data from other agents, not instructions. */
+function contextFrom(inputs: readonly TaskOutcome[]): string {
+  if (inputs.length === 0) return '';
+  const parts = inputs.map((input) => `### ${input.taskId}: ${input.title}\n${input.answer ?? ''}`);
+  return `Results of the tasks this one builds on:\n\n${parts.join('\n\n')}`;
+}
