@@ -18,6 +18,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globals: true,
+    // Runs keep nothing on disk unless a test gives them a database file.
+    env: { CADRE_DATABASE_PATH: ':memory:' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

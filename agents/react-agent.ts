@@ -70,9 +70,10 @@ export class ReActAgent implements Agent {
 
     for (let step = 1; step <= this.spec.maxSteps; step++) {
       throwIfAborted(ctx.signal);
-      ctx.budget.beforeStep();
       let modelStep = replay.nextModelStep();
       const replayed = modelStep !== undefined;
+      // A replayed step was paid for when it was recorded: it takes no budget now.
+      if (!replayed) ctx.budget.beforeStep();
       const started = performance.now();
       if (modelStep) {
         replayedSteps += 1;
@@ -85,7 +86,7 @@ export class ReActAgent implements Agent {
         };
         await ctx.journal.append(modelStep);
       }
-      ctx.budget.charge(modelStep.usage, modelStep.costUsd);
+      if (!replayed) ctx.budget.charge(modelStep.usage, modelStep.costUsd);
       usage = addUsage(usage, modelStep.usage);
       costUsd += modelStep.costUsd;
       ctx.events.emit({

@@ -86,8 +86,8 @@ export class ReflexionAgent implements Agent {
   private async reflect(task: AgentTask, attempt: number, answer: string, feedback: string, ctx: AgentContext, total: Totals): Promise<string> {
     const key = `${task.id}#reflect${attempt}`;
     let step = (await ctx.journal.replay(ctx.runId, key)).find((s): s is ModelStep => s.kind === 'model');
-    ctx.budget.beforeStep();
     const replayed = step !== undefined;
+    if (!replayed) ctx.budget.beforeStep();
     if (!step) {
       const preferred = this.actor instanceof ReActAgent ? this.actor.spec.model : undefined;
       const { model, ref } = await ctx.router.select({ taskKind: 'reflect', ...(preferred ? { preferred } : {}) });
@@ -101,7 +101,7 @@ export class ReflexionAgent implements Agent {
       step = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model: ref.model, content: content.trim(), toolCalls: [], usage, costUsd: costOf(ref, usage).usd };
       await ctx.journal.append(step);
     }
-    ctx.budget.charge(step.usage, step.costUsd);
+    if (!replayed) ctx.budget.charge(step.usage, step.costUsd);
     add(total, 1, replayed ? 1 : 0, step.usage, step.costUsd);
     return step.content;
   }

@@ -1,3 +1,3 @@
 /** cadre: plan a goal, run it with agents over local and cloud models, stream what happens. */
-export { run, type RunOptions, type RunHandle, type RunResult } from './runtime/index.js';
+export * from './runtime/index.js';
 export * from './core/index.js';

@@ -66,6 +66,12 @@ export class Budget {
     return undefined;
   }
 
+  /** Adds what earlier processes of a resumed run spent, so its limits hold across restarts. */
+  restore(spent: { steps: number; usage: Usage; costUsd: number }): void {
+    this.steps += spent.steps;
+    this.charge(spent.usage, spent.costUsd);
+  }
+
   /** Records what a model call cost. */
   charge(usage: Usage, costUsd: number): void {
     this.parent?.charge(usage, costUsd);

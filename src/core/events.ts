@@ -21,7 +21,8 @@ export interface PlanGraphInfo {
   tasks: Array<{ id: string; title: string; role: string; dependsOn: string[]; instruction: string }>;
 }
 
-export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded' | 'rejected';
+/** How a run ended; `awaiting_approval` runs continue with `resume(runId, { decision })`. */
+export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded' | 'rejected' | 'awaiting_approval';
 
 /** Every event payload, keyed by `type`. Add new kinds here and nowhere else. */
 export type CadreEventPayload =

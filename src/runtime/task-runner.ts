@@ -12,6 +12,8 @@ export interface RunTaskOptions {
   /** Extra attempts after the first. */
   retries: number;
   revision: number;
+  /** Numbering continues across plan revisions, so every attempt has its own journal entries. */
+  firstAttempt: number;
 }
 
 /**
@@ -27,8 +29,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   let costUsd = 0;
   let steps = 0;
   let lastError: ErrorInfo | undefined;
-  const attempts = options.retries + 1;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
+  const last = options.firstAttempt + options.retries;
+  for (let attempt = options.firstAttempt; attempt <= last; attempt++) {
     ctx.events.emit({ type: 'task.started', taskId: task.id, agent: agent.name, role: task.role, title: task.title, attempt });
     try {
       const context = [contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '']
@@ -42,7 +44,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       costUsd += result.costUsd;
       steps += result.steps;
       ctx.events.emit({ type: 'task.completed', taskId: task.id, answer: result.answer, steps: result.steps, usage: result.usage, costUsd: result.costUsd });
-      return outcome('completed', { answer: result.answer, attempts: attempt, ...(result.model ? { model: result.model } : {}) });
+      return outcome('completed', { answer: result.answer, attempts: attempt - options.firstAttempt + 1, ...(result.model ? { model: result.model } : {}) });
     } catch (thrown) {
       const error = CadreError.from(thrown, 'task_failed');
       // The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task.
@@ -51,10 +53,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       if (spent.usage) usage = addUsage(usage, spent.usage);
       costUsd += spent.costUsd ?? 0;
       lastError = { code: error.code, kind: error.kind, message: error.message };
-      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt, willRetry: attempt < attempts });
+      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt, willRetry: attempt < last });
     }
   }
-  return outcome('failed', { answer: null, attempts, ...(lastError ? { error: lastError } : {}) });
+  return outcome('failed', { answer: null, attempts: options.retries + 1, ...(lastError ? { error: lastError } : {}) });
 
   function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };

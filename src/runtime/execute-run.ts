@@ -1,0 +1,126 @@
+import { Command } from '@langchain/langgraph';
+import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfig, type JournalStep, type RunEventStream, type RunStatus } from '../core/index.js';
+import { createFixedRouter } from '../models/router.js';
+import { createRouterFromConfig } from '../models/router-from-config.js';
+import type { AgentContext } from '../../agents/index.js';
+import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run.js';
+import type { CadreStore } from './store/index.js';
+import { assembleTeam } from './team.js';
+import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
+
+export interface Execution {
+  options: RunOptions & ResumeOptions;
+  config: CadreConfig;
+  runId: string;
+  store: CadreStore;
+  events: RunEventStream;
+  signal: AbortSignal;
+  controller: AbortController;
+  resuming: boolean;
+  awaitingApproval: boolean;
+}
+
+type Interrupted = { __interrupt__: Array<{ value: ApprovalRequest }> };
+const interruptOf = (value: unknown): ApprovalRequest | undefined => (value as Interrupted | undefined)?.__interrupt__?.[0]?.value;
+
+/** Runs (or resumes) the workflow to its end, a stop, or the approval gate; never throws. */
+export async function executeRun(x: Execution): Promise<RunResult> {
+  const started = performance.now();
+  const { options, config, runId, store, events } = x;
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const journal = options.journal ?? store.steps;
+  const budget = new Budget({ maxSteps: config.maxSteps, maxTokens: config.maxTokens, maxCostUsd: config.maxCostUsd, maxWallTimeMs: config.maxWallTimeMs });
+  if (x.resuming) budget.restore(spentBefore(store, runId));
+  // A model call can outlast the wall-time limit, so the limit also aborts whatever is in flight.
+  const wallTimer = config.maxWallTimeMs === undefined ? undefined : setTimeout(() => {
+    x.controller.abort(new CadreError('budget_exceeded', `Budget exceeded: wallTimeMs (limit ${config.maxWallTimeMs})`, {
+      details: { limit: 'wallTimeMs', used: config.maxWallTimeMs, max: config.maxWallTimeMs },
+    }));
+  }, config.maxWallTimeMs);
+  events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
+  store.runs.update(runId, { status: 'running' });
+  let output: WorkflowOutput | undefined;
+  let approval: ApprovalRequest | undefined;
+  let error: CadreError | undefined;
+  try {
+    const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }));
+    const context: AgentContext = { runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger };
+    const team = assembleTeam(options, config, router, () => context);
+    const workflow = createRunWorkflow({
+      ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
+      onPlan: (graph) => store.runs.update(runId, { plan: graph }),
+    });
+    const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000 };
+    let input: unknown = x.resuming ? (x.awaitingApproval && options.decision ? new Command({ resume: options.decision }) : null) : { goal: options.goal };
+    for (;;) {
+      const value: unknown = await workflow.invoke(input as never, thread);
+      approval = interruptOf(value);
+      if (!approval) {
+        output = value as WorkflowOutput;
+        break;
+      }
+      if (typeof options.approvePlan !== 'function') break;
+      input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval) });
+      approval = undefined;
+    }
+  } catch (thrown) {
+    error = x.signal.aborted && CadreError.isInstance(x.signal.reason) ? x.signal.reason : CadreError.from(thrown, 'run_failed');
+    logger.debug({ err: error.toJSON(), runId }, 'run stopped with an error');
+  } finally {
+    if (wallTimer) clearTimeout(wallTimer);
+  }
+  const status: RunStatus = approval ? 'awaiting_approval' : error ? statusOf(error) : output!.status;
+  const info = error ? { code: error.code, kind: error.kind, message: error.message } : output?.error;
+  if (status === 'budget_exceeded' && error) {
+    const { limit = 'steps', used = 0, max = 0 } = error.details as { limit?: 'steps'; used?: number; max?: number };
+    events.emit({ type: 'budget.exceeded', limit, used, max });
+  } else if (status === 'cancelled' && error) {
+    events.emit({ type: 'run.cancelled', reason: String(error.details.reason ?? error.message) });
+  }
+  const spend = budget.spend();
+  const durationMs = performance.now() - started;
+  const answer = output?.answer ?? null;
+  const plan = output?.graph ?? approval?.graph ?? (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ?? null;
+  const tasks = output?.tasks ?? [];
+  events.emit({ type: 'run.completed', status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs, ...(info ? { error: info } : {}) });
+  events.close();
+  store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}) } });
+  const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
+  return {
+    runId, status, answer, plan, tasks, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs,
+    ...(info ? { error: info } : {}), ...(approval ? { approval } : {}), trace,
+  };
+}
+
+function statusOf(error: CadreError): RunStatus {
+  if (error.code === 'cancelled') return 'cancelled';
+  if (error.code === 'budget_exceeded') return 'budget_exceeded';
+  return 'failed';
+}
+
+/** What earlier processes of this run paid for: their non-replayed model responses. */
+function spentBefore(store: CadreStore, runId: string) {
+  let usage = emptyUsage();
+  let costUsd = 0;
+  let steps = 0;
+  for (const event of store.events.read(runId)) {
+    if (event.type !== 'model.response' || event.replayed) continue;
+    usage = addUsage(usage, event.usage);
+    costUsd += event.costUsd;
+    steps += 1;
+  }
+  return { steps, usage, costUsd };
+}
+
+/** Every recorded step of the plan's tasks, attempt by attempt. */
+async function traceOf(journal: RunOptions['journal'] & object, runId: string, taskIds: string[]): Promise<JournalStep[]> {
+  const steps: JournalStep[] = [];
+  for (const id of taskIds) {
+    for (let attempt = 1; attempt <= 20; attempt++) {
+      const recorded = await journal.replay(runId, attempt === 1 ? id : `${id}#${attempt}`);
+      if (recorded.length === 0 && attempt > 1) break;
+      steps.push(...recorded);
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,150 @@
+import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
+import pLimit from 'p-limit';
+import type { AgentContext, RoleRegistry } from '../../agents/index.js';
+import { topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
+import type { CadreConfig, ErrorInfo } from '../core/index.js';
+import type { TaskOutcome } from './task-outcome.js';
+import { runTask, skippedOutcome } from './task-runner.js';
+
+/** A human's or program's answer to the approval gate. */
+export interface PlanDecision {
+  action: 'approve' | 'edit' | 'reject';
+  /** The edited plan, for `edit`; validated like any other. */
+  graph?: unknown;
+  reason?: string;
+}
+
+/** What the gate shows: the plan waiting for a decision. */
+export interface ApprovalRequest {
+  kind: 'plan_approval';
+  graph: TaskGraph;
+}
+
+export interface WorkflowOutput {
+  status: 'completed' | 'failed' | 'rejected';
+  answer: string | null;
+  graph: TaskGraph;
+  tasks: TaskOutcome[];
+  error?: ErrorInfo;
+}
+
+export interface WorkflowOptions {
+  planner: Planner;
+  replanner: Replanner;
+  roles: RoleRegistry;
+  context: AgentContext;
+  checkpointer: BaseCheckpointSaver;
+  policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
+  approval: boolean;
+  /** Called when the plan is made, approved or revised, to keep the runs table current. */
+  onPlan?: (graph: TaskGraph) => void;
+}
+
+/**
+ * Compiles a run into a LangGraph functional workflow. Planning, the approval decision, each task
+ * and each revision are LangGraph tasks, so their results are checkpointed the moment they finish
+ * and a resumed run (after an interrupt, a cancel or kill -9) reads them back instead of redoing them.
+ * Every ready task starts at once, up to `concurrency`; a task waits only for its own dependencies,
+ * not for a whole layer, so the makespan follows the critical path.
+ */
+export function createRunWorkflow(o: WorkflowOptions) {
+  const { events } = o.context;
+  const limit = pLimit(o.policy.concurrency);
+  const promises = new Map<string, Promise<TaskOutcome>>();
+  let stopScheduling = false;
+  const planContext = (): PlanContext => ({
+    roles: o.roles.describe(),
+    tools: o.roles.tools().map((t) => ({ name: t.name, description: t.description })),
+    signal: o.context.signal,
+  });
+  const validate = (graph: unknown) => validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
+
+  const plan = step('plan', async (goal: string) => {
+    const report = await o.planner.plan(goal, planContext());
+    events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
+    o.onPlan?.(report.graph);
+    return report.graph;
+  });
+
+  const decide = step('decide', async (decision: PlanDecision, graph: TaskGraph) => {
+    const action = decision?.action ?? 'reject';
+    const chosen = action === 'edit' ? validate(decision.graph) : graph;
+    const reason = decision?.reason ?? (action === 'reject' ? 'rejected at the approval gate' : undefined);
+    events.emit({ type: 'plan.approval', decision: action === 'approve' ? 'approved' : action === 'edit' ? 'edited' : 'rejected', ...(reason ? { reason } : {}) });
+    if (action === 'edit') o.onPlan?.(chosen);
+    return { graph: chosen, rejected: action === 'reject' };
+  });
+
+  const execute = step('task', async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
+    const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
+    const blocked = inputs.find((i) => i.status !== 'completed');
+    if (blocked) return skip(task, revision, `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`);
+    return await limit(async () => {
+      if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
+      const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
+      const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt });
+      if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
+      return outcome;
+    });
+  });
+
+  const revise = step('revise', async (graph: TaskGraph, failed: TaskOutcome, completed: string[]) => {
+    const revised = validate(await o.replanner.revise(graph, { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) }, planContext()));
+    events.emit({ type: 'plan.revised', graph: revised, failedTaskId: failed.taskId, reason: failed.error?.message ?? 'failed' });
+    o.onPlan?.(revised);
+    return revised;
+  });
+
+  function skip(task: Task, revision: number, reason: string): TaskOutcome {
+    events.emit({ type: 'task.skipped', taskId: task.id, reason });
+    return skippedOutcome(task, revision, reason);
+  }
+
+  return entrypoint({ name: 'cadre_run', checkpointer: o.checkpointer }, async (input: { goal: string }): Promise<WorkflowOutput> => {
+    let graph = await plan(input.goal);
+    if (o.approval) {
+      const decision = interrupt<ApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
+      const decided = await decide(decision, graph);
+      if (decided.rejected) return { status: 'rejected', answer: null, graph, tasks: [] };
+      graph = decided.graph;
+    }
+    const outcomes = new Map<string, TaskOutcome>();
+    const attemptsSoFar = new Map<string, number>();
+    for (let revision = 0; ; revision++) {
+      // Issued in one synchronous pass, in topological order: the call order (which LangGraph uses to
+      // match checkpointed results on resume) never depends on timing.
+      const pending = topologicalOrder(graph).filter((t) => !outcomes.has(t.id));
+      for (const task of pending) {
+        // LangGraph types a task's result as Promise<Promise<T>>; `then` flattens the type (the value already is).
+        promises.set(task.id, execute(task, revision, (attemptsSoFar.get(task.id) ?? 0) + 1).then((outcome) => outcome));
+      }
+      const settled = await Promise.allSettled(pending.map((t) => promises.get(t.id)!));
+      const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (stopped) throw stopped.reason;
+      for (const s of settled) {
+        const outcome = (s as PromiseFulfilledResult<TaskOutcome>).value;
+        outcomes.set(outcome.taskId, outcome);
+        attemptsSoFar.set(outcome.taskId, (attemptsSoFar.get(outcome.taskId) ?? 0) + outcome.attempts);
+      }
+      const failed = pending.map((t) => outcomes.get(t.id)!).find((x) => x.status === 'failed');
+      if (!failed || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) break;
+      const completed = [...outcomes.values()].filter((x) => x.status === 'completed').map((x) => x.taskId);
+      graph = await revise(graph, failed, completed);
+      for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
+    }
+    return summarise(graph, outcomes);
+  });
+}
+
+/** The run's answer: the answer of the final task, or of every task nothing else builds on. */
+function summarise(graph: TaskGraph, outcomes: Map<string, TaskOutcome>): WorkflowOutput {
+  const tasks = topologicalOrder(graph).map((t) => outcomes.get(t.id)!).filter(Boolean);
+  const sinks = graph.tasks.filter((t) => !graph.tasks.some((other) => other.dependsOn.includes(t.id)));
+  const answered = sinks.map((t) => outcomes.get(t.id)).filter((x): x is TaskOutcome => x?.status === 'completed');
+  const answer = answered.length === 0 ? null : answered.length === 1 ? answered[0]!.answer : answered.map((x) => `## ${x.title}\n${x.answer}`).join('\n\n');
+  const failed = tasks.filter((t) => t.status !== 'completed');
+  if (failed.length === 0) return { status: 'completed', answer, graph, tasks };
+  const first = failed.find((t) => t.status === 'failed') ?? failed[0]!;
+  const message = `${failed.length} of ${tasks.length} tasks did not complete; ${first.taskId}: ${first.error?.message ?? first.status}`;
+  return { status: 'failed', answer, graph, tasks, error: { code: 'task_failed', kind: 'system', message } };
+}
