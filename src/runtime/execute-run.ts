@@ -3,7 +3,7 @@ import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfi
 import { createFixedRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
-import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run.js';
+import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
 import type { CadreStore } from './store/index.js';
 import { assembleTeam } from './team.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';

@@ -1,4 +1,5 @@
-export { run, resume, type RunOptions, type ResumeOptions, type RunResult, type RunHandle, type PlanApprover } from './run.js';
+export { run, resume } from './run.js';
+export type { RunOptions, ResumeOptions, RunResult, RunHandle, PlanApprover } from './run-types.js';
 export type { ApprovalRequest, PlanDecision } from './workflow.js';
 export type { TaskOutcome } from './task-outcome.js';
 export { openCadreStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';

@@ -1,0 +1,68 @@
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { CadreConfigInput, CadreEvent, CadreEventOf, CadreEventType, ErrorInfo, JournalStep, Logger, RunStatus, StepJournal, Usage } from '../core/index.js';
+import type { ModelRouter } from '../models/router.js';
+import type { Agent, AgentSpec, RoleDefinition } from '../../agents/index.js';
+import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
+import type { TaskOutcome } from './task-outcome.js';
+import type { ApprovalRequest, PlanDecision } from './workflow.js';
+
+/** Decides at the approval gate, in-process. */
+export type PlanApprover = (request: ApprovalRequest) => PlanDecision | Promise<PlanDecision>;
+
+export interface RunOptions {
+  goal: string;
+  /** One agent for the whole goal: a one-task plan, no planning call. */
+  agent?: Agent | AgentSpec;
+  /** The team a planner assigns tasks to; default: researcher, coder, critic and writer. */
+  roles?: readonly RoleDefinition[];
+  planner?: Planner;
+  replanner?: Replanner;
+  /** One chat model for every call; skips detection. */
+  model?: BaseChatModel;
+  /** Decides the model for each call; default: detected from config and environment. */
+  router?: ModelRouter;
+  config?: CadreConfigInput;
+  /** Where agent steps are journaled; default the run's SQLite database. */
+  journal?: StepJournal;
+  runId?: string;
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** `true`: stop at the gate with status `awaiting_approval`; a function: decide in-process. */
+  approvePlan?: boolean | PlanApprover;
+  /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
+  metadata?: Record<string, unknown>;
+}
+
+export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId'> {
+  /** The answer for a run waiting at the approval gate. */
+  decision?: PlanDecision;
+}
+
+/** How a run ended. `tasks` and `trace` hold everything done, also when the run stopped early. */
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  answer: string | null;
+  plan: TaskGraph | null;
+  tasks: TaskOutcome[];
+  usage: Usage;
+  costUsd: number;
+  steps: number;
+  durationMs: number;
+  error?: ErrorInfo;
+  /** The approval request, when status is `awaiting_approval`. */
+  approval?: ApprovalRequest;
+  trace: readonly JournalStep[];
+}
+
+/** A run under way. */
+export interface RunHandle {
+  readonly runId: string;
+  /** Resolves when the run ends or stops, whatever the status; never rejects. */
+  readonly result: Promise<RunResult>;
+  /** Every event of the run from `fromSeq` (default 1), then live ones until the run ends. */
+  events(fromSeq?: number): AsyncGenerator<CadreEvent, void, undefined>;
+  on<T extends CadreEventType>(type: T, listener: (event: CadreEventOf<T>) => void): () => void;
+  /** Stops the run at the next step of each running task; state stays resumable, status `cancelled`. */
+  cancel(reason?: string): void;
+}
