@@ -40,6 +40,8 @@ export interface TaskResult {
   replayedSteps: number;
   usage: Usage;
   costUsd: number;
+  /** Attempts the agent made itself (Reflexion); 1 when omitted. */
+  attempts?: number;
   /** The model that answered, when one model did. */
   model?: string;
   messages: BaseMessage[];

@@ -53,7 +53,7 @@ export class ReflexionAgent implements Agent {
       const result = await this.actor.run({ ...task, attempt, ...(context !== undefined ? { context } : {}) }, ctx);
       add(total, result.steps, result.replayedSteps, result.usage, result.costUsd);
       const verdict = await this.options.evaluator({ task, answer: result.answer, attempt, signal: ctx.signal });
-      if (verdict.pass) return { ...result, ...total };
+      if (verdict.pass) return { ...result, ...total, attempts: attempt - start + 1 };
       feedback.push(verdict.feedback);
       if (attempt === start + this.maxAttempts - 1) break;
       throwIfAborted(ctx.signal);

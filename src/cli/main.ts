@@ -2,11 +2,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 import { CadreError, type CadreConfigInput } from '../core/index.js';
-import { runGoal } from './run-goal.js';
+import { resumeRun, runGoal } from './run-goal.js';
 import { listModels } from './models-command.js';
+import { listRuns, printEvents } from './runs-command.js';
 
 const demoGoal =
-  'Work out `(17 * 23) + sqrt(1764)`, list the example programs in `examples`, and tell me the current UTC time.';
+  'Prepare a short briefing: work out `(17 * 23) + sqrt(1764)`, list the example programs in `examples`, and tell me the current UTC time.';
 
 const positiveInt = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
@@ -24,6 +25,9 @@ interface RunFlags {
   maxCost?: number;
   workspace?: string;
   scripted?: boolean;
+  approvePlan?: boolean;
+  data?: string;
+  concurrency?: number;
 }
 
 const configFrom = (flags: RunFlags): CadreConfigInput => ({
@@ -31,6 +35,8 @@ const configFrom = (flags: RunFlags): CadreConfigInput => ({
   maxSteps: flags.maxSteps,
   maxCostUsd: flags.maxCost,
   workspaceDir: flags.workspace,
+  dataDir: flags.data,
+  concurrency: flags.concurrency,
 });
 
 const program = new Command('cadre')
@@ -44,17 +50,53 @@ const withRunFlags = (command: Command) =>
     .option('--model <provider:model>', 'use this model, e.g. ollama:llama3.1 or openai:gpt-4o-mini')
     .option('--max-steps <n>', 'most model calls for the run', positiveInt)
     .option('--max-cost <usd>', 'most US dollars the run may spend', nonNegative)
-    .option('--workspace <dir>', 'folder the file tools may read and write (default: current folder)');
+    .option('--workspace <dir>', 'folder the file tools may read and write (default: current folder)')
+    .option('--data <dir>', 'where runs are stored (default: .cadre)')
+    .option('--concurrency <n>', 'tasks that may work at the same time', positiveInt)
+    .option('--approve-plan', 'show the plan and ask before running it');
 
 withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
   .option('--scripted', 'use the scripted model even when a real one is reachable')
   .action(async (goal: string, flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never' });
+    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', approvePlan: Boolean(flags.approvePlan) });
   });
 
 withRunFlags(program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'))
   .action(async (flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto' });
+    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', approvePlan: Boolean(flags.approvePlan) });
+  });
+
+program
+  .command('resume')
+  .argument('<runId>', 'the run to continue')
+  .description('continue a run that was stopped, crashed or is waiting for approval')
+  .option('--json', 'print events as JSON lines')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--approve', 'approve the plan of a run waiting at the approval gate')
+  .option('--reject', 'reject the plan of a run waiting at the approval gate')
+  .action(async (runId: string, flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean }) => {
+    const decision = flags.approve ? { action: 'approve' as const } : flags.reject ? { action: 'reject' as const, reason: 'rejected with cadre resume --reject' } : undefined;
+    process.exitCode = await resumeRun({ runId, config: { dataDir: flags.data }, json: Boolean(flags.json), ...(decision ? { decision } : {}) });
+  });
+
+program
+  .command('runs')
+  .description('list runs, newest first, with their status')
+  .option('--json', 'print JSON lines')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--limit <n>', 'how many runs', positiveInt, 20)
+  .action((flags: { json?: boolean; data?: string; limit: number }) => {
+    process.exitCode = listRuns({ config: { dataDir: flags.data }, json: Boolean(flags.json), limit: flags.limit });
+  });
+
+program
+  .command('events')
+  .argument('<runId>', 'the run')
+  .description("print a run's stored events as JSON lines")
+  .option('--from <seq>', 'first seq to print', positiveInt, 1)
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .action((runId: string, flags: { from: number; data?: string }) => {
+    process.exitCode = printEvents({ config: { dataDir: flags.data }, runId, from: flags.from });
   });
 
 program

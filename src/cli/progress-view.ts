@@ -1,6 +1,6 @@
 import { createLogUpdate } from 'log-update';
 import pc from 'picocolors';
-import type { CadreEvent } from '../core/index.js';
+import type { CadreEvent, PlanGraphInfo } from '../core/index.js';
 
 const spinner = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const oneLine = (text: string, max = 100) => {
@@ -8,55 +8,96 @@ const oneLine = (text: string, max = 100) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
+interface TaskRow {
+  id: string;
+  role: string;
+  title: string;
+  status: 'waiting' | 'running' | 'done' | 'failed' | 'skipped';
+  model?: string;
+  attempt: number;
+  startedAt?: number;
+  durationMs?: number;
+  tokens: number;
+}
+
+const marks: Record<TaskRow['status'], string> = {
+  waiting: pc.dim('·'), running: pc.cyan('▸'), done: pc.green('✓'), failed: pc.red('✗'), skipped: pc.yellow('-'),
+};
+
 /**
- * Shows a run as it happens: one permanent line per step, tool call and result, and on a terminal
- * a live status line (spinner, what the run is waiting for, elapsed time) kept at the bottom.
+ * Shows a run as it happens: the plan as a graph, one permanent line per notable step (tool calls,
+ * failures, reflections), and on a terminal a live table of tasks (status, role, model, time,
+ * tokens) kept at the bottom and redrawn as tasks start and finish.
  */
 export class ProgressView {
   private readonly live;
   private readonly timer: NodeJS.Timeout | undefined;
-  private status = 'starting';
+  private readonly tasks = new Map<string, TaskRow>();
   private frame = 0;
-  private readonly started = Date.now();
+  /** While paused (e.g. a prompt is open) the live table is not redrawn. */
+  paused = false;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
     this.live = out.isTTY ? createLogUpdate(out) : undefined;
-    this.timer = this.live ? setInterval(() => this.render(), 80) : undefined;
+    this.timer = this.live ? setInterval(() => this.render(), 100) : undefined;
   }
 
-  /** Takes one event and prints what a person wants to see of it. */
+  /** Takes one event and shows what a person wants to see of it. */
   handle(event: CadreEvent): void {
+    const row = 'taskId' in event ? this.tasks.get(event.taskId) : undefined;
+    const who = 'taskId' in event ? pc.dim(`[${event.taskId}]`) : '';
     switch (event.type) {
       case 'run.started':
-        this.print(`${pc.bold('cadre')} ${pc.dim(event.runId)}\n${pc.bold('goal')}  ${event.goal}`);
+      case 'run.resumed':
+        this.print(`${pc.bold('cadre')} ${pc.dim(event.runId)}${event.type === 'run.resumed' ? pc.yellow(' resumed') : ''}\n${pc.bold('goal')}  ${event.goal}`);
+        break;
+      case 'plan.created':
+      case 'plan.revised':
+        this.setPlan(event.graph);
+        this.print(`${pc.bold(event.type === 'plan.created' ? 'plan' : `plan revised after ${event.failedTaskId} failed`)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`);
+        break;
+      case 'plan.approval':
+        this.print(`${pc.bold('approval')} ${event.decision}${event.reason ? ` (${event.reason})` : ''}`);
+        break;
+      case 'task.started':
+        if (row) Object.assign(row, { status: 'running', startedAt: event.ts, attempt: event.attempt ?? 1 });
         break;
       case 'model.routed':
-        this.print(`${pc.bold('model')} ${event.provider}:${event.model} ${pc.dim(`(${event.reason})`)}`);
-        this.status = 'waiting for the model';
+        if (row) row.model = `${event.provider}:${event.model}`;
         break;
-      case 'model.response': {
-        const calls = event.toolCalls.map((c) => `${pc.cyan(c.name)}(${oneLine(JSON.stringify(c.args), 60)})`);
-        const what = calls.length ? `calls ${calls.join(', ')}` : 'answers';
-        const meta = pc.dim(`${event.usage.totalTokens} tok · ${Math.round(event.latencyMs)} ms${event.replayed ? ' · replayed' : ''}`);
-        this.print(`${pc.bold(`step ${event.step}`)} ${what} ${meta}`);
-        this.status = calls.length ? `running ${calls.length} tool call${calls.length > 1 ? 's' : ''}` : 'finishing';
+      case 'model.response':
+        if (row) row.tokens += event.usage.totalTokens;
+        for (const call of event.toolCalls) this.print(`  ${who} ${pc.cyan(call.name)}(${oneLine(JSON.stringify(call.args), 60)})${event.replayed ? pc.dim(' · replayed') : ''}`);
         break;
-      }
-      case 'tool.result': {
-        const mark = event.ok ? pc.green('✓') : pc.red('✗');
-        const text = event.ok ? oneLine(event.output) : pc.red(oneLine(event.error?.message ?? event.output));
-        this.print(`   ${mark} ${pc.cyan(event.tool)} ${text} ${pc.dim(`${Math.round(event.durationMs)} ms${event.replayed ? ' · replayed' : ''}`)}`);
-        this.status = 'waiting for the model';
+      case 'tool.result':
+        if (!event.ok) this.print(`  ${who} ${pc.red('✗')} ${pc.cyan(event.tool)} ${pc.red(oneLine(event.error?.message ?? event.output))}`);
         break;
-      }
+      case 'task.completed':
+        if (row) Object.assign(row, { status: 'done', durationMs: row.startedAt ? event.ts - row.startedAt : 0 });
+        this.print(`${marks.done} ${event.taskId} ${pc.dim(oneLine(event.answer, 90))}`);
+        break;
+      case 'task.failed':
+        if (row) Object.assign(row, { status: event.willRetry ? 'running' : 'failed' });
+        this.print(`${marks.failed} ${event.taskId} ${pc.red(`attempt ${event.attempt ?? 1} failed: ${oneLine(event.error.message, 90)}`)}${event.willRetry ? pc.yellow(' → retrying') : ''}`);
+        break;
+      case 'task.reflected':
+        this.print(`${pc.yellow('↻')} ${event.taskId} attempt ${event.attempt} failed its check: ${oneLine(event.feedback, 70)}\n  ${pc.dim('lesson:')} ${oneLine(event.lesson, 90)}`);
+        break;
+      case 'memory.recalled':
+        this.print(`${pc.magenta('◆')} ${event.taskId} recalled ${event.items.length} lesson${event.items.length === 1 ? '' : 's'} from earlier runs`);
+        break;
+      case 'task.skipped':
+        if (row) row.status = 'skipped';
+        this.print(`${marks.skipped} ${event.taskId} ${pc.yellow(`skipped: ${event.reason}`)}`);
+        break;
+      case 'task.delegated':
+        this.print(`  ${who} asks ${pc.bold(event.role)}: ${oneLine(event.question, 80)}`);
+        break;
       case 'budget.exceeded':
         this.print(pc.yellow(`budget exceeded: ${event.limit} ${event.used} of ${event.max}`));
         break;
       case 'run.cancelled':
-        this.print(pc.yellow(`cancelled: ${event.reason}`));
-        break;
-      case 'task.failed':
-        this.print(pc.red(`failed: ${event.error.message}`));
+        this.print(pc.yellow(`stopped: ${event.reason}`));
         break;
       case 'run.completed':
         this.stop();
@@ -66,9 +107,9 @@ export class ProgressView {
     }
   }
 
-  /** Prints a permanent line above the live status. */
+  /** Prints a permanent line above the live table. */
   print(line: string): void {
-    this.live?.clear();
+    if (!this.paused) this.live?.clear();
     this.out.write(`${line}\n`);
     this.render();
   }
@@ -79,10 +120,45 @@ export class ProgressView {
     this.live?.done();
   }
 
-  private render(): void {
-    if (!this.live || !this.timer) return;
-    this.frame = (this.frame + 1) % spinner.length;
-    const seconds = ((Date.now() - this.started) / 1000).toFixed(1);
-    this.live(pc.dim(`${spinner[this.frame]} ${this.status} · ${seconds}s`));
+  private setPlan(graph: PlanGraphInfo): void {
+    for (const task of graph.tasks) {
+      const kept = this.tasks.get(task.id);
+      this.tasks.set(task.id, kept && kept.status === 'done' ? kept : { id: task.id, role: task.role, title: task.title, status: 'waiting', attempt: 0, tokens: 0 });
+    }
+    for (const id of this.tasks.keys()) if (!graph.tasks.some((t) => t.id === id)) this.tasks.delete(id);
   }
+
+  private render(): void {
+    if (!this.live || !this.timer || this.paused) return;
+    this.frame = (this.frame + 1) % spinner.length;
+    const now = Date.now();
+    const rows = [...this.tasks.values()].map((t) => {
+      const mark = t.status === 'running' ? pc.cyan(spinner[this.frame]!) : marks[t.status];
+      const ms = t.durationMs ?? (t.startedAt && t.status === 'running' ? now - t.startedAt : undefined);
+      const time = ms === undefined ? '' : `${(ms / 1000).toFixed(1)}s`;
+      const attempt = t.attempt > 1 ? pc.yellow(` try ${t.attempt}`) : '';
+      return ` ${mark} ${t.id.padEnd(14)} ${pc.dim(t.role.padEnd(10))} ${(t.model ?? '').padEnd(22)} ${time.padStart(6)} ${String(t.tokens || '').padStart(6)}${attempt}`;
+    });
+    this.live(rows.join('\n'));
+  }
+}
+
+/** The plan layer by layer: which tasks start at once and what each waits for. */
+export function renderPlan(graph: PlanGraphInfo): string {
+  const level = new Map<string, number>();
+  const depth = (id: string, seen = new Set<string>()): number => {
+    if (level.has(id)) return level.get(id)!;
+    const task = graph.tasks.find((t) => t.id === id);
+    if (!task || seen.has(id)) return 0;
+    seen.add(id);
+    const value = task.dependsOn.length ? 1 + Math.max(...task.dependsOn.map((d) => depth(d, seen))) : 0;
+    level.set(id, value);
+    return value;
+  };
+  const layers: string[][] = [];
+  for (const task of graph.tasks) {
+    const deps = task.dependsOn.length ? pc.dim(` ← ${task.dependsOn.join(', ')}`) : '';
+    (layers[depth(task.id)] ??= []).push(`${task.id} ${pc.dim(`[${task.role}]`)} ${task.title}${deps}`);
+  }
+  return layers.map((items, i) => items.map((item) => `  ${pc.bold(String(i + 1).padStart(2))}  ${item}`).join('\n')).join('\n');
 }

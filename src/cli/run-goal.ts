@@ -1,11 +1,15 @@
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
 import pc from 'picocolors';
-import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
+import { SqliteEpisodeStore } from '../../memory/index.js';
+import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
-import { run, type RunResult } from '../runtime/index.js';
-import { createDefaultAgentSpec } from './default-agent.js';
+import { openCadreStore, resume, run, type ApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
+import { createDefaultTeam } from './demo-team.js';
 import { createDemoModel } from './demo-model.js';
-import { ProgressView } from './progress-view.js';
+import { ProgressView, renderPlan } from './progress-view.js';
+import { printResult } from './print-result.js';
 
 export interface RunGoalOptions {
   goal: string;
@@ -13,55 +17,102 @@ export interface RunGoalOptions {
   json: boolean;
   /** `auto`: scripted model only when no real one answers; `force`: always; `never`: fail instead. */
   scripted: 'auto' | 'force' | 'never';
+  /** Ask before executing the plan (on a terminal), or stop at the gate (otherwise). */
+  approvePlan?: boolean;
 }
 
-/** Runs a goal with the default agent, shows it live (or as JSON lines) and returns the exit code. */
+/** Plans and runs a goal with the default team, shows it live (or as JSON lines), returns the exit code. */
 export async function runGoal(options: RunGoalOptions): Promise<number> {
   const config = loadConfig(options.config);
-  const router = await chooseRouter(options, config);
-  const handle = run({ goal: options.goal, agent: createDefaultAgentSpec(config), router, config: options.config });
-  const onSigint = () => handle.cancel('interrupted (Ctrl-C)');
-  process.once('SIGINT', onSigint);
+  const { router, scripted } = await chooseRouter(options.scripted, config);
   const view = options.json ? undefined : new ProgressView();
-  for await (const event of handle.events()) {
+  const handle = run({
+    goal: options.goal, roles: createDefaultTeam(config, episodesOf(config)), router, config: options.config,
+    approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
+  });
+  return follow(handle, view);
+}
+
+export interface ResumeRunOptions {
+  runId: string;
+  config: CadreConfigInput;
+  json: boolean;
+  decision?: PlanDecision;
+}
+
+/** Continues a stopped, crashed or waiting run with the same team and model source it started with. */
+export async function resumeRun(options: ResumeRunOptions): Promise<number> {
+  const config = loadConfig(options.config);
+  const record = storeOf(config).runs.get(options.runId);
+  if (!record) throw new CadreError('run_not_found', `No run ${options.runId} in ${storeOf(config).path}`);
+  const metadata = (record.settings?.metadata ?? {}) as { scripted?: boolean };
+  const { router } = await chooseRouter(metadata.scripted ? 'force' : 'never', config);
+  const view = options.json ? undefined : new ProgressView();
+  const fromSeq = storeOf(config).events.lastSeq(options.runId) + 1;
+  const handle = resume(options.runId, {
+    roles: createDefaultTeam(config, episodesOf(config)), router, config: options.config,
+    ...(options.decision ? { decision: options.decision } : {}),
+  });
+  return follow(handle, view, fromSeq);
+}
+
+/** Streams a run to the terminal; Ctrl-C or SIGTERM drains it into a resumable state. */
+async function follow(handle: RunHandle, view: ProgressView | undefined, fromSeq = 1): Promise<number> {
+  const stop = (signal: string) => () => handle.cancel(`${signal} received; resume with: cadre resume ${handle.runId}`);
+  const onSigint = stop('SIGINT');
+  const onSigterm = stop('SIGTERM');
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  for await (const event of handle.events(fromSeq)) {
     if (view) view.handle(event);
     else process.stdout.write(`${JSON.stringify(event)}\n`);
   }
   process.off('SIGINT', onSigint);
+  process.off('SIGTERM', onSigterm);
   const result = await handle.result;
-  if (!options.json) printResult(result);
+  if (view) printResult(result);
   return exitCode(result);
 }
 
-async function chooseRouter(options: RunGoalOptions, config: ReturnType<typeof loadConfig>): Promise<ModelRouter> {
+function approverFor(view: ProgressView | undefined) {
+  return async (request: ApprovalRequest): Promise<PlanDecision> => {
+    if (!process.stdin.isTTY) throw new CadreError('input_invalid', '--approve-plan asks on a terminal; without one, approve with `cadre resume <runId> --approve`');
+    if (view) view.paused = true;
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      process.stdout.write(`\n${renderPlan(request.graph)}\n`);
+      const answer = (await prompt.question(`${pc.bold('Run this plan?')} [y]es / [n]o: `)).trim().toLowerCase();
+      return answer.startsWith('y') ? { action: 'approve' } : { action: 'reject', reason: 'rejected at the prompt' };
+    } finally {
+      prompt.close();
+      if (view) view.paused = false;
+    }
+  };
+}
+
+const storeOf = (config: CadreConfig) => openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
+const episodesOf = (config: CadreConfig) => new SqliteEpisodeStore(storeOf(config).db);
+
+async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfig): Promise<{ router: ModelRouter; scripted: boolean }> {
   const notice = (why: string) =>
     process.stderr.write(pc.yellow(`${why} Using the scripted model from cadre/testing: its replies are scripted, not generated.\n`));
-  const scripted = () => createFixedRouter(createDemoModel(), { provider: 'local', model: 'scripted-demo', location: 'local' });
-  if (options.scripted === 'force') {
-    notice('--scripted given.');
+  const scripted = () => ({ router: createFixedRouter(createDemoModel(), { provider: 'local', model: 'scripted-demo', location: 'local' }), scripted: true });
+  if (mode === 'force') {
+    notice('Scripted run.');
     return scripted();
   }
   try {
-    return await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs });
+    return { router: await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }), scripted: false };
   } catch (error) {
-    if (options.scripted === 'never' || !CadreError.isInstance(error) || error.code !== 'model_unavailable') throw error;
+    if (mode === 'never' || !CadreError.isInstance(error) || error.code !== 'model_unavailable') throw error;
     notice(`${error.message.replace(/^no model reachable/, 'No model reachable')}.`);
     return scripted();
   }
 }
 
-function printResult(result: RunResult): void {
-  const out = process.stdout;
-  if (result.answer !== null) out.write(`\n${pc.bold('answer')}\n${result.answer}\n`);
-  const tokens = `${result.usage.totalTokens} tokens (in ${result.usage.inputTokens} / out ${result.usage.outputTokens})`;
-  const colour = result.status === 'completed' ? pc.green : result.status === 'failed' ? pc.red : pc.yellow;
-  out.write(`\n${colour(result.status)} · ${result.steps} steps · ${tokens} · $${result.costUsd.toFixed(4)} · ${(result.durationMs / 1000).toFixed(2)} s\n`);
-  if (result.error && result.status === 'failed') out.write(`${pc.red(`${result.error.code}: ${result.error.message}`)}\n`);
-}
-
-/** 0 completed; 130 cancelled; otherwise 2 for errors the user can fix and 1 for system errors. */
+/** 0 completed or waiting for approval; 130 cancelled; otherwise 2 for errors the user can fix and 1 for the rest. */
 export function exitCode(result: RunResult): number {
-  if (result.status === 'completed') return 0;
+  if (result.status === 'completed' || result.status === 'awaiting_approval') return 0;
   if (result.status === 'cancelled') return 130;
   return result.error?.kind === 'user' ? 2 : 1;
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfigInput } from '../core/index.js';
 import { RoleRegistry, defineAgentSpec, type Agent, type AgentSpec } from '../../agents/index.js';
@@ -18,7 +19,7 @@ export function run(options: RunOptions): RunHandle {
   const runId = options.runId ?? createId('run');
   const store = openStore(options.config);
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
-  store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team' } });
+  store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan) } });
   return start(runId, options, store, false);
 }
 
@@ -31,10 +32,12 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const store = openStore(options.config);
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
-  if (record.status === 'completed' || record.status === 'rejected') {
+  if (record.status === 'completed' || record.status === 'rejected' || record.status === 'failed') {
     throw new CadreError('input_invalid', `Run ${runId} has already ended (${record.status}); there is nothing to resume`);
   }
-  return start(runId, { ...options, goal: record.goal }, store, true, record.status === 'awaiting_approval');
+  // The gate is part of the workflow's shape: a run planned with it is resumed with it.
+  const approvePlan = options.approvePlan ?? Boolean(record.settings?.approval);
+  return start(runId, { ...options, goal: record.goal, approvePlan }, store, true, record.status === 'awaiting_approval');
 }
 
 function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, resuming: boolean, awaitingApproval = false): RunHandle {
@@ -42,6 +45,8 @@ function start(runId: string, options: RunOptions & ResumeOptions, store: CadreS
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.lastSeq(runId) + 1 });
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
+  // Every running task, model call and tool call listens for the abort: many listeners are expected.
+  setMaxListeners(0, controller.signal, signal);
   const result = executeRun({ options, config, runId, store, events, signal, controller, resuming, awaitingApproval });
   return {
     runId,

@@ -29,8 +29,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   let costUsd = 0;
   let steps = 0;
   let lastError: ErrorInfo | undefined;
-  const last = options.firstAttempt + options.retries;
-  for (let attempt = options.firstAttempt; attempt <= last; attempt++) {
+  let attempt = options.firstAttempt;
+  let tries = 0;
+  for (let round = 0; round <= options.retries; round++) {
     ctx.events.emit({ type: 'task.started', taskId: task.id, agent: agent.name, role: task.role, title: task.title, attempt });
     try {
       const context = [contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '']
@@ -43,20 +44,25 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       usage = addUsage(usage, result.usage);
       costUsd += result.costUsd;
       steps += result.steps;
+      tries += result.attempts ?? 1;
       ctx.events.emit({ type: 'task.completed', taskId: task.id, answer: result.answer, steps: result.steps, usage: result.usage, costUsd: result.costUsd });
-      return outcome('completed', { answer: result.answer, attempts: attempt - options.firstAttempt + 1, ...(result.model ? { model: result.model } : {}) });
+      return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}) });
     } catch (thrown) {
       const error = CadreError.from(thrown, 'task_failed');
       // The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task.
       if (error.code === 'cancelled' || (error.code === 'budget_exceeded' && ctx.budget.exhaustedLimit() !== undefined)) throw error;
-      const spent = error.details as { usage?: Usage; costUsd?: number };
+      const spent = error.details as { usage?: Usage; costUsd?: number; attempts?: number };
       if (spent.usage) usage = addUsage(usage, spent.usage);
       costUsd += spent.costUsd ?? 0;
+      // An agent that retries inside (Reflexion) used several attempt numbers; the next try starts after them.
+      const used = typeof spent.attempts === 'number' && spent.attempts > 0 ? spent.attempts : 1;
+      tries += used;
+      attempt += used;
       lastError = { code: error.code, kind: error.kind, message: error.message };
-      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt, willRetry: attempt < last });
+      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt: attempt - 1, willRetry: round < options.retries });
     }
   }
-  return outcome('failed', { answer: null, attempts: options.retries + 1, ...(lastError ? { error: lastError } : {}) });
+  return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
 
   function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };

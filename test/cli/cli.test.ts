@@ -1,19 +1,25 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // No model is reachable: Ollama is pointed at a closed port and no cloud keys are set.
 const offlineEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OLLAMA_HOST: '127.0.0.1:2', NO_COLOR: '1' };
+let dataDir = '';
+beforeEach(() => {
+  dataDir = mkdtempSync(join(tmpdir(), 'cadre-cli-'));
+});
+
+const envFor = (env: Record<string, string>) => ({ ...offlineEnv, CADRE_DATA_DIR: dataDir, ...env });
 
 function cadre(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: root,
-    env: { ...offlineEnv, ...env },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: envFor(env), encoding: 'utf8', timeout: 60_000 });
 }
+
+const jsonLines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq: number; [key: string]: unknown });
 
 describe('cadre CLI', () => {
   it('exits 2 naming the field when a config value is bad', () => {
@@ -30,23 +36,71 @@ describe('cadre CLI', () => {
     expect(out.stderr).toMatch(/max-steps/);
   });
 
-  it('runs the demo on the scripted model, says so, and shows tool calls and the answer', () => {
+  it('runs the demo through the planner: parallel tasks, several roles, tool calls, a recovered failure, the task table', () => {
     const out = cadre(['demo']);
     expect(out.status).toBe(0);
     expect(out.stderr).toMatch(/No model reachable.*scripted model from cadre\/testing/s);
+    expect(out.stdout).toMatch(/plan \(tasks with the same number run in parallel\)/);
+    expect(out.stdout.match(/^ {3}1 {2}/gm)?.length).toBeGreaterThanOrEqual(2);
     expect(out.stdout).toMatch(/calculator/);
-    expect(out.stdout).toMatch(/433/);
-    expect(out.stdout).toMatch(/answer/);
-    expect(out.stdout).toMatch(/completed · 2 steps/);
+    expect(out.stdout).toMatch(/attempt 1 failed its check/);
+    expect(out.stdout).toMatch(/compute-1 +coder +completed +2 /);
+    for (const role of ['coder', 'researcher', 'critic', 'writer']) expect(out.stdout).toMatch(new RegExp(`\\b${role}\\b`));
+    expect(out.stdout).toMatch(/answer\n[\s\S]*433/);
+    expect(out.stdout).toMatch(/completed · \d+ model calls/);
   });
 
-  it('prints machine-readable JSON lines with --json', () => {
+  it('prints machine-readable JSON lines with --json, and `runs` / `events` read them back', () => {
     const out = cadre(['demo', '--json']);
     expect(out.status).toBe(0);
-    const events = out.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq: number });
+    const events = jsonLines(out.stdout);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
     expect(events.filter((e) => e.type === 'tool.result').length).toBeGreaterThanOrEqual(3);
+    const runId = String(events[0]!.runId);
+
+    const runs = jsonLines(cadre(['runs', '--json']).stdout);
+    expect(runs).toEqual([expect.objectContaining({ id: runId, status: 'completed' })]);
+    const replayed = jsonLines(cadre(['events', runId, '--from', '5']).stdout);
+    expect(replayed).toEqual(events.slice(4));
+    expect(cadre(['events', 'run_nope']).status).toBe(2);
+  });
+
+  it('stops at the approval gate without a terminal, and `resume --approve` runs the approved plan', () => {
+    const first = cadre(['run', 'List the files in `examples`.', '--scripted', '--approve-plan']);
+    expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/waiting for approval: cadre resume (run_\w+) --approve/);
+    const runId = /cadre resume (run_\w+)/.exec(first.stdout)![1]!;
+    expect(jsonLines(cadre(['runs', '--json']).stdout)[0]).toMatchObject({ id: runId, status: 'awaiting_approval' });
+    const second = cadre(['resume', runId, '--approve']);
+    expect(second.status).toBe(0);
+    expect(second.stdout).toMatch(/approval approved/);
+    expect(second.stdout).toMatch(/completed · /);
+    expect(second.stdout).not.toMatch(/^plan /m); // the plan is read back from the checkpoint, not made again
+  });
+
+  it('drains on SIGTERM into a resumable run, and `resume` finishes it without redoing finished tasks', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--json'], { cwd: root, env: envFor({}) });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (/"type":"task.completed"/.test(stdout) && !child.killed) child.kill('SIGTERM');
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    const before = jsonLines(stdout);
+    expect(before.at(-1)).toMatchObject({ type: 'run.completed', status: 'cancelled' });
+    const runId = String(before[0]!.runId);
+    const finished = before.filter((e) => e.type === 'task.completed').map((e) => e.taskId);
+    expect(finished.length).toBeGreaterThan(0);
+
+    const resumed = cadre(['resume', runId, '--json']);
+    expect(resumed.status).toBe(0);
+    const after = jsonLines(resumed.stdout);
+    expect(after[0]).toMatchObject({ type: 'run.resumed', seq: before.length + 1 });
+    expect(after.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
+    const startedAgain = after.filter((e) => e.type === 'task.started').map((e) => e.taskId);
+    for (const id of finished) expect(startedAgain).not.toContain(id);
   });
 
   it('fails cleanly with exit 1 when `run` has no model and --scripted is not given', () => {

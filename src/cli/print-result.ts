@@ -1,0 +1,26 @@
+import pc from 'picocolors';
+import type { RunResult } from '../runtime/index.js';
+
+const statusColour = (status: string) => (status === 'completed' ? pc.green : status === 'failed' ? pc.red : pc.yellow);
+
+/** The end of a run on a terminal: the task table, the answer, totals, and what to do next. */
+export function printResult(result: RunResult, out: NodeJS.WritableStream = process.stdout): void {
+  if (result.tasks.length > 0) {
+    out.write(`\n${pc.bold('tasks')}\n`);
+    out.write(pc.dim(`  ${'task'.padEnd(14)} ${'role'.padEnd(10)} ${'status'.padEnd(9)} ${'tries'.padStart(5)} ${'model'.padEnd(18)} ${'time'.padStart(7)} ${'tokens'.padStart(7)} ${'cost'.padStart(8)}\n`));
+    for (const t of result.tasks) {
+      const status = statusColour(t.status)(t.status.padEnd(9));
+      out.write(`  ${t.taskId.padEnd(14)} ${t.role.padEnd(10)} ${status} ${String(t.attempts).padStart(5)} ${(t.model ?? '-').padEnd(18)} ${`${(t.durationMs / 1000).toFixed(2)}s`.padStart(7)} ${String(t.usage.totalTokens).padStart(7)} ${`$${t.costUsd.toFixed(4)}`.padStart(8)}\n`);
+    }
+  }
+  if (result.answer !== null) out.write(`\n${pc.bold('answer')}\n${result.answer}\n`);
+  const tokens = `${result.usage.totalTokens} tokens (in ${result.usage.inputTokens} / out ${result.usage.outputTokens})`;
+  out.write(`\n${statusColour(result.status)(result.status)} · ${result.steps} model calls · ${tokens} · $${result.costUsd.toFixed(4)} · ${(result.durationMs / 1000).toFixed(2)} s · ${pc.dim(result.runId)}\n`);
+  if (result.error && result.status !== 'completed') out.write(`${pc.red(`${result.error.code}: ${result.error.message}`)}\n`);
+  if (result.status === 'cancelled' || result.status === 'budget_exceeded') {
+    out.write(pc.dim(`resume with: cadre resume ${result.runId}\n`));
+  }
+  if (result.status === 'awaiting_approval') {
+    out.write(`${pc.yellow('waiting for approval')}: cadre resume ${result.runId} --approve  (or --reject)\n`);
+  }
+}
