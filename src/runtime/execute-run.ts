@@ -5,6 +5,7 @@ import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
 import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
 import type { CadreStore } from './store/index.js';
+import type { TaskOutcome } from './task-outcome.js';
 import { assembleTeam } from './team.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 
@@ -40,6 +41,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
   store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
+  const finished: TaskOutcome[] = [];
   let approval: ApprovalRequest | undefined;
   let error: CadreError | undefined;
   try {
@@ -49,6 +51,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
       onPlan: (graph) => store.runs.update(runId, { plan: graph }),
+      onOutcome: (outcome) => finished.push(outcome),
     });
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000 };
     let input: unknown = x.resuming ? (x.awaitingApproval && options.decision ? new Command({ resume: options.decision }) : null) : { goal: options.goal };
@@ -81,7 +84,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
   const durationMs = performance.now() - started;
   const answer = output?.answer ?? null;
   const plan = output?.graph ?? approval?.graph ?? (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ?? null;
-  const tasks = output?.tasks ?? [];
+  const tasks = output?.tasks ?? finished;
   events.emit({ type: 'run.completed', status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs, ...(info ? { error: info } : {}) });
   events.close();
   store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}) } });

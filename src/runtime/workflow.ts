@@ -38,6 +38,8 @@ export interface WorkflowOptions {
   approval: boolean;
   /** Called when the plan is made, approved or revised, to keep the runs table current. */
   onPlan?: (graph: TaskGraph) => void;
+  /** Called as each task ends in this process, so a run that stops early still reports them. */
+  onOutcome?: (outcome: TaskOutcome) => void;
 }
 
 /**
@@ -84,6 +86,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
       const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt });
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
+      o.onOutcome?.(outcome);
       return outcome;
     });
   });
