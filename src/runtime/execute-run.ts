@@ -51,6 +51,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
       onPlan: (graph) => store.runs.update(runId, { plan: graph }),
+      outcomes: store.outcomes,
       onOutcome: (outcome) => finished.push(outcome),
     });
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000 };

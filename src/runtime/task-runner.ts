@@ -45,7 +45,6 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       costUsd += result.costUsd;
       steps += result.steps;
       tries += result.attempts ?? 1;
-      ctx.events.emit({ type: 'task.completed', taskId: task.id, answer: result.answer, steps: result.steps, usage: result.usage, costUsd: result.costUsd });
       return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}) });
     } catch (thrown) {
       const error = CadreError.from(thrown, 'task_failed');

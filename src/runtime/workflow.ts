@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import { topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import type { CadreConfig, ErrorInfo } from '../core/index.js';
+import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
 
@@ -38,6 +39,8 @@ export interface WorkflowOptions {
   approval: boolean;
   /** Called when the plan is made, approved or revised, to keep the runs table current. */
   onPlan?: (graph: TaskGraph) => void;
+  /** Outcomes committed the moment a task ends, before LangGraph's own checkpoint write. */
+  outcomes: Pick<TaskOutcomeLog, 'get' | 'put'>;
   /** Called as each task ends in this process, so a run that stops early still reports them. */
   onOutcome?: (outcome: TaskOutcome) => void;
 }
@@ -78,6 +81,8 @@ export function createRunWorkflow(o: WorkflowOptions) {
   });
 
   const execute = step('task', async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
+    const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
+    if (saved) return saved;
     const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
     const blocked = inputs.find((i) => i.status !== 'completed');
     if (blocked) return skip(task, revision, `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`);
@@ -86,6 +91,10 @@ export function createRunWorkflow(o: WorkflowOptions) {
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
       const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt });
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
+      o.outcomes.put(o.context.runId, firstAttempt, outcome);
+      if (outcome.status === 'completed') {
+        events.emit({ type: 'task.completed', taskId: task.id, answer: outcome.answer ?? '', steps: outcome.steps, usage: outcome.usage, costUsd: outcome.costUsd });
+      }
       o.onOutcome?.(outcome);
       return outcome;
     });

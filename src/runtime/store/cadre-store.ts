@@ -5,6 +5,7 @@ import { RunRegistry } from './run-registry.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStepJournal } from './sqlite-step-journal.js';
 import { SqliteToolCallJournal } from './sqlite-tool-call-journal.js';
+import { TaskOutcomeLog } from './task-outcome-log.js';
 
 /** Everything a durable run keeps, in one SQLite database: checkpoints, events, journals, runs. */
 export interface CadreStore {
@@ -15,6 +16,7 @@ export interface CadreStore {
   readonly steps: SqliteStepJournal;
   readonly toolCalls: SqliteToolCallJournal;
   readonly runs: RunRegistry;
+  readonly outcomes: TaskOutcomeLog;
   close(): void;
 }
 
@@ -37,6 +39,7 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     steps: new SqliteStepJournal(db),
     toolCalls: new SqliteToolCallJournal(db),
     runs: new RunRegistry(db),
+    outcomes: new TaskOutcomeLog(db),
     close: () => {
       open.delete(path);
       if (db.open) db.close();

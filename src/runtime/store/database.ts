@@ -30,6 +30,10 @@ const schema = [
      run_id TEXT NOT NULL, task_key TEXT NOT NULL, idx INTEGER NOT NULL, body TEXT NOT NULL,
      PRIMARY KEY (run_id, task_key, idx)
    ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS task_outcomes (
+     run_id TEXT NOT NULL, task_id TEXT NOT NULL, first_attempt INTEGER NOT NULL, body TEXT NOT NULL,
+     PRIMARY KEY (run_id, task_id, first_attempt)
+   ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS tool_calls (
      run_id TEXT NOT NULL, task_key TEXT NOT NULL, call_id TEXT NOT NULL, tool TEXT NOT NULL, args TEXT NOT NULL,
      state TEXT NOT NULL, outcome TEXT, started_at INTEGER NOT NULL, completed_at INTEGER,

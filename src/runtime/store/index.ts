@@ -4,3 +4,4 @@ export * from './run-registry.js';
 export * from './sqlite-event-log.js';
 export * from './sqlite-step-journal.js';
 export * from './sqlite-tool-call-journal.js';
+export * from './task-outcome-log.js';
