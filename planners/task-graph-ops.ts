@@ -67,3 +67,18 @@ export function renderTaskGraph(graph: TaskGraph): string {
   });
   return lines.join('\n');
 }
+
+/**
+ * How urgent each task is for the makespan: the number of tasks on the longest chain from it to
+ * the end (itself included), then how many tasks wait on it. Durations are unknown before a run,
+ * so chain length stands in for the critical path.
+ */
+export function schedulingPriority(graph: TaskGraph): Map<string, number> {
+  const chain = new Map<string, number>();
+  const order = topologicalOrder(graph).reverse();
+  for (const task of order) {
+    const next = graph.tasks.filter((t) => t.dependsOn.includes(task.id)).map((t) => chain.get(t.id) ?? 1);
+    chain.set(task.id, 1 + Math.max(0, ...next));
+  }
+  return new Map(graph.tasks.map((t) => [t.id, (chain.get(t.id) ?? 1) * 10_000 + descendantsOf(graph, t.id).size]));
+}

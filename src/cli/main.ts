@@ -1,10 +1,15 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
 import { CadreError, type CadreConfigInput } from '../core/index.js';
 import { resumeRun, runGoal } from './run-goal.js';
 import { listModels } from './models-command.js';
 import { listRuns, printEvents } from './runs-command.js';
+
+// LangGraph adds one abort listener per running task to its run's signal; a wide plan passes
+// Node's default warning threshold of 10 without leaking anything.
+setMaxListeners(0);
 
 const demoGoal =
   'Prepare a short briefing: work out `(17 * 23) + sqrt(1764)`, list the example programs in `examples`, and tell me the current UTC time.';

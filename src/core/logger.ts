@@ -2,9 +2,14 @@ import { pino, destination, type Logger, type LevelWithSilent } from 'pino';
 
 export type { Logger };
 
-/** Creates cadre's logger: JSON lines on stderr, secrets redacted by key. */
+const shared = new Map<string, Logger>();
+
+/** cadre's logger: JSON lines on stderr, secrets redacted by key; one per name and level, shared. */
 export function createLogger(options: { level?: LevelWithSilent; name?: string } = {}): Logger {
-  return pino(
+  const key = `${options.name ?? 'cadre'}\u0000${options.level ?? 'warn'}`;
+  const existing = shared.get(key);
+  if (existing) return existing;
+  const logger = pino(
     {
       name: options.name ?? 'cadre',
       level: options.level ?? 'warn',
@@ -15,4 +20,6 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string }
     },
     destination(2),
   );
+  shared.set(key, logger);
+  return logger;
 }

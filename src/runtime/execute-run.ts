@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import { Command } from '@langchain/langgraph';
 import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfig, type JournalStep, type RunEventStream, type RunStatus } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
@@ -38,6 +39,9 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       details: { limit: 'wallTimeMs', used: config.maxWallTimeMs, max: config.maxWallTimeMs },
     }));
   }, config.maxWallTimeMs);
+  // Start on a fresh turn of the event loop: many runs started at once then interleave with timers
+  // and I/O instead of holding the loop until every one of them has set up.
+  await setImmediate();
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
   store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
@@ -54,7 +58,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       outcomes: store.outcomes,
       onOutcome: (outcome) => finished.push(outcome),
     });
-    const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000 };
+    const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
     let input: unknown = x.resuming ? (x.awaitingApproval && options.decision ? new Command({ resume: options.decision }) : null) : { goal: options.goal };
     for (;;) {
       const value: unknown = await workflow.invoke(input as never, thread);

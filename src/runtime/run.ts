@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { join } from 'node:path';
-import { CadreError, RunEventStream, createId, loadConfig, type CadreConfigInput } from '../core/index.js';
+import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig } from '../core/index.js';
 import { RoleRegistry, defineAgentSpec, type Agent, type AgentSpec } from '../../agents/index.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openCadreStore, type CadreStore } from './store/index.js';
@@ -17,10 +17,11 @@ export function run(options: RunOptions): RunHandle {
   }
   checkTeam(options);
   const runId = options.runId ?? createId('run');
-  const store = openStore(options.config);
+  const config = loadConfig(options.config);
+  const store = openStore(config);
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan) } });
-  return start(runId, options, store, false);
+  return start(runId, options, store, config, false);
 }
 
 /**
@@ -29,7 +30,8 @@ export function run(options: RunOptions): RunHandle {
  * Pass the same team (roles, agent, planner) the run started with.
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
-  const store = openStore(options.config);
+  const config = loadConfig(options.config);
+  const store = openStore(config);
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
   if (record.status === 'completed' || record.status === 'rejected' || record.status === 'failed') {
@@ -37,11 +39,10 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   }
   // The gate is part of the workflow's shape: a run planned with it is resumed with it.
   const approvePlan = options.approvePlan ?? Boolean(record.settings?.approval);
-  return start(runId, { ...options, goal: record.goal, approvePlan }, store, true, record.status === 'awaiting_approval');
+  return start(runId, { ...options, goal: record.goal, approvePlan }, store, config, true, record.status === 'awaiting_approval');
 }
 
-function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, resuming: boolean, awaitingApproval = false): RunHandle {
-  const config = loadConfig(options.config);
+function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, awaitingApproval = false): RunHandle {
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.lastSeq(runId) + 1 });
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
@@ -64,7 +65,6 @@ function checkTeam(options: RunOptions): void {
   for (const role of options.roles ?? []) if (typeof (role.agent as Agent).run !== 'function') defineAgentSpec(role.agent as AgentSpec);
 }
 
-function openStore(input: CadreConfigInput | undefined): CadreStore {
-  const config = loadConfig(input);
+function openStore(config: CadreConfig): CadreStore {
   return openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
 }

@@ -38,8 +38,9 @@ export function assembleTeam(options: TeamOptions, config: CadreConfig, router: 
     return { roles, planner, replanner: options.replanner ?? new RetryReplanner() };
   }
   const definitions = options.roles ?? builtinRoles({ tools: builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts }), maxSteps: Math.min(10, config.maxSteps) });
-  const delegate = createDelegateTool({ roles: () => roles, context });
-  const roles: RoleRegistry = new RoleRegistry(definitions, { ...agentOptions, extraTools: definitions.length > 1 ? [delegate] : [] });
+  // With several roles, each can ask another a sub-question.
+  const extraTools = definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : [];
+  const roles: RoleRegistry = new RoleRegistry(definitions, { ...agentOptions, extraTools });
   const planModel = lazyModel(router, 'plan');
   return {
     roles,

@@ -1,7 +1,7 @@
 import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
-import pLimit from 'p-limit';
+import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
-import { topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
+import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import type { CadreConfig, ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -50,11 +50,13 @@ export interface WorkflowOptions {
  * and each revision are LangGraph tasks, so their results are checkpointed the moment they finish
  * and a resumed run (after an interrupt, a cancel or kill -9) reads them back instead of redoing them.
  * Every ready task starts at once, up to `concurrency`; a task waits only for its own dependencies,
- * not for a whole layer, so the makespan follows the critical path.
+ * not for a whole layer, and among ready tasks the one heading the longest chain goes first.
  */
 export function createRunWorkflow(o: WorkflowOptions) {
   const { events } = o.context;
-  const limit = pLimit(o.policy.concurrency);
+  // Ready tasks wait here; the one heading the longest remaining chain of tasks goes first.
+  const queue = new PQueue({ concurrency: o.policy.concurrency });
+  let priority = new Map<string, number>();
   const promises = new Map<string, Promise<TaskOutcome>>();
   let stopScheduling = false;
   const planContext = (): PlanContext => ({
@@ -86,7 +88,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
     const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
     const blocked = inputs.find((i) => i.status !== 'completed');
     if (blocked) return skip(task, revision, `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`);
-    return await limit(async () => {
+    return await queue.add(async () => {
       if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
       const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt });
@@ -97,7 +99,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
       }
       o.onOutcome?.(outcome);
       return outcome;
-    });
+    }, { priority: priority.get(task.id) ?? 0 });
   });
 
   const revise = step('revise', async (graph: TaskGraph, failed: TaskOutcome, completed: string[]) => {
@@ -126,6 +128,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
       // Issued in one synchronous pass, in topological order: the call order (which LangGraph uses to
       // match checkpointed results on resume) never depends on timing.
       const pending = topologicalOrder(graph).filter((t) => !outcomes.has(t.id));
+      priority = schedulingPriority(graph);
       for (const task of pending) {
         // LangGraph types a task's result as Promise<Promise<T>>; `then` flattens the type (the value already is).
         promises.set(task.id, execute(task, revision, (attemptsSoFar.get(task.id) ?? 0) + 1).then((outcome) => outcome));

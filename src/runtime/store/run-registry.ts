@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { RunStatus } from '../../core/index.js';
+import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 
 /** Where a run stands. `running` with a dead process on this host is reported as `interrupted`. */
@@ -36,6 +37,8 @@ export class RunRegistry {
   private readonly insert;
   private readonly getStatement;
   private readonly listStatement;
+  /** Prepared UPDATEs by the set of columns they write (a handful of shapes). */
+  private readonly updates = new Map<string, Database.Statement>();
 
   constructor(private readonly db: SqliteDatabase) {
     this.insert = db.prepare(
@@ -61,7 +64,10 @@ export class RunRegistry {
     if (patch.status) add('status', patch.status);
     if (patch.plan !== undefined) add('plan', JSON.stringify(patch.plan));
     if (patch.result !== undefined) add('result', JSON.stringify(patch.result));
-    this.db.prepare(`UPDATE runs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    const sql = `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`;
+    let statement = this.updates.get(sql);
+    if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
+    statement.run(...values, id);
   }
 
   get(id: string): RunRecord | undefined {
