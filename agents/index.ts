@@ -5,3 +5,4 @@ export * from './roles.js';
 export * from './delegate-tool.js';
 export * from './evaluators.js';
 export * from './reflexion-agent.js';
+export * from './reflection.js';

@@ -1,13 +1,10 @@
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
-import { CadreError, addUsage, emptyUsage, throwIfAborted, type ModelStep, type Usage } from '../src/core/index.js';
-import { invokeModel } from '../src/models/invoke-model.js';
-import { costOf } from '../src/models/pricing.js';
-import { usageFromMessage } from '../src/models/usage.js';
+import { CadreError, addUsage, emptyUsage, throwIfAborted, type Usage } from '../src/core/index.js';
 import type { EpisodeStore } from '../memory/index.js';
 import type { Agent, AgentContext, AgentTask, TaskResult } from './agent.js';
 import type { AgentSpec } from './agent-spec.js';
 import type { Evaluator } from './evaluators.js';
 import { ReActAgent } from './react-agent.js';
+import { reflectOnFailure } from './reflection.js';
 
 export interface ReflexionOptions {
   /** Does the work; an AgentSpec becomes a ReActAgent. */
@@ -57,7 +54,10 @@ export class ReflexionAgent implements Agent {
       feedback.push(verdict.feedback);
       if (attempt === start + this.maxAttempts - 1) break;
       throwIfAborted(ctx.signal);
-      const lesson = await this.reflect(task, attempt, result.answer, verdict.feedback, ctx, total);
+      const preferredModel = this.actor instanceof ReActAgent ? this.actor.spec.model : undefined;
+      const reflection = await reflectOnFailure({ task, attempt, answer: result.answer, feedback: verdict.feedback, ...(preferredModel ? { preferredModel } : {}) }, ctx);
+      add(total, 1, reflection.replayed ? 1 : 0, reflection.step.usage, reflection.step.costUsd);
+      const { lesson } = reflection;
       ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: verdict.feedback, lesson });
       // Saved even when the reflection was replayed: the id is stable, so an upserting store keeps
       // one copy, and a crash between journaling and saving does not lose the lesson.
@@ -80,30 +80,6 @@ export class ReflexionAgent implements Agent {
     const items = found.filter((e) => !(e.runId === ctx.runId && e.taskId === task.id)).slice(0, k).map((e) => e.lesson!);
     if (items.length) ctx.events.emit({ type: 'memory.recalled', taskId: task.id, kind: 'lessons', items });
     return items;
-  }
-
-  /** Writes (or replays from the journal) a one- or two-sentence lesson, charged to the budget. */
-  private async reflect(task: AgentTask, attempt: number, answer: string, feedback: string, ctx: AgentContext, total: Totals): Promise<string> {
-    const key = `${task.id}#reflect${attempt}`;
-    let step = (await ctx.journal.replay(ctx.runId, key)).find((s): s is ModelStep => s.kind === 'model');
-    const replayed = step !== undefined;
-    if (!replayed) ctx.budget.beforeStep();
-    if (!step) {
-      const preferred = this.actor instanceof ReActAgent ? this.actor.spec.model : undefined;
-      const { model, ref } = await ctx.router.select({ taskKind: 'reflect', ...(preferred ? { preferred } : {}) });
-      const message = await invokeModel(model, [
-        new SystemMessage('You review failed attempts at tasks and state plainly what to do differently.'),
-        new HumanMessage(`Task:\n${task.instruction}\n\nAnswer given:\n${answer}\n\nWhy it failed:\n${feedback}\n\n` +
-          'In one or two sentences, say what to do differently next time. Reply with the lesson only.'),
-      ], { signal: ctx.signal, ref });
-      const usage = usageFromMessage(message);
-      const content = typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
-      step = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model: ref.model, content: content.trim(), toolCalls: [], usage, costUsd: costOf(ref, usage).usd };
-      await ctx.journal.append(step);
-    }
-    if (!replayed) ctx.budget.charge(step.usage, step.costUsd);
-    add(total, 1, replayed ? 1 : 0, step.usage, step.costUsd);
-    return step.content;
   }
 }
 

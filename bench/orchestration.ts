@@ -475,10 +475,13 @@ async function scaleChild(runs: number, dir: string): Promise<void> {
   process.stdout.write(JSON.stringify(sample));
 }
 
-function benchScale(runs: number, dir: string): ScaleSample {
+/** One child process per cap on active runs (`maxActiveRuns`, through CADRE_MAX_ACTIVE_RUNS). */
+function benchScale(runs: number, dir: string, maxActiveRuns: number): ScaleSample & { maxActiveRuns: number } {
   const script = fileURLToPath(import.meta.url);
-  const out = execFileSync(process.execPath, [...process.execArgv, script, '--child-scale', String(runs), '--dir', dir], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  return JSON.parse(out) as ScaleSample;
+  const out = execFileSync(process.execPath, [...process.execArgv, script, '--child-scale', String(runs), '--dir', dir], {
+    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: { ...process.env, CADRE_MAX_ACTIVE_RUNS: String(maxActiveRuns) },
+  });
+  return { ...(JSON.parse(out) as ScaleSample), maxActiveRuns };
 }
 
 // ---------------------------------------------------------------- main
@@ -527,12 +530,12 @@ async function main(o: { seeds: number; makespanRepeats: number; repeats: number
       [[fmt(median(resumeRows.map((r) => r.toRunResumedMs)), 2), fmt(median(resumeRows.map((r) => r.toFirstNewEventMs)), 2), resumeRows[0]!.firstNewEvent, resumeRows[0]!.tasksRerun.join(',')]],
     );
 
-    const scale = benchScale(o.runs, dir);
-    console.log(`\n4. ${scale.runs} concurrent single-task runs (50 ms task), one process, one shared file db`);
+    const scale = [8, 16, 64, 256, o.runs].map((cap) => benchScale(o.runs, dir, cap));
+    console.log(`\n4. ${o.runs} concurrent single-task runs (50 ms task), one process, one shared file db, by maxActiveRuns (default 256)`);
     printTable(
-      ['runs', 'completed', 'wall ms', 'run() calls ms', 'baseline RSS MB', 'peak RSS MB', 'ELD samples', 'ELD p99 ms', '10ms-tick gaps', 'gap p50 ms', 'gap p99 ms', 'gap max ms'],
-      [[scale.runs, scale.completed, fmt(scale.wallMs, 0), fmt(scale.startAllMs, 0), fmt(scale.baselineRssMb, 0), fmt(scale.peakRssMb, 0), scale.lagSamples, fmt(scale.lagP99Ms, 1),
-        scale.gapSamples, fmt(scale.gapP50Ms, 1), fmt(scale.gapP99Ms, 1), fmt(scale.gapMaxMs, 1)]],
+      ['maxActiveRuns', 'completed', 'wall ms', 'run() calls ms', 'baseline RSS MB', 'peak RSS MB', 'ELD samples', 'ELD p99 ms', '10ms-tick gaps', 'gap p50 ms', 'gap p99 ms', 'gap max ms'],
+      scale.map((s) => [s.maxActiveRuns, s.completed, fmt(s.wallMs, 0), fmt(s.startAllMs, 0), fmt(s.baselineRssMb, 0), fmt(s.peakRssMb, 0), s.lagSamples, fmt(s.lagP99Ms, 1),
+        s.gapSamples, fmt(s.gapP50Ms, 1), fmt(s.gapP99Ms, 1), fmt(s.gapMaxMs, 1)]),
     );
     console.log('(ELD = monitorEventLoopDelay, resolution 10 ms; it adds a sample only when its timer fires, so a loop blocked for');
     console.log(' most of the run leaves it nearly empty; the tick gaps are the lag seen by a 10 ms setInterval, in ms past 10)');

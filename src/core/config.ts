@@ -23,6 +23,12 @@ export const ConfigSchema = z.object({
   durability: z.enum(['normal', 'full']).default('normal'),
   /** Tasks of one run that may work at the same time. */
   concurrency: z.coerce.number().int().positive().max(256).default(4),
+  /**
+   * Runs of one process that execute at the same time; more wait their turn. Between model calls a
+   * run is CPU work (LangGraph, SQLite): when many runs have little to wait for, a lower cap keeps
+   * the event loop responsive (see bench/README.md); runs that wait on models want a high one.
+   */
+  maxActiveRuns: z.coerce.number().int().positive().max(100_000).default(256),
   /** What a run does when a task fails after its retries. */
   failurePolicy: z.enum(['replan', 'retry', 'reflect', 'continue', 'fail-fast']).default('replan'),
   /** Extra attempts for a failed task (policies retry, reflect, replan). */

@@ -1,5 +1,5 @@
-import { setImmediate } from 'node:timers/promises';
 import { Command } from '@langchain/langgraph';
+import PQueue from 'p-queue';
 import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfig, type JournalStep, type RunEventStream, type RunStatus } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
@@ -25,8 +25,16 @@ export interface Execution {
 type Interrupted = { __interrupt__: Array<{ value: ApprovalRequest }> };
 const interruptOf = (value: unknown): ApprovalRequest | undefined => (value as Interrupted | undefined)?.__interrupt__?.[0]?.value;
 
-/** Runs (or resumes) the workflow to its end, a stop, or the approval gate; never throws. */
+/** Runs of this process that are executing; the rest wait here, first come first served. */
+const activeRuns = new PQueue({ concurrency: 256 });
+
+/** Runs (or resumes) the workflow once a slot is free; never throws. */
 export async function executeRun(x: Execution): Promise<RunResult> {
+  activeRuns.concurrency = x.config.maxActiveRuns;
+  return activeRuns.add(() => executeNow(x));
+}
+
+async function executeNow(x: Execution): Promise<RunResult> {
   const started = performance.now();
   const { options, config, runId, store, events } = x;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
@@ -39,9 +47,6 @@ export async function executeRun(x: Execution): Promise<RunResult> {
       details: { limit: 'wallTimeMs', used: config.maxWallTimeMs, max: config.maxWallTimeMs },
     }));
   }, config.maxWallTimeMs);
-  // Start on a fresh turn of the event loop: many runs started at once then interleave with timers
-  // and I/O instead of holding the loop until every one of them has set up.
-  await setImmediate();
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
   store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
@@ -54,6 +59,7 @@ export async function executeRun(x: Execution): Promise<RunResult> {
     const team = assembleTeam(options, config, router, () => context);
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
+      ...(options.episodes ? { episodes: options.episodes } : {}),
       onPlan: (graph) => store.runs.update(runId, { plan: graph }),
       outcomes: store.outcomes,
       onOutcome: (outcome) => finished.push(outcome),

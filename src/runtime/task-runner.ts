@@ -1,5 +1,6 @@
 import { Budget, CadreError, addUsage, emptyUsage, type ErrorInfo, type Usage } from '../core/index.js';
-import type { AgentContext, RoleRegistry } from '../../agents/index.js';
+import { reflectOnFailure, type AgentContext, type RoleRegistry } from '../../agents/index.js';
+import type { EpisodeStore } from '../../memory/index.js';
 import type { Task } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 
@@ -14,6 +15,10 @@ export interface RunTaskOptions {
   revision: number;
   /** Numbering continues across plan revisions, so every attempt has its own journal entries. */
   firstAttempt: number;
+  /** Before each retry, write a lesson about the failure (Reflexion) for the next attempt to see. */
+  reflect?: boolean;
+  /** Where such lessons are kept for later runs. */
+  episodes?: EpisodeStore;
 }
 
 /**
@@ -29,12 +34,13 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   let costUsd = 0;
   let steps = 0;
   let lastError: ErrorInfo | undefined;
+  let lesson: string | undefined;
   let attempt = options.firstAttempt;
   let tries = 0;
   for (let round = 0; round <= options.retries; round++) {
     ctx.events.emit({ type: 'task.started', taskId: task.id, agent: agent.name, role: task.role, title: task.title, attempt });
     try {
-      const context = [contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '']
+      const context = [contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '', lesson ? `Lesson: ${lesson}` : '']
         .filter(Boolean)
         .join('\n\n');
       const result = await agent.run(
@@ -59,6 +65,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       attempt += used;
       lastError = { code: error.code, kind: error.kind, message: error.message };
       ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt: attempt - 1, willRetry: round < options.retries });
+      if (options.reflect && round < options.retries) lesson = await reflect(options, attempt - 1, lastError.message);
     }
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
@@ -66,6 +73,19 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
   }
+}
+
+/** The `reflect` policy: a lesson from the error, shown to the next attempt and kept for later runs. */
+async function reflect(options: RunTaskOptions, attempt: number, error: string): Promise<string> {
+  const { task, context: ctx } = options;
+  const agentTask = { id: task.id, instruction: task.instruction };
+  const { lesson } = await reflectOnFailure({ task: agentTask, attempt, answer: '(the attempt ended with an error)', feedback: error }, ctx);
+  ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: error, lesson });
+  await options.episodes?.add({
+    id: `${ctx.runId}:${task.id}:${attempt}`, runId: ctx.runId, taskId: task.id, task: task.instruction,
+    outcome: 'failure', lesson, importance: 0.7, createdAt: Date.now(),
+  });
+  return lesson;
 }
 
 /** A task that depends on a failed or skipped one is skipped, with the reason. */

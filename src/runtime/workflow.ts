@@ -1,6 +1,7 @@
 import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
 import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
+import type { EpisodeStore } from '../../memory/index.js';
 import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import type { CadreConfig, ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
@@ -37,6 +38,8 @@ export interface WorkflowOptions {
   checkpointer: BaseCheckpointSaver;
   policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
   approval: boolean;
+  /** Lessons of the `reflect` policy are kept here. */
+  episodes?: EpisodeStore;
   /** Called when the plan is made, approved or revised, to keep the runs table current. */
   onPlan?: (graph: TaskGraph) => void;
   /** Outcomes committed the moment a task ends, before LangGraph's own checkpoint write. */
@@ -91,7 +94,8 @@ export function createRunWorkflow(o: WorkflowOptions) {
     return await queue.add(async () => {
       if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
-      const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt });
+      const reflect = o.policy.failurePolicy === 'reflect';
+      const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt, reflect, ...(o.episodes ? { episodes: o.episodes } : {}) });
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
       o.outcomes.put(o.context.runId, firstAttempt, outcome);
       if (outcome.status === 'completed') {

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { resume, run, type CadreEvent, type PlanDecision } from 'cadre';
 import { LlmPlanner, LlmReplanner, StaticPlanner, type TaskGraphInput } from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
+import { InMemoryEpisodeStore } from 'cadre/memory';
+import type { AgentContext, AgentTask } from 'cadre/agents';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,6 +80,24 @@ describe('orchestrator', () => {
     expect(result.status).toBe('completed');
     expect(result.tasks.find((t) => t.taskId === 'a')!.attempts).toBe(2);
     expect(events.find((e) => e.type === 'task.failed')).toMatchObject({ taskId: 'a', attempt: 1, willRetry: true });
+  });
+
+  it('with policy reflect, writes a lesson about the failure, shows it to the retry and keeps it in episodic memory', async () => {
+    const contexts: string[] = [];
+    const flaky = { name: 'worker', run: async (task: AgentTask, ctx: AgentContext) => {
+      contexts.push(task.context ?? '');
+      return timedAgent('worker', { spans: [], fails: (_id, attempt) => attempt === 1 }).run(task, ctx);
+    } };
+    const episodes = new InMemoryEpisodeStore();
+    const reflector = new ScriptedChatModel({ replies: ['Check the input before using it.'] });
+    const { result, events } = await collect(run({
+      goal: 'g', roles: [{ name: 'worker', description: 'works', agent: flaky }], planner: new StaticPlanner({ goal: 'g', tasks: [plainTask('a')] }),
+      model: reflector, episodes, config: { ...offline, failurePolicy: 'reflect', maxRetries: 1 },
+    }));
+    expect(result.status).toBe('completed');
+    expect(events.find((e) => e.type === 'task.reflected')).toMatchObject({ taskId: 'a', attempt: 1, lesson: 'Check the input before using it.' });
+    expect(contexts[1]).toContain('Lesson: Check the input before using it.');
+    expect((await episodes.recall('do a', { lessonsOnly: true }))[0]?.lesson).toBe('Check the input before using it.');
   });
 
   it('replans only the failed subgraph: completed tasks run once and keep their results byte for byte', async () => {

@@ -1,0 +1,49 @@
+import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import type { ModelStep } from '../src/core/index.js';
+import { invokeModel } from '../src/models/invoke-model.js';
+import { costOf } from '../src/models/pricing.js';
+import { usageFromMessage } from '../src/models/usage.js';
+import type { AgentContext, AgentTask } from './agent.js';
+
+export interface ReflectionInput {
+  task: AgentTask;
+  attempt: number;
+  /** What the failed attempt produced: its answer, or what it was doing when it failed. */
+  answer: string;
+  /** Why it failed: an evaluator's feedback or the error. */
+  feedback: string;
+  /** `provider:model` to prefer for the reflection. */
+  preferredModel?: string;
+}
+
+/** A lesson and what writing it cost; `replayed` when it came from the journal. */
+export interface Reflection {
+  lesson: string;
+  step: ModelStep;
+  replayed: boolean;
+}
+
+/**
+ * Writes a one- or two-sentence lesson about a failed attempt — the Reflexion step. Journaled under
+ * `<task>#reflect<attempt>`, so a resumed run reads it back instead of paying for it again; a new
+ * call is charged to the budget.
+ */
+export async function reflectOnFailure(input: ReflectionInput, ctx: AgentContext): Promise<Reflection> {
+  const { task, attempt } = input;
+  const key = `${task.id}#reflect${attempt}`;
+  const recorded = (await ctx.journal.replay(ctx.runId, key)).find((s): s is ModelStep => s.kind === 'model');
+  if (recorded) return { lesson: recorded.content, step: recorded, replayed: true };
+  ctx.budget.beforeStep();
+  const { model, ref } = await ctx.router.select({ taskKind: 'reflect', ...(input.preferredModel ? { preferred: input.preferredModel } : {}) });
+  const message = await invokeModel(model, [
+    new SystemMessage('You review failed attempts at tasks and state plainly what to do differently.'),
+    new HumanMessage(`Task:\n${task.instruction}\n\nAnswer given:\n${input.answer}\n\nWhy it failed:\n${input.feedback}\n\n` +
+      'In one or two sentences, say what to do differently next time. Reply with the lesson only.'),
+  ], { signal: ctx.signal, ref });
+  const usage = usageFromMessage(message);
+  const content = typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
+  const step: ModelStep = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model: ref.model, content: content.trim(), toolCalls: [], usage, costUsd: costOf(ref, usage).usd };
+  await ctx.journal.append(step);
+  ctx.budget.charge(step.usage, step.costUsd);
+  return { lesson: step.content, step, replayed: false };
+}
