@@ -9,6 +9,12 @@ describe('calculator', () => {
     expect(await calculate('2^10 / 4')).toBe('256');
   });
 
+  it('writes large and small results in plain digits, as people read them', async () => {
+    expect(await calculate('1234 * 5678')).toBe('7006652');
+    expect(await calculate('12 * 10^12')).toBe('12000000000000');
+    expect(await calculate('1 / 8000')).toBe('0.000125');
+  });
+
   it.each(['import({}, {override: true})', 'evaluate("1+1")', 'x = 1', 'f(x) = x', 'parse("1")', 'createUnit("foo")', '1; 2', 'sqrt'])(
     'refuses %s',
     async (expression) => {

@@ -45,7 +45,8 @@ export async function calculate(expression: string): Promise<string> {
     throw CadreError.isInstance(error) ? error : new CadreError('input_invalid', `Cannot evaluate "${expression}": ${(error as Error).message}`);
   }
   if (typeof value === 'function') throw new CadreError('input_invalid', 'The expression names a function instead of computing a value');
-  return math.format(value, { precision: 14 });
+  // Plain digits up to 1e15 (mathjs switches to exponents at 1e5 by default, which reads badly in answers).
+  return math.format(value, { precision: 14, lowerExp: -9, upperExp: 15 });
 }
 
 /** The `calculator` tool: arithmetic, powers, roots, trigonometry, units and constants. */

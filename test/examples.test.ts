@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const offline = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OLLAMA_HOST: '127.0.0.1:2', CADRE_DATABASE_PATH: ':memory:' };
+const example = (name: string) =>
+  spawnSync(process.execPath, ['--import', 'tsx', `examples/${name}`], { cwd: root, env: offline, encoding: 'utf8', timeout: 60_000 });
+
+describe('examples run offline on the scripted model', () => {
+  it('quickstart answers with the calculator', () => {
+    const out = example('quickstart.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/completed: 1234 × 5678 = 7006652/);
+  });
+
+  it('custom-tool runs its own tool', () => {
+    const out = example('custom-tool.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/err stock_level: .*tool_args_invalid/);
+    expect(out.stdout).toMatch(/We have 12 apples and 3 pears in stock/);
+  });
+
+  it('team runs a plan over three roles, stops, and resumes without redoing finished work', () => {
+    const out = example('team.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/first process: cancelled, finished revenue/);
+    expect(out.stdout).toMatch(/note +writer +completed/);
+    expect(out.stdout).toMatch(/Result: 14400[\s\S]*Result: 10410/);
+  });
+});
