@@ -5,3 +5,4 @@ export * from './planner.js';
 export { extractPlan } from './structured-plan.js';
 export * from './llm-planner.js';
 export * from './replanner.js';
+export * from './output-schema.js';

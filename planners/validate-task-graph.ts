@@ -1,4 +1,5 @@
 import { CadreError } from '../src/core/index.js';
+import { outputSchemaOf } from './output-schema.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
 
 export type PlanProblemCode =
@@ -48,6 +49,8 @@ export function checkTaskGraph(input: unknown, options: ValidateOptions): CheckR
     if (!roles.has(task.role)) {
       problems.push({ code: 'unknown_role', taskId: task.id, message: `Task "${task.id}" has role "${task.role}"; known roles: ${[...roles].join(', ')}` });
     }
+    const { error: schemaError } = outputSchemaOf(task);
+    if (schemaError) problems.push({ code: 'schema', taskId: task.id, message: schemaError });
     for (const tool of task.tools ?? []) {
       if (tools && !tools.has(tool)) problems.push({ code: 'unknown_tool', taskId: task.id, message: `Task "${task.id}" uses tool "${tool}"; known tools: ${[...tools].join(', ') || 'none'}` });
     }

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'run_failed'
   | 'run_not_found'
   | 'task_failed'
+  | 'output_invalid'
   | 'store_failed'
   | 'delegation_failed'
   | 'internal';

@@ -10,6 +10,8 @@ export interface TaskOutcome {
   role: string;
   status: 'completed' | 'failed' | 'skipped';
   answer: string | null;
+  /** The answer parsed and checked against the task's expected output schema, when it has one. */
+  output?: unknown;
   error?: ErrorInfo;
   /** Attempts made; 0 when skipped. */
   attempts: number;

@@ -1,7 +1,7 @@
 import { Budget, CadreError, addUsage, emptyUsage, type ErrorInfo, type Usage } from '../core/index.js';
 import { reflectOnFailure, type AgentContext, type RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
-import type { Task } from '../../planners/index.js';
+import { extractJson, outputSchemaOf, type Task } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 
 export interface RunTaskOptions {
@@ -44,14 +44,15 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
         .filter(Boolean)
         .join('\n\n');
       const result = await agent.run(
-        { id: task.id, instruction: task.instruction, attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}) },
+        { id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}) },
         { ...ctx, budget },
       );
+      const output = checkOutput(task, result.answer, result);
       usage = addUsage(usage, result.usage);
       costUsd += result.costUsd;
       steps += result.steps;
       tries += result.attempts ?? 1;
-      return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}) });
+      return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}) });
     } catch (thrown) {
       const error = CadreError.from(thrown, 'task_failed');
       // The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task.
@@ -70,9 +71,30 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
 
-  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model'>): TaskOutcome {
+  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
   }
+}
+
+/** The instruction, with the expected output's JSON Schema when the task declares one. */
+function instructionFor(task: Task): string {
+  if (!task.output?.schema) return task.instruction;
+  const about = task.output.description ? `${task.output.description}\n` : '';
+  return `${task.instruction}\n\n${about}Reply with only a JSON value that matches this JSON Schema:\n\`\`\`json\n${JSON.stringify(task.output.schema)}\n\`\`\``;
+}
+
+/**
+ * Checks an answer against the task's expected output schema; a mismatch fails the attempt with
+ * what is wrong, so a retry can fix it. Returns the parsed value, or undefined without a schema.
+ */
+function checkOutput(task: Task, answer: string, spent: { usage: Usage; costUsd: number; steps: number }): unknown {
+  const { schema } = outputSchemaOf(task);
+  if (!schema) return undefined;
+  const { value, error } = extractJson(answer);
+  const parsed = error === undefined ? schema.safeParse(value) : undefined;
+  if (parsed?.success) return parsed.data;
+  const problems = error ?? parsed!.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
+  throw new CadreError('output_invalid', `The answer does not match the expected output: ${problems}`, { details: { usage: spent.usage, costUsd: spent.costUsd } });
 }
 
 /** The `reflect` policy: a lesson from the error, shown to the next attempt and kept for later runs. */

@@ -96,6 +96,8 @@ describe('validateTaskGraph', () => {
     expect(checkTaskGraph(withTool, { roles, tools: ['calculator'] })).toMatchObject({ ok: false, problems: [{ code: 'unknown_tool' }] });
     expect(checkTaskGraph({ goal: 'g', tasks: [] }, { roles })).toMatchObject({ ok: false, problems: [{ code: 'empty' }] });
     expect(checkTaskGraph({ goal: 'g', tasks: 'nope' }, { roles })).toMatchObject({ ok: false, problems: [{ code: 'schema' }] });
+    const badOutput = { goal: 'g', tasks: [{ ...task('a'), output: { schema: { type: 'banana' } } }] };
+    expect(checkTaskGraph(badOutput, { roles })).toMatchObject({ ok: false, problems: [{ code: 'schema', taskId: 'a', message: expect.stringMatching(/output schema/) }] });
   });
 
   it('renders the plan layer by layer', () => {

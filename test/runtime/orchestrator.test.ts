@@ -100,6 +100,39 @@ describe('orchestrator', () => {
     expect((await episodes.recall('do a', { lessonsOnly: true }))[0]?.lesson).toBe('Check the input before using it.');
   });
 
+  it('holds each task to its own budget, tools and output schema', async () => {
+    const { createCalculatorTool, createCurrentTimeTool } = await import('cadre/tools');
+    let asked = 0;
+    const scripted = new ScriptedChatModel({
+      respond: ({ task, toolResults, tools }) => {
+        if (/loop/.test(task)) return { toolCalls: [{ name: 'calculator', args: { expression: '1+1' } }] };
+        if (/time/.test(task)) return toolResults.length ? 'no time tool used' : { toolCalls: [{ name: 'current_time', args: {} }] };
+        if (/json/.test(task)) return ++asked === 1 ? 'forty-two' : '{"value": 42}';
+        return `tools: ${tools.join(',')}`;
+      },
+    });
+    const roles = [{ name: 'worker', description: 'works', agent: { name: 'worker', instructions: 'Work.', tools: [createCalculatorTool(), createCurrentTimeTool()] } }];
+    const graph = {
+      goal: 'g',
+      tasks: [
+        { ...plainTask('loop'), budget: { maxSteps: 2 } },
+        { ...plainTask('time'), tools: ['calculator'] },
+        { ...plainTask('json'), output: { schema: { type: 'object', properties: { value: { type: 'number' } }, required: ['value'] } } },
+      ],
+    };
+    const { result, events } = await collect(run({ goal: 'g', roles, planner: new StaticPlanner(graph), model: scripted, config: { ...offline, failurePolicy: 'continue', maxSteps: 50 } }));
+    const byId = Object.fromEntries(result.tasks.map((t) => [t.taskId, t]));
+    expect(byId.loop).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
+    expect(byId.time).toMatchObject({ status: 'completed' });
+    expect(events.find((e) => e.type === 'tool.called' && e.tool === 'current_time')).toBeUndefined();
+    expect(byId.json).toMatchObject({ status: 'failed', error: { code: 'output_invalid' } });
+
+    asked = 0;
+    const retried = await run({ goal: 'g', roles, planner: new StaticPlanner({ goal: 'g', tasks: [graph.tasks[2]!] }), model: scripted, config: { ...offline, failurePolicy: 'retry', maxRetries: 1 } }).result;
+    expect(retried.status).toBe('completed');
+    expect(retried.tasks[0]).toMatchObject({ attempts: 2, output: { value: 42 } });
+  });
+
   it('replans only the failed subgraph: completed tasks run once and keep their results byte for byte', async () => {
     const spans: Span[] = [];
     const graph: TaskGraphInput = { goal: 'g', tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['b']), plainTask('d', ['a', 'c'])] };
