@@ -44,6 +44,7 @@ export class LlmPlanner implements Planner {
       check: (value) => checkTaskGraph(value, limits),
       maxRepairs: this.options.maxRepairs ?? 2,
       signal: context.signal,
+      hooks: context,
     });
   }
 }

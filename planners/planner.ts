@@ -1,3 +1,4 @@
+import type { AIMessage } from '@langchain/core/messages';
 import type { TaskGraph } from './task-graph.js';
 
 /** What a planner knows about the run it plans for. */
@@ -7,6 +8,10 @@ export interface PlanContext {
   signal?: AbortSignal;
   /** Recalled memory: lessons, past plans, facts. */
   hints?: string;
+  /** Called before each planning model call: the runtime checks the run's budget here. */
+  beforeModelCall?: () => void;
+  /** Called with each planning reply: the runtime charges it to the run and emits an event. */
+  afterModelCall?: (reply: AIMessage, latencyMs: number) => void;
 }
 
 /** A plan and how it came about. */

@@ -67,6 +67,7 @@ export class LlmReplanner implements Replanner {
       check,
       maxRepairs: this.options.maxRepairs ?? 2,
       signal: context.signal,
+      hooks: context,
     });
     return revised;
   }

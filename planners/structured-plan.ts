@@ -5,6 +5,7 @@ import { tool } from '@langchain/core/tools';
 import { CadreError } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
+import type { PlanContext } from './planner.js';
 import type { CheckResult } from './validate-task-graph.js';
 
 const submitPlan = tool(async () => 'received', {
@@ -41,12 +42,16 @@ export async function requestPlan(options: {
   check: (value: unknown) => CheckResult;
   maxRepairs: number;
   signal?: AbortSignal;
+  hooks?: Pick<PlanContext, 'beforeModelCall' | 'afterModelCall'>;
 }): Promise<{ graph: TaskGraph; attempts: number; rejected: string[] }> {
   const model = (options.model.bindTools ? options.model.bindTools([submitPlan]) : options.model) as Runnable<BaseMessage[], AIMessage>;
   const messages = [...options.messages];
   const rejected: string[] = [];
   for (let attempt = 1; attempt <= options.maxRepairs + 1; attempt++) {
+    options.hooks?.beforeModelCall?.();
+    const started = performance.now();
     const reply = await invokeModel(model, messages, { signal: options.signal });
+    options.hooks?.afterModelCall?.(reply, performance.now() - started);
     const { value, error } = extractPlan(reply);
     const result = error === undefined ? options.check(value) : undefined;
     if (result?.ok) return { graph: result.graph, attempts: attempt, rejected };

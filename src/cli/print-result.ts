@@ -17,7 +17,9 @@ export function printResult(result: RunResult, out: NodeJS.WritableStream = proc
   const tokens = `${result.usage.totalTokens} tokens (in ${result.usage.inputTokens} / out ${result.usage.outputTokens})`;
   out.write(`\n${statusColour(result.status)(result.status)} · ${result.steps} model calls · ${tokens} · $${result.costUsd.toFixed(4)} · ${(result.durationMs / 1000).toFixed(2)} s · ${pc.dim(result.runId)}\n`);
   if (result.error && result.status !== 'completed') out.write(`${pc.red(`${result.error.code}: ${result.error.message}`)}\n`);
-  if (result.status === 'cancelled' || result.status === 'budget_exceeded') {
+  // A run that stopped (or failed outside its tasks, e.g. a provider was down) continues where it was.
+  const resumable = result.status === 'cancelled' || result.status === 'budget_exceeded' || (result.status === 'failed' && result.error?.code !== 'task_failed');
+  if (resumable) {
     out.write(pc.dim(`resume with: cadre resume ${result.runId}\n`));
   }
   if (result.status === 'awaiting_approval') {

@@ -66,7 +66,8 @@ export class ProgressView {
         if (row) row.model = `${event.provider}:${event.model}`;
         break;
       case 'model.response':
-        if (row) row.tokens += event.usage.totalTokens;
+        if (!row) break; // planning calls: the plan itself is shown when it is made
+        row.tokens += event.usage.totalTokens;
         for (const call of event.toolCalls) this.print(`  ${who} ${pc.cyan(call.name)}(${oneLine(JSON.stringify(call.args), 60)})${event.replayed ? pc.dim(' · replayed') : ''}`);
         break;
       case 'tool.result':

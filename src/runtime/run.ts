@@ -34,7 +34,7 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const store = openStore(config);
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
-  if (record.status === 'completed' || record.status === 'rejected' || record.status === 'failed') {
+  if (record.status === 'completed' || record.status === 'rejected') {
     throw new CadreError('input_invalid', `Run ${runId} has already ended (${record.status}); there is nothing to resume`);
   }
   // The gate is part of the workflow's shape: a run planned with it is resumed with it.

@@ -1,11 +1,12 @@
-import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import {
   RoleRegistry, builtinRoles, createDelegateTool, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
 } from '../../agents/index.js';
-import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type Planner, type Replanner } from '../../planners/index.js';
+import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type PlanContext, type Planner, type Replanner } from '../../planners/index.js';
 import { builtinTools } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
-import type { ModelRouter } from '../models/router.js';
+import { costOf } from '../models/pricing.js';
+import type { ModelRouter, RouteDecision } from '../models/router.js';
+import { usageFromMessage } from '../models/usage.js';
 
 export interface TeamOptions {
   goal: string;
@@ -44,22 +45,38 @@ export function assembleTeam(options: TeamOptions, config: CadreConfig, router: 
   const planModel = lazyModel(router, 'plan');
   return {
     roles,
-    planner: options.planner ?? lazyPlanner(planModel),
-    replanner: options.replanner ?? lazyReplanner(planModel),
+    planner: options.planner ?? {
+      plan: async (goal, planContext) => {
+        const decision = await planModel();
+        return new LlmPlanner({ model: decision.model }).plan(goal, { ...planContext, ...accounting(decision, 'plan', context()) });
+      },
+    },
+    replanner: options.replanner ?? {
+      revise: async (graph, failure, planContext) => {
+        const decision = await planModel();
+        return new LlmReplanner({ model: decision.model }).revise(graph, failure, { ...planContext, ...accounting(decision, 'replan', context()) });
+      },
+    },
   };
 }
 
-type ModelSource = () => Promise<BaseChatModel>;
-
-function lazyModel(router: ModelRouter, taskKind: string): ModelSource {
-  let chosen: Promise<BaseChatModel> | undefined;
-  return () => (chosen ??= router.select({ taskKind, requiredCapabilities: [] }).then((d) => d.model));
+function lazyModel(router: ModelRouter, taskKind: string): () => Promise<RouteDecision> {
+  let chosen: Promise<RouteDecision> | undefined;
+  return () => (chosen ??= router.select({ taskKind, requiredCapabilities: [] }));
 }
 
-const lazyPlanner = (model: ModelSource): Planner => ({
-  plan: async (goal, context) => new LlmPlanner({ model: await model() }).plan(goal, context),
-});
-
-const lazyReplanner = (model: ModelSource): Replanner => ({
-  revise: async (graph, failure, context) => new LlmReplanner({ model: await model() }).revise(graph, failure, context),
-});
+/** Planning calls spend the run's budget and show up as events, like agents' calls. */
+function accounting(decision: RouteDecision, taskId: string, ctx: AgentContext): Pick<PlanContext, 'beforeModelCall' | 'afterModelCall'> {
+  let step = 0;
+  return {
+    beforeModelCall: () => ctx.budget.beforeStep(),
+    afterModelCall: (reply, latencyMs) => {
+      const usage = usageFromMessage(reply);
+      const costUsd = costOf(decision.ref, usage).usd;
+      ctx.budget.charge(usage, costUsd);
+      const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({ id: c.id ?? `plan_${i}`, name: c.name, args: c.args as Record<string, unknown> }));
+      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
+      ctx.events.emit({ type: 'model.response', taskId, step: ++step, model: decision.ref.model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
+    },
+  };
+}
