@@ -189,6 +189,16 @@ describe('orchestrator', () => {
     expect(failed.error?.code).toBe('plan_invalid');
   });
 
+  it('charges planning calls to the run budget and shows them as events', async () => {
+    const plan = { goal: 'g', tasks: [plainTask('a', [], 'answerer')] };
+    const planner = new ScriptedChatModel({ respond: ({ tools }) => (tools.includes('submit_plan') ? { toolCalls: [{ name: 'submit_plan', args: plan }] } : 'answer') });
+    const roles = [{ name: 'answerer', description: 'answers', agent: { name: 'answerer', instructions: 'Answer.' } }];
+    const { result, events } = await collect(run({ goal: 'g', roles, model: planner, config: { ...offline, maxSteps: 1 } }));
+    expect(events.find((e) => e.type === 'model.response')).toMatchObject({ taskId: 'plan', step: 1 });
+    expect(result.status).toBe('budget_exceeded');
+    expect(result.steps).toBe(1);
+  });
+
   it('stops cleanly when the run budget runs out mid-graph, keeps finished work, and resumes with a larger budget', async () => {
     const databasePath = fileDb();
     const echoModel = new ScriptedChatModel({ respond: ({ task }) => `done: ${task.split('\n').at(-1)}` });
