@@ -56,6 +56,9 @@ export class ProgressView {
         this.setPlan(event.graph);
         this.print(`${pc.bold(event.type === 'plan.created' ? 'plan' : `plan revised after ${event.failedTaskId} failed`)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`);
         break;
+      case 'plan.revision_failed':
+        this.print(pc.red(`no new plan after ${event.failedTaskId} failed: ${oneLine(event.error.message, 100)}`));
+        break;
       case 'plan.approval':
         this.print(`${pc.bold('approval')} ${event.decision}${event.reason ? ` (${event.reason})` : ''}`);
         break;

@@ -31,6 +31,7 @@ export type CadreEventPayload =
   | { type: 'plan.created'; graph: PlanGraphInfo; attempts: number; rejected: string[] }
   | { type: 'plan.approval'; decision: 'approved' | 'edited' | 'rejected'; reason?: string }
   | { type: 'plan.revised'; graph: PlanGraphInfo; failedTaskId: string; reason: string }
+  | { type: 'plan.revision_failed'; failedTaskId: string; error: ErrorInfo }
   | { type: 'task.started'; taskId: string; agent: string; role?: string; title?: string; attempt?: number }
   | { type: 'task.skipped'; taskId: string; reason: string }
   | { type: 'task.reflected'; taskId: string; attempt: number; feedback: string; lesson: string }

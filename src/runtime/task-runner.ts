@@ -55,8 +55,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}) });
     } catch (thrown) {
       const error = CadreError.from(thrown, 'task_failed');
-      // The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task.
-      if (error.code === 'cancelled' || (error.code === 'budget_exceeded' && ctx.budget.exhaustedLimit() !== undefined)) throw error;
+      if (stopsRun(error, ctx)) throw error;
       const spent = error.details as { usage?: Usage; costUsd?: number; attempts?: number };
       if (spent.usage) usage = addUsage(usage, spent.usage);
       costUsd += spent.costUsd ?? 0;
@@ -66,7 +65,12 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       attempt += used;
       lastError = { code: error.code, kind: error.kind, message: error.message };
       ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt: attempt - 1, willRetry: round < options.retries });
-      if (options.reflect && round < options.retries) lesson = await reflect(options, attempt - 1, lastError.message);
+      if (options.reflect && round < options.retries) lesson = await reflect(options, attempt - 1, lastError.message).catch((failure: unknown) => {
+        const reason = CadreError.from(failure);
+        if (stopsRun(reason, ctx)) throw reason;
+        ctx.logger?.warn({ err: reason.toJSON(), taskId: task.id }, 'no lesson written; retrying without one');
+        return undefined;
+      });
     }
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
@@ -74,6 +78,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
   }
+}
+
+/** The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task. */
+function stopsRun(error: CadreError, ctx: AgentContext): boolean {
+  return error.code === 'cancelled' || (error.code === 'budget_exceeded' && ctx.budget.exhaustedLimit() !== undefined);
 }
 
 /** The instruction, with the expected output's JSON Schema when the task declares one. */

@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
-import type { CadreConfig, ErrorInfo } from '../core/index.js';
+import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
@@ -106,8 +106,18 @@ export function createRunWorkflow(o: WorkflowOptions) {
     }, { priority: priority.get(task.id) ?? 0 });
   });
 
-  const revise = step('revise', async (graph: TaskGraph, failed: TaskOutcome, completed: string[]) => {
-    const revised = validate(await o.replanner.revise(graph, { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) }, planContext()));
+  // A revision that cannot be made (the replanner's plans stay invalid, its model is down) ends
+  // replanning, not the run: the failure stands and the run reports it with everything else.
+  const revise = step('revise', async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
+    let revised: TaskGraph;
+    try {
+      revised = validate(await o.replanner.revise(graph, { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) }, planContext()));
+    } catch (thrown) {
+      const error = CadreError.from(thrown, 'plan_invalid');
+      if (error.code === 'cancelled' || error.code === 'budget_exceeded') throw error;
+      events.emit({ type: 'plan.revision_failed', failedTaskId: failed.taskId, error: { code: error.code, kind: error.kind, message: error.message } });
+      return null;
+    }
     events.emit({ type: 'plan.revised', graph: revised, failedTaskId: failed.taskId, reason: failed.error?.message ?? 'failed' });
     o.onPlan?.(revised);
     return revised;
@@ -148,7 +158,9 @@ export function createRunWorkflow(o: WorkflowOptions) {
       const failed = pending.map((t) => outcomes.get(t.id)!).find((x) => x.status === 'failed');
       if (!failed || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) break;
       const completed = [...outcomes.values()].filter((x) => x.status === 'completed').map((x) => x.taskId);
-      graph = await revise(graph, failed, completed);
+      const revised = await revise(graph, failed, completed);
+      if (!revised) break;
+      graph = revised;
       for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
     }
     return summarise(graph, outcomes);

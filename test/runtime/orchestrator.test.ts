@@ -151,6 +151,19 @@ describe('orchestrator', () => {
     expect(result.answer).toBe('d(a,c)');
   });
 
+  it('a replanner that cannot produce a valid revision ends replanning, not the run', async () => {
+    const spans: Span[] = [];
+    const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b')] };
+    const junk = new ScriptedChatModel({ respond: () => 'I cannot plan' });
+    const { result, events } = await collect(run({
+      goal: 'g', roles: team(spans, { fails: (id) => id === 'b' }), planner: new StaticPlanner(graph), replanner: new LlmReplanner({ model: junk, maxRepairs: 1 }),
+      model, config: { ...offline, maxRetries: 0 },
+    }));
+    expect(events.find((e) => e.type === 'plan.revision_failed')).toMatchObject({ failedTaskId: 'b', error: { code: 'plan_invalid' } });
+    expect(result.status).toBe('failed');
+    expect(Object.fromEntries(result.tasks.map((t) => [t.taskId, t.status]))).toEqual({ a: 'completed', b: 'failed' });
+  });
+
   it('with policy continue, skips what depends on a failure and finishes the independent branch', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['a']), plainTask('d', ['b'])] };
