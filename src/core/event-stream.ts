@@ -36,10 +36,28 @@ export class RunEventStream {
     if (this.closed) return undefined;
     const event = { ...redact(payload), runId: this.runId, seq: this.offset + this.log.length + 1, ts: Date.now() } as CadreEvent;
     this.log.push(event);
-    void this.persisted?.append(event);
+    this.persist(event);
     this.emitter.emit(event.type, event);
     this.emitter.emit('*', event);
     return event;
+  }
+
+  /** The first failure to store an event, if any; events stay available in memory either way. */
+  persistError: Error | undefined;
+
+  // A full disk must not crash the agent that emitted the event: the failure is kept for the run
+  // to report, and in-process consumers still get every event.
+  private persist(event: CadreEvent): void {
+    if (!this.persisted) return;
+    const remember = (error: unknown) => {
+      this.persistError ??= error instanceof Error ? error : new Error(String(error));
+    };
+    try {
+      const pending = this.persisted.append(event);
+      if (pending instanceof Promise) pending.catch(remember);
+    } catch (error) {
+      remember(error);
+    }
   }
 
   /** Calls `listener` for each new event of `type` ('*' for all); returns an unsubscribe function. */

@@ -98,6 +98,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const tasks = output?.tasks ?? finished;
   events.emit({ type: 'run.completed', status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs, ...(info ? { error: info } : {}) });
   events.close();
+  if (events.persistError) logger.error({ err: events.persistError, runId }, 'some events of this run could not be stored');
   store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}) } });
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
   return {

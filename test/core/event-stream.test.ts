@@ -40,4 +40,13 @@ describe('RunEventStream', () => {
     const text = stream.emit({ type: 'run.started', goal: 'use sk-abcdefghijklmnopqrstuvwx please' });
     expect(text?.type === 'run.started' && text.goal).toBe('use [redacted] please');
   });
+
+  it('keeps working when its durable log fails, and remembers the failure', () => {
+    const failing = { append: () => { throw new Error('disk full'); }, read: () => [], lastSeq: () => 0 };
+    const stream = new RunEventStream('run_4', { log: failing });
+    expect(() => stream.emit({ type: 'run.started', goal: 'g' })).not.toThrow();
+    stream.emit({ type: 'run.cancelled', reason: 'r' });
+    expect(stream.history().map((e) => e.seq)).toEqual([1, 2]);
+    expect(stream.persistError?.message).toBe('disk full');
+  });
 });
