@@ -6,3 +6,4 @@ export * from './delegate-tool.js';
 export * from './evaluators.js';
 export * from './reflexion-agent.js';
 export * from './reflection.js';
+export * from './memory-tools.js';

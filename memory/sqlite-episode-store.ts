@@ -1,9 +1,12 @@
 import type { Database, Statement } from 'better-sqlite3';
+import type { Embedder } from '../src/models/embedder.js';
 import type { Episode, EpisodeStore, RecallOptions } from './episode-store.js';
-import { wordOverlap } from './in-memory-episode-store.js';
+import { defaultScope } from './episode-store.js';
+import { prepareEpisode, rankEpisodes, withScope, type StoredEpisode } from './in-memory-episode-store.js';
+import { checkScope, type Scope } from './scope.js';
 
 /** Most rows read as recall candidates: ranking is done in JS, so bound the work per recall. */
-const candidateLimit = 2000;
+const candidateLimit = 5000;
 
 interface EpisodeRow {
   id: string;
@@ -14,51 +17,87 @@ interface EpisodeRow {
   lesson: string | null;
   importance: number;
   created_at: number;
+  tenant: string;
+  user: string | null;
+  agent: string | null;
+  run: string | null;
+  trajectory: string | null;
+  embedding: Buffer | null;
+  embedder: string | null;
 }
 
-const fromRow = (r: EpisodeRow): Episode => ({
-  id: r.id, runId: r.run_id, taskId: r.task_id, task: r.task, outcome: r.outcome,
-  ...(r.lesson !== null ? { lesson: r.lesson } : {}), importance: r.importance, createdAt: r.created_at,
-});
+type ScopeParams = { tenant: string; user: string | null; agent: string | null; run: string | null; limit: number };
+
+/** Columns added after the first release; an older table gets them with ALTER TABLE on open. */
+const laterColumns: Record<string, string> = {
+  tenant: "TEXT NOT NULL DEFAULT 'default'", user: 'TEXT', agent: 'TEXT', run: 'TEXT',
+  trajectory: 'TEXT', embedding: 'BLOB', embedder: 'TEXT',
+};
+
+const toBlob = (v: ArrayLike<number>) => Buffer.from(Float32Array.from(v).buffer);
+// Copy before viewing: a Buffer from SQLite need not be 4-byte aligned.
+const fromBlob = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
+
+function fromRow(r: EpisodeRow): StoredEpisode {
+  const scope: Scope = { tenant: r.tenant, ...(r.user ? { user: r.user } : {}), ...(r.agent ? { agent: r.agent } : {}), ...(r.run ? { run: r.run } : {}) };
+  const episode = withScope({
+    id: r.id, runId: r.run_id, taskId: r.task_id, task: r.task, outcome: r.outcome,
+    ...(r.lesson !== null ? { lesson: r.lesson } : {}), importance: r.importance, createdAt: r.created_at,
+    ...(r.trajectory !== null ? { trajectory: r.trajectory } : {}),
+  }, scope);
+  return { episode, scope, ...(r.embedding ? { embedding: fromBlob(r.embedding) } : {}), ...(r.embedder ? { embedder: r.embedder } : {}) };
+}
 
 /**
  * An EpisodeStore in SQLite, so lessons outlive the process. Ranks exactly like
- * InMemoryEpisodeStore, over the newest rows. The caller owns (opens and closes) the connection.
+ * InMemoryEpisodeStore, over the newest visible rows. The caller owns (opens and closes) the connection.
  */
 export class SqliteEpisodeStore implements EpisodeStore {
   private readonly insert: Statement<[EpisodeRow]>;
-  private readonly newest: Statement<[number], EpisodeRow>;
-  private readonly newestWithLesson: Statement<[number], EpisodeRow>;
+  private readonly newest: Statement<[ScopeParams], EpisodeRow>;
+  private readonly newestWithLesson: Statement<[ScopeParams], EpisodeRow>;
   private readonly total: Statement<[], { n: number }>;
+  private readonly embedder: Embedder | undefined;
 
-  constructor(db: Database) {
+  constructor(db: Database, options: { embedder?: Embedder } = {}) {
+    this.embedder = options.embedder;
     db.exec(`CREATE TABLE IF NOT EXISTS episodes (
       id TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id TEXT NOT NULL, task TEXT NOT NULL,
-      outcome TEXT NOT NULL, lesson TEXT, importance REAL NOT NULL, created_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS episodes_created_at ON episodes (created_at);`);
-    this.insert = db.prepare(`INSERT OR REPLACE INTO episodes (id, run_id, task_id, task, outcome, lesson, importance, created_at)
-      VALUES (@id, @run_id, @task_id, @task, @outcome, @lesson, @importance, @created_at)`);
-    this.newest = db.prepare('SELECT * FROM episodes ORDER BY created_at DESC LIMIT ?');
-    // Filter lessons in SQL so episodes without one do not use up the candidate window.
-    this.newestWithLesson = db.prepare("SELECT * FROM episodes WHERE lesson IS NOT NULL AND lesson <> '' ORDER BY created_at DESC LIMIT ?");
+      outcome TEXT NOT NULL, lesson TEXT, importance REAL NOT NULL, created_at INTEGER NOT NULL);`);
+    const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(episodes)').all().map((c) => c.name));
+    for (const [name, type] of Object.entries(laterColumns)) {
+      if (!have.has(name)) db.exec(`ALTER TABLE episodes ADD COLUMN ${name} ${type}`);
+    }
+    db.exec(`CREATE INDEX IF NOT EXISTS episodes_created_at ON episodes (created_at);
+      CREATE INDEX IF NOT EXISTS episodes_tenant_created_at ON episodes (tenant, created_at);`);
+    this.insert = db.prepare(`INSERT OR REPLACE INTO episodes
+      (id, run_id, task_id, task, outcome, lesson, importance, created_at, tenant, user, agent, run, trajectory, embedding, embedder)
+      VALUES (@id, @run_id, @task_id, @task, @outcome, @lesson, @importance, @created_at,
+        @tenant, @user, @agent, @run, @trajectory, @embedding, @embedder)`);
+    // Visibility in SQL (see isVisible) so other tenants' rows do not use up the candidate window.
+    const visible = `tenant = @tenant AND (user IS NULL OR user = @user) AND (agent IS NULL OR agent = @agent)
+      AND (run IS NULL OR run = @run)`;
+    this.newest = db.prepare(`SELECT * FROM episodes WHERE ${visible} ORDER BY created_at DESC LIMIT @limit`);
+    this.newestWithLesson = db.prepare(`SELECT * FROM episodes WHERE ${visible}
+      AND lesson IS NOT NULL AND lesson <> '' ORDER BY created_at DESC LIMIT @limit`);
     this.total = db.prepare('SELECT COUNT(*) AS n FROM episodes');
   }
 
   async add(e: Episode): Promise<void> {
+    const { episode, scope, embedding, embedder } = await prepareEpisode(e, this.embedder);
     this.insert.run({
-      id: e.id, run_id: e.runId, task_id: e.taskId, task: e.task, outcome: e.outcome,
-      lesson: e.lesson ?? null, importance: e.importance, created_at: e.createdAt,
+      id: episode.id, run_id: episode.runId, task_id: episode.taskId, task: episode.task, outcome: episode.outcome,
+      lesson: episode.lesson ?? null, importance: episode.importance, created_at: episode.createdAt,
+      tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null,
+      trajectory: episode.trajectory ?? null, embedding: embedding ? toBlob(embedding) : null, embedder: embedder ?? null,
     });
   }
 
   async recall(task: string, options: RecallOptions = {}): Promise<Episode[]> {
-    const rows = (options.lessonsOnly ? this.newestWithLesson : this.newest).all(candidateLimit);
-    return rows
-      .map((r) => ({ r, score: wordOverlap(task, r.task) * (0.5 + 0.5 * r.importance) }))
-      .filter((s) => s.score > 0)
-      .sort((a, b) => b.score - a.score || b.r.created_at - a.r.created_at)
-      .slice(0, options.k ?? 3)
-      .map((s) => fromRow(s.r));
+    const scope = checkScope(options.scope ?? defaultScope);
+    const params = { tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null, limit: candidateLimit };
+    const rows = (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params);
+    return rankEpisodes(task, rows.map(fromRow), options, this.embedder);
   }
 
   async count(): Promise<number> {

@@ -28,7 +28,7 @@ export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded'
 export type CadreEventPayload =
   | { type: 'run.started'; goal: string }
   | { type: 'run.resumed'; goal: string }
-  | { type: 'plan.created'; graph: PlanGraphInfo; attempts: number; rejected: string[] }
+  | { type: 'plan.created'; graph: PlanGraphInfo; attempts: number; rejected: string[]; reusedFrom?: string }
   | { type: 'plan.approval'; decision: 'approved' | 'edited' | 'rejected'; reason?: string }
   | { type: 'plan.revised'; graph: PlanGraphInfo; failedTaskId: string; reason: string }
   | { type: 'plan.revision_failed'; failedTaskId: string; error: ErrorInfo }
@@ -36,7 +36,8 @@ export type CadreEventPayload =
   | { type: 'task.skipped'; taskId: string; reason: string }
   | { type: 'task.reflected'; taskId: string; attempt: number; feedback: string; lesson: string }
   | { type: 'task.delegated'; taskId: string; role: string; question: string; depth: number }
-  | { type: 'memory.recalled'; taskId: string; kind: 'lessons'; items: string[] }
+  | { type: 'memory.recalled'; taskId: string; kind: 'lessons' | 'context'; items: string[] }
+  | { type: 'memory.written'; taskId: string; kind: 'task_result' | 'episode' | 'plan'; id: string }
   | { type: 'model.routed'; taskId: string; model: string; provider: string; reason: string }
   | {
       type: 'model.response';

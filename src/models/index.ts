@@ -10,3 +10,6 @@ export * from './invoke-model.js';
 export * from './router.js';
 export * from './detect.js';
 export * from './router-from-config.js';
+export * from './hashing-embedder.js';
+export * from './ollama-embedder.js';
+export * from './openai-compatible-embedder.js';

@@ -59,7 +59,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
     const team = assembleTeam(options, config, router, () => context);
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
-      ...(options.episodes ? { episodes: options.episodes } : {}),
+      ...(options.episodes ?? options.memory ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
+      ...(options.memory ? { memory: options.memory } : {}),
       onPlan: (graph) => store.runs.update(runId, { plan: graph }),
       outcomes: store.outcomes,
       onOutcome: (outcome) => finished.push(outcome),

@@ -2,7 +2,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { CadreConfigInput, CadreEvent, CadreEventOf, CadreEventType, ErrorInfo, JournalStep, Logger, RunStatus, StepJournal, Usage } from '../core/index.js';
 import type { ModelRouter } from '../models/router.js';
 import type { Agent, AgentSpec, RoleDefinition } from '../../agents/index.js';
-import type { EpisodeStore } from '../../memory/index.js';
+import type { EpisodeStore, Memory } from '../../memory/index.js';
 import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import type { ApprovalRequest, PlanDecision } from './workflow.js';
@@ -30,8 +30,13 @@ export interface RunOptions {
   logger?: Logger;
   /** `true`: stop at the gate with status `awaiting_approval`; a function: decide in-process. */
   approvePlan?: boolean | PlanApprover;
-  /** Episodic memory for lessons: the `reflect` failure policy saves them here. */
+  /** Episodic memory for lessons: the `reflect` failure policy saves them here. Default: `memory`'s. */
   episodes?: EpisodeStore;
+  /**
+   * Shared memory (`createMemory()`): recalled before planning and before each task, task results
+   * and outcomes written back, successful plans kept for reuse, and memory tools for every role.
+   */
+  memory?: Memory;
   /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
   metadata?: Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import {
-  RoleRegistry, builtinRoles, createDelegateTool, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
+  RoleRegistry, builtinRoles, createDelegateTool, createMemoryTools, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
 } from '../../agents/index.js';
+import type { Memory } from '../../memory/index.js';
 import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type PlanContext, type Planner, type Replanner } from '../../planners/index.js';
 import { builtinTools } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
@@ -14,6 +15,8 @@ export interface TeamOptions {
   roles?: readonly RoleDefinition[];
   planner?: Planner;
   replanner?: Replanner;
+  /** When given, every spec-defined role also gets the memory tools (remember, recall, graph_query). */
+  memory?: Memory;
 }
 
 export interface Team {
@@ -31,16 +34,17 @@ export const mainTask = 'main';
  * tools), planned and revised by a model the router picks for planning.
  */
 export function assembleTeam(options: TeamOptions, config: CadreConfig, router: ModelRouter, context: () => AgentContext): Team {
+  const memoryTools = options.memory ? createMemoryTools(options.memory) : [];
   const agentOptions = { toolTimeoutMs: config.toolTimeoutMs, toolOutputMaxChars: config.toolOutputMaxChars };
   if (options.agent) {
     const agent = options.agent;
-    const roles = new RoleRegistry([{ name: agent.name, description: 'carries out the goal', agent }], agentOptions);
+    const roles = new RoleRegistry([{ name: agent.name, description: 'carries out the goal', agent }], { ...agentOptions, extraTools: memoryTools });
     const planner = options.planner ?? new StaticPlanner({ goal: options.goal, tasks: [{ id: mainTask, title: 'Carry out the goal', instruction: options.goal, role: agent.name }] });
     return { roles, planner, replanner: options.replanner ?? new RetryReplanner() };
   }
   const definitions = options.roles ?? builtinRoles({ tools: builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts }), maxSteps: Math.min(10, config.maxSteps) });
   // With several roles, each can ask another a sub-question.
-  const extraTools = definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : [];
+  const extraTools = [...(definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : []), ...memoryTools];
   const roles: RoleRegistry = new RoleRegistry(definitions, { ...agentOptions, extraTools });
   const planModel = lazyModel(router, 'plan');
   return {

@@ -1,7 +1,8 @@
 import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
 import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
-import type { EpisodeStore } from '../../memory/index.js';
+import type { EpisodeStore, Memory } from '../../memory/index.js';
+import { recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
 import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
@@ -40,6 +41,8 @@ export interface WorkflowOptions {
   approval: boolean;
   /** Lessons of the `reflect` policy are kept here. */
   episodes?: EpisodeStore;
+  /** Shared memory: recalled before planning and before each task, written after each task and run. */
+  memory?: Memory;
   /** Called when the plan is made, approved or revised, to keep the runs table current. */
   onPlan?: (graph: TaskGraph) => void;
   /** Outcomes committed the moment a task ends, before LangGraph's own checkpoint write. */
@@ -69,11 +72,44 @@ export function createRunWorkflow(o: WorkflowOptions) {
   });
   const validate = (graph: unknown) => validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
 
-  const plan = step('plan', async (goal: string) => {
-    const report = await o.planner.plan(goal, planContext());
+  const plan = step('plan', async (goal: string): Promise<{ graph: TaskGraph; reusedFrom?: string }> => {
+    const reused = o.memory ? await reuse(o.memory, goal) : undefined;
+    if (reused) {
+      events.emit({ type: 'plan.created', graph: reused.graph, attempts: 0, rejected: [], reusedFrom: reused.id });
+      o.onPlan?.(reused.graph);
+      return { graph: reused.graph, reusedFrom: reused.id };
+    }
+    const hints = o.memory ? await quietly(() => recallForPlan(o.memory!, goal, events)) : undefined;
+    const report = await o.planner.plan(goal, { ...planContext(), ...(hints ? { hints } : {}) });
     events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
     o.onPlan?.(report.graph);
-    return report.graph;
+    return { graph: report.graph };
+  });
+
+  // A remembered plan is used only if it still validates against today's roles and tools.
+  async function reuse(memory: Memory, goal: string): Promise<{ id: string; graph: TaskGraph } | undefined> {
+    const found = await quietly(() => reusablePlan(memory, goal));
+    if (!found) return undefined;
+    try {
+      return { id: found.id, graph: validate({ ...(found.graph as TaskGraph), goal }) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  // Memory helps but never decides a run: a store that fails is logged and the run goes on without it.
+  async function quietly<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await work();
+    } catch (error) {
+      o.context.logger?.warn({ err: CadreError.from(error).toJSON() }, 'memory unavailable for this step');
+      return undefined;
+    }
+  }
+
+  const rememberPlan = step('remember_plan', async (goal: string, graph: TaskGraph, succeeded: boolean, reusedFrom: string | null) => {
+    if (o.memory) await quietly(() => recordPlan(o.memory!, goal, graph, succeeded, reusedFrom ?? undefined, events));
+    return true;
   });
 
   const decide = step('decide', async (decision: PlanDecision, graph: TaskGraph) => {
@@ -95,7 +131,12 @@ export function createRunWorkflow(o: WorkflowOptions) {
       if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
       const reflect = o.policy.failurePolicy === 'reflect';
-      const outcome = await runTask({ task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt, reflect, ...(o.episodes ? { episodes: o.episodes } : {}) });
+      const recalled = o.memory ? await quietly(() => recallForTask(o.memory!, task, events)) : undefined;
+      const outcome = await runTask({
+        task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt, reflect,
+        ...(o.episodes ? { episodes: o.episodes } : {}), ...(recalled ? { recalled } : {}),
+      });
+      if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
       o.outcomes.put(o.context.runId, firstAttempt, outcome);
       if (outcome.status === 'completed') {
@@ -129,7 +170,8 @@ export function createRunWorkflow(o: WorkflowOptions) {
   }
 
   return entrypoint({ name: 'cadre_run', checkpointer: o.checkpointer }, async (input: { goal: string }): Promise<WorkflowOutput> => {
-    let graph = await plan(input.goal);
+    const planned = await plan(input.goal);
+    let graph = planned.graph;
     if (o.approval) {
       const decision = interrupt<ApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
       const decided = await decide(decision, graph);
@@ -163,7 +205,9 @@ export function createRunWorkflow(o: WorkflowOptions) {
       graph = revised;
       for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
     }
-    return summarise(graph, outcomes);
+    const summary = summarise(graph, outcomes);
+    if (o.memory) await rememberPlan(input.goal, graph, summary.status === 'completed', planned.reusedFrom ?? null);
+    return summary;
   });
 }
 

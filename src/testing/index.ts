@@ -1,2 +1,5 @@
 export * from './scripted-chat-model.js';
 export * from './episode-store-conformance.js';
+export * from './vector-store-conformance.js';
+export * from './procedural-store-conformance.js';
+export * from './graph-store-conformance.js';

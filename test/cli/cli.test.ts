@@ -16,12 +16,13 @@ beforeEach(() => {
 const envFor = (env: Record<string, string>) => ({ ...offlineEnv, CADRE_DATA_DIR: dataDir, ...env });
 
 function cadre(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: envFor(env), encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: envFor(env), encoding: 'utf8', timeout: 110_000 });
 }
 
 const jsonLines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq: number; [key: string]: unknown });
 
-describe('cadre CLI', () => {
+// Each test starts one or more CLI processes (about 1.5 s each on an idle machine).
+describe('cadre CLI', { timeout: 120_000 }, () => {
   it('exits 2 naming the field when a config value is bad', () => {
     const out = cadre(['run', 'anything'], { CADRE_MAX_STEPS: 'abc' });
     expect(out.status).toBe(2);

@@ -1,0 +1,49 @@
+import { OpenAIEmbeddings } from '@langchain/openai';
+import type { Embedder } from './embedder.js';
+import { toModelError } from './model-errors.js';
+import { batchedEmbedder } from './ollama-embedder.js';
+
+export interface OpenAICompatibleEmbedderOptions {
+  /** Default `https://api.openai.com/v1`; for vLLM, llama.cpp, TEI, LocalAI or LM Studio, their `/v1` URL. */
+  baseUrl?: string;
+  /** Local servers usually ignore it; a placeholder is sent when none is given. */
+  apiKey?: string;
+  /** e.g. `text-embedding-3-small`. */
+  model: string;
+  /** The size the model returns. Checked on every response; learned from the first one when not given. */
+  dimensions?: number;
+  /** Texts per request. Default 256. */
+  batchSize?: number;
+  /** Per request. Default 60 s. */
+  timeoutMs?: number;
+}
+
+/** Embeddings from any server that speaks OpenAI `POST /embeddings`, through @langchain/openai. */
+export function createOpenAICompatibleEmbedder(options: OpenAICompatibleEmbedderOptions): Embedder {
+  const baseURL = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const ref = { provider: baseURL.includes('api.openai.com') ? ('openai' as const) : ('local' as const), model: options.model };
+  const batchSize = options.batchSize ?? 256;
+  return batchedEmbedder({ name: `openai:${options.model}`, dimensions: options.dimensions, batchSize }, async (batch, signal) => {
+    // One client per batch, so the caller's signal can ride in through fetch: embedDocuments takes none.
+    const client = new OpenAIEmbeddings({
+      model: options.model,
+      apiKey: options.apiKey ?? 'not-needed',
+      batchSize,
+      maxRetries: 0,
+      timeout: options.timeoutMs ?? 60_000,
+      // Many local servers cannot send base64, the client's default.
+      encodingFormat: 'float',
+      // Newlines carry meaning for code and lists; modern models do not need them stripped.
+      stripNewLines: false,
+      configuration: {
+        baseURL,
+        ...(signal ? { fetch: (url: string | URL | Request, init?: RequestInit) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }) } : {}),
+      },
+    });
+    try {
+      return await client.embedDocuments(batch);
+    } catch (error) {
+      throw toModelError(error, ref);
+    }
+  });
+}
