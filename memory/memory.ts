@@ -125,7 +125,8 @@ export class Memory {
   }
 
   private async fromEpisodes(query: string, scope: Scope, k: number): Promise<RecallItem[]> {
-    const episodes = await this.stores.episodes.recall(query, { k, scope });
+    // Lessons and failures teach something; plain successes are already in vector memory as results.
+    const episodes = (await this.stores.episodes.recall(query, { k: k * 2, scope })).filter((e) => e.lesson || e.outcome === 'failure').slice(0, k);
     return episodes.map((e, i) => ({
       tier: 'episodic' as const, id: e.id, scope: e.scope ?? scope, at: e.createdAt, source: `${e.runId}/${e.taskId}`,
       text: e.lesson ? `Lesson from "${oneLine(e.task)}": ${e.lesson}` : `${e.outcome === 'success' ? 'Succeeded' : 'Failed'} at "${oneLine(e.task)}"`,

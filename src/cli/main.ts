@@ -6,6 +6,7 @@ import { CadreError, type CadreConfigInput } from '../core/index.js';
 import { resumeRun, runGoal } from './run-goal.js';
 import { listModels } from './models-command.js';
 import { listRuns, printEvents } from './runs-command.js';
+import { memoryStats, searchMemory, showGraph } from './memory-command.js';
 
 // LangGraph adds one abort listener per running task to its run's signal; a wide plan passes
 // Node's default warning threshold of 10 without leaking anything.
@@ -110,6 +111,33 @@ program
   .option('--json', 'print JSON')
   .action(async (flags: { json?: boolean }) => {
     process.exitCode = await listModels({ json: Boolean(flags.json) });
+  });
+
+const memoryCommand = program.command('memory').description("inspect the memory runs share (<data>/memory, or Qdrant / Neo4j when configured)");
+memoryCommand
+  .command('search')
+  .argument('<query>', 'what to recall')
+  .option('--budget <tokens>', 'most tokens in the result', positiveInt, 800)
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (query: string, flags: { budget: number; data?: string; json?: boolean }) => {
+    process.exitCode = await searchMemory({ config: { dataDir: flags.data }, query, budget: flags.budget, json: Boolean(flags.json) });
+  });
+memoryCommand
+  .command('graph')
+  .argument('<entity>', 'an entity name')
+  .option('--as-of <date>', 'facts as they stood on this date (YYYY-MM-DD)')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (entity: string, flags: { asOf?: string; data?: string; json?: boolean }) => {
+    process.exitCode = await showGraph({ config: { dataDir: flags.data }, entity, json: Boolean(flags.json), ...(flags.asOf ? { asOf: flags.asOf } : {}) });
+  });
+memoryCommand
+  .command('stats')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (flags: { data?: string; json?: boolean }) => {
+    process.exitCode = await memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 
 try {

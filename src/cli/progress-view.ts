@@ -52,10 +52,12 @@ export class ProgressView {
         this.print(`${pc.bold('cadre')} ${pc.dim(event.runId)}${event.type === 'run.resumed' ? pc.yellow(' resumed') : ''}\n${pc.bold('goal')}  ${event.goal}`);
         break;
       case 'plan.created':
-      case 'plan.revised':
+      case 'plan.revised': {
         this.setPlan(event.graph);
-        this.print(`${pc.bold(event.type === 'plan.created' ? 'plan' : `plan revised after ${event.failedTaskId} failed`)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`);
+        const title = event.type === 'plan.revised' ? `plan revised after ${event.failedTaskId} failed` : event.reusedFrom ? 'plan (reused: it worked for the same goal before)' : 'plan';
+        this.print(`${pc.bold(title)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`);
         break;
+      }
       case 'plan.revision_failed':
         this.print(pc.red(`no new plan after ${event.failedTaskId} failed: ${oneLine(event.error.message, 100)}`));
         break;
@@ -87,8 +89,14 @@ export class ProgressView {
       case 'task.reflected':
         this.print(`${pc.yellow('↻')} ${event.taskId} attempt ${event.attempt} failed its check: ${oneLine(event.feedback, 70)}\n  ${pc.dim('lesson:')} ${oneLine(event.lesson, 90)}`);
         break;
-      case 'memory.recalled':
-        this.print(`${pc.magenta('◆')} ${event.taskId} recalled ${event.items.length} lesson${event.items.length === 1 ? '' : 's'} from earlier runs`);
+      case 'memory.recalled': {
+        const what = event.kind === 'lessons' ? `lesson${event.items.length === 1 ? '' : 's'} from earlier attempts` : `item${event.items.length === 1 ? '' : 's'} from memory`;
+        this.print(`${pc.magenta('◆')} ${event.taskId} recalled ${event.items.length} ${what}`);
+        for (const item of event.items.slice(0, 2)) this.print(`  ${pc.dim(oneLine(item, 110))}`);
+        break;
+      }
+      case 'memory.written':
+        if (event.kind === 'plan') this.print(`${pc.magenta('◆')} the plan is saved for similar goals`);
         break;
       case 'task.skipped':
         if (row) row.status = 'skipped';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import pc from 'picocolors';
-import { SqliteEpisodeStore } from '../../memory/index.js';
+import { createMemory } from '../../memory/index.js';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
@@ -26,11 +26,16 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
   const config = loadConfig(options.config);
   const { router, scripted } = await chooseRouter(options.scripted, config);
   const view = options.json ? undefined : new ProgressView();
-  const handle = run({
-    goal: options.goal, roles: createDefaultTeam(config, episodesOf(config)), router, config: options.config,
-    approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
-  });
-  return follow(handle, view);
+  const memory = await openMemory(config);
+  try {
+    const handle = run({
+      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
+      approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
+    });
+    return await follow(handle, view);
+  } finally {
+    await memory.close();
+  }
 }
 
 export interface ResumeRunOptions {
@@ -49,11 +54,16 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const { router } = await chooseRouter(metadata.scripted ? 'force' : 'never', config);
   const view = options.json ? undefined : new ProgressView();
   const fromSeq = storeOf(config).events.lastSeq(options.runId) + 1;
-  const handle = resume(options.runId, {
-    roles: createDefaultTeam(config, episodesOf(config)), router, config: options.config,
-    ...(options.decision ? { decision: options.decision } : {}),
-  });
-  return follow(handle, view, fromSeq);
+  const memory = await openMemory(config);
+  try {
+    const handle = resume(options.runId, {
+      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
+      ...(options.decision ? { decision: options.decision } : {}),
+    });
+    return await follow(handle, view, fromSeq);
+  } finally {
+    await memory.close();
+  }
 }
 
 /** Streams a run to the terminal; Ctrl-C or SIGTERM drains it into a resumable state. */
@@ -91,7 +101,8 @@ function approverFor(view: ProgressView | undefined) {
 }
 
 const storeOf = (config: CadreConfig) => openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
-const episodesOf = (config: CadreConfig) => new SqliteEpisodeStore(storeOf(config).db);
+/** The memory runs share: `<dataDir>/memory`, or Qdrant / Neo4j when QDRANT_URL / NEO4J_URI are set. */
+export const openMemory = (config: CadreConfig) => createMemory({ dir: join(config.dataDir, 'memory'), scope: { tenant: config.memoryTenant } });
 
 async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfig): Promise<{ router: ModelRouter; scripted: boolean }> {
   const notice = (why: string) =>

@@ -49,6 +49,24 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     for (const role of ['coder', 'researcher', 'critic', 'writer']) expect(out.stdout).toMatch(new RegExp(`\\b${role}\\b`));
     expect(out.stdout).toMatch(/answer\n[\s\S]*433/);
     expect(out.stdout).toMatch(/completed · \d+ model calls/);
+    // Memory: a later task is shown the lesson an earlier task learned, and the plan is kept.
+    expect(out.stdout).toMatch(/check-1 recalled \d+ items? from memory\n\s+Lesson from "Work out/);
+    expect(out.stdout).toMatch(/the plan is saved for similar goals/);
+  });
+
+  it('remembers across runs: the second demo reuses the plan and gets it right first time; `memory` commands inspect it', () => {
+    expect(cadre(['demo']).status).toBe(0);
+    const again = cadre(['demo']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/plan \(reused: it worked for the same goal before\)/);
+    expect(again.stdout).toMatch(/compute-1 +coder +completed +1 /);
+    const search = cadre(['memory', 'search', 'work out 17 * 23 plus sqrt 1764']);
+    expect(search.status).toBe(0);
+    expect(search.stdout).toMatch(/\[episodic · run_\w+\/compute-1 · [\d-]+\] Lesson from/);
+    const stats = JSON.parse(cadre(['memory', 'stats', '--json']).stdout) as Record<string, number | string>;
+    expect(stats).toMatchObject({ procedures: 1, embedder: 'hashing-384' });
+    expect(Number(stats.vectors)).toBeGreaterThanOrEqual(5);
+    expect(cadre(['memory', 'graph', 'Alice']).stdout).toMatch(/no facts about Alice/);
   });
 
   it('prints machine-readable JSON lines with --json, and `runs` / `events` read them back', () => {
