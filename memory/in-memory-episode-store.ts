@@ -63,25 +63,36 @@ export function withScope(episode: Omit<Episode, 'scope' | 'embedding'>, scope: 
 }
 
 /** Ranks candidates by the score documented on `RecallOptions`; shared so every store ranks alike. */
-export async function rankEpisodes(
-  task: string, candidates: Iterable<StoredEpisode>, options: RecallOptions, embedder: Embedder | undefined,
-): Promise<Episode[]> {
-  const scope = checkScope(options.scope ?? defaultScope);
+/** The recall score: weighted similarity, recency (halving every `halfLifeMs`) and importance. */
+export function recallScorer(options: RecallOptions): (sim: number, createdAt: number, importance: number) => number {
   const halfLife = options.halfLifeMs ?? defaultHalfLifeMs;
   if (!(halfLife > 0)) throw new CadreError('input_invalid', `halfLifeMs must be positive, got ${halfLife}`);
   const w = { ...defaultRecallWeights, ...options.weights };
   const now = options.now ?? Date.now();
+  return (sim, createdAt, importance) => w.similarity * sim + w.recency * 0.5 ** (Math.max(0, now - createdAt) / halfLife) + w.importance * importance;
+}
+
+/** Similarity of a stored episode to the query: cosine when both were embedded alike, else word overlap. */
+export function episodeSimilarity(task: string, query: ArrayLike<number> | undefined, embedderName: string | undefined, stored: { task: string; embedding?: ArrayLike<number>; embedder?: string }): number {
+  const usable = query !== undefined && stored.embedding !== undefined && stored.embedding.length === query.length
+    && (stored.embedder === undefined || stored.embedder === embedderName);
+  return usable ? cosineSimilarity(query, stored.embedding!) : wordOverlap(task, stored.task);
+}
+
+/** Ranks candidates for a recall; shared by both stores so they order episodes the same way. */
+export async function rankEpisodes(
+  task: string, candidates: Iterable<StoredEpisode>, options: RecallOptions, embedder: Embedder | undefined,
+): Promise<Episode[]> {
+  const scope = checkScope(options.scope ?? defaultScope);
+  const score = recallScorer(options);
   const query = embedder ? (await embedder.embed([task]))[0] : undefined;
-  const usable = (c: StoredEpisode) => query !== undefined && c.embedding !== undefined
-    && c.embedding.length === query.length && (c.embedder === undefined || c.embedder === embedder?.name);
   const scored: Array<{ e: Episode; score: number }> = [];
   for (const c of candidates) {
     if (options.lessonsOnly && !c.episode.lesson) continue;
     if (!isVisible(c.scope, scope)) continue;
-    const sim = usable(c) ? cosineSimilarity(query!, c.embedding!) : wordOverlap(task, c.episode.task);
+    const sim = episodeSimilarity(task, query, embedder?.name, { task: c.episode.task, ...(c.embedding ? { embedding: c.embedding } : {}), ...(c.embedder ? { embedder: c.embedder } : {}) });
     if (!(sim > 0)) continue;
-    const recency = 0.5 ** (Math.max(0, now - c.episode.createdAt) / halfLife);
-    scored.push({ e: c.episode, score: w.similarity * sim + w.recency * recency + w.importance * c.episode.importance });
+    scored.push({ e: c.episode, score: score(sim, c.episode.createdAt, c.episode.importance) });
   }
   return scored
     .sort((a, b) => b.score - a.score || b.e.createdAt - a.e.createdAt || (a.e.id < b.e.id ? -1 : 1))

@@ -2,7 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import type { Embedder } from '../src/models/embedder.js';
 import type { Episode, EpisodeStore, RecallOptions } from './episode-store.js';
 import { defaultScope } from './episode-store.js';
-import { prepareEpisode, rankEpisodes, withScope, type StoredEpisode } from './in-memory-episode-store.js';
+import { episodeSimilarity, prepareEpisode, recallScorer, withScope, type StoredEpisode } from './in-memory-episode-store.js';
 import { checkScope, type Scope } from './scope.js';
 
 /** Most rows read as recall candidates: ranking is done in JS, so bound the work per recall. */
@@ -24,6 +24,16 @@ interface EpisodeRow {
   trajectory: string | null;
   embedding: Buffer | null;
   embedder: string | null;
+}
+
+/** What ranking needs of a candidate row. */
+interface CandidateRow {
+  key: number;
+  embedding: Buffer | null;
+  embedder: string | null;
+  importance: number;
+  created_at: number;
+  task: string;
 }
 
 type ScopeParams = { tenant: string; user: string | null; agent: string | null; run: string | null; limit: number };
@@ -50,12 +60,13 @@ function fromRow(r: EpisodeRow): StoredEpisode {
 
 /**
  * An EpisodeStore in SQLite, so lessons outlive the process. Ranks exactly like
- * InMemoryEpisodeStore, over the newest visible rows. The caller owns (opens and closes) the connection.
+ * InMemoryEpisodeStore, over the newest 5,000 visible rows (older ones are not candidates). The caller owns (opens and closes) the connection.
  */
 export class SqliteEpisodeStore implements EpisodeStore {
   private readonly insert: Statement<[EpisodeRow]>;
-  private readonly newest: Statement<[ScopeParams], EpisodeRow>;
-  private readonly newestWithLesson: Statement<[ScopeParams], EpisodeRow>;
+  private readonly newest: Statement<[ScopeParams], CandidateRow>;
+  private readonly newestWithLesson: Statement<[ScopeParams], CandidateRow>;
+  private readonly byKeys: Statement<[string], EpisodeRow & { key: number }>;
   private readonly total: Statement<[], { n: number }>;
   private readonly embedder: Embedder | undefined;
 
@@ -77,9 +88,12 @@ export class SqliteEpisodeStore implements EpisodeStore {
     // Visibility in SQL (see isVisible) so other tenants' rows do not use up the candidate window.
     const visible = `tenant = @tenant AND (user IS NULL OR user = @user) AND (agent IS NULL OR agent = @agent)
       AND (run IS NULL OR run = @run)`;
-    this.newest = db.prepare(`SELECT * FROM episodes WHERE ${visible} ORDER BY created_at DESC LIMIT @limit`);
-    this.newestWithLesson = db.prepare(`SELECT * FROM episodes WHERE ${visible}
+    // Ranking reads only what the score needs; whole rows are read for the winners alone.
+    const lean = 'rowid AS key, embedding, embedder, importance, created_at, task';
+    this.newest = db.prepare(`SELECT ${lean} FROM episodes WHERE ${visible} ORDER BY created_at DESC LIMIT @limit`);
+    this.newestWithLesson = db.prepare(`SELECT ${lean} FROM episodes WHERE ${visible}
       AND lesson IS NOT NULL AND lesson <> '' ORDER BY created_at DESC LIMIT @limit`);
+    this.byKeys = db.prepare('SELECT rowid AS key, * FROM episodes WHERE rowid IN (SELECT value FROM json_each(?))');
     this.total = db.prepare('SELECT COUNT(*) AS n FROM episodes');
   }
 
@@ -96,8 +110,19 @@ export class SqliteEpisodeStore implements EpisodeStore {
   async recall(task: string, options: RecallOptions = {}): Promise<Episode[]> {
     const scope = checkScope(options.scope ?? defaultScope);
     const params = { tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null, limit: candidateLimit };
-    const rows = (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params);
-    return rankEpisodes(task, rows.map(fromRow), options, this.embedder);
+    const score = recallScorer(options);
+    const query = this.embedder ? (await this.embedder.embed([task]))[0] : undefined;
+    const scored: Array<{ key: number; score: number; createdAt: number }> = [];
+    for (const c of (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params)) {
+      const sim = episodeSimilarity(task, query, this.embedder?.name, {
+        task: c.task, ...(c.embedding ? { embedding: fromBlob(c.embedding) } : {}), ...(c.embedder ? { embedder: c.embedder } : {}),
+      });
+      if (sim > 0) scored.push({ key: c.key, score: score(sim, c.created_at, c.importance), createdAt: c.created_at });
+    }
+    const top = scored.sort((a, b) => b.score - a.score || b.createdAt - a.createdAt).slice(0, options.k ?? 3);
+    if (top.length === 0) return [];
+    const rows = new Map(this.byKeys.all(JSON.stringify(top.map((t) => t.key))).map((r) => [r.key, r]));
+    return top.map((t) => fromRow(rows.get(t.key)!).episode);
   }
 
   async count(): Promise<number> {
