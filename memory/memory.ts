@@ -141,24 +141,20 @@ export class Memory {
     const unique = [...new Map(entities.map((e) => [e.id, e])).values()].slice(0, 4);
     const items: RecallItem[] = [];
     for (const entity of unique) {
-      const facts = await this.stores.graph.factsAbout(entity.id, { scope, ...(asOf !== undefined ? { asOf } : {}) });
-      const named = new Map(unique.map((e) => [e.id, e.name]));
+      // One hop gives the entity's facts and the names of what they point at, in one call.
+      const around = await this.stores.graph.neighbours(entity.id, { scope, hops: 1, ...(asOf !== undefined ? { asOf } : {}) });
+      const named = new Map(around.entities.map((e) => [e.id, e.name]));
+      const facts = around.relations.filter((r) => r.subjectId === entity.id || r.objectId === entity.id).sort((a, b) => b.validFrom - a.validFrom);
       for (const fact of facts.slice(0, k)) {
-        const object = fact.objectId ? (named.get(fact.objectId) ?? (await this.nameOf(fact.objectId, scope))) : String(fact.value);
-        const subject = named.get(fact.subjectId) ?? (await this.nameOf(fact.subjectId, scope));
+        const object = fact.objectId ? (named.get(fact.objectId) ?? fact.objectId) : String(fact.value);
         items.push({
           tier: 'graph', id: fact.id, scope: fact.scope, at: fact.validFrom, score: 0.8,
-          text: `${subject} ${fact.predicate.replace(/_/g, ' ')} ${object} (since ${new Date(fact.validFrom).toISOString().slice(0, 10)})`,
+          text: `${named.get(fact.subjectId) ?? fact.subjectId} ${fact.predicate.replace(/_/g, ' ')} ${object} (since ${new Date(fact.validFrom).toISOString().slice(0, 10)})`,
           ...(fact.provenance.runId ? { source: [fact.provenance.runId, fact.provenance.taskId].filter(Boolean).join('/') } : {}),
         });
       }
     }
     return items;
-  }
-
-  private async nameOf(entityId: string, scope: Scope): Promise<string> {
-    const { entities } = await this.stores.graph.neighbours(entityId, { scope, hops: 1 });
-    return entities.find((e) => e.id === entityId)?.name ?? entityId;
   }
 
   private async fromProcedures(query: string, scope: Scope): Promise<RecallItem[]> {

@@ -6,7 +6,7 @@ import { episodeSimilarity, prepareEpisode, recallScorer, withScope, type Stored
 import { checkScope, type Scope } from './scope.js';
 
 /** Most rows read as recall candidates: ranking is done in JS, so bound the work per recall. */
-const candidateLimit = 5000;
+const candidateLimit = 2000;
 
 interface EpisodeRow {
   id: string;
@@ -45,8 +45,8 @@ const laterColumns: Record<string, string> = {
 };
 
 const toBlob = (v: ArrayLike<number>) => Buffer.from(Float32Array.from(v).buffer);
-// Copy before viewing: a Buffer from SQLite need not be 4-byte aligned.
-const fromBlob = (b: Buffer) => new Float32Array(new Uint8Array(b).buffer);
+// A Buffer from SQLite need not be 4-byte aligned: view it when it is, copy it when it is not.
+const fromBlob = (b: Buffer) => (b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer));
 
 function fromRow(r: EpisodeRow): StoredEpisode {
   const scope: Scope = { tenant: r.tenant, ...(r.user ? { user: r.user } : {}), ...(r.agent ? { agent: r.agent } : {}), ...(r.run ? { run: r.run } : {}) };
@@ -60,7 +60,7 @@ function fromRow(r: EpisodeRow): StoredEpisode {
 
 /**
  * An EpisodeStore in SQLite, so lessons outlive the process. Ranks exactly like
- * InMemoryEpisodeStore, over the newest 5,000 visible rows (older ones are not candidates). The caller owns (opens and closes) the connection.
+ * InMemoryEpisodeStore, over the newest 2,000 visible rows (older ones are not candidates). The caller owns (opens and closes) the connection.
  */
 export class SqliteEpisodeStore implements EpisodeStore {
   private readonly insert: Statement<[EpisodeRow]>;
