@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Embedder } from '../src/models/embedder.js';
 import type { EpisodeStore } from './episode-store.js';
-import { extractFacts } from './graph/extract-facts.js';
+import { extractFacts, type ExtractFactsOptions } from './graph/extract-facts.js';
 import type { GraphStore, Provenance, Relation } from './graph-store.js';
 import type { ProceduralStore } from './procedural-store.js';
 import { assembleContext, type MemoryTier, type RecallItem, type RecallResult } from './recall-context.js';
@@ -80,8 +80,12 @@ export class Memory {
   }
 
   /** Reads facts out of a text with a model and records them in the knowledge graph. */
-  async learnFacts(text: string, options: { model: BaseChatModel; scope?: Scope; provenance?: Provenance; signal?: AbortSignal }): Promise<Relation[]> {
-    const facts = await extractFacts({ model: options.model, text, ...(options.signal ? { signal: options.signal } : {}) });
+  async learnFacts(
+    text: string,
+    options: { model: BaseChatModel; scope?: Scope; provenance?: Provenance } & Pick<ExtractFactsOptions, 'signal' | 'beforeModelCall' | 'afterModelCall'>,
+  ): Promise<Relation[]> {
+    const { scope: _scope, provenance: _provenance, ...extract } = options;
+    const facts = await extractFacts({ ...extract, text });
     if (facts.length === 0) return [];
     const provenance = options.provenance ?? {};
     return this.stores.graph.upsertRelations(facts.map((f) => ({ ...f, provenance: { ...provenance, ...f.provenance } })), options.scope ?? this.scope);

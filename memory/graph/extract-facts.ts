@@ -58,17 +58,30 @@ function readReply(reply: AIMessage): { value?: unknown; error?: string } {
 
 const snakeCase = (s: string) => s.trim().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '_').replace(/^_+|_+$/g, '');
 
+export interface ExtractFactsOptions {
+  model: BaseChatModel;
+  text: string;
+  signal?: AbortSignal;
+  maxRepairs?: number;
+  /** Called before each model call, e.g. to check a run's budget. */
+  beforeModelCall?: () => void;
+  /** Called with each reply, e.g. to charge its tokens to a run. */
+  afterModelCall?: (reply: AIMessage) => void;
+}
+
 /**
  * Asks a model for the facts in `text`, feeding schema problems back at most `maxRepairs` times
  * (default 1). Returns [] when the model never produces valid facts; throws when cancelled.
  */
-export async function extractFacts(options: { model: BaseChatModel; text: string; signal?: AbortSignal; maxRepairs?: number }): Promise<RelationInput[]> {
+export async function extractFacts(options: ExtractFactsOptions): Promise<RelationInput[]> {
   const { model: base, signal, maxRepairs = 1 } = options;
   const model = (base.bindTools ? base.bindTools([recordFacts]) : base) as Runnable<BaseMessage[], AIMessage>;
   const messages: BaseMessage[] = [new SystemMessage(instructions), new HumanMessage(options.text)];
   for (let attempt = 0; attempt <= maxRepairs; attempt++) {
     // Model and cancellation errors propagate: only malformed output is repaired or dropped.
+    options.beforeModelCall?.();
     const reply = await invokeModel(model, messages, { signal });
+    options.afterModelCall?.(reply);
     const { value, error } = readReply(reply);
     const parsed = error === undefined ? StrictFactsSchema.safeParse(value) : undefined;
     if (parsed?.success) return parsed.data.facts.map(toRelationInput);

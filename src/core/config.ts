@@ -35,6 +35,8 @@ export const ConfigSchema = z.object({
   maxRetries: z.coerce.number().int().nonnegative().max(10).default(1),
   /** Plan revisions one run may make. */
   maxReplans: z.coerce.number().int().nonnegative().max(10).default(2),
+  /** With memory, have a model extract facts from each task's result into the knowledge graph (one call per task). */
+  learnFacts: z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()) : v), z.boolean()).default(false),
   /** The memory tenant runs read and write (memory under `<dataDir>/memory`). */
   memoryTenant: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, '1-128 letters, digits or _ . : @ -').default('default'),
   /** Root folder the built-in file tools may touch. */

@@ -37,7 +37,7 @@ export type CadreEventPayload =
   | { type: 'task.reflected'; taskId: string; attempt: number; feedback: string; lesson: string }
   | { type: 'task.delegated'; taskId: string; role: string; question: string; depth: number }
   | { type: 'memory.recalled'; taskId: string; kind: 'lessons' | 'context'; items: string[] }
-  | { type: 'memory.written'; taskId: string; kind: 'task_result' | 'episode' | 'plan'; id: string }
+  | { type: 'memory.written'; taskId: string; kind: 'task_result' | 'episode' | 'plan' | 'facts'; id: string }
   | { type: 'model.routed'; taskId: string; model: string; provider: string; reason: string }
   | {
       type: 'model.response';

@@ -1,4 +1,7 @@
+import type { AgentContext } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
+import { costOf } from '../models/pricing.js';
+import { usageFromMessage } from '../models/usage.js';
 import type { Task, TaskGraph } from '../../planners/index.js';
 import type { RunEventStream } from '../core/index.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -42,6 +45,28 @@ export async function recordTask(memory: Memory, runId: string, outcome: TaskOut
     importance: outcome.status === 'completed' ? 0.3 : 0.6, createdAt: Date.now(), scope: memory.scope,
     trajectory: `${outcome.attempts} attempt(s), ${outcome.steps} model calls${outcome.error ? `; ${outcome.error.message}` : ''}`,
   });
+}
+
+/**
+ * Reads facts out of a task's result into the knowledge graph with the router's `extract` model.
+ * The calls spend the run's budget and appear as `model.response` events of `<task>#facts`.
+ */
+export async function learnFromTask(memory: Memory, ctx: AgentContext, task: Task, outcome: TaskOutcome): Promise<void> {
+  if (outcome.status !== 'completed' || !outcome.answer) return;
+  const decision = await ctx.router.select({ taskKind: 'extract' });
+  let step = 0;
+  const facts = await memory.learnFacts(`${task.title}\n${outcome.answer}`, {
+    model: decision.model, signal: ctx.signal, provenance: { runId: ctx.runId, taskId: task.id },
+    beforeModelCall: () => ctx.budget.beforeStep(),
+    afterModelCall: (reply) => {
+      const usage = usageFromMessage(reply);
+      const costUsd = costOf(decision.ref, usage).usd;
+      ctx.budget.charge(usage, costUsd);
+      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
+      ctx.events.emit({ type: 'model.response', taskId: `${task.id}#facts`, step: ++step, model: decision.ref.model, content, toolCalls: [], usage, costUsd, latencyMs: 0, replayed: false });
+    },
+  });
+  for (const fact of facts) ctx.events.emit({ type: 'memory.written', taskId: task.id, kind: 'facts', id: fact.id });
 }
 
 /** A run's plan: kept as a template when it worked, and the reused template's record updated. */

@@ -2,7 +2,7 @@ import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@
 import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';
-import { recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
+import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
 import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
@@ -37,7 +37,7 @@ export interface WorkflowOptions {
   roles: RoleRegistry;
   context: AgentContext;
   checkpointer: BaseCheckpointSaver;
-  policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
+  policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans' | 'learnFacts'>;
   approval: boolean;
   /** Lessons of the `reflect` policy are kept here. */
   episodes?: EpisodeStore;
@@ -137,6 +137,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
         ...(o.episodes ? { episodes: o.episodes } : {}), ...(recalled ? { recalled } : {}),
       });
       if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
+      if (o.memory && o.policy.learnFacts) await quietly(() => learnFromTask(o.memory!, o.context, task, outcome));
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
       o.outcomes.put(o.context.runId, firstAttempt, outcome);
       if (outcome.status === 'completed') {

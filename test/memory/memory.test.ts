@@ -131,4 +131,19 @@ describe('memory across runs', () => {
     expect(again.events.find((e) => e.type === 'plan.created')).toMatchObject({ reusedFrom: expect.any(String), attempts: 0 });
     expect(model.calls - callsBefore).toBe(2); // the two tasks; no planning call
   });
+
+  it('with learnFacts, a model reads facts out of task results into the graph, charged to the run', async () => {
+    const memory = await memoryIn(tempDir());
+    const fact = { facts: [{ subject: { name: 'Staging', type: 'system' }, predicate: 'listens_on', value: 5433, singleValued: true }] };
+    const model = new ScriptedChatModel({ respond: ({ tools }) => (tools.includes('record_facts') ? { toolCalls: [{ name: 'record_facts', args: fact }] } : 'Staging listens on port 5433.') });
+    const roles = [{ name: 'worker', description: 'works', agent: { name: 'worker', instructions: 'Work.' } }];
+    const planner = new StaticPlanner({ goal: 'g', tasks: [{ id: 'probe', title: 'Probe staging', instruction: 'Find the staging port.', role: 'worker', dependsOn: [] }] });
+    const { result, events } = await collect(run({ goal: 'g', roles, planner, model, memory, config: { ...offline, learnFacts: true } }));
+    expect(result.status).toBe('completed');
+    expect(events.find((e) => e.type === 'memory.written' && e.kind === 'facts')).toMatchObject({ taskId: 'probe' });
+    expect(events.find((e) => e.type === 'model.response' && e.taskId === 'probe#facts')).toBeDefined();
+    expect(result.steps).toBe(2);
+    const facts = await memory.recall('Staging', { tiers: ['graph'] });
+    expect(facts.text).toMatch(/\[graph · run_\w+\/probe · [\d-]+\] Staging listens on 5433/);
+  });
 });
