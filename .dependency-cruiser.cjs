@@ -21,7 +21,8 @@ module.exports = {
     layer('planners', 'planners', ['src/core', 'src/models', 'tools', 'memory', 'agents']),
     layer('runtime', 'src/runtime', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners']),
     layer('testing', 'src/testing', ['src/core', 'src/models', 'tools', 'memory']),
-    layer('cli', 'src/cli', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime', 'src/testing']),
+    layer('server', 'src/server', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime']),
+    layer('cli', 'src/cli', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime', 'src/testing', 'src/server']),
     {
       name: 'no-dev-deps-in-library',
       severity: 'error',
