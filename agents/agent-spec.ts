@@ -12,6 +12,12 @@ export interface AgentSpec {
   model?: string;
   /** Most model calls for one task. Default 10. */
   maxSteps?: number;
+  /**
+   * `native` (default): the model's own tool calling. `json`: tools described in the prompt and
+   * called with JSON in text, for local models without tool support (also used automatically when
+   * the model has no tool binding).
+   */
+  toolProtocol?: 'native' | 'json';
 }
 
 const SpecShape = z.object({
@@ -20,6 +26,7 @@ const SpecShape = z.object({
   instructions: z.string().min(1),
   model: z.string().min(3).optional(),
   maxSteps: z.number().int().positive().max(1000).optional(),
+  toolProtocol: z.enum(['native', 'json']).optional(),
 });
 
 /** Checks a spec and returns it with defaults; throws `input_invalid` naming the bad field. */

@@ -7,3 +7,4 @@ export * from './evaluators.js';
 export * from './reflexion-agent.js';
 export * from './reflection.js';
 export * from './memory-tools.js';
+export * from './json-tool-protocol.js';

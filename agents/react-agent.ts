@@ -15,6 +15,7 @@ import { costOf } from '../src/models/pricing.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
 import { ToolExecutor, toLangChainTool, type ToolOutcome } from '../tools/index.js';
+import { withJsonToolProtocol } from './json-tool-protocol.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
 
@@ -112,8 +113,10 @@ export class ReActAgent implements Agent {
 
   private bind(decision: RouteDecision, tools: typeof this.lcTools): Runnable<BaseMessage[], AIMessage> {
     if (tools.length === 0) return decision.model as Runnable<BaseMessage[], AIMessage>;
-    if (!decision.model.bindTools) {
-      throw new CadreError('model_unavailable', `Model ${decision.ref.model} cannot call tools, and agent "${this.name}" has tools`);
+    // Models without native tool calling (or told not to use it) get tools through JSON in text.
+    if (this.spec.toolProtocol === 'json' || !decision.model.bindTools) {
+      const allowed = new Set(tools.map((t) => t.name));
+      return withJsonToolProtocol(decision.model, this.spec.tools.filter((t) => allowed.has(t.name)));
     }
     return decision.model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>;
   }
