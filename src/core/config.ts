@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from './errors.js';
 
@@ -58,6 +60,10 @@ export const ConfigSchema = z.object({
   openaiBaseUrl: z.string().url().optional(),
   anthropicApiKey: z.string().min(1).optional(),
   anthropicBaseUrl: z.string().url().optional(),
+  /** MCP servers in the `mcpServers` format of desktop AI clients; checked by cadre/tools when used. */
+  mcpServers: z.record(z.string(), z.unknown()).optional(),
+  /** Tool policy (allow/deny, approvals, rate limits); checked by cadre/tools when used. */
+  toolPolicy: z.record(z.string(), z.unknown()).optional(),
   /** How long provider detection waits for an answer. */
   detectTimeoutMs: z.coerce.number().int().positive().default(800),
 });
@@ -99,13 +105,34 @@ function fromEnv(env: NodeJS.ProcessEnv): { values: Record<string, string>; sour
 }
 
 /**
- * Builds the config from defaults, then environment variables, then explicit options (highest).
- * Throws `config_invalid` naming every bad field and where its value came from.
+ * The config file: `CADRE_CONFIG`, else `cadre.config.json` in the working folder when it exists.
+ * An unreadable file, bad JSON or an unknown field is `config_invalid` naming the file.
+ */
+function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; path?: string } {
+  const path = env.CADRE_CONFIG ?? join(process.cwd(), 'cadre.config.json');
+  if (!env.CADRE_CONFIG && !existsSync(path)) return { values: {} };
+  let values: unknown;
+  try {
+    values = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CadreError('config_invalid', `Cannot read the config file ${path}: ${(error as Error).message}`, { details: { path } });
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new CadreError('config_invalid', `The config file ${path} must hold a JSON object`);
+  const unknown = Object.keys(values).filter((key) => !(key in ConfigSchema.shape) && key !== '$schema');
+  if (unknown.length) throw new CadreError('config_invalid', `Unknown field${unknown.length > 1 ? 's' : ''} in ${path}: ${unknown.join(', ')}`, { details: { path, unknown } });
+  return { values: values as Record<string, unknown>, path };
+}
+
+/**
+ * Builds the config from defaults, then the config file, then environment variables, then explicit
+ * options (highest). Throws `config_invalid` naming every bad field and where its value came from.
  */
 export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEnv = process.env): CadreConfig {
+  const file = fromFile(env);
   const { values, sources } = fromEnv(env);
+  for (const key of Object.keys(file.values)) if (!(key in sources)) sources[key] = file.path!;
   const explicit = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const parsed = ConfigSchema.safeParse({ ...values, ...explicit });
+  const parsed = ConfigSchema.safeParse({ ...file.values, ...values, ...explicit });
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const field = String(issue.path[0] ?? '(root)');

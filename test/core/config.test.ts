@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CadreError, loadConfig } from 'cadre';
 
@@ -36,5 +39,19 @@ describe('loadConfig', () => {
 
   it('rejects a model that is not provider:model', () => {
     expect(() => loadConfig({ model: 'llama3' }, {})).toThrow(/model \(from option\): expected provider:model/);
+  });
+
+  it('reads a config file below the environment, and names the file for a bad or unknown field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-config-'));
+    const path = join(dir, 'cadre.config.json');
+    writeFileSync(path, JSON.stringify({ maxSteps: 9, concurrency: 2, mcpServers: { fs: { command: 'mcp-fs' } } }));
+    const config = loadConfig({}, { CADRE_CONFIG: path, CADRE_CONCURRENCY: '3' });
+    expect(config).toMatchObject({ maxSteps: 9, concurrency: 3, mcpServers: { fs: { command: 'mcp-fs' } } });
+    writeFileSync(path, JSON.stringify({ maxStep: 9 }));
+    expect(() => loadConfig({}, { CADRE_CONFIG: path })).toThrow(/Unknown field in .*cadre\.config\.json: maxStep/);
+    writeFileSync(path, JSON.stringify({ maxSteps: 'many' }));
+    expect(() => loadConfig({}, { CADRE_CONFIG: path })).toThrow(/maxSteps \(from .*cadre\.config\.json\)/);
+    writeFileSync(path, '{ not json');
+    expect(() => loadConfig({}, { CADRE_CONFIG: path })).toThrow(CadreError);
   });
 });
