@@ -93,7 +93,14 @@ describe('EmbeddedVectorStore', () => {
         expect(store.repair).toBe(repair);
         expect(store.stats()).toEqual({ indexed: 2498, rows: 2498 });
         expect(await store.count()).toBe(2498);
-        expect((await query(store)).map((h) => h.id)).toEqual(before);
+        const after = (await query(store)).map((h) => h.id);
+        // A loaded index answers exactly as before; a rebuilt HNSW graph is approximate and may
+        // swap a near-tie at the tail, so it must agree on the nearest and on 8 of the 10.
+        if (repair === 'none') expect(after).toEqual(before);
+        else {
+          expect(after[0]).toBe(before[0]);
+          expect(after.filter((id) => before.includes(id)).length).toBeGreaterThanOrEqual(8);
+        }
       } finally {
         await store.close();
       }
