@@ -101,6 +101,7 @@ describe('EmbeddedVectorStore', () => {
           expect(after[0]).toBe(before[0]);
           expect(after.filter((id) => before.includes(id)).length).toBeGreaterThanOrEqual(8);
         }
+        return after;
       } finally {
         await store.close();
       }
@@ -114,8 +115,8 @@ describe('EmbeddedVectorStore', () => {
     it('rebuilds a deleted index file', async () => {
       const { dir, before } = await build();
       rmSync(join(dir, 'vectors.usearch'));
-      await reopen(dir, 'missing', before);
-      await reopen(dir, 'none', before);
+      const rebuilt = await reopen(dir, 'missing', before);
+      await reopen(dir, 'none', rebuilt);
     });
 
     it('rebuilds an index file overwritten with garbage, without loading it', async () => {
