@@ -3,3 +3,5 @@ export * from './tool-registry.js';
 export * from './tool-executor.js';
 export { toLangChainTool, fromLangChainTool } from './langchain.js';
 export * from './builtin/index.js';
+export * from './mcp/index.js';
+export * from './policy/index.js';

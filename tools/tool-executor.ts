@@ -9,9 +9,13 @@ import {
 } from '../src/core/index.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
+import { admitCall, authorizeCall, type Refusal, type ToolGuards } from './policy/call-gate.js';
+import { jsonSchemaArgIssues } from './policy/json-schema-args.js';
+import { delimitUntrusted } from './policy/untrusted.js';
 import { ToolRegistry } from './tool-registry.js';
 
-export interface ToolExecutorOptions {
+/** Policy, approval, pinning, rate limits and audit apply when given; per-call context overrides these. */
+export interface ToolExecutorOptions extends ToolGuards {
   tools: readonly Tool[] | ToolRegistry;
   /** Per-call limit when the tool sets none. Default 30 s. */
   timeoutMs?: number;
@@ -19,6 +23,11 @@ export interface ToolExecutorOptions {
   outputMaxChars?: number;
   /** Extra attempts for idempotent tools on system errors. Default 2. */
   retries?: number;
+  /**
+   * Wrap successful output in `<tool_output untrusted="true">` delimiters (see `delimitUntrusted`).
+   * Default false for now, because existing transcripts and tests compare raw output.
+   */
+  delimitOutput?: boolean;
 }
 
 export interface ToolCallRequest {
@@ -27,7 +36,7 @@ export interface ToolCallRequest {
   args: unknown;
 }
 
-export interface ExecuteContext {
+export interface ExecuteContext extends ToolGuards {
   runId: string;
   taskId: string;
   step: number;
@@ -63,12 +72,17 @@ export class ToolExecutor {
   private readonly timeoutMs: number;
   private readonly outputMaxChars: number;
   private readonly retries: number;
+  private readonly guards: ToolGuards;
+  private readonly delimitOutput: boolean;
 
   constructor(options: ToolExecutorOptions) {
+    const { policy, approve, audit, pins, rateLimiter, agent, role } = options;
+    this.guards = definedOnly({ policy, approve, audit, pins, rateLimiter, agent, role });
     this.registry = options.tools instanceof ToolRegistry ? options.tools : new ToolRegistry(options.tools);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.outputMaxChars = options.outputMaxChars ?? 16_000;
     this.retries = options.retries ?? 2;
+    this.delimitOutput = options.delimitOutput ?? false;
   }
 
   get tools(): Tool[] {
@@ -84,8 +98,15 @@ export class ToolExecutor {
       type: 'tool.called', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, args,
       effects: tool?.effects ?? 'unknown', replayed: false,
     });
-    const outcome = await this.attempt(tool, call, args, ctx);
+    const guards: ToolGuards = { ...this.guards, ...definedOnly(pickGuards(ctx)) };
+    const { decision, size, ...outcome } = await this.attempt(tool, call, args, { ...ctx, ...guards });
     const result: ToolOutcome = { ...outcome, callId: call.id, tool: call.name, durationMs: performance.now() - started };
+    if (tool && decision) {
+      guards.audit?.record({
+        runId: ctx.runId, taskId: ctx.taskId, ...(guards.agent !== undefined ? { agent: guards.agent } : {}), tool: call.name, args, decision,
+        durationMs: result.durationMs, ...(size !== undefined ? { resultSize: size } : {}), ...(result.error ? { error: result.output } : {}),
+      });
+    }
     ctx.events?.emit({
       type: 'tool.result', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, ok: result.ok,
       output: result.output, ...(result.error ? { error: result.error } : {}), truncated: result.truncated,
@@ -94,34 +115,40 @@ export class ToolExecutor {
     return result;
   }
 
-  private async attempt(tool: Tool | undefined, call: ToolCallRequest, args: Record<string, unknown>, ctx: ExecuteContext): Promise<Attempt> {
+  private async attempt(tool: Tool | undefined, call: ToolCallRequest, args: Record<string, unknown>, ctx: ExecuteContext): Promise<Audited> {
     if (!tool) {
       const known = this.registry.names().join(', ') || 'none';
       return failure(new CadreError('tool_not_found', `No tool named "${call.name}". Available tools: ${known}`), 0);
     }
+    // Refusals come back as results the model reads; the tool never runs and the run goes on.
+    const admitted = admitCall(tool, ctx);
+    if (admitted) return refusal(admitted);
     const parsed = tool.input.safeParse(call.args ?? {});
-    if (!parsed.success) {
-      const fields = parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
-      return failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0);
+    const fields = parsed.success ? jsonSchemaArgIssues(tool, call.args ?? {}) : parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+    if (!parsed.success || fields !== undefined) {
+      return { ...failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0), decision: 'allowed' };
     }
     const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: call.id };
     const journaled = tool.effects !== 'read' && ctx.journal !== undefined;
     if (journaled) {
       const previous = await ctx.journal!.get(key);
       if (previous?.state === 'completed' && previous.outcome) {
-        return { ...previous.outcome, truncated: false, attempts: 0, replayed: true };
+        return { ...previous.outcome, truncated: false, attempts: 0, replayed: true, decision: 'allowed' };
       }
       if (previous?.state === 'started' && !tool.idempotent) {
-        return failure(new CadreError('tool_outcome_unknown', `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`), 0);
+        return { ...failure(new CadreError('tool_outcome_unknown', `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`), 0), decision: 'allowed' };
       }
-      await ctx.journal!.begin({ ...key, tool: tool.name, args });
     }
+    // After the journal: a call already recorded is replayed, not re-approved or charged again.
+    const authorized = await authorizeCall(tool, { args, runId: ctx.runId, taskId: ctx.taskId }, ctx);
+    if (authorized) return refusal(authorized);
+    if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args });
     const outcome = await this.runWithPolicy(tool, parsed.data, call.id, ctx);
     if (journaled) await ctx.journal!.complete(key, { ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) });
-    return outcome;
+    return { ...outcome, decision: 'allowed' };
   }
 
-  private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt> {
+  private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
     let attempts = 0;
     const policy = retry(handleWhen((e) => tool.idempotent && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'))), {
       maxAttempts: this.retries,
@@ -135,7 +162,8 @@ export class ToolExecutor {
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;
       const output = truncated ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]` : text;
-      return { ok: true, output, truncated, attempts };
+      // Marked as data so the model does not take instructions planted in tool output as ours.
+      return { ok: true, output: this.delimitOutput ? delimitUntrusted(tool.name, output) : output, truncated, attempts, size: text.length };
     } catch (error) {
       if (ctx.signal?.aborted) throw cancelledError(ctx.signal);
       return failure(CadreError.from(error, 'tool_failed'), attempts);
@@ -164,6 +192,21 @@ export class ToolExecutor {
 }
 
 type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
+/** An attempt with what the audit log needs: the policy decision and the output's size. */
+type Audited = Attempt & { decision?: Refusal['decision']; size?: number };
+
+function refusal({ error, decision }: Refusal): Audited {
+  return { ...failure(error, 0), decision };
+}
+
+function pickGuards({ policy, approve, audit, pins, rateLimiter, agent, role }: ExecuteContext): ToolGuards {
+  return { policy, approve, audit, pins, rateLimiter, agent, role };
+}
+
+/** Drops undefined fields, so a context that leaves a guard out does not erase the executor's. */
+function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
 
 function failure(error: CadreError, attempts: number): Attempt {
   const info: ErrorInfo = { code: error.code, kind: error.kind, message: error.message };

@@ -9,6 +9,8 @@ export { createCurrentTimeTool } from './current-time.js';
 export { createFileTools, type FileToolsOptions } from './file-tools.js';
 export { createHttpFetchTool, type HttpFetchOptions } from './http-fetch.js';
 export { resolveInsideRoot } from './path-guard.js';
+// Not in builtinTools(): running programs is opt-in.
+export { createShellTool, type ShellToolOptions } from './shell.js';
 
 /** Every built-in tool; http_fetch only when some host is allowed. */
 export function builtinTools(options: { root: string; allowedHosts?: readonly string[] }): Tool[] {

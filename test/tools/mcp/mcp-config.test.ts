@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseMcpServers } from 'cadre/tools';
+
+describe('parseMcpServers', () => {
+  it('accepts the desktop-client format, whole file or just the servers, with cadre options', () => {
+    const file = {
+      mcpServers: {
+        fs: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'], env: { A: '1' }, effects: { read_file: 'read' } },
+        remote: { url: 'https://example.com/mcp', headers: { authorization: 'Bearer x' }, idleTimeoutMs: 1000, timeoutMs: 5000 },
+      },
+    };
+    expect(parseMcpServers(file)).toEqual(file.mcpServers);
+    expect(parseMcpServers(file.mcpServers)).toEqual(file.mcpServers);
+  });
+
+  it.each([
+    [{ fs: { command: 'x', args: 'not-a-list' } }, /mcpServers\.fs\.args/],
+    [{ fs: { command: 'x', effects: { read_file: 'harmless' } } }, /mcpServers\.fs\.effects\.read_file/],
+    [{ web: { url: 'not a url' } }, /mcpServers\.web\.url/],
+    [{ web: { url: 'https://x.dev', idleTimeoutMs: -1 } }, /mcpServers\.web\.idleTimeoutMs/],
+    [{ both: { url: 'https://x.dev', command: 'x' } }, /mcpServers\.both: give either/],
+    [{ neither: { args: [] } }, /mcpServers\.neither\.command/],
+    [{ typo: { command: 'x', arg: [] } }, /mcpServers\.typo.*arg/],
+    ['nope', /mcpServers must be an object/],
+  ])('rejects %j with config_invalid naming the server and field', (value, message) => {
+    expect(() => parseMcpServers(value)).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }));
+  });
+
+  it('loads desktop-client files with disabled and autoApprove, leaving disabled servers out', () => {
+    const servers = parseMcpServers({ mcpServers: { on: { command: 'a', autoApprove: ['x'] }, off: { command: 'b', disabled: true } } });
+    expect(Object.keys(servers)).toEqual(['on']);
+  });
+});

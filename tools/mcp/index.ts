@@ -1,0 +1,10 @@
+export { parseMcpServers, mcpServersConfigSchema, mcpServerConfigSchema, isStdioServer } from './mcp-config.js';
+export type { McpServersConfig, McpServerConfig, McpStdioServerConfig, McpHttpServerConfig } from './mcp-config.js';
+export { McpToolNames, mcpToolName, type McpToolRef } from './tool-names.js';
+export { McpServerConnection } from './mcp-server-connection.js';
+export type { McpToolInfo } from './mcp-tool-info.js';
+export type { McpServerState, McpProgress, McpCallOptions, McpServerConnectionOptions } from './mcp-server-connection.js';
+export { McpToolCache, mcpConfigHash } from './mcp-tool-cache.js';
+export { mcpResultText, mcpResourceText } from './mcp-result-text.js';
+export { createMcpToolset } from './mcp-tools.js';
+export type { McpTool, McpToolset, McpToolsetOptions, McpEvent, McpServerStatus } from './mcp-tools.js';

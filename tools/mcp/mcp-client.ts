@@ -1,0 +1,63 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { isStdioServer, type McpServerConfig } from './mcp-config.js';
+
+/** A connected SDK client plus what cadre needs to know about the process behind it. */
+export interface McpClientHandle {
+  client: Client;
+  /** Child process id for stdio servers. */
+  pid?: number;
+  /** The last lines the server wrote to stderr, for error messages. */
+  stderrTail(): string;
+}
+
+const clientInfo = { name: 'cadre', version: '0.1.0' };
+const stderrKeep = 4_000;
+
+/**
+ * Starts (stdio) or reaches (HTTP) one server and completes the MCP handshake. Over HTTP,
+ * Streamable HTTP is tried first and legacy SSE only when the server answers 4xx to the POST.
+ */
+export async function openMcpClient(config: McpServerConfig, signal?: AbortSignal): Promise<McpClientHandle> {
+  if (isStdioServer(config)) {
+    const transport = new StdioClientTransport({
+      command: config.command,
+      ...(config.args ? { args: config.args } : {}),
+      ...(config.env ? { env: config.env } : {}),
+      ...(config.cwd ? { cwd: config.cwd } : {}),
+      // Piped, not inherited: server logs must not land in the user's terminal, but we keep a tail.
+      stderr: 'pipe',
+    });
+    let tail = '';
+    transport.stderr?.on('data', (chunk: Buffer) => {
+      tail = (tail + chunk.toString('utf8')).slice(-stderrKeep);
+    });
+    const client = new Client(clientInfo);
+    try {
+      await client.connect(transport, signal ? { signal } : undefined);
+    } catch (error) {
+      await transport.close().catch(() => undefined);
+      throw error;
+    }
+    return { client, ...(transport.pid !== null ? { pid: transport.pid } : {}), stderrTail: () => tail.trim() };
+  }
+  const url = new URL(config.url);
+  const requestInit = config.headers ? { headers: config.headers } : undefined;
+  const client = new Client(clientInfo);
+  try {
+    await client.connect(new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined), signal ? { signal } : undefined);
+    return { client, stderrTail: () => '' };
+  } catch (error) {
+    await client.close().catch(() => undefined);
+    if (!isClientError(error)) throw error;
+  }
+  const legacy = new Client(clientInfo);
+  await legacy.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined), signal ? { signal } : undefined);
+  return { client: legacy, stderrTail: () => '' };
+}
+
+function isClientError(error: unknown): boolean {
+  return error instanceof StreamableHTTPError && error.code !== undefined && error.code >= 400 && error.code < 500;
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { CadreError } from '../../src/core/index.js';
+
+const effectsSchema = z.enum(['read', 'write', 'destructive']);
+
+/** Options cadre adds to every server entry of the usual `mcpServers` format. */
+const cadreOptions = {
+  /** Some clients write the transport kind; cadre tells it from `command` or `url`. */
+  type: z.enum(['stdio', 'http', 'streamable-http', 'streamableHttp', 'sse']).optional(),
+  /** Shut the server down after this long without calls. Default 5 minutes. */
+  idleTimeoutMs: z.number().int().positive().optional(),
+  /** Effects per MCP tool name; unlisted tools count as `write` (server annotations are not trusted). */
+  effects: z.record(z.string(), effectsSchema).optional(),
+  /** Per-call limit handed to the tool executor. */
+  timeoutMs: z.number().int().positive().optional(),
+  /** Desktop clients' switch: a disabled server is left out. */
+  disabled: z.boolean().optional(),
+  /**
+   * Desktop clients' auto-approval list. Accepted so existing files load, but not obeyed: what runs
+   * without asking is cadre's tool policy's decision, not the server config's.
+   */
+  autoApprove: z.array(z.string()).optional(),
+};
+
+const stdioServerSchema = z.strictObject({
+  command: z.string().min(1),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+  ...cadreOptions,
+});
+
+const httpServerSchema = z.strictObject({
+  url: z.url(),
+  headers: z.record(z.string(), z.string()).optional(),
+  ...cadreOptions,
+});
+
+export const mcpServerConfigSchema = z.union([stdioServerSchema, httpServerSchema]);
+export const mcpServersConfigSchema = z.record(z.string().min(1), mcpServerConfigSchema);
+
+export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
+export type McpHttpServerConfig = z.infer<typeof httpServerSchema>;
+export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;
+export type McpServersConfig = Record<string, McpServerConfig>;
+
+export const defaultIdleTimeoutMs = 5 * 60_000;
+
+/** True when the server is started as a child process rather than reached over HTTP. */
+export function isStdioServer(config: McpServerConfig): config is McpStdioServerConfig {
+  return 'command' in config;
+}
+
+/**
+ * Validates an `mcpServers` object (the format desktop AI clients use); accepts the whole file
+ * `{ mcpServers: {...} }` too. Throws `config_invalid` naming the server and the field.
+ */
+export function parseMcpServers(value: unknown): McpServersConfig {
+  const root = isRecord(value) && isRecord(value.mcpServers) ? value.mcpServers : value;
+  if (!isRecord(root)) throw new CadreError('config_invalid', 'mcpServers must be an object of server name → server config');
+  const servers: McpServersConfig = {};
+  for (const [name, entry] of Object.entries(root)) {
+    if (!name.trim()) throw new CadreError('config_invalid', 'mcpServers: a server name is empty');
+    // Pick the branch by its distinguishing key so the message names the field actually wrong.
+    const schema = isRecord(entry) && 'url' in entry && !('command' in entry) ? httpServerSchema : stdioServerSchema;
+    if (isRecord(entry) && 'url' in entry && 'command' in entry) {
+      throw new CadreError('config_invalid', `mcpServers.${name}: give either "command" or "url", not both`);
+    }
+    const parsed = schema.safeParse(entry);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      const field = issue.path.length ? `.${issue.path.join('.')}` : '';
+      throw new CadreError('config_invalid', `mcpServers.${name}${field}: ${issue.message}`, {
+        details: { server: name, field: issue.path.join('.') },
+      });
+    }
+    if (!parsed.data.disabled) servers[name] = parsed.data;
+  }
+  return servers;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);

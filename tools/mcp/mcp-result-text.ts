@@ -1,0 +1,47 @@
+import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+
+type ContentPart = CallToolResult['content'][number];
+
+/**
+ * Turns MCP tool result content into the one string a model reads: text parts joined, binary
+ * parts summarised (models get a note, not base64), structured content as JSON when there is no text.
+ */
+export function mcpResultText(result: CallToolResult): string {
+  const parts = result.content.map(partText).filter((text) => text.length > 0);
+  if (parts.length === 0 && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent);
+  return parts.join('\n');
+}
+
+function partText(part: ContentPart): string {
+  switch (part.type) {
+    case 'text':
+      return part.text;
+    case 'image':
+      return `[image: ${part.mimeType}, ${approxBytes(part.data)} bytes]`;
+    case 'audio':
+      return `[audio: ${part.mimeType}, ${approxBytes(part.data)} bytes]`;
+    case 'resource_link':
+      return `[resource link: ${part.uri}${part.name ? ` (${part.name})` : ''}]`;
+    case 'resource': {
+      const resource = part.resource;
+      return 'text' in resource && typeof resource.text === 'string'
+        ? `[resource ${resource.uri}]\n${resource.text}`
+        : `[resource ${resource.uri}: ${resource.mimeType ?? 'binary'}]`;
+    }
+    default:
+      return '';
+  }
+}
+
+/** The text of a `resources/read` result, binary entries summarised. */
+export function mcpResourceText(result: ReadResourceResult): string {
+  return result.contents
+    .map((entry) =>
+      'text' in entry && typeof entry.text === 'string'
+        ? entry.text
+        : `[${entry.uri}: ${entry.mimeType ?? 'binary'}, ${'blob' in entry && typeof entry.blob === 'string' ? approxBytes(entry.blob) : 0} bytes]`,
+    )
+    .join('\n');
+}
+
+const approxBytes = (base64: string): number => Math.floor((base64.length * 3) / 4);

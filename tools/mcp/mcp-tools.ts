@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { CadreError, type ErrorInfo } from '../../src/core/index.js';
+import { defineTool, type Tool, type ToolInputSchema } from '../define-tool.js';
+import type { McpServersConfig } from './mcp-config.js';
+import { mcpResourceText, mcpResultText } from './mcp-result-text.js';
+import { McpServerConnection, type McpServerState } from './mcp-server-connection.js';
+import type { McpToolInfo } from './mcp-tool-info.js';
+import { McpToolCache } from './mcp-tool-cache.js';
+import { McpToolNames } from './tool-names.js';
+
+/** A cadre tool backed by an MCP server; `jsonSchema` is the server's input schema, kept for validation. */
+export type McpTool = Tool & { readonly jsonSchema: Record<string, unknown>; readonly server: string; readonly mcpName: string };
+
+/** What the toolset reports as it works. */
+export type McpEvent =
+  | { type: 'mcp.state'; server: string; state: McpServerState; error?: ErrorInfo }
+  | { type: 'mcp.tools_changed'; server: string; tools: string[] }
+  | { type: 'mcp.progress'; server: string; tool: string; callId: string; progress: number; total?: number; message?: string };
+
+export interface McpServerStatus {
+  server: string;
+  state: McpServerState;
+  pid?: number;
+  toolCount: number;
+  lastError?: string;
+}
+
+export interface McpToolsetOptions {
+  servers: McpServersConfig;
+  /** JSON file caching each server's tool list, e.g. `.cadre/mcp-tools.json`. Without it every server is started once. */
+  cachePath?: string;
+  onEvent?: (event: McpEvent) => void;
+}
+
+export interface McpToolset {
+  /** Every MCP tool as a cadre tool, named `<server>__<tool>` (made provider-safe). */
+  tools(): McpTool[];
+  /** `mcp_read_resource`: reads a resource by server and URI. */
+  resourceTool(): Tool;
+  status(): McpServerStatus[];
+  /** Connects to every server and re-lists its tools (starts servers that are not running). */
+  refresh(): Promise<void>;
+  /** Stops every server. */
+  close(): Promise<void>;
+}
+
+// The server's JSON Schema is authoritative; zod only has to let the arguments through untouched.
+const permissiveInput = z.looseObject({}) as unknown as ToolInputSchema;
+
+/**
+ * Connects cadre to MCP servers. Servers start lazily on the first call; their tool lists come
+ * from the cache at `cachePath`. Servers missing from the cache (or whose config changed) are
+ * started once here to list their tools, then stop after their idle timeout.
+ */
+export async function createMcpToolset(options: McpToolsetOptions): Promise<McpToolset> {
+  const cache = await McpToolCache.load(options.cachePath);
+  const emit = (event: McpEvent): void => options.onEvent?.(event);
+  const lists = new Map<string, McpToolInfo[]>();
+  let built: McpTool[] | undefined;
+
+  const connections = new Map<string, McpServerConnection>();
+  for (const [server, config] of Object.entries(options.servers)) {
+    const cached = cache.get(server, config);
+    if (cached) lists.set(server, cached);
+    connections.set(server, new McpServerConnection({
+      name: server,
+      config,
+      onTools: (tools) => {
+        lists.set(server, tools);
+        built = undefined;
+        void cache.set(server, config, tools).catch(() => undefined);
+        emit({ type: 'mcp.tools_changed', server, tools: tools.map((t) => t.name) });
+      },
+      onStateChange: (state, error) =>
+        emit({ type: 'mcp.state', server, state, ...(error ? { error: { code: error.code, kind: error.kind, message: error.message } } : {}) }),
+    }));
+  }
+
+  const connection = (server: string): McpServerConnection => {
+    const found = connections.get(server);
+    if (!found) throw new CadreError('tool_not_found', `No MCP server named "${server}". Servers: ${[...connections.keys()].join(', ') || 'none'}`);
+    return found;
+  };
+
+  const listAll = async (servers: string[]): Promise<void> => {
+    // A server that cannot start is reported in status(); the others still load.
+    await Promise.all(servers.map((server) => connection(server).listTools().catch(() => undefined)));
+  };
+  await listAll([...connections.keys()].filter((server) => !lists.has(server)));
+  await cache.flush();
+
+  const build = (): McpTool[] => {
+    const refs = [...lists].flatMap(([server, tools]) => tools.map((tool) => ({ server, tool: tool.name })));
+    const names = new McpToolNames(refs);
+    return [...lists].flatMap(([server, tools]) => tools.map((info) => toCadreTool(server, info, names.nameOf(server, info.name)!)));
+  };
+
+  const toCadreTool = (server: string, info: McpToolInfo, name: string): McpTool => {
+    const config = options.servers[server]!;
+    const tool = defineTool({
+      name,
+      description: describe(server, info),
+      input: permissiveInput,
+      effects: config.effects?.[info.name] ?? 'write',
+      idempotent: false,
+      ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+      run: async (args, context) => {
+        const result = await connection(server).callTool(info.name, args, {
+          signal: context.signal,
+          onProgress: (p) => emit({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p }),
+          ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+        });
+        const text = mcpResultText(result);
+        if (result.isError) throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);
+        return text;
+      },
+    });
+    return Object.freeze({ ...tool, jsonSchema: info.inputSchema, server, mcpName: info.name });
+  };
+
+  const resourceTool = defineTool({
+    name: 'mcp_read_resource',
+    description: `Reads a resource from an MCP server by URI. Servers: ${[...connections.keys()].join(', ')}.`,
+    input: z.object({ server: z.string().describe('MCP server name'), uri: z.string().describe('Resource URI') }),
+    effects: 'read',
+    run: async ({ server, uri }, context) => mcpResourceText(await connection(server).readResource(uri, context.signal)),
+  });
+
+  return {
+    tools: () => (built ??= build()),
+    resourceTool: () => resourceTool,
+    status: () =>
+      [...connections.values()].map((c) => ({
+        server: c.name,
+        state: c.state,
+        ...(c.pid !== undefined ? { pid: c.pid } : {}),
+        toolCount: lists.get(c.name)?.length ?? 0,
+        ...(c.lastError ? { lastError: c.lastError.message } : {}),
+      })),
+    refresh: () => listAll([...connections.keys()]),
+    close: async () => {
+      await Promise.all([...connections.values()].map((c) => c.close()));
+      await cache.flush();
+    },
+  };
+}
+
+function describe(server: string, info: McpToolInfo): string {
+  // Annotations are shown to the model but never decide effects: a server could claim anything.
+  const hints = [
+    info.annotations?.readOnlyHint ? '(server says: read-only)' : '',
+    info.annotations?.destructiveHint && !info.annotations.readOnlyHint ? '(server says: destructive)' : '',
+  ].filter(Boolean);
+  return [`[${server}]`, info.description?.trim() || info.annotations?.title || `MCP tool ${info.name}`, ...hints].join(' ');
+}

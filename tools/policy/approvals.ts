@@ -1,0 +1,39 @@
+import type { ToolEffects } from '../define-tool.js';
+
+/** What a human (or a rule standing in for one) is asked before a tool runs. */
+export interface ApprovalRequest {
+  tool: string;
+  /** Already redacted: an approver never sees secrets. */
+  args: Record<string, unknown>;
+  effects: ToolEffects;
+  runId: string;
+  taskId: string;
+  /** Why approval is needed, in words a person can act on. */
+  reason: string;
+}
+
+export interface ApprovalDecision {
+  approved: boolean;
+  reason?: string;
+}
+
+/** Decides whether a call that policy marks `ask` may run. */
+export type ApprovalHandler = (request: ApprovalRequest) => Promise<ApprovalDecision>;
+
+/** The default: with no one to ask, the safe answer is no. */
+export const denyWithoutApprover: ApprovalHandler = () => Promise.resolve({ approved: false, reason: 'no approver configured' });
+
+/** Approves everything: for trusted, unattended setups and tests only. */
+export const allowAll: ApprovalHandler = () => Promise.resolve({ approved: true });
+
+/** A handler that answers from a list, in order, and records each request (for tests). */
+export function scriptedApprovals(decisions: Array<boolean | ApprovalDecision>): ApprovalHandler & { requests: ApprovalRequest[] } {
+  const requests: ApprovalRequest[] = [];
+  const handler = (request: ApprovalRequest): Promise<ApprovalDecision> => {
+    requests.push(request);
+    const next = decisions[requests.length - 1];
+    if (next === undefined) return Promise.resolve({ approved: false, reason: 'no scripted decision left' });
+    return Promise.resolve(typeof next === 'boolean' ? { approved: next } : next);
+  };
+  return Object.assign(handler, { requests });
+}

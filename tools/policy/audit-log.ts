@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3';
+import { redact } from '../../src/core/index.js';
+
+export type AuditDecision = 'allowed' | 'denied' | 'approval_denied' | 'quarantined' | 'rate_limited';
+
+/** One tool call as the audit log records it. */
+export interface AuditEntry {
+  runId: string;
+  taskId: string;
+  agent?: string;
+  tool: string;
+  args: Record<string, unknown>;
+  decision: AuditDecision;
+  durationMs?: number;
+  resultSize?: number;
+  error?: string;
+}
+
+export interface AuditRecord extends Omit<AuditEntry, 'args'> {
+  id: number;
+  at: number;
+  /** The arguments after redaction; the originals are never stored. */
+  args: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  runId?: string;
+  tool?: string;
+  decision?: AuditDecision;
+  /** Newest first; default 100. */
+  limit?: number;
+}
+
+interface Row {
+  id: number;
+  at: number;
+  run_id: string;
+  task_id: string;
+  agent: string | null;
+  tool: string;
+  args_redacted: string;
+  decision: AuditDecision;
+  duration_ms: number | null;
+  result_size: number | null;
+  error: string | null;
+}
+
+/** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
+export class AuditLog {
+  private readonly insert;
+
+  constructor(private readonly db: Database.Database, private readonly now: () => number = Date.now) {
+    db.exec(`CREATE TABLE IF NOT EXISTS tool_audit (
+      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, agent TEXT,
+      tool TEXT NOT NULL, args_redacted TEXT NOT NULL, decision TEXT NOT NULL, duration_ms REAL, result_size INTEGER, error TEXT
+    )`);
+    db.exec('CREATE INDEX IF NOT EXISTS tool_audit_run ON tool_audit (run_id, id)');
+    this.insert = db.prepare(
+      'INSERT INTO tool_audit (at, run_id, task_id, agent, tool, args_redacted, decision, duration_ms, result_size, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+  }
+
+  /** Records one call; arguments and error text are redacted before they touch the disk. */
+  record(entry: AuditEntry): void {
+    this.insert.run(
+      this.now(), entry.runId, entry.taskId, entry.agent ?? null, entry.tool, JSON.stringify(redact(entry.args)), entry.decision,
+      entry.durationMs ?? null, entry.resultSize ?? null, entry.error === undefined ? null : redact(entry.error),
+    );
+  }
+
+  /** Matching records, newest first. */
+  list(query: AuditQuery = {}): AuditRecord[] {
+    const filters = [['run_id', query.runId], ['tool', query.tool], ['decision', query.decision]].filter(([, v]) => v !== undefined);
+    const where = filters.map(([column]) => `${column} = ?`);
+    const params = filters.map(([, value]) => value);
+    const sql = `SELECT * FROM tool_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...params, query.limit ?? 100) as Row[];
+    return rows.map((r) => ({
+      id: r.id, at: r.at, runId: r.run_id, taskId: r.task_id, tool: r.tool, decision: r.decision,
+      args: JSON.parse(r.args_redacted) as Record<string, unknown>,
+      ...(r.agent !== null ? { agent: r.agent } : {}),
+      ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
+      ...(r.result_size !== null ? { resultSize: r.result_size } : {}),
+      ...(r.error !== null ? { error: r.error } : {}),
+    }));
+  }
+}

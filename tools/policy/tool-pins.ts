@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import type Database from 'better-sqlite3';
+import { CadreError } from '../../src/core/index.js';
+import type { Tool } from '../define-tool.js';
+import { canonicalJson } from './canonical-json.js';
+import { toolJsonSchema } from './tool-json-schema.js';
+
+export type PinState = 'new' | 'pinned' | 'quarantined';
+
+export interface PinCheck {
+  state: PinState;
+  /** What differs from the pinned version: `description` and/or `schema`. */
+  changes?: string[];
+}
+
+export interface ToolPin {
+  name: string;
+  hash: string;
+  description: string;
+  schema: Record<string, unknown>;
+  approvedAt: number;
+}
+
+export interface ToolPinStoreOptions {
+  /** Told when a pinned tool changes under the same name (a possible rug pull). */
+  onChange?: (change: { name: string; changes: string[] }) => void;
+  now?: () => number;
+}
+
+interface Row {
+  name: string;
+  hash: string;
+  description: string;
+  schema: string;
+  approved_at: number;
+}
+
+type Fingerprint = Omit<ToolPin, 'approvedAt'>;
+
+/**
+ * Trust on first use for tools: the first approved version of a tool is pinned by hash, and a later
+ * tool with the same name but another description or schema is quarantined until re-approved. This
+ * catches an MCP server that swaps a tool's instructions after it was trusted.
+ */
+export class ToolPinStore {
+  private readonly pending = new Map<string, Fingerprint>();
+  private readonly now: () => number;
+
+  constructor(private readonly db: Database.Database, private readonly options: ToolPinStoreOptions = {}) {
+    db.exec(`CREATE TABLE IF NOT EXISTS tool_pins (
+      name TEXT PRIMARY KEY, hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, approved_at INTEGER NOT NULL
+    )`);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Compares the tool with its pin; a changed tool is remembered so `approve(name)` can re-pin it. */
+  check(tool: Tool): PinCheck {
+    const row = this.row(tool.name);
+    if (!row) return { state: 'new' };
+    const current = fingerprint(tool);
+    if (current.hash === row.hash) return { state: 'pinned' };
+    const changes: string[] = [];
+    if (current.description !== row.description) changes.push('description');
+    if (canonicalJson(current.schema) !== row.schema) changes.push('schema');
+    if (!this.pending.has(tool.name) || this.pending.get(tool.name)!.hash !== current.hash) {
+      this.pending.set(tool.name, current);
+      this.options.onChange?.({ name: tool.name, changes });
+    }
+    return { state: 'quarantined', changes };
+  }
+
+  /** Pins the tool as it is now, replacing any earlier pin. */
+  pin(tool: Tool): ToolPin {
+    return this.write(fingerprint(tool));
+  }
+
+  /** Re-pins a quarantined tool to the changed version last seen by `check`, making it callable. */
+  approve(name: string): ToolPin {
+    const seen = this.pending.get(name);
+    if (!seen) throw new CadreError('input_invalid', `No changed version of tool "${name}" is waiting for approval`);
+    this.pending.delete(name);
+    return this.write(seen);
+  }
+
+  /** Every pinned tool, by name. */
+  list(): ToolPin[] {
+    const rows = this.db.prepare('SELECT * FROM tool_pins ORDER BY name').all() as Row[];
+    return rows.map((r) => ({ name: r.name, hash: r.hash, description: r.description, schema: JSON.parse(r.schema) as Record<string, unknown>, approvedAt: r.approved_at }));
+  }
+
+  private row(name: string): Row | undefined {
+    return this.db.prepare('SELECT * FROM tool_pins WHERE name = ?').get(name) as Row | undefined;
+  }
+
+  private write(print: Fingerprint): ToolPin {
+    const approvedAt = this.now();
+    this.db
+      .prepare('INSERT INTO tool_pins (name, hash, description, schema, approved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET hash = excluded.hash, description = excluded.description, schema = excluded.schema, approved_at = excluded.approved_at')
+      .run(print.name, print.hash, print.description, canonicalJson(print.schema), approvedAt);
+    return { ...print, approvedAt };
+  }
+}
+
+function fingerprint(tool: Tool): Fingerprint {
+  const schema = toolJsonSchema(tool);
+  const hash = createHash('sha256').update(canonicalJson({ name: tool.name, description: tool.description, schema })).digest('hex');
+  return { name: tool.name, hash, description: tool.description, schema };
+}
