@@ -1,6 +1,7 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Budget, Logger, RunEventStream, StepJournal, ToolCallJournal, Usage } from '../src/core/index.js';
 import type { ModelRouter } from '../src/models/router.js';
+import type { ToolGuards } from '../tools/index.js';
 
 /** One unit of work for an agent. */
 export interface AgentTask {
@@ -26,6 +27,8 @@ export interface AgentContext {
   journal: StepJournal;
   /** Records tool calls with effects so that a resumed run never silently repeats one. */
   toolJournal?: ToolCallJournal;
+  /** Tool policy, approvals, pinning, rate limits and audit for every tool call of the run. */
+  guards?: Omit<ToolGuards, 'agent' | 'role'>;
   signal: AbortSignal;
   logger?: Logger;
 }

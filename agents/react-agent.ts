@@ -14,7 +14,7 @@ import { invokeModel } from '../src/models/invoke-model.js';
 import { costOf } from '../src/models/pricing.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
-import { ToolExecutor, toLangChainTool, type ToolOutcome } from '../tools/index.js';
+import { ToolExecutor, modelVisibleTools, toLangChainTool, type ToolOutcome } from '../tools/index.js';
 import { withJsonToolProtocol } from './json-tool-protocol.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
@@ -55,8 +55,10 @@ export class ReActAgent implements Agent {
 
   /** Runs one task to an answer, or throws a CadreError (budget, cancellation, model failure). */
   async run(task: AgentTask, ctx: AgentContext): Promise<TaskResult> {
-    const allowed = task.tools ? new Set(task.tools) : undefined;
-    const tools = allowed ? this.lcTools.filter((t) => allowed.has(t.name)) : this.lcTools;
+    // Denied and quarantined tools are never shown to the model, nor are tools the task may not use.
+    const permitted = ctx.guards ? modelVisibleTools(this.spec.tools, { ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}) }) : this.spec.tools;
+    const allowed = new Set(permitted.map((t) => t.name).filter((name) => !task.tools || task.tools.includes(name)));
+    const tools = this.lcTools.filter((t) => allowed.has(t.name));
     const decision = await ctx.router.select({ taskKind: 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [] });
     const { ref } = decision;
     ctx.events.emit({ type: 'model.routed', taskId: task.id, model: ref.model, provider: ref.provider, reason: decision.reason });
@@ -100,7 +102,8 @@ export class ReActAgent implements Agent {
         return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, model: ref.model, messages };
       }
       const results = await Promise.all(
-        modelStep.toolCalls.map((call) => (allowed && !allowed.has(call.name) ? refused(call) : this.callTool(call, step, task, ctx, replay))),
+        // A tool outside the task's list is refused here; policy refusals come from the executor, audited.
+        modelStep.toolCalls.map((call) => (task.tools && !task.tools.includes(call.name) ? refused(call) : this.callTool(call, step, task, ctx, replay))),
       );
       for (const result of results) {
         messages.push(new ToolMessage({ content: result.output, tool_call_id: result.callId, name: result.tool, status: result.ok ? 'success' : 'error' }));
@@ -138,6 +141,7 @@ export class ReActAgent implements Agent {
     }
     const outcome = await this.executor.execute(call, {
       runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: attemptKey(task), ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
+      ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}),
     });
     const toolStep: ToolStep = {
       kind: 'tool', runId: ctx.runId, taskId: attemptKey(task), index: replay.nextIndex(), callId: call.id, tool: call.name,

@@ -7,6 +7,7 @@ import type { AgentContext } from '../../agents/index.js';
 import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
 import type { CadreStore } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
+import { openRunTools, type RunTools } from './run-tools.js';
 import { assembleTeam } from './team.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 
@@ -53,10 +54,12 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const finished: TaskOutcome[] = [];
   let approval: ApprovalRequest | undefined;
   let error: CadreError | undefined;
+  let runTools: RunTools | undefined;
   try {
     const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }));
-    const context: AgentContext = { runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger };
-    const team = assembleTeam(options, config, router, () => context);
+    runTools = await openRunTools(config, store, options.approveTool, logger);
+    const context: AgentContext = { runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger, guards: runTools.guards };
+    const team = assembleTeam({ ...options, tools: [...(options.tools ?? []), ...runTools.tools] }, config, router, () => context);
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
       ...(options.episodes ?? options.memory ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
@@ -83,6 +86,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     logger.debug({ err: error.toJSON(), runId }, 'run stopped with an error');
   } finally {
     if (wallTimer) clearTimeout(wallTimer);
+    await runTools?.close().catch((failure: unknown) => logger.warn({ err: CadreError.from(failure).toJSON() }, 'MCP servers did not close cleanly'));
   }
   const status: RunStatus = approval ? 'awaiting_approval' : error ? statusOf(error) : output!.status;
   const info = error ? { code: error.code, kind: error.kind, message: error.message } : output?.error;

@@ -3,6 +3,7 @@ import type { CadreConfigInput, CadreEvent, CadreEventOf, CadreEventType, ErrorI
 import type { ModelRouter } from '../models/router.js';
 import type { Agent, AgentSpec, RoleDefinition } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';
+import type { ApprovalHandler, Tool } from '../../tools/index.js';
 import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import type { ApprovalRequest, PlanDecision } from './workflow.js';
@@ -37,6 +38,13 @@ export interface RunOptions {
    * and outcomes written back, successful plans kept for reuse, and memory tools for every role.
    */
   memory?: Memory;
+  /**
+   * Decides tool calls the tool policy marks `ask` (by default: every `destructive` tool). Without
+   * one, such calls are refused with a tool error the model sees, and the refusal is audited.
+   */
+  approveTool?: ApprovalHandler;
+  /** More tools for every spec-defined role, next to MCP tools from `mcpServers` in the config. */
+  tools?: readonly Tool[];
   /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
   metadata?: Record<string, unknown>;
 }

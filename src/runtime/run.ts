@@ -5,6 +5,7 @@ import { RoleRegistry, defineAgentSpec, type Agent, type AgentSpec } from '../..
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openCadreStore, type CadreStore } from './store/index.js';
 import { executeRun } from './execute-run.js';
+import { checkToolConfig } from './run-tools.js';
 
 /**
  * Starts a run: plans the goal (or gives it to one agent), carries out the plan, and streams
@@ -18,6 +19,7 @@ export function run(options: RunOptions): RunHandle {
   checkTeam(options);
   const runId = options.runId ?? createId('run');
   const config = loadConfig(options.config);
+  checkToolConfig(config);
   const store = openStore(config);
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan) } });

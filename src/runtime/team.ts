@@ -3,7 +3,7 @@ import {
 } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
 import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type PlanContext, type Planner, type Replanner } from '../../planners/index.js';
-import { builtinTools } from '../../tools/index.js';
+import { builtinTools, type Tool } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
 import { costOf } from '../models/pricing.js';
 import type { ModelRouter, RouteDecision } from '../models/router.js';
@@ -17,6 +17,8 @@ export interface TeamOptions {
   replanner?: Replanner;
   /** When given, every spec-defined role also gets the memory tools (remember, recall, graph_query). */
   memory?: Memory;
+  /** Tools every spec-defined role gets: the run's own and MCP tools. */
+  tools?: readonly Tool[];
 }
 
 export interface Team {
@@ -34,7 +36,7 @@ export const mainTask = 'main';
  * tools), planned and revised by a model the router picks for planning.
  */
 export function assembleTeam(options: TeamOptions, config: CadreConfig, router: ModelRouter, context: () => AgentContext): Team {
-  const memoryTools = options.memory ? createMemoryTools(options.memory) : [];
+  const memoryTools = [...(options.memory ? createMemoryTools(options.memory) : []), ...(options.tools ?? [])];
   const agentOptions = { toolTimeoutMs: config.toolTimeoutMs, toolOutputMaxChars: config.toolOutputMaxChars };
   if (options.agent) {
     const agent = options.agent;

@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import type { AgentContext } from '../../agents/index.js';
+import {
+  AuditLog, RateLimiter, ToolPinStore, ToolPolicy, createMcpToolset, denyWithoutApprover, parseMcpServers,
+  type ApprovalHandler, type McpToolset, type Tool,
+} from '../../tools/index.js';
+import type { CadreConfig, Logger } from '../core/index.js';
+import type { CadreStore } from './store/index.js';
+
+/** What a run's tool calls go through, and the MCP servers its agents can reach. */
+export interface RunTools {
+  guards: NonNullable<AgentContext['guards']>;
+  tools: Tool[];
+  close(): Promise<void>;
+}
+
+/** Checks the policy and MCP config at once, so a bad one fails `run()` before anything starts. */
+export function checkToolConfig(config: CadreConfig): void {
+  if (config.toolPolicy) new ToolPolicy(config.toolPolicy as never);
+  if (config.mcpServers) parseMcpServers(config.mcpServers);
+}
+
+/**
+ * The run's tool guards — policy (default: destructive tools need approval), approvals, pinning and
+ * the audit log in the run's database, rate limits — and its MCP tools, started lazily.
+ */
+export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | undefined, logger: Logger): Promise<RunTools> {
+  const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
+  const guards = {
+    policy, approve: approve ?? denyWithoutApprover, audit: new AuditLog(store.db), rateLimiter: RateLimiter.fromPolicy(policy),
+    pins: new ToolPinStore(store.db, { onChange: (change) => logger.warn({ change }, 'an MCP tool changed since it was approved; quarantined') }),
+  };
+  let toolset: McpToolset | undefined;
+  if (config.mcpServers && Object.keys(config.mcpServers).length) {
+    toolset = await createMcpToolset({ servers: parseMcpServers(config.mcpServers), cachePath: join(config.dataDir, 'mcp-tools.json') });
+  }
+  return {
+    guards,
+    tools: toolset ? [...toolset.tools(), toolset.resourceTool()] : [],
+    close: async () => {
+      await toolset?.close();
+    },
+  };
+}
