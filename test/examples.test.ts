@@ -29,4 +29,13 @@ describe('examples run offline on the scripted model', { timeout: 120_000 }, () 
     expect(out.stdout).toMatch(/note +writer +completed/);
     expect(out.stdout).toMatch(/Result: 14400[\s\S]*Result: 10410/);
   });
+
+  it('mcp uses the filesystem MCP server under a policy: a destructive move needs approval', () => {
+    const out = example('mcp.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/ok {2}files__read_text_file: buy milk/);
+    expect(out.stdout).toMatch(/ok {2}files__move_file: Successfully moved/);
+    expect(out.stdout).toMatch(/err files__move_file: .*not approved/);
+    expect(out.stdout).toMatch(/summary.txt: 2 things to do/);
+  });
 });

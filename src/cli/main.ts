@@ -7,6 +7,8 @@ import { resumeRun, runGoal } from './run-goal.js';
 import { listModels } from './models-command.js';
 import { listRuns, printEvents } from './runs-command.js';
 import { memoryStats, searchMemory, showGraph } from './memory-command.js';
+import { approveMcpTool, listMcp, serveMcp } from './mcp-command.js';
+import { listAudit } from './audit-command.js';
 
 // LangGraph adds one abort listener per running task to its run's signal; a wide plan passes
 // Node's default warning threshold of 10 without leaking anything.
@@ -138,6 +140,51 @@ memoryCommand
   .option('--json', 'print JSON')
   .action(async (flags: { data?: string; json?: boolean }) => {
     process.exitCode = await memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+  });
+
+const mcpCommand = program.command('mcp').description('MCP servers: the ones cadre uses (mcpServers in cadre.config.json), and cadre as one');
+mcpCommand
+  .command('list')
+  .description('configured servers, their state, and their tools with effects and approval state')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (flags: { data?: string; json?: boolean }) => {
+    process.exitCode = await listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+  });
+mcpCommand
+  .command('approve')
+  .argument('<tool>', 'the namespaced tool name, as `cadre mcp list` shows it')
+  .description('trust a tool again after its server changed its description or schema')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .action(async (tool: string, flags: { data?: string }) => {
+    process.exitCode = await approveMcpTool({ config: { dataDir: flags.data }, tool });
+  });
+mcpCommand
+  .command('serve')
+  .description("serve cadre's tools and run_goal to MCP clients (stdio by default)")
+  .option('--http', 'serve Streamable HTTP on 127.0.0.1 instead of stdio')
+  .option('--port <n>', 'HTTP port (default: any free port)', positiveInt)
+  .option('--token <token>', 'require this bearer token (HTTP)')
+  .action(async (flags: { http?: boolean; port?: number; token?: string }) => {
+    process.exitCode = await serveMcp({ config: {}, http: Boolean(flags.http), port: flags.port ?? 0, ...(flags.token ? { token: flags.token } : {}) });
+  });
+
+program
+  .command('audit')
+  .description('tool calls, allowed or refused, newest first (arguments redacted)')
+  .option('--run <runId>', 'only this run')
+  .option('--tool <name>', 'only this tool')
+  .option('--decision <decision>', 'allowed | denied | approval_denied | quarantined | rate_limited')
+  .option('--limit <n>', 'how many', positiveInt, 50)
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON lines')
+  .action((flags: { run?: string; tool?: string; decision?: string; limit: number; data?: string; json?: boolean }) => {
+    const decisions = ['allowed', 'denied', 'approval_denied', 'quarantined', 'rate_limited'] as const;
+    if (flags.decision && !decisions.includes(flags.decision as never)) throw new InvalidArgumentError(`--decision must be one of ${decisions.join(', ')}`);
+    process.exitCode = listAudit({
+      config: { dataDir: flags.data }, limit: flags.limit, json: Boolean(flags.json),
+      ...(flags.run ? { runId: flags.run } : {}), ...(flags.tool ? { tool: flags.tool } : {}), ...(flags.decision ? { decision: flags.decision as (typeof decisions)[number] } : {}),
+    });
   });
 
 try {

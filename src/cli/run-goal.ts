@@ -6,6 +6,7 @@ import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from 
 import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import { openCadreStore, resume, run, type ApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
+import type { ApprovalHandler } from '../../tools/index.js';
 import { createDefaultTeam } from './demo-team.js';
 import { createDemoModel } from './demo-model.js';
 import { ProgressView, renderPlan } from './progress-view.js';
@@ -29,7 +30,7 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
   const memory = await openMemory(config);
   try {
     const handle = run({
-      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
+      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool: toolApprover(view),
       approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
     });
     return await follow(handle, view);
@@ -57,7 +58,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const memory = await openMemory(config);
   try {
     const handle = resume(options.runId, {
-      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
+      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool: toolApprover(view),
       ...(options.decision ? { decision: options.decision } : {}),
     });
     return await follow(handle, view, fromSeq);
@@ -93,6 +94,23 @@ function approverFor(view: ProgressView | undefined) {
       process.stdout.write(`\n${renderPlan(request.graph)}\n`);
       const answer = (await prompt.question(`${pc.bold('Run this plan?')} [y]es / [n]o: `)).trim().toLowerCase();
       return answer.startsWith('y') ? { action: 'approve' } : { action: 'reject', reason: 'rejected at the prompt' };
+    } finally {
+      prompt.close();
+      if (view) view.paused = false;
+    }
+  };
+}
+
+/** Asks on a terminal before a tool the policy marks `ask` runs; without a terminal, such calls are refused. */
+function toolApprover(view: ProgressView | undefined): ApprovalHandler | undefined {
+  if (!process.stdin.isTTY) return undefined;
+  return async (request) => {
+    if (view) view.paused = true;
+    const prompt = createInterface({ input: process.stdin, output: process.stdout });
+    try {
+      const args = JSON.stringify(request.args);
+      const answer = await prompt.question(`\n${pc.yellow('approve')} ${pc.bold(request.tool)} (${request.effects}) ${args.length > 200 ? `${args.slice(0, 199)}…` : args}? [y/N] `);
+      return /^y/i.test(answer.trim()) ? { approved: true } : { approved: false, reason: 'refused at the prompt' };
     } finally {
       prompt.close();
       if (view) view.paused = false;
