@@ -105,6 +105,12 @@ export class ProgressView {
       case 'task.delegated':
         this.print(`  ${who} asks ${pc.bold(event.role)}: ${oneLine(event.question, 80)}`);
         break;
+      case 'tool.quarantined':
+        this.print(pc.red(`quarantined ${event.tool}: its ${event.changes.join(' and ')} changed since it was approved (cadre mcp approve ${event.tool})`));
+        break;
+      case 'mcp.server':
+        if (event.state === 'failed') this.print(pc.red(`MCP server ${event.server} failed: ${event.error?.message ?? 'unknown error'}`));
+        break;
       case 'budget.exceeded':
         this.print(pc.yellow(`budget exceeded: ${event.limit} ${event.used} of ${event.max}`));
         break;

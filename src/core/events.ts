@@ -75,6 +75,9 @@ export type CadreEventPayload =
       durationMs: number;
       replayed: boolean;
     }
+  | { type: 'tool.progress'; tool: string; callId: string; progress: number; total?: number; message?: string }
+  | { type: 'tool.quarantined'; tool: string; changes: string[] }
+  | { type: 'mcp.server'; server: string; state: string; error?: ErrorInfo }
   | { type: 'task.completed'; taskId: string; answer: string; steps: number; usage: Usage; costUsd: number }
   | { type: 'task.failed'; taskId: string; error: ErrorInfo; attempt?: number; willRetry?: boolean }
   | { type: 'budget.exceeded'; limit: 'steps' | 'tokens' | 'costUsd' | 'wallTimeMs'; used: number; max: number }

@@ -57,7 +57,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
   let runTools: RunTools | undefined;
   try {
     const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }));
-    runTools = await openRunTools(config, store, options.approveTool, logger);
+    runTools = await openRunTools(config, store, options.approveTool, events);
     const context: AgentContext = { runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger, guards: runTools.guards };
     const team = assembleTeam({ ...options, tools: [...(options.tools ?? []), ...runTools.tools] }, config, router, () => context);
     const workflow = createRunWorkflow({

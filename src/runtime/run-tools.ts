@@ -4,7 +4,7 @@ import {
   AuditLog, RateLimiter, ToolPinStore, ToolPolicy, createMcpToolset, denyWithoutApprover, parseMcpServers,
   type ApprovalHandler, type McpToolset, type Tool,
 } from '../../tools/index.js';
-import type { CadreConfig, Logger } from '../core/index.js';
+import type { CadreConfig, RunEventStream } from '../core/index.js';
 import type { CadreStore } from './store/index.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
@@ -13,6 +13,9 @@ export interface RunTools {
   tools: Tool[];
   close(): Promise<void>;
 }
+
+/** Tools that come from an MCP server: their definitions are the server's to change, so they are pinned. */
+const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown }).server === 'string';
 
 /** Checks the policy and MCP config at once, so a bad one fails `run()` before anything starts. */
 export function checkToolConfig(config: CadreConfig): void {
@@ -24,15 +27,28 @@ export function checkToolConfig(config: CadreConfig): void {
  * The run's tool guards — policy (default: destructive tools need approval), approvals, pinning and
  * the audit log in the run's database, rate limits — and its MCP tools, started lazily.
  */
-export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | undefined, logger: Logger): Promise<RunTools> {
+export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | undefined, events: RunEventStream): Promise<RunTools> {
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
     policy, approve: approve ?? denyWithoutApprover, audit: new AuditLog(store.db), rateLimiter: RateLimiter.fromPolicy(policy),
-    pins: new ToolPinStore(store.db, { onChange: (change) => logger.warn({ change }, 'an MCP tool changed since it was approved; quarantined') }),
+    pins: new ToolPinStore(store.db, {
+      applies: isMcpTool,
+      onChange: (change) => events.emit({ type: 'tool.quarantined', tool: change.name, changes: change.changes }),
+    }),
   };
   let toolset: McpToolset | undefined;
   if (config.mcpServers && Object.keys(config.mcpServers).length) {
-    toolset = await createMcpToolset({ servers: parseMcpServers(config.mcpServers), cachePath: join(config.dataDir, 'mcp-tools.json') });
+    toolset = await createMcpToolset({
+      servers: parseMcpServers(config.mcpServers), cachePath: join(config.dataDir, 'mcp-tools.json'),
+      // Server state and progress of long calls become run events, for the CLI and chat frontends.
+      onEvent: (event) => {
+        if (event.type === 'mcp.progress') {
+          events.emit({ type: 'tool.progress', tool: event.tool, callId: event.callId, progress: event.progress, ...(event.total !== undefined ? { total: event.total } : {}), ...(event.message ? { message: event.message } : {}) });
+        } else if (event.type === 'mcp.state') {
+          events.emit({ type: 'mcp.server', server: event.server, state: event.state, ...(event.error ? { error: event.error } : {}) });
+        }
+      },
+    });
   }
   return {
     guards,

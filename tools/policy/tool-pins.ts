@@ -25,6 +25,11 @@ export interface ToolPinStoreOptions {
   /** Told when a pinned tool changes under the same name (a possible rug pull). */
   onChange?: (change: { name: string; changes: string[] }) => void;
   now?: () => number;
+  /**
+   * Which tools are pinned. Default: every tool. cadre's runs pin tools from MCP servers only, whose
+   * definitions can change under the same name; its own tools change only with its version.
+   */
+  applies?: (tool: Tool) => boolean;
 }
 
 interface Row {
@@ -55,6 +60,7 @@ export class ToolPinStore {
 
   /** Compares the tool with its pin; a changed tool is remembered so `approve(name)` can re-pin it. */
   check(tool: Tool): PinCheck {
+    if (this.options.applies && !this.options.applies(tool)) return { state: 'pinned' };
     const row = this.row(tool.name);
     if (!row) return { state: 'new' };
     const current = fingerprint(tool);
@@ -71,6 +77,7 @@ export class ToolPinStore {
 
   /** Pins the tool as it is now, replacing any earlier pin. */
   pin(tool: Tool): ToolPin {
+    if (this.options.applies && !this.options.applies(tool)) return { ...fingerprint(tool), approvedAt: this.now() };
     return this.write(fingerprint(tool));
   }
 
