@@ -1,3 +1,4 @@
+import { unwrapUntrusted } from '../../tools/index.js';
 import { ScriptedChatModel, type ScriptContext, type ScriptedReply } from '../testing/index.js';
 
 /**
@@ -32,7 +33,7 @@ function respond(ctx: ScriptContext): ScriptedReply {
   }
   const learned = /Lesson|Lessons from earlier attempts/.test(ctx.task);
   if (/^Work out/.test(task) && !learned) return 'I worked it out with the calculator.';
-  const lines = results.map((m) => `- ${describe((m as { name?: string }).name ?? 'tool', typeof m.content === 'string' ? m.content : JSON.stringify(m.content))}`);
+  const lines = results.map((m) => `- ${describe((m as { name?: string }).name ?? 'tool', unwrapUntrusted(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)))}`);
   return `Here is what I found:\n${lines.join('\n')}`;
 }
 

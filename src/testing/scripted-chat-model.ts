@@ -8,6 +8,7 @@ import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { isLangChainTool } from '@langchain/core/utils/function_calling';
 import { CadreError, throwIfAborted, type Usage } from '../core/index.js';
+import { unwrapUntrusted } from '../../tools/policy/untrusted.js';
 
 /** A tool call the script asks for. `id` defaults to a deterministic one. */
 export interface ScriptedToolCall {
@@ -30,7 +31,7 @@ export interface ScriptContext {
   tools: readonly string[];
   /** The text of the first human message: usually the task. */
   task: string;
-  /** Tool results since the last AI message, by tool name. */
+  /** Tool results since the last AI message, by tool name, without the untrusted-data wrapper. */
   toolResults: ReadonlyArray<{ name: string; content: string; callId: string }>;
 }
 
@@ -175,7 +176,7 @@ function scriptContext(call: number, messages: BaseMessage[], tools: string[]): 
     .filter((m) => m.getType() === 'tool')
     .map((m) => {
       const tm = m as BaseMessage & { name?: string; tool_call_id?: string };
-      return { name: tm.name ?? '', content: textOf(m), callId: tm.tool_call_id ?? '' };
+      return { name: tm.name ?? '', content: unwrapUntrusted(textOf(m)), callId: tm.tool_call_id ?? '' };
     });
   const human = messages.find((m) => m.getType() === 'human');
   return { call, messages, tools, task: human ? textOf(human) : '', toolResults };

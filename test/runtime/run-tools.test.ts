@@ -85,7 +85,7 @@ describe('tools in a run: policy, approvals, audit, MCP servers', () => {
     const mcpServers = { fs: { command: process.execPath, args: [filesystemEntry, dir] } };
     const { result, events } = await collect(run({ goal: 'g', roles: fsRoles, planner: oneTask, model, config: { ...offline, dataDir: dir, mcpServers } }));
     expect(result.status).toBe('completed');
-    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toMatch(/copied: .*hello from disk/);
+    expect(readFileSync(join(dir, 'out.txt'), 'utf8')).toMatch(/copied: [\s\S]*hello from disk/);
     expect(events.filter((e) => e.type === 'tool.called').map((e) => (e as { tool: string }).tool)).toEqual([expect.stringMatching(/^fs__read/), 'fs__write_file']);
     expect(events.some((e) => e.type === 'mcp.server' && e.server === 'fs' && e.state === 'ready')).toBe(true);
   }, 60_000);
