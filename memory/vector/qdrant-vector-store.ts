@@ -4,10 +4,9 @@ import { CadreError } from '../../src/core/index.js';
 import { checkScope, scopeLevels, type Scope } from '../scope.js';
 import type { JsonValue, VectorHit, VectorItem, VectorQuery, VectorStore } from '../vector-store.js';
 import { qdrantFilter, qdrantKeys, scopeFilter, type QdrantFilter } from './qdrant-filter.js';
+import { invalid, isPlainObject, prepareItem as checkItem, sameScope, unitVector } from './vector-input.js';
 
 const pointsPerRequest = 256;
-const maxPayloadBytes = 64 * 1024;
-const maxIdLength = 256;
 const maxK = 10_000;
 // Fixed forever: changing it would orphan every point already stored.
 const scopeKeys = [qdrantKeys.tenant, ...scopeLevels.map((l) => qdrantKeys[l])];
@@ -26,8 +25,6 @@ export interface QdrantVectorStoreOptions {
 
 interface Prepared { uuid: string; id: string; scope: Scope; vector: number[]; payload: Record<string, JsonValue> }
 
-const invalid = (message: string, details: Record<string, unknown> = {}) => new CadreError('input_invalid', message, { details });
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const chunks = <T>(list: readonly T[]) => Array.from({ length: Math.ceil(list.length / pointsPerRequest) }, (_, i) => list.slice(i * pointsPerRequest, (i + 1) * pointsPerRequest));
 
 /** The point id for a caller's id: a UUID v5-style SHA-1 of it, because Qdrant takes only UUIDs and integers. */
@@ -39,46 +36,17 @@ export function qdrantPointId(id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function checkVector(vector: unknown, dimensions: number, what: string): number[] {
-  if (!Array.isArray(vector) && !ArrayBuffer.isView(vector)) throw invalid(`${what}: vector must be an array of numbers`);
-  const v = Array.from(vector as ArrayLike<unknown>);
-  if (v.length !== dimensions) throw invalid(`${what}: vector has ${v.length} dimensions, the store has ${dimensions}`);
-  v.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw invalid(`${what}: vector[${i}] is not a finite number`);
-  });
-  if (v.every((x) => x === 0)) throw invalid(`${what}: vector is all zeros, which has no direction for cosine`);
-  return v as number[];
-}
-
+/** A checked item as a Qdrant point: shared validation, then cadre's keys for id, scope and text. */
 function prepareItem(item: unknown, index: number, dimensions: number): Prepared {
-  if (!isPlainObject(item)) throw invalid(`items[${index}] must be an object`);
-  const { id } = item;
-  if (typeof id !== 'string' || id.length === 0 || id.length > maxIdLength) throw invalid(`items[${index}]: id must be a string of 1-${maxIdLength} characters`, { id });
-  const what = `Item "${id}"`;
-  let scope: Scope;
-  try {
-    scope = checkScope(item.scope);
-  } catch (error) {
-    throw invalid(`${what}: ${(error as Error).message}`, { id });
-  }
-  const vector = checkVector(item.vector, dimensions, what);
-  if (item.payload !== undefined && !isPlainObject(item.payload)) throw invalid(`${what}: payload must be a JSON object`, { id });
-  let json: string;
-  try {
-    json = JSON.stringify(item.payload ?? {});
-  } catch (error) {
-    throw invalid(`${what}: payload is not JSON (${(error as Error).message})`, { id });
-  }
-  const bytes = Buffer.byteLength(json);
-  if (bytes > maxPayloadBytes) throw invalid(`${what}: payload is ${bytes} bytes of JSON, the limit is ${maxPayloadBytes}`, { id });
-  if (item.text !== undefined && typeof item.text !== 'string') throw invalid(`${what}: text must be a string`, { id });
+  const checked = checkItem(item, index, dimensions);
+  const { id, scope } = checked;
   // The JSON round trip drops what Qdrant would store differently (undefined fields, Dates, NaN).
   const payload: Record<string, JsonValue> = {
-    [qdrantKeys.id]: id, [qdrantKeys.tenant]: scope.tenant, [qdrantKeys.payload]: JSON.parse(json) as JsonValue,
-    ...(item.text !== undefined ? { [qdrantKeys.text]: item.text } : {}),
+    [qdrantKeys.id]: id, [qdrantKeys.tenant]: scope.tenant, [qdrantKeys.payload]: JSON.parse(checked.payload) as JsonValue,
+    ...(checked.text !== null ? { [qdrantKeys.text]: checked.text } : {}),
   };
   for (const level of scopeLevels) if (scope[level] !== undefined) payload[qdrantKeys[level]] = scope[level];
-  return { uuid: qdrantPointId(id), id, scope, vector, payload };
+  return { uuid: qdrantPointId(id), id, scope, vector: Array.from(checked.vector), payload };
 }
 
 function scopeOf(payload: Record<string, unknown>): Scope {
@@ -90,7 +58,6 @@ function scopeOf(payload: Record<string, unknown>): Scope {
   return scope;
 }
 
-const sameScope = (a: Scope, b: Scope) => a.tenant === b.tenant && scopeLevels.every((l) => a[l] === b[l]);
 
 function storeError(error: unknown, what: string): CadreError {
   if (CadreError.isInstance(error)) return error;
@@ -183,7 +150,7 @@ export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): 
       const scope = checkScope(queryOptions.scope);
       const k = queryOptions.k ?? 10;
       if (!Number.isInteger(k) || k < 1 || k > maxK) throw invalid(`k must be an integer from 1 to ${maxK}`, { k });
-      const q = checkVector(vector, dimensions, 'Query');
+      const q = Array.from(unitVector(vector, dimensions, 'Query'));
       const filter = qdrantFilter(scope, queryOptions.filter);
       if (filter === null) return [];
       const { points } = await call('query', () => client.query(collection, { query: q, filter, limit: k, with_payload: true }));
