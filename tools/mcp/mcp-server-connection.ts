@@ -96,6 +96,7 @@ export class McpServerConnection {
   /** Stops the server (or drops the HTTP session); a later call starts it again. */
   async close(): Promise<void> {
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     const handle = this.handle ?? (await this.connecting?.catch(() => undefined));
     this.handle = undefined;
     this.connecting = undefined;
@@ -108,10 +109,10 @@ export class McpServerConnection {
 
   private async use<T>(work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.inFlight += 1;
-    clearTimeout(this.idleTimer);
     try {
-      // Waiters share one connection attempt; each stops waiting on its own signal.
-      const handle = await abortable(this.connect(), signal);
+      // Connected: straight to the call. Otherwise waiters share one connection attempt, each
+      // stopping on its own signal.
+      const handle = this.handle ?? (await abortable(this.connect(), signal));
       const result = await work(handle.client);
       this.reconnectBackoff = undefined;
       return result;
@@ -161,15 +162,24 @@ export class McpServerConnection {
     if (this.handle !== handle) return;
     this.handle = undefined;
     clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
     this.reconnectBackoff = this.reconnectBackoff ? this.reconnectBackoff.next(undefined) : reconnectBackoff.next();
     const tail = handle.stderrTail();
     this.setState('closed', new CadreError('tool_failed', `MCP server "${this.name}" closed the connection${tail ? `; stderr: ${tail.slice(-500)}` : ''}`));
   }
 
   private armIdleTimer(): void {
-    clearTimeout(this.idleTimer);
     if (this.inFlight > 0 || !this.handle) return;
-    this.idleTimer = setTimeout(() => void this.close(), this.config.idleTimeoutMs ?? defaultIdleTimeoutMs);
+    // One timer, restarted after each call: no allocation per call on the hot path.
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      // A call may have started since the timer was last restarted; it re-arms when it ends.
+      if (this.inFlight === 0) void this.close();
+    }, this.config.idleTimeoutMs ?? defaultIdleTimeoutMs);
     // An idle server must never keep the host process alive.
     this.idleTimer.unref();
   }
