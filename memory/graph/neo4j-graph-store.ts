@@ -2,6 +2,7 @@ import neo4j, { type Driver, type ManagedTransaction, type Node } from 'neo4j-dr
 import { CadreError, createId } from '../../src/core/index.js';
 import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood, Relation, RelationInput } from '../graph-store.js';
 import { checkScope, type Scope } from '../scope.js';
+import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
   checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, cosine, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
@@ -134,24 +135,9 @@ class Neo4jGraphStore implements GraphStore {
     const { s, asOf } = this.query(options);
     const hops = checkHops(options.hops, 'hops', 1, 4);
     await this.requireEntity(entityId, s, 'entityId');
-    const seen = new Set([entityId]);
-    const relations = new Map<string, Relation>();
-    let frontier = [entityId];
-    for (let hop = 0; hop < hops && frontier.length > 0; hop++) {
-      const next: string[] = [];
-      for (const fact of (await this.read(cypher.touching, { ...s, asOf, ids: frontier })).map(toRelation)) {
-        relations.set(fact.id, fact);
-        for (const end of [fact.subjectId, fact.objectId]) {
-          if (end !== undefined && !seen.has(end)) {
-            seen.add(end);
-            next.push(end);
-          }
-        }
-      }
-      frontier = next;
-    }
-    const byId = new Map((await this.read(cypher.entities, { ...s, ids: [...seen] })).map((p) => [p.id as string, toEntity(p)]));
-    return { entities: [...seen].flatMap((id) => byId.get(id) ?? []), relations: [...relations.values()] };
+    const { entityIds, relations } = await expandNeighbourhood(entityId, hops, this.touching(s, asOf));
+    const byId = new Map((await this.read(cypher.entities, { ...s, ids: entityIds })).map((p) => [p.id as string, toEntity(p)]));
+    return { entities: entityIds.flatMap((id) => byId.get(id) ?? []), relations };
   }
 
   async shortestPath(fromId: string, toId: string, options: GraphQueryOptions & { maxHops?: number }): Promise<Relation[] | null> {
@@ -160,26 +146,11 @@ class Neo4jGraphStore implements GraphStore {
     await this.requireEntity(fromId, s, 'fromId');
     await this.requireEntity(toId, s, 'toId');
     // Breadth-first in the client, one parameterised query per hop: Cypher path bounds cannot be parameters.
-    const via = new Map<string, { from: string; relation: Relation } | null>([[fromId, null]]);
-    let frontier = [fromId];
-    for (let hop = 0; hop < maxHops && frontier.length > 0 && !via.has(toId); hop++) {
-      const inFrontier = new Set(frontier);
-      const next: string[] = [];
-      for (const fact of (await this.read(cypher.touching, { ...s, asOf, ids: frontier })).map(toRelation)) {
-        if (fact.objectId === undefined) continue;
-        for (const [from, to] of [[fact.subjectId, fact.objectId], [fact.objectId, fact.subjectId]] as const) {
-          if (inFrontier.has(from) && !via.has(to)) {
-            via.set(to, { from, relation: fact });
-            next.push(to);
-          }
-        }
-      }
-      frontier = next;
-    }
-    if (!via.has(toId)) return null;
-    const path: Relation[] = [];
-    for (let step = via.get(toId); step; step = via.get(step.from)) path.unshift(step.relation);
-    return path;
+    return findShortestPath(fromId, toId, maxHops, this.touching(s, asOf));
+  }
+
+  private touching(s: Record<string, unknown>, asOf: number): TouchingFacts {
+    return async (ids) => (await this.read(cypher.touching, { ...s, asOf, ids })).map(toRelation);
   }
 
   async invalidate(relationId: string, options: { scope: Scope; at?: number }): Promise<void> {

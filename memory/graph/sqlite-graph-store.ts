@@ -2,6 +2,7 @@ import type { Database, Statement } from 'better-sqlite3';
 import { CadreError, createId } from '../../src/core/index.js';
 import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood, Relation, RelationInput } from '../graph-store.js';
 import { checkScope, scopeLevels, type Scope } from '../scope.js';
+import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
   checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, cosine, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
@@ -136,24 +137,9 @@ export class SqliteGraphStore implements GraphStore {
     const { s, asOf } = this.query(options);
     const hops = checkHops(options.hops, 'hops', 1, 4);
     this.requireEntity(entityId, s, 'entityId');
-    const seen = new Set([entityId]);
-    const relations = new Map<string, Relation>();
-    let frontier = [entityId];
-    for (let hop = 0; hop < hops && frontier.length > 0; hop++) {
-      const next: string[] = [];
-      for (const row of this.q.touching.all({ ...s, asOf, ids: JSON.stringify(frontier) }) as RelationRow[]) {
-        relations.set(row.id, toRelation(row));
-        for (const end of [row.subject_id, row.object_id]) {
-          if (end !== null && !seen.has(end)) {
-            seen.add(end);
-            next.push(end);
-          }
-        }
-      }
-      frontier = next;
-    }
-    const byId = new Map((this.q.entities.all({ ...s, ids: JSON.stringify([...seen]) }) as EntityRow[]).map((r) => [r.id, toEntity(r)]));
-    return { entities: [...seen].flatMap((id) => byId.get(id) ?? []), relations: [...relations.values()] };
+    const { entityIds, relations } = await expandNeighbourhood(entityId, hops, this.touching(s, asOf));
+    const byId = new Map((this.q.entities.all({ ...s, ids: JSON.stringify(entityIds) }) as EntityRow[]).map((r) => [r.id, toEntity(r)]));
+    return { entities: entityIds.flatMap((id) => byId.get(id) ?? []), relations };
   }
 
   /** Breadth-first, undirected, over facts true at `asOf`; [] when both ids are the same entity. */
@@ -162,26 +148,11 @@ export class SqliteGraphStore implements GraphStore {
     const maxHops = checkHops(options.maxHops, 'maxHops', 4, 10);
     this.requireEntity(fromId, s, 'fromId');
     this.requireEntity(toId, s, 'toId');
-    const via = new Map<string, { from: string; relation: Relation } | null>([[fromId, null]]);
-    let frontier = [fromId];
-    for (let hop = 0; hop < maxHops && frontier.length > 0 && !via.has(toId); hop++) {
-      const inFrontier = new Set(frontier);
-      const next: string[] = [];
-      for (const row of this.q.touching.all({ ...s, asOf, ids: JSON.stringify(frontier) }) as RelationRow[]) {
-        if (row.object_id === null) continue;
-        for (const [from, to] of [[row.subject_id, row.object_id], [row.object_id, row.subject_id]] as const) {
-          if (inFrontier.has(from) && !via.has(to)) {
-            via.set(to, { from, relation: toRelation(row) });
-            next.push(to);
-          }
-        }
-      }
-      frontier = next;
-    }
-    if (!via.has(toId)) return null;
-    const path: Relation[] = [];
-    for (let step = via.get(toId); step; step = via.get(step.from)) path.unshift(step.relation);
-    return path;
+    return findShortestPath(fromId, toId, maxHops, this.touching(s, asOf));
+  }
+
+  private touching(s: ScopeParams, asOf: number): TouchingFacts {
+    return async (ids) => (this.q.touching.all({ ...s, asOf, ids: JSON.stringify(ids) }) as RelationRow[]).map(toRelation);
   }
 
   /** Closes a fact at `at` (never before it began); an already earlier close is kept. */
