@@ -2,6 +2,7 @@ import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
 import { defaultHalfLifeMs, defaultRecallWeights, defaultScope, type Episode, type EpisodeStore, type RecallOptions } from './episode-store.js';
 import { checkScope, isVisible, type Scope } from './scope.js';
+import { cosineSimilarity } from './vectors.js';
 
 const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]+/g) ?? []);
 
@@ -12,21 +13,6 @@ export function wordOverlap(a: string, b: string): number {
   let shared = 0;
   for (const w of x) if (y.has(w)) shared += 1;
   return shared === 0 ? 0 : shared / (x.size + y.size - shared);
-}
-
-/** Cosine of two equally long vectors; 0 when either is all zeros. */
-export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i] ?? 0;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 /** An episode as a store keeps it: the scope checked, the embedding tagged with its embedder. */

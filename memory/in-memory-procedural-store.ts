@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
-import { cosineSimilarity } from './in-memory-episode-store.js';
+import { cosineSimilarity } from './vectors.js';
 import type { PlanTemplate, ProceduralStore, TemplateMatch } from './procedural-store.js';
 import { checkScope, isVisible, type Scope } from './scope.js';
 

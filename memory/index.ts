@@ -9,6 +9,7 @@ export * from './in-memory-procedural-store.js';
 export * from './sqlite-procedural-store.js';
 export * from './short-term-memory.js';
 export * from './recall-context.js';
+export * from './vectors.js';
 export * from './memory.js';
 export * from './create-memory.js';
 export { SqliteGraphStore } from './graph/sqlite-graph-store.js';

@@ -4,6 +4,7 @@ import type { Episode, EpisodeStore, RecallOptions } from './episode-store.js';
 import { defaultScope } from './episode-store.js';
 import { episodeSimilarity, prepareEpisode, recallScorer, withScope, type StoredEpisode } from './in-memory-episode-store.js';
 import { checkScope, type Scope } from './scope.js';
+import { float32Blob, float32FromBlob } from './vectors.js';
 
 /** Most rows read as recall candidates: ranking is done in JS, so bound the work per recall. */
 const candidateLimit = 2000;
@@ -44,9 +45,6 @@ const laterColumns: Record<string, string> = {
   trajectory: 'TEXT', embedding: 'BLOB', embedder: 'TEXT',
 };
 
-const toBlob = (v: ArrayLike<number>) => Buffer.from(Float32Array.from(v).buffer);
-// A Buffer from SQLite need not be 4-byte aligned: view it when it is, copy it when it is not.
-const fromBlob = (b: Buffer) => (b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer));
 
 function fromRow(r: EpisodeRow): StoredEpisode {
   const scope: Scope = { tenant: r.tenant, ...(r.user ? { user: r.user } : {}), ...(r.agent ? { agent: r.agent } : {}), ...(r.run ? { run: r.run } : {}) };
@@ -55,7 +53,7 @@ function fromRow(r: EpisodeRow): StoredEpisode {
     ...(r.lesson !== null ? { lesson: r.lesson } : {}), importance: r.importance, createdAt: r.created_at,
     ...(r.trajectory !== null ? { trajectory: r.trajectory } : {}),
   }, scope);
-  return { episode, scope, ...(r.embedding ? { embedding: fromBlob(r.embedding) } : {}), ...(r.embedder ? { embedder: r.embedder } : {}) };
+  return { episode, scope, ...(r.embedding ? { embedding: float32FromBlob(r.embedding) } : {}), ...(r.embedder ? { embedder: r.embedder } : {}) };
 }
 
 /**
@@ -103,7 +101,7 @@ export class SqliteEpisodeStore implements EpisodeStore {
       id: episode.id, run_id: episode.runId, task_id: episode.taskId, task: episode.task, outcome: episode.outcome,
       lesson: episode.lesson ?? null, importance: episode.importance, created_at: episode.createdAt,
       tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null,
-      trajectory: episode.trajectory ?? null, embedding: embedding ? toBlob(embedding) : null, embedder: embedder ?? null,
+      trajectory: episode.trajectory ?? null, embedding: embedding ? float32Blob(embedding) : null, embedder: embedder ?? null,
     });
   }
 
@@ -115,7 +113,7 @@ export class SqliteEpisodeStore implements EpisodeStore {
     const scored: Array<{ key: number; score: number; createdAt: number }> = [];
     for (const c of (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params)) {
       const sim = episodeSimilarity(task, query, this.embedder?.name, {
-        task: c.task, ...(c.embedding ? { embedding: fromBlob(c.embedding) } : {}), ...(c.embedder ? { embedder: c.embedder } : {}),
+        task: c.task, ...(c.embedding ? { embedding: float32FromBlob(c.embedding) } : {}), ...(c.embedder ? { embedder: c.embedder } : {}),
       });
       if (sim > 0) scored.push({ key: c.key, score: score(sim, c.created_at, c.importance), createdAt: c.created_at });
     }

@@ -7,6 +7,7 @@ import {
 } from './in-memory-procedural-store.js';
 import type { PlanTemplate, ProceduralStore, TemplateMatch } from './procedural-store.js';
 import { checkScope, type Scope } from './scope.js';
+import { float32Blob, float32FromBlob } from './vectors.js';
 
 /** Most templates compared per match: ranking is done in JS, so bound the work. */
 const candidateLimit = 5000;
@@ -41,7 +42,7 @@ function fromRow(r: ProcedureRow): StoredTemplate {
     createdAt: r.created_at, lastUsedAt: r.last_used_at,
   };
   // Copy before viewing: a Buffer from SQLite need not be 4-byte aligned.
-  return { template, embedding: new Float32Array(new Uint8Array(r.embedding).buffer), embedder: r.embedder };
+  return { template, embedding: float32FromBlob(r.embedding), embedder: r.embedder };
 }
 
 /**
@@ -89,7 +90,7 @@ export class SqliteProceduralStore implements ProceduralStore {
     const now = Date.now();
     return this.saveSync({
       id: `plan_${randomUUID()}`, ...params(scope), goal: input.goal, goal_key: normaliseGoal(input.goal),
-      embedding: Buffer.from(Float32Array.from(embedding).buffer), embedder: this.embedder.name, graph: graphJson,
+      embedding: float32Blob(embedding), embedder: this.embedder.name, graph: graphJson,
       successes: 1, failures: 0, created_at: now, last_used_at: now,
     }, scope);
   }

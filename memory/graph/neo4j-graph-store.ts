@@ -4,8 +4,9 @@ import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood,
 import { checkScope, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, cosine, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
+import { cosineSimilarity } from '../vectors.js';
 
 /*
  * Model: (:KgEntity {id, tenant, user?, agent?, run?, name, normName, type, aliases, normAliases, embedding?, createdAt})
@@ -222,7 +223,7 @@ class Neo4jGraphStore implements GraphStore {
     if (!found && e.embedding) {
       let best = this.threshold;
       for (const candidate of await rows(tx, cypher.embedded, { ...s, type: e.type })) {
-        const score = cosine(e.embedding, candidate.embedding as number[]);
+        const score = cosineSimilarity(e.embedding, candidate.embedding as number[]);
         if (score >= best) {
           best = score;
           found = candidate;

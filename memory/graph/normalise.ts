@@ -111,15 +111,3 @@ export function checkRelationInput(input: RelationInput, now: number, field = 'r
     provenance: { ...provenance },
   };
 }
-
-/** Cosine similarity; 0 when the lengths differ or either vector is all zeros. */
-export function cosine(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) return 0;
-  let dot = 0, na = 0, nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
-}

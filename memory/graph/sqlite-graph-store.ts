@@ -4,8 +4,9 @@ import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood,
 import { checkScope, scopeLevels, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, cosine, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
+import { cosineSimilarity } from '../vectors.js';
 
 type EntityRow = {
   id: string; tenant: string; user: string | null; agent: string | null; run: string | null;
@@ -197,7 +198,7 @@ export class SqliteGraphStore implements GraphStore {
     if (!row && e.embedding) {
       let best = this.threshold;
       for (const candidate of this.q.embedded.all({ ...s, type: e.type }) as EntityRow[]) {
-        const score = cosine(e.embedding, [...new Float64Array(new Uint8Array(candidate.embedding!).buffer)]);
+        const score = cosineSimilarity(e.embedding, [...new Float64Array(new Uint8Array(candidate.embedding!).buffer)]);
         if (score >= best) {
           best = score;
           row = candidate;

@@ -7,6 +7,7 @@ import { CadreError } from '../../src/core/index.js';
 import { checkScope, isVisible, scopeLevels, type Scope } from '../scope.js';
 import type { JsonValue, VectorHit, VectorItem, VectorQuery, VectorStore } from '../vector-store.js';
 import { compileFilter, invalid, isPlainObject, prepareItem, rowColumns, sameScope, scopeOf, unitVector, type Predicate } from './vector-input.js';
+import { float32FromBlob } from '../vectors.js';
 
 /*
  * Defaults chosen with `npm run bench:vector` (384 dims, 100 Gaussian clusters, see bench/README.md):
@@ -61,7 +62,6 @@ function sha256File(path: string): string {
   return hash.digest('hex');
 }
 
-const asFloat32 = (b: Buffer) => (b.byteOffset % 4 === 0 ? new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4) : new Float32Array(new Uint8Array(b).buffer));
 
 /**
  * A VectorStore on one machine: SQLite holds every item and is the truth; a usearch HNSW index,
@@ -197,7 +197,7 @@ export class EmbeddedVectorStore implements VectorStore {
     const scored: { key: number; score: number }[] = [];
     for (const row of rows) {
       if (matches && !matches(JSON.parse(row.payload!) as Record<string, JsonValue>)) continue;
-      const v = asFloat32(row.vector);
+      const v = float32FromBlob(row.vector);
       let dot = 0;
       for (let i = 0; i < v.length; i++) dot += v[i]! * q[i]!;
       scored.push({ key: row.key, score: dot });
@@ -328,7 +328,7 @@ export class EmbeddedVectorStore implements VectorStore {
     };
     for (const row of this.db.prepare('SELECT key, vector FROM items').iterate() as IterableIterator<{ key: number; vector: Buffer }>) {
       keys[n] = BigInt(row.key);
-      vectors.set(asFloat32(row.vector), n * this.dimensions);
+      vectors.set(float32FromBlob(row.vector), n * this.dimensions);
       if (++n === batch) flush();
     }
     flush();
