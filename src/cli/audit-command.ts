@@ -1,13 +1,12 @@
-import { join } from 'node:path';
 import pc from 'picocolors';
 import { loadConfig, type CadreConfigInput } from '../core/index.js';
-import { openCadreStore } from '../runtime/index.js';
+import { openConfiguredStore } from '../runtime/index.js';
 import { AuditLog, type AuditDecision } from '../../tools/index.js';
 
 /** `cadre audit`: every tool call, allowed or refused, newest first, with redacted arguments. */
 export function listAudit(options: { config: CadreConfigInput; runId?: string; tool?: string; decision?: AuditDecision; limit: number; json: boolean }): number {
   const config = loadConfig(options.config);
-  const store = openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
+  const store = openConfiguredStore(config);
   const records = new AuditLog(store.db).list({
     limit: options.limit, ...(options.runId ? { runId: options.runId } : {}), ...(options.tool ? { tool: options.tool } : {}), ...(options.decision ? { decision: options.decision } : {}),
   });

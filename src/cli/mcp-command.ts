@@ -2,11 +2,10 @@ import { join } from 'node:path';
 import pc from 'picocolors';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
-import { openCadreStore } from '../runtime/index.js';
+import { openConfiguredStore } from '../runtime/index.js';
 import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio } from '../server/mcp/index.js';
 import { ToolPinStore, builtinTools, createMcpToolset, parseMcpServers, type McpToolset } from '../../tools/index.js';
 
-const storeOf = (config: CadreConfig) => openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
 
 async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
   if (!config.mcpServers || Object.keys(config.mcpServers).length === 0) {
@@ -19,7 +18,7 @@ async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
 export async function listMcp(options: { config: CadreConfigInput; json: boolean }): Promise<number> {
   const config = loadConfig(options.config);
   const toolset = await toolsetOf(config);
-  const pins = new ToolPinStore(storeOf(config).db);
+  const pins = new ToolPinStore(openConfiguredStore(config).db);
   try {
     const tools = toolset.tools().map((t) => ({ name: t.name, server: t.server, effects: t.effects, pin: pins.check(t).state }));
     if (options.json) {
@@ -46,7 +45,7 @@ export async function approveMcpTool(options: { config: CadreConfigInput; tool: 
   try {
     const tool = toolset.tools().find((t) => t.name === options.tool);
     if (!tool) throw new CadreError('tool_not_found', `No MCP tool ${options.tool}; see cadre mcp list`);
-    const pins = new ToolPinStore(storeOf(config).db);
+    const pins = new ToolPinStore(openConfiguredStore(config).db);
     const before = pins.check(tool);
     if (before.state === 'new') pins.pin(tool);
     else pins.approve(tool.name);

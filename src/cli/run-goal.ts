@@ -5,7 +5,7 @@ import { createMemory } from '../../memory/index.js';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
-import { openCadreStore, resume, run, type ApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
+import { openConfiguredStore, resume, run, type ApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
 import type { ApprovalHandler } from '../../tools/index.js';
 import { createDefaultTeam } from './demo-team.js';
 import { createDemoModel } from './demo-model.js';
@@ -49,12 +49,12 @@ export interface ResumeRunOptions {
 /** Continues a stopped, crashed or waiting run with the same team and model source it started with. */
 export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const config = loadConfig(options.config);
-  const record = storeOf(config).runs.get(options.runId);
-  if (!record) throw new CadreError('run_not_found', `No run ${options.runId} in ${storeOf(config).path}`);
+  const record = openConfiguredStore(config).runs.get(options.runId);
+  if (!record) throw new CadreError('run_not_found', `No run ${options.runId} in ${openConfiguredStore(config).path}`);
   const metadata = (record.settings?.metadata ?? {}) as { scripted?: boolean };
   const { router } = await chooseRouter(metadata.scripted ? 'force' : 'never', config);
   const view = options.json ? undefined : new ProgressView();
-  const fromSeq = storeOf(config).events.lastSeq(options.runId) + 1;
+  const fromSeq = openConfiguredStore(config).events.lastSeq(options.runId) + 1;
   const memory = await openMemory(config);
   try {
     const handle = resume(options.runId, {
@@ -118,7 +118,6 @@ function toolApprover(view: ProgressView | undefined): ApprovalHandler | undefin
   };
 }
 
-const storeOf = (config: CadreConfig) => openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
 /** The memory runs share: `<dataDir>/memory`, or Qdrant / Neo4j when QDRANT_URL / NEO4J_URI are set. */
 export const openMemory = (config: CadreConfig) => createMemory({ dir: join(config.dataDir, 'memory'), scope: { tenant: config.memoryTenant } });
 

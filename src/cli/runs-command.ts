@@ -1,14 +1,13 @@
-import { join } from 'node:path';
 import pc from 'picocolors';
 import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
-import { openCadreStore, type RunState } from '../runtime/index.js';
+import { openConfiguredStore, type RunState } from '../runtime/index.js';
 
 const colour = (status: RunState) =>
   status === 'completed' ? pc.green : status === 'failed' || status === 'interrupted' ? pc.red : status === 'running' ? pc.cyan : pc.yellow;
 
 function storeFor(input: CadreConfigInput) {
   const config = loadConfig(input);
-  return openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
+  return openConfiguredStore(config);
 }
 
 /** `cadre runs`: the newest runs with their status; `interrupted` means the process died mid-run. */

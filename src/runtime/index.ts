@@ -2,4 +2,4 @@ export { run, resume } from './run.js';
 export type { RunOptions, ResumeOptions, RunResult, RunHandle, PlanApprover } from './run-types.js';
 export type { ApprovalRequest, PlanDecision } from './workflow.js';
 export type { TaskOutcome } from './task-outcome.js';
-export { openCadreStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';
+export { openCadreStore, openConfiguredStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';

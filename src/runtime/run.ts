@@ -1,9 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { join } from 'node:path';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig } from '../core/index.js';
 import { RoleRegistry, defineAgentSpec, type Agent, type AgentSpec } from '../../agents/index.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
-import { openCadreStore, type CadreStore } from './store/index.js';
+import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { executeRun } from './execute-run.js';
 import { checkToolConfig } from './run-tools.js';
 
@@ -20,7 +19,7 @@ export function run(options: RunOptions): RunHandle {
   const runId = options.runId ?? createId('run');
   const config = loadConfig(options.config);
   checkToolConfig(config);
-  const store = openStore(config);
+  const store = openConfiguredStore(config);
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan) } });
   return start(runId, options, store, config, false);
@@ -33,7 +32,7 @@ export function run(options: RunOptions): RunHandle {
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const config = loadConfig(options.config);
-  const store = openStore(config);
+  const store = openConfiguredStore(config);
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
   if (record.status === 'completed' || record.status === 'rejected') {
@@ -67,6 +66,3 @@ function checkTeam(options: RunOptions): void {
   for (const role of options.roles ?? []) if (typeof (role.agent as Agent).run !== 'function') defineAgentSpec(role.agent as AgentSpec);
 }
 
-function openStore(config: CadreConfig): CadreStore {
-  return openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
-}

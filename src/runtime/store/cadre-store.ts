@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import type { CadreConfig } from '../../core/index.js';
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { RunRegistry } from './run-registry.js';
@@ -47,4 +48,9 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   };
   if (path !== ':memory:') open.set(path, store);
   return store;
+}
+
+/** The store a config names: `databasePath`, else `<dataDir>/cadre.db`, with its durability. */
+export function openConfiguredStore(config: Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>): CadreStore {
+  return openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
 }
