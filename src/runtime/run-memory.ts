@@ -1,7 +1,6 @@
 import type { AgentContext } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
-import { costOf } from '../models/pricing.js';
-import { usageFromMessage } from '../models/usage.js';
+import { accounting } from './model-accounting.js';
 import type { Task, TaskGraph } from '../../planners/index.js';
 import type { RunEventStream } from '../core/index.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -54,17 +53,8 @@ export async function recordTask(memory: Memory, runId: string, outcome: TaskOut
 export async function learnFromTask(memory: Memory, ctx: AgentContext, task: Task, outcome: TaskOutcome): Promise<void> {
   if (outcome.status !== 'completed' || !outcome.answer) return;
   const decision = await ctx.router.select({ taskKind: 'extract' });
-  let step = 0;
   const facts = await memory.learnFacts(`${task.title}\n${outcome.answer}`, {
-    model: decision.model, signal: ctx.signal, provenance: { runId: ctx.runId, taskId: task.id },
-    beforeModelCall: () => ctx.budget.beforeStep(),
-    afterModelCall: (reply) => {
-      const usage = usageFromMessage(reply);
-      const costUsd = costOf(decision.ref, usage).usd;
-      ctx.budget.charge(usage, costUsd);
-      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
-      ctx.events.emit({ type: 'model.response', taskId: `${task.id}#facts`, step: ++step, model: decision.ref.model, content, toolCalls: [], usage, costUsd, latencyMs: 0, replayed: false });
-    },
+    model: decision.model, signal: ctx.signal, provenance: { runId: ctx.runId, taskId: task.id }, ...accounting(decision, `${task.id}#facts`, ctx),
   });
   for (const fact of facts) ctx.events.emit({ type: 'memory.written', taskId: task.id, kind: 'facts', id: fact.id });
 }

@@ -2,12 +2,11 @@ import {
   RoleRegistry, builtinRoles, createDelegateTool, createMemoryTools, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
 } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
-import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type PlanContext, type Planner, type Replanner } from '../../planners/index.js';
+import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type Planner, type Replanner } from '../../planners/index.js';
 import { builtinTools, type Tool } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
-import { costOf } from '../models/pricing.js';
 import type { ModelRouter, RouteDecision } from '../models/router.js';
-import { usageFromMessage } from '../models/usage.js';
+import { accounting } from './model-accounting.js';
 
 export interface TeamOptions {
   goal: string;
@@ -69,20 +68,4 @@ export function assembleTeam(options: TeamOptions, config: CadreConfig, router: 
 function lazyModel(router: ModelRouter, taskKind: string): () => Promise<RouteDecision> {
   let chosen: Promise<RouteDecision> | undefined;
   return () => (chosen ??= router.select({ taskKind, requiredCapabilities: [] }));
-}
-
-/** Planning calls spend the run's budget and show up as events, like agents' calls. */
-function accounting(decision: RouteDecision, taskId: string, ctx: AgentContext): Pick<PlanContext, 'beforeModelCall' | 'afterModelCall'> {
-  let step = 0;
-  return {
-    beforeModelCall: () => ctx.budget.beforeStep(),
-    afterModelCall: (reply, latencyMs) => {
-      const usage = usageFromMessage(reply);
-      const costUsd = costOf(decision.ref, usage).usd;
-      ctx.budget.charge(usage, costUsd);
-      const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({ id: c.id ?? `plan_${i}`, name: c.name, args: c.args as Record<string, unknown> }));
-      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
-      ctx.events.emit({ type: 'model.response', taskId, step: ++step, model: decision.ref.model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
-    },
-  };
 }
