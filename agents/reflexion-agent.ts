@@ -5,6 +5,7 @@ import type { AgentSpec } from './agent-spec.js';
 import type { Evaluator } from './evaluators.js';
 import { ReActAgent } from './react-agent.js';
 import { reflectOnFailure } from './reflection.js';
+import { isAgent } from './roles.js';
 
 export interface ReflexionOptions {
   /** Does the work; an AgentSpec becomes a ReActAgent. */
@@ -31,7 +32,7 @@ export class ReflexionAgent implements Agent {
   private readonly maxAttempts: number;
 
   constructor(private readonly options: ReflexionOptions) {
-    this.actor = 'run' in options.actor ? options.actor : new ReActAgent(options.actor);
+    this.actor = isAgent(options.actor) ? options.actor : new ReActAgent(options.actor);
     this.name = this.actor.name;
     this.role = this.actor.role;
     this.maxAttempts = options.maxAttempts ?? 3;

@@ -17,7 +17,8 @@ export interface RoleRegistryOptions extends ReActAgentOptions {
   extraTools?: readonly Tool[];
 }
 
-const isAgent = (value: Agent | AgentSpec): value is Agent => typeof (value as Agent).run === 'function';
+/** Whether a role or option holds a ready Agent rather than a spec for a ReActAgent. */
+export const isAgent = (value: Agent | AgentSpec): value is Agent => typeof (value as Agent).run === 'function';
 
 /** The roles of one run, each turned into its agent once, on first use. */
 export class RoleRegistry {

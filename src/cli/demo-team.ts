@@ -1,4 +1,4 @@
-import { ReflexionAgent, builtinRoles, functionEvaluator, type RoleDefinition } from '../../agents/index.js';
+import { ReflexionAgent, builtinRoles, functionEvaluator, isAgent, type RoleDefinition } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { builtinTools } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
@@ -10,7 +10,7 @@ import type { CadreConfig } from '../core/index.js';
 export function createDefaultTeam(config: CadreConfig, episodes?: EpisodeStore): RoleDefinition[] {
   const tools = builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts });
   return builtinRoles({ tools, maxSteps: Math.min(10, config.maxSteps) }).map((role) => {
-    if (role.name !== 'coder' || typeof (role.agent as { run?: unknown }).run === 'function') return role;
+    if (role.name !== 'coder' || isAgent(role.agent)) return role;
     const evaluator = functionEvaluator((answer) => /\d/.test(answer) || 'The answer must state the computed number.');
     return { ...role, agent: new ReflexionAgent({ actor: role.agent, evaluator, maxAttempts: 2, ...(episodes ? { episodes } : {}) }) };
   });

@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig } from '../core/index.js';
-import { RoleRegistry, defineAgentSpec, type Agent, type AgentSpec } from '../../agents/index.js';
+import { RoleRegistry, defineAgentSpec, isAgent } from '../../agents/index.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { executeRun } from './execute-run.js';
@@ -61,8 +61,8 @@ function start(runId: string, options: RunOptions & ResumeOptions, store: CadreS
 
 /** Bad agent specs and role names fail at once, before anything is stored. */
 function checkTeam(options: RunOptions): void {
-  if (options.agent && typeof (options.agent as Agent).run !== 'function') defineAgentSpec(options.agent as AgentSpec);
+  if (options.agent && !isAgent(options.agent)) defineAgentSpec(options.agent);
   if (options.roles) new RoleRegistry(options.roles);
-  for (const role of options.roles ?? []) if (typeof (role.agent as Agent).run !== 'function') defineAgentSpec(role.agent as AgentSpec);
+  for (const role of options.roles ?? []) if (!isAgent(role.agent)) defineAgentSpec(role.agent);
 }
 
