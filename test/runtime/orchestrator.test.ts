@@ -253,6 +253,15 @@ describe('orchestrator', () => {
     expect(result.tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
   });
 
+  it('with maxActiveRuns 1, a second run waits until the first has ended', async () => {
+    const spans: Span[] = [];
+    const start = (id: string) => run({ goal: id, roles: team(spans, { durationMs: () => 40 }), planner: new StaticPlanner({ goal: id, tasks: [plainTask(id)] }), model, config: { ...offline, maxActiveRuns: 1 } }).result;
+    const [first, second] = await Promise.all([start('x'), start('y')]);
+    expect([first.status, second.status]).toEqual(['completed', 'completed']);
+    const [x, y] = [spans.find((s) => s.id === 'x')!, spans.find((s) => s.id === 'y')!];
+    expect(y.start).toBeGreaterThanOrEqual(x.end);
+  });
+
   it('the approval gate: edit runs the edited plan, reject ends the run, and a stopped gate resumes with a decision', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a'])] };
