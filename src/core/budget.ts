@@ -9,6 +9,12 @@ export interface BudgetLimits {
   maxWallTimeMs?: number;
 }
 
+/** The most a model call about to be made can spend, when known. */
+export interface CallEstimate {
+  costUsd?: number;
+  tokens?: number;
+}
+
 export type BudgetLimit = 'steps' | 'tokens' | 'costUsd' | 'wallTimeMs';
 
 /** What a run has spent so far. */
@@ -42,18 +48,41 @@ export class Budget {
     this.startedAt = now();
   }
 
-  /** Reserves one step; throws `budget_exceeded` if any limit is already reached. */
-  beforeStep(): void {
-    this.parent?.beforeStep();
+  /**
+   * Reserves one step; throws `budget_exceeded` if any limit is already reached, or would be by a
+   * call of at most `estimate` (its cost and tokens known or bounded before it is made).
+   */
+  beforeStep(estimate: CallEstimate = {}): void {
+    this.parent?.beforeStep(estimate);
     const { maxSteps, maxTokens, maxCostUsd, maxWallTimeMs } = this.limits;
     if (maxSteps !== undefined && this.steps + 1 > maxSteps) this.exceeded('steps', this.steps + 1, maxSteps);
-    if (maxTokens !== undefined && this.usage.totalTokens >= maxTokens) {
-      this.exceeded('tokens', this.usage.totalTokens, maxTokens);
+    if (maxTokens !== undefined) {
+      const next = this.usage.totalTokens + (estimate.tokens ?? 0);
+      if (this.usage.totalTokens >= maxTokens || next > maxTokens) this.exceeded('tokens', next, maxTokens);
     }
-    if (maxCostUsd !== undefined && this.costUsd >= maxCostUsd) this.exceeded('costUsd', this.costUsd, maxCostUsd);
+    if (maxCostUsd !== undefined) {
+      const next = this.costUsd + (estimate.costUsd ?? 0);
+      if (this.costUsd >= maxCostUsd || next > maxCostUsd) this.exceeded('costUsd', next, maxCostUsd);
+    }
     const elapsed = this.now() - this.startedAt;
     if (maxWallTimeMs !== undefined && elapsed >= maxWallTimeMs) this.exceeded('wallTimeMs', elapsed, maxWallTimeMs);
     this.steps += 1;
+  }
+
+  /** Dollars left before the cost limit (this budget or a parent's, whichever is tighter). */
+  remainingCostUsd(): number | undefined {
+    const own = this.limits.maxCostUsd === undefined ? undefined : Math.max(0, this.limits.maxCostUsd - this.costUsd);
+    const parent = this.parent?.remainingCostUsd();
+    if (own === undefined) return parent;
+    return parent === undefined ? own : Math.min(own, parent);
+  }
+
+  /** The tightest cost limit over this budget and its parents. */
+  costLimitUsd(): number | undefined {
+    const own = this.limits.maxCostUsd;
+    const parent = this.parent?.costLimitUsd();
+    if (own === undefined) return parent;
+    return parent === undefined ? own : Math.min(own, parent);
   }
 
   /** The limit this budget (not a parent) has reached, if any; unlike beforeStep it reserves nothing. */

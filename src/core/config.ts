@@ -60,6 +60,12 @@ export const ConfigSchema = z.object({
   openaiBaseUrl: z.string().url().optional(),
   anthropicApiKey: z.string().min(1).optional(),
   anthropicBaseUrl: z.string().url().optional(),
+  /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */
+  models: z.array(z.unknown()).optional(),
+  /** Routing rules, cascades and the fallback/resilience settings; checked by cadre/models. */
+  routing: z.record(z.string(), z.unknown()).optional(),
+  /** How long probed model capabilities stay cached. */
+  probeTtlMs: z.coerce.number().int().positive().default(24 * 3600_000),
   /** MCP servers in the `mcpServers` format of desktop AI clients; checked by cadre/tools when used. */
   mcpServers: z.record(z.string(), z.unknown()).optional(),
   /** Tool policy (allow/deny, approvals, rate limits); checked by cadre/tools when used. */

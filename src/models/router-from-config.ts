@@ -1,28 +1,42 @@
-import { CadreError, type CadreConfig } from '../core/index.js';
-import { detectProviders } from './detect.js';
-import { locationOf, parseModelRef } from './model-ref.js';
-import { createSimpleRouter, type ModelRouter, type RouteCandidate } from './router.js';
+import type { CadreConfig } from '../core/index.js';
+import { createLoadMonitor, ollamaLoadSource, vllmLoadSource, type LoadMonitorOptions } from './load-monitor.js';
+import { createPolicyRouter, type PolicyRouter, type RouterHook } from './policy-router.js';
+import { poolFromConfig, type PoolFromConfigOptions, type ServedModel } from './pool-from-config.js';
+
+export interface RouterFromConfigOptions extends PoolFromConfigOptions {
+  /** The programmable routing hook (rules in `routing` cover most needs). */
+  hook?: RouterHook;
+  /** Told when a load source (Ollama `/api/ps`, vLLM `/metrics`) does not answer. */
+  onLoadError?: LoadMonitorOptions['onError'];
+}
+
+/** Load sources for the local servers in the pool: Ollama's loaded models, vLLM's waiting requests. */
+function loadSources(served: ServedModel[]): LoadMonitorOptions['sources'] {
+  const byServer = new Map<string, { kind: string; models: Record<string, string> }>();
+  for (const { model, provider } of served) {
+    if (model.ref.location !== 'local') continue;
+    const server = byServer.get(provider.baseURL) ?? { kind: provider.kind, models: {} };
+    server.models[model.ref.model] = model.id;
+    byServer.set(provider.baseURL, server);
+  }
+  return [...byServer].map(([baseURL, { kind, models }]) => ({
+    source: kind === 'ollama' ? ollamaLoadSource({ baseURL }) : vllmLoadSource({ baseURL }),
+    models,
+  }));
+}
 
 /**
- * Detects reachable providers and builds a router over them: for each, the model named in
- * `config.model` if it is that provider's, else the first model it lists. Throws
+ * Builds the policy router over the configured pool (`models`, or what detection finds) with the
+ * `routing` rules, and a load monitor over the local servers for queue-depth spill. Throws
  * `model_unavailable` naming everything it checked when nothing answers.
  */
-export async function createRouterFromConfig(config: CadreConfig, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ModelRouter> {
-  const explicit = config.model ? parseModelRef(config.model) : undefined;
-  const found = await detectProviders(config, options);
-  const candidates: RouteCandidate[] = [];
-  for (const p of found) {
-    if (!p.reachable) continue;
-    const name = explicit?.provider === p.kind ? explicit.model : p.models[0];
-    if (!name) continue;
-    candidates.push({ ref: { provider: p.kind, model: name, location: locationOf(p.kind) }, model: p.provider.chatModel(name) });
-  }
-  if (candidates.length === 0) {
-    const checked = found.map((p) => `${p.kind} at ${p.baseURL}: ${p.reachable ? 'no models' : p.error ?? 'no answer'}`);
-    const unset = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'CADRE_LOCAL_BASE_URL'].filter((name) => !process.env[name]);
-    const text = [...checked, ...(unset.length ? [`not set: ${unset.join(', ')}`] : [])].join('; ');
-    throw new CadreError('model_unavailable', `no model reachable: ${text}`, { details: { checked: found.map(({ provider: _p, ...rest }) => rest) } });
-  }
-  return createSimpleRouter({ candidates, ...(config.model ? { explicit: config.model } : {}) });
+export async function createRouterFromConfig(config: CadreConfig, options: RouterFromConfigOptions = {}): Promise<PolicyRouter> {
+  const served = await poolFromConfig(config, options);
+  const monitor = createLoadMonitor({ sources: loadSources(served), ...(options.onLoadError ? { onError: options.onLoadError } : {}) });
+  return createPolicyRouter({
+    models: served,
+    routing: config.routing,
+    ...(options.hook ? { hook: options.hook } : {}),
+    serverQueue: (id) => monitor.load(id).waiting,
+  });
 }

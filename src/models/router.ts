@@ -4,21 +4,54 @@ import { formatModelRef, parseModelRef, type ModelRef } from './model-ref.js';
 
 export type Capability = 'tools' | 'json' | 'vision';
 
+/** A check a cascade applies to a cheap model's answer before accepting it. */
+export type AnswerCheck = (answer: string) => { ok: boolean; reason?: string } | Promise<{ ok: boolean; reason?: string }>;
+
+/** How a routed call changed course: fell back after a failure, escalated a cascade, or went local for privacy. */
+export interface Reroute {
+  kind: 'fallback' | 'escalate' | 'privacy';
+  from: ModelRef;
+  to: ModelRef;
+  reason: string;
+}
+
 /** What a caller needs from the next model call. */
 export interface RouteRequest {
+  /** plan, reason, code, extract, summarise, classify, chat, reflect, agent — or your own. */
   taskKind?: string;
-  /** `provider:model` the caller would like, if available. */
+  /** `provider:model` (or pool id) the caller would like, if allowed and available. */
   preferred?: string;
   requiredCapabilities?: Capability[];
+  /** `sensitive` keeps the call on local models; raised automatically when `text` holds personal data. */
   privacy?: 'public' | 'sensitive';
+  /** Prompt text to scan for personal data and to estimate size from; never stored or logged. */
+  text?: string;
+  /** Input tokens, when the caller knows them better than `text` does. */
   estimatedTokens?: number;
+  /** What is left of the run's cost budget, for downgrades and pre-call checks. */
+  budget?: { remainingUsd?: number; limitUsd?: number };
+  /** Prefer models whose typical latency is below this. */
+  latencyTargetMs?: number;
+  /** For cascades with `check: 'schema'` or `'evaluator'`. */
+  checkAnswer?: AnswerCheck;
+  /** Told when a call falls back, escalates or moves local; e.g. to emit `model.routed`. */
+  onReroute?: (reroute: Reroute) => void;
 }
 
 /** The model chosen for a call and why. */
 export interface RouteDecision {
+  /** Calls go here; with the policy router it falls back along `fallbacks` by itself. */
   model: BaseChatModel;
   ref: ModelRef;
   reason: string;
+  /** Models tried next when `ref` fails, in order. */
+  fallbacks?: ModelRef[];
+  /** The privacy the request was routed under (after PII detection). */
+  privacy?: 'public' | 'sensitive';
+  /** False when tools are needed but the chosen models lack native tool calling: use the JSON-in-text protocol. */
+  nativeTools?: boolean;
+  /** Highest cost and tokens the next call could take (input estimate plus output cap), for budget checks. */
+  estimate?: (messages: readonly { content: unknown }[]) => { costUsd: number; tokens: number };
 }
 
 /** Picks the model for each call. */

@@ -1,0 +1,229 @@
+import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_models/chat_models';
+import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
+import type { AIMessage} from '@langchain/core/messages';
+import { HumanMessage, SystemMessage, coerceMessageLikeToMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import type { ChatResult } from '@langchain/core/outputs';
+import type { Runnable } from '@langchain/core/runnables';
+import { CadreError, addUsage, emptyUsage, type Usage } from '../core/index.js';
+import { callCost, estimateMessageTokens } from './call-estimate.js';
+import type { ModelLane } from './model-lane.js';
+import { toModelError } from './model-errors.js';
+import { containsPii } from './pii.js';
+import type { PoolModel } from './pool.js';
+import type { AnswerCheck, Reroute } from './router.js';
+import { usageFromMessage } from './usage.js';
+
+/** What the routed model adds to each reply's `response_metadata.cadre`: who answered, and at what cost. */
+export interface RoutedReplyInfo {
+  model: string;
+  provider: string;
+  name: string;
+  location: 'local' | 'cloud';
+  /** Of every call this reply took (a cascade's rejected answers and checks included). */
+  costUsd: number;
+}
+
+export interface RoutedChatModelOptions {
+  /** The fallback chain, or a cascade's levels cheapest first. */
+  lanes: ModelLane[];
+  chats: ReadonlyMap<string, BaseChatModel>;
+  cascade?: { check: 'schema' | 'self-check' | 'evaluator'; checkAnswer?: AnswerCheck };
+  expectedOutputTokens: number;
+  /** The local-only chain, for a conversation that turns out to hold personal data. */
+  toSensitive?: () => ModelLane[];
+  onReroute?: (reroute: Reroute) => void;
+  tools?: { tools: BindToolsInput[]; kwargs?: Record<string, unknown> };
+}
+
+type Spent = { usage: Usage; costUsd: number };
+
+const textOf = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
+const priced = (lane: ModelLane, usage: Usage) => (usage.inputTokens * lane.model.price.input + usage.outputTokens * lane.model.price.output) / 1_000_000;
+
+/**
+ * The model a policy-router decision hands out. Each call goes through the lanes in order (queue,
+ * timeout, breaker) and falls back to the next on failure; as a cascade it escalates when an answer
+ * fails its check. Every reply says in `response_metadata.cadre` which model answered and the cost.
+ */
+export class RoutedChatModel extends BaseChatModel {
+  private options: RoutedChatModelOptions;
+  private lanes: ModelLane[];
+  private scanned = 0;
+  private readonly bound = new Map<string, Runnable<BaseMessage[], AIMessage>>();
+
+  constructor(options: RoutedChatModelOptions) {
+    super({});
+    this.options = options;
+    this.lanes = options.lanes;
+  }
+
+  _llmType(): string {
+    return 'cadre-routed';
+  }
+
+  /** The first model of the chain as things stand. */
+  get current(): PoolModel {
+    return this.lanes[0]!.model;
+  }
+
+  override bindTools(tools: BindToolsInput[], kwargs?: Record<string, unknown>): Runnable<BaseLanguageModelInput, AIMessageChunk> {
+    return new RoutedChatModel({ ...this.options, lanes: this.lanes, tools: { tools, ...(kwargs ? { kwargs } : {}) } }) as unknown as Runnable<BaseLanguageModelInput, AIMessageChunk>;
+  }
+
+  // Straight to the lanes: the callback machinery of BaseChatModel.invoke costs more than routing.
+  override async invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessageChunk> {
+    return (await this.call(toMessages(input), options?.signal)) as unknown as AIMessageChunk;
+  }
+
+  async _generate(messages: BaseMessage[], options: this['ParsedCallOptions']): Promise<ChatResult> {
+    const message = await this.call(messages, options.signal);
+    return { generations: [{ text: textOf(message), message }] };
+  }
+
+  /** Highest cost and tokens the next call on `messages` could take. */
+  estimate(messages: readonly { content: unknown }[]): { costUsd: number; tokens: number } {
+    const input = estimateMessageTokens(messages);
+    const costs = this.lanes.map((lane) => callCost(lane.model, input, this.options.expectedOutputTokens));
+    // A cascade may pay every level (and a self-check on each); a fallback chain pays one model.
+    const costUsd = this.options.cascade ? costs.reduce((a, b) => a + b, 0) * (this.options.cascade.check === 'self-check' ? 2 : 1) : Math.max(...costs);
+    const output = Math.max(...this.lanes.map((lane) => lane.model.maxOutputTokens ?? this.options.expectedOutputTokens));
+    return { costUsd, tokens: input + output };
+  }
+
+  private async call(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
+    this.guardPrivacy(messages);
+    return this.options.cascade ? this.cascade(messages, signal) : this.fallback(this.lanes, messages, signal);
+  }
+
+  private guardPrivacy(messages: BaseMessage[]): void {
+    const toSensitive = this.options.toSensitive;
+    if (!toSensitive) return;
+    for (; this.scanned < messages.length; this.scanned++) {
+      if (!containsPii(textOf(messages[this.scanned]!))) continue;
+      const from = this.lanes[0]!.model.ref;
+      this.lanes = toSensitive();
+      this.options = { ...this.options, cascade: undefined, toSensitive: undefined };
+      this.scanned = messages.length;
+      this.options.onReroute?.({ kind: 'privacy', from, to: this.lanes[0]!.model.ref, reason: 'personal data appeared in the conversation; local models only from here' });
+      return;
+    }
+  }
+
+  private member(lane: ModelLane): Runnable<BaseMessage[], AIMessage> {
+    const chat = this.options.chats.get(lane.model.id)!;
+    const tools = this.options.tools;
+    if (!tools) return chat as unknown as Runnable<BaseMessage[], AIMessage>;
+    let bound = this.bound.get(lane.model.id);
+    if (!bound) {
+      if (!chat.bindTools) throw new CadreError('model_failed', `${lane.model.id} cannot bind tools`);
+      bound = chat.bindTools(tools.tools, tools.kwargs) as Runnable<BaseMessage[], AIMessage>;
+      this.bound.set(lane.model.id, bound);
+    }
+    return bound;
+  }
+
+  private async fallback(lanes: ModelLane[], messages: BaseMessage[], signal: AbortSignal | undefined): Promise<AIMessage> {
+    let last: CadreError | undefined;
+    const tried: string[] = [];
+    for (let i = 0; i < lanes.length; i++) {
+      const lane = lanes[i]!;
+      const next = lanes[i + 1];
+      // An open breaker is skipped while another model can answer; the last resort is still tried.
+      if (lane.health === 'open' && next) {
+        tried.push(`${lane.model.id}: breaker open`);
+        continue;
+      }
+      try {
+        const reply = await lane.run((s) => this.member(lane).invoke(messages, { signal: s }).catch((e: unknown) => Promise.reject(toModelError(e, lane.model.ref))), signal);
+        return annotate(reply, lane);
+      } catch (error) {
+        last = toModelError(error, lane.model.ref);
+        if (last.code === 'cancelled' || signal?.aborted) throw last;
+        tried.push(`${lane.model.id}: ${last.code}`);
+        if (next) this.options.onReroute?.({ kind: 'fallback', from: lane.model.ref, to: next.model.ref, reason: `${lane.model.id} failed (${last.code}): ${last.message}` });
+      }
+    }
+    if (!last) throw new CadreError('provider_error', `Every model is failing (${tried.join('; ')})`, { details: { tried } });
+    throw new CadreError(last.code, tried.length > 1 ? `Every model failed: ${tried.join('; ')}` : last.message, { cause: last, details: { ...last.details, tried } });
+  }
+
+  private async cascade(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
+    const spent: Spent = { usage: emptyUsage(), costUsd: 0 };
+    const levels = this.lanes;
+    for (let i = 0; i < levels.length; i++) {
+      const lane = levels[i]!;
+      const next = levels[i + 1];
+      let reply: AIMessage;
+      try {
+        reply = await this.fallback([lane], messages, signal);
+      } catch (error) {
+        if (!next || CadreError.from(error).code === 'cancelled') throw error;
+        this.options.onReroute?.({ kind: 'escalate', from: lane.model.ref, to: next.model.ref, reason: `${lane.model.id} failed: ${CadreError.from(error).code}` });
+        continue;
+      }
+      // Tool calls are steps, not answers: only a final answer is judged.
+      if (!next || reply.tool_calls?.length) return fold(reply, spent);
+      const verdict = await this.check(lane, messages, textOf(reply), spent, signal);
+      if (verdict.ok) return fold(reply, spent);
+      addSpent(spent, reply);
+      this.options.onReroute?.({ kind: 'escalate', from: lane.model.ref, to: next.model.ref, reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}` });
+    }
+    throw new CadreError('model_failed', 'The cascade ended without an answer');
+  }
+
+  private async check(lane: ModelLane, messages: BaseMessage[], answer: string, spent: Spent, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
+    const { check, checkAnswer } = this.options.cascade!;
+    if (checkAnswer && check !== 'self-check') return checkAnswer(answer);
+    if (check === 'schema') {
+      try {
+        JSON.parse(answer);
+        return { ok: true };
+      } catch {
+        return { ok: false, reason: 'not JSON' };
+      }
+    }
+    const asked = [...messages].reverse().find((m) => m.getType() === 'human');
+    const judge = await lane.run((s) => this.options.chats.get(lane.model.id)!.invoke([
+      new SystemMessage('You check answers. Reply YES if the answer fully and correctly does what was asked; otherwise reply NO and a short reason.'),
+      new HumanMessage(`Request:\n${asked ? textOf(asked) : '(none)'}\n\nAnswer:\n${answer}`),
+    ], { signal: s }), signal);
+    const said = textOf(judge).trim();
+    addSpent(spent, judge, lane);
+    return /^yes\b/i.test(said) ? { ok: true } : { ok: false, reason: said.replace(/^no\b[\s:,.-]*/i, '').slice(0, 200) || 'the self-check said no' };
+  }
+}
+
+function addSpent(spent: Spent, message: AIMessage, lane?: ModelLane): void {
+  const info = message.response_metadata?.cadre as RoutedReplyInfo | undefined;
+  const usage = usageFromMessage(message);
+  spent.usage = addUsage(spent.usage, usage);
+  spent.costUsd += info?.costUsd ?? (lane ? priced(lane, usage) : 0);
+}
+
+/** Marks who answered a reply and what it cost. */
+function annotate(reply: AIMessage, lane: ModelLane): AIMessage {
+  const { ref, id } = lane.model;
+  const info: RoutedReplyInfo = { model: id, provider: ref.provider, name: ref.model, location: ref.location, costUsd: priced(lane, usageFromMessage(reply)) };
+  reply.response_metadata = { ...reply.response_metadata, cadre: info };
+  return reply;
+}
+
+/** Adds what earlier attempts of the same call spent (a cascade's rejected answers and checks). */
+function fold(reply: AIMessage, spent: Spent): AIMessage {
+  if (spent.usage.totalTokens === 0 && spent.costUsd === 0) return reply;
+  const info = reply.response_metadata.cadre as RoutedReplyInfo;
+  const sum = addUsage(usageFromMessage(reply), spent.usage);
+  reply.response_metadata = { ...reply.response_metadata, cadre: { ...info, costUsd: info.costUsd + spent.costUsd } };
+  reply.usage_metadata = { input_tokens: sum.inputTokens, output_tokens: sum.outputTokens, total_tokens: sum.totalTokens };
+  return reply;
+}
+
+function toMessages(input: BaseLanguageModelInput): BaseMessage[] {
+  if (typeof input === 'string') return [new HumanMessage(input)];
+  if (Array.isArray(input)) return input.map((m) => coerceMessageLikeToMessage(m));
+  return (input as { toChatMessages(): BaseMessage[] }).toChatMessages();
+}
+
+/** Who answered a reply, when a policy-router model made it. */
+export const routedReplyInfo = (message: Pick<AIMessage, 'response_metadata'>): RoutedReplyInfo | undefined =>
+  message.response_metadata?.cadre as RoutedReplyInfo | undefined;
