@@ -28,8 +28,8 @@ interface Detector {
 /**
  * Runs a global regex over `text` on a private copy, so a caller that stops early leaves no state
  * behind. A rejected match resumes one character later, so a look-alike cannot hide a real value.
- * Every pattern below is anchored by a lookbehind and uses bounded or unambiguous repetition, which
- * keeps each scan linear in the text.
+ * Every pattern below starts at a lookbehind or a literal and uses bounded or unambiguous repetition,
+ * which keeps each scan linear in the text.
  */
 function* spans(pattern: RegExp, text: string, accept: (m: RegExpExecArray) => Span | undefined): Generator<Span> {
   const re = new RegExp(pattern.source, pattern.flags);
@@ -62,7 +62,7 @@ function* privateKeys(text: string): Generator<Span> {
 const KNOWN_KEY = new RegExp(
   '(?<![A-Za-z0-9_-])(?:' +
     [
-      'sk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}',
+      'sk-[A-Za-z0-9_-]{20,}', // OpenAI sk-, sk-proj-; Anthropic sk-ant-
       '(?:AKIA|ASIA)[A-Z0-9]{16}',
       'gh[opsu]_[A-Za-z0-9]{30,}',
       'github_pat_[A-Za-z0-9_]{30,}',
@@ -232,7 +232,7 @@ function nationalPhoneSpan(m: RegExpExecArray): Span | undefined {
   }
   if (digits.length < 10 || digits.length > 12) return undefined;
   // Zero-padded dotted quads are addresses, not numbers to call.
-  
+  if (m.groups?.sep === '.' && /^\d{1,3}(?:\.\d{1,3}){3}$/.test(m[0])) return undefined;
   return whole(m);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containsPii, detectPii, type PiiFinding, type PiiKind } from '../../src/models/pii.js';
+import { containsPii, detectPii, type PiiFinding, type PiiKind } from 'cadre/models';
 
 // Secret-shaped fixtures are assembled at runtime so repository secret scanners do not take them
 // for leaked credentials. None of them is a real key.
