@@ -13,6 +13,8 @@ export interface AgentTask {
   attempt?: number;
   /** Restricts the agent to these of its tools for this task; omitted means all of them. */
   tools?: readonly string[];
+  /** What kind of work this is, for routing (reason, code, summarise, ...); default `agent`. */
+  kind?: string;
 }
 
 /** The journal key of a task attempt: the task id for the first, `id#n` after. */
@@ -31,6 +33,8 @@ export interface AgentContext {
   guards?: Omit<ToolGuards, 'agent' | 'role'>;
   signal: AbortSignal;
   logger?: Logger;
+  /** `sensitive` keeps every model call of the run on local models. */
+  privacy?: 'public' | 'sensitive';
 }
 
 /** What an agent returns for a task. */

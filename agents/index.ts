@@ -8,3 +8,4 @@ export * from './reflexion-agent.js';
 export * from './reflection.js';
 export * from './memory-tools.js';
 export * from './json-tool-protocol.js';
+export * from './route-request.js';

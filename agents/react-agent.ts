@@ -11,12 +11,13 @@ import {
   type ToolStep,
 } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
-import { costOf } from '../src/models/pricing.js';
+import { costOfReply } from '../src/models/routed-chat-model.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
 import { ToolExecutor, delimitUntrusted, modelVisibleTools, toLangChainTool, type ToolOutcome } from '../tools/index.js';
 import { withJsonToolProtocol } from './json-tool-protocol.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
+import { routeFor } from './route-request.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
 
 export interface ReActAgentOptions {
@@ -59,9 +60,11 @@ export class ReActAgent implements Agent {
     const permitted = ctx.guards ? modelVisibleTools(this.spec.tools, { ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}) }) : this.spec.tools;
     const allowed = new Set(permitted.map((t) => t.name).filter((name) => !task.tools || task.tools.includes(name)));
     const tools = this.lcTools.filter((t) => allowed.has(t.name));
-    const decision = await ctx.router.select({ taskKind: 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [] });
+    const decision = await routeFor(ctx, task.id, {
+      taskKind: task.kind ?? 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [],
+      text: task.context ? `${task.context}\n${task.instruction}` : task.instruction,
+    });
     const { ref } = decision;
-    ctx.events.emit({ type: 'model.routed', taskId: task.id, model: ref.model, provider: ref.provider, reason: decision.reason });
     const model = this.bind(decision, tools);
     const key = attemptKey(task);
     const recorded = await ctx.journal.replay(ctx.runId, key);
@@ -76,16 +79,17 @@ export class ReActAgent implements Agent {
       let modelStep = replay.nextModelStep();
       const replayed = modelStep !== undefined;
       // A replayed step was paid for when it was recorded: it takes no budget now.
-      if (!replayed) ctx.budget.beforeStep();
+      if (!replayed) ctx.budget.beforeStep(decision.estimate?.(messages));
       const started = performance.now();
       if (modelStep) {
         replayedSteps += 1;
       } else {
         const message = await invokeModel(model, messages, { signal: ctx.signal, ref });
-        const stepUsage = usageFromMessage(message);
+        // The model that answered: with fallback or a cascade it may not be the one first chosen.
+        const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
         modelStep = {
-          kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: ref.model,
-          content: textContent(message), toolCalls: toolCallsOf(message, step), usage: stepUsage, costUsd: costOf(ref, stepUsage).usd,
+          kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: answeredBy,
+          content: textContent(message), toolCalls: toolCallsOf(message, step), usage: usageFromMessage(message), costUsd: stepCost,
         };
         await ctx.journal.append(modelStep);
       }
@@ -99,12 +103,17 @@ export class ReActAgent implements Agent {
       });
       messages.push(new AIMessage({ content: modelStep.content, tool_calls: modelStep.toolCalls.map((c) => ({ ...c, type: 'tool_call' as const })) }));
       if (modelStep.toolCalls.length === 0) {
-        return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, model: ref.model, messages };
+        return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, model: modelStep.model, messages };
       }
-      const results = await Promise.all(
+      const settled = await Promise.allSettled(
         // A tool outside the task's list is refused here; policy refusals come from the executor, audited.
         modelStep.toolCalls.map((call) => (task.tools && !task.tools.includes(call.name) ? refused(call) : this.callTool(call, step, task, ctx, replay))),
       );
+      // Only cancellation or a pending approval rejects. The other calls have finished and are
+      // journaled by now, so a re-run replays them instead of leaving them half-done.
+      const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (stopped) throw stopped.reason;
+      const results = settled.map((s) => (s as PromiseFulfilledResult<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>>).value);
       for (const result of results) {
         // Delimited as untrusted data: the model can tell a tool's words from its instructions.
         messages.push(new ToolMessage({ content: delimitUntrusted(result.tool, result.output), tool_call_id: result.callId, name: result.tool, status: result.ok ? 'success' : 'error' }));
@@ -118,7 +127,7 @@ export class ReActAgent implements Agent {
   private bind(decision: RouteDecision, tools: typeof this.lcTools): Runnable<BaseMessage[], AIMessage> {
     if (tools.length === 0) return decision.model as Runnable<BaseMessage[], AIMessage>;
     // Models without native tool calling (or told not to use it) get tools through JSON in text.
-    if (this.spec.toolProtocol === 'json' || !decision.model.bindTools) {
+    if (this.spec.toolProtocol === 'json' || decision.nativeTools === false || !decision.model.bindTools) {
       const allowed = new Set(tools.map((t) => t.name));
       return withJsonToolProtocol(decision.model, this.spec.tools.filter((t) => allowed.has(t.name)));
     }
@@ -141,7 +150,8 @@ export class ReActAgent implements Agent {
       return { callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output };
     }
     const outcome = await this.executor.execute(call, {
-      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: attemptKey(task), ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
+      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: attemptKey(task), attempt: task.attempt ?? 1,
+      ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
       ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}),
     });
     const toolStep: ToolStep = {

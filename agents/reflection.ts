@@ -1,9 +1,10 @@
-import { HumanMessage, SystemMessage } from '@langchain/core/messages';
+import { HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ModelStep } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
-import { costOf } from '../src/models/pricing.js';
+import { costOfReply } from '../src/models/routed-chat-model.js';
 import { usageFromMessage } from '../src/models/usage.js';
 import type { AgentContext, AgentTask } from './agent.js';
+import { routeFor } from './route-request.js';
 
 export interface ReflectionInput {
   task: AgentTask;
@@ -33,17 +34,19 @@ export async function reflectOnFailure(input: ReflectionInput, ctx: AgentContext
   const key = `${task.id}#reflect${attempt}`;
   const recorded = (await ctx.journal.replay(ctx.runId, key)).find((s): s is ModelStep => s.kind === 'model');
   if (recorded) return { lesson: recorded.content, step: recorded, replayed: true };
-  ctx.budget.beforeStep();
-  const { model, ref } = await ctx.router.select({ taskKind: 'reflect', ...(input.preferredModel ? { preferred: input.preferredModel } : {}) });
-  const message = await invokeModel(model, [
+  const messages = [
     new SystemMessage('You review failed attempts at tasks and state plainly what to do differently.'),
     new HumanMessage(`Task:\n${task.instruction}\n\nAnswer given:\n${input.answer}\n\nWhy it failed:\n${input.feedback}\n\n` +
       'In one or two sentences, say what to do differently next time. Reply with the lesson only.'),
-  ], { signal: ctx.signal, ref });
-  const usage = usageFromMessage(message);
-  const content = typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
-  const step: ModelStep = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model: ref.model, content: content.trim(), toolCalls: [], usage, costUsd: costOf(ref, usage).usd };
+  ];
+  const decision = await routeFor(ctx, task.id, { taskKind: 'reflect', text: textOf(messages[1]!), ...(input.preferredModel ? { preferred: input.preferredModel } : {}) });
+  ctx.budget.beforeStep(decision.estimate?.(messages));
+  const message = await invokeModel(decision.model, messages, { signal: ctx.signal, ref: decision.ref });
+  const { model, costUsd } = costOfReply(message, decision.ref);
+  const step: ModelStep = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model, content: textOf(message).trim(), toolCalls: [], usage: usageFromMessage(message), costUsd };
   await ctx.journal.append(step);
   ctx.budget.charge(step.usage, step.costUsd);
   return { lesson: step.content, step, replayed: false };
 }
+
+const textOf = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));

@@ -10,6 +10,8 @@ export interface RoleDefinition {
   description: string;
   /** An Agent (e.g. a ReflexionAgent), or a spec for a ReActAgent. */
   agent: Agent | AgentSpec;
+  /** What kind of work the role does, for model routing (reason, code, summarise, ...); default `agent`. */
+  taskKind?: string;
 }
 
 export interface RoleRegistryOptions extends ReActAgentOptions {
@@ -48,6 +50,11 @@ export class RoleRegistry {
     return agent;
   }
 
+  /** The routing task kind of a role's work, when the role declares one. */
+  taskKindOf(name: string): string | undefined {
+    return this.definitions.get(name)?.taskKind;
+  }
+
   names(): string[] {
     return [...this.definitions.keys()];
   }
@@ -80,21 +87,25 @@ export function builtinRoles(options: { tools: readonly Tool[]; model?: string; 
   return [
     {
       name: 'researcher',
+      taskKind: 'reason',
       description: 'finds facts: reads files and folders, fetches allowed web pages, checks the time',
       agent: spec('researcher', 'You are a researcher. Gather the facts the task asks for with your tools and report them plainly, with where each came from.', pick('read_file', 'list_dir', 'http_fetch', 'current_time')),
     },
     {
       name: 'coder',
+      taskKind: 'code',
       description: 'computes exactly and writes files: arithmetic, code, data',
       agent: spec('coder', 'You are a careful engineer. Compute with the calculator rather than in your head, and write files only when the task asks for them.', pick('calculator', 'read_file', 'list_dir', 'write_file')),
     },
     {
       name: 'critic',
+      taskKind: 'reason',
       description: 'checks the results of other tasks for mistakes and gaps',
       agent: spec('critic', 'You are a critic. Check the results you are given against the task; say what is wrong or missing, or that they hold.', pick('calculator', 'read_file')),
     },
     {
       name: 'writer',
+      taskKind: 'summarise',
       description: 'combines the results of other tasks into a clear final answer',
       agent: spec('writer', 'You are a writer. Combine the results you are given into a short, clear answer to the goal. Do not invent facts.', []),
     },

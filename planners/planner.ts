@@ -1,4 +1,4 @@
-import type { AIMessage } from '@langchain/core/messages';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { TaskGraph } from './task-graph.js';
 
 /** What a planner knows about the run it plans for. */
@@ -9,7 +9,7 @@ export interface PlanContext {
   /** Recalled memory: lessons, past plans, facts. */
   hints?: string;
   /** Called before each planning model call: the runtime checks the run's budget here. */
-  beforeModelCall?: () => void;
+  beforeModelCall?: (messages: readonly BaseMessage[]) => void;
   /** Called with each planning reply: the runtime charges it to the run and emits an event. */
   afterModelCall?: (reply: AIMessage, latencyMs: number) => void;
 }

@@ -48,7 +48,7 @@ export async function requestPlan(options: {
   const messages = [...options.messages];
   const rejected: string[] = [];
   for (let attempt = 1; attempt <= options.maxRepairs + 1; attempt++) {
-    options.hooks?.beforeModelCall?.();
+    options.hooks?.beforeModelCall?.(messages);
     const started = performance.now();
     const reply = await invokeModel(model, messages, { signal: options.signal });
     options.hooks?.afterModelCall?.(reply, performance.now() - started);

@@ -9,6 +9,7 @@ import {
 } from '../src/core/index.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
+import { isApprovalPending } from './policy/approvals.js';
 import { admitCall, authorizeCall, type Refusal, type ToolGuards } from './policy/call-gate.js';
 import { jsonSchemaArgIssues } from './policy/json-schema-args.js';
 import { delimitUntrusted } from './policy/untrusted.js';
@@ -46,9 +47,14 @@ export interface ExecuteContext extends ToolGuards {
   journal?: ToolCallJournal;
   /** The journal's task key when it differs from `taskId` (a retried attempt). */
   journalKey?: string;
+  /** Which attempt at the task makes the call (1 for the first), for approval requests. */
+  attempt?: number;
 }
 
-/** What came of one call. Failures are data (the model sees them); only cancellation throws. */
+/**
+ * What came of one call. Failures are data (the model sees them); only cancellation and a pending
+ * approval (`isApprovalPending`) throw.
+ */
 export interface ToolOutcome {
   callId: string;
   tool: string;
@@ -89,7 +95,10 @@ export class ToolExecutor {
     return this.registry.list();
   }
 
-  /** Runs one call; resolves with its outcome, rejects only with `cancelled`. */
+  /**
+   * Runs one call; resolves with its outcome, rejects only with `cancelled` or a pending approval.
+   * A pending approval is neither audited nor journaled: the call is decided when it is asked again.
+   */
   async execute(call: ToolCallRequest, ctx: ExecuteContext): Promise<ToolOutcome> {
     const started = performance.now();
     const tool = this.registry.get(call.name);
@@ -140,7 +149,8 @@ export class ToolExecutor {
       }
     }
     // After the journal: a call already recorded is replayed, not re-approved or charged again.
-    const authorized = await authorizeCall(tool, { args, runId: ctx.runId, taskId: ctx.taskId }, ctx);
+    const info = { args, runId: ctx.runId, taskId: ctx.taskId, callId: call.id, ...(ctx.attempt !== undefined ? { attempt: ctx.attempt } : {}) };
+    const authorized = await authorizeCall(tool, info, ctx);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args });
     const outcome = await this.runWithPolicy(tool, parsed.data, call.id, ctx);
@@ -150,7 +160,7 @@ export class ToolExecutor {
 
   private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
     let attempts = 0;
-    const policy = retry(handleWhen((e) => tool.idempotent && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'))), {
+    const policy = retry(handleWhen((e) => tool.idempotent && !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'))), {
       maxAttempts: this.retries,
       backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
     });
@@ -166,6 +176,8 @@ export class ToolExecutor {
       return { ok: true, output: this.delimitOutput ? delimitUntrusted(tool.name, output) : output, truncated, attempts, size: text.length };
     } catch (error) {
       if (ctx.signal?.aborted) throw cancelledError(ctx.signal);
+      // A tool that runs an agent (delegation) can reach an approval that is still to be decided.
+      if (isApprovalPending(error)) throw error;
       return failure(CadreError.from(error, 'tool_failed'), attempts);
     }
   }

@@ -64,7 +64,7 @@ export interface ExtractFactsOptions {
   signal?: AbortSignal;
   maxRepairs?: number;
   /** Called before each model call, e.g. to check a run's budget. */
-  beforeModelCall?: () => void;
+  beforeModelCall?: (messages: readonly BaseMessage[]) => void;
   /** Called with each reply, e.g. to charge its tokens to a run. */
   afterModelCall?: (reply: AIMessage) => void;
 }
@@ -79,7 +79,7 @@ export async function extractFacts(options: ExtractFactsOptions): Promise<Relati
   const messages: BaseMessage[] = [new SystemMessage(instructions), new HumanMessage(options.text)];
   for (let attempt = 0; attempt <= maxRepairs; attempt++) {
     // Model and cancellation errors propagate: only malformed output is repaired or dropped.
-    options.beforeModelCall?.();
+    options.beforeModelCall?.(messages);
     const reply = await invokeModel(model, messages, { signal });
     options.afterModelCall?.(reply);
     const { value, error } = readReply(reply);

@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { CadreError, type CadreConfigInput } from '../core/index.js';
 import { resumeRun, runGoal } from './run-goal.js';
 import { listModels } from './models-command.js';
+import { explainRoute } from './route-command.js';
 import { listRuns, printEvents } from './runs-command.js';
 import { memoryStats, searchMemory, showGraph } from './memory-command.js';
 import { approveMcpTool, listMcp, serveMcp } from './mcp-command.js';
@@ -80,10 +81,13 @@ program
   .description('continue a run that was stopped, crashed or is waiting for approval')
   .option('--json', 'print events as JSON lines')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
-  .option('--approve', 'approve the plan of a run waiting at the approval gate')
-  .option('--reject', 'reject the plan of a run waiting at the approval gate')
-  .action(async (runId: string, flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean }) => {
-    const decision = flags.approve ? { action: 'approve' as const } : flags.reject ? { action: 'reject' as const, reason: 'rejected with cadre resume --reject' } : undefined;
+  .option('--approve', 'approve what the run waits for: its plan, or a tool call')
+  .option('--reject', 'reject what the run waits for: its plan, or a tool call')
+  .option('--reason <text>', 'why, kept with the decision (a rejected tool call shows it to the model)')
+  .action(async (runId: string, flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string }) => {
+    const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
+    const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
+    const decision = action ? { action, ...(reason ? { reason } : {}) } : undefined;
     process.exitCode = await resumeRun({ runId, config: { dataDir: flags.data }, json: Boolean(flags.json), ...(decision ? { decision } : {}) });
   });
 
@@ -111,8 +115,33 @@ program
   .command('models')
   .description('list the model providers cadre can reach and their models')
   .option('--json', 'print JSON')
-  .action(async (flags: { json?: boolean }) => {
-    process.exitCode = await listModels({ json: Boolean(flags.json) });
+  .option('--probe', 'find out what each pool model can do (tools, JSON, vision, context window); results are cached')
+  .option('--live', 'with --probe, also ask each model for one tool call and one JSON answer')
+  .action(async (flags: { json?: boolean; probe?: boolean; live?: boolean }) => {
+    process.exitCode = await listModels({ json: Boolean(flags.json), probe: Boolean(flags.probe), live: Boolean(flags.live) });
+  });
+
+const routeCommand = program.command('route').description('model routing: which model a request gets, and why');
+routeCommand
+  .command('explain')
+  .description('show the model a prompt would be routed to, with privacy, rules, fallbacks and exclusions (calls no model)')
+  .argument('<prompt>', 'the request text (scanned for personal data, never printed back)')
+  .option('--kind <kind>', 'task kind: plan, reason, code, extract, summarise, classify, chat, ...')
+  .option('--sensitive', 'label the request sensitive (local models only)')
+  .option('--needs <capabilities>', 'comma-separated: tools, json, vision')
+  .option('--budget <remaining/limit>', 'cost budget left and total in USD, e.g. 0.2/1')
+  .option('--json', 'print JSON')
+  .action(async (prompt: string, flags: { kind?: string; sensitive?: boolean; needs?: string; budget?: string; json?: boolean }) => {
+    const needs = (flags.needs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = needs.filter((n) => !['tools', 'json', 'vision'].includes(n));
+    if (unknown.length) throw new InvalidArgumentError(`unknown capability: ${unknown.join(', ')} (tools, json, vision)`);
+    const budget = flags.budget?.match(/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/);
+    if (flags.budget && !budget) throw new InvalidArgumentError('--budget must look like 0.2/1 (remaining/limit in USD)');
+    process.exitCode = await explainRoute({
+      prompt, json: Boolean(flags.json), needs: needs as Array<'tools' | 'json' | 'vision'>,
+      ...(flags.kind ? { taskKind: flags.kind } : {}), ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
+      ...(budget ? { budget: { remainingUsd: Number(budget[1]), limitUsd: Number(budget[2]) } } : {}),
+    });
   });
 
 const memoryCommand = program.command('memory').description("inspect the memory runs share (<data>/memory, or Qdrant / Neo4j when configured)");

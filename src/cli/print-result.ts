@@ -23,6 +23,11 @@ export function printResult(result: RunResult, out: NodeJS.WritableStream = proc
     out.write(pc.dim(`resume with: cadre resume ${result.runId}\n`));
   }
   if (result.status === 'awaiting_approval') {
-    out.write(`${pc.yellow('waiting for approval')}: cadre resume ${result.runId} --approve  (or --reject)\n`);
+    const request = result.approval;
+    if (request?.kind === 'tool_approval') {
+      const args = JSON.stringify(request.args);
+      out.write(`${pc.yellow('tool call')} ${pc.bold(request.tool)} (${request.effects}) in task ${request.taskId}: ${args.length > 200 ? `${args.slice(0, 199)}…` : args}\n`);
+    }
+    out.write(`${pc.yellow('waiting for approval')}: cadre resume ${result.runId} --approve  (or --reject [--reason <text>])\n`);
   }
 }

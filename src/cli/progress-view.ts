@@ -105,6 +105,12 @@ export class ProgressView {
       case 'task.delegated':
         this.print(`  ${who} asks ${pc.bold(event.role)}: ${oneLine(event.question, 80)}`);
         break;
+      case 'tool.approval_requested':
+        this.print(`  ${who} ${pc.yellow('waiting for approval:')} ${pc.cyan(event.tool)}(${oneLine(JSON.stringify(event.args), 60)}) ${pc.dim(`(${event.effects})`)}`);
+        break;
+      case 'tool.approval':
+        this.print(`${pc.bold('approval')} ${event.tool} ${event.decision}${event.reason ? ` (${event.reason})` : ''}`);
+        break;
       case 'tool.quarantined':
         this.print(pc.red(`quarantined ${event.tool}: its ${event.changes.join(' and ')} changed since it was approved (cadre mcp approve ${event.tool})`));
         break;

@@ -5,7 +5,7 @@ import { createMemory } from '../../memory/index.js';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
-import { openConfiguredStore, resume, run, type ApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
+import { openConfiguredStore, resume, run, type PlanApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
 import type { ApprovalHandler } from '../../tools/index.js';
 import { createDefaultTeam } from './demo-team.js';
 import { createDemoModel } from './demo-model.js';
@@ -56,9 +56,11 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const view = options.json ? undefined : new ProgressView();
   const fromSeq = openConfiguredStore(config).events.lastSeq(options.runId) + 1;
   const memory = await openMemory(config);
+  // A run that stops for tool approvals is answered with --approve / --reject, not at a prompt.
+  const approveTool = record.settings?.toolApproval === 'interrupt' ? 'interrupt' : toolApprover(view);
   try {
     const handle = resume(options.runId, {
-      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool: toolApprover(view),
+      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool,
       ...(options.decision ? { decision: options.decision } : {}),
     });
     return await follow(handle, view, fromSeq);
@@ -86,7 +88,7 @@ async function follow(handle: RunHandle, view: ProgressView | undefined, fromSeq
 }
 
 function approverFor(view: ProgressView | undefined) {
-  return async (request: ApprovalRequest): Promise<PlanDecision> => {
+  return async (request: PlanApprovalRequest): Promise<PlanDecision> => {
     if (!process.stdin.isTTY) throw new CadreError('input_invalid', '--approve-plan asks on a terminal; without one, approve with `cadre resume <runId> --approve`');
     if (view) view.paused = true;
     const prompt = createInterface({ input: process.stdin, output: process.stdout });

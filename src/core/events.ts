@@ -38,7 +38,18 @@ export type CadreEventPayload =
   | { type: 'task.delegated'; taskId: string; role: string; question: string; depth: number }
   | { type: 'memory.recalled'; taskId: string; kind: 'lessons' | 'context'; items: string[] }
   | { type: 'memory.written'; taskId: string; kind: 'task_result' | 'episode' | 'plan' | 'facts'; id: string }
-  | { type: 'model.routed'; taskId: string; model: string; provider: string; reason: string }
+  | {
+      /** A model was chosen for a task's calls, or a call moved to another (`change`). Never holds prompt text. */
+      type: 'model.routed';
+      taskId: string;
+      model: string;
+      provider: string;
+      reason: string;
+      change?: 'fallback' | 'escalate' | 'privacy';
+      privacy?: 'public' | 'sensitive';
+      /** `provider:model` of the models tried next, in order. */
+      fallbacks?: string[];
+    }
   | {
       type: 'model.response';
       taskId: string;
@@ -75,6 +86,18 @@ export type CadreEventPayload =
       durationMs: number;
       replayed: boolean;
     }
+  | {
+      /** A tool call waits for a person's decision; the run stops with status `awaiting_approval`. */
+      type: 'tool.approval_requested';
+      taskId: string;
+      callId?: string;
+      tool: string;
+      /** Redacted. */
+      args: Record<string, unknown>;
+      effects: 'read' | 'write' | 'destructive';
+      reason: string;
+    }
+  | { type: 'tool.approval'; taskId: string; callId?: string; tool: string; decision: 'approved' | 'rejected'; reason?: string }
   | { type: 'tool.progress'; tool: string; callId: string; progress: number; total?: number; message?: string }
   | { type: 'tool.quarantined'; tool: string; changes: string[] }
   | { type: 'mcp.server'; server: string; state: string; error?: ErrorInfo }

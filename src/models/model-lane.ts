@@ -26,6 +26,8 @@ export class ModelLane {
   private openedAt?: number;
   private latencyMs?: number;
   private active = 0;
+  /** Expiry times of reservations, oldest first. */
+  private readonly reservations: number[] = [];
 
   constructor(model: PoolModel, options: LaneOptions) {
     this.model = model;
@@ -44,9 +46,30 @@ export class ModelLane {
     return this.openedAt !== undefined && Date.now() - this.openedAt >= this.options.halfOpenAfterMs ? 'trial' : 'open';
   }
 
-  /** Calls waiting for a free slot (beyond the model's concurrency). */
+  /**
+   * Calls waiting for a free slot, counting calls routed here that have not started yet: tasks that
+   * are routed in the same moment must see each other, or none of them would spill.
+   */
   get waiting(): number {
-    return this.queue.size;
+    const now = Date.now();
+    while (this.reservations.length && this.reservations[0]! <= now) this.reservations.shift();
+    return Math.max(this.queue.size, this.active + this.reservations.length - this.model.concurrency);
+  }
+
+  /**
+   * Counts a call about to come (a routing decision just made) until `release` or `ttlMs`, whichever
+   * is first; the timeout covers decisions that are never used.
+   */
+  reserve(ttlMs = 5000): () => void {
+    const expiry = Date.now() + ttlMs;
+    this.reservations.push(expiry);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const at = this.reservations.indexOf(expiry);
+      if (at !== -1) this.reservations.splice(at, 1);
+    };
   }
 
   /** Calls running or waiting. */

@@ -28,6 +28,8 @@ export interface PolicyRouterOptions {
   hook?: RouterHook;
   /** Requests a server reports waiting for a model (e.g. a LoadMonitor's `load(id).waiting`). */
   serverQueue?: (id: string) => number;
+  /** Brings `serverQueue`'s figures up to date now (they refresh lazily otherwise). */
+  refreshLoad?: () => Promise<void>;
 }
 
 /** Why each model was or was not chosen for a request. */
@@ -48,6 +50,10 @@ export interface PolicyRouter extends ModelRouter {
   /** The decision `select` would make, with every candidate's verdict; calls nothing. */
   plan(request: RouteRequest): RoutePlan;
   lane(id: string): ModelLane;
+  /** Calls waiting on a model: cadre's own queue plus what its server reports. */
+  queueDepth(id: string): number;
+  /** Fetches servers' load figures now, e.g. before explaining a decision. */
+  refreshLoad(): Promise<void>;
 }
 
 const priceOf = (m: PoolModel) => m.price.input + m.price.output;
@@ -62,7 +68,7 @@ const priceOf = (m: PoolModel) => m.price.input + m.price.output;
 export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
   if (options.models.length === 0) throw new CadreError('model_unavailable', 'The model pool is empty', { kind: 'user' });
   const routing = parseRoutingConfig(options.routing);
-  const rules = routing.rules ?? defaultRoutingRules;
+  const rules = [...routing.rules, ...(routing.defaultRules ? defaultRoutingRules : [])];
   const pool = options.models.map((m) => m.model);
   const ids = new Set<string>();
   for (const m of pool) {
@@ -163,6 +169,8 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
     pool,
     candidates: pool.map((m) => m.ref),
     plan,
+    queueDepth: depth,
+    refreshLoad: async () => options.refreshLoad?.(),
     lane: (id) => {
       const lane = lanes.get(id);
       if (!lane) throw new CadreError('model_unavailable', `No model ${id} in the pool`);
@@ -173,6 +181,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
       const members = chosen.cascade?.models ?? chosen.chain;
       const model = new RoutedChatModel({
         lanes: members.map((m) => lanes.get(m.id)!),
+        release: lanes.get(members[0]!.id)!.reserve(),
         chats,
         cascade: chosen.cascade ? { check: chosen.cascade.check, ...(request.checkAnswer ? { checkAnswer: request.checkAnswer } : {}) } : undefined,
         expectedOutputTokens: routing.expectedOutputTokens,

@@ -8,6 +8,8 @@ import { CadreError, addUsage, emptyUsage, type Usage } from '../core/index.js';
 import { callCost, estimateMessageTokens } from './call-estimate.js';
 import type { ModelLane } from './model-lane.js';
 import { toModelError } from './model-errors.js';
+import type { ModelRef } from './model-ref.js';
+import { costOf } from './pricing.js';
 import { containsPii } from './pii.js';
 import type { PoolModel } from './pool.js';
 import type { AnswerCheck, Reroute } from './router.js';
@@ -33,6 +35,8 @@ export interface RoutedChatModelOptions {
   toSensitive?: () => ModelLane[];
   onReroute?: (reroute: Reroute) => void;
   tools?: { tools: BindToolsInput[]; kwargs?: Record<string, unknown> };
+  /** Ends the first lane's reservation once the first call is under way. */
+  release?: () => void;
 }
 
 type Spent = { usage: Usage; costUsd: number };
@@ -92,6 +96,8 @@ export class RoutedChatModel extends BaseChatModel {
 
   private async call(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
     this.guardPrivacy(messages);
+    // The lane counts this call itself from here on.
+    queueMicrotask(() => this.options.release?.());
     return this.options.cascade ? this.cascade(messages, signal) : this.fallback(this.lanes, messages, signal);
   }
 
@@ -112,10 +118,10 @@ export class RoutedChatModel extends BaseChatModel {
   private member(lane: ModelLane): Runnable<BaseMessage[], AIMessage> {
     const chat = this.options.chats.get(lane.model.id)!;
     const tools = this.options.tools;
-    if (!tools) return chat as unknown as Runnable<BaseMessage[], AIMessage>;
+    // A model without native tool calling gets the request without tools and answers in text.
+    if (!tools || lane.model.capabilities.tools !== true || !chat.bindTools) return chat as unknown as Runnable<BaseMessage[], AIMessage>;
     let bound = this.bound.get(lane.model.id);
     if (!bound) {
-      if (!chat.bindTools) throw new CadreError('model_failed', `${lane.model.id} cannot bind tools`);
       bound = chat.bindTools(tools.tools, tools.kwargs) as Runnable<BaseMessage[], AIMessage>;
       this.bound.set(lane.model.id, bound);
     }
@@ -227,3 +233,9 @@ function toMessages(input: BaseLanguageModelInput): BaseMessage[] {
 /** Who answered a reply, when a policy-router model made it. */
 export const routedReplyInfo = (message: Pick<AIMessage, 'response_metadata'>): RoutedReplyInfo | undefined =>
   message.response_metadata?.cadre as RoutedReplyInfo | undefined;
+
+/** What a reply cost: the routed model's own figure (its price, cascade attempts included), else the price table's. */
+export function costOfReply(reply: Pick<AIMessage, 'response_metadata' | 'usage_metadata'>, ref: Pick<ModelRef, 'model' | 'location'>): { costUsd: number; model: string } {
+  const info = routedReplyInfo(reply);
+  return info ? { costUsd: info.costUsd, model: info.name } : { costUsd: costOf(ref, usageFromMessage(reply)).usd, model: ref.model };
+}

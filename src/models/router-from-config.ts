@@ -38,5 +38,6 @@ export async function createRouterFromConfig(config: CadreConfig, options: Route
     routing: config.routing,
     ...(options.hook ? { hook: options.hook } : {}),
     serverQueue: (id) => monitor.load(id).waiting,
+    refreshLoad: () => monitor.refresh(),
   });
 }

@@ -47,7 +47,7 @@ export const RoutingRuleSchema = z
 export type RoutingRule = z.output<typeof RoutingRuleSchema>;
 export type Prefer = z.output<typeof PreferSchema>;
 
-/** Built in unless `rules` is given: strong models plan, small jobs go to the cheapest model. */
+/** Built in after your own rules (unless `defaultRules: false`): strong models plan, small jobs go to the cheapest model. */
 export const defaultRoutingRules: readonly RoutingRule[] = [
   { name: 'plan-with-the-strongest', when: { taskKind: ['plan', 'reflect'] }, prefer: 'strongest' },
   { name: 'small-jobs-cheapest', when: { taskKind: ['extract', 'summarise', 'classify'] }, prefer: 'cheapest' },
@@ -64,7 +64,10 @@ export const CascadeSchema = z
 /** `routing` in cadre.config.json. */
 export const RoutingConfigSchema = z
   .object({
-    rules: z.array(RoutingRuleSchema).optional(),
+    /** Checked in order; earlier rules' preferences weigh more. */
+    rules: z.array(RoutingRuleSchema).default([]),
+    /** Add the built-in rules after yours. */
+    defaultRules: z.boolean().default(true),
     /** Calls waiting on a model before the router sends new work elsewhere (0: never spill). */
     spillQueueDepth: z.number().int().nonnegative().default(8),
     /** Below this fraction of the cost budget left, cheaper models go first. */

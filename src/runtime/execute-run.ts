@@ -2,13 +2,15 @@ import { Command } from '@langchain/langgraph';
 import PQueue from 'p-queue';
 import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfig, type JournalStep, type RunEventStream, type RunStatus } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
+import { createCapabilityCache } from '../models/capability-cache.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
 import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
-import type { CadreStore } from './store/index.js';
+import type { CadreStore, RunRecord } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { openRunTools, type RunTools } from './run-tools.js';
 import { assembleTeam } from './team.js';
+import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 
 export interface Execution {
@@ -20,11 +22,51 @@ export interface Execution {
   signal: AbortSignal;
   controller: AbortController;
   resuming: boolean;
-  awaitingApproval: boolean;
+  /** Set when the run stopped at `awaiting_approval`: what it waits for, when recorded. */
+  waiting?: PendingApproval | true;
 }
 
-type Interrupted = { __interrupt__: Array<{ value: ApprovalRequest }> };
-const interruptOf = (value: unknown): ApprovalRequest | undefined => (value as Interrupted | undefined)?.__interrupt__?.[0]?.value;
+/** What a run at `awaiting_approval` waits for, and the id of the LangGraph interrupt to answer. */
+export interface PendingApproval {
+  request: ApprovalRequest;
+  interruptId?: string;
+}
+
+/** The pending approval kept in a run's record, if any. */
+export function pendingApproval(record: RunRecord): PendingApproval | undefined {
+  const result = record.result as { approval?: ApprovalRequest; interruptId?: string } | undefined;
+  return result?.approval ? { request: result.approval, ...(result.interruptId ? { interruptId: result.interruptId } : {}) } : undefined;
+}
+
+type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest }> };
+
+/**
+ * The first of a stopped run's pending approvals. Parallel tasks can stop at once (and a task that
+ * waits for a stopped one repeats its interrupt): the earliest task in the plan comes first.
+ */
+function interruptOf(value: unknown, order: readonly string[]): PendingApproval | undefined {
+  const pending = (value as Interrupted | undefined)?.__interrupt__;
+  if (!pending?.length) return undefined;
+  const rank = (request: ApprovalRequest) => (request.kind === 'tool_approval' ? order.indexOf(request.taskId.split('>')[0]!) : -1);
+  const [first] = [...pending].sort((a, b) => rank(a.value) - rank(b.value));
+  return { request: first!.value, ...(first!.id ? { interruptId: first!.id } : {}) };
+}
+
+/** The workflow's input when resuming: a decision answers the interrupt the run stopped at. */
+function resumeInput(x: Execution): unknown {
+  const { decision } = x.options;
+  if (!x.waiting || !decision) return null;
+  const pending = x.waiting === true ? undefined : x.waiting;
+  if (pending?.request.kind !== 'tool_approval' || !pending.interruptId) return new Command({ resume: decision });
+  const { request } = pending;
+  const answer = toolApprovalAnswer(decision, request);
+  x.events.emit({
+    type: 'tool.approval', taskId: request.taskId, ...(request.callId !== undefined ? { callId: request.callId } : {}), tool: request.tool,
+    decision: answer.approved ? 'approved' : 'rejected', ...(answer.reason ? { reason: answer.reason } : {}),
+  });
+  // Addressed to this interrupt alone: other tasks waiting at the same time keep waiting.
+  return new Command({ resume: { [pending.interruptId]: answer } });
+}
 
 /** Runs of this process that are executing; the rest wait here, first come first served. */
 const activeRuns = new PQueue({ concurrency: 256 });
@@ -52,13 +94,18 @@ async function executeNow(x: Execution): Promise<RunResult> {
   store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
   const finished: TaskOutcome[] = [];
-  let approval: ApprovalRequest | undefined;
+  let approval: PendingApproval | undefined;
   let error: CadreError | undefined;
   let runTools: RunTools | undefined;
   try {
-    const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }));
+    const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, {
+      timeoutMs: config.detectTimeoutMs, cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }),
+      onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
+    }));
     runTools = await openRunTools(config, store, options.approveTool, events);
-    const context: AgentContext = { runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger, guards: runTools.guards };
+    const context: AgentContext = {
+      runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger, guards: runTools.guards, ...(options.privacy ? { privacy: options.privacy } : {}),
+    };
     const team = assembleTeam({ ...options, tools: [...(options.tools ?? []), ...runTools.tools] }, config, router, () => context);
     const workflow = createRunWorkflow({
       ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
@@ -69,16 +116,16 @@ async function executeNow(x: Execution): Promise<RunResult> {
       onOutcome: (outcome) => finished.push(outcome),
     });
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
-    let input: unknown = x.resuming ? (x.awaitingApproval && options.decision ? new Command({ resume: options.decision }) : null) : { goal: options.goal };
+    let input: unknown = x.resuming ? resumeInput(x) : { goal: options.goal };
     for (;;) {
       const value: unknown = await workflow.invoke(input as never, thread);
-      approval = interruptOf(value);
+      approval = interruptOf(value, planOrder(store, runId));
       if (!approval) {
         output = value as WorkflowOutput;
         break;
       }
-      if (typeof options.approvePlan !== 'function') break;
-      input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval) });
+      if (approval.request.kind !== 'plan_approval' || typeof options.approvePlan !== 'function') break;
+      input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval.request) });
       approval = undefined;
     }
   } catch (thrown) {
@@ -99,17 +146,25 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const spend = budget.spend();
   const durationMs = performance.now() - started;
   const answer = output?.answer ?? null;
-  const plan = output?.graph ?? approval?.graph ?? (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ?? null;
+  const request = approval?.request;
+  const plan = output?.graph ?? (request?.kind === 'plan_approval' ? request.graph : undefined) ?? (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ?? null;
   const tasks = output?.tasks ?? finished;
   events.emit({ type: 'run.completed', status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs, ...(info ? { error: info } : {}) });
   events.close();
   if (events.persistError) logger.error({ err: events.persistError, runId }, 'some events of this run could not be stored');
-  store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}) } });
+  const waitingFor = approval ? { approval: approval.request, ...(approval.interruptId ? { interruptId: approval.interruptId } : {}) } : {};
+  store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}), ...waitingFor } });
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
   return {
     runId, status, answer, plan, tasks, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs,
-    ...(info ? { error: info } : {}), ...(approval ? { approval } : {}), trace,
+    ...(info ? { error: info } : {}), ...(request ? { approval: request } : {}), trace,
   };
+}
+
+/** The plan's task ids in order, to rank approvals that wait at the same time. */
+function planOrder(store: CadreStore, runId: string): string[] {
+  const plan = store.runs.get(runId)?.plan as { tasks?: Array<{ id: string }> } | undefined;
+  return plan?.tasks?.map((t) => t.id) ?? [];
 }
 
 function statusOf(error: CadreError): RunStatus {

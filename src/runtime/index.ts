@@ -1,5 +1,6 @@
 export { run, resume } from './run.js';
 export type { RunOptions, ResumeOptions, RunResult, RunHandle, PlanApprover } from './run-types.js';
-export type { ApprovalRequest, PlanDecision } from './workflow.js';
+export type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workflow.js';
+export type { ToolApprovalRequest } from './tool-approval-gate.js';
 export type { TaskOutcome } from './task-outcome.js';
 export { openCadreStore, openConfiguredStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';

@@ -1,12 +1,12 @@
-import type { AIMessage } from '@langchain/core/messages';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { AgentContext } from '../../agents/index.js';
-import { costOf } from '../models/pricing.js';
+import { costOfReply } from '../models/routed-chat-model.js';
 import type { RouteDecision } from '../models/router.js';
 import { usageFromMessage } from '../models/usage.js';
 
 /** Hooks around a model call the runtime makes outside an agent (planning, fact extraction). */
 export interface ModelCallHooks {
-  beforeModelCall: () => void;
+  beforeModelCall: (messages: readonly BaseMessage[]) => void;
   afterModelCall: (reply: AIMessage, latencyMs?: number) => void;
 }
 
@@ -17,14 +17,14 @@ export interface ModelCallHooks {
 export function accounting(decision: RouteDecision, taskId: string, ctx: AgentContext): ModelCallHooks {
   let step = 0;
   return {
-    beforeModelCall: () => ctx.budget.beforeStep(),
+    beforeModelCall: (messages) => ctx.budget.beforeStep(decision.estimate?.(messages)),
     afterModelCall: (reply, latencyMs = 0) => {
       const usage = usageFromMessage(reply);
-      const costUsd = costOf(decision.ref, usage).usd;
+      const { costUsd, model } = costOfReply(reply, decision.ref);
       ctx.budget.charge(usage, costUsd);
       const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({ id: c.id ?? `${taskId}_${i}`, name: c.name, args: c.args as Record<string, unknown> }));
       const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
-      ctx.events.emit({ type: 'model.response', taskId, step: ++step, model: decision.ref.model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
+      ctx.events.emit({ type: 'model.response', taskId, step: ++step, model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { AgentContext } from '../../agents/index.js';
+import { routeFor, type AgentContext } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
 import { accounting } from './model-accounting.js';
 import type { Task, TaskGraph } from '../../planners/index.js';
@@ -52,8 +52,9 @@ export async function recordTask(memory: Memory, runId: string, outcome: TaskOut
  */
 export async function learnFromTask(memory: Memory, ctx: AgentContext, task: Task, outcome: TaskOutcome): Promise<void> {
   if (outcome.status !== 'completed' || !outcome.answer) return;
-  const decision = await ctx.router.select({ taskKind: 'extract' });
-  const facts = await memory.learnFacts(`${task.title}\n${outcome.answer}`, {
+  const text = `${task.title}\n${outcome.answer}`;
+  const decision = await routeFor(ctx, `${task.id}#facts`, { taskKind: 'extract', text });
+  const facts = await memory.learnFacts(text, {
     model: decision.model, signal: ctx.signal, provenance: { runId: ctx.runId, taskId: task.id }, ...accounting(decision, `${task.id}#facts`, ctx),
   });
   for (const fact of facts) ctx.events.emit({ type: 'memory.written', taskId: task.id, kind: 'facts', id: fact.id });

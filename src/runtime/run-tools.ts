@@ -6,6 +6,7 @@ import {
 } from '../../tools/index.js';
 import type { CadreConfig, RunEventStream } from '../core/index.js';
 import type { CadreStore } from './store/index.js';
+import { createInterruptApprover } from './tool-approval-gate.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
 export interface RunTools {
@@ -24,13 +25,14 @@ export function checkToolConfig(config: CadreConfig): void {
 }
 
 /**
- * The run's tool guards — policy (default: destructive tools need approval), approvals, pinning and
- * the audit log in the run's database, rate limits — and its MCP tools, started lazily.
+ * The run's tool guards — policy (default: destructive tools need approval), approvals (`'interrupt'`:
+ * the run stops and waits for the decision), pinning and the audit log in the run's database, rate
+ * limits — and its MCP tools, started lazily.
  */
-export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | undefined, events: RunEventStream): Promise<RunTools> {
+export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | 'interrupt' | undefined, events: RunEventStream): Promise<RunTools> {
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
-    policy, approve: approve ?? denyWithoutApprover, audit: new AuditLog(store.db), rateLimiter: RateLimiter.fromPolicy(policy),
+    policy, approve: approve === 'interrupt' ? createInterruptApprover(events) : approve ?? denyWithoutApprover, audit: new AuditLog(store.db), rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
       applies: isMcpTool,
       onChange: (change) => events.emit({ type: 'tool.quarantined', tool: change.name, changes: change.changes }),

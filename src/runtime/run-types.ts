@@ -6,10 +6,10 @@ import type { EpisodeStore, Memory } from '../../memory/index.js';
 import type { ApprovalHandler, Tool } from '../../tools/index.js';
 import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import type { ApprovalRequest, PlanDecision } from './workflow.js';
+import type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workflow.js';
 
 /** Decides at the approval gate, in-process. */
-export type PlanApprover = (request: ApprovalRequest) => PlanDecision | Promise<PlanDecision>;
+export type PlanApprover = (request: PlanApprovalRequest) => PlanDecision | Promise<PlanDecision>;
 
 export interface RunOptions {
   goal: string;
@@ -21,8 +21,10 @@ export interface RunOptions {
   replanner?: Replanner;
   /** One chat model for every call; skips detection. */
   model?: BaseChatModel;
-  /** Decides the model for each call; default: detected from config and environment. */
+  /** Decides the model for each call; default: the policy router over `models` in the config, or what detection finds. */
   router?: ModelRouter;
+  /** `sensitive` keeps every model call of the run on local models; personal data found in prompts raises it per call anyway. */
+  privacy?: 'public' | 'sensitive';
   config?: CadreConfigInput;
   /** Where agent steps are journaled; default the run's SQLite database. */
   journal?: StepJournal;
@@ -39,10 +41,18 @@ export interface RunOptions {
    */
   memory?: Memory;
   /**
-   * Decides tool calls the tool policy marks `ask` (by default: every `destructive` tool). Without
-   * one, such calls are refused with a tool error the model sees, and the refusal is audited.
+   * Decides tool calls the tool policy marks `ask` (by default: every `destructive` tool).
+   * - a function: decides in-process, while the task waits;
+   * - `'interrupt'`: the run stops at the first such call with status `awaiting_approval` and
+   *   `result.approval` of kind `tool_approval` (tool, redacted arguments, effects, task, reason);
+   *   `resume(runId, { decision: { action: 'approve' | 'reject', reason } })` answers it. The task
+   *   then replays its journaled steps (no new model calls) up to that call, which runs once if
+   *   approved or is refused as `approval_denied`. Kept for the run: `resume` asks the same way
+   *   unless given another `approveTool`.
+   *
+   * Without either, such calls are refused with a tool error the model sees, and the refusal is audited.
    */
-  approveTool?: ApprovalHandler;
+  approveTool?: ApprovalHandler | 'interrupt';
   /** More tools for every spec-defined role, next to MCP tools from `mcpServers` in the config. */
   tools?: readonly Tool[];
   /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
@@ -50,7 +60,10 @@ export interface RunOptions {
 }
 
 export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId'> {
-  /** The answer for a run waiting at the approval gate. */
+  /**
+   * The answer for a run waiting at `awaiting_approval`: for its plan, `approve`, `edit` or `reject`;
+   * for a tool call, `approve` or `reject` (its `reason` reaches the model with the refusal).
+   */
   decision?: PlanDecision;
 }
 
@@ -66,7 +79,10 @@ export interface RunResult {
   steps: number;
   durationMs: number;
   error?: ErrorInfo;
-  /** The approval request, when status is `awaiting_approval`. */
+  /**
+   * What the run waits for, when status is `awaiting_approval`: the plan, or one tool call. When
+   * several tasks wait at once, the first by plan order; resuming answers it and stops at the next.
+   */
   approval?: ApprovalRequest;
   trace: readonly JournalStep[];
 }

@@ -3,7 +3,8 @@ import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig } fr
 import { RoleRegistry, defineAgentSpec, isAgent } from '../../agents/index.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
-import { executeRun } from './execute-run.js';
+import { executeRun, pendingApproval, type Execution } from './execute-run.js';
+import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { checkToolConfig } from './run-tools.js';
 
 /**
@@ -21,14 +22,18 @@ export function run(options: RunOptions): RunHandle {
   checkToolConfig(config);
   const store = openConfiguredStore(config);
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
-  store.runs.create({ id: runId, goal: options.goal, settings: { metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan) } });
+  store.runs.create({ id: runId, goal: options.goal, settings: {
+    metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan),
+    ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
+  } });
   return start(runId, options, store, config, false);
 }
 
 /**
- * Continues a run after a crash, a cancel or the approval gate: finished tasks are read back from
- * the checkpoint, interrupted ones replay their journal, and events continue from the last seq.
- * Pass the same team (roles, agent, planner) the run started with.
+ * Continues a run after a crash, a cancel or an approval (of its plan or of a tool call): finished
+ * tasks are read back from the checkpoint, interrupted ones replay their journal, and events continue
+ * from the last seq. Pass the same team (roles, agent, planner) the run started with. Throws at once
+ * for a decision that cannot answer what the run waits for (`edit` for a tool call).
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const config = loadConfig(options.config);
@@ -40,16 +45,20 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   }
   // The gate is part of the workflow's shape: a run planned with it is resumed with it.
   const approvePlan = options.approvePlan ?? Boolean(record.settings?.approval);
-  return start(runId, { ...options, goal: record.goal, approvePlan }, store, config, true, record.status === 'awaiting_approval');
+  // A run that stops for tool approvals keeps doing so, unless the caller now decides in-process.
+  const approveTool = options.approveTool ?? (record.settings?.toolApproval === 'interrupt' ? 'interrupt' : undefined);
+  const waiting = record.status === 'awaiting_approval' ? pendingApproval(record) ?? true : undefined;
+  if (typeof waiting === 'object' && waiting.request.kind === 'tool_approval' && options.decision) toolApprovalAnswer(options.decision, waiting.request);
+  return start(runId, { ...options, goal: record.goal, approvePlan, ...(approveTool ? { approveTool } : {}) }, store, config, true, waiting);
 }
 
-function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, awaitingApproval = false): RunHandle {
+function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, waiting?: Execution['waiting']): RunHandle {
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.lastSeq(runId) + 1 });
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.
   setMaxListeners(0, controller.signal, signal);
-  const result = executeRun({ options, config, runId, store, events, signal, controller, resuming, awaitingApproval });
+  const result = executeRun({ options, config, runId, store, events, signal, controller, resuming, ...(waiting !== undefined ? { waiting } : {}) });
   return {
     runId,
     result,

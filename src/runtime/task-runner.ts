@@ -1,3 +1,4 @@
+import { isGraphBubbleUp } from '@langchain/langgraph';
 import { Budget, CadreError, addUsage, emptyUsage, type ErrorInfo, type Usage } from '../core/index.js';
 import { reflectOnFailure, type AgentContext, type RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
@@ -25,12 +26,14 @@ export interface RunTaskOptions {
 
 /**
  * Runs one task with its role's agent, retrying up to `retries` times with the error in view.
- * Task failures come back as a `failed` outcome; cancellation and budget exhaustion throw.
+ * Task failures come back as a `failed` outcome; cancellation, budget exhaustion and LangGraph
+ * interrupts (a tool call waiting for approval) throw.
  */
 export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   const { task, context: ctx } = options;
   const started = performance.now();
   const agent = options.roles.get(task.role);
+  const kind = options.roles.taskKindOf(task.role);
   const budget = task.budget ? new Budget(task.budget, Date.now, ctx.budget) : ctx.budget;
   let usage: Usage = emptyUsage();
   let costUsd = 0;
@@ -47,7 +50,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
         .filter(Boolean)
         .join('\n\n');
       const result = await agent.run(
-        { id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}) },
+        { id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}), ...(kind ? { kind } : {}) },
         { ...ctx, budget },
       );
       const output = checkOutput(task, result.answer, result);
@@ -57,6 +60,8 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       tries += result.attempts ?? 1;
       return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}) });
     } catch (thrown) {
+      // LangGraph's own signals (an interrupt for a tool approval) stop the task without failing it.
+      if (isGraphBubbleUp(thrown)) throw thrown;
       const error = CadreError.from(thrown, 'task_failed');
       if (stopsRun(error, ctx)) throw error;
       const spent = error.details as { usage?: Usage; costUsd?: number; attempts?: number };

@@ -1,5 +1,5 @@
 import {
-  RoleRegistry, builtinRoles, createDelegateTool, createMemoryTools, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
+  RoleRegistry, builtinRoles, createDelegateTool, createMemoryTools, routeFor, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
 } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
 import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type Planner, type Replanner } from '../../planners/index.js';
@@ -47,7 +47,9 @@ export function assembleTeam(options: TeamOptions, config: CadreConfig, router: 
   // With several roles, each can ask another a sub-question.
   const extraTools = [...(definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : []), ...memoryTools];
   const roles: RoleRegistry = new RoleRegistry(definitions, { ...agentOptions, extraTools });
-  const planModel = lazyModel(router, 'plan');
+  // One model plans and revises the whole run; privacy and budget come from the run's context.
+  let planning: Promise<RouteDecision> | undefined;
+  const planModel = () => (planning ??= routeFor(context(), 'plan', { taskKind: 'plan', text: options.goal, requiredCapabilities: [] }));
   return {
     roles,
     planner: options.planner ?? {
@@ -63,9 +65,4 @@ export function assembleTeam(options: TeamOptions, config: CadreConfig, router: 
       },
     },
   };
-}
-
-function lazyModel(router: ModelRouter, taskKind: string): () => Promise<RouteDecision> {
-  let chosen: Promise<RouteDecision> | undefined;
-  return () => (chosen ??= router.select({ taskKind, requiredCapabilities: [] }));
 }

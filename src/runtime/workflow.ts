@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
 import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
@@ -8,6 +9,7 @@ import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
+import type { ToolApprovalRequest } from './tool-approval-gate.js';
 
 /** A human's or program's answer to the approval gate. */
 export interface PlanDecision {
@@ -17,11 +19,14 @@ export interface PlanDecision {
   reason?: string;
 }
 
-/** What the gate shows: the plan waiting for a decision. */
-export interface ApprovalRequest {
+/** What the plan gate shows: the plan waiting for a decision. */
+export interface PlanApprovalRequest {
   kind: 'plan_approval';
   graph: TaskGraph;
 }
+
+/** What a run stopped at `awaiting_approval` waits for: its plan, or one tool call. */
+export type ApprovalRequest = PlanApprovalRequest | ToolApprovalRequest;
 
 export interface WorkflowOutput {
   status: 'completed' | 'failed' | 'rejected';
@@ -127,7 +132,9 @@ export function createRunWorkflow(o: WorkflowOptions) {
     const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
     const blocked = inputs.find((i) => i.status !== 'completed');
     if (blocked) return skip(task, revision, `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`);
-    return await queue.add(async () => {
+    // Bound to this task's async context: a queued job otherwise starts in the context of the job
+    // that freed its slot, and LangGraph's interrupt() would answer for the wrong task.
+    return await queue.add(AsyncResource.bind(async () => {
       if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
       const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
       const reflect = o.policy.failurePolicy === 'reflect';
@@ -145,7 +152,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
       }
       o.onOutcome?.(outcome);
       return outcome;
-    }, { priority: priority.get(task.id) ?? 0 });
+    }), { priority: priority.get(task.id) ?? 0 });
   });
 
   // A revision that cannot be made (the replanner's plans stay invalid, its model is down) ends
@@ -174,7 +181,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
     const planned = await plan(input.goal);
     let graph = planned.graph;
     if (o.approval) {
-      const decision = interrupt<ApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
+      const decision = interrupt<PlanApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
       const decided = await decide(decision, graph);
       if (decided.rejected) return { status: 'rejected', answer: null, graph, tasks: [] };
       graph = decided.graph;

@@ -107,6 +107,15 @@ describe('policy router', () => {
     expect((await router.select({ privacy: 'sensitive' })).ref.model).toBe('llama3.1');
   });
 
+  it('counts decisions made in the same moment, so a burst of tasks spills before any call starts', async () => {
+    const { router } = pool([local('llama3.1', { concurrency: 2 }), cloud('gpt-4o-mini')], { spillQueueDepth: 3 });
+    const decisions = await Promise.all(Array.from({ length: 8 }, () => router.select({})));
+    // 2 run at once and 3 may wait; the sixth and later go to the cloud.
+    expect(decisions.map((d) => d.ref.location)).toEqual(['local', 'local', 'local', 'local', 'local', 'cloud', 'cloud', 'cloud']);
+    await Promise.all(decisions.map((d) => ask(d)));
+    expect(router.queueDepth('ollama:llama3.1')).toBe(0);
+  });
+
   it('goes for the cheapest model when the budget runs low, and drops models one call would overrun', async () => {
     const { router } = pool([cloud('gpt-4o', { maxOutputTokens: 1000 }), cloud('gpt-4o-mini', { maxOutputTokens: 1000 })], { downgradeBelow: 0.3 });
     expect((await router.select({ budget: { limitUsd: 1, remainingUsd: 0.9 } })).ref.model).toBe('gpt-4o');

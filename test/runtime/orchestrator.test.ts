@@ -277,7 +277,7 @@ describe('orchestrator', () => {
     const counting = { plan: async (...args: Parameters<StaticPlanner['plan']>) => (plans++, new StaticPlanner(graph).plan(...args)) };
     const waiting = await run({ goal: 'g', roles: team(spans), planner: counting, model, config: { ...offline, databasePath }, approvePlan: true }).result;
     expect(waiting.status).toBe('awaiting_approval');
-    expect(waiting.approval?.graph.tasks.map((t) => t.id)).toEqual(['a', 'b']);
+    expect(waiting.approval?.kind === 'plan_approval' && waiting.approval.graph.tasks.map((t) => t.id)).toEqual(['a', 'b']);
     const decision: PlanDecision = { action: 'approve' };
     const done = await resume(waiting.runId, { roles: team(spans), planner: counting, model, config: { ...offline, databasePath }, decision }).result;
     expect(done.status).toBe('completed');

@@ -8,6 +8,10 @@ export interface ApprovalRequest {
   effects: ToolEffects;
   runId: string;
   taskId: string;
+  /** The model's id for this call: with `attempt`, it tells one call of the task from another. */
+  callId?: string;
+  /** Which attempt at the task made the call; 1 for the first. */
+  attempt?: number;
   /** Why approval is needed, in words a person can act on. */
   reason: string;
 }
@@ -17,8 +21,24 @@ export interface ApprovalDecision {
   reason?: string;
 }
 
-/** Decides whether a call that policy marks `ask` may run. */
+/**
+ * Decides whether a call that policy marks `ask` may run. A handler that cannot answer yet may throw
+ * an error marked with `markApprovalPending`: it passes through the executor and the agents unchanged,
+ * so whatever runs them can stop and ask the same handler again later.
+ */
 export type ApprovalHandler = (request: ApprovalRequest) => Promise<ApprovalDecision>;
+
+const pending = Symbol.for('cadre.approval_pending');
+
+/** Marks `error` as "no decision yet": not a refusal, not a tool failure; the call is asked again later. */
+export function markApprovalPending<E extends object>(error: E): E {
+  Object.defineProperty(error, pending, { value: true });
+  return error;
+}
+
+/** True for an error a handler threw because the decision is still to come (see `markApprovalPending`). */
+export const isApprovalPending = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && (error as { [pending]?: unknown })[pending] === true;
 
 /** The default: with no one to ask, the safe answer is no. */
 export const denyWithoutApprover: ApprovalHandler = () => Promise.resolve({ approved: false, reason: 'no approver configured' });

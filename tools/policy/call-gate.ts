@@ -29,6 +29,8 @@ interface CallInfo {
   args: Record<string, unknown>;
   runId: string;
   taskId: string;
+  callId?: string;
+  attempt?: number;
 }
 
 /** Before argument validation: is the tool allowed for this agent, and unchanged since it was trusted? */
@@ -47,7 +49,10 @@ export function admitCall(tool: Tool, guards: ToolGuards): Refusal | undefined {
   return undefined;
 }
 
-/** After argument validation: rate limits, then approval; a newly seen tool is pinned once it may run. */
+/**
+ * After argument validation: rate limits, then approval; a newly seen tool is pinned once it may run.
+ * A handler's pending-approval error (`markApprovalPending`) is thrown on, untouched.
+ */
 export async function authorizeCall(tool: Tool, call: CallInfo, guards: ToolGuards): Promise<Refusal | undefined> {
   if (guards.rateLimiter) {
     try {
@@ -64,6 +69,7 @@ export async function authorizeCall(tool: Tool, call: CallInfo, guards: ToolGuar
     const approve = guards.approve ?? denyWithoutApprover;
     const decision = await approve({
       tool: tool.name, args: redact(call.args), effects: tool.effects, runId: call.runId, taskId: call.taskId,
+      ...(call.callId !== undefined ? { callId: call.callId } : {}), ...(call.attempt !== undefined ? { attempt: call.attempt } : {}),
       reason: `${tool.name} is a ${tool.effects} tool and policy requires approval before it runs`,
     });
     if (!decision.approved) {
