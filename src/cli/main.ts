@@ -35,6 +35,7 @@ interface RunFlags {
   workspace?: string;
   scripted?: boolean;
   approvePlan?: boolean;
+  approveLater?: boolean;
   data?: string;
   concurrency?: number;
 }
@@ -46,6 +47,10 @@ const configFrom = (flags: RunFlags): CadreConfigInput => ({
   workspaceDir: flags.workspace,
   dataDir: flags.data,
   concurrency: flags.concurrency,
+});
+
+const approvals = (flags: RunFlags & { sensitive?: boolean }) => ({
+  approvePlan: Boolean(flags.approvePlan), approveLater: Boolean(flags.approveLater), ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
 });
 
 const program = new Command('cadre')
@@ -62,17 +67,19 @@ const withRunFlags = (command: Command) =>
     .option('--workspace <dir>', 'folder the file tools may read and write (default: current folder)')
     .option('--data <dir>', 'where runs are stored (default: .cadre)')
     .option('--concurrency <n>', 'tasks that may work at the same time', positiveInt)
-    .option('--approve-plan', 'show the plan and ask before running it');
+    .option('--approve-plan', 'show the plan and ask before running it')
+    .option('--approve-later', 'stop at a tool call that needs approval; answer it with cadre resume <runId> --approve | --reject')
+    .option('--sensitive', 'keep every model call on local models');
 
 withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
   .option('--scripted', 'use the scripted model even when a real one is reachable')
   .action(async (goal: string, flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', approvePlan: Boolean(flags.approvePlan) });
+    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', ...approvals(flags) });
   });
 
 withRunFlags(program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'))
   .action(async (flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', approvePlan: Boolean(flags.approvePlan) });
+    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', ...approvals(flags) });
   });
 
 program

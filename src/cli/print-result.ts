@@ -13,6 +13,12 @@ export function printResult(result: RunResult, out: NodeJS.WritableStream = proc
       out.write(`  ${t.taskId.padEnd(14)} ${t.role.padEnd(10)} ${status} ${String(t.attempts).padStart(5)} ${(t.model ?? '-').padEnd(18)} ${`${(t.durationMs / 1000).toFixed(2)}s`.padStart(7)} ${String(t.usage.totalTokens).padStart(7)} ${`$${t.costUsd.toFixed(4)}`.padStart(8)}\n`);
     }
   }
+  if (result.models.length > 0) {
+    out.write(`\n${pc.bold('models')}\n`);
+    for (const m of result.models) {
+      out.write(`  ${m.model.padEnd(28)} ${String(m.calls).padStart(4)} calls ${String(m.usage.totalTokens).padStart(8)} tokens ${`$${m.costUsd.toFixed(4)}`.padStart(9)}\n`);
+    }
+  }
   if (result.answer !== null) out.write(`\n${pc.bold('answer')}\n${result.answer}\n`);
   const tokens = `${result.usage.totalTokens} tokens (in ${result.usage.inputTokens} / out ${result.usage.outputTokens})`;
   out.write(`\n${statusColour(result.status)(result.status)} · ${result.steps} model calls · ${tokens} · $${result.costUsd.toFixed(4)} · ${(result.durationMs / 1000).toFixed(2)} s · ${pc.dim(result.runId)}\n`);

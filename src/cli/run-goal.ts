@@ -20,6 +20,10 @@ export interface RunGoalOptions {
   scripted: 'auto' | 'force' | 'never';
   /** Ask before executing the plan (on a terminal), or stop at the gate (otherwise). */
   approvePlan?: boolean;
+  /** Stop at tool calls that need approval (status awaiting_approval) instead of asking now. */
+  approveLater?: boolean;
+  /** `sensitive`: local models only. */
+  privacy?: 'public' | 'sensitive';
 }
 
 /** Plans and runs a goal with the default team, shows it live (or as JSON lines), returns the exit code. */
@@ -30,7 +34,8 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
   const memory = await openMemory(config);
   try {
     const handle = run({
-      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool: toolApprover(view),
+      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
+      approveTool: options.approveLater ? 'interrupt' : toolApprover(view), ...(options.privacy ? { privacy: options.privacy } : {}),
       approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
     });
     return await follow(handle, view);

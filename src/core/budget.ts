@@ -120,7 +120,8 @@ export class Budget {
 
   private exceeded(limit: BudgetLimit, used: number, max: number): never {
     throw new CadreError('budget_exceeded', `Budget exceeded: ${limit} would reach ${used} (limit ${max})`, {
-      details: { limit, used, max },
+      // `run` for the outermost budget: reaching it stops the whole run, not just one task.
+      details: { limit, used, max, scope: this.parent ? 'task' : 'run' },
     });
   }
 }

@@ -57,6 +57,7 @@ export interface PolicyRouter extends ModelRouter {
 }
 
 const priceOf = (m: PoolModel) => m.price.input + m.price.output;
+const overBudget = 'one call would cost more than the budget left';
 
 /**
  * Routes each call over a model pool. Hard limits first — privacy (a sensitive request, labelled or
@@ -97,8 +98,11 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
 
     let candidates = pool.filter((m) => keep(m, limitsOf(m, { privacy, needs, tokens, outputTokens: m.maxOutputTokens ?? routing.expectedOutputTokens })));
     for (const rule of matching) candidates = candidates.filter((m) => keep(m, requireOf(rule, m)));
-    if (request.budget?.remainingUsd !== undefined) {
-      candidates = candidates.filter((m) => keep(m, callCost(m, tokens, routing.expectedOutputTokens) > request.budget!.remainingUsd! ? 'one call would cost more than the budget left' : undefined));
+    const remainingUsd = request.budget?.remainingUsd;
+    if (remainingUsd !== undefined) {
+      const fits = candidates.filter((m) => callCost(m, tokens, routing.expectedOutputTokens) <= remainingUsd);
+      // When nothing fits, the budget check before the call stops the run (or task) that owns the limit.
+      if (fits.length > 0) candidates = candidates.filter((m) => keep(m, fits.includes(m) ? undefined : overBudget));
     }
     const natives = needs.includes('tools') ? candidates.filter((m) => m.capabilities.tools === true) : candidates;
     const nativeTools = natives.length > 0 || !needs.includes('tools');

@@ -5,7 +5,7 @@ import { createFixedRouter } from '../models/router.js';
 import { createCapabilityCache } from '../models/capability-cache.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
-import type { RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
+import type { ModelSpend, RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
 import type { CadreStore, RunRecord } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { openRunTools, type RunTools } from './run-tools.js';
@@ -156,7 +156,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
   store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}), ...waitingFor } });
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
   return {
-    runId, status, answer, plan, tasks, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs,
+    runId, status, answer, plan, tasks, usage: spend.usage, costUsd: spend.costUsd, models: spendByModel(store, runId), steps: spend.steps, durationMs,
     ...(info ? { error: info } : {}), ...(request ? { approval: request } : {}), trace,
   };
 }
@@ -174,17 +174,26 @@ function statusOf(error: CadreError): RunStatus {
 }
 
 /** What earlier processes of this run paid for: their non-replayed model responses. */
-function spentBefore(store: CadreStore, runId: string) {
-  let usage = emptyUsage();
-  let costUsd = 0;
-  let steps = 0;
+/** What each model cost the run so far (every process of it), from its `model.response` events. */
+function spendByModel(store: CadreStore, runId: string): ModelSpend[] {
+  const byModel = new Map<string, ModelSpend>();
   for (const event of store.events.read(runId)) {
+    // A replayed response was paid for when it was first made.
     if (event.type !== 'model.response' || event.replayed) continue;
-    usage = addUsage(usage, event.usage);
-    costUsd += event.costUsd;
-    steps += 1;
+    const spend = byModel.get(event.model) ?? { model: event.model, calls: 0, usage: emptyUsage(), costUsd: 0 };
+    byModel.set(event.model, { model: event.model, calls: spend.calls + 1, usage: addUsage(spend.usage, event.usage), costUsd: spend.costUsd + event.costUsd });
   }
-  return { steps, usage, costUsd };
+  return [...byModel.values()];
+}
+
+/** What earlier processes of a resumed run spent, so its limits hold across restarts. */
+function spentBefore(store: CadreStore, runId: string) {
+  const models = spendByModel(store, runId);
+  return {
+    steps: models.reduce((n, m) => n + m.calls, 0),
+    usage: models.reduce((u, m) => addUsage(u, m.usage), emptyUsage()),
+    costUsd: models.reduce((c, m) => c + m.costUsd, 0),
+  };
 }
 
 /** Every recorded step of the plan's tasks, attempt by attempt. */

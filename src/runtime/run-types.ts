@@ -67,6 +67,15 @@ export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId'> {
   decision?: PlanDecision;
 }
 
+/** What one model cost a run: calls, tokens and dollars (priced from the pool or the price table). */
+export interface ModelSpend {
+  /** The model's name as its provider knows it. */
+  model: string;
+  calls: number;
+  usage: Usage;
+  costUsd: number;
+}
+
 /** How a run ended. `tasks` and `trace` hold everything done, also when the run stopped early. */
 export interface RunResult {
   runId: string;
@@ -76,6 +85,8 @@ export interface RunResult {
   tasks: TaskOutcome[];
   usage: Usage;
   costUsd: number;
+  /** Spend per model, for every call the run made (planning, tasks, reflection, fact extraction). */
+  models: ModelSpend[];
   steps: number;
   durationMs: number;
   error?: ErrorInfo;

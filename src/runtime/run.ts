@@ -24,7 +24,7 @@ export function run(options: RunOptions): RunHandle {
   if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   store.runs.create({ id: runId, goal: options.goal, settings: {
     metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan),
-    ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
+    ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}), ...(options.privacy ? { privacy: options.privacy } : {}),
   } });
   return start(runId, options, store, config, false);
 }
@@ -49,7 +49,9 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const approveTool = options.approveTool ?? (record.settings?.toolApproval === 'interrupt' ? 'interrupt' : undefined);
   const waiting = record.status === 'awaiting_approval' ? pendingApproval(record) ?? true : undefined;
   if (typeof waiting === 'object' && waiting.request.kind === 'tool_approval' && options.decision) toolApprovalAnswer(options.decision, waiting.request);
-  return start(runId, { ...options, goal: record.goal, approvePlan, ...(approveTool ? { approveTool } : {}) }, store, config, true, waiting);
+  // A run labelled sensitive stays so: its resumed calls must not reach a cloud model either.
+  const privacy = options.privacy ?? (record.settings?.privacy === 'sensitive' ? 'sensitive' : undefined);
+  return start(runId, { ...options, goal: record.goal, approvePlan, ...(approveTool ? { approveTool } : {}), ...(privacy ? { privacy } : {}) }, store, config, true, waiting);
 }
 
 function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, waiting?: Execution['waiting']): RunHandle {

@@ -90,7 +90,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
 
 /** The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task. */
 function stopsRun(error: CadreError, ctx: AgentContext): boolean {
-  return error.code === 'cancelled' || (error.code === 'budget_exceeded' && ctx.budget.exhaustedLimit() !== undefined);
+  return error.code === 'cancelled' || (error.code === 'budget_exceeded' && (error.details.scope === 'run' || ctx.budget.exhaustedLimit() !== undefined));
 }
 
 /** The instruction, with the expected output's JSON Schema when the task declares one. */
