@@ -30,6 +30,16 @@ describe('examples run offline on the scripted model', { timeout: 120_000 }, () 
     expect(out.stdout).toMatch(/Result: 14400[\s\S]*Result: 10410/);
   });
 
+  it('routing keeps personal data local, falls back when the local model fails, and reports spend per model', () => {
+    const out = example('routing.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/planning: openai:gpt-4o \(public\)/);
+    expect(out.stdout).toMatch(/personal data: ollama:llama3\.1:8b \(sensitive\).*found email/);
+    expect(out.stdout).toMatch(/fallback: llama3\.1:8b -> gpt-4o/);
+    expect(out.stdout).toMatch(/answered by openai:gpt-4o for \$0\.0060/);
+    expect(out.stdout).toMatch(/sensitive run: completed, models used: llama3\.1:8b\n/);
+  });
+
   it('mcp uses the filesystem MCP server under a policy: a destructive move needs approval', () => {
     const out = example('mcp.ts');
     expect(out.status).toBe(0);

@@ -1,4 +1,7 @@
 import { unwrapUntrusted } from '../../tools/index.js';
+import { createPolicyRouter } from '../models/policy-router.js';
+import { poolModel, type ModelEntryInput } from '../models/pool.js';
+import type { ModelRouter } from '../models/router.js';
 import { ScriptedChatModel, type ScriptContext, type ScriptedReply } from '../testing/index.js';
 
 /**
@@ -10,8 +13,26 @@ import { ScriptedChatModel, type ScriptContext, type ScriptedReply } from '../te
  * out the number — the mistake a Reflexion evaluator catches — unless a lesson says otherwise.
  * It is a script, not a language model.
  */
-export function createDemoModel(options: { latencyMs?: number } = {}): ScriptedChatModel {
-  return new ScriptedChatModel({ respond, latencyMs: options.latencyMs ?? 120, modelName: 'scripted-demo' });
+export function createDemoModel(options: { latencyMs?: number; modelName?: string } = {}): ScriptedChatModel {
+  return new ScriptedChatModel({ respond, latencyMs: options.latencyMs ?? 120, modelName: options.modelName ?? 'scripted-demo' });
+}
+
+/**
+ * The scripted run's model pool, so the demo shows routing: a small model standing in for a local
+ * GPU model and a large one standing in for a priced cloud model (both scripted, both offline). The
+ * default rules plan and reflect with the large one and send the rest to the small one.
+ */
+export function createDemoRouter(): ModelRouter {
+  const entry = (id: string, more: Partial<ModelEntryInput>) => ({
+    model: poolModel({ id, provider: 'local', model: id, capabilities: { tools: true, json: true }, ...more }),
+    chat: createDemoModel({ modelName: id }),
+  });
+  return createPolicyRouter({
+    models: [
+      entry('scripted-small', { location: 'local', strength: 3 }),
+      entry('scripted-large', { location: 'cloud', strength: 9, price: { input: 2.5, output: 10 } }),
+    ],
+  });
 }
 
 const quoted = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');

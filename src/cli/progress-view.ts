@@ -69,6 +69,9 @@ export class ProgressView {
         break;
       case 'model.routed':
         if (row) row.model = `${event.provider}:${event.model}`;
+        // A first choice is shown with its reason; a change of model mid-task stands out.
+        if (event.change) this.print(`  ${who} ${pc.yellow(`${event.change} -> ${event.provider}:${event.model}`)} ${pc.dim(oneLine(event.reason, 100))}`);
+        else this.print(`  ${who} ${pc.dim(`model ${oneLine(event.reason, 110)}`)}`);
         break;
       case 'model.response':
         if (!row) break; // planning calls: the plan itself is shown when it is made

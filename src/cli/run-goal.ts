@@ -3,12 +3,12 @@ import { createInterface } from 'node:readline/promises';
 import pc from 'picocolors';
 import { createMemory } from '../../memory/index.js';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
-import { createFixedRouter, type ModelRouter } from '../models/router.js';
+import type { ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import { openConfiguredStore, resume, run, type PlanApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
 import type { ApprovalHandler } from '../../tools/index.js';
 import { createDefaultTeam } from './demo-team.js';
-import { createDemoModel } from './demo-model.js';
+import { createDemoRouter } from './demo-model.js';
 import { ProgressView, renderPlan } from './progress-view.js';
 import { printResult } from './print-result.js';
 
@@ -130,8 +130,8 @@ export const openMemory = (config: CadreConfig) => createMemory({ dir: join(conf
 
 async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfig): Promise<{ router: ModelRouter; scripted: boolean }> {
   const notice = (why: string) =>
-    process.stderr.write(pc.yellow(`${why} Using the scripted model from cadre/testing: its replies are scripted, not generated.\n`));
-  const scripted = () => ({ router: createFixedRouter(createDemoModel(), { provider: 'local', model: 'scripted-demo', location: 'local' }), scripted: true });
+    process.stderr.write(pc.yellow(`${why} Using scripted models from cadre/testing (a "small local" and a "large cloud" one, both offline): their replies are scripted, not generated.\n`));
+  const scripted = () => ({ router: createDemoRouter(), scripted: true });
   if (mode === 'force') {
     notice('Scripted run.');
     return scripted();
