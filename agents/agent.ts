@@ -1,6 +1,6 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import type { Budget, Logger, RunEventStream, StepJournal, ToolCallJournal, Usage } from '../src/core/index.js';
-import type { ModelRouter } from '../src/models/router.js';
+import type { AnswerCheck, ModelRouter } from '../src/models/router.js';
 import type { ToolGuards } from '../tools/index.js';
 
 /** One unit of work for an agent. */
@@ -15,6 +15,8 @@ export interface AgentTask {
   tools?: readonly string[];
   /** What kind of work this is, for routing (reason, code, summarise, ...); default `agent`. */
   kind?: string;
+  /** Checks a final answer (e.g. against the task's output schema); a cascade escalates when it fails. */
+  checkAnswer?: AnswerCheck;
 }
 
 /** The journal key of a task attempt: the task id for the first, `id#n` after. */

@@ -62,7 +62,7 @@ export class ReActAgent implements Agent {
     const tools = this.lcTools.filter((t) => allowed.has(t.name));
     const decision = await routeFor(ctx, task.id, {
       taskKind: task.kind ?? 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [],
-      text: task.context ? `${task.context}\n${task.instruction}` : task.instruction,
+      text: task.context ? `${task.context}\n${task.instruction}` : task.instruction, ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
     });
     const { ref } = decision;
     const model = this.bind(decision, tools);

@@ -50,7 +50,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
         .filter(Boolean)
         .join('\n\n');
       const result = await agent.run(
-        { id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}), ...(kind ? { kind } : {}) },
+        {
+          id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}), ...(kind ? { kind } : {}),
+          ...(task.output?.schema ? { checkAnswer: (answer: string) => answerCheck(task, answer) } : {}),
+        },
         { ...ctx, budget },
       );
       const output = checkOutput(task, result.answer, result);
@@ -112,6 +115,16 @@ function checkOutput(task: Task, answer: string, spent: { usage: Usage; costUsd:
   if (parsed?.success) return parsed.data;
   const problems = error ?? parsed!.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
   throw new CadreError('output_invalid', `The answer does not match the expected output: ${problems}`, { details: { usage: spent.usage, costUsd: spent.costUsd } });
+}
+
+/** The output-schema check as a cascade sees it: a cheap model's answer that fails it escalates. */
+function answerCheck(task: Task, answer: string): { ok: boolean; reason?: string } {
+  try {
+    checkOutput(task, answer, { usage: emptyUsage(), costUsd: 0, steps: 0 });
+    return { ok: true };
+  } catch (error) {
+    return { ok: false, reason: CadreError.from(error).message };
+  }
 }
 
 /** The `reflect` policy: a lesson from the error, shown to the next attempt and kept for later runs. */

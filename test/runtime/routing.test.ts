@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { run, type CadreEvent, type CadreEventOf } from 'cadre';
 import { createPolicyRouter, poolModel, type RoutingConfigInput } from 'cadre/models';
+import { StaticPlanner } from 'cadre/planners';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel, type ScriptedReply } from 'cadre/testing';
 import { CadreError } from '../../src/core/index.js';
@@ -77,5 +78,18 @@ describe('runs routed by the policy router', () => {
     expect(result.status).toBe('budget_exceeded');
     expect(result.costUsd).toBeLessThanOrEqual(cap);
     expect(result.steps).toBeGreaterThan(1);
+  });
+
+  it("escalates a task to the stronger model when the cheap model's answer fails the task's output schema", async () => {
+    const { router, localChat, cloudChat } = twoModels(['{"value": "forty-two"}'], ['{"value": 42}'], {
+      cascade: { extract: { models: ['ollama:llama3.1', 'openai:gpt-4o'], check: 'schema' } },
+    });
+    const roles = [{ name: 'extractor', description: 'pulls values out', taskKind: 'extract', agent: { name: 'extractor', instructions: 'Extract.' } }];
+    const graph = { goal: 'g', tasks: [{ id: 'v', title: 'value', instruction: 'Give the value', role: 'extractor', dependsOn: [], output: { schema: { type: 'object', properties: { value: { type: 'number' } }, required: ['value'] } } }] };
+    const { result, events } = await collect(run({ goal: 'g', roles, planner: new StaticPlanner(graph), router, config: offline }));
+    expect(result.status).toBe('completed');
+    expect(result.tasks[0]).toMatchObject({ attempts: 1, output: { value: 42 }, model: 'gpt-4o' });
+    expect([localChat.calls, cloudChat.calls]).toEqual([1, 1]);
+    expect(ofType(events, 'model.routed').find((e) => e.change === 'escalate')?.reason).toContain('expected output');
   });
 });
