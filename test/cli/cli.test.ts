@@ -40,8 +40,12 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
   it('runs the demo through the planner: parallel tasks, several roles, tool calls, a recovered failure, the task table', () => {
     const out = cadre(['demo']);
     expect(out.status).toBe(0);
-    expect(out.stderr).toMatch(/No model reachable.*scripted model from cadre\/testing/s);
+    expect(out.stderr).toMatch(/No model reachable.*scripted models from cadre\/testing/s);
     expect(out.stdout).toMatch(/plan \(tasks with the same number run in parallel\)/);
+    // Routing: planning goes to the strong model, the coder's task to the small one, each with its reason.
+    expect(out.stdout).toMatch(/\[plan\] model scripted-large for plan; rules: plan-with-the-strongest/);
+    expect(out.stdout).toMatch(/\[compute-1\] model scripted-small for code/);
+    expect(out.stdout).toMatch(/models\n +scripted-large +\d+ calls[\s\S]*scripted-small +\d+ calls/);
     expect(out.stdout.match(/^ {3}1 {2}/gm)?.length).toBeGreaterThanOrEqual(2);
     expect(out.stdout).toMatch(/calculator/);
     expect(out.stdout).toMatch(/attempt 1 failed its check/);
