@@ -1,7 +1,6 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import {
   CadreError,
-  abortable,
   cancelledError,
   type ErrorInfo,
   type RunEventStream,
@@ -107,7 +106,7 @@ export class ToolExecutor {
       type: 'tool.called', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, args,
       effects: tool?.effects ?? 'unknown', replayed: false,
     });
-    const guards: ToolGuards = { ...this.guards, ...definedOnly(pickGuards(ctx)) };
+    const guards: ToolGuards = hasGuards(ctx) ? { ...this.guards, ...definedOnly(pickGuards(ctx)) } : this.guards;
     const { decision, size, ...outcome } = await this.attempt(tool, call, args, { ...ctx, ...guards });
     const result: ToolOutcome = { ...outcome, callId: call.id, tool: call.name, durationMs: performance.now() - started };
     if (tool && decision) {
@@ -160,15 +159,13 @@ export class ToolExecutor {
 
   private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
     let attempts = 0;
-    const policy = retry(handleWhen((e) => tool.idempotent && !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'))), {
-      maxAttempts: this.retries,
-      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
-    });
+    const once = () => {
+      attempts += 1;
+      return this.runOnce(tool, args, callId, ctx);
+    };
     try {
-      const value = await policy.execute(() => {
-        attempts += 1;
-        return this.runOnce(tool, args, callId, ctx);
-      }, ctx.signal);
+      // Only idempotent tools are retried; the others skip building a retry policy at all.
+      const value = tool.idempotent && this.retries > 1 ? await this.retryPolicy().execute(once, ctx.signal) : await once();
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;
       const output = truncated ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]` : text;
@@ -182,24 +179,40 @@ export class ToolExecutor {
     }
   }
 
-  private async runOnce(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<unknown> {
+  private retryPolicy() {
+    const retryable = (e: unknown) => !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'));
+    return retry(handleWhen(retryable), { maxAttempts: this.retries, backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }) });
+  }
+
+  /**
+   * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
+   * own, aborted on either; one listener and one timer, both removed when the call settles.
+   */
+  private runOnce(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
+    const outer = ctx.signal;
+    if (outer?.aborted) return Promise.reject(cancelledError(outer));
     const controller = new AbortController();
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, controller.signal]) : controller.signal;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    return new Promise<unknown>((resolve, reject) => {
+      const settle = (finish: () => void) => {
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onAbort);
+        finish();
+      };
+      const onAbort = () => settle(() => {
+        controller.abort(outer!.reason);
+        reject(cancelledError(outer!));
+      });
+      const timer = setTimeout(() => settle(() => {
         const error = new CadreError('timeout', `${tool.name} took longer than ${limit} ms`);
         controller.abort(error);
         reject(error);
-      }, limit);
+      }), limit);
+      outer?.addEventListener('abort', onAbort, { once: true });
+      Promise.resolve()
+        .then(() => tool.run(args as never, { signal: controller.signal, runId: ctx.runId, taskId: ctx.taskId, callId }))
+        .then((value) => settle(() => resolve(value)), (error: unknown) => settle(() => reject(error)));
     });
-    try {
-      const work = Promise.resolve().then(() => tool.run(args as never, { signal, runId: ctx.runId, taskId: ctx.taskId, callId }));
-      return await abortable(Promise.race([work, timeout]), ctx.signal);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
@@ -210,6 +223,9 @@ type Audited = Attempt & { decision?: Refusal['decision']; size?: number };
 function refusal({ error, decision }: Refusal): Audited {
   return { ...failure(error, 0), decision };
 }
+
+const hasGuards = (c: ExecuteContext) =>
+  (c.policy ?? c.approve ?? c.audit ?? c.pins ?? c.rateLimiter ?? c.agent ?? c.role) !== undefined;
 
 function pickGuards({ policy, approve, audit, pins, rateLimiter, agent, role }: ExecuteContext): ToolGuards {
   return { policy, approve, audit, pins, rateLimiter, agent, role };

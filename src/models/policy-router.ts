@@ -169,6 +169,18 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
     };
   }
 
+  /** The local chain for a request whose conversation turned out to hold personal data. */
+  function sensitiveLanes(request: RouteRequest, chosen: RoutePlan): ModelLane[] {
+    // Labelled sensitive, the text is not scanned again; it still sizes the request.
+    const local = plan({ ...request, privacy: 'sensitive' });
+    if (local.nativeTools !== chosen.nativeTools) {
+      throw new CadreError('model_unavailable', 'Personal data appeared in the conversation and no local model can carry on with native tool calling', {
+        kind: 'user', details: { excluded: local.excluded },
+      });
+    }
+    return local.chain.map((m) => lanes.get(m.id)!);
+  }
+
   return {
     pool,
     candidates: pool.map((m) => m.ref),
@@ -190,7 +202,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
         cascade: chosen.cascade ? { check: chosen.cascade.check, ...(request.checkAnswer ? { checkAnswer: request.checkAnswer } : {}) } : undefined,
         expectedOutputTokens: routing.expectedOutputTokens,
         // A public conversation that later shows personal data (a tool result, say) moves local.
-        ...(chosen.privacy === 'public' && routing.detectPii ? { toSensitive: () => plan({ ...request, privacy: 'sensitive', text: undefined }).chain.map((m) => lanes.get(m.id)!) } : {}),
+        ...(chosen.privacy === 'public' && routing.detectPii ? { toSensitive: () => sensitiveLanes(request, chosen) } : {}),
         ...(request.onReroute ? { onReroute: request.onReroute } : {}),
       });
       return {

@@ -41,6 +41,9 @@ export interface RoutedChatModelOptions {
 
 type Spent = { usage: Usage; costUsd: number };
 
+/** The self-check's instructions and framing, in tokens, on top of the request and the answer. */
+const selfCheckOverheadTokens = 60;
+
 const textOf = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
 const priced = (lane: ModelLane, usage: Usage) => (usage.inputTokens * lane.model.price.input + usage.outputTokens * lane.model.price.output) / 1_000_000;
 
@@ -87,11 +90,31 @@ export class RoutedChatModel extends BaseChatModel {
   /** Highest cost and tokens the next call on `messages` could take. */
   estimate(messages: readonly { content: unknown }[]): { costUsd: number; tokens: number } {
     const input = estimateMessageTokens(messages);
-    const costs = this.lanes.map((lane) => callCost(lane.model, input, this.options.expectedOutputTokens));
-    // A cascade may pay every level (and a self-check on each); a fallback chain pays one model.
-    const costUsd = this.options.cascade ? costs.reduce((a, b) => a + b, 0) * (this.options.cascade.check === 'self-check' ? 2 : 1) : Math.max(...costs);
-    const output = Math.max(...this.lanes.map((lane) => lane.model.maxOutputTokens ?? this.options.expectedOutputTokens));
-    return { costUsd, tokens: input + output };
+    const { expectedOutputTokens, cascade } = this.options;
+    const output = (lane: ModelLane) => lane.model.maxOutputTokens ?? expectedOutputTokens;
+    if (!cascade) {
+      // A fallback chain pays for one model: the dearest bounds it.
+      return { costUsd: Math.max(...this.lanes.map((lane) => callCost(lane.model, input, expectedOutputTokens))), tokens: input + Math.max(...this.lanes.map(output)) };
+    }
+    // A cascade may pay every level, and a self-check (which reads the request and the answer) on each but the last.
+    let costUsd = 0;
+    let tokens = 0;
+    this.lanes.forEach((lane, i) => {
+      costUsd += callCost(lane.model, input, expectedOutputTokens);
+      tokens += input + output(lane);
+      if (i < this.lanes.length - 1 && this.selfChecks()) {
+        const checkInput = input + output(lane) + selfCheckOverheadTokens;
+        costUsd += callCost(lane.model, checkInput, expectedOutputTokens);
+        tokens += checkInput + output(lane);
+      }
+    });
+    return { costUsd, tokens };
+  }
+
+  /** Whether a cascade's check asks the model itself: `self-check`, or an `evaluator` with no check given. */
+  private selfChecks(): boolean {
+    const { check, checkAnswer } = this.options.cascade ?? {};
+    return check === 'self-check' || (check === 'evaluator' && !checkAnswer);
   }
 
   private async call(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
@@ -178,9 +201,10 @@ export class RoutedChatModel extends BaseChatModel {
   }
 
   private async check(lane: ModelLane, messages: BaseMessage[], answer: string, spent: Spent, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
-    const { check, checkAnswer } = this.options.cascade!;
-    if (checkAnswer && check !== 'self-check') return checkAnswer(answer);
-    if (check === 'schema') {
+    const { checkAnswer } = this.options.cascade!;
+    if (!this.selfChecks()) {
+      if (checkAnswer) return checkAnswer(answer);
+      // `schema` with no schema given: the answer must at least be JSON.
       try {
         JSON.parse(answer);
         return { ok: true };

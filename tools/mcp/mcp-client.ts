@@ -11,10 +11,14 @@ export interface McpClientHandle {
   pid?: number;
   /** The last lines the server wrote to stderr, for error messages. */
   stderrTail(): string;
+  /** Ends the session (Streamable HTTP: DELETE with its session id) and closes the transport. */
+  close(): Promise<void>;
 }
 
 const clientInfo = { name: 'cadre', version: '0.1.0' };
 const stderrKeep = 4_000;
+/** How long closing waits for the server to acknowledge the end of a Streamable HTTP session. */
+const terminateWithinMs = 2_000;
 
 /**
  * Starts (stdio) or reaches (HTTP) one server and completes the MCP handshake. Over HTTP,
@@ -41,21 +45,38 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
       await transport.close().catch(() => undefined);
       throw error;
     }
-    return { client, ...(transport.pid !== null ? { pid: transport.pid } : {}), stderrTail: () => tail.trim() };
+    return { client, ...(transport.pid !== null ? { pid: transport.pid } : {}), stderrTail: () => tail.trim(), close: () => client.close() };
   }
   const url = new URL(config.url);
   const requestInit = config.headers ? { headers: config.headers } : undefined;
   const client = new Client(clientInfo);
+  const transport = new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined);
   try {
-    await client.connect(new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined), signal ? { signal } : undefined);
-    return { client, stderrTail: () => '' };
+    await client.connect(transport, signal ? { signal } : undefined);
+    return { client, stderrTail: () => '', close: () => endSession(client, transport) };
   } catch (error) {
     await client.close().catch(() => undefined);
     if (!isClientError(error)) throw error;
   }
   const legacy = new Client(clientInfo);
   await legacy.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined), signal ? { signal } : undefined);
-  return { client: legacy, stderrTail: () => '' };
+  return { client: legacy, stderrTail: () => '', close: () => legacy.close() };
+}
+
+/**
+ * Tells the server the session is over (HTTP DELETE with `mcp-session-id`), then closes. A server
+ * may refuse (405) or not answer; neither may hold up closing, so the request gets a short limit
+ * and closing the transport aborts it if still pending.
+ */
+async function endSession(client: Client, transport: StreamableHTTPClientTransport): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, terminateWithinMs)));
+  try {
+    await Promise.race([transport.terminateSession().catch(() => undefined), limit]);
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+  }
 }
 
 function isClientError(error: unknown): boolean {

@@ -7,6 +7,9 @@ type ContentPart = CallToolResult['content'][number];
  * parts summarised (models get a note, not base64), structured content as JSON when there is no text.
  */
 export function mcpResultText(result: CallToolResult): string {
+  // The usual answer, one text part, without building arrays.
+  const only = result.content.length === 1 ? result.content[0]! : undefined;
+  if (only?.type === 'text' && only.text.length > 0) return only.text;
   const parts = result.content.map(partText).filter((text) => text.length > 0);
   if (parts.length === 0 && result.structuredContent !== undefined) return JSON.stringify(result.structuredContent);
   return parts.join('\n');

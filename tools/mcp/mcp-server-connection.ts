@@ -1,4 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { ToolListChangedNotificationSchema, type CallToolResult, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { ExponentialBackoff, handleAll, retry, type IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,6 +7,7 @@ import { CadreError, abortable, cancelledError } from '../../src/core/index.js';
 import { defaultIdleTimeoutMs, type McpServerConfig } from './mcp-config.js';
 import { openMcpClient, type McpClientHandle } from './mcp-client.js';
 import { fetchTools, type McpToolInfo } from './mcp-tool-info.js';
+import { followSignal, type FollowedSignal } from './follow-signal.js';
 
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
 export type McpServerState = 'idle' | 'connecting' | 'ready' | 'closed' | 'failed';
@@ -70,27 +72,30 @@ export class McpServerConnection {
   }
 
   /** Lists the server's tools, connecting first if needed. */
-  async listTools(signal?: AbortSignal): Promise<McpToolInfo[]> {
-    return this.use(async (client) => fetchTools(client, signal), signal);
+  listTools(signal?: AbortSignal): Promise<McpToolInfo[]> {
+    return this.use((client, requestSignal) => fetchTools(client, requestSignal), signal);
   }
 
-  /** Calls one tool; the signal is passed to the SDK, which tells the server the call is cancelled. */
-  async callTool(tool: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
+  /** Calls one tool; when the signal aborts, the SDK tells the server the call is cancelled. */
+  callTool(tool: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
     const { signal, onProgress, timeoutMs } = options;
-    return this.use(async (client) => {
-      const result = await client.callTool({ name: tool, arguments: args }, undefined, {
-        ...(signal ? { signal } : {}),
-        ...(onProgress ? { onprogress: onProgress, resetTimeoutOnProgress: true } : {}),
-        // The tool executor enforces cadre's limit; this only stops the SDK's 60 s default cutting in first.
-        timeout: timeoutMs ?? 10 * 60_000,
-      });
-      return result as CallToolResult;
+    const params = { name: tool, arguments: args };
+    return this.use((client, requestSignal) => {
+      // The tool executor enforces cadre's limit; this only stops the SDK's 60 s default cutting in first.
+      const request: RequestOptions = { timeout: timeoutMs ?? 10 * 60_000 };
+      if (requestSignal) request.signal = requestSignal;
+      // Asked for only when someone listens: a progress token costs the SDK and the server on every call.
+      if (onProgress) {
+        request.onprogress = onProgress;
+        request.resetTimeoutOnProgress = true;
+      }
+      return client.callTool(params, undefined, request) as Promise<CallToolResult>;
     }, signal);
   }
 
   /** Reads one resource by URI. */
-  async readResource(uri: string, signal?: AbortSignal): Promise<ReadResourceResult> {
-    return this.use((client) => client.readResource({ uri }, signal ? { signal } : undefined), signal);
+  readResource(uri: string, signal?: AbortSignal): Promise<ReadResourceResult> {
+    return this.use((client, requestSignal) => client.readResource({ uri }, requestSignal ? { signal: requestSignal } : undefined), signal);
   }
 
   /** Stops the server (or drops the HTTP session); a later call starts it again. */
@@ -102,23 +107,28 @@ export class McpServerConnection {
     this.connecting = undefined;
     if (handle) {
       handle.client.onclose = undefined;
-      await handle.client.close().catch(() => undefined);
+      await handle.close().catch(() => undefined);
     }
-    this.setState('idle');
+    // Ending an HTTP session can take a moment; a call that reconnected meanwhile keeps its state.
+    if (!this.handle && !this.connecting) this.setState('idle');
   }
 
-  private async use<T>(work: (client: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /** Runs one request; `work` gets a signal of its own that follows the caller's (see `followSignal`). */
+  private async use<T>(work: (client: Client, signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
     this.inFlight += 1;
+    let follower: FollowedSignal | undefined;
     try {
       // Connected: straight to the call. Otherwise waiters share one connection attempt, each
       // stopping on its own signal.
       const handle = this.handle ?? (await abortable(this.connect(), signal));
-      const result = await work(handle.client);
+      if (signal) follower = followSignal(signal);
+      const result = await work(handle.client, follower?.signal);
       this.reconnectBackoff = undefined;
       return result;
     } catch (error) {
       throw this.explain(error, signal);
     } finally {
+      follower?.release();
       this.inFlight -= 1;
       this.armIdleTimer();
     }
@@ -151,7 +161,7 @@ export class McpServerConnection {
       this.options.onTools?.(tools);
       return handle;
     } catch (error) {
-      await opened?.client.close().catch(() => undefined);
+      await opened?.close().catch(() => undefined);
       const failure = new CadreError('tool_failed', `MCP server "${this.name}" could not be started: ${messageOf(error)}`, { cause: error });
       this.setState('failed', failure);
       throw failure;

@@ -97,6 +97,8 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
 
   const toCadreTool = (server: string, info: McpToolInfo, name: string): McpTool => {
     const config = options.servers[server]!;
+    const target = connection(server);
+    const onEvent = options.onEvent;
     const tool = defineTool({
       name,
       description: describe(server, info),
@@ -105,10 +107,10 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       idempotent: false,
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       run: async (args, context) => {
-        const result = await connection(server).callTool(info.name, args, {
+        const result = await target.callTool(info.name, args, {
           signal: context.signal,
-          onProgress: (p) => emit({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p }),
-          ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
+          onProgress: onEvent && ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
+          timeoutMs: config.timeoutMs,
         });
         const text = mcpResultText(result);
         if (result.isError) throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);
