@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { variants, type Variant } from './agent-overhead-variants.js';
+import { percentile } from './bench-kit.js';
 
 const modelCalls = 11; // 10 tool-calling steps and the answer
 
@@ -22,7 +23,6 @@ interface Sample {
   peakRssMb: number;
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 async function child(variant: Variant, iterations: number): Promise<void> {
   const runOnce = await variants[variant]();

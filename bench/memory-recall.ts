@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemory, type MemoryTier } from 'cadre/memory';
+import { percentile } from './bench-kit.js';
 
 const flag = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -35,7 +36,6 @@ const sentence = () => `The ${pick(topics)} ${pick(topics)} service ${pick(verbs
 const people = Array.from({ length: 2000 }, (_, i) => `Person${i}`);
 const cities = Array.from({ length: 200 }, (_, i) => `City${i}`);
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const stats = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
   return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95) };

@@ -25,6 +25,7 @@ import { emptyUsage, openCadreStore, resume, run, type CadreEvent, type ModelSte
 import type { Agent, AgentContext, AgentTask, RoleDefinition, TaskResult } from 'cadre/agents';
 import { validateTaskGraph, type PlanContext, type PlanReport, type Planner, type TaskGraph, type TaskGraphInput } from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
+import { fmt, mulberry32, printTable } from './bench-kit.js';
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -33,26 +34,7 @@ const median = (xs: readonly number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
-const row = (cells: Array<string | number>, widths: number[]) =>
-  cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ');
-const printTable = (head: string[], rows: Array<Array<string | number>>) => {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  console.log(row(head, widths));
-  for (const r of rows) console.log(row(r, widths));
-};
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Sleeps `ms`, or rejects with the signal's reason when it aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -27,6 +27,7 @@ import {
   type RoutingConfigInput,
 } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
+import { fmt, mulberry32, percentile, printTable } from './bench-kit.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -44,29 +45,9 @@ const options = {
 
 // ---------------------------------------------------------------- shared pieces
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const sortedOf = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const row = (cells: Array<string | number>, widths: number[]) =>
-  cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]!) : String(c).padStart(widths[i]!))).join('  ');
-const printTable = (head: string[], rows: Array<Array<string | number>>) => {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  console.log(row(head, widths));
-  for (const r of rows) console.log(row(r, widths));
-};
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- 1 overhead
 
