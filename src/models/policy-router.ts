@@ -7,7 +7,8 @@ import type { PoolModel } from './pool.js';
 import { callCost, estimateTokens } from './call-estimate.js';
 import { RoutedChatModel } from './routed-chat-model.js';
 import type { ModelRouter, RouteDecision, RouteRequest } from './router.js';
-import { defaultRoutingRules, parseRoutingConfig, type Prefer, type RoutingConfig, type RoutingConfigInput, type RoutingRule } from './routing-config.js';
+import { defaultRoutingRules, parseRoutingConfig, type RoutingConfig, type RoutingConfigInput, type RoutingRule } from './routing-config.js';
+import { preferKey, priceOf, ruleMatches } from './rule-match.js';
 
 /** What the programmable hook sees: the candidates left after every rule, best first. */
 export interface RouterHookContext {
@@ -56,7 +57,6 @@ export interface PolicyRouter extends ModelRouter {
   refreshLoad(): Promise<void>;
 }
 
-const priceOf = (m: PoolModel) => m.price.input + m.price.output;
 const overBudget = 'one call would cost more than the budget left';
 
 /**
@@ -94,7 +94,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
     const keep = (m: PoolModel, why: string | undefined) => (why ? (excluded.push({ id: m.id, why }), false) : true);
     const budgetLeft = request.budget?.limitUsd ? (request.budget.remainingUsd ?? request.budget.limitUsd) / request.budget.limitUsd : 1;
     const localDepth = Math.min(...pool.filter((m) => m.ref.location === 'local').map((m) => depth(m.id)));
-    const matching = rules.filter((rule) => matches(rule, { request, privacy, tokens, budgetLeft, localDepth }));
+    const matching = rules.filter((rule) => ruleMatches(rule, { request, privacy, tokens, budgetLeft, localDepth }));
 
     let candidates = pool.filter((m) => keep(m, limitsOf(m, { privacy, needs, tokens, outputTokens: m.maxOutputTokens ?? routing.expectedOutputTokens })));
     for (const rule of matching) candidates = candidates.filter((m) => keep(m, requireOf(rule, m)));
@@ -216,28 +216,6 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
       };
     },
   };
-}
-
-function matches(rule: RoutingRule, c: { request: RouteRequest; privacy: string; tokens: number; budgetLeft: number; localDepth: number }): boolean {
-  const w = rule.when;
-  if (w.taskKind !== undefined && !(Array.isArray(w.taskKind) ? w.taskKind : [w.taskKind]).includes(c.request.taskKind ?? '')) return false;
-  if (w.privacy !== undefined && w.privacy !== c.privacy) return false;
-  if (w.capabilities && !w.capabilities.every((cap) => c.request.requiredCapabilities?.includes(cap))) return false;
-  if (w.minTokens !== undefined && c.tokens < w.minTokens) return false;
-  if (w.budgetLeftBelow !== undefined && !(c.budgetLeft < w.budgetLeftBelow)) return false;
-  if (w.localQueueAtLeast !== undefined && !(c.localDepth >= w.localQueueAtLeast)) return false;
-  return true;
-}
-
-function preferKey(prefer: Prefer, m: PoolModel, lane: ModelLane): number {
-  if (prefer === 'strongest') return -m.strength;
-  if (prefer === 'cheapest') return priceOf(m);
-  if (prefer === 'fastest') return lane.typicalLatencyMs ?? Number.MAX_SAFE_INTEGER;
-  if (prefer === 'local') return m.ref.location === 'local' ? 0 : 1;
-  if (prefer === 'cloud') return m.ref.location === 'cloud' ? 0 : 1;
-  if ('tags' in prefer) return prefer.tags.every((t) => m.tags.includes(t)) ? 0 : 1;
-  const at = prefer.models.indexOf(m.id);
-  return at === -1 ? prefer.models.length : at;
 }
 
 function explainPlan(p: {
