@@ -62,7 +62,7 @@ export class ReActAgent implements Agent {
     const tools = this.lcTools.filter((t) => allowed.has(t.name));
     const decision = await routeFor(ctx, task.id, {
       taskKind: task.kind ?? 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [],
-      text: task.context ? `${task.context}\n${task.instruction}` : task.instruction, ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
+      text: humanText(task), ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
     });
     const { ref } = decision;
     const model = this.bind(decision, tools);
@@ -136,8 +136,7 @@ export class ReActAgent implements Agent {
 
   private initialMessages(task: AgentTask): BaseMessage[] {
     const system = new SystemMessage(`${this.spec.instructions}\n\n${untrustedNote}`);
-    const human = task.context ? `${task.context}\n\n## Task\n${task.instruction}` : task.instruction;
-    return [system, new HumanMessage(human)];
+    return [system, new HumanMessage(humanText(task))];
   }
 
   private async callTool(call: ToolCallInfo, step: number, task: AgentTask, ctx: AgentContext, replay: JournalCursor): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
@@ -210,3 +209,5 @@ function toolCallsOf(message: AIMessage, step: number): ToolCallInfo[] {
   }));
 }
 
+/** The task as the model first reads it; the router scans this same text, so it is scanned once. */
+const humanText = (task: AgentTask) => (task.context ? `${task.context}\n\n## Task\n${task.instruction}` : task.instruction);

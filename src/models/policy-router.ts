@@ -202,7 +202,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
         cascade: chosen.cascade ? { check: chosen.cascade.check, ...(request.checkAnswer ? { checkAnswer: request.checkAnswer } : {}) } : undefined,
         expectedOutputTokens: routing.expectedOutputTokens,
         // A public conversation that later shows personal data (a tool result, say) moves local.
-        ...(chosen.privacy === 'public' && routing.detectPii ? { toSensitive: () => sensitiveLanes(request, chosen) } : {}),
+        ...(chosen.privacy === 'public' && routing.detectPii ? { toSensitive: () => sensitiveLanes(request, chosen), ...(request.text ? { scanned: request.text } : {}) } : {}),
         ...(request.onReroute ? { onReroute: request.onReroute } : {}),
       });
       return {

@@ -33,6 +33,8 @@ export interface RoutedChatModelOptions {
   expectedOutputTokens: number;
   /** The local-only chain, for a conversation that turns out to hold personal data. */
   toSensitive?: () => ModelLane[];
+  /** Text the router already found free of personal data; a message with exactly this text is not scanned again. */
+  scanned?: string;
   onReroute?: (reroute: Reroute) => void;
   tools?: { tools: BindToolsInput[]; kwargs?: Record<string, unknown> };
   /** Ends the first lane's reservation once the first call is under way. */
@@ -128,7 +130,8 @@ export class RoutedChatModel extends BaseChatModel {
     const toSensitive = this.options.toSensitive;
     if (!toSensitive) return;
     for (; this.scanned < messages.length; this.scanned++) {
-      if (!containsPii(textOf(messages[this.scanned]!))) continue;
+      const text = textOf(messages[this.scanned]!);
+      if (text === this.options.scanned || !containsPii(text)) continue;
       const from = this.lanes[0]!.model.ref;
       this.lanes = toSensitive();
       this.options = { ...this.options, cascade: undefined, toSensitive: undefined };
