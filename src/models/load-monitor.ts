@@ -186,8 +186,15 @@ export function ollamaLoadSource(options: LoadSourceOptions): LoadSource {
   };
 }
 
-/** Reads vLLM's Prometheus `/metrics`: waiting requests per served model name. */
-export function vllmLoadSource(options: LoadSourceOptions): LoadSource {
+/** Queue gauges of servers that serve one model and label no model: TGI, llama.cpp. */
+const unlabelledQueues = ['tgi_queue_size', 'llamacpp:requests_deferred'];
+
+/**
+ * Reads a local server's Prometheus `/metrics`: vLLM's waiting requests per served model name, or
+ * the queue of a one-model server (TGI `tgi_queue_size`, llama.cpp `llamacpp:requests_deferred`,
+ * counted for every name in `models`).
+ */
+export function metricsLoadSource(options: LoadSourceOptions & { models?: readonly string[] }): LoadSource {
   // Clients are configured with the `/v1` URL; metrics live beside it, not under it.
   const origin = options.baseURL.replace(/\/+$/, '').replace(/\/v1$/, '');
   const waitingName = 'vllm:num_requests_waiting';
@@ -196,7 +203,12 @@ export function vllmLoadSource(options: LoadSourceOptions): LoadSource {
     refresh: async (signal) => {
       const text = await getText(`${origin}/metrics`, { headers: options.headers, timeoutMs: options.timeoutMs ?? defaultTimeoutMs, signal });
       const figures = new Map<string, Partial<ModelLoad>>();
-      for (const sample of parsePrometheusGauges(text, [waitingName, 'vllm:num_requests_running'])) {
+      for (const sample of parsePrometheusGauges(text, [waitingName, 'vllm:num_requests_running', ...unlabelledQueues])) {
+        if (unlabelledQueues.includes(sample.name)) {
+          const waiting = Number.isFinite(sample.value) ? sample.value : 0;
+          for (const model of options.models ?? []) figures.set(model, { loaded: true, waiting: (figures.get(model)?.waiting ?? 0) + waiting });
+          continue;
+        }
         const model = sample.labels.model_name;
         if (model === undefined) continue;
         // vLLM keeps every model it serves in memory.

@@ -1,5 +1,5 @@
 import type { CadreConfig } from '../core/index.js';
-import { createLoadMonitor, ollamaLoadSource, vllmLoadSource, type LoadMonitorOptions } from './load-monitor.js';
+import { createLoadMonitor, ollamaLoadSource, metricsLoadSource, type LoadMonitorOptions } from './load-monitor.js';
 import { createPolicyRouter, type PolicyRouter, type RouterHook } from './policy-router.js';
 import { poolFromConfig, type PoolFromConfigOptions, type ServedModel } from './pool-from-config.js';
 
@@ -10,7 +10,7 @@ export interface RouterFromConfigOptions extends PoolFromConfigOptions {
   onLoadError?: LoadMonitorOptions['onError'];
 }
 
-/** Load sources for the local servers in the pool: Ollama's loaded models, vLLM's waiting requests. */
+/** Load sources for the local servers in the pool: Ollama's loaded models; vLLM's, TGI's or llama.cpp's queue. */
 function loadSources(served: ServedModel[]): LoadMonitorOptions['sources'] {
   const byServer = new Map<string, { kind: string; models: Record<string, string> }>();
   for (const { model, provider } of served) {
@@ -20,7 +20,7 @@ function loadSources(served: ServedModel[]): LoadMonitorOptions['sources'] {
     byServer.set(provider.baseURL, server);
   }
   return [...byServer].map(([baseURL, { kind, models }]) => ({
-    source: kind === 'ollama' ? ollamaLoadSource({ baseURL }) : vllmLoadSource({ baseURL }),
+    source: kind === 'ollama' ? ollamaLoadSource({ baseURL }) : metricsLoadSource({ baseURL, models: Object.keys(models) }),
     models,
   }));
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CadreError } from '../../src/core/errors.js';
-import { createLoadMonitor, ollamaLoadSource, parsePrometheusGauges, vllmLoadSource, type LoadMonitor, type LoadSource, type ModelLoad } from '../../src/models/load-monitor.js';
+import { createLoadMonitor, ollamaLoadSource, parsePrometheusGauges, metricsLoadSource, type LoadMonitor, type LoadSource, type ModelLoad } from '../../src/models/load-monitor.js';
 import { startScriptedOllamaServer, startScriptedOpenAIServer, type ScriptedServer } from '../fixtures/model-wire.js';
 
 const servers: ScriptedServer[] = [];
@@ -67,7 +67,7 @@ describe('load sources', () => {
   it('reads the waiting depth per model from vLLM /metrics, given the /v1 base URL', async () => {
     const server = await vllm({ models: [{ id: 'qwen' }, { id: 'llama' }] });
     server.setQueueDepth(6);
-    monitor = createLoadMonitor({ sources: [{ source: vllmLoadSource({ baseURL: server.url }), models: { qwen: 'vllm-qwen', llama: 'vllm-llama', gone: 'vllm-gone' } }] });
+    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { qwen: 'vllm-qwen', llama: 'vllm-llama', gone: 'vllm-gone' } }] });
     await monitor.refresh();
     expect(monitor.load('vllm-qwen')).toMatchObject({ waiting: 6, loaded: true });
     expect(monitor.load('vllm-llama').waiting).toBe(6);
@@ -75,10 +75,17 @@ describe('load sources', () => {
     expect(monitor.load('vllm-gone').loaded).toBeUndefined();
   });
 
+  it('reads the queue of a one-model TGI or llama.cpp server for the models it serves', async () => {
+    const tgi = await vllm({ metrics: () => '# TYPE tgi_queue_size gauge\ntgi_queue_size 7\n' });
+    expect(await metricsLoadSource({ baseURL: tgi.url, models: ['mistral'] }).refresh()).toEqual(new Map([['mistral', { loaded: true, waiting: 7 }]]));
+    const llamacpp = await vllm({ metrics: () => 'llamacpp:requests_processing 1\nllamacpp:requests_deferred 4\n' });
+    expect(await metricsLoadSource({ baseURL: llamacpp.url, models: ['qwen'] }).refresh()).toEqual(new Map([['qwen', { loaded: true, waiting: 4 }]]));
+  });
+
   it('adds up the waiting series of data-parallel vLLM engines', async () => {
     const text = 'vllm:num_requests_waiting{engine="0",model_name="m"} 2.0\nvllm:num_requests_waiting{engine="1",model_name="m"} 3.0\n';
     const server = await vllm({ metrics: () => text });
-    const figures = await vllmLoadSource({ baseURL: server.origin }).refresh();
+    const figures = await metricsLoadSource({ baseURL: server.origin }).refresh();
     expect(figures.get('m')).toEqual({ loaded: true, waiting: 5 });
   });
 });
@@ -87,7 +94,7 @@ describe('createLoadMonitor', () => {
   it('answers from the cached figures and refreshes once in the background when they are older than ttlMs', async () => {
     const server = await vllm();
     let t = 10_000;
-    monitor = createLoadMonitor({ sources: [{ source: vllmLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], ttlMs: 1000, now: () => t });
+    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], ttlMs: 1000, now: () => t });
     server.setQueueDepth(2);
     expect(monitor.load('pool-m')).toEqual({ inFlight: 0, waiting: 0 }); // nothing known yet; a refresh starts
     expect(monitor.load('pool-m').waiting).toBe(0);
@@ -164,8 +171,8 @@ describe('createLoadMonitor', () => {
     const errors: unknown[] = [];
     monitor = createLoadMonitor({
       sources: [
-        { source: vllmLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } },
-        { source: vllmLoadSource({ baseURL: other.url }), models: { n: 'pool-n' } },
+        { source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } },
+        { source: metricsLoadSource({ baseURL: other.url }), models: { n: 'pool-n' } },
       ],
       onError: (error) => errors.push(error),
     });
@@ -198,7 +205,7 @@ describe('createLoadMonitor', () => {
   it('merges its own count with the server figures', async () => {
     const server = await vllm();
     server.setQueueDepth(3);
-    monitor = createLoadMonitor({ sources: [{ source: vllmLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }] });
+    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }] });
     await monitor.refresh();
     monitor.begin('pool-m');
     expect(monitor.load('pool-m')).toMatchObject({ inFlight: 1, waiting: 3, loaded: true });
@@ -207,7 +214,7 @@ describe('createLoadMonitor', () => {
   it('starts no refresh after close', async () => {
     const server = await vllm();
     let t = 0;
-    monitor = createLoadMonitor({ sources: [{ source: vllmLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], now: () => t });
+    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], now: () => t });
     await monitor.refresh();
     monitor.close();
     t += 60_000;
