@@ -1,16 +1,9 @@
-import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InMemoryEpisodeStore, SqliteEpisodeStore, type Episode } from 'cadre/memory';
 import { HashingEmbedder } from '../../src/models/hashing-embedder.js';
 import { describeEpisodeStoreConformance } from 'cadre/testing';
+import { memoryDb } from '../fixtures/sqlite-memory.js';
 
-const open: Database.Database[] = [];
-afterAll(() => open.forEach((db) => db.close()));
-const memoryDb = () => {
-  const db = new Database(':memory:');
-  open.push(db);
-  return db;
-};
 const embedder = () => new HashingEmbedder({ dimensions: 1024 });
 
 describeEpisodeStoreConformance('InMemoryEpisodeStore', () => new InMemoryEpisodeStore(), { describe, it });

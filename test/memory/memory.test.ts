@@ -2,11 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run, type CadreEvent } from 'cadre';
+import { run } from 'cadre';
 import { createMemoryTools, ReflexionAgent, functionEvaluator } from 'cadre/agents';
 import { createMemory, type Memory } from 'cadre/memory';
 import { StaticPlanner } from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
+import { collect } from '../fixtures/run-events.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 const open: Memory[] = [];
@@ -19,12 +20,6 @@ const tempDir = () => mkdtempSync(join(tmpdir(), 'cadre-memory-'));
 afterEach(async () => {
   for (const memory of open.splice(0)) await memory.close();
 });
-
-async function collect(handle: ReturnType<typeof run>) {
-  const events: CadreEvent[] = [];
-  for await (const event of handle.events()) events.push(event);
-  return { events, result: await handle.result };
-}
 
 describe('Memory', () => {
   it('recalls what was remembered, with provenance, and only inside its tenant', async () => {

@@ -1,17 +1,10 @@
-import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { describeProceduralStoreConformance } from 'cadre/testing';
 import { InMemoryProceduralStore } from '../../memory/in-memory-procedural-store.js';
 import { SqliteProceduralStore } from '../../memory/sqlite-procedural-store.js';
 import { HashingEmbedder } from '../../src/models/hashing-embedder.js';
+import { memoryDb } from '../fixtures/sqlite-memory.js';
 
-const open: Database.Database[] = [];
-afterAll(() => open.forEach((db) => db.close()));
-const memoryDb = () => {
-  const db = new Database(':memory:');
-  open.push(db);
-  return db;
-};
 const embedder = () => new HashingEmbedder({ dimensions: 1024 });
 
 describeProceduralStoreConformance('InMemoryProceduralStore', () => new InMemoryProceduralStore({ embedder: embedder() }), { describe, it });

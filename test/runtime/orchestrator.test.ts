@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainTask, timedAgent, type Span } from './team-fixtures.js';
+import { collect } from '../fixtures/run-events.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 const model = new ScriptedChatModel({ replies: ['unused'] });
@@ -19,12 +20,6 @@ function team(spans: Span[], options: Parameters<typeof timedAgent>[1] extends i
 }
 
 const startedIds = (events: readonly CadreEvent[]) => events.filter((e) => e.type === 'task.started').map((e) => (e as { taskId: string }).taskId);
-
-async function collect(handle: ReturnType<typeof run>) {
-  const events: CadreEvent[] = [];
-  for await (const event of handle.events()) events.push(event);
-  return { events, result: await handle.result };
-}
 
 const dag = fc.integer({ min: 2, max: 10 }).chain((n) =>
   fc.tuple(

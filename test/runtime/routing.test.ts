@@ -6,6 +6,7 @@ import { StaticPlanner } from 'cadre/planners';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel, type ScriptedReply } from 'cadre/testing';
 import { CadreError } from '../../src/core/index.js';
+import { collect } from '../fixtures/run-events.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 const lookup = defineTool({ name: 'lookup', description: 'looks a customer up', input: z.object({ name: z.string() }), effects: 'read', run: () => 'Jane Roe, jane.roe@example.com, +44 20 7946 0958' });
@@ -23,12 +24,6 @@ function twoModels(local: ScriptedReply[] | ScriptedChatModel, cloud: ScriptedRe
     routing,
   });
   return { router, localChat, cloudChat };
-}
-
-async function collect(handle: ReturnType<typeof run>) {
-  const events: CadreEvent[] = [];
-  for await (const event of handle.events()) events.push(event);
-  return { result: await handle.result, events };
 }
 
 const ofType = <T extends CadreEvent['type']>(events: CadreEvent[], type: T) => events.filter((e): e is CadreEventOf<T> => e.type === type);

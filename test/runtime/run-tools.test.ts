@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { openCadreStore, run, type CadreEvent } from 'cadre';
+import { openCadreStore, run } from 'cadre';
 import { StaticPlanner } from 'cadre/planners';
 import { AuditLog, defineTool, scriptedApprovals } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { filesystemEntry } from '../tools/mcp/mcp-servers.js';
+import { collect } from '../fixtures/run-events.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 const oneTask = new StaticPlanner({ goal: 'g', tasks: [{ id: 'work', title: 'Work', instruction: 'Read the page and act on it.', role: 'worker', dependsOn: [] }] });
@@ -34,12 +35,6 @@ const gullible = () =>
     },
   });
 const roles = [{ name: 'worker', description: 'works', agent: { name: 'worker', instructions: 'Work.', tools: [readPage, deleteAll] } }];
-
-async function collect(handle: ReturnType<typeof run>) {
-  const events: CadreEvent[] = [];
-  for await (const event of handle.events()) events.push(event);
-  return { events, result: await handle.result };
-}
 
 describe('tools in a run: policy, approvals, audit, MCP servers', () => {
   it('an injected instruction cannot run a destructive tool without approval; the refusal is audited', async () => {

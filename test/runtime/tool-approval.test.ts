@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { openCadreStore, resume, run, type CadreEvent, type RunHandle } from 'cadre';
+import { openCadreStore, resume, run, type CadreEvent } from 'cadre';
 import { StaticPlanner } from 'cadre/planners';
 import { AuditLog, defineTool } from 'cadre/tools';
 import { ScriptedChatModel, type ScriptContext } from 'cadre/testing';
+import { collect } from '../fixtures/run-events.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 const fileDb = () => join(mkdtempSync(join(tmpdir(), 'cadre-tool-approval-')), 'cadre.db');
@@ -35,12 +36,6 @@ const remover = () =>
       return `done: ${toolResults.map((r) => r.content).join(' | ')}`;
     },
   });
-
-async function collect(handle: RunHandle) {
-  const events: CadreEvent[] = [];
-  for await (const event of handle.events()) events.push(event);
-  return { events, result: await handle.result };
-}
 
 const types = (events: CadreEvent[]) => events.map((e) => e.type);
 
