@@ -4,7 +4,7 @@ import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood,
 import { checkScope, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, newAliases, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
 import { cosineSimilarity } from '../vectors.js';
 
@@ -240,12 +240,7 @@ class Neo4jGraphStore implements GraphStore {
     // Merged aliases are visible to everyone who sees the entity, so only its own scope may add them.
     if (!sameScope(found, s)) return found;
     const known = new Set(found.normAliases as string[]);
-    const added: string[] = [];
-    for (const alias of [e.name, ...e.aliases]) {
-      if (known.has(normaliseName(alias))) continue;
-      known.add(normaliseName(alias));
-      added.push(alias);
-    }
+    const added = newAliases(known, e);
     if (added.length === 0) return found;
     const params = { id: found.id, aliases: [...((found.aliases as string[] | undefined) ?? []), ...added], normAliases: [...known] };
     return (await rows(tx, cypher.setAliases, params))[0]!;

@@ -46,6 +46,21 @@ export function checkId(value: unknown, field: string): string {
 }
 
 /** An entity input checked and normalised once, before any store touches it. */
+/**
+ * The names of `entity` not yet among `known` (normalised aliases), in order, once each; `known`
+ * gains their normalised forms. Both graph stores merge aliases this way.
+ */
+export function newAliases(known: Set<string>, entity: { name: string; aliases: readonly string[] }): string[] {
+  const added: string[] = [];
+  for (const alias of [entity.name, ...entity.aliases]) {
+    const norm = normaliseName(alias);
+    if (known.has(norm)) continue;
+    known.add(norm);
+    added.push(alias);
+  }
+  return added;
+}
+
 export interface CheckedEntity {
   name: string;
   normName: string;

@@ -4,7 +4,7 @@ import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood,
 import { checkScope, scopeLevels, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, newAliases, normaliseName, type CheckedEntity, type CheckedRelation,
 } from './normalise.js';
 import { cosineSimilarity } from '../vectors.js';
 
@@ -217,12 +217,7 @@ export class SqliteGraphStore implements GraphStore {
     // Merged aliases are visible to everyone who sees the entity, so only its own scope may add them.
     if (!sameScope(row, s)) return row;
     const known = new Set((this.q.aliasesOf.all({ ...s, id: row.id }) as { norm_alias: string }[]).map((a) => a.norm_alias));
-    const added: string[] = [];
-    for (const alias of [e.name, ...e.aliases]) {
-      if (known.has(normaliseName(alias))) continue;
-      known.add(normaliseName(alias));
-      added.push(alias);
-    }
+    const added = newAliases(known, e);
     if (added.length === 0) return row;
     const aliases = JSON.stringify([...(JSON.parse(row.aliases) as string[]), ...added]);
     this.q.setAliases.run({ ...s, id: row.id, aliases });
