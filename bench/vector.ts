@@ -9,6 +9,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openEmbeddedVectorStore } from '../memory/vector/embedded-vector-store.js';
+import { mulberry32 } from './bench-kit.js';
 
 const dims = 384;
 const clusters = 100;
@@ -19,15 +20,6 @@ const sizes = (process.env.BENCH_VECTOR_SIZES ?? '10000,100000').split(',').map(
 /** expansionSearch values tried after the build; the store's default (128) is the headline row. */
 const sweep = [64, 128, 256];
 const scope = { tenant: 'bench' };
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Box-Muller over a seeded uniform source. */
 function gaussian(next: () => number): () => number {
