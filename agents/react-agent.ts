@@ -3,6 +3,7 @@ import type { Runnable } from '@langchain/core/runnables';
 import {
   CadreError,
   addUsage,
+  callDigest,
   emptyUsage,
   throwIfAborted,
   type JournalStep,
@@ -89,7 +90,7 @@ export class ReActAgent implements Agent {
         const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
         modelStep = {
           kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: answeredBy,
-          content: textContent(message), toolCalls: toolCallsOf(message, step), usage: usageFromMessage(message), costUsd: stepCost,
+          content: textContent(message), toolCalls: replay.uniqueIds(message, step), usage: usageFromMessage(message), costUsd: stepCost,
         };
         await ctx.journal.append(modelStep);
       }
@@ -107,10 +108,10 @@ export class ReActAgent implements Agent {
       }
       const settled = await Promise.allSettled(
         // A tool outside the task's list is refused here; policy refusals come from the executor, audited.
-        modelStep.toolCalls.map((call) => (task.tools && !task.tools.includes(call.name) ? refused(call) : this.callTool(call, step, task, ctx, replay))),
+        modelStep.toolCalls.map((call, n) => (task.tools && !task.tools.includes(call.name) ? refused(call) : this.callTool(call, `${step}.${n + 1}`, step, task, ctx, replay))),
       );
-      // Only cancellation or a pending approval rejects. The other calls have finished and are
-      // journaled by now, so a re-run replays them instead of leaving them half-done.
+      // Only cancellation, a pending approval or a journal mismatch rejects. The other calls have
+      // finished and are journaled by now, so a re-run replays them instead of leaving them half-done.
       const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (stopped) throw stopped.reason;
       const results = settled.map((s) => (s as PromiseFulfilledResult<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>>).value);
@@ -139,8 +140,13 @@ export class ReActAgent implements Agent {
     return [system, new HumanMessage(humanText(task))];
   }
 
-  private async callTool(call: ToolCallInfo, step: number, task: AgentTask, ctx: AgentContext, replay: JournalCursor): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
-    const recorded = replay.toolResult(call.id);
+  /**
+   * One tool call. `position` (`<step>.<n>`) is cadre's identity of the call in this attempt: the
+   * journals are keyed by it, never by the model's id, and a recorded call must match it in name and
+   * arguments to be answered from the journal.
+   */
+  private async callTool(call: ToolCallInfo, position: string, step: number, task: AgentTask, ctx: AgentContext, replay: JournalCursor): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
+    const recorded = replay.toolResult(position, call);
     if (recorded) {
       ctx.events.emit({
         type: 'tool.result', taskId: task.id, step, callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output,
@@ -148,13 +154,14 @@ export class ReActAgent implements Agent {
       });
       return { callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output };
     }
+    const key = attemptKey(task);
     const outcome = await this.executor.execute(call, {
-      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: attemptKey(task), attempt: task.attempt ?? 1,
+      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: key, callKey: position, attempt: task.attempt ?? 1,
       ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
       ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}),
     });
     const toolStep: ToolStep = {
-      kind: 'tool', runId: ctx.runId, taskId: attemptKey(task), index: replay.nextIndex(), callId: call.id, tool: call.name,
+      kind: 'tool', runId: ctx.runId, taskId: key, index: replay.nextIndex(), call: position, callId: call.id, tool: call.name,
       args: call.args, ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}),
     };
     await ctx.journal.append(toolStep);
@@ -167,25 +174,49 @@ function refused(call: ToolCallInfo): Pick<ToolOutcome, 'callId' | 'tool' | 'ok'
   return { callId: call.id, tool: call.name, ok: false, output: `Error: tool "${call.name}" is not allowed for this task` };
 }
 
-/** Walks a task's recorded steps: model responses in order, tool results by call id. */
+/** Walks a task's recorded steps: model responses in order, tool results by their position. */
 class JournalCursor {
   private readonly models: ModelStep[];
   private readonly tools = new Map<string, ToolStep>();
+  /** Every model call id of the task so far, so that no two calls share one. */
+  private readonly ids = new Set<string>();
   private position = 0;
   private count: number;
 
   constructor(steps: readonly JournalStep[]) {
     this.models = steps.filter((s): s is ModelStep => s.kind === 'model');
-    for (const step of steps) if (step.kind === 'tool') this.tools.set(step.callId, step);
+    for (const step of steps) if (step.kind === 'tool' && step.call !== undefined) this.tools.set(step.call, step);
     this.count = steps.length;
   }
 
   nextModelStep(): ModelStep | undefined {
-    return this.models[this.position++];
+    const step = this.models[this.position++];
+    for (const call of step?.toolCalls ?? []) this.ids.add(call.id);
+    return step;
   }
 
-  toolResult(callId: string): ToolStep | undefined {
-    return this.tools.get(callId);
+  /** The recorded result at this position; a recorded call that differs from `call` is a divergence. */
+  toolResult(position: string, call: ToolCallInfo): ToolStep | undefined {
+    const recorded = this.tools.get(position);
+    if (recorded && (recorded.tool !== call.name || callDigest(recorded.tool, recorded.args) !== callDigest(call.name, call.args))) {
+      throw new CadreError('journal_mismatch', `The journal recorded ${recorded.tool} at call ${position} of ${recorded.taskId}, but ${call.name} with other arguments was asked; it was neither run nor answered from the journal.`, {
+        details: { runId: recorded.runId, taskId: recorded.taskId, callId: position, recorded: recorded.tool, asked: call.name },
+      });
+    }
+    return recorded;
+  }
+
+  /**
+   * The reply's tool calls with ids unique within the task. Models omit ids or reuse them (per
+   * message, per turn, after a restart); an id only pairs a result with its call in the conversation.
+   */
+  uniqueIds(message: AIMessage, step: number): ToolCallInfo[] {
+    return (message.tool_calls ?? []).map((call, i) => {
+      let id = call.id || `call_${step}_${i + 1}`;
+      for (let n = 2; this.ids.has(id); n++) id = `${call.id || 'call'}_${step}_${i + 1}${n > 2 ? `_${n}` : ''}`;
+      this.ids.add(id);
+      return { id, name: call.name, args: (call.args ?? {}) as Record<string, unknown> };
+    });
   }
 
   nextIndex(): number {
@@ -198,15 +229,6 @@ function textContent(message: AIMessage): string {
   return message.content
     .map((part) => (typeof part === 'string' ? part : part.type === 'text' && 'text' in part ? String(part.text) : ''))
     .join('');
-}
-
-function toolCallsOf(message: AIMessage, step: number): ToolCallInfo[] {
-  // Some servers omit ids; the journal needs them unique within the task to replay results.
-  return (message.tool_calls ?? []).map((call, i) => ({
-    id: call.id || `call_${step}_${i + 1}`,
-    name: call.name,
-    args: (call.args ?? {}) as Record<string, unknown>,
-  }));
 }
 
 /** The task as the model first reads it; the router scans this same text, so it is scanned once. */

@@ -4,12 +4,26 @@ import { CadreError } from '../src/core/index.js';
 /** What a tool may change in the world. `destructive` tools need approval unless policy allows. */
 export type ToolEffects = 'read' | 'write' | 'destructive';
 
+/**
+ * Whether a call may run twice: `true` when running it again with the same arguments changes
+ * nothing more; `'keyed'` when the tool deduplicates by `ToolContext.idempotencyKey` (as payment and
+ * queue APIs do); `false` when a second run would repeat the effect.
+ */
+export type ToolIdempotency = boolean | 'keyed';
+
 /** Handed to a tool's `run` for each call. */
 export interface ToolContext {
   signal: AbortSignal;
   runId: string;
   taskId: string;
+  /** The model's id for the call, unique within the task; pairs the result with the call. */
   callId: string;
+  /**
+   * Stable across retries, resumes and processes: derived from cadre's own identity of the call
+   * (run, task attempt, step, position in the step). A `keyed` tool deduplicates by it. Always set
+   * when cadre's ToolExecutor runs the tool; absent only when code calls `run` directly.
+   */
+  idempotencyKey?: string;
 }
 
 export type ToolInputSchema = z.ZodObject<z.ZodRawShape>;
@@ -20,8 +34,8 @@ export interface Tool<I extends ToolInputSchema = ToolInputSchema> {
   readonly description: string;
   readonly input: I;
   readonly effects: ToolEffects;
-  /** Safe to run twice with the same arguments; only idempotent tools are retried. */
-  readonly idempotent: boolean;
+  /** Safe to run twice (see ToolIdempotency); only idempotent or keyed tools are retried or re-run on resume. */
+  readonly idempotent: ToolIdempotency;
   readonly timeoutMs?: number;
   run(args: z.infer<I>, context: ToolContext): unknown;
 }
@@ -32,7 +46,7 @@ export interface ToolDefinition<I extends ToolInputSchema> {
   input: I;
   effects: ToolEffects;
   /** Default: true for `read` tools, false otherwise. */
-  idempotent?: boolean;
+  idempotent?: ToolIdempotency;
   timeoutMs?: number;
   /** Returns a string or any JSON-serialisable value. */
   run(args: z.infer<I>, context: ToolContext): unknown;
@@ -47,6 +61,9 @@ export function defineTool<I extends ToolInputSchema>(definition: ToolDefinition
   }
   if (!['read', 'write', 'destructive'].includes(definition.effects)) {
     throw new CadreError('input_invalid', `Tool "${definition.name}": effects must be read, write or destructive`);
+  }
+  if (definition.idempotent !== undefined && ![true, false, 'keyed'].includes(definition.idempotent)) {
+    throw new CadreError('input_invalid', `Tool "${definition.name}": idempotent must be true, false or 'keyed'`);
   }
   if (definition.timeoutMs !== undefined && !(definition.timeoutMs > 0)) {
     throw new CadreError('input_invalid', `Tool "${definition.name}": timeoutMs must be a positive number`);

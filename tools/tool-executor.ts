@@ -1,7 +1,9 @@
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import {
   CadreError,
+  callDigest,
   cancelledError,
+  idempotencyKeyOf,
   type ErrorInfo,
   type RunEventStream,
   type ToolCallJournal,
@@ -21,7 +23,7 @@ export interface ToolExecutorOptions extends ToolGuards {
   timeoutMs?: number;
   /** Longest output passed on; the rest is cut with a visible marker. Default 16,000 characters. */
   outputMaxChars?: number;
-  /** Extra attempts for idempotent tools on system errors. Default 2. */
+  /** Extra attempts for idempotent and keyed tools on system errors. Default 2. */
   retries?: number;
   /**
    * Wrap successful output in `<tool_output untrusted="true">` delimiters (see `delimitUntrusted`).
@@ -46,13 +48,20 @@ export interface ExecuteContext extends ToolGuards {
   journal?: ToolCallJournal;
   /** The journal's task key when it differs from `taskId` (a retried attempt). */
   journalKey?: string;
+  /**
+   * cadre's identity of the call within the journal's task key — its position, `<step>.<n>`. The
+   * journal is keyed by it, not by the model's call id, which models reuse. Default: the call's id.
+   */
+  callKey?: string;
+  /** An idempotency key the caller already has (e.g. an MCP client's); default: derived from the call's identity. */
+  idempotencyKey?: string;
   /** Which attempt at the task makes the call (1 for the first), for approval requests. */
   attempt?: number;
 }
 
 /**
- * What came of one call. Failures are data (the model sees them); only cancellation and a pending
- * approval (`isApprovalPending`) throw.
+ * What came of one call. Failures are data (the model sees them); only cancellation, a pending
+ * approval (`isApprovalPending`) and a journal that disagrees with the call (`journal_mismatch`) throw.
  */
 export interface ToolOutcome {
   callId: string;
@@ -95,8 +104,9 @@ export class ToolExecutor {
   }
 
   /**
-   * Runs one call; resolves with its outcome, rejects only with `cancelled` or a pending approval.
-   * A pending approval is neither audited nor journaled: the call is decided when it is asked again.
+   * Runs one call; resolves with its outcome, rejects only with `cancelled`, a pending approval or
+   * `journal_mismatch`. A pending approval is neither audited nor journaled: the call is decided when
+   * it is asked again.
    */
   async execute(call: ToolCallRequest, ctx: ExecuteContext): Promise<ToolOutcome> {
     const started = performance.now();
@@ -136,14 +146,22 @@ export class ToolExecutor {
     if (!parsed.success || fields !== undefined) {
       return { ...failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0), decision: 'allowed' };
     }
-    const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: call.id };
+    const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: ctx.callKey ?? call.id };
+    const idempotencyKey = ctx.idempotencyKey ?? idempotencyKeyOf(key);
     const journaled = tool.effects !== 'read' && ctx.journal !== undefined;
+    const digest = journaled ? callDigest(tool.name, call.args) : '';
     if (journaled) {
       const previous = await ctx.journal!.get(key);
+      // The same position asked for a different call: the journal is not this run's history.
+      if (previous && (previous.tool !== tool.name || (previous.digest !== undefined && previous.digest !== digest))) {
+        throw new CadreError('journal_mismatch', `The journal recorded ${previous.tool} at call ${key.callId} of ${key.taskId}, but ${tool.name} with other arguments was asked; it was neither run nor answered from the journal.`, {
+          details: { runId: key.runId, taskId: key.taskId, callId: key.callId, recorded: previous.tool, asked: tool.name },
+        });
+      }
       if (previous?.state === 'completed' && previous.outcome) {
         return { ...previous.outcome, truncated: false, attempts: 0, replayed: true, decision: 'allowed' };
       }
-      if (previous?.state === 'started' && !tool.idempotent) {
+      if (previous?.state === 'started' && tool.idempotent === false) {
         return { ...failure(new CadreError('tool_outcome_unknown', `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`), 0), decision: 'allowed' };
       }
     }
@@ -151,21 +169,21 @@ export class ToolExecutor {
     const info = { args, runId: ctx.runId, taskId: ctx.taskId, callId: call.id, ...(ctx.attempt !== undefined ? { attempt: ctx.attempt } : {}) };
     const authorized = await authorizeCall(tool, info, ctx);
     if (authorized) return refusal(authorized);
-    if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args });
-    const outcome = await this.runWithPolicy(tool, parsed.data, call.id, ctx);
+    if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
+    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, idempotencyKey }, ctx);
     if (journaled) await ctx.journal!.complete(key, { ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) });
     return { ...outcome, decision: 'allowed' };
   }
 
-  private async runWithPolicy(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
+  private async runWithPolicy(tool: Tool, args: unknown, ids: CallIds, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
     let attempts = 0;
     const once = () => {
       attempts += 1;
-      return this.runOnce(tool, args, callId, ctx);
+      return this.runOnce(tool, args, ids, ctx);
     };
     try {
-      // Only idempotent tools are retried; the others skip building a retry policy at all.
-      const value = tool.idempotent && this.retries > 1 ? await this.retryPolicy().execute(once, ctx.signal) : await once();
+      // Only idempotent and keyed tools are retried (a keyed one with the same key); the others skip building a retry policy.
+      const value = tool.idempotent !== false && this.retries > 1 ? await this.retryPolicy().execute(once, ctx.signal) : await once();
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;
       const output = truncated ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]` : text;
@@ -188,7 +206,7 @@ export class ToolExecutor {
    * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
    * own, aborted on either; one listener and one timer, both removed when the call settles.
    */
-  private runOnce(tool: Tool, args: unknown, callId: string, ctx: ExecuteContext): Promise<unknown> {
+  private runOnce(tool: Tool, args: unknown, { callId, idempotencyKey }: CallIds, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
@@ -210,12 +228,14 @@ export class ToolExecutor {
       }), limit);
       outer?.addEventListener('abort', onAbort, { once: true });
       Promise.resolve()
-        .then(() => tool.run(args as never, { signal: controller.signal, runId: ctx.runId, taskId: ctx.taskId, callId }))
+        .then(() => tool.run(args as never, { signal: controller.signal, runId: ctx.runId, taskId: ctx.taskId, callId, idempotencyKey }))
         .then((value) => settle(() => resolve(value)), (error: unknown) => settle(() => reject(error)));
     });
   }
 }
 
+/** The model's id of a call (for pairing) and the key a keyed tool deduplicates by. */
+type CallIds = { callId: string; idempotencyKey: string };
 type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
 /** An attempt with what the audit log needs: the policy decision and the output's size. */
 type Audited = Attempt & { decision?: Refusal['decision']; size?: number };

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'tool_failed'
   | 'tool_args_invalid'
   | 'tool_outcome_unknown'
+  | 'journal_mismatch'
   | 'tool_denied'
   | 'approval_denied'
   | 'tool_quarantined'
@@ -31,6 +32,7 @@ export type ErrorCode =
   | 'output_invalid'
   | 'store_failed'
   | 'delegation_failed'
+  | 'privacy_blocked'
   | 'internal';
 
 export interface CadreErrorOptions {
@@ -51,6 +53,7 @@ const userCodes: ReadonlySet<ErrorCode> = new Set([
   'host_not_allowed',
   'plan_invalid',
   'run_not_found',
+  'privacy_blocked',
 ]);
 
 /**

@@ -3,6 +3,7 @@ export * from './ids.js';
 export * from './usage.js';
 export * from './abort.js';
 export * from './redact.js';
+export * from './canonical-json.js';
 export * from './events.js';
 export * from './event-stream.js';
 export * from './budget.js';

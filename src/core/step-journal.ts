@@ -20,6 +20,9 @@ export interface ToolStep {
   runId: string;
   taskId: string;
   index: number;
+  /** cadre's identity of the call: its position `<step>.<n>` in the attempt (model ids repeat). */
+  call?: string;
+  /** The model's id for the call, for pairing the result in the conversation. */
   callId: string;
   tool: string;
   args: Record<string, unknown>;

@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
 import type { ErrorInfo } from './events.js';
 
-/** Identifies one tool call in one task of one run. */
+/**
+ * Identifies one tool call in one task attempt of one run. `callId` is cadre's own identity of the
+ * call — its position (`<step>.<n>`) in the attempt's step journal — never an id a model sent, since
+ * models reuse those (per message, per turn, or after a restart).
+ */
 export interface ToolCallKey {
   runId: string;
   taskId: string;
@@ -14,9 +20,19 @@ export interface ToolCallOutcome {
   error?: ErrorInfo;
 }
 
+/** What `begin` records: the call's identity, the tool, its arguments and their digest. */
+export interface ToolCallStart extends ToolCallKey {
+  tool: string;
+  args: Record<string, unknown>;
+  /** `callDigest(tool, args)`: compared when the same identity is asked for again. */
+  digest: string;
+}
+
 export interface ToolCallRecord extends ToolCallKey {
   tool: string;
   args: Record<string, unknown>;
+  /** Absent on records written before digests were kept. */
+  digest?: string;
   /** `started` with no completion means the process stopped while the call was in flight. */
   state: 'started' | 'completed';
   outcome?: ToolCallOutcome;
@@ -26,13 +42,27 @@ export interface ToolCallRecord extends ToolCallKey {
 
 /**
  * The idempotency journal for tool calls with effects: written before and after each call, so that
- * after a crash a finished call returns its recorded result and an unfinished one is reported
- * instead of silently repeated.
+ * after a crash a finished call returns its recorded result and an unfinished one is re-run (when
+ * the tool is idempotent or keyed) or reported instead of silently repeated.
  */
 export interface ToolCallJournal {
-  begin(call: ToolCallKey & { tool: string; args: Record<string, unknown> }): void | Promise<void>;
+  begin(call: ToolCallStart): void | Promise<void>;
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void | Promise<void>;
   get(key: ToolCallKey): ToolCallRecord | undefined | Promise<ToolCallRecord | undefined>;
+}
+
+/** A digest of a tool name and its canonical arguments: equal calls, equal digests. */
+export function callDigest(tool: string, args: unknown): string {
+  return createHash('sha256').update(tool).update('\u0000').update(canonicalJson(args ?? {})).digest('base64url');
+}
+
+/**
+ * The idempotency key handed to a tool: stable for one call identity across retries, resumes and
+ * processes, and different for every other call (another run, task attempt or position).
+ */
+export function idempotencyKeyOf(key: ToolCallKey): string {
+  const digest = createHash('sha256').update(`${key.runId}\u0000${key.taskId}\u0000${key.callId}`).digest('base64url');
+  return `cadre-${digest.slice(0, 32)}`;
 }
 
 const keyOf = (k: ToolCallKey) => `${k.runId}\u0000${k.taskId}\u0000${k.callId}`;
@@ -41,7 +71,7 @@ const keyOf = (k: ToolCallKey) => `${k.runId}\u0000${k.taskId}\u0000${k.callId}`
 export class InMemoryToolCallJournal implements ToolCallJournal {
   private readonly records = new Map<string, ToolCallRecord>();
 
-  begin(call: ToolCallKey & { tool: string; args: Record<string, unknown> }): void {
+  begin(call: ToolCallStart): void {
     this.records.set(keyOf(call), { ...call, state: 'started', startedAt: Date.now() });
   }
 

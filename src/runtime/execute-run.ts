@@ -116,7 +116,9 @@ async function executeNow(x: Execution): Promise<RunResult> {
       onOutcome: (outcome) => finished.push(outcome),
     });
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
-    let input: unknown = x.resuming ? resumeInput(x) : { goal: options.goal };
+    // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
+    const checkpointed = x.resuming && (await store.checkpointer.getTuple({ configurable: { thread_id: runId } })) !== undefined;
+    let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
     for (;;) {
       const value: unknown = await workflow.invoke(input as never, thread);
       approval = interruptOf(value, planOrder(store, runId));

@@ -105,7 +105,9 @@ export interface RunHandle {
   readonly result: Promise<RunResult>;
   /** Every event of the run from `fromSeq` (default 1), then live ones until the run ends. */
   events(fromSeq?: number): AsyncGenerator<CadreEvent, void, undefined>;
+  /** Calls `listener` as each event of `type` ('*' for all) is emitted, synchronously; returns an unsubscribe function. */
   on<T extends CadreEventType>(type: T, listener: (event: CadreEventOf<T>) => void): () => void;
+  on(type: '*', listener: (event: CadreEvent) => void): () => void;
   /** Stops the run at the next step of each running task; state stays resumable, status `cancelled`. */
   cancel(reason?: string): void;
 }

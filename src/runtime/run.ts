@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig } from '../core/index.js';
+import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig, type CadreEvent } from '../core/index.js';
 import { RoleRegistry, defineAgentSpec, isAgent } from '../../agents/index.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
@@ -65,7 +65,7 @@ function start(runId: string, options: RunOptions & ResumeOptions, store: CadreS
     runId,
     result,
     events: (fromSeq) => events.events(fromSeq),
-    on: (type, listener) => events.on(type, listener),
+    on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
     cancel: (reason = 'cancelled by caller') => controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),
   };
 }

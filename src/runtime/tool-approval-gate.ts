@@ -1,7 +1,6 @@
 import { interrupt, isGraphInterrupt } from '@langchain/langgraph';
 import { markApprovalPending, type ApprovalDecision, type ApprovalHandler, type ToolEffects } from '../../tools/index.js';
-import { canonicalJson } from '../../tools/policy/canonical-json.js';
-import { CadreError, type RunEventStream } from '../core/index.js';
+import { CadreError, canonicalJson, type RunEventStream } from '../core/index.js';
 
 /** A tool call waiting for a decision: what the run's interrupt carries and `RunResult.approval` shows. */
 export interface ToolApprovalRequest {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CadreError, RunEventStream, type CadreEvent, type JournalStep } from 'cadre';
+import { CadreError, RunEventStream, callDigest, type CadreEvent, type JournalStep } from 'cadre';
 import { ToolExecutor, defineTool } from 'cadre/tools';
 import { openCadreStore, openDatabase, type CadreStore } from '../../src/runtime/store/index.js';
 
@@ -129,7 +129,7 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     const { tool, counter } = writer(false);
     const key = { runId: 'run_c', taskId: 't1', callId: 'call_1' };
     // The process "crashed" after begin and before complete.
-    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' } });
+    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' }, digest: callDigest('append_line', { line: 'hello' }) });
     expect(store.toolCalls.get(key)?.state).toBe('started');
 
     const outcome = await new ToolExecutor({ tools: [tool] }).execute(
@@ -147,7 +147,7 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     const store = open(':memory:');
     const { tool, counter } = writer(true);
     const key = { runId: 'run_i', taskId: 't1', callId: 'call_1' };
-    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' } });
+    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' }, digest: callDigest('append_line', { line: 'hello' }) });
 
     const outcome = await new ToolExecutor({ tools: [tool] }).execute(
       { id: 'call_1', name: 'append_line', args: { line: 'hello' } },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { CadreError, InMemoryToolCallJournal, RunEventStream } from 'cadre';
+import { CadreError, InMemoryToolCallJournal, RunEventStream, callDigest } from 'cadre';
 import { ToolExecutor, defineTool, toLangChainTool } from 'cadre/tools';
 
 const ctx = { runId: 'run_1', taskId: 't1', step: 1 };
@@ -100,7 +100,7 @@ describe('ToolExecutor', () => {
     const first = await executor.execute({ id: 'w1', name: 'append', args: { line: 'a' } }, { ...ctx, journal });
     const again = await executor.execute({ id: 'w1', name: 'append', args: { line: 'a' } }, { ...ctx, journal });
     expect(again).toMatchObject({ ok: true, output: first.output, replayed: true });
-    journal.begin({ runId: 'run_1', taskId: 't1', callId: 'w2', tool: 'append', args: { line: 'b' } }); // crashed here
+    journal.begin({ runId: 'run_1', taskId: 't1', callId: 'w2', tool: 'append', args: { line: 'b' }, digest: callDigest('append', { line: 'b' }) }); // crashed here
     const unknown = await executor.execute({ id: 'w2', name: 'append', args: { line: 'b' } }, { ...ctx, journal });
     expect(unknown.error?.code).toBe('tool_outcome_unknown');
     expect(runs).toBe(1);

@@ -1,7 +1,7 @@
 export { parseMcpServers, mcpServersConfigSchema, mcpServerConfigSchema, isStdioServer } from './mcp-config.js';
 export type { McpServersConfig, McpServerConfig, McpStdioServerConfig, McpHttpServerConfig } from './mcp-config.js';
 export { McpToolNames, mcpToolName, type McpToolRef } from './tool-names.js';
-export { McpServerConnection } from './mcp-server-connection.js';
+export { McpServerConnection, idempotencyMetaKey } from './mcp-server-connection.js';
 export type { McpToolInfo } from './mcp-tool-info.js';
 export type { McpServerState, McpProgress, McpCallOptions, McpServerConnectionOptions } from './mcp-server-connection.js';
 export { McpToolCache, mcpConfigHash } from './mcp-tool-cache.js';

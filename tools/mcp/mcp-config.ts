@@ -11,6 +11,11 @@ const cadreOptions = {
   idleTimeoutMs: z.number().int().positive().optional(),
   /** Effects per MCP tool name; unlisted tools count as `write` (server annotations are not trusted). */
   effects: z.record(z.string(), effectsSchema).optional(),
+  /**
+   * Per MCP tool name: `true` when repeating a call is harmless, `'keyed'` when the server
+   * deduplicates by the idempotency key cadre sends in `_meta`; unlisted tools count as `false`.
+   */
+  idempotent: z.record(z.string(), z.union([z.boolean(), z.literal('keyed')])).optional(),
   /** Per-call limit handed to the tool executor. */
   timeoutMs: z.number().int().positive().optional(),
   /** Desktop clients' switch: a disabled server is left out. */

@@ -22,7 +22,12 @@ export interface McpCallOptions {
   signal?: AbortSignal;
   onProgress?: (progress: McpProgress) => void;
   timeoutMs?: number;
+  /** Sent in the request's `_meta` under `idempotencyMetaKey`, for servers that deduplicate by it. */
+  idempotencyKey?: string;
 }
+
+/** The `_meta` key that carries a call's idempotency key to and from MCP servers. */
+export const idempotencyMetaKey = 'io.cadre/idempotency-key';
 
 export interface McpServerConnectionOptions {
   name: string;
@@ -78,8 +83,8 @@ export class McpServerConnection {
 
   /** Calls one tool; when the signal aborts, the SDK tells the server the call is cancelled. */
   callTool(tool: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
-    const { signal, onProgress, timeoutMs } = options;
-    const params = { name: tool, arguments: args };
+    const { signal, onProgress, timeoutMs, idempotencyKey } = options;
+    const params = { name: tool, arguments: args, ...(idempotencyKey ? { _meta: { [idempotencyMetaKey]: idempotencyKey } } : {}) };
     return this.use((client, requestSignal) => {
       // The tool executor enforces cadre's limit; this only stops the SDK's 60 s default cutting in first.
       const request: RequestOptions = { timeout: timeoutMs ?? 10 * 60_000 };

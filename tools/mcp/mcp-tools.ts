@@ -104,13 +104,14 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       description: describe(server, info),
       input: permissiveInput,
       effects: config.effects?.[info.name] ?? 'write',
-      idempotent: false,
+      idempotent: config.idempotent?.[info.name] ?? false,
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       run: async (args, context) => {
         const result = await target.callTool(info.name, args, {
           signal: context.signal,
           onProgress: onEvent && ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
           timeoutMs: config.timeoutMs,
+          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
         });
         const text = mcpResultText(result);
         if (result.isError) throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);

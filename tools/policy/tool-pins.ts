@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
-import { CadreError } from '../../src/core/index.js';
+import { CadreError, canonicalJson } from '../../src/core/index.js';
 import type { Tool } from '../define-tool.js';
-import { canonicalJson } from './canonical-json.js';
 import { toolJsonSchema } from './tool-json-schema.js';
 
 export type PinState = 'new' | 'pinned' | 'quarantined';

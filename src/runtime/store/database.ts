@@ -36,10 +36,20 @@ const schema = [
    ) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS tool_calls (
      run_id TEXT NOT NULL, task_key TEXT NOT NULL, call_id TEXT NOT NULL, tool TEXT NOT NULL, args TEXT NOT NULL,
-     state TEXT NOT NULL, outcome TEXT, started_at INTEGER NOT NULL, completed_at INTEGER,
+     state TEXT NOT NULL, outcome TEXT, started_at INTEGER NOT NULL, completed_at INTEGER, digest TEXT,
      PRIMARY KEY (run_id, task_key, call_id)
    ) WITHOUT ROWID`,
 ];
+
+/** Columns added after a table first shipped: added in place to databases made before them. */
+const addedColumns = [{ table: 'tool_calls', column: 'digest', type: 'TEXT' }];
+
+function addMissingColumns(db: Database.Database): void {
+  for (const { table, column, type } of addedColumns) {
+    const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${table})`).all();
+    if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+  }
+}
 
 /** Opens (creating if needed) cadre's SQLite database: WAL mode, the chosen durability, tables in place. */
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
@@ -51,6 +61,7 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     db.pragma('busy_timeout = 5000');
     db.transaction(() => {
       for (const statement of schema) db.exec(statement);
+      addMissingColumns(db);
     })();
     return db;
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { ToolCallJournal, ToolCallKey, ToolCallOutcome, ToolCallRecord } from '../../core/index.js';
+import type { ToolCallJournal, ToolCallKey, ToolCallOutcome, ToolCallRecord, ToolCallStart } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -7,6 +7,7 @@ interface Row {
   call_id: string;
   tool: string;
   args: string;
+  digest: string | null;
   state: 'started' | 'completed';
   outcome: string | null;
   started_at: number;
@@ -22,7 +23,7 @@ export class SqliteToolCallJournal implements ToolCallJournal {
 
   constructor(db: SqliteDatabase) {
     this.beginStatement = db.prepare(
-      `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, state, started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)`,
+      `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, digest, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)`,
     );
     this.completeStatement = db.prepare(
       `UPDATE tool_calls SET state = 'completed', outcome = ?, completed_at = ? WHERE run_id = ? AND task_key = ? AND call_id = ?`,
@@ -31,8 +32,8 @@ export class SqliteToolCallJournal implements ToolCallJournal {
     this.forRunStatement = db.prepare<[string], Row>('SELECT * FROM tool_calls WHERE run_id = ? ORDER BY started_at');
   }
 
-  begin(call: ToolCallKey & { tool: string; args: Record<string, unknown> }): void {
-    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(call.args), Date.now());
+  begin(call: ToolCallStart): void {
+    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(call.args), call.digest, Date.now());
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
@@ -54,6 +55,7 @@ function toRecord(row: Row): ToolCallRecord {
   return {
     runId: row.run_id, taskId: row.task_key, callId: row.call_id, tool: row.tool,
     args: JSON.parse(row.args) as Record<string, unknown>, state: row.state, startedAt: row.started_at,
+    ...(row.digest !== null ? { digest: row.digest } : {}),
     ...(row.outcome ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
     ...(row.completed_at !== null ? { completedAt: row.completed_at } : {}),
   };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CadreError } from '../../core/index.js';
 import type { Tool } from '../../../tools/define-tool.js';
 import { ToolExecutor, type ToolExecutorOptions } from '../../../tools/tool-executor.js';
+import { idempotencyMetaKey } from '../../../tools/mcp/index.js';
 
 export interface CadreMcpServerOptions {
   /** Cadre tools offered to MCP clients, each run through a ToolExecutor (validation, timeout, output cap). */
@@ -25,7 +26,8 @@ function annotationsFor(tool: Tool): ToolAnnotations {
   return {
     readOnlyHint: tool.effects === 'read',
     destructiveHint: tool.effects === 'destructive',
-    idempotentHint: tool.idempotent,
+    // A keyed tool is safe to repeat only with the same idempotency key, which a client need not send.
+    idempotentHint: tool.idempotent === true,
     // Built-in tools that reach outside (http_fetch) say so in their description; default to closed.
     openWorldHint: false,
   };
@@ -44,10 +46,12 @@ export function createCadreMcpServer(options: CadreMcpServerOptions): McpServer 
       tool.name,
       { description: tool.description, inputSchema: tool.input, annotations: annotationsFor(tool) },
       async (args, extra) => {
-        // MCP calls are not part of a cadre run; ids only label the executor's events.
+        // MCP calls are not part of a cadre run; ids only label the executor's events. A client's
+        // idempotency key reaches keyed tools, so the client's own retries do not repeat an effect.
+        const key = extra._meta?.[idempotencyMetaKey];
         const outcome = await executor.execute(
           { id: randomUUID(), name: tool.name, args },
-          { runId: 'mcp', taskId: String(extra.sessionId ?? 'mcp'), step: 0, signal: extra.signal },
+          { runId: 'mcp', taskId: String(extra.sessionId ?? 'mcp'), step: 0, signal: extra.signal, ...(typeof key === 'string' && key ? { idempotencyKey: key } : {}) },
         );
         return text(outcome.output, !outcome.ok);
       },

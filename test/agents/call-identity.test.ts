@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  Budget,
+  InMemoryStepJournal,
+  InMemoryToolCallJournal,
+  RunEventStream,
+  callDigest,
+  idempotencyKeyOf,
+  type JournalStep,
+  type StepJournal,
+  type ToolCallJournal,
+} from 'cadre';
+import { ReActAgent, type AgentContext } from 'cadre/agents';
+import { createFixedRouter } from 'cadre/models';
+import { ScriptedChatModel } from 'cadre/testing';
+import { ToolExecutor, createMcpToolset, defineTool, type ToolContext } from 'cadre/tools';
+import { createCadreMcpServer, serveHttp, type HttpServing } from '../../src/server/mcp/index.js';
+
+function appendTool(idempotent: boolean | 'keyed' = false) {
+  const calls: Array<{ n: number; key: string | undefined }> = [];
+  const tool = defineTool({
+    name: 'append_line', description: 'Appends a numbered line.', input: z.object({ n: z.number() }), effects: 'write', idempotent,
+    run: ({ n }, ctx: ToolContext) => {
+      calls.push({ n, key: ctx.idempotencyKey });
+      return `appended ${n}`;
+    },
+  });
+  return { tool, calls };
+}
+
+function context(model: ScriptedChatModel, journal: StepJournal, toolJournal: ToolCallJournal): AgentContext {
+  return {
+    runId: 'run_id', router: createFixedRouter(model), events: new RunEventStream('run_id'), budget: new Budget({}), journal, toolJournal,
+    signal: new AbortController().signal,
+  };
+}
+
+const asks = (n: number) => new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'append_line', args: { n }, id: 'call_0' }] }, 'done'] });
+
+describe('tool-call identity', () => {
+  it('refuses to answer from the step journal a recorded call that differs from the one asked', async () => {
+    const { tool, calls } = appendTool();
+    const journal = new InMemoryStepJournal();
+    const recorded: JournalStep[] = [
+      { kind: 'model', runId: 'run_id', taskId: 't', index: 0, model: 'scripted', content: '', toolCalls: [{ id: 'call_0', name: 'append_line', args: { n: 1 } }], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, costUsd: 0 },
+      { kind: 'tool', runId: 'run_id', taskId: 't', index: 1, call: '1.1', callId: 'call_0', tool: 'append_line', args: { n: 9 }, ok: true, output: 'appended 9' },
+    ];
+    for (const step of recorded) journal.append(step);
+    const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
+    await expect(agent.run({ id: 't', instruction: 'go' }, context(asks(1), journal, new InMemoryToolCallJournal()))).rejects.toMatchObject({ code: 'journal_mismatch' });
+    expect(calls).toEqual([]);
+  });
+
+  it('refuses to answer from the tool-call journal a call recorded at the same position with other arguments', async () => {
+    const { tool, calls } = appendTool();
+    const toolJournal = new InMemoryToolCallJournal();
+    const key = { runId: 'run_id', taskId: 't', callId: '1.1' };
+    toolJournal.begin({ ...key, tool: 'append_line', args: { n: 1 }, digest: callDigest('append_line', { n: 1 }) });
+    toolJournal.complete(key, { ok: true, output: 'appended 1' });
+    const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
+    // A fresh step journal: the model is asked again and, this time, wants n = 2 at the same position.
+    await expect(agent.run({ id: 't', instruction: 'go' }, context(asks(2), new InMemoryStepJournal(), toolJournal))).rejects.toMatchObject({ code: 'journal_mismatch' });
+    expect(calls).toEqual([]);
+    // The same call as recorded is answered from the journal without running.
+    const same = await agent.run({ id: 't', instruction: 'go' }, context(asks(1), new InMemoryStepJournal(), toolJournal));
+    expect(same.answer).toBe('done');
+    expect(calls).toEqual([]);
+  });
+
+  it('hands a keyed tool the same idempotency key when a call cut off mid-way is re-run, and another key for every other call', async () => {
+    const { tool, calls } = appendTool('keyed');
+    const journal = new InMemoryToolCallJournal();
+    const executor = new ToolExecutor({ tools: [tool] });
+    const key = { runId: 'r', taskId: 't', callId: '1.1' };
+    journal.begin({ ...key, tool: 'append_line', args: { n: 1 }, digest: callDigest('append_line', { n: 1 }) }); // the process died here
+    const rerun = await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal });
+    expect(rerun).toMatchObject({ ok: true, output: 'appended 1' });
+    await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal });
+    await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't#2', step: 1, callKey: '1.1', journal });
+    expect(calls.map((c) => c.key)).toEqual([idempotencyKeyOf(key), idempotencyKeyOf({ ...key, callId: '2.1' }), idempotencyKeyOf({ ...key, taskId: 't#2' })]);
+    expect(new Set(calls.map((c) => c.key)).size).toBe(3);
+  });
+});
+
+describe('idempotency keys over MCP', () => {
+  let serving: HttpServing | undefined;
+  afterEach(async () => {
+    await serving?.close();
+    serving = undefined;
+  });
+
+  it('sends the key in _meta, and a cadre MCP server hands it to its keyed tool', async () => {
+    const { tool, calls } = appendTool('keyed');
+    serving = await serveHttp(() => createCadreMcpServer({ tools: [tool] }), { port: 0 });
+    const toolset = await createMcpToolset({ servers: { remote: { url: serving.url, idempotent: { append_line: 'keyed' } } } });
+    try {
+      const [remote] = toolset.tools().filter((t) => t.effects === 'write');
+      expect(remote!.idempotent).toBe('keyed');
+      const journal = new InMemoryToolCallJournal();
+      const outcome = await new ToolExecutor({ tools: [remote!] }).execute({ id: 'x', name: remote!.name, args: { n: 4 } }, { runId: 'r', taskId: 't', step: 3, callKey: '3.2', journal });
+      expect(outcome.ok).toBe(true);
+      expect(calls).toEqual([{ n: 4, key: idempotencyKeyOf({ runId: 'r', taskId: 't', callId: '3.2' }) }]);
+    } finally {
+      await toolset.close();
+    }
+  });
+});
