@@ -8,6 +8,7 @@ import {
   throwIfAborted,
   type JournalStep,
   type ModelStep,
+  type Reservation,
   type ToolCallInfo,
   type ToolStep,
 } from '../src/core/index.js';
@@ -79,22 +80,28 @@ export class ReActAgent implements Agent {
       throwIfAborted(ctx.signal);
       let modelStep = replay.nextModelStep();
       const replayed = modelStep !== undefined;
-      // A replayed step was paid for when it was recorded: it takes no budget now.
-      if (!replayed) ctx.budget.beforeStep(decision.estimate?.(messages));
       const started = performance.now();
+      let reservation: Reservation | undefined;
       if (modelStep) {
+        // A replayed step was paid for when it was recorded: it takes no budget now.
         replayedSteps += 1;
       } else {
-        const message = await invokeModel(model, messages, { signal: ctx.signal, ref });
-        // The model that answered: with fallback or a cascade it may not be the one first chosen.
-        const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
-        modelStep = {
-          kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: answeredBy,
-          content: textContent(message), toolCalls: replay.uniqueIds(message, step), usage: usageFromMessage(message), costUsd: stepCost,
-        };
-        await ctx.journal.append(modelStep);
+        // The call's most is held before it starts, so parallel tasks cannot promise past a cap together.
+        reservation = ctx.budget.beforeStep(decision.estimate?.(messages));
+        try {
+          const message = await invokeModel(model, messages, { signal: ctx.signal, ref });
+          // The model that answered: with fallback or a cascade it may not be the one first chosen.
+          const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
+          modelStep = {
+            kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: answeredBy,
+            content: textContent(message), toolCalls: replay.uniqueIds(message, step), usage: usageFromMessage(message), costUsd: stepCost,
+          };
+          await ctx.journal.append(modelStep);
+        } catch (error) {
+          reservation.release();
+          throw error;
+        }
       }
-      if (!replayed) ctx.budget.charge(modelStep.usage, modelStep.costUsd);
       usage = addUsage(usage, modelStep.usage);
       costUsd += modelStep.costUsd;
       ctx.events.emit({
@@ -102,6 +109,8 @@ export class ReActAgent implements Agent {
         toolCalls: modelStep.toolCalls, usage: modelStep.usage, costUsd: modelStep.costUsd,
         latencyMs: performance.now() - started, replayed,
       });
+      // After the event, so a call that took the run past a cap is on record when the run stops.
+      reservation?.settle(modelStep.usage, modelStep.costUsd);
       messages.push(new AIMessage({ content: modelStep.content, tool_calls: modelStep.toolCalls.map((c) => ({ ...c, type: 'tool_call' as const })) }));
       if (modelStep.toolCalls.length === 0) {
         return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, usage, costUsd, model: modelStep.model, messages };

@@ -40,14 +40,21 @@ export async function reflectOnFailure(input: ReflectionInput, ctx: AgentContext
       'In one or two sentences, say what to do differently next time. Reply with the lesson only.'),
   ];
   const decision = await routeFor(ctx, task.id, { taskKind: 'reflect', text: textOf(messages[1]!), ...(input.preferredModel ? { preferred: input.preferredModel } : {}) });
-  ctx.budget.beforeStep(decision.estimate?.(messages));
+  const reservation = ctx.budget.beforeStep(decision.estimate?.(messages));
   const started = performance.now();
-  const message = await invokeModel(decision.model, messages, { signal: ctx.signal, ref: decision.ref });
-  const { model, costUsd } = costOfReply(message, decision.ref);
-  const step: ModelStep = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model, content: textOf(message).trim(), toolCalls: [], usage: usageFromMessage(message), costUsd };
-  await ctx.journal.append(step);
-  ctx.budget.charge(step.usage, step.costUsd);
+  let step: ModelStep;
+  try {
+    const message = await invokeModel(decision.model, messages, { signal: ctx.signal, ref: decision.ref });
+    const { model, costUsd } = costOfReply(message, decision.ref);
+    step = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model, content: textOf(message).trim(), toolCalls: [], usage: usageFromMessage(message), costUsd };
+    await ctx.journal.append(step);
+  } catch (error) {
+    reservation.release();
+    throw error;
+  }
+  const { model, costUsd } = step;
   ctx.events.emit({ type: 'model.response', taskId: key, step: 1, model, content: step.content, toolCalls: [], usage: step.usage, costUsd, latencyMs: performance.now() - started, replayed: false });
+  reservation.settle(step.usage, step.costUsd);
   return { lesson: step.content, step, replayed: false };
 }
 

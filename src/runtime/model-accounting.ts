@@ -1,5 +1,6 @@
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { AgentContext } from '../../agents/index.js';
+import type { Reservation } from '../core/index.js';
 import { costOfReply } from '../models/routed-chat-model.js';
 import type { RouteDecision } from '../models/router.js';
 import { usageFromMessage } from '../models/usage.js';
@@ -16,15 +17,23 @@ export interface ModelCallHooks {
  */
 export function accounting(decision: RouteDecision, taskId: string, ctx: AgentContext): ModelCallHooks {
   let step = 0;
+  let pending: Reservation | undefined;
   return {
-    beforeModelCall: (messages) => ctx.budget.beforeStep(decision.estimate?.(messages)),
+    beforeModelCall: (messages) => {
+      // These calls are made one after another: a hold still open belongs to a call that failed.
+      pending?.release();
+      pending = ctx.budget.beforeStep(decision.estimate?.(messages));
+    },
     afterModelCall: (reply, latencyMs = 0) => {
       const usage = usageFromMessage(reply);
       const { costUsd, model } = costOfReply(reply, decision.ref);
-      ctx.budget.charge(usage, costUsd);
+      const reservation = pending;
+      pending = undefined;
       const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({ id: c.id ?? `${taskId}_${i}`, name: c.name, args: c.args as Record<string, unknown> }));
       const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
       ctx.events.emit({ type: 'model.response', taskId, step: ++step, model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
+      if (reservation) reservation.settle(usage, costUsd);
+      else ctx.budget.charge(usage, costUsd);
     },
   };
 }

@@ -324,14 +324,20 @@ function honestModel(model: PoolModel, share: () => { input: number; output: num
   });
 }
 
-/** One agent step: check the estimate against the budget, call, then charge what the reply says it cost. */
+/** One agent step: hold the estimate against the budget, call, then settle with what the reply says it cost. */
 async function agentStep(decision: RouteDecision, budget: Budget, messages: BaseMessage[]) {
   const estimate = decision.estimate!(messages);
-  budget.beforeStep(estimate);
-  const reply = (await decision.model.invoke(messages)) as AIMessage;
+  const reservation = budget.beforeStep(estimate);
+  let reply: AIMessage;
+  try {
+    reply = (await decision.model.invoke(messages)) as AIMessage;
+  } catch (error) {
+    reservation.release();
+    throw error;
+  }
   const usage = usageFromMessage(reply);
   const costUsd = routedReplyInfo(reply)!.costUsd;
-  budget.charge(usage, costUsd);
+  reservation.settle(usage, costUsd);
   return { reply, estimate, usage, costUsd };
 }
 
