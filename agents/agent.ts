@@ -47,6 +47,8 @@ export interface TaskResult {
   steps: number;
   /** Steps taken from the journal instead of calling the model or tools. */
   replayedSteps: number;
+  /** Tool calls that ended in an error (refused, failed, unknown outcome); the answer may rest on less than it says. */
+  toolErrors?: number;
   usage: Usage;
   costUsd: number;
   /** Attempts the agent made itself (Reflexion); 1 when omitted. */

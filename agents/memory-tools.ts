@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Memory, Scope } from '../memory/index.js';
+import { refusalOf } from '../src/models/privacy-scope.js';
 import { defineTool, type Tool } from '../tools/index.js';
 
 /**
@@ -18,8 +19,15 @@ export function createMemoryTools(memory: Memory, options: { scope?: Scope; toke
       // The id comes from scope and text, so storing the same note twice keeps one copy.
       idempotent: true,
       run: async ({ text, kind }, call) => {
-        const { id } = await memory.remember(text, { scope, kind: kind ?? 'note', source: `${call.runId}/${call.taskId}` });
-        return `remembered (${id.slice(0, 8)})`;
+        try {
+          const { id } = await memory.remember(text, { scope, kind: kind ?? 'note', source: `${call.runId}/${call.taskId}` });
+          return `remembered (${id.slice(0, 8)})`;
+        } catch (error) {
+          // An answer, not a failure: retrying cannot help, and the model should carry on without it.
+          const refusal = refusalOf(error);
+          if (!refusal) throw error;
+          return `not remembered: ${refusal.reason === 'sensitive' ? 'this run is sensitive' : `the note holds ${refusal.found?.join(', ')}`} and memory's embedder is a cloud model`;
+        }
       },
     }),
     defineTool({

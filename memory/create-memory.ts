@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
 import { HashingEmbedder } from '../src/models/hashing-embedder.js';
+import { privateEmbedder } from '../src/models/private-embedder.js';
 import type { GraphStore } from './graph-store.js';
 import { SqliteGraphStore } from './graph/sqlite-graph-store.js';
 import { Memory } from './memory.js';
@@ -18,7 +19,10 @@ export interface CreateMemoryOptions {
   dir?: string;
   /** Where reads and writes happen unless a call names another scope. Default `{ tenant: 'default' }`. */
   scope?: Scope;
-  /** Default: the offline HashingEmbedder (lexical, 384 dims). Use a model embedder for semantic recall. */
+  /**
+   * Default: the offline HashingEmbedder (lexical, 384 dims). Use a model embedder for semantic recall.
+   * A cloud one never gets text from a sensitive run or text holding personal data: that step is skipped.
+   */
   embedder?: Embedder;
   /** A VectorStore to use instead of the embedded one or Qdrant. */
   vector?: VectorStore;
@@ -36,7 +40,8 @@ export interface CreateMemoryOptions {
 export async function createMemory(options: CreateMemoryOptions = {}): Promise<Memory> {
   const env = options.env ?? process.env;
   const dir = options.dir ?? join('.cadre', 'memory');
-  const embedder = options.embedder ?? new HashingEmbedder({ dimensions: 384 });
+  // Every store embeds through this one: a cloud embedder never gets sensitive text, whichever store asks.
+  const embedder = privateEmbedder(options.embedder ?? new HashingEmbedder({ dimensions: 384 }));
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {

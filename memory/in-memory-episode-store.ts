@@ -1,5 +1,6 @@
 import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
+import { embedIfAllowed } from '../src/models/private-embedder.js';
 import { defaultHalfLifeMs, defaultRecallWeights, defaultScope, type Episode, type EpisodeStore, type RecallOptions } from './episode-store.js';
 import { checkScope, isVisible, type Scope } from './scope.js';
 import { cosineSimilarity } from './vectors.js';
@@ -38,7 +39,8 @@ export async function prepareEpisode(e: Episode, embedder: Embedder | undefined)
     return { episode: withScope(episode, scope), scope, embedding: given };
   }
   if (!embedder) return { episode: withScope(episode, scope), scope };
-  const [vector] = await embedder.embed([e.lesson ? `${e.task}\n${e.lesson}` : e.task]);
+  // Text privacy keeps from the embedder is stored without a vector and found by word overlap.
+  const vector = await embedIfAllowed(embedder, e.lesson ? `${e.task}\n${e.lesson}` : e.task);
   return { episode: withScope(episode, scope), scope, ...(vector ? { embedding: vector, embedder: embedder.name } : {}) };
 }
 
@@ -71,7 +73,7 @@ export async function rankEpisodes(
 ): Promise<Episode[]> {
   const scope = checkScope(options.scope ?? defaultScope);
   const score = recallScorer(options);
-  const query = embedder ? (await embedder.embed([task]))[0] : undefined;
+  const query = embedder ? await embedIfAllowed(embedder, task) : undefined;
   const scored: Array<{ e: Episode; score: number }> = [];
   for (const c of candidates) {
     if (options.lessonsOnly && !c.episode.lesson) continue;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Embedder } from '../src/models/embedder.js';
+import { privateEmbedder } from '../src/models/private-embedder.js';
+import { refusalOf } from '../src/models/privacy-scope.js';
 import type { EpisodeStore } from './episode-store.js';
 import { extractFacts, type ExtractFactsOptions } from './graph/extract-facts.js';
 import type { GraphStore, Provenance, Relation } from './graph-store.js';
@@ -51,6 +53,8 @@ export class Memory {
   readonly scope: Scope;
 
   constructor(readonly stores: MemoryStores, options: { scope: Scope; close?: () => Promise<void> }) {
+    // Also when the stores were built by hand: memory's own embed calls obey privacy.
+    this.stores = { ...stores, embedder: privateEmbedder(stores.embedder) };
     this.scope = checkScope(options.scope);
     this.closeStores = options.close;
   }
@@ -69,7 +73,10 @@ export class Memory {
     return this.stores.procedures;
   }
 
-  /** Stores a text in vector memory; the same text in the same scope is stored once. */
+  /**
+   * Stores a text in vector memory; the same text in the same scope is stored once. Throws
+   * `privacy_blocked` when the text may not reach the (cloud) embedder.
+   */
   async remember(text: string, options: RememberOptions = {}): Promise<{ id: string }> {
     const scope = checkScope(options.scope ?? this.scope);
     const id = options.id ?? createHash('sha256').update(JSON.stringify([scope, text])).digest('hex').slice(0, 32);
@@ -91,19 +98,29 @@ export class Memory {
     return this.stores.graph.upsertRelations(facts.map((f) => ({ ...f, provenance: { ...provenance, ...f.provenance } })), options.scope ?? this.scope);
   }
 
-  /** Searches every tier in every scope and returns one ranked, de-duplicated block within the budget. */
+  /**
+   * Searches every tier in every scope and returns one ranked, de-duplicated block within the budget.
+   * A tier whose embedding privacy withholds is left out, and `withheld` says why.
+   */
   async recall(query: string, options: MemoryRecallOptions = {}): Promise<RecallResult> {
     const scopes = (options.scopes ?? [this.scope]).map(checkScope);
     const tiers = new Set(options.tiers ?? allTiers);
     const k = options.k ?? 8;
-    const [vector] = tiers.has('vector') ? await this.stores.embedder.embed([query]) : [undefined];
+    let withheld: RecallResult['withheld'];
+    const unlessWithheld = <T>(work: Promise<T[]>) => work.catch((error: unknown): T[] => {
+      const refusal = refusalOf(error);
+      if (!refusal) throw error;
+      withheld ??= refusal;
+      return [];
+    });
+    const [vector] = tiers.has('vector') ? await unlessWithheld(this.stores.embedder.embed([query])) : [undefined];
     const found = await Promise.all(scopes.flatMap((scope) => [
       tiers.has('vector') && vector ? this.fromVectors(vector, scope, k) : [],
-      tiers.has('episodic') ? this.fromEpisodes(query, scope, k) : [],
+      tiers.has('episodic') ? unlessWithheld(this.fromEpisodes(query, scope, k)) : [],
       tiers.has('graph') ? this.fromGraph(query, scope, k, options.asOf) : [],
-      tiers.has('procedural') ? this.fromProcedures(query, scope) : [],
+      tiers.has('procedural') ? unlessWithheld(this.fromProcedures(query, scope)) : [],
     ]));
-    return assembleContext(found.flat(), options.tokenBudget ?? 800);
+    return { ...assembleContext(found.flat(), options.tokenBudget ?? 800), ...(withheld ? { withheld } : {}) };
   }
 
   /** How much each tier holds in a scope (all scopes when omitted). */

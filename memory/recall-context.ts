@@ -1,5 +1,6 @@
 import { getEncoding, type Tiktoken } from 'js-tiktoken';
 import { wordOverlap } from './in-memory-episode-store.js';
+import type { PrivacyRefusal } from '../src/models/privacy-scope.js';
 import type { Scope } from './scope.js';
 
 /** Which memory an item came from. */
@@ -26,6 +27,8 @@ export interface RecallResult {
   tokens: number;
   /** Items left out because the budget was full. */
   dropped: number;
+  /** Why tiers were left out: privacy kept the query from a cloud embedder (the embedder and the kinds of data, never values). */
+  withheld?: PrivacyRefusal & { model: string };
 }
 
 let encoder: Tiktoken | undefined;

@@ -2,14 +2,20 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import { getEncoding, type Tiktoken } from 'js-tiktoken';
 import { CadreError } from '../src/core/index.js';
+import { privacyRefusal, currentPrivacy } from '../src/models/privacy-scope.js';
+import { createFixedRouter, type ModelRouter } from '../src/models/router.js';
 
 export type TokenEncoding = 'cl100k_base' | 'o200k_base';
 
 export interface ShortTermMemoryOptions {
   /** Budget for everything `messages()` returns, summary included. */
   maxTokens: number;
-  /** Folds old messages into a rolling summary; without one they are dropped. */
-  summariser?: BaseChatModel;
+  /**
+   * Folds old messages into a rolling summary; without one they are dropped. A router is asked per
+   * fold (task kind `summarise`); a bare model counts as local, as one given to `run({ model })` does.
+   * A fold a cloud summariser may not read (a sensitive run, or personal data in it) is dropped.
+   */
+  summariser?: BaseChatModel | ModelRouter;
   /** The newest messages always kept verbatim. Default 4. */
   keepLast?: number;
   /** Default cl100k_base. */
@@ -42,13 +48,15 @@ function textOf(message: BaseMessage): string {
  * the last `keepLast` are folded into a rolling summary (or dropped, without a summariser).
  */
 export class ShortTermMemory {
-  /** How many messages were dropped for want of a summariser (or of room). */
+  /** How many messages were dropped for want of a summariser (or of room, or of one privacy allows). */
   dropped = 0;
   private window: BaseMessage[] = [];
   private rolling: string | undefined;
   private readonly maxTokens: number;
   private readonly keepLast: number;
   private readonly enc: Tiktoken;
+  private readonly summariser: ModelRouter | undefined;
+  private sensitive = false;
   // messages() calls run one at a time: two concurrent folds would summarise the same messages twice.
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -61,6 +69,8 @@ export class ShortTermMemory {
     this.maxTokens = options.maxTokens;
     this.keepLast = keepLast;
     this.enc = encoder(options.encoding ?? 'cl100k_base');
+    const { summariser } = options;
+    this.summariser = !summariser || 'candidates' in summariser ? summariser : createFixedRouter(summariser);
   }
 
   /** The rolling summary of folded messages, if any. */
@@ -91,7 +101,8 @@ export class ShortTermMemory {
   private async fit(signal: AbortSignal | undefined): Promise<BaseMessage[]> {
     while (this.tokenCount() > this.maxTokens && this.window.length > this.keepLast) {
       const fold = this.oldestToFold();
-      if (this.options.summariser) this.rolling = await this.summarise(fold, signal);
+      const summary = this.summariser ? await this.summarise(this.summariser, fold, signal) : undefined;
+      if (summary !== undefined) this.rolling = summary;
       else this.dropped += fold.length;
       // add() only appends, so the folded messages are still the first ones.
       this.window.splice(0, fold.length);
@@ -109,12 +120,20 @@ export class ShortTermMemory {
     return this.window.slice(0, n);
   }
 
-  private async summarise(fold: BaseMessage[], signal: AbortSignal | undefined): Promise<string> {
+  /** The new rolling summary, or undefined when privacy keeps the fold from every model the router offers. */
+  private async summarise(router: ModelRouter, fold: BaseMessage[], signal: AbortSignal | undefined): Promise<string | undefined> {
     const transcript = fold.map((m) => `${m.getType()}: ${textOf(m)}`).join('\n');
     const target = Math.max(16, Math.floor(this.maxTokens / 4));
-    const reply = await this.options.summariser!.invoke([
+    const text = `Previous summary:\n${this.rolling ?? '(none)'}\n\nMessages to fold in:\n${transcript}`;
+    // Like a routed conversation: once it is sensitive (labelled, or personal data turned up), it stays so.
+    this.sensitive ||= privacyRefusal('cloud', [text]) !== undefined;
+    const privacy = this.sensitive ? 'sensitive' : currentPrivacy();
+    const decision = await router.select({ taskKind: 'summarise', text, ...(privacy ? { privacy } : {}) });
+    // Checked here too: only the policy router applies privacy itself, and a fallback may be cloud.
+    if ([decision.ref, ...(decision.fallbacks ?? [])].some((ref) => privacyRefusal(ref.location, [text], privacy))) return undefined;
+    const reply = await decision.model.invoke([
       new SystemMessage(`You keep a running summary of a conversation. Merge the previous summary and the new messages into one concise summary of at most ${target} tokens. Keep facts, decisions, names and open questions; drop pleasantries.`),
-      new HumanMessage(`Previous summary:\n${this.rolling ?? '(none)'}\n\nMessages to fold in:\n${transcript}`),
+      new HumanMessage(text),
     ], signal ? { signal } : {});
     return textOf(reply).trim();
   }

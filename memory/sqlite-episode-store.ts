@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { Embedder } from '../src/models/embedder.js';
+import { embedIfAllowed } from '../src/models/private-embedder.js';
 import type { Episode, EpisodeStore, RecallOptions } from './episode-store.js';
 import { defaultScope } from './episode-store.js';
 import { episodeSimilarity, prepareEpisode, recallScorer, withScope, type StoredEpisode } from './in-memory-episode-store.js';
@@ -109,7 +110,7 @@ export class SqliteEpisodeStore implements EpisodeStore {
     const scope = checkScope(options.scope ?? defaultScope);
     const params = { tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null, limit: candidateLimit };
     const score = recallScorer(options);
-    const query = this.embedder ? (await this.embedder.embed([task]))[0] : undefined;
+    const query = this.embedder ? await embedIfAllowed(this.embedder, task) : undefined;
     const scored: Array<{ key: number; score: number; createdAt: number }> = [];
     for (const c of (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params)) {
       const sim = episodeSimilarity(task, query, this.embedder?.name, {

@@ -2,21 +2,21 @@
 import { setMaxListeners } from 'node:events';
 import { Command, InvalidArgumentError } from 'commander';
 import pc from 'picocolors';
-import { CadreError, type CadreConfigInput } from '../core/index.js';
-import { resumeRun, runGoal } from './run-goal.js';
-import { listModels } from './models-command.js';
-import { explainRoute } from './route-command.js';
-import { listRuns, printEvents } from './runs-command.js';
-import { memoryStats, searchMemory, showGraph } from './memory-command.js';
-import { approveMcpTool, listMcp, serveMcp } from './mcp-command.js';
-import { listAudit } from './audit-command.js';
+import { CadreError } from '../core/errors.js';
+import type { CadreConfigInput } from '../core/config.js';
+import { packageVersion } from './package-version.js';
+
+// Each command loads its module (and through it the framework) only when it runs, so `--help`,
+// `--version` and bad flags answer at once.
+const runGoalModule = () => import('./run-goal.js');
 
 // LangGraph adds one abort listener per running task to its run's signal; a wide plan passes
 // Node's default warning threshold of 10 without leaking anything.
 setMaxListeners(0);
 
+// The folder it lists is the current one, which exists wherever cadre is installed.
 const demoGoal =
-  'Prepare a short briefing: work out `(17 * 23) + sqrt(1764)`, list the example programs in `examples`, and tell me the current UTC time.';
+  'Prepare a short briefing: work out `(17 * 23) + sqrt(1764)`, list what is in the current folder `.`, and tell me the current UTC time.';
 
 const positiveInt = (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
@@ -55,6 +55,7 @@ const approvals = (flags: RunFlags & { sensitive?: boolean }) => ({
 
 const program = new Command('cadre')
   .description('Plan a goal and carry it out with agents over local and cloud models.')
+  .version(packageVersion(), '-V, --version', 'print the version')
   .showHelpAfterError()
   .exitOverride();
 
@@ -74,12 +75,12 @@ const withRunFlags = (command: Command) =>
 withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
   .option('--scripted', 'use the scripted model even when a real one is reachable')
   .action(async (goal: string, flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', ...approvals(flags) });
+    process.exitCode = await (await runGoalModule()).runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', ...approvals(flags) });
   });
 
 withRunFlags(program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'))
   .action(async (flags: RunFlags) => {
-    process.exitCode = await runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', ...approvals(flags) });
+    process.exitCode = await (await runGoalModule()).runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', ...approvals(flags) });
   });
 
 program
@@ -95,7 +96,7 @@ program
     const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
     const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
     const decision = action ? { action, ...(reason ? { reason } : {}) } : undefined;
-    process.exitCode = await resumeRun({ runId, config: { dataDir: flags.data }, json: Boolean(flags.json), ...(decision ? { decision } : {}) });
+    process.exitCode = await (await runGoalModule()).resumeRun({ runId, config: { dataDir: flags.data }, json: Boolean(flags.json), ...(decision ? { decision } : {}) });
   });
 
 program
@@ -104,8 +105,8 @@ program
   .option('--json', 'print JSON lines')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--limit <n>', 'how many runs', positiveInt, 20)
-  .action((flags: { json?: boolean; data?: string; limit: number }) => {
-    process.exitCode = listRuns({ config: { dataDir: flags.data }, json: Boolean(flags.json), limit: flags.limit });
+  .action(async (flags: { json?: boolean; data?: string; limit: number }) => {
+    process.exitCode = (await import('./runs-command.js')).listRuns({ config: { dataDir: flags.data }, json: Boolean(flags.json), limit: flags.limit });
   });
 
 program
@@ -114,8 +115,8 @@ program
   .description("print a run's stored events as JSON lines")
   .option('--from <seq>', 'first seq to print', positiveInt, 1)
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
-  .action((runId: string, flags: { from: number; data?: string }) => {
-    process.exitCode = printEvents({ config: { dataDir: flags.data }, runId, from: flags.from });
+  .action(async (runId: string, flags: { from: number; data?: string }) => {
+    process.exitCode = (await import('./runs-command.js')).printEvents({ config: { dataDir: flags.data }, runId, from: flags.from });
   });
 
 program
@@ -125,7 +126,7 @@ program
   .option('--probe', 'find out what each pool model can do (tools, JSON, vision, context window); results are cached')
   .option('--live', 'with --probe, also ask each model for one tool call and one JSON answer')
   .action(async (flags: { json?: boolean; probe?: boolean; live?: boolean }) => {
-    process.exitCode = await listModels({ json: Boolean(flags.json), probe: Boolean(flags.probe), live: Boolean(flags.live) });
+    process.exitCode = await (await import('./models-command.js')).listModels({ json: Boolean(flags.json), probe: Boolean(flags.probe), live: Boolean(flags.live) });
   });
 
 const routeCommand = program.command('route').description('model routing: which model a request gets, and why');
@@ -144,7 +145,7 @@ routeCommand
     if (unknown.length) throw new InvalidArgumentError(`unknown capability: ${unknown.join(', ')} (tools, json, vision)`);
     const budget = flags.budget?.match(/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/);
     if (flags.budget && !budget) throw new InvalidArgumentError('--budget must look like 0.2/1 (remaining/limit in USD)');
-    process.exitCode = await explainRoute({
+    process.exitCode = await (await import('./route-command.js')).explainRoute({
       prompt, json: Boolean(flags.json), needs: needs as Array<'tools' | 'json' | 'vision'>,
       ...(flags.kind ? { taskKind: flags.kind } : {}), ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
       ...(budget ? { budget: { remainingUsd: Number(budget[1]), limitUsd: Number(budget[2]) } } : {}),
@@ -159,7 +160,7 @@ memoryCommand
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (query: string, flags: { budget: number; data?: string; json?: boolean }) => {
-    process.exitCode = await searchMemory({ config: { dataDir: flags.data }, query, budget: flags.budget, json: Boolean(flags.json) });
+    process.exitCode = await (await import('./memory-command.js')).searchMemory({ config: { dataDir: flags.data }, query, budget: flags.budget, json: Boolean(flags.json) });
   });
 memoryCommand
   .command('graph')
@@ -168,14 +169,14 @@ memoryCommand
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (entity: string, flags: { asOf?: string; data?: string; json?: boolean }) => {
-    process.exitCode = await showGraph({ config: { dataDir: flags.data }, entity, json: Boolean(flags.json), ...(flags.asOf ? { asOf: flags.asOf } : {}) });
+    process.exitCode = await (await import('./memory-command.js')).showGraph({ config: { dataDir: flags.data }, entity, json: Boolean(flags.json), ...(flags.asOf ? { asOf: flags.asOf } : {}) });
   });
 memoryCommand
   .command('stats')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (flags: { data?: string; json?: boolean }) => {
-    process.exitCode = await memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+    process.exitCode = await (await import('./memory-command.js')).memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 
 const mcpCommand = program.command('mcp').description('MCP servers: the ones cadre uses (mcpServers in cadre.config.json), and cadre as one');
@@ -185,7 +186,7 @@ mcpCommand
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (flags: { data?: string; json?: boolean }) => {
-    process.exitCode = await listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+    process.exitCode = await (await import('./mcp-command.js')).listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 mcpCommand
   .command('approve')
@@ -193,7 +194,7 @@ mcpCommand
   .description('trust a tool again after its server changed its description or schema')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .action(async (tool: string, flags: { data?: string }) => {
-    process.exitCode = await approveMcpTool({ config: { dataDir: flags.data }, tool });
+    process.exitCode = await (await import('./mcp-command.js')).approveMcpTool({ config: { dataDir: flags.data }, tool });
   });
 mcpCommand
   .command('serve')
@@ -202,7 +203,7 @@ mcpCommand
   .option('--port <n>', 'HTTP port (default: any free port)', positiveInt)
   .option('--token <token>', 'require this bearer token (HTTP)')
   .action(async (flags: { http?: boolean; port?: number; token?: string }) => {
-    process.exitCode = await serveMcp({ config: {}, http: Boolean(flags.http), port: flags.port ?? 0, ...(flags.token ? { token: flags.token } : {}) });
+    process.exitCode = await (await import('./mcp-command.js')).serveMcp({ config: {}, http: Boolean(flags.http), port: flags.port ?? 0, ...(flags.token ? { token: flags.token } : {}) });
   });
 
 program
@@ -214,10 +215,10 @@ program
   .option('--limit <n>', 'how many', positiveInt, 50)
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON lines')
-  .action((flags: { run?: string; tool?: string; decision?: string; limit: number; data?: string; json?: boolean }) => {
+  .action(async (flags: { run?: string; tool?: string; decision?: string; limit: number; data?: string; json?: boolean }) => {
     const decisions = ['allowed', 'denied', 'approval_denied', 'quarantined', 'rate_limited'] as const;
     if (flags.decision && !decisions.includes(flags.decision as never)) throw new InvalidArgumentError(`--decision must be one of ${decisions.join(', ')}`);
-    process.exitCode = listAudit({
+    process.exitCode = (await import('./audit-command.js')).listAudit({
       config: { dataDir: flags.data }, limit: flags.limit, json: Boolean(flags.json),
       ...(flags.run ? { runId: flags.run } : {}), ...(flags.tool ? { tool: flags.tool } : {}), ...(flags.decision ? { decision: flags.decision as (typeof decisions)[number] } : {}),
     });
@@ -229,12 +230,16 @@ try {
   process.exitCode = report(error);
 }
 
-/** One line on stderr; exit 2 for what the user can fix, 1 for the rest. */
+/**
+ * One line on stderr (and, with --json, one JSON object on stdout, so a program reading stdout
+ * always gets an answer); exit 2 for what the user can fix, 1 for the rest.
+ */
 function report(error: unknown): number {
   if (typeof error === 'object' && error !== null && 'exitCode' in error && 'code' in error && String(error.code).startsWith('commander.')) {
     return Number(error.exitCode) === 0 ? 0 : 2; // commander already printed its message
   }
   const cadre = CadreError.from(error);
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ type: 'error', code: cadre.code, kind: cadre.kind, message: cadre.message })}\n`);
   process.stderr.write(`${pc.red('error')} ${cadre.code}: ${cadre.message}\n`);
   return cadre.kind === 'user' ? 2 : 1;
 }

@@ -10,7 +10,8 @@ export function printResult(result: RunResult, out: NodeJS.WritableStream = proc
     out.write(pc.dim(`  ${'task'.padEnd(14)} ${'role'.padEnd(10)} ${'status'.padEnd(9)} ${'tries'.padStart(5)} ${'model'.padEnd(18)} ${'time'.padStart(7)} ${'tokens'.padStart(7)} ${'cost'.padStart(8)}\n`));
     for (const t of result.tasks) {
       const status = statusColour(t.status)(t.status.padEnd(9));
-      out.write(`  ${t.taskId.padEnd(14)} ${t.role.padEnd(10)} ${status} ${String(t.attempts).padStart(5)} ${(t.model ?? '-').padEnd(18)} ${`${(t.durationMs / 1000).toFixed(2)}s`.padStart(7)} ${String(t.usage.totalTokens).padStart(7)} ${`$${t.costUsd.toFixed(4)}`.padStart(8)}\n`);
+      const warning = t.toolErrors ? pc.yellow(` ${t.toolErrors} tool call${t.toolErrors > 1 ? 's' : ''} failed`) : '';
+      out.write(`  ${t.taskId.padEnd(14)} ${t.role.padEnd(10)} ${status} ${String(t.attempts).padStart(5)} ${(t.model ?? '-').padEnd(18)} ${`${(t.durationMs / 1000).toFixed(2)}s`.padStart(7)} ${String(t.usage.totalTokens).padStart(7)} ${`$${t.costUsd.toFixed(4)}`.padStart(8)}${warning}\n`);
     }
   }
   if (result.models.length > 0) {

@@ -83,7 +83,8 @@ export class ProgressView {
         break;
       case 'task.completed':
         if (row) Object.assign(row, { status: 'done', durationMs: row.startedAt ? event.ts - row.startedAt : 0 });
-        this.print(`${marks.done} ${event.taskId} ${pc.dim(oneLine(event.answer, 90))}`);
+        // A task that answered although tools failed says so: its answer may rest on less than it claims.
+        this.print(`${marks.done} ${event.taskId}${event.toolErrors ? pc.yellow(` (${event.toolErrors} tool call${event.toolErrors > 1 ? 's' : ''} failed)`) : ''} ${pc.dim(oneLine(event.answer, 90))}`);
         break;
       case 'task.failed':
         if (row) Object.assign(row, { status: event.willRetry ? 'running' : 'failed' });

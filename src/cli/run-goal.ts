@@ -139,7 +139,12 @@ async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfi
   try {
     return { router: await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }), scripted: false };
   } catch (error) {
-    if (mode === 'never' || !CadreError.isInstance(error) || error.code !== 'model_unavailable') throw error;
+    if (!CadreError.isInstance(error) || error.code !== 'model_unavailable') throw error;
+    if (mode === 'never') {
+      // Nothing to run on is the user's to fix: say how, and exit 2.
+      const fix = 'Start Ollama (or set OLLAMA_HOST), set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --model provider:model; to try cadre offline, add --scripted or run `cadre demo`.';
+      throw new CadreError('model_unavailable', `${error.message.replace(/^no model reachable/, 'No model reachable')}. ${fix}`, { kind: 'user', cause: error });
+    }
     notice(`${error.message.replace(/^no model reachable/, 'No model reachable')}.`);
     return scripted();
   }

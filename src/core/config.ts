@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from './errors.js';
+import { rejectUnknownKeys } from './unknown-keys.js';
 
 const csv = (value: unknown) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
 
@@ -75,7 +76,10 @@ export const ConfigSchema = z.object({
 });
 
 export type CadreConfig = z.infer<typeof ConfigSchema>;
-export type CadreConfigInput = z.input<typeof ConfigSchema>;
+/** Config as code passes it: every field optional, with the type it has once loaded. */
+export type CadreConfigInput = { [K in keyof CadreConfig]?: CadreConfig[K] | undefined };
+
+const configKeys = Object.keys(ConfigSchema.shape);
 
 /** Environment variables that are not `CADRE_*` but that users already have set. */
 const wellKnownEnv: Record<string, keyof CadreConfig> = {
@@ -124,7 +128,7 @@ function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; pa
     throw new CadreError('config_invalid', `Cannot read the config file ${path}: ${(error as Error).message}`, { details: { path } });
   }
   if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new CadreError('config_invalid', `The config file ${path} must hold a JSON object`);
-  const unknown = Object.keys(values).filter((key) => !(key in ConfigSchema.shape) && key !== '$schema');
+  const unknown = Object.keys(values).filter((key) => !configKeys.includes(key) && key !== '$schema');
   if (unknown.length) throw new CadreError('config_invalid', `Unknown field${unknown.length > 1 ? 's' : ''} in ${path}: ${unknown.join(', ')}`, { details: { path, unknown } });
   return { values: values as Record<string, unknown>, path };
 }
@@ -134,6 +138,9 @@ function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; pa
  * options (highest). Throws `config_invalid` naming every bad field and where its value came from.
  */
 export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEnv = process.env): CadreConfig {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CadreError('config_invalid', '`config` must be an object');
+  // A misspelt field would otherwise be dropped in silence, and with it, say, a cost cap.
+  rejectUnknownKeys(options, configKeys, 'config field', 'config_invalid');
   const file = fromFile(env);
   const { values, sources } = fromEnv(env);
   for (const key of Object.keys(file.values)) if (!(key in sources)) sources[key] = file.path!;

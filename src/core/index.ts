@@ -11,4 +11,5 @@ export * from './step-journal.js';
 export * from './tool-call-journal.js';
 export * from './event-log.js';
 export * from './config.js';
+export * from './unknown-keys.js';
 export * from './logger.js';

@@ -50,6 +50,8 @@ function features(text: string): Map<string, { count: number; weight: number }> 
 export class HashingEmbedder implements Embedder {
   readonly name: string;
   readonly dimensions: number;
+  /** Computed in-process: nothing leaves the machine. */
+  readonly location = 'local' as const;
   readonly #empty: number[];
 
   constructor({ dimensions = 384 }: HashingEmbedderOptions = {}) {

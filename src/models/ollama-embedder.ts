@@ -2,6 +2,7 @@ import { Ollama } from 'ollama';
 import { CadreError } from '../core/index.js';
 import type { Embedder } from './embedder.js';
 import { toModelError } from './model-errors.js';
+import { locationOf } from './model-ref.js';
 
 export interface OllamaEmbedderOptions {
   /** Default `http://127.0.0.1:11434`. */
@@ -15,6 +16,8 @@ export interface OllamaEmbedderOptions {
   /** Texts per request. Default 64. */
   batchSize?: number;
   headers?: Record<string, string>;
+  /** Default `local`, as for Ollama chat models; say `cloud` for an Ollama server someone else runs. */
+  location?: 'local' | 'cloud';
 }
 
 /**
@@ -36,13 +39,14 @@ export function checkEmbeddings(vectors: unknown, { count, dimensions, where }: 
 
 /** Runs `embedBatch` over `texts` in batches, in order, checking and learning the dimension. */
 export function batchedEmbedder(
-  { name, dimensions, batchSize }: { name: string; dimensions?: number; batchSize: number },
+  { name, dimensions, batchSize, location }: { name: string; dimensions?: number; batchSize: number; location?: 'local' | 'cloud' },
   embedBatch: (batch: string[], signal?: AbortSignal) => Promise<unknown>,
 ): Embedder {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new CadreError('config_invalid', `${name}: batchSize must be a positive integer, got ${batchSize}`);
   let known = dimensions;
   return {
     name,
+    ...(location ? { location } : {}),
     get dimensions(): number {
       // Reading it before the first call would otherwise hand a store a size of 0 to build with.
       if (known === undefined) throw new CadreError('config_invalid', `${name}: dimensions are unknown until the first embed call; pass dimensions`);
@@ -66,7 +70,8 @@ export function createOllamaEmbedder(options: OllamaEmbedderOptions): Embedder {
   const host = (options.baseUrl ?? 'http://127.0.0.1:11434').replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 60_000;
   const ref = { provider: 'ollama' as const, model: options.model };
-  return batchedEmbedder({ name: `ollama:${options.model}`, dimensions: options.dimensions, batchSize: options.batchSize ?? 64 }, async (input, signal) => {
+  const location = options.location ?? locationOf('ollama');
+  return batchedEmbedder({ name: `ollama:${options.model}`, dimensions: options.dimensions, batchSize: options.batchSize ?? 64, location }, async (input, signal) => {
     // The ollama client takes no signal or timeout, so both ride in through its fetch.
     const timeout = AbortSignal.timeout(timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;

@@ -1,10 +1,11 @@
 import { OpenAIEmbeddings } from '@langchain/openai';
 import type { Embedder } from './embedder.js';
 import { toModelError } from './model-errors.js';
+import { locationOf } from './model-ref.js';
 import { batchedEmbedder } from './ollama-embedder.js';
 
 export interface OpenAICompatibleEmbedderOptions {
-  /** Default `https://api.openai.com/v1`; for vLLM, llama.cpp, TEI, LocalAI or LM Studio, their `/v1` URL. */
+  /** Default `https://api.openai.com/v1`; for vLLM, llama.cpp, TEI, LocalAI or LM Studio, their `/v1` URL (and `kind: 'local'`). */
   baseUrl?: string;
   /** Local servers usually ignore it; a placeholder is sent when none is given. */
   apiKey?: string;
@@ -16,14 +17,19 @@ export interface OpenAICompatibleEmbedderOptions {
   batchSize?: number;
   /** Per request. Default 60 s. */
   timeoutMs?: number;
+  /** As for chat providers: `openai` (the default) for a cloud API, `local` for a server on your own hardware. */
+  kind?: 'openai' | 'local';
+  /** Overrides where `kind` says the model runs, as a pool entry's `location` does. */
+  location?: 'local' | 'cloud';
 }
 
 /** Embeddings from any server that speaks OpenAI `POST /embeddings`, through @langchain/openai. */
 export function createOpenAICompatibleEmbedder(options: OpenAICompatibleEmbedderOptions): Embedder {
   const baseURL = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
-  const ref = { provider: baseURL.includes('api.openai.com') ? ('openai' as const) : ('local' as const), model: options.model };
+  const ref = { provider: options.kind ?? 'openai', model: options.model };
+  const location = options.location ?? locationOf(ref.provider);
   const batchSize = options.batchSize ?? 256;
-  return batchedEmbedder({ name: `openai:${options.model}`, dimensions: options.dimensions, batchSize }, async (batch, signal) => {
+  return batchedEmbedder({ name: `openai:${options.model}`, dimensions: options.dimensions, batchSize, location }, async (batch, signal) => {
     // One client per batch, so the caller's signal can ride in through fetch: embedDocuments takes none.
     const client = new OpenAIEmbeddings({
       model: options.model,

@@ -6,6 +6,7 @@ import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { executeRun, pendingApproval, type Execution } from './execute-run.js';
 import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { checkToolConfig } from './run-tools.js';
+import { checkRunOptions } from './check-run-options.js';
 
 /**
  * Starts a run: plans the goal (or gives it to one agent), carries out the plan, and streams
@@ -13,6 +14,7 @@ import { checkToolConfig } from './run-tools.js';
  * everything after that is reported through the result.
  */
 export function run(options: RunOptions): RunHandle {
+  checkRunOptions(options, 'run');
   if (typeof options.goal !== 'string' || options.goal.trim() === '') {
     throw new CadreError('input_invalid', 'run() needs a non-empty `goal`');
   }
@@ -36,6 +38,7 @@ export function run(options: RunOptions): RunHandle {
  * for a decision that cannot answer what the run waits for (`edit` for a tool call).
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
+  checkRunOptions(options, 'resume');
   const config = loadConfig(options.config);
   const store = openConfiguredStore(config);
   const record = store.runs.get(runId);

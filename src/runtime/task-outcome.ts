@@ -22,4 +22,6 @@ export interface TaskOutcome {
   durationMs: number;
   /** The plan revision the task belonged to; 0 for the first plan. */
   revision: number;
+  /** Tool calls of the answering attempt that ended in an error; absent when none did. */
+  toolErrors?: number;
 }

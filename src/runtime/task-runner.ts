@@ -61,7 +61,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       costUsd += result.costUsd;
       steps += result.steps;
       tries += result.attempts ?? 1;
-      return outcome('completed', { answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}) });
+      return outcome('completed', {
+        answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}),
+        ...(result.toolErrors ? { toolErrors: result.toolErrors } : {}),
+      });
     } catch (thrown) {
       // LangGraph's own signals (an interrupt for a tool approval) stop the task without failing it.
       if (isGraphBubbleUp(thrown)) throw thrown;
@@ -86,7 +89,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
 
-  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output'>): TaskOutcome {
+  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output' | 'toolErrors'>): TaskOutcome {
     return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
   }
 }

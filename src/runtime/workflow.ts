@@ -6,6 +6,7 @@ import type { EpisodeStore, Memory } from '../../memory/index.js';
 import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
 import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
 import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
+import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
@@ -76,8 +77,11 @@ export function createRunWorkflow(o: WorkflowOptions) {
     signal: o.context.signal,
   });
   const validate = (graph: unknown) => validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
+  // Memory's embedders and summarisers sit too deep in the stores to be handed the run's privacy;
+  // every step carries it in its async context instead (`withPrivacy`), tools and delegation included.
+  const privately = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => (...args: A) => withPrivacy(o.context.privacy, () => work(...args));
 
-  const plan = step('plan', async (goal: string): Promise<{ graph: TaskGraph; reusedFrom?: string }> => {
+  const plan = step('plan', privately(async (goal: string): Promise<{ graph: TaskGraph; reusedFrom?: string }> => {
     const reused = o.memory ? await reuse(o.memory, goal) : undefined;
     if (reused) {
       events.emit({ type: 'plan.created', graph: reused.graph, attempts: 0, rejected: [], reusedFrom: reused.id });
@@ -89,7 +93,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
     events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
     o.onPlan?.(report.graph);
     return { graph: report.graph };
-  });
+  }));
 
   // A remembered plan is used only if it still validates against today's roles and tools.
   async function reuse(memory: Memory, goal: string): Promise<{ id: string; graph: TaskGraph } | undefined> {
@@ -112,10 +116,10 @@ export function createRunWorkflow(o: WorkflowOptions) {
     }
   }
 
-  const rememberPlan = step('remember_plan', async (goal: string, graph: TaskGraph, succeeded: boolean, reusedFrom: string | null) => {
+  const rememberPlan = step('remember_plan', privately(async (goal: string, graph: TaskGraph, succeeded: boolean, reusedFrom: string | null) => {
     if (o.memory) await quietly(() => recordPlan(o.memory!, goal, graph, succeeded, reusedFrom ?? undefined, events));
     return true;
-  });
+  }));
 
   const decide = step('decide', async (decision: PlanDecision, graph: TaskGraph) => {
     const action = decision?.action ?? 'reject';
@@ -126,7 +130,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
     return { graph: chosen, rejected: action === 'reject' };
   });
 
-  const execute = step('task', async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
+  const execute = step('task', privately(async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
     const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
     if (saved) return saved;
     const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
@@ -148,16 +152,19 @@ export function createRunWorkflow(o: WorkflowOptions) {
       if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
       o.outcomes.put(o.context.runId, firstAttempt, outcome);
       if (outcome.status === 'completed') {
-        events.emit({ type: 'task.completed', taskId: task.id, answer: outcome.answer ?? '', steps: outcome.steps, usage: outcome.usage, costUsd: outcome.costUsd });
+        events.emit({
+          type: 'task.completed', taskId: task.id, answer: outcome.answer ?? '', steps: outcome.steps, usage: outcome.usage, costUsd: outcome.costUsd,
+          ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
+        });
       }
       o.onOutcome?.(outcome);
       return outcome;
     }), { priority: priority.get(task.id) ?? 0 });
-  });
+  }));
 
   // A revision that cannot be made (the replanner's plans stay invalid, its model is down) ends
   // replanning, not the run: the failure stands and the run reports it with everything else.
-  const revise = step('revise', async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
+  const revise = step('revise', privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
     let revised: TaskGraph;
     try {
       revised = validate(await o.replanner.revise(graph, { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) }, planContext()));
@@ -170,7 +177,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
     events.emit({ type: 'plan.revised', graph: revised, failedTaskId: failed.taskId, reason: failed.error?.message ?? 'failed' });
     o.onPlan?.(revised);
     return revised;
-  });
+  }));
 
   function skip(task: Task, revision: number, reason: string): TaskOutcome {
     events.emit({ type: 'task.skipped', taskId: task.id, reason });

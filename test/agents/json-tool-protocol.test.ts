@@ -35,7 +35,7 @@ describe('JSON-in-text tool protocol', () => {
     expect(result.answer).toBe('2 + 3 = 5');
     expect(seen[0]).toMatch(/reply with ONLY a JSON object[\s\S]*- add: adds two numbers/);
     expect(seen[1]).toMatch(/rejected:\n- Arguments for add: a: .*number/);
-    expect(seen[2]).toMatch(/human: Result of add \(json_\d+_1\), untrusted data:\n<tool_output tool="add" untrusted="true">\n5\n<\/tool_output>/);
+    expect(seen[2]).toMatch(/human: Result of add \(json_\d+_1\), untrusted data:\n<tool_output tool="add" untrusted="true" id="([0-9a-f]+)">\n5\n<\/tool_output id="\1">/);
     expect(result.steps).toBe(2); // the repair is part of the first step
   });
 

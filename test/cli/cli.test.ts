@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,9 +126,21 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     for (const id of finished) expect(startedAgain).not.toContain(id);
   });
 
-  it('fails cleanly with exit 1 when `run` has no model and --scripted is not given', () => {
+  it('exits 2 with the fix when `run` has no model and --scripted is not given; with --json, stdout holds a JSON error', () => {
     const out = cadre(['run', 'hello']);
-    expect(out.status).toBe(1);
-    expect(out.stderr).toMatch(/model_unavailable/);
+    expect(out.status).toBe(2);
+    expect(out.stderr).toMatch(/model_unavailable: No model reachable.*--scripted or run `cadre demo`/);
+    const json = cadre(['run', 'hello', '--json']);
+    expect(json.status).toBe(2);
+    expect(JSON.parse(json.stdout.trim())).toMatchObject({ type: 'error', code: 'model_unavailable', kind: 'user' });
+  });
+
+  it('prints its version with --version and -V', () => {
+    const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const out = cadre([flag]);
+      expect(out.status).toBe(0);
+      expect(out.stdout.trim()).toBe(version);
+    }
   });
 });

@@ -9,7 +9,7 @@ import { countingTool } from './mcp-fixtures.js';
 
 // The executor may wrap tool output in untrusted-data delimiters; the value is what matters here.
 const firstText = (result: unknown) =>
-  ((result as CallToolResult).content[0] as { text: string }).text.replace(/^<tool_output[^>]*>\n([\s\S]*)\n<\/tool_output>$/, '$1');
+  ((result as CallToolResult).content[0] as { text: string }).text.replace(/^<tool_output[^>]*>\n([\s\S]*)\n<\/tool_output[^>]*>$/, '$1');
 let serving: HttpServing | undefined;
 const clients: Client[] = [];
 
