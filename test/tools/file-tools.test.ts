@@ -2,8 +2,8 @@ import { mkdtemp, mkdir, readdir, readFile, stat, symlink, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CadreError } from 'cadre';
-import { createFileTools, type Tool } from 'cadre/tools';
+import { CadreError, InMemoryToolCallJournal, callDigest } from 'cadre';
+import { ToolExecutor, createFileTools, type Tool } from 'cadre/tools';
 
 const ctx = { signal: new AbortController().signal, runId: 'r', taskId: 't', callId: 'c' };
 let base: string;
@@ -72,5 +72,29 @@ describe('file tools', () => {
   it('allows a symlink that stays inside the root', async () => {
     await symlink(join(root, 'hello.txt'), join(root, 'alias.txt'));
     expect(await call('read_file', { path: 'alias.txt' })).toBe('hello');
+  });
+});
+
+describe('write_file is keyed', () => {
+  it('re-run after a crash that came after its write, it finds the write in place and leaves the file; before the write, it writes', async () => {
+    const write = tools.write_file!;
+    expect(write.idempotent).toBe('keyed');
+    const journal = new InMemoryToolCallJournal();
+    const executor = new ToolExecutor({ tools: [write] });
+    const args = { path: 'report.txt', content: 'final text' };
+    const started = (callId: string) => journal.begin({ runId: 'r', taskId: 't', callId, tool: 'write_file', args, digest: callDigest('write_file', args) });
+    // Crashed after the rename, before the journal recorded the end.
+    await call('write_file', args);
+    const before = await stat(join(root, 'report.txt'));
+    started('1.1');
+    const rerun = await executor.execute({ id: 'c', name: 'write_file', args }, { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal });
+    expect(rerun).toMatchObject({ ok: true, output: 'Wrote 10 bytes to report.txt' });
+    expect((await stat(join(root, 'report.txt'))).ino).toBe(before.ino);
+    // Crashed before the write: the re-run writes.
+    started('2.1');
+    await writeFile(join(root, 'report.txt'), 'draft');
+    const second = await executor.execute({ id: 'c', name: 'write_file', args }, { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal });
+    expect(second.ok).toBe(true);
+    expect(await readFile(join(root, 'report.txt'), 'utf8')).toBe('final text');
   });
 });

@@ -1,10 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import { lstat, readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { z } from 'zod';
-import { CadreError } from '../../src/core/index.js';
 import { defineTool, type Tool } from '../define-tool.js';
+import { pathError } from './path-errors.js';
 import { resolveInsideRoot } from './path-guard.js';
+import { openFileInsideRoot, openFolderInsideRoot } from './verified-open.js';
+import { writeInsideRoot } from './verified-write.js';
 
 export interface FileToolsOptions {
   /** The only folder the tools may read or write. */
@@ -15,7 +16,10 @@ export interface FileToolsOptions {
 
 const pathArg = z.string().min(1).max(4096).describe('path relative to the workspace root');
 
-/** `read_file`, `list_dir` and `write_file`, confined to `root` (see resolveInsideRoot). */
+/**
+ * `read_file`, `list_dir` and `write_file`, confined to `root`: each opens first and then verifies
+ * the opened object (see verified-open.ts), so a path changed between check and use is refused.
+ */
 export function createFileTools(options: FileToolsOptions): Tool[] {
   const maxBytes = options.maxBytes ?? 1024 * 1024;
   const readFile = defineTool({
@@ -24,14 +28,12 @@ export function createFileTools(options: FileToolsOptions): Tool[] {
     input: z.object({ path: pathArg }),
     effects: 'read',
     run: async ({ path }) => {
-      const { path: real } = await resolveInsideRoot(options.root, path);
-      const handle = await open(real, 'r');
+      const handle = await openFileInsideRoot(options.root, path);
       try {
         const info = await handle.stat();
-        if (!info.isFile()) throw new CadreError('input_invalid', `"${path}" is not a file`);
         const buffer = Buffer.alloc(Math.min(info.size, maxBytes));
-        await handle.read(buffer, 0, buffer.length, 0);
-        const text = buffer.toString('utf8');
+        const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+        const text = buffer.subarray(0, bytesRead).toString('utf8');
         return info.size > maxBytes ? `${text}\n…[file truncated at ${maxBytes} of ${info.size} bytes]` : text;
       } finally {
         await handle.close();
@@ -44,17 +46,26 @@ export function createFileTools(options: FileToolsOptions): Tool[] {
     input: z.object({ path: pathArg.default('.') }),
     effects: 'read',
     run: async ({ path }) => {
-      const { path: real } = await resolveInsideRoot(options.root, path);
-      const entries = await readdir(real, { withFileTypes: true });
-      const lines = await Promise.all(
-        entries.sort((a, b) => a.name.localeCompare(b.name)).map(async (entry) => {
-          if (entry.isDirectory()) return `${entry.name}/`;
-          if (entry.isSymbolicLink()) return `${entry.name} (symlink)`;
-          const size = (await stat(join(real, entry.name)).catch(() => undefined))?.size ?? 0;
-          return `${entry.name} (${size} bytes)`;
-        }),
-      );
-      return lines.length ? lines.join('\n') : '(empty folder)';
+      const { path: real, root } = await resolveInsideRoot(options.root, path);
+      const folder = await openFolderInsideRoot(root, real, path);
+      try {
+        const entries = await readdir(folder.path, { withFileTypes: true }).catch((error: unknown) => {
+          throw pathError(error, path);
+        });
+        const lines = await Promise.all(
+          entries.sort((a, b) => a.name.localeCompare(b.name)).map(async (entry) => {
+            if (entry.isDirectory()) return `${entry.name}/`;
+            if (entry.isSymbolicLink()) return `${entry.name} (symlink)`;
+            // lstat, relative to the opened folder: an entry swapped for a symlink is never followed.
+            const size = (await lstat(join(folder.path, entry.name)).catch(() => undefined))?.size ?? 0;
+            return `${entry.name} (${size} bytes)`;
+          }),
+        );
+        await folder.recheck();
+        return lines.length ? lines.join('\n') : '(empty folder)';
+      } finally {
+        await folder.handle.close();
+      }
     },
   });
   const writeFile = defineTool({
@@ -62,28 +73,27 @@ export function createFileTools(options: FileToolsOptions): Tool[] {
     description: 'Create or replace a text file in the workspace. The write is atomic.',
     input: z.object({ path: pathArg, content: z.string().max(10 * 1024 * 1024) }),
     effects: 'write',
-    idempotent: true, // writing the same content twice leaves the same file
+    // Keyed: a call re-run after a crash finds its own write in place (the file holds exactly this
+    // content) and leaves it; otherwise it writes. Either way the file ends as one write left it.
+    idempotent: 'keyed',
     run: async ({ path, content }) => {
-      const { path: real, root } = await resolveInsideRoot(options.root, path);
-      await atomicWrite(real, content);
-      return `Wrote ${Buffer.byteLength(content)} bytes to ${relative(root, real)}`;
+      const bytes = Buffer.byteLength(content);
+      const landed = await holds(options.root, path, content, bytes);
+      const { path: real, root } = landed ? await resolveInsideRoot(options.root, path) : await writeInsideRoot(options.root, path, content);
+      return `Wrote ${bytes} bytes to ${relative(root, real)}`;
     },
   });
   return [readFile, listDir, writeFile];
 }
 
-/** Writes through a temp file in the same folder, fsyncs it and renames it over the target. */
-async function atomicWrite(target: string, content: string): Promise<void> {
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o644);
+/** Whether the file at `path` already holds exactly `content` (read through the same verified open). */
+async function holds(root: string, path: string, content: string, bytes: number): Promise<boolean> {
+  const handle = await openFileInsideRoot(root, path).catch(() => undefined);
+  if (!handle) return false;
   try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
+    if ((await handle.stat()).size !== bytes) return false;
+    return (await handle.readFile('utf8')) === content;
+  } finally {
     await handle.close();
-    await rename(temp, target);
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
-    throw error;
   }
 }
