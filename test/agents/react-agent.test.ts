@@ -103,10 +103,19 @@ describe('ReActAgent', () => {
     const crashing = new ScriptedChatModel({ replies: [replies[0]!, { error: new Error('process died') }] });
     const agent = new ReActAgent({ name: 'r', instructions: 'i', tools });
     await expect(agent.run({ id: 'main', instruction: 'Lima?' }, context(crashing, journal))).rejects.toThrow();
-    const resumed = new ScriptedChatModel({ replies: ['Lima is sunny.'] });
-    const result = await agent.run({ id: 'main', instruction: 'Lima?' }, context(resumed, journal));
+    // The resumed model answers whatever it is shown; what it is shown proves the replay.
+    const seen: string[][] = [];
+    const resumed = new ScriptedChatModel({ respond: ({ messages }) => {
+      seen.push(messages.map((m) => m.getType()));
+      return 'Lima is sunny.';
+    } });
+    const ctx = context(resumed, journal);
+    const result = await agent.run({ id: 'main', instruction: 'Lima?' }, ctx);
     expect(result.answer).toBe('Lima is sunny.');
-    expect(resumed.calls).toBe(1);
+    expect(result.replayedSteps).toBe(1);
+    // One live call, made for step 2: the model never saw the first turn as a question, only its record.
+    expect(seen).toEqual([['system', 'human', 'ai', 'tool']]);
+    expect(ctx.events.history().filter((e) => e.type === 'model.response').map((e) => (e as { replayed: boolean }).replayed)).toEqual([true, false]);
     expect(log.filter((l) => l.startsWith('start'))).toHaveLength(1);
   });
 

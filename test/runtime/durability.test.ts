@@ -9,7 +9,7 @@ import { resume, type CadreEvent } from 'cadre';
 import { durabilityOptions, expectedLines, type EffectKind, type IdScheme } from '../fixtures/durability-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-type Line = { type: string; output?: string; taskId?: string; tool?: string; args?: { task?: string; n?: number }; callId?: string; error?: { code: string }; status?: string };
+type Line = { type: string; output?: string; step?: number; replayed?: boolean; taskId?: string; tool?: string; args?: { task?: string; n?: number }; callId?: string; error?: { code: string }; status?: string };
 
 /** Runs the fixture in its own process, which SIGKILLs itself at the instant `kill` names. */
 function child(mode: 'run' | 'resume', dir: string, kind: EffectKind, ids: IdScheme, kill = ''): Promise<{ lines: Line[]; signal: NodeJS.Signals | null }> {
@@ -40,6 +40,8 @@ interface TrialResult {
   killed: boolean;
   /** Calls a keyed tool found already done by its key (re-run after a kill mid-call). */
   deduplicated: number;
+  /** Task steps whose model reply, once journaled, was asked for again instead of replayed. */
+  repaid: string[];
 }
 
 /** One trial: run killed at an instant, resumed (maybe killed again), resumed in this process to the end. */
@@ -70,7 +72,10 @@ async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResul
     if (line.type === 'task.started' && completed.has(line.taskId!)) rerunAfterCompletion.push(line.taskId!);
   }
   const deduplicated = lines.filter((l) => l.type === 'tool.result' && l.output?.startsWith('already appended')).length;
-  return { status, counts, unknown, rerunAfterCompletion, killed: first.signal === 'SIGKILL', deduplicated };
+  // A reply's event follows its journal entry, so a step with two live replies was paid for twice.
+  const live = lines.filter((l) => l.type === 'model.response' && !l.replayed).map((l) => `${l.taskId}/${l.step}`);
+  const repaid = live.filter((key, i) => live.indexOf(key) !== i);
+  return { status, counts, unknown, rerunAfterCompletion, killed: first.signal === 'SIGKILL', deduplicated, repaid };
 }
 
 /** Kill instants spread over a whole run's life: its events, its effects, a timer, right after run(). */
@@ -129,9 +134,11 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
     console.info('durability, plain write tool:', JSON.stringify({ trials: results.length, killed: results.filter((r) => r.killed).length, unknown, unknownWithoutEffect, doubled: doubled.length, lost: lost.length }));
     expect(results.map((r, i) => `${label(i)}: ${r.status}`)).toEqual(results.map((_, i) => `${label(i)}: completed`));
     expect(results.flatMap((r, i) => r.rerunAfterCompletion.map((task) => `${task} in ${label(i)}`))).toEqual([]);
+    expect(results.flatMap((r, i) => r.repaid.map((step) => `${step} in ${label(i)}`))).toEqual([]);
     expect(doubled).toEqual([]);
     expect(lost).toEqual([]);
-    expect(results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(results.length - 1);
+    // A timer or a late event may find the run already finished; most trials must really be killed.
+    expect(results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(Math.ceil(results.length * 0.8));
   }, 240_000);
 
   it('a keyed write tool under kill -9 at random instants: no unknown outcome, no duplicate, nothing lost', async () => {
@@ -143,6 +150,7 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
       expect(r.status, `trial ${i} (${list[i]!.kill})`).toBe('completed');
       expect(r.unknown, `trial ${i} (${list[i]!.kill})`).toEqual([]);
       expect(r.rerunAfterCompletion).toEqual([]);
+      expect(r.repaid).toEqual([]);
       for (const line of expectedLines) expect(r.counts.get(line) ?? 0, `${line} in trial ${i} (${list[i]!.kill})`).toBe(1);
     }
     const deduplicated = results.reduce((n, r) => n + r.deduplicated, 0);
