@@ -2,6 +2,7 @@ import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage }
 import type { Runnable } from '@langchain/core/runnables';
 import {
   CadreError,
+  REDACTED,
   addUsage,
   callDigest,
   emptyUsage,
@@ -193,6 +194,7 @@ class JournalCursor {
   private readonly ids = new Set<string>();
   private position = 0;
   private count: number;
+  private reuseIndex: number | undefined;
 
   constructor(steps: readonly JournalStep[]) {
     this.models = steps.filter((s): s is ModelStep => s.kind === 'model');
@@ -200,8 +202,20 @@ class JournalCursor {
     this.count = steps.length;
   }
 
+  /**
+   * The next recorded model step, or undefined when the model must be asked. A step stored with
+   * redacted tool arguments cannot run a call it still owes; the model is asked that step again, and
+   * its new reply takes the old one's place in the journal.
+   */
   nextModelStep(): ModelStep | undefined {
-    const step = this.models[this.position++];
+    const step = this.models[this.position];
+    const number = this.position + 1;
+    if (step?.toolCalls.some((call, i) => !this.tools.has(`${number}.${i + 1}`) && JSON.stringify(call.args).includes(REDACTED))) {
+      this.models.length = this.position;
+      this.reuseIndex = step.index;
+      return undefined;
+    }
+    this.position += 1;
     for (const call of step?.toolCalls ?? []) this.ids.add(call.id);
     return step;
   }
@@ -231,7 +245,9 @@ class JournalCursor {
   }
 
   nextIndex(): number {
-    return this.count++;
+    const reuse = this.reuseIndex;
+    this.reuseIndex = undefined;
+    return reuse ?? this.count++;
   }
 }
 

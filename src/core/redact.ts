@@ -1,18 +1,71 @@
-const secretKey = /(api[-_]?key|secret|secret[-_]?key|passw(or)?d|authorization|cookie|credentials?|token)$/i;
-const secretValue = /\b(sk-[A-Za-z0-9_-]{16,}|sk-ant-[A-Za-z0-9_-]{16,}|Bearer\s+[A-Za-z0-9._~+/-]{16,}=*)/g;
+import { findSecrets, mayHoldSecret } from './sensitive/find-secrets.js';
+import { prepareForScan } from './sensitive/normalize.js';
+
+/** What stands in for a secret in events, audit records and approval requests. */
+export const REDACTED = '[redacted]';
+
+// Keys whose values are secrets whatever they look like: password, apiKey, x-api-key, client_secret,
+// Authorization, Cookie, accessToken, private_key, AccountKey, passphrase, credentials, dsn.
+const SECRET_KEY =
+  /(?:api[-_]?key|secret|secret[-_]?key|access[-_]?key|account[-_]?key|private[-_]?key|passw(?:or)?d|passphrase|pwd|authorization|cookie|credentials?|token|connection[-_]?string|dsn)$/i;
+const MAX_DEPTH = 32;
+
+/** `text` with every secret found in it replaced by the marker; the rest stays readable. */
+export function redactText(text: string): string {
+  if (!mayHoldSecret(text)) return text;
+  const scan = prepareForScan(text);
+  const found = findSecrets(scan.text);
+  if (found.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const finding of found) {
+    const [start, end] = scan.toOriginal([finding.start, finding.end]);
+    out += text.slice(at, start) + REDACTED;
+    at = end;
+  }
+  return out + text.slice(at);
+}
 
 /**
- * Returns a deep copy with secret-looking keys and values replaced by "[redacted]".
- * Applied to every event and log record, so secrets never leave the process that holds them.
+ * Returns a deep copy with secrets replaced by "[redacted]": whole values under secret-named keys,
+ * and inside every string the secret part alone (a key, a token, the password in a URL, a private
+ * key block). Applied to every event, audit record and approval request, so secrets never leave
+ * the process that holds them.
  */
 export function redact<T>(value: T, depth = 0): T {
-  if (depth > 8) return value;
-  if (typeof value === 'string') return value.replace(secretValue, '[redacted]') as T;
-  if (Array.isArray(value)) return value.map((item: unknown) => redact(item, depth + 1)) as T;
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
-    out[key] = secretKey.test(key) && item != null && item !== '' ? '[redacted]' : redact(item, depth + 1);
+  return redactValue(value, depth, []) as T;
+}
+
+// Event payloads reuse a small set of key names; remembering the verdict saves a regex per key.
+const keyVerdicts = new Map<string, boolean>();
+function isSecretKey(key: string): boolean {
+  let secret = keyVerdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (keyVerdicts.size < 4096) keyVerdicts.set(key, secret);
   }
-  return out as T;
+  return secret;
+}
+
+function redactValue(value: unknown, depth: number, path: object[]): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (value === null || typeof value !== 'object') return value;
+  // Past the depth limit or around a cycle nothing is inspected, so nothing is passed on unread.
+  if (depth > MAX_DEPTH || path.includes(value)) return REDACTED;
+  path.push(value);
+  let out: unknown;
+  if (Array.isArray(value)) out = value.map((item: unknown) => redactValue(item, depth + 1, path));
+  // An Error's message and name are not enumerable; keep them, redacted, rather than lose them.
+  else if (value instanceof Error) out = { name: value.name, message: redactText(value.message) };
+  else {
+    const copy: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key];
+      const secret = item != null && item !== '' && typeof item !== 'boolean' && isSecretKey(key);
+      copy[key] = secret ? REDACTED : redactValue(item, depth + 1, path);
+    }
+    out = copy;
+  }
+  path.pop();
+  return out;
 }

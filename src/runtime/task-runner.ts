@@ -1,5 +1,5 @@
 import { isGraphBubbleUp } from '@langchain/langgraph';
-import { Budget, CadreError, addUsage, emptyUsage, type ErrorInfo, type Usage } from '../core/index.js';
+import { Budget, CadreError, addUsage, emptyUsage, redact, type ErrorInfo, type Usage } from '../core/index.js';
 import { reflectOnFailure, type AgentContext, type RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { extractJson, outputSchemaOf, type Task } from '../../planners/index.js';
@@ -89,8 +89,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
 
+  // Redacted: the outcome is checkpointed, logged and becomes the run's result.
   function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output' | 'toolErrors'>): TaskOutcome {
-    return { taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest };
+    return redact({ taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest });
   }
 }
 

@@ -16,6 +16,7 @@ import { createFixedRouter } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
 import { ToolExecutor, createMcpToolset, defineTool, type ToolContext } from 'cadre/tools';
 import { createCadreMcpServer, serveHttp, type HttpServing } from '../../src/server/mcp/index.js';
+import { openCadreStore } from '../../src/runtime/store/index.js';
 
 function appendTool(idempotent: boolean | 'keyed' = false) {
   const calls: Array<{ n: number; key: string | undefined }> = [];
@@ -80,6 +81,28 @@ describe('tool-call identity', () => {
     await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't#2', step: 1, callKey: '1.1', journal });
     expect(calls.map((c) => c.key)).toEqual([idempotencyKeyOf(key), idempotencyKeyOf({ ...key, callId: '2.1' }), idempotencyKeyOf({ ...key, taskId: 't#2' })]);
     expect(new Set(calls.map((c) => c.key)).size).toBe(3);
+  });
+});
+
+describe('replay of a step stored with redacted arguments', () => {
+  it('asks the model that step again instead of running a call with a redacted argument, and the new reply takes its place', async () => {
+    const store = openCadreStore({ path: ':memory:' });
+    const secret = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
+    const seen: string[] = [];
+    const tool = defineTool({ name: 'login', description: 'logs in', input: z.object({ token: z.string() }), effects: 'read', run: ({ token }) => {
+      seen.push(token);
+      return 'ok';
+    } });
+    // A process stored the step (redacted on the way in) and died before the call ran.
+    store.steps.append({ kind: 'model', runId: 'run_id', taskId: 't', index: 0, model: 'scripted', content: '', toolCalls: [{ id: 'c1', name: 'login', args: { token: secret } }], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, costUsd: 0 });
+    expect(JSON.stringify(store.steps.replay('run_id', 't'))).not.toContain(secret);
+    const model = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'login', args: { token: secret }, id: 'c1' }] }, 'in'] });
+    const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
+    const result = await agent.run({ id: 't', instruction: 'go' }, context(model, store.steps, new InMemoryToolCallJournal()));
+    expect(result.answer).toBe('in');
+    expect(seen).toEqual([secret]);
+    expect(model.calls).toBe(2);
+    expect(store.steps.replay('run_id', 't').map((s) => `${s.kind}:${s.index}`)).toEqual(['model:0', 'tool:1', 'model:2']);
   });
 });
 

@@ -31,7 +31,7 @@ describe('the published package', () => {
     expect(examples.length).toBeGreaterThanOrEqual(4);
     examples.forEach((code, i) => writeFileSync(join(work, `example-${i + 1}.ts`), `${code}\nexport {};\n`));
     const tsc = join(work, 'node_modules', 'typescript', 'bin', 'tsc');
-    let output = '';
+    let output: string;
     try {
       output = execFileSync(process.execPath, [tsc, '-p', work], { cwd: work, encoding: 'utf8' });
     } catch (error) {

@@ -1,7 +1,10 @@
-import type { JournalStep, StepJournal } from '../../core/index.js';
+import { redact, type JournalStep, type StepJournal } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 
-/** The StepJournal in SQLite: each step is committed before the agent goes on, so a crash loses none. */
+/**
+ * The StepJournal in SQLite: each step is committed before the agent goes on, so a crash loses none.
+ * Steps are stored with secrets redacted (model text, tool arguments and output alike).
+ */
 export class SqliteStepJournal implements StepJournal {
   private readonly insert;
   private readonly select;
@@ -12,7 +15,7 @@ export class SqliteStepJournal implements StepJournal {
   }
 
   append(step: JournalStep): void {
-    this.insert.run(step.runId, step.taskId, step.index, JSON.stringify(step));
+    this.insert.run(step.runId, step.taskId, step.index, JSON.stringify(redact(step)));
   }
 
   replay(runId: string, taskId: string): JournalStep[] {

@@ -1,4 +1,4 @@
-import type { ToolCallJournal, ToolCallKey, ToolCallOutcome, ToolCallRecord, ToolCallStart } from '../../core/index.js';
+import { redact, type ToolCallJournal, type ToolCallKey, type ToolCallOutcome, type ToolCallRecord, type ToolCallStart } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 
 interface Row {
@@ -14,7 +14,10 @@ interface Row {
   completed_at: number | null;
 }
 
-/** The idempotency journal in SQLite: `begin` commits before the tool runs, `complete` after. */
+/**
+ * The idempotency journal in SQLite: `begin` commits before the tool runs, `complete` after.
+ * Arguments and outcomes are stored with secrets redacted; a call is matched by its digest.
+ */
 export class SqliteToolCallJournal implements ToolCallJournal {
   private readonly beginStatement;
   private readonly completeStatement;
@@ -33,11 +36,11 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   }
 
   begin(call: ToolCallStart): void {
-    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(call.args), call.digest, Date.now());
+    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(redact(call.args)), call.digest, Date.now());
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
-    this.completeStatement.run(JSON.stringify(outcome), Date.now(), key.runId, key.taskId, key.callId);
+    this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId);
   }
 
   get(key: ToolCallKey): ToolCallRecord | undefined {
