@@ -94,15 +94,41 @@ export function createSimpleRouter(options: { candidates: RouteCandidate[]; expl
   };
 }
 
-/** A router that always answers with one model, for programs that bring their own. */
+/**
+ * A router that always answers with one model, for programs that bring their own. Where the model
+ * runs is taken from `ref.location`, else from its class: OpenAI-style models count as cloud unless
+ * their base URL is on this machine or a private network, Anthropic models as cloud, others as local.
+ * A `sensitive` request is refused (`model_unavailable`) rather than sent to a cloud model.
+ */
 export function createFixedRouter(model: BaseChatModel, ref: Partial<ModelRef> = {}): ModelRouter {
   const full: ModelRef = {
     provider: ref.provider ?? 'local',
     model: ref.model ?? ((model as { model?: string; modelName?: string }).model ?? (model as { modelName?: string }).modelName ?? model._llmType()),
-    location: ref.location ?? (ref.provider === 'openai' || ref.provider === 'anthropic' ? 'cloud' : 'local'),
+    location: ref.location ?? (ref.provider === 'openai' || ref.provider === 'anthropic' ? 'cloud' : locationOfModel(model)),
   };
   return {
     candidates: [full],
-    select: async () => ({ model, ref: full, reason: 'the model given to this run' }),
+    select: async (request) => {
+      if (request.privacy === 'sensitive' && full.location === 'cloud') {
+        throw new CadreError('model_unavailable', `This call is sensitive and the model given to the run (${full.model}) runs in the cloud; pass a local model, or say where it runs with createFixedRouter(model, { location: 'local' })`, { kind: 'user' });
+      }
+      return { model, ref: full, reason: 'the model given to this run' };
+    },
   };
+}
+
+const privateHost = /^(?:localhost|127\.|10\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.|\[?::1\]?$|[^.]+$)/;
+
+/** Where a bare LangChain model runs, judged by its class and base URL. */
+function locationOfModel(model: BaseChatModel): 'local' | 'cloud' {
+  const type = model._llmType();
+  if (type === 'anthropic') return 'cloud';
+  if (type !== 'openai') return 'local';
+  const base = (model as { clientConfig?: { baseURL?: string } }).clientConfig?.baseURL;
+  if (!base) return 'cloud';
+  try {
+    return privateHost.test(new URL(base).hostname) ? 'local' : 'cloud';
+  } catch {
+    return 'cloud';
+  }
 }

@@ -1,6 +1,8 @@
+import { ChatAnthropic } from '@langchain/anthropic';
+import { ChatOpenAI } from '@langchain/openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from 'cadre';
-import { createRouterFromConfig, createSimpleRouter, detectProviders, parseModelRef } from 'cadre/models';
+import { loadConfig, run } from 'cadre';
+import { createFixedRouter, createRouterFromConfig, createSimpleRouter, detectProviders, parseModelRef } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
 import { json, startWireServer } from '../fixtures/wire-server.js';
 
@@ -60,5 +62,30 @@ describe('simple router', () => {
     for (const bad of ['llama3', ':x', 'gpu:llama', 'ollama:']) {
       expect(() => parseModelRef(bad)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
     }
+  });
+});
+
+describe('a fixed router (run({ model }))', () => {
+  it('refuses a sensitive call to a model that runs in the cloud, and lets local ones through', async () => {
+    const cloud = createFixedRouter(new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test' }));
+    expect(cloud.candidates[0]!.location).toBe('cloud');
+    await expect(cloud.select({ taskKind: 'agent', privacy: 'sensitive' })).rejects.toMatchObject({ code: 'model_unavailable', kind: 'user' });
+    await expect(cloud.select({ taskKind: 'agent' })).resolves.toMatchObject({ ref: { location: 'cloud' } });
+    expect(createFixedRouter(new ChatAnthropic({ model: 'claude', apiKey: 'k' })).candidates[0]!.location).toBe('cloud');
+    const onThisMachine = createFixedRouter(new ChatOpenAI({ model: 'qwen', apiKey: 'k', configuration: { baseURL: 'http://127.0.0.1:8000/v1' } }));
+    await expect(onThisMachine.select({ taskKind: 'agent', privacy: 'sensitive' })).resolves.toMatchObject({ ref: { location: 'local' } });
+    const declared = createFixedRouter(new ChatOpenAI({ model: 'm', apiKey: 'k' }), { location: 'local' });
+    await expect(declared.select({ taskKind: 'agent', privacy: 'sensitive' })).resolves.toBeDefined();
+  });
+
+  it('ends a sensitive run given a cloud model with model_unavailable before any request', async () => {
+    const result = await run({
+      goal: 'Summarise the account', agent: { name: 'a', instructions: 'x' }, privacy: 'sensitive',
+      model: new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL: 'https://api.example.com/v1' } }),
+      config: { databasePath: ':memory:', ollamaHost: 'http://127.0.0.1:2' },
+    }).result;
+    expect(result.status).toBe('failed');
+    expect(JSON.stringify(result)).toContain('model_unavailable');
+    expect(result.steps).toBe(0);
   });
 });
