@@ -128,7 +128,12 @@ export class ShortTermMemory {
     // Like a routed conversation: once it is sensitive (labelled, or personal data turned up), it stays so.
     this.sensitive ||= privacyRefusal('cloud', [text]) !== undefined;
     const privacy = this.sensitive ? 'sensitive' : currentPrivacy();
-    const decision = await router.select({ taskKind: 'summarise', text, ...(privacy ? { privacy } : {}) });
+    // A router with no model allowed to read it (a fixed cloud model, a pool without local ones) refuses.
+    const decision = await router.select({ taskKind: 'summarise', text, ...(privacy ? { privacy } : {}) }).catch((error: unknown) => {
+      if (privacy === 'sensitive' && CadreError.isInstance(error) && error.code === 'model_unavailable') return undefined;
+      throw error;
+    });
+    if (!decision) return undefined;
     // Checked here too: only the policy router applies privacy itself, and a fallback may be cloud.
     if ([decision.ref, ...(decision.fallbacks ?? [])].some((ref) => privacyRefusal(ref.location, [text], privacy))) return undefined;
     const reply = await decision.model.invoke([

@@ -16,7 +16,7 @@ const fileDb = () => join(mkdtempSync(join(tmpdir(), 'cadre-tool-approval-')), '
 function removeTool() {
   const removed: string[] = [];
   const tool = defineTool({
-    name: 'remove', description: 'removes a path', input: z.object({ path: z.string(), token: z.string() }), effects: 'destructive',
+    name: 'remove', description: 'removes a path', input: z.object({ path: z.string(), token: z.string().optional() }), effects: 'destructive',
     run: ({ path }) => {
       removed.push(path);
       return `removed ${path}`;
@@ -25,13 +25,16 @@ function removeTool() {
   return { tool, removed };
 }
 
-/** Asks to remove the path the task names (several when it names several), then reports what came back. */
-const remover = () =>
+/**
+ * Asks to remove the path the task names (several when it names several), then reports what came
+ * back. With `token`, each call also carries a secret, which the journal stores redacted.
+ */
+const remover = (token = false) =>
   new ScriptedChatModel({
     respond: ({ task, toolResults, messages }: ScriptContext) => {
       if (!messages.some((m) => m.getType() === 'tool')) {
         const paths = [...task.matchAll(/remove (\S+)/g)].map((m) => m[1]!);
-        return { toolCalls: paths.map((path, i) => ({ name: 'remove', id: `call_${path}_${i}`, args: { path, token: 'tok-12345' } })) };
+        return { toolCalls: paths.map((path, i) => ({ name: 'remove', id: `call_${path}_${i}`, args: { path, ...(token ? { token: 'tok-12345' } : {}) } })) };
       }
       return `done: ${toolResults.map((r) => r.content).join(' | ')}`;
     },
@@ -43,7 +46,7 @@ describe("approveTool: 'interrupt' — durable tool approval", () => {
   it('stops at awaiting_approval before a destructive call runs, showing the tool with redacted arguments', async () => {
     const databasePath = fileDb();
     const { tool, removed } = removeTool();
-    const model = remover();
+    const model = remover(true);
     const { result, events } = await collect(run({
       goal: 'remove /tmp/a', agent: { name: 'cleaner', instructions: 'Clean up.', tools: [tool] }, model, approveTool: 'interrupt', config: { ...offline, databasePath },
     }));
