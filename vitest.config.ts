@@ -1,7 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { ProjectSummaryReporter } from './test/reporters/project-summary.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// LangGraph's checkpointer validation (about 720 tests) is upstream's suite, not cadre's: it runs as
+// a project of its own so the summary counts it apart from cadre's tests.
+const upstreamConformance = ['test/runtime/checkpointer-conformance.test.ts'];
 
 export default defineConfig({
   resolve: {
@@ -16,11 +21,16 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    // The checkpoint validation calls beforeAll as a global.
     globals: true,
     // Runs keep nothing on disk unless a test gives them a database file.
     env: { CADRE_DATABASE_PATH: ':memory:' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    reporters: ['default', new ProjectSummaryReporter({ cadre: 'cadre', 'langgraph-checkpoint': 'upstream LangGraph checkpoint conformance' })],
+    projects: [
+      { extends: true, test: { name: 'cadre', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...upstreamConformance] } },
+      { extends: true, test: { name: 'langgraph-checkpoint', include: upstreamConformance } },
+    ],
   },
 });

@@ -2,20 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { InMemoryEpisodeStore, SqliteEpisodeStore } from 'cadre/memory';
-import { describeEpisodeStoreConformance } from 'cadre/testing';
+import { describe, expect, it } from 'vitest';
+import { SqliteEpisodeStore } from 'cadre/memory';
 
-const open: Database.Database[] = [];
-afterAll(() => open.forEach((db) => db.close()));
-
-describeEpisodeStoreConformance('InMemoryEpisodeStore', () => new InMemoryEpisodeStore(), { describe, it });
-describeEpisodeStoreConformance('SqliteEpisodeStore', () => {
-  const db = new Database(':memory:');
-  open.push(db);
-  return new SqliteEpisodeStore(db);
-}, { describe, it });
-
+// The EpisodeStore conformance suite runs for both stores in episodic.test.ts.
 describe('SqliteEpisodeStore', () => {
   it('keeps episodes across closing and reopening a database file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cadre-episodes-'));

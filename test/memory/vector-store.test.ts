@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeVectorStoreConformance } from 'cadre/testing';
-import { isVisible, type Scope } from '../../memory/scope.js';
+import type { Scope } from '../../memory/scope.js';
 import type { VectorItem } from '../../memory/vector-store.js';
 import { openEmbeddedVectorStore, type EmbeddedVectorStore } from '../../memory/vector/embedded-vector-store.js';
+import { mayRead } from '../fixtures/scope-rule.js';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -44,6 +45,7 @@ describe('EmbeddedVectorStore', () => {
       .map((s): Scope => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Scope);
     const vector = fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }).filter((v) => v.some((x) => Math.abs(x) > 1e-3));
     let run = 0;
+    const seen = { hidden: 0, own: 0 };
     await fc.assert(fc.asyncProperty(
       fc.array(fc.record({ scope, vector }), { minLength: 1, maxLength: 40 }),
       fc.array(fc.record({ scope, vector, k: fc.integer({ min: 1, max: 30 }) }), { minLength: 1, maxLength: 5 }),
@@ -55,13 +57,17 @@ describe('EmbeddedVectorStore', () => {
         try {
           for (const q of queries) {
             const hits = await store.query(q.vector, { scope: q.scope, k: q.k });
-            const visible = (await store.count(q.scope));
+            // Counted by the documented rule, not by the store: the bulk lives in { tenant: 't1' }.
+            const visible = items.filter((it) => mayRead(q.scope, it.scope)).length + (mayRead(q.scope, { tenant: 't1' }) ? 2200 : 0);
+            expect(await store.count(q.scope)).toBe(visible);
             expect(hits.length).toBe(Math.min(q.k, visible));
             for (const hit of hits) {
-              expect(isVisible(hit.scope, q.scope)).toBe(true);
+              expect(mayRead(q.scope, hit.scope), `${JSON.stringify(hit.scope)} seen from ${JSON.stringify(q.scope)}`).toBe(true);
               if (stored.has(hit.id)) expect(hit.scope).toEqual(stored.get(hit.id));
               else expect(hit.scope).toEqual({ tenant: 't1' });
             }
+            seen.hidden += items.filter((it) => !mayRead(q.scope, it.scope)).length;
+            seen.own += hits.filter((hit) => stored.has(hit.id)).length;
           }
         } finally {
           await store.delete(ids, { tenant: 't1', user: 'u1', agent: 'g1' });
@@ -71,6 +77,9 @@ describe('EmbeddedVectorStore', () => {
         }
       },
     ), { numRuns: 30, seed: 42 });
+    // Queries must meet items they may not see, and find some of this round's items, or this proves little.
+    expect(seen.hidden).toBeGreaterThan(300);
+    expect(seen.own).toBeGreaterThan(40);
     // The deletes above cover every scope the generator makes, so only the bulk is left.
     expect(await store.count()).toBe(2200);
     await store.close();

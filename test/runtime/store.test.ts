@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { z } from 'zod';
 import { CadreError, RunEventStream, callDigest, type CadreEvent, type JournalStep } from 'cadre';
 import { ToolExecutor, defineTool } from 'cadre/tools';
@@ -276,5 +277,14 @@ describe('openDatabase', () => {
     } finally {
       db.close();
     }
+  });
+});
+
+describe('CadreStore checkpointer', () => {
+  // LangGraph's own conformance suite runs against it in checkpointer-conformance.test.ts.
+  it('wires an upstream SqliteSaver onto the store database', () => {
+    const store = open(':memory:');
+    expect(store.checkpointer).toBeInstanceOf(SqliteSaver);
+    expect(store.checkpointer.db).toBe(store.db);
   });
 });
