@@ -59,7 +59,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const metadata = (record.settings?.metadata ?? {}) as { scripted?: boolean };
   const { router } = await chooseRouter(metadata.scripted ? 'force' : 'never', config);
   const view = options.json ? undefined : new ProgressView();
-  const fromSeq = openConfiguredStore(config).events.lastSeq(options.runId) + 1;
+  const fromSeq = openConfiguredStore(config).events.nextSeq(options.runId);
   const memory = await openMemory(config);
   // A run that stops for tool approvals is answered with --approve / --reject, not at a prompt.
   const approveTool = record.settings?.toolApproval === 'interrupt' ? 'interrupt' : toolApprover(view);

@@ -6,4 +6,9 @@ export interface EventLog {
   read(runId: string, fromSeq?: number): CadreEvent[] | Promise<CadreEvent[]>;
   /** Highest seq stored for the run, 0 when none. */
   lastSeq(runId: string): number | Promise<number>;
+  /**
+   * Records durably that events up to `upTo` may exist, before they are emitted. A log that batches
+   * its writes needs it: a resumed run starts after the reservation, so no seq a listener saw is reused.
+   */
+  reserve?(runId: string, upTo: number): void;
 }

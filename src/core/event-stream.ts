@@ -24,11 +24,14 @@ export class RunEventStream {
   private readonly persisted?: EventLog;
   /** seq of the last event emitted before this stream was created. */
   private readonly offset: number;
+  /** Highest seq the log has reserved for this stream (see EventLog.reserve). */
+  private reserved: number;
 
   constructor(runId: string, options: RunEventStreamOptions = {}) {
     this.runId = runId;
     this.persisted = options.log;
     this.offset = Math.max(0, (options.startSeq ?? 1) - 1);
+    this.reserved = this.offset;
   }
 
   /** Appends an event and notifies listeners. Events after `close()` are dropped. */
@@ -53,6 +56,11 @@ export class RunEventStream {
       this.persistError ??= error instanceof Error ? error : new Error(String(error));
     };
     try {
+      // Seqs are reserved in blocks, one durable write per block rather than one per event.
+      if (this.persisted.reserve && event.seq > this.reserved) {
+        this.reserved = event.seq + 255;
+        this.persisted.reserve(this.runId, this.reserved);
+      }
       const pending = this.persisted.append(event);
       if (pending instanceof Promise) pending.catch(remember);
     } catch (error) {

@@ -58,7 +58,7 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
 }
 
 function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, waiting?: Execution['waiting']): RunHandle {
-  const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.lastSeq(runId) + 1 });
+  const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.nextSeq(runId) });
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.

@@ -9,7 +9,7 @@ import { resume, type CadreEvent } from 'cadre';
 import { durabilityOptions, expectedLines, type EffectKind, type IdScheme } from '../fixtures/durability-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-type Line = { type: string; output?: string; step?: number; replayed?: boolean; taskId?: string; tool?: string; args?: { task?: string; n?: number }; callId?: string; error?: { code: string }; status?: string };
+type Line = { type: string; seq?: number; output?: string; step?: number; replayed?: boolean; taskId?: string; tool?: string; args?: { task?: string; n?: number }; callId?: string; error?: { code: string }; status?: string };
 
 /** Runs the fixture in its own process, which SIGKILLs itself at the instant `kill` names. */
 function child(mode: 'run' | 'resume', dir: string, kind: EffectKind, ids: IdScheme, kill = ''): Promise<{ lines: Line[]; signal: NodeJS.Signals | null }> {
@@ -42,6 +42,8 @@ interface TrialResult {
   deduplicated: number;
   /** Task steps whose model reply, once journaled, was asked for again instead of replayed. */
   repaid: string[];
+  /** Whether every process's events came after every seq an earlier process had shown its listeners. */
+  seqsIncrease: boolean;
 }
 
 /** One trial: run killed at an instant, resumed (maybe killed again), resumed in this process to the end. */
@@ -49,17 +51,24 @@ async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResul
   const dir = mkdtempSync(join(tmpdir(), 'cadre-durable-'));
   const first = await child('run', dir, kind, ids, kill);
   const lines = [...first.lines];
+  const processes = [first.lines];
   let last = first;
   if (killResume && first.signal === 'SIGKILL') {
     last = await child('resume', dir, kind, ids, killResume);
     lines.push(...last.lines);
+    processes.push(last.lines);
   }
   let status = last.lines.find((l) => l.type === 'result')?.status ?? 'killed';
   if (status === 'killed') {
     const handle = resume('run_d', durabilityOptions(dir, kind, ids));
-    handle.on('*', (event: CadreEvent) => lines.push(event as unknown as Line));
+    const own: Line[] = [];
+    handle.on('*', (event: CadreEvent) => own.push(event as unknown as Line));
     status = (await handle.result).status;
+    lines.push(...own);
+    processes.push(own);
   }
+  const seqs = processes.map((p) => p.filter((l) => l.seq !== undefined).map((l) => l.seq!));
+  const seqsIncrease = seqs.every((s, i) => i === 0 || s.length === 0 || Math.min(...s) > Math.max(0, ...seqs.slice(0, i).flat()));
   const counts = new Map<string, number>();
   for (const entry of effectLines(dir)) counts.set(lineOf(entry), (counts.get(lineOf(entry)) ?? 0) + 1);
   // The line a call reported as unknown would have written (the arguments come from its tool.called event).
@@ -75,7 +84,7 @@ async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResul
   // A reply's event follows its journal entry, so a step with two live replies was paid for twice.
   const live = lines.filter((l) => l.type === 'model.response' && !l.replayed).map((l) => `${l.taskId}/${l.step}`);
   const repaid = live.filter((key, i) => live.indexOf(key) !== i);
-  return { status, counts, unknown, rerunAfterCompletion, killed: first.signal === 'SIGKILL', deduplicated, repaid };
+  return { status, counts, unknown, rerunAfterCompletion, killed: first.signal === 'SIGKILL', deduplicated, repaid, seqsIncrease };
 }
 
 /** Kill instants spread over a whole run's life: its events, its effects, a timer, right after run(). */
@@ -135,6 +144,7 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
     expect(results.map((r, i) => `${label(i)}: ${r.status}`)).toEqual(results.map((_, i) => `${label(i)}: completed`));
     expect(results.flatMap((r, i) => r.rerunAfterCompletion.map((task) => `${task} in ${label(i)}`))).toEqual([]);
     expect(results.flatMap((r, i) => r.repaid.map((step) => `${step} in ${label(i)}`))).toEqual([]);
+    expect(results.filter((r) => !r.seqsIncrease).map((_, i) => label(i))).toEqual([]);
     expect(doubled).toEqual([]);
     expect(lost).toEqual([]);
     // A timer or a late event may find the run already finished; most trials must really be killed.

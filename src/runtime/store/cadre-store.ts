@@ -7,6 +7,7 @@ import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStepJournal } from './sqlite-step-journal.js';
 import { SqliteToolCallJournal } from './sqlite-tool-call-journal.js';
 import { TaskOutcomeLog } from './task-outcome-log.js';
+import { WriteBatch } from './write-batch.js';
 
 /** Everything a durable run keeps, in one SQLite database: checkpoints, events, journals, runs. */
 export interface CadreStore {
@@ -23,6 +24,12 @@ export interface CadreStore {
 
 const open = new Map<string, CadreStore>();
 
+/** File stores' batches, committed if the process exits with one open (`process.exit()` skips the event loop). */
+const commitAtExit = new Set<WriteBatch>();
+process.on('exit', () => {
+  for (const batch of commitAtExit) batch.commit();
+});
+
 /**
  * Opens the store at `path` (default `.cadre/cadre.db`), sharing one connection per file within
  * the process; `:memory:` gives a fresh private store each time.
@@ -32,17 +39,22 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   const existing = path === ':memory:' ? undefined : open.get(path);
   if (existing) return existing;
   const db = openDatabase({ ...options, path });
+  // One batch per connection: a step's events and journal rows commit together.
+  const batch = new WriteBatch(db);
+  if (path !== ':memory:') commitAtExit.add(batch);
   const store: CadreStore = {
     path,
     db,
     checkpointer: new SqliteSaver(db),
-    events: new SqliteEventLog(db),
-    steps: new SqliteStepJournal(db),
-    toolCalls: new SqliteToolCallJournal(db),
-    runs: new RunRegistry(db),
-    outcomes: new TaskOutcomeLog(db),
+    events: new SqliteEventLog(db, batch),
+    steps: new SqliteStepJournal(db, batch),
+    toolCalls: new SqliteToolCallJournal(db, batch),
+    runs: new RunRegistry(db, batch),
+    outcomes: new TaskOutcomeLog(db, batch),
     close: () => {
       open.delete(path);
+      commitAtExit.delete(batch);
+      batch.commit();
       if (db.open) db.close();
     },
   };

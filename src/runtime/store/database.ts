@@ -26,6 +26,7 @@ const schema = [
      run_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, ts INTEGER NOT NULL, body TEXT NOT NULL,
      PRIMARY KEY (run_id, seq)
    ) WITHOUT ROWID`,
+  `CREATE TABLE IF NOT EXISTS event_seq (run_id TEXT PRIMARY KEY, reserved INTEGER NOT NULL) WITHOUT ROWID`,
   `CREATE TABLE IF NOT EXISTS steps (
      run_id TEXT NOT NULL, task_key TEXT NOT NULL, idx INTEGER NOT NULL, body TEXT NOT NULL,
      PRIMARY KEY (run_id, task_key, idx)

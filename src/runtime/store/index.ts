@@ -5,3 +5,4 @@ export * from './sqlite-event-log.js';
 export * from './sqlite-step-journal.js';
 export * from './sqlite-tool-call-journal.js';
 export * from './task-outcome-log.js';
+export * from './write-batch.js';

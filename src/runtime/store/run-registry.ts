@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { RunStatus } from '../../core/index.js';
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
+import { WriteBatch } from './write-batch.js';
 
 /** Where a run stands. `running` with a dead process on this host is reported as `interrupted`. */
 export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
@@ -40,7 +41,7 @@ export class RunRegistry {
   /** Prepared UPDATEs by the set of columns they write (a handful of shapes). */
   private readonly updates = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(private readonly db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
     this.insert = db.prepare(
       'INSERT INTO runs (id, goal, status, pid, host, created_at, updated_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -50,7 +51,8 @@ export class RunRegistry {
 
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
-    this.insert.run(run.id, run.goal, 'running', process.pid, hostname(), now, now, run.settings ? JSON.stringify(run.settings) : null);
+    this.batch.write(() => this.insert.run(run.id, run.goal, 'running', process.pid, hostname(), now, now, run.settings ? JSON.stringify(run.settings) : null));
+    this.batch.commit();
   }
 
   /** Updates status and, when given, plan or result; also claims the run for this process. */
@@ -67,7 +69,8 @@ export class RunRegistry {
     const sql = `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`;
     let statement = this.updates.get(sql);
     if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
-    statement.run(...values, id);
+    this.batch.write(() => statement.run(...values, id));
+    this.batch.commit();
   }
 
   get(id: string): RunRecord | undefined {

@@ -1,20 +1,30 @@
 import type { CadreEvent, EventLog } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
+import { WriteBatch } from './write-batch.js';
 
-/** A run's events in SQLite, keyed by (run, seq), so `cadre events <run> --from <seq>` can replay them. */
+/**
+ * A run's events in SQLite, keyed by (run, seq), so `cadre events <run> --from <seq>` can replay them.
+ * Events are batched with the step's other writes; a `model.response` commits the batch before any
+ * listener sees it, since resumed runs restore their spend from those events.
+ */
 export class SqliteEventLog implements EventLog {
   private readonly insert;
   private readonly select;
   private readonly last;
+  private readonly reserveStatement;
+  private readonly reservedStatement;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
     this.insert = db.prepare('INSERT OR REPLACE INTO events (run_id, seq, type, ts, body) VALUES (?, ?, ?, ?, ?)');
     this.select = db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq');
     this.last = db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE run_id = ?');
+    this.reserveStatement = db.prepare('INSERT INTO event_seq (run_id, reserved) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET reserved = MAX(reserved, excluded.reserved)');
+    this.reservedStatement = db.prepare<[string], { reserved: number }>('SELECT reserved FROM event_seq WHERE run_id = ?');
   }
 
   append(event: CadreEvent): void {
-    this.insert.run(event.runId, event.seq, event.type, event.ts, JSON.stringify(event));
+    this.batch.write(() => this.insert.run(event.runId, event.seq, event.type, event.ts, JSON.stringify(event)));
+    if (event.type === 'model.response') this.batch.commit();
   }
 
   read(runId: string, fromSeq = 1): CadreEvent[] {
@@ -23,5 +33,16 @@ export class SqliteEventLog implements EventLog {
 
   lastSeq(runId: string): number {
     return this.last.get(runId)?.seq ?? 0;
+  }
+
+  /** Committed at once: events up to `upTo` may be emitted before their batch commits. */
+  reserve(runId: string, upTo: number): void {
+    this.batch.write(() => this.reserveStatement.run(runId, upTo));
+    this.batch.commit();
+  }
+
+  /** The seq a resumed run's next event takes: after every stored or reserved one. */
+  nextSeq(runId: string): number {
+    return Math.max(this.lastSeq(runId), this.reservedStatement.get(runId)?.reserved ?? 0) + 1;
   }
 }

@@ -1,5 +1,6 @@
 import { redact, type ToolCallJournal, type ToolCallKey, type ToolCallOutcome, type ToolCallRecord, type ToolCallStart } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
+import { WriteBatch } from './write-batch.js';
 
 interface Row {
   run_id: string;
@@ -24,7 +25,7 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   private readonly getStatement;
   private readonly forRunStatement;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
     this.beginStatement = db.prepare(
       `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, digest, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)`,
     );
@@ -36,11 +37,14 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   }
 
   begin(call: ToolCallStart): void {
-    this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(redact(call.args)), call.digest, Date.now());
+    // Committed before the tool runs, with whatever the step batched: the durability point of a call.
+    this.batch.write(() => this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(redact(call.args)), call.digest, Date.now()));
+    this.batch.commit();
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
-    this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId);
+    this.batch.write(() => this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId));
+    this.batch.commit();
   }
 
   get(key: ToolCallKey): ToolCallRecord | undefined {

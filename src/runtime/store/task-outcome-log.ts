@@ -1,5 +1,6 @@
 import type { TaskOutcome } from '../task-outcome.js';
 import type { SqliteDatabase } from './database.js';
+import { WriteBatch } from './write-batch.js';
 
 /**
  * Task outcomes, committed before `task.completed` is emitted. LangGraph checkpoints a task's
@@ -10,13 +11,14 @@ export class TaskOutcomeLog {
   private readonly insert;
   private readonly select;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
     this.insert = db.prepare('INSERT OR REPLACE INTO task_outcomes (run_id, task_id, first_attempt, body) VALUES (?, ?, ?, ?)');
     this.select = db.prepare<[string, string, number], { body: string }>('SELECT body FROM task_outcomes WHERE run_id = ? AND task_id = ? AND first_attempt = ?');
   }
 
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
-    this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome));
+    this.batch.write(() => this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)));
+    this.batch.commit();
   }
 
   get(runId: string, taskId: string, firstAttempt: number): TaskOutcome | undefined {
