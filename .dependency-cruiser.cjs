@@ -22,7 +22,17 @@ module.exports = {
     layer('runtime', 'src/runtime', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners']),
     layer('testing', 'src/testing', ['src/core', 'src/models', 'tools', 'memory']),
     layer('server', 'src/server', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime']),
-    layer('cli', 'src/cli', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime', 'src/testing', 'src/server']),
+    layer('cli', 'src/cli', [
+      'src/core',
+      'src/models',
+      'tools',
+      'memory',
+      'agents',
+      'planners',
+      'src/runtime',
+      'src/testing',
+      'src/server',
+    ]),
     {
       name: 'no-dev-deps-in-library',
       severity: 'error',
@@ -34,6 +44,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

@@ -27,9 +27,22 @@ export default defineConfig({
     env: { CADRE_DATABASE_PATH: ':memory:' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    reporters: ['default', new ProjectSummaryReporter({ cadre: 'cadre', 'langgraph-checkpoint': 'upstream LangGraph checkpoint conformance' })],
+    reporters: [
+      'default',
+      new ProjectSummaryReporter({
+        cadre: 'cadre',
+        'langgraph-checkpoint': 'upstream LangGraph checkpoint conformance',
+      }),
+    ],
     projects: [
-      { extends: true, test: { name: 'cadre', include: ['test/**/*.test.ts'], exclude: [...configDefaults.exclude, ...upstreamConformance] } },
+      {
+        extends: true,
+        test: {
+          name: 'cadre',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...upstreamConformance],
+        },
+      },
       { extends: true, test: { name: 'langgraph-checkpoint', include: upstreamConformance } },
     ],
   },

@@ -39,7 +39,8 @@ export function defineAgentSpec(spec: AgentSpec): Required<Pick<AgentSpec, 'maxS
   const tools = spec.tools ?? [];
   const names = new Set<string>();
   for (const tool of tools) {
-    if (names.has(tool.name)) throw new CadreError('input_invalid', `Agent "${spec.name}" lists tool "${tool.name}" twice`);
+    if (names.has(tool.name))
+      throw new CadreError('input_invalid', `Agent "${spec.name}" lists tool "${tool.name}" twice`);
     names.add(tool.name);
   }
   return { ...spec, tools, maxSteps: spec.maxSteps ?? 10 };

@@ -20,7 +20,8 @@ export interface AgentTask {
 }
 
 /** The journal key of a task attempt: the task id for the first, `id#n` after. */
-export const attemptKey = (task: AgentTask): string => (task.attempt && task.attempt > 1 ? `${task.id}#${task.attempt}` : task.id);
+export const attemptKey = (task: AgentTask): string =>
+  task.attempt && task.attempt > 1 ? `${task.id}#${task.attempt}` : task.id;
 
 /** What the runtime hands an agent for one task: shared services of the run. */
 export interface AgentContext {

@@ -27,14 +27,21 @@ export function createDelegateTool(options: DelegateToolOptions): Tool {
   return defineTool({
     name: 'delegate',
     description: 'Ask a teammate with another role a focused sub-question and wait for the answer.',
-    input: z.object({ role: z.string().min(1).describe('the role to ask'), question: z.string().min(1).describe('a self-contained question') }),
+    input: z.object({
+      role: z.string().min(1).describe('the role to ask'),
+      question: z.string().min(1).describe('a self-contained question'),
+    }),
     effects: 'read',
     idempotent: false,
     timeoutMs: 10 * 60_000,
     async run({ role, question }, tool) {
       const depth = delegationDepth(tool.taskId) + 1;
       if (depth > maxDepth) {
-        throw new CadreError('delegation_failed', `Delegation is limited to ${maxDepth} levels; answer this part yourself`, { kind: 'user' });
+        throw new CadreError(
+          'delegation_failed',
+          `Delegation is limited to ${maxDepth} levels; answer this part yourself`,
+          { kind: 'user' },
+        );
       }
       const registry = options.roles();
       if (!registry.names().includes(role)) {
@@ -43,7 +50,9 @@ export function createDelegateTool(options: DelegateToolOptions): Tool {
       const ctx = options.context();
       const taskId = `${tool.taskId}${separator}${tool.callId}`;
       ctx.events.emit({ type: 'task.delegated', taskId, role, question, depth });
-      const result = await registry.get(role).run({ id: taskId, instruction: question }, { ...ctx, signal: tool.signal });
+      const result = await registry
+        .get(role)
+        .run({ id: taskId, instruction: question }, { ...ctx, signal: tool.signal });
       return result.answer;
     },
   });

@@ -27,7 +27,8 @@ export function functionEvaluator(
 ): Evaluator {
   return async ({ answer, task }) => {
     const result = await fn(answer, task);
-    if (typeof result === 'boolean') return { pass: result, feedback: result ? 'passed' : 'the answer did not pass the check' };
+    if (typeof result === 'boolean')
+      return { pass: result, feedback: result ? 'passed' : 'the answer did not pass the check' };
     if (typeof result === 'string') return { pass: false, feedback: result };
     return result;
   };
@@ -50,12 +51,17 @@ export function commandEvaluator(options: CommandEvaluatorOptions): Evaluator {
   return ({ answer, signal }) =>
     new Promise<Verdict>((resolve) => {
       const child = execFile(
-        command, args,
+        command,
+        args,
         { cwd, timeout: timeoutMs, signal, maxBuffer: 10 * 1024 * 1024, env: { ...process.env, CADRE_ANSWER: answer } },
         (error, stdout, stderr) => {
           const output = `${stdout}${stderr}`.slice(-2000);
           if (!error) return resolve({ pass: true, feedback: output || 'command exited 0' });
-          const why = signal?.aborted ? 'cancelled' : error.killed ? `timed out after ${timeoutMs} ms` : `exit code ${String(error.code ?? 'unknown')}`;
+          const why = signal?.aborted
+            ? 'cancelled'
+            : error.killed
+              ? `timed out after ${timeoutMs} ms`
+              : `exit code ${String(error.code ?? 'unknown')}`;
           resolve({ pass: false, feedback: output ? `${why}\n${output}` : why });
         },
       );
@@ -79,8 +85,14 @@ export function llmJudgeEvaluator(options: LlmJudgeOptions): Evaluator {
       options.criteria ? `Criteria:\n${options.criteria}` : '',
       `Answer to judge:\n${answer}`,
       'Reply with only JSON: {"pass": true or false, "feedback": "what is wrong or missing, briefly"}',
-    ].filter(Boolean).join('\n\n');
-    const reply = await invokeModel(options.model, [new SystemMessage('You are a strict, fair judge of answers.'), new HumanMessage(prompt)], { signal });
+    ]
+      .filter(Boolean)
+      .join('\n\n');
+    const reply = await invokeModel(
+      options.model,
+      [new SystemMessage('You are a strict, fair judge of answers.'), new HumanMessage(prompt)],
+      { signal },
+    );
     const text = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
     return parseVerdict(text) ?? { pass: false, feedback: `judge reply was not JSON: ${text.slice(0, 500)}` };
   };

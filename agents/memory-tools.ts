@@ -20,7 +20,11 @@ export function createMemoryTools(memory: Memory, options: { scope?: Scope; toke
       idempotent: true,
       run: async ({ text, kind }, call) => {
         try {
-          const { id } = await memory.remember(text, { scope, kind: kind ?? 'note', source: `${call.runId}/${call.taskId}` });
+          const { id } = await memory.remember(text, {
+            scope,
+            kind: kind ?? 'note',
+            source: `${call.runId}/${call.taskId}`,
+          });
           return `remembered (${id.slice(0, 8)})`;
         } catch (error) {
           // An answer, not a failure: retrying cannot help, and the model should carry on without it.
@@ -43,11 +47,21 @@ export function createMemoryTools(memory: Memory, options: { scope?: Scope; toke
     defineTool({
       name: 'graph_query',
       description: 'Facts the knowledge graph holds about an entity, optionally as they were on a date (YYYY-MM-DD).',
-      input: z.object({ entity: z.string().min(1).max(200), asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}/).optional() }),
+      input: z.object({
+        entity: z.string().min(1).max(200),
+        asOf: z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}/)
+          .optional(),
+      }),
       effects: 'read',
       run: async ({ entity, asOf }) => {
         const at = asOf ? Date.parse(asOf) : undefined;
-        const found = await memory.recall(entity, { scopes: [scope], tiers: ['graph'], ...(at !== undefined && !Number.isNaN(at) ? { asOf: at } : {}) });
+        const found = await memory.recall(entity, {
+          scopes: [scope],
+          tiers: ['graph'],
+          ...(at !== undefined && !Number.isNaN(at) ? { asOf: at } : {}),
+        });
         return found.items.length ? found.text : `No facts about "${entity}".`;
       },
     }),

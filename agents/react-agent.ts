@@ -17,7 +17,13 @@ import { invokeModel } from '../src/models/invoke-model.js';
 import { costOfReply } from '../src/models/routed-chat-model.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
-import { ToolExecutor, delimitUntrusted, modelVisibleTools, toLangChainTool, type ToolOutcome } from '../tools/index.js';
+import {
+  ToolExecutor,
+  delimitUntrusted,
+  modelVisibleTools,
+  toLangChainTool,
+  type ToolOutcome,
+} from '../tools/index.js';
 import { withJsonToolProtocol } from './json-tool-protocol.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { routeFor } from './route-request.js';
@@ -60,12 +66,21 @@ export class ReActAgent implements Agent {
   /** Runs one task to an answer, or throws a CadreError (budget, cancellation, model failure). */
   async run(task: AgentTask, ctx: AgentContext): Promise<TaskResult> {
     // Denied and quarantined tools are never shown to the model, nor are tools the task may not use.
-    const permitted = ctx.guards ? modelVisibleTools(this.spec.tools, { ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}) }) : this.spec.tools;
+    const permitted = ctx.guards
+      ? modelVisibleTools(this.spec.tools, {
+          ...ctx.guards,
+          agent: this.name,
+          ...(this.role ? { role: this.role } : {}),
+        })
+      : this.spec.tools;
     const allowed = new Set(permitted.map((t) => t.name).filter((name) => !task.tools || task.tools.includes(name)));
     const tools = this.lcTools.filter((t) => allowed.has(t.name));
     const decision = await routeFor(ctx, task.id, {
-      taskKind: task.kind ?? 'agent', preferred: this.spec.model, requiredCapabilities: tools.length ? ['tools'] : [],
-      text: humanText(task), ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
+      taskKind: task.kind ?? 'agent',
+      preferred: this.spec.model,
+      requiredCapabilities: tools.length ? ['tools'] : [],
+      text: humanText(task),
+      ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
     });
     const { ref } = decision;
     const model = this.bind(decision, tools);
@@ -95,8 +110,15 @@ export class ReActAgent implements Agent {
           // The model that answered: with fallback or a cascade it may not be the one first chosen.
           const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
           modelStep = {
-            kind: 'model', runId: ctx.runId, taskId: key, index: replay.nextIndex(), model: answeredBy,
-            content: textContent(message), toolCalls: replay.uniqueIds(message, step), usage: usageFromMessage(message), costUsd: stepCost,
+            kind: 'model',
+            runId: ctx.runId,
+            taskId: key,
+            index: replay.nextIndex(),
+            model: answeredBy,
+            content: textContent(message),
+            toolCalls: replay.uniqueIds(message, step),
+            usage: usageFromMessage(message),
+            costUsd: stepCost,
           };
           await ctx.journal.append(modelStep);
         } catch (error) {
@@ -107,34 +129,73 @@ export class ReActAgent implements Agent {
       usage = addUsage(usage, modelStep.usage);
       costUsd += modelStep.costUsd;
       ctx.events.emit({
-        type: 'model.response', taskId: task.id, step, model: modelStep.model, content: modelStep.content,
-        toolCalls: modelStep.toolCalls, usage: modelStep.usage, costUsd: modelStep.costUsd,
-        latencyMs: performance.now() - started, replayed,
+        type: 'model.response',
+        taskId: task.id,
+        step,
+        model: modelStep.model,
+        content: modelStep.content,
+        toolCalls: modelStep.toolCalls,
+        usage: modelStep.usage,
+        costUsd: modelStep.costUsd,
+        latencyMs: performance.now() - started,
+        replayed,
       });
       // After the event, so a call that took the run past a cap is on record when the run stops.
       reservation?.settle(modelStep.usage, modelStep.costUsd);
-      messages.push(new AIMessage({ content: modelStep.content, tool_calls: modelStep.toolCalls.map((c) => ({ ...c, type: 'tool_call' as const })) }));
+      messages.push(
+        new AIMessage({
+          content: modelStep.content,
+          tool_calls: modelStep.toolCalls.map((c) => ({ ...c, type: 'tool_call' as const })),
+        }),
+      );
       if (modelStep.toolCalls.length === 0) {
-        return { taskId: task.id, answer: modelStep.content, steps: step, replayedSteps, toolErrors, usage, costUsd, model: modelStep.model, messages };
+        return {
+          taskId: task.id,
+          answer: modelStep.content,
+          steps: step,
+          replayedSteps,
+          toolErrors,
+          usage,
+          costUsd,
+          model: modelStep.model,
+          messages,
+        };
       }
       const settled = await Promise.allSettled(
         // A tool outside the task's list is refused here; policy refusals come from the executor, audited.
-        modelStep.toolCalls.map((call, n) => (task.tools && !task.tools.includes(call.name) ? refused(call) : this.callTool(call, `${step}.${n + 1}`, step, task, ctx, replay))),
+        modelStep.toolCalls.map((call, n) =>
+          task.tools && !task.tools.includes(call.name)
+            ? refused(call)
+            : this.callTool(call, `${step}.${n + 1}`, step, task, ctx, replay),
+        ),
       );
       // Only cancellation, a pending approval or a journal mismatch rejects. The other calls have
       // finished and are journaled by now, so a re-run replays them instead of leaving them half-done.
       const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
       if (stopped) throw stopped.reason;
-      const results = settled.map((s) => (s as PromiseFulfilledResult<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>>).value);
+      const results = settled.map(
+        (s) => (s as PromiseFulfilledResult<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>>).value,
+      );
       for (const result of results) {
         if (!result.ok) toolErrors += 1;
         // Delimited as untrusted data: the model can tell a tool's words from its instructions.
-        messages.push(new ToolMessage({ content: delimitUntrusted(result.tool, result.output), tool_call_id: result.callId, name: result.tool, status: result.ok ? 'success' : 'error' }));
+        messages.push(
+          new ToolMessage({
+            content: delimitUntrusted(result.tool, result.output),
+            tool_call_id: result.callId,
+            name: result.tool,
+            status: result.ok ? 'success' : 'error',
+          }),
+        );
       }
     }
-    throw new CadreError('budget_exceeded', `Agent "${this.name}" reached its limit of ${this.spec.maxSteps} steps on task ${task.id}`, {
-      details: { limit: 'steps', max: this.spec.maxSteps, taskId: task.id, usage, costUsd },
-    });
+    throw new CadreError(
+      'budget_exceeded',
+      `Agent "${this.name}" reached its limit of ${this.spec.maxSteps} steps on task ${task.id}`,
+      {
+        details: { limit: 'steps', max: this.spec.maxSteps, taskId: task.id, usage, costUsd },
+      },
+    );
   }
 
   private bind(decision: RouteDecision, tools: typeof this.lcTools): Runnable<BaseMessage[], AIMessage> {
@@ -142,7 +203,10 @@ export class ReActAgent implements Agent {
     // Models without native tool calling (or told not to use it) get tools through JSON in text.
     if (this.spec.toolProtocol === 'json' || decision.nativeTools === false || !decision.model.bindTools) {
       const allowed = new Set(tools.map((t) => t.name));
-      return withJsonToolProtocol(decision.model, this.spec.tools.filter((t) => allowed.has(t.name)));
+      return withJsonToolProtocol(
+        decision.model,
+        this.spec.tools.filter((t) => allowed.has(t.name)),
+      );
     }
     return decision.model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>;
   }
@@ -157,24 +221,59 @@ export class ReActAgent implements Agent {
    * journals are keyed by it, never by the model's id, and a recorded call must match it in name and
    * arguments to be answered from the journal.
    */
-  private async callTool(call: ToolCallInfo, position: string, step: number, task: AgentTask, ctx: AgentContext, replay: JournalCursor): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
+  private async callTool(
+    call: ToolCallInfo,
+    position: string,
+    step: number,
+    task: AgentTask,
+    ctx: AgentContext,
+    replay: JournalCursor,
+  ): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
     const recorded = replay.toolResult(position, call);
     if (recorded) {
       ctx.events.emit({
-        type: 'tool.result', taskId: task.id, step, callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output,
-        ...(recorded.error ? { error: recorded.error } : {}), truncated: false, attempts: 0, durationMs: 0, replayed: true,
+        type: 'tool.result',
+        taskId: task.id,
+        step,
+        callId: call.id,
+        tool: call.name,
+        ok: recorded.ok,
+        output: recorded.output,
+        ...(recorded.error ? { error: recorded.error } : {}),
+        truncated: false,
+        attempts: 0,
+        durationMs: 0,
+        replayed: true,
       });
       return { callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output };
     }
     const key = attemptKey(task);
     const outcome = await this.executor.execute(call, {
-      runId: ctx.runId, taskId: task.id, step, signal: ctx.signal, events: ctx.events, journalKey: key, callKey: position, attempt: task.attempt ?? 1,
+      runId: ctx.runId,
+      taskId: task.id,
+      step,
+      signal: ctx.signal,
+      events: ctx.events,
+      journalKey: key,
+      callKey: position,
+      attempt: task.attempt ?? 1,
       ...(ctx.toolJournal ? { journal: ctx.toolJournal } : {}),
-      ...ctx.guards, agent: this.name, ...(this.role ? { role: this.role } : {}),
+      ...ctx.guards,
+      agent: this.name,
+      ...(this.role ? { role: this.role } : {}),
     });
     const toolStep: ToolStep = {
-      kind: 'tool', runId: ctx.runId, taskId: key, index: replay.nextIndex(), call: position, callId: call.id, tool: call.name,
-      args: call.args, ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}),
+      kind: 'tool',
+      runId: ctx.runId,
+      taskId: key,
+      index: replay.nextIndex(),
+      call: position,
+      callId: call.id,
+      tool: call.name,
+      args: call.args,
+      ok: outcome.ok,
+      output: outcome.output,
+      ...(outcome.error ? { error: outcome.error } : {}),
     };
     await ctx.journal.append(toolStep);
     return outcome;
@@ -183,7 +282,12 @@ export class ReActAgent implements Agent {
 
 /** A call to a tool the task may not use: the model is told, nothing runs. */
 function refused(call: ToolCallInfo): Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'> {
-  return { callId: call.id, tool: call.name, ok: false, output: `Error: tool "${call.name}" is not allowed for this task` };
+  return {
+    callId: call.id,
+    tool: call.name,
+    ok: false,
+    output: `Error: tool "${call.name}" is not allowed for this task`,
+  };
 }
 
 /** Walks a task's recorded steps: model responses in order, tool results by their position. */
@@ -210,7 +314,11 @@ class JournalCursor {
   nextModelStep(): ModelStep | undefined {
     const step = this.models[this.position];
     const number = this.position + 1;
-    if (step?.toolCalls.some((call, i) => !this.tools.has(`${number}.${i + 1}`) && JSON.stringify(call.args).includes(REDACTED))) {
+    if (
+      step?.toolCalls.some(
+        (call, i) => !this.tools.has(`${number}.${i + 1}`) && JSON.stringify(call.args).includes(REDACTED),
+      )
+    ) {
       this.models.length = this.position;
       this.reuseIndex = step.index;
       return undefined;
@@ -223,10 +331,23 @@ class JournalCursor {
   /** The recorded result at this position; a recorded call that differs from `call` is a divergence. */
   toolResult(position: string, call: ToolCallInfo): ToolStep | undefined {
     const recorded = this.tools.get(position);
-    if (recorded && (recorded.tool !== call.name || callDigest(recorded.tool, recorded.args) !== callDigest(call.name, call.args))) {
-      throw new CadreError('journal_mismatch', `The journal recorded ${recorded.tool} at call ${position} of ${recorded.taskId}, but ${call.name} with other arguments was asked; it was neither run nor answered from the journal.`, {
-        details: { runId: recorded.runId, taskId: recorded.taskId, callId: position, recorded: recorded.tool, asked: call.name },
-      });
+    if (
+      recorded &&
+      (recorded.tool !== call.name || callDigest(recorded.tool, recorded.args) !== callDigest(call.name, call.args))
+    ) {
+      throw new CadreError(
+        'journal_mismatch',
+        `The journal recorded ${recorded.tool} at call ${position} of ${recorded.taskId}, but ${call.name} with other arguments was asked; it was neither run nor answered from the journal.`,
+        {
+          details: {
+            runId: recorded.runId,
+            taskId: recorded.taskId,
+            callId: position,
+            recorded: recorded.tool,
+            asked: call.name,
+          },
+        },
+      );
     }
     return recorded;
   }
@@ -259,4 +380,5 @@ function textContent(message: AIMessage): string {
 }
 
 /** The task as the model first reads it; the router scans this same text, so it is scanned once. */
-const humanText = (task: AgentTask) => (task.context ? `${task.context}\n\n## Task\n${task.instruction}` : task.instruction);
+const humanText = (task: AgentTask) =>
+  task.context ? `${task.context}\n\n## Task\n${task.instruction}` : task.instruction;

@@ -36,24 +36,51 @@ export async function reflectOnFailure(input: ReflectionInput, ctx: AgentContext
   if (recorded) return { lesson: recorded.content, step: recorded, replayed: true };
   const messages = [
     new SystemMessage('You review failed attempts at tasks and state plainly what to do differently.'),
-    new HumanMessage(`Task:\n${task.instruction}\n\nAnswer given:\n${input.answer}\n\nWhy it failed:\n${input.feedback}\n\n` +
-      'In one or two sentences, say what to do differently next time. Reply with the lesson only.'),
+    new HumanMessage(
+      `Task:\n${task.instruction}\n\nAnswer given:\n${input.answer}\n\nWhy it failed:\n${input.feedback}\n\n` +
+        'In one or two sentences, say what to do differently next time. Reply with the lesson only.',
+    ),
   ];
-  const decision = await routeFor(ctx, task.id, { taskKind: 'reflect', text: textOf(messages[1]!), ...(input.preferredModel ? { preferred: input.preferredModel } : {}) });
+  const decision = await routeFor(ctx, task.id, {
+    taskKind: 'reflect',
+    text: textOf(messages[1]!),
+    ...(input.preferredModel ? { preferred: input.preferredModel } : {}),
+  });
   const reservation = ctx.budget.beforeStep(decision.estimate?.(messages));
   const started = performance.now();
   let step: ModelStep;
   try {
     const message = await invokeModel(decision.model, messages, { signal: ctx.signal, ref: decision.ref });
     const { model, costUsd } = costOfReply(message, decision.ref);
-    step = { kind: 'model', runId: ctx.runId, taskId: key, index: 0, model, content: textOf(message).trim(), toolCalls: [], usage: usageFromMessage(message), costUsd };
+    step = {
+      kind: 'model',
+      runId: ctx.runId,
+      taskId: key,
+      index: 0,
+      model,
+      content: textOf(message).trim(),
+      toolCalls: [],
+      usage: usageFromMessage(message),
+      costUsd,
+    };
     await ctx.journal.append(step);
   } catch (error) {
     reservation.release();
     throw error;
   }
   const { model, costUsd } = step;
-  ctx.events.emit({ type: 'model.response', taskId: key, step: 1, model, content: step.content, toolCalls: [], usage: step.usage, costUsd, latencyMs: performance.now() - started, replayed: false });
+  ctx.events.emit({
+    type: 'model.response',
+    taskId: key,
+    step: 1,
+    model,
+    content: step.content,
+    toolCalls: [],
+    usage: step.usage,
+    costUsd,
+    latencyMs: performance.now() - started,
+    replayed: false,
+  });
   reservation.settle(step.usage, step.costUsd);
   return { lesson: step.content, step, replayed: false };
 }

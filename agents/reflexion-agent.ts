@@ -56,21 +56,40 @@ export class ReflexionAgent implements Agent {
       if (attempt === start + this.maxAttempts - 1) break;
       throwIfAborted(ctx.signal);
       const preferredModel = this.actor instanceof ReActAgent ? this.actor.spec.model : undefined;
-      const reflection = await reflectOnFailure({ task, attempt, answer: result.answer, feedback: verdict.feedback, ...(preferredModel ? { preferredModel } : {}) }, ctx);
+      const reflection = await reflectOnFailure(
+        {
+          task,
+          attempt,
+          answer: result.answer,
+          feedback: verdict.feedback,
+          ...(preferredModel ? { preferredModel } : {}),
+        },
+        ctx,
+      );
       add(total, 1, reflection.replayed ? 1 : 0, reflection.step.usage, reflection.step.costUsd);
       const { lesson } = reflection;
       ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: verdict.feedback, lesson });
       // Saved even when the reflection was replayed: the id is stable, so an upserting store keeps
       // one copy, and a crash between journaling and saving does not lose the lesson.
       await this.options.episodes?.add({
-        id: `${ctx.runId}:${task.id}:${attempt}`, runId: ctx.runId, taskId: task.id, task: task.instruction,
-        outcome: 'failure', lesson, importance: 0.7, createdAt: Date.now(),
+        id: `${ctx.runId}:${task.id}:${attempt}`,
+        runId: ctx.runId,
+        taskId: task.id,
+        task: task.instruction,
+        outcome: 'failure',
+        lesson,
+        importance: 0.7,
+        createdAt: Date.now(),
       });
       context = joinContext(context, `Attempt ${attempt} failed: ${verdict.feedback}\nLesson: ${lesson}`);
     }
-    throw new CadreError('task_failed', `Task ${task.id} failed evaluation after ${feedback.length} attempts: ${feedback.at(-1) ?? ''}`, {
-      details: { attempts: feedback.length, feedback: feedback.at(-1), allFeedback: feedback },
-    });
+    throw new CadreError(
+      'task_failed',
+      `Task ${task.id} failed evaluation after ${feedback.length} attempts: ${feedback.at(-1) ?? ''}`,
+      {
+        details: { attempts: feedback.length, feedback: feedback.at(-1), allFeedback: feedback },
+      },
+    );
   }
 
   private async recallLessons(task: AgentTask, ctx: AgentContext): Promise<string[]> {
@@ -78,7 +97,10 @@ export class ReflexionAgent implements Agent {
     if (!this.options.episodes || k <= 0) return [];
     // A resumed run must not recall lessons this very task wrote: its replayed attempts add them again.
     const found = await this.options.episodes.recall(task.instruction, { k: k * 2, lessonsOnly: true });
-    const items = found.filter((e) => !(e.runId === ctx.runId && e.taskId === task.id)).slice(0, k).map((e) => e.lesson!);
+    const items = found
+      .filter((e) => !(e.runId === ctx.runId && e.taskId === task.id))
+      .slice(0, k)
+      .map((e) => e.lesson!);
     if (items.length) ctx.events.emit({ type: 'memory.recalled', taskId: task.id, kind: 'lessons', items });
     return items;
   }

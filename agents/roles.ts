@@ -27,11 +27,16 @@ export class RoleRegistry {
   private readonly definitions = new Map<string, RoleDefinition>();
   private readonly agents = new Map<string, Agent>();
 
-  constructor(roles: readonly RoleDefinition[], private readonly options: RoleRegistryOptions = {}) {
+  constructor(
+    roles: readonly RoleDefinition[],
+    private readonly options: RoleRegistryOptions = {},
+  ) {
     if (roles.length === 0) throw new CadreError('input_invalid', 'A run needs at least one role');
     for (const role of roles) {
-      if (!/^[a-zA-Z0-9_-]{1,64}$/.test(role.name)) throw new CadreError('input_invalid', `Role name "${role.name}" must be 1-64 letters, digits, _ or -`);
-      if (this.definitions.has(role.name)) throw new CadreError('input_invalid', `Role "${role.name}" is defined twice`);
+      if (!/^[a-zA-Z0-9_-]{1,64}$/.test(role.name))
+        throw new CadreError('input_invalid', `Role name "${role.name}" must be 1-64 letters, digits, _ or -`);
+      if (this.definitions.has(role.name))
+        throw new CadreError('input_invalid', `Role "${role.name}" is defined twice`);
       this.definitions.set(role.name, role);
     }
   }
@@ -41,11 +46,17 @@ export class RoleRegistry {
     const cached = this.agents.get(name);
     if (cached) return cached;
     const definition = this.definitions.get(name);
-    if (!definition) throw new CadreError('input_invalid', `Unknown role "${name}"; known roles: ${this.names().join(', ')}`);
-    const extra = (this.options.extraTools ?? []).filter((t) => !(definition.agent as AgentSpec).tools?.some((own) => own.name === t.name));
+    if (!definition)
+      throw new CadreError('input_invalid', `Unknown role "${name}"; known roles: ${this.names().join(', ')}`);
+    const extra = (this.options.extraTools ?? []).filter(
+      (t) => !(definition.agent as AgentSpec).tools?.some((own) => own.name === t.name),
+    );
     const agent = isAgent(definition.agent)
       ? definition.agent
-      : new ReActAgent({ ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] }, this.options);
+      : new ReActAgent(
+          { ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] },
+          this.options,
+        );
     this.agents.set(name, agent);
     return agent;
   }
@@ -82,32 +93,53 @@ export class RoleRegistry {
 export function builtinRoles(options: { tools: readonly Tool[]; model?: string; maxSteps?: number }): RoleDefinition[] {
   const pick = (...names: string[]) => options.tools.filter((t) => names.includes(t.name));
   const spec = (name: string, instructions: string, tools: Tool[]): AgentSpec => ({
-    name, role: name, instructions, tools, maxSteps: options.maxSteps ?? 10, ...(options.model ? { model: options.model } : {}),
+    name,
+    role: name,
+    instructions,
+    tools,
+    maxSteps: options.maxSteps ?? 10,
+    ...(options.model ? { model: options.model } : {}),
   });
   return [
     {
       name: 'researcher',
       taskKind: 'reason',
       description: 'finds facts: reads files and folders, fetches allowed web pages, checks the time',
-      agent: spec('researcher', 'You are a researcher. Gather the facts the task asks for with your tools and report them plainly, with where each came from.', pick('read_file', 'list_dir', 'http_fetch', 'current_time')),
+      agent: spec(
+        'researcher',
+        'You are a researcher. Gather the facts the task asks for with your tools and report them plainly, with where each came from.',
+        pick('read_file', 'list_dir', 'http_fetch', 'current_time'),
+      ),
     },
     {
       name: 'coder',
       taskKind: 'code',
       description: 'computes exactly and writes files: arithmetic, code, data',
-      agent: spec('coder', 'You are a careful engineer. Compute with the calculator rather than in your head, and write files only when the task asks for them.', pick('calculator', 'read_file', 'list_dir', 'write_file')),
+      agent: spec(
+        'coder',
+        'You are a careful engineer. Compute with the calculator rather than in your head, and write files only when the task asks for them.',
+        pick('calculator', 'read_file', 'list_dir', 'write_file'),
+      ),
     },
     {
       name: 'critic',
       taskKind: 'reason',
       description: 'checks the results of other tasks for mistakes and gaps',
-      agent: spec('critic', 'You are a critic. Check the results you are given against the task; say what is wrong or missing, or that they hold.', pick('calculator', 'read_file')),
+      agent: spec(
+        'critic',
+        'You are a critic. Check the results you are given against the task; say what is wrong or missing, or that they hold.',
+        pick('calculator', 'read_file'),
+      ),
     },
     {
       name: 'writer',
       taskKind: 'summarise',
       description: 'combines the results of other tasks into a clear final answer',
-      agent: spec('writer', 'You are a writer. Combine the results you are given into a short, clear answer to the goal. Do not invent facts.', []),
+      agent: spec(
+        'writer',
+        'You are a writer. Combine the results you are given into a short, clear answer to the goal. Do not invent facts.',
+        [],
+      ),
     },
   ];
 }

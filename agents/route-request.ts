@@ -11,7 +11,15 @@ export function routeRequest(ctx: AgentContext, taskId: string, request: RouteRe
   return {
     ...(ctx.privacy ? { privacy: ctx.privacy } : {}),
     ...(limitUsd !== undefined ? { budget: { limitUsd, remainingUsd: ctx.budget.remainingCostUsd() } } : {}),
-    onReroute: (r) => ctx.events.emit({ type: 'model.routed', taskId, model: r.to.model, provider: r.to.provider, reason: r.reason, change: r.kind }),
+    onReroute: (r) =>
+      ctx.events.emit({
+        type: 'model.routed',
+        taskId,
+        model: r.to.model,
+        provider: r.to.provider,
+        reason: r.reason,
+        change: r.kind,
+      }),
     ...request,
   };
 }
@@ -21,8 +29,13 @@ export async function routeFor(ctx: AgentContext, taskId: string, request: Route
   const decision = await ctx.router.select(routeRequest(ctx, taskId, request));
   const { ref, reason, privacy, fallbacks } = decision;
   ctx.events.emit({
-    type: 'model.routed', taskId, model: ref.model, provider: ref.provider, reason,
-    ...(privacy ? { privacy } : {}), ...(fallbacks?.length ? { fallbacks: fallbacks.map(formatModelRef) } : {}),
+    type: 'model.routed',
+    taskId,
+    model: ref.model,
+    provider: ref.provider,
+    reason,
+    ...(privacy ? { privacy } : {}),
+    ...(fallbacks?.length ? { fallbacks: fallbacks.map(formatModelRef) } : {}),
   });
   return decision;
 }

@@ -22,7 +22,11 @@ const scripted = () =>
     },
   });
 const addSchema = z.object({ a: z.number(), b: z.number() });
-const lcAdd = tool(({ a, b }: { a: number; b: number }) => String(a + b), { name: 'add', description: 'adds', schema: addSchema });
+const lcAdd = tool(({ a, b }: { a: number; b: number }) => String(a + b), {
+  name: 'add',
+  description: 'adds',
+  schema: addSchema,
+});
 
 export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = {
   async bare() {
@@ -41,7 +45,13 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
     };
   },
   async cadre() {
-    const add = defineTool({ name: 'add', description: 'adds', input: addSchema, effects: 'read', run: ({ a, b }) => String(a + b) });
+    const add = defineTool({
+      name: 'add',
+      description: 'adds',
+      input: addSchema,
+      effects: 'read',
+      run: ({ a, b }) => String(a + b),
+    });
     const agent = new ReActAgent({ name: 'bench', instructions: 's', tools: [add], maxSteps: 20 });
     const router = createFixedRouter(scripted());
     let n = 0;
@@ -49,19 +59,31 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
       const runId = `run_${n++}`;
       const events = new RunEventStream(runId);
       events.on('*', () => undefined); // events on: a listener is attached
-      const result = await agent.run({ id: 'main', instruction: 'go' }, {
-        runId, router, events, budget: new Budget({ maxSteps: 50 }), journal: new InMemoryStepJournal(), signal: new AbortController().signal,
-      });
+      const result = await agent.run(
+        { id: 'main', instruction: 'go' },
+        {
+          runId,
+          router,
+          events,
+          budget: new Budget({ maxSteps: 50 }),
+          journal: new InMemoryStepJournal(),
+          signal: new AbortController().signal,
+        },
+      );
       return result.answer;
     };
   },
   async stategraph() {
     const model = scripted().bindTools([lcAdd]);
     const graph = new StateGraph(MessagesAnnotation)
-      .addNode('agent', async (state: typeof MessagesAnnotation.State) => ({ messages: [await model.invoke(state.messages)] }))
+      .addNode('agent', async (state: typeof MessagesAnnotation.State) => ({
+        messages: [await model.invoke(state.messages)],
+      }))
       .addNode('tools', new ToolNode([lcAdd]))
       .addEdge(START, 'agent')
-      .addConditionalEdges('agent', (state) => ((state.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END))
+      .addConditionalEdges('agent', (state) =>
+        (state.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END,
+      )
       .addEdge('tools', 'agent')
       .compile();
     return () => graph.invoke({ messages: [new SystemMessage('s'), new HumanMessage('go')] }, { recursionLimit: 100 });

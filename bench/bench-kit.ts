@@ -1,7 +1,8 @@
 /** What the benchmarks share: percentiles, number formats, a plain-text table and a seeded PRNG. */
 
 /** The value at fraction `p` of an ascending list (nearest rank below). */
-export const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+export const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 export const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 

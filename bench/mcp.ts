@@ -33,7 +33,12 @@ const server = { command: process.execPath, args: [everything, 'stdio'] };
 const args = (i: number) => ({ message: `hello ${i}` });
 const summary = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
+  return {
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    p99: percentile(sorted, 0.99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+  };
 };
 
 interface Path {
@@ -46,13 +51,21 @@ interface Path {
 async function sdkPath(name: string, options: () => Parameters<Client['callTool']>[2]): Promise<Path> {
   const client = new Client({ name: 'bench', version: '0' });
   await client.connect(new StdioClientTransport(server));
-  return { name, call: (i) => client.callTool({ name: 'echo', arguments: args(i) }, undefined, options()), close: () => client.close() };
+  return {
+    name,
+    call: (i) => client.callTool({ name: 'echo', arguments: args(i) }, undefined, options()),
+    close: () => client.close(),
+  };
 }
 
 /** Through `ToolExecutor.execute`; `asInRun` adds what a run adds: a progress listener and the run's signal. */
 async function cadrePath(name: string, dir: string, asInRun: boolean): Promise<Path> {
   const cachePath = join(dir, 'mcp-tools.json');
-  const toolset = await createMcpToolset({ servers: { everything: server }, cachePath, ...(asInRun ? { onEvent: () => undefined } : {}) });
+  const toolset = await createMcpToolset({
+    servers: { everything: server },
+    cachePath,
+    ...(asInRun ? { onEvent: () => undefined } : {}),
+  });
   const executor = new ToolExecutor({ tools: toolset.tools() });
   const tool = toolset.tools().find((t) => t.mcpName === 'echo')!.name;
   const run = new AbortController();
@@ -75,7 +88,10 @@ async function coldStart(dir: string): Promise<number> {
     const executor = new ToolExecutor({ tools: toolset.tools() });
     const tool = toolset.tools().find((t) => t.mcpName === 'echo')!.name;
     const started = performance.now();
-    const first = await executor.execute({ id: 'cold', name: tool, args: args(0) }, { runId: 'bench', taskId: 't', step: 1 });
+    const first = await executor.execute(
+      { id: 'cold', name: tool, args: args(0) },
+      { runId: 'bench', taskId: 't', step: 1 },
+    );
     if (!first.ok) throw new Error(`echo failed: ${first.output}`);
     return performance.now() - started;
   } finally {
@@ -121,25 +137,52 @@ try {
     runVsSdkWithSignalAndProgress: ratio('cadre as in a run', 'SDK callTool, signal+progress'),
   };
 
-  console.log(`mcp: ${perRound * rounds} calls per path (${rounds} interleaved rounds) of server-everything's echo over stdio, ${warmUp} warm-up calls each, Node ${process.version}\n`);
+  console.log(
+    `mcp: ${perRound * rounds} calls per path (${rounds} interleaved rounds) of server-everything's echo over stdio, ${warmUp} warm-up calls each, Node ${process.version}\n`,
+  );
   console.log('path                              p50 ms   p95 ms   p99 ms   mean ms');
   for (const [name, s] of Object.entries(stats)) {
-    console.log(`${name.padEnd(32)} ${s.p50.toFixed(3).padStart(7)} ${s.p95.toFixed(3).padStart(8)} ${s.p99.toFixed(3).padStart(8)} ${s.mean.toFixed(3).padStart(9)}`);
+    console.log(
+      `${name.padEnd(32)} ${s.p50.toFixed(3).padStart(7)} ${s.p95.toFixed(3).padStart(8)} ${s.p99.toFixed(3).padStart(8)} ${s.mean.toFixed(3).padStart(9)}`,
+    );
   }
-  console.log(`\np50 ratios (target <= 1.1): cadre/SDK ${ratios.cadreVsSdk.toFixed(3)}, cadre/SDK with a signal ${ratios.cadreVsSdkWithSignal.toFixed(3)}`);
-  console.log(`as in a run: /SDK ${ratios.runVsSdk.toFixed(3)}, /SDK with a signal and progress ${ratios.runVsSdkWithSignalAndProgress.toFixed(3)}`);
-  console.log(`cold start of a lazy server (spawn, initialize, first call): ${cold.map((c) => `${c.toFixed(0)} ms`).join(', ')}`);
+  console.log(
+    `\np50 ratios (target <= 1.1): cadre/SDK ${ratios.cadreVsSdk.toFixed(3)}, cadre/SDK with a signal ${ratios.cadreVsSdkWithSignal.toFixed(3)}`,
+  );
+  console.log(
+    `as in a run: /SDK ${ratios.runVsSdk.toFixed(3)}, /SDK with a signal and progress ${ratios.runVsSdkWithSignalAndProgress.toFixed(3)}`,
+  );
+  console.log(
+    `cold start of a lazy server (spawn, initialize, first call): ${cold.map((c) => `${c.toFixed(0)} ms`).join(', ')}`,
+  );
 
   const out = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(out, { recursive: true });
-  writeFileSync(`${out}mcp.json`, `${JSON.stringify({
-    bench: 'mcp', node: process.version, calls: perRound * rounds, rounds, warmUp,
-    sdk: stats['SDK callTool'], sdkWithSignal: stats['SDK callTool, signal'], cadre: stats.cadre,
-    sdkWithSignalAndProgress: stats['SDK callTool, signal+progress'], cadreAsInRun: stats['cadre as in a run'],
-    ratioP50: ratios.cadreVsSdk, ratioP50WithSignal: ratios.cadreVsSdkWithSignal,
-    ratioP50AsInRun: ratios.runVsSdk, ratioP50AsInRunWithSignalAndProgress: ratios.runVsSdkWithSignalAndProgress,
-    coldStartMs: cold, at: new Date().toISOString(),
-  }, null, 2)}\n`);
+  writeFileSync(
+    `${out}mcp.json`,
+    `${JSON.stringify(
+      {
+        bench: 'mcp',
+        node: process.version,
+        calls: perRound * rounds,
+        rounds,
+        warmUp,
+        sdk: stats['SDK callTool'],
+        sdkWithSignal: stats['SDK callTool, signal'],
+        cadre: stats.cadre,
+        sdkWithSignalAndProgress: stats['SDK callTool, signal+progress'],
+        cadreAsInRun: stats['cadre as in a run'],
+        ratioP50: ratios.cadreVsSdk,
+        ratioP50WithSignal: ratios.cadreVsSdkWithSignal,
+        ratioP50AsInRun: ratios.runVsSdk,
+        ratioP50AsInRunWithSignalAndProgress: ratios.runVsSdkWithSignalAndProgress,
+        coldStartMs: cold,
+        at: new Date().toISOString(),
+      },
+      null,
+      2,
+    )}\n`,
+  );
 } finally {
   await Promise.all(paths.map((path) => path.close()));
   rmSync(dir, { recursive: true, force: true });

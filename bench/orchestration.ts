@@ -23,7 +23,14 @@ import { Annotation, END, MemorySaver, START, Send, StateGraph, type BaseCheckpo
 import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { emptyUsage, openCadreStore, resume, run, type CadreEvent, type ModelStep, type RunResult } from 'cadre';
 import type { Agent, AgentContext, AgentTask, RoleDefinition, TaskResult } from 'cadre/agents';
-import { validateTaskGraph, type PlanContext, type PlanReport, type Planner, type TaskGraph, type TaskGraphInput } from 'cadre/planners';
+import {
+  validateTaskGraph,
+  type PlanContext,
+  type PlanReport,
+  type Planner,
+  type TaskGraph,
+  type TaskGraphInput,
+} from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
 import { fmt, mulberry32, printTable } from './bench-kit.js';
 
@@ -34,7 +41,6 @@ const median = (xs: readonly number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-
 
 /** Sleeps `ms`, or rejects with the signal's reason when it aborts first. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -70,7 +76,15 @@ class SleepAgent implements Agent {
       await sleep(ms, ctx.signal);
       this.overshootMs.push(performance.now() - start - ms);
     }
-    return { taskId: task.id, answer: task.id, steps: 1, replayedSteps: 0, usage: emptyUsage(), costUsd: 0, messages: [] };
+    return {
+      taskId: task.id,
+      answer: task.id,
+      steps: 1,
+      replayedSteps: 0,
+      usage: emptyUsage(),
+      costUsd: 0,
+      messages: [],
+    };
   }
 }
 
@@ -81,16 +95,33 @@ class SleepAgent implements Agent {
 class GraphPlanner implements Planner {
   constructor(private readonly graph: TaskGraphInput) {}
   async plan(_goal: string, context: PlanContext): Promise<PlanReport> {
-    const graph = validateTaskGraph(this.graph, { roles: context.roles.map((r) => r.name), maxTasks: 10_000, maxDepth: 1_000 });
+    const graph = validateTaskGraph(this.graph, {
+      roles: context.roles.map((r) => r.name),
+      maxTasks: 10_000,
+      maxDepth: 1_000,
+    });
     return { graph, attempts: 0, rejected: [] };
   }
 }
 
 const model = new ScriptedChatModel({ replies: ['unused'] });
-const roleOf = (agent: Agent): RoleDefinition[] => [{ name: 'worker', description: 'carries out benchmark tasks', agent }];
-const configFor = (databasePath: string) => ({ databasePath, concurrency: 8, ollamaHost: 'http://127.0.0.1:2', logLevel: 'silent' as const });
+const roleOf = (agent: Agent): RoleDefinition[] => [
+  { name: 'worker', description: 'carries out benchmark tasks', agent },
+];
+const configFor = (databasePath: string) => ({
+  databasePath,
+  concurrency: 8,
+  ollamaHost: 'http://127.0.0.1:2',
+  logLevel: 'silent' as const,
+});
 
-const task = (id: string, dependsOn: string[] = []) => ({ id, title: id, instruction: `do ${id}`, role: 'worker', dependsOn });
+const task = (id: string, dependsOn: string[] = []) => ({
+  id,
+  title: id,
+  instruction: `do ${id}`,
+  role: 'worker',
+  dependsOn,
+});
 
 /** When each task started and completed, in ms since run() was called. */
 interface Timeline {
@@ -98,16 +129,28 @@ interface Timeline {
   completed: Map<string, number>;
 }
 
-async function cadreRun(graph: TaskGraphInput, agent: Agent, databasePath: string, timeline?: Timeline): Promise<{ ms: number; result: RunResult }> {
+async function cadreRun(
+  graph: TaskGraphInput,
+  agent: Agent,
+  databasePath: string,
+  timeline?: Timeline,
+): Promise<{ ms: number; result: RunResult }> {
   const start = performance.now();
-  const handle = run({ goal: graph.goal, roles: roleOf(agent), planner: new GraphPlanner(graph), model, config: configFor(databasePath) });
+  const handle = run({
+    goal: graph.goal,
+    roles: roleOf(agent),
+    planner: new GraphPlanner(graph),
+    model,
+    config: configFor(databasePath),
+  });
   if (timeline) {
     handle.on('task.started', (e) => timeline.started.set(e.taskId, performance.now() - start));
     handle.on('task.completed', (e) => timeline.completed.set(e.taskId, performance.now() - start));
   }
   const result = await handle.result;
   const ms = performance.now() - start;
-  if (result.status !== 'completed') throw new Error(`bench run ${result.runId} ended ${result.status}: ${result.error?.message ?? ''}`);
+  if (result.status !== 'completed')
+    throw new Error(`bench run ${result.runId} ended ${result.status}: ${result.error?.message ?? ''}`);
   return { ms, result };
 }
 
@@ -146,7 +189,10 @@ function randomDag(seed: number, n = 50, maxWidth = 8): Dag {
 }
 
 /** Longest path from each task to a sink, the task's own latency included. */
-function bottomLevels(tasks: readonly { id: string; dependsOn: string[] }[], latency: Map<string, number>): Map<string, number> {
+function bottomLevels(
+  tasks: readonly { id: string; dependsOn: string[] }[],
+  latency: Map<string, number>,
+): Map<string, number> {
   const level = new Map<string, number>();
   for (const t of [...tasks].reverse()) {
     const after = tasks.filter((x) => x.dependsOn.includes(t.id)).map((x) => level.get(x.id)!);
@@ -160,7 +206,12 @@ function bottomLevels(tasks: readonly { id: string; dependsOn: string[] }[], lat
  * longest remaining path (the reference). `fifo`: start ready tasks in the order they became ready,
  * ties in plan order (what a FIFO concurrency limiter such as p-limit does).
  */
-function listSchedule(tasks: readonly { id: string; dependsOn: string[] }[], latency: Map<string, number>, workers: number, policy: 'priority' | 'fifo' = 'priority'): number {
+function listSchedule(
+  tasks: readonly { id: string; dependsOn: string[] }[],
+  latency: Map<string, number>,
+  workers: number,
+  policy: 'priority' | 'fifo' = 'priority',
+): number {
   const level = bottomLevels(tasks, latency);
   const done = new Set<string>();
   const queued = new Set<string>();
@@ -213,14 +264,29 @@ async function benchMakespan(seeds: number, repeats: number, dir: string) {
       startup.push(Math.min(...timeline.started.values()));
       tail.push(ms - Math.max(...timeline.completed.values()));
       // Per task: from its agent returning (start + latency + timer error) to task.completed, i.e. what the runtime adds.
-      for (const t of tasks) dispatch.push(timeline.completed.get(t.id)! - timeline.started.get(t.id)! - dag.latency.get(t.id)!);
+      for (const t of tasks)
+        dispatch.push(timeline.completed.get(t.id)! - timeline.started.get(t.id)! - dag.latency.get(t.id)!);
     }
     const wall = median(walls);
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     rows.push({
-      seed, tasks: tasks.length, layers: dag.layers, sumMs: sum, criticalPathMs: criticalPath, lowerBoundMs: lowerBound, listScheduleMs: list,
-      fifoScheduleMs: fifo, cadreMs: wall, cadreRuns: walls, vsListSchedule: wall / list, vsFifoSchedule: wall / fifo, vsCriticalPath: wall / criticalPath,
-      vsLowerBound: wall / lowerBound, startupMs: median(startup), tailMs: median(tail), meanTaskSpanOverLatencyMs: mean(dispatch),
+      seed,
+      tasks: tasks.length,
+      layers: dag.layers,
+      sumMs: sum,
+      criticalPathMs: criticalPath,
+      lowerBoundMs: lowerBound,
+      listScheduleMs: list,
+      fifoScheduleMs: fifo,
+      cadreMs: wall,
+      cadreRuns: walls,
+      vsListSchedule: wall / list,
+      vsFifoSchedule: wall / fifo,
+      vsCriticalPath: wall / criticalPath,
+      vsLowerBound: wall / lowerBound,
+      startupMs: median(startup),
+      tailMs: median(tail),
+      meanTaskSpanOverLatencyMs: mean(dispatch),
       meanSleepOvershootMs: mean(overshoot),
     });
   }
@@ -234,7 +300,11 @@ type Shape = 'fanout' | 'layers';
 const shapes: Record<Shape, { graph: TaskGraphInput; layers: string[][]; tasks: number }> = {
   fanout: (() => {
     const ids = Array.from({ length: 50 }, (_, i) => `w${i}`);
-    return { graph: { goal: 'fan-out 50 + join', tasks: [...ids.map((id) => task(id)), task('join', ids)] }, layers: [ids, ['join']], tasks: 51 };
+    return {
+      graph: { goal: 'fan-out 50 + join', tasks: [...ids.map((id) => task(id)), task('join', ids)] },
+      layers: [ids, ['join']],
+      tasks: 51,
+    };
   })(),
   layers: (() => {
     const layers = Array.from({ length: 5 }, (_, l) => Array.from({ length: 10 }, (_, i) => `l${l}_${i}`));
@@ -269,14 +339,18 @@ function rawGraph(shape: Shape, checkpointer: BaseCheckpointSaver) {
     .addNode('schedule', () => ({}))
     .addNode('work', (input: typeof WorkInput.State) => ({ results: [input.id] }), { input: WorkInput })
     .addEdge(START, 'schedule')
-    .addConditionalEdges('schedule', (s) => {
-      let done = s.results.length;
-      for (const layer of s.layers) {
-        if (done === 0) return layer.map((id) => new Send('work', { id }));
-        done -= layer.length;
-      }
-      return END;
-    }, ['work', END])
+    .addConditionalEdges(
+      'schedule',
+      (s) => {
+        let done = s.results.length;
+        for (const layer of s.layers) {
+          if (done === 0) return layer.map((id) => new Send('work', { id }));
+          done -= layer.length;
+        }
+        return END;
+      },
+      ['work', END],
+    )
     .addEdge('work', 'schedule')
     .compile({ checkpointer });
 }
@@ -324,7 +398,14 @@ async function benchOverhead(repeats: number, dir: string) {
         }
       }
     }
-    for (const v of variants) results.push({ shape, variant: v, tasks: shapes[shape].tasks, msPerTask: median(runsMs.get(v)!) / shapes[shape].tasks, runsMs: runsMs.get(v)! });
+    for (const v of variants)
+      results.push({
+        shape,
+        variant: v,
+        tasks: shapes[shape].tasks,
+        msPerTask: median(runsMs.get(v)!) / shapes[shape].tasks,
+        runsMs: runsMs.get(v)!,
+      });
   }
   closeStore(cadreFile);
   rawDb.close();
@@ -340,16 +421,28 @@ function benchJournal(dir: string) {
     const store = openCadreStore({ path, durability });
     const count = durability === 'normal' ? 5000 : 500;
     const step = (index: number): ModelStep => ({
-      kind: 'model', runId: 'run_journal_bench', taskId: 'task_1', index, model: 'scripted',
-      content: 'The answer is forty-two, as computed from the inputs given by the earlier task.', toolCalls: [],
-      usage: { inputTokens: 120, outputTokens: 18, totalTokens: 138 }, costUsd: 0,
+      kind: 'model',
+      runId: 'run_journal_bench',
+      taskId: 'task_1',
+      index,
+      model: 'scripted',
+      content: 'The answer is forty-two, as computed from the inputs given by the earlier task.',
+      toolCalls: [],
+      usage: { inputTokens: 120, outputTokens: 18, totalTokens: 138 },
+      costUsd: 0,
     });
     const bytes = JSON.stringify(step(0)).length;
     for (let i = 0; i < 50; i++) store.steps.append({ ...step(i), runId: 'warm-up' });
     const start = performance.now();
     for (let i = 0; i < count; i++) store.steps.append(step(i));
     const us = ((performance.now() - start) * 1000) / count;
-    rows.push({ durability, synchronous: durability === 'full' ? 'FULL' : 'NORMAL', appends: count, stepBytes: bytes, usPerAppend: us });
+    rows.push({
+      durability,
+      synchronous: durability === 'full' ? 'FULL' : 'NORMAL',
+      appends: count,
+      stepBytes: bytes,
+      usPerAppend: us,
+    });
     store.close();
   }
   return rows;
@@ -358,7 +451,10 @@ function benchJournal(dir: string) {
 async function benchResume(repeats: number, dir: string) {
   const path = join(dir, 'resume.db');
   const ids = Array.from({ length: 50 }, (_, i) => `p${i}`);
-  const graph: TaskGraph = { goal: 'resume: 50 finished tasks + a join', tasks: [...ids.map((id) => task(id)), task('join', ids)] };
+  const graph: TaskGraph = {
+    goal: 'resume: 50 finished tasks + a join',
+    tasks: [...ids.map((id) => task(id)), task('join', ids)],
+  };
   const rows = [];
   for (let r = 0; r < repeats + 1; r++) {
     // The join blocks until the run is cancelled; the 50 others finish at once.
@@ -387,13 +483,19 @@ async function benchResume(repeats: number, dir: string) {
     const next = await firstNew;
     handle.cancel('bench: measured');
     const again = await handle.result;
-    const restarted = [...seen, ...openCadreStore({ path }).events.read(stopped.runId, lastSeq + 1)].filter((e) => e.type === 'task.started');
+    const restarted = [...seen, ...openCadreStore({ path }).events.read(stopped.runId, lastSeq + 1)].filter(
+      (e) => e.type === 'task.started',
+    );
     const rerun = new Set(restarted.map((e) => (e as Extract<CadreEvent, { type: 'task.started' }>).taskId));
     if (seen[0]?.type !== 'run.resumed') throw new Error(`first event after resume was ${seen[0]?.type}`);
     if (r > 0) {
       rows.push({
-        finishedTasks: completed, toRunResumedMs: returnedMs, toFirstNewEventMs: next.ms, firstNewEvent: `${next.event.type}${'taskId' in next.event ? ` ${String(next.event.taskId)}` : ''}`,
-        tasksRerun: [...rerun], statusAfterSecondCancel: again.status,
+        finishedTasks: completed,
+        toRunResumedMs: returnedMs,
+        toFirstNewEventMs: next.ms,
+        firstNewEvent: `${next.event.type}${'taskId' in next.event ? ` ${String(next.event.taskId)}` : ''}`,
+        tasksRerun: [...rerun],
+        statusAfterSecondCancel: again.status,
       });
     }
   }
@@ -424,7 +526,9 @@ async function scaleChild(runs: number, dir: string): Promise<void> {
   const path = join(dir, 'scale.db');
   const agent = new SleepAgent(() => 50);
   const graph: TaskGraphInput = { goal: 'one task', tasks: [task('only')] };
-  const start1 = () => run({ goal: graph.goal, roles: roleOf(agent), planner: new GraphPlanner(graph), model, config: configFor(path) }).result;
+  const start1 = () =>
+    run({ goal: graph.goal, roles: roleOf(agent), planner: new GraphPlanner(graph), model, config: configFor(path) })
+      .result;
   await start1(); // warm-up: imports, JIT, opening the database
   const baselineRssMb = process.memoryUsage().rss / 1024 / 1024;
   const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -448,10 +552,20 @@ async function scaleChild(runs: number, dir: string): Promise<void> {
   gaps.push(performance.now() - last - 10);
   gaps.sort((a, b) => a - b);
   const sample: ScaleSample = {
-    runs, completed: results.filter((r) => r.status === 'completed').length, wallMs, startAllMs, baselineRssMb,
+    runs,
+    completed: results.filter((r) => r.status === 'completed').length,
+    wallMs,
+    startAllMs,
+    baselineRssMb,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
-    lagP50Ms: lag.percentile(50) / 1e6, lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6, lagSamples: lag.count,
-    gapSamples: gaps.length, gapP50Ms: gaps[Math.floor(gaps.length * 0.5)]!, gapP99Ms: gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * 0.99))]!, gapMaxMs: gaps.at(-1)!,
+    lagP50Ms: lag.percentile(50) / 1e6,
+    lagP99Ms: lag.percentile(99) / 1e6,
+    lagMaxMs: lag.max / 1e6,
+    lagSamples: lag.count,
+    gapSamples: gaps.length,
+    gapP50Ms: gaps[Math.floor(gaps.length * 0.5)]!,
+    gapP99Ms: gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * 0.99))]!,
+    gapMaxMs: gaps.at(-1)!,
   };
   closeStore(path);
   process.stdout.write(JSON.stringify(sample));
@@ -460,74 +574,202 @@ async function scaleChild(runs: number, dir: string): Promise<void> {
 /** One child process per cap on active runs (`maxActiveRuns`, through CADRE_MAX_ACTIVE_RUNS). */
 function benchScale(runs: number, dir: string, maxActiveRuns: number): ScaleSample & { maxActiveRuns: number } {
   const script = fileURLToPath(import.meta.url);
-  const out = execFileSync(process.execPath, [...process.execArgv, script, '--child-scale', String(runs), '--dir', dir], {
-    encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, env: { ...process.env, CADRE_MAX_ACTIVE_RUNS: String(maxActiveRuns) },
-  });
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, script, '--child-scale', String(runs), '--dir', dir],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+      env: { ...process.env, CADRE_MAX_ACTIVE_RUNS: String(maxActiveRuns) },
+    },
+  );
   return { ...(JSON.parse(out) as ScaleSample), maxActiveRuns };
 }
 
 // ---------------------------------------------------------------- main
 
-async function main(o: { seeds: number; makespanRepeats: number; repeats: number; resumeRepeats: number; runs: number }) {
+async function main(o: {
+  seeds: number;
+  makespanRepeats: number;
+  repeats: number;
+  resumeRepeats: number;
+  runs: number;
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'cadre-bench-'));
   const began = performance.now();
   try {
-    console.log(`orchestration bench, Node ${process.version}, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}, ${o.repeats} repeats (median)\n`);
+    console.log(
+      `orchestration bench, Node ${process.version}, ${cpus().length} cores, load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}, ${o.repeats} repeats (median)\n`,
+    );
 
     const makespan = await benchMakespan(o.seeds, o.makespanRepeats, dir);
-    console.log(`1. makespan: random 50-task DAGs (layers of width 1-8, 1-3 deps), tasks 20-200 ms, concurrency 8, file db, median of ${o.makespanRepeats}`);
+    console.log(
+      `1. makespan: random 50-task DAGs (layers of width 1-8, 1-3 deps), tasks 20-200 ms, concurrency 8, file db, median of ${o.makespanRepeats}`,
+    );
     printTable(
-      ['seed', 'layers', 'sum ms', 'crit path', 'lower bd', 'list sched', 'fifo sched', 'cadre ms', 'vs list', 'vs crit', 'vs lower', 'vs fifo', 'startup', 'tail', 'task +ms', 'timer +ms'],
-      makespan.map((r) => [r.seed, r.layers, r.sumMs, r.criticalPathMs, fmt(r.lowerBoundMs, 0), r.listScheduleMs, r.fifoScheduleMs, fmt(r.cadreMs, 0),
-        fmt(r.vsListSchedule, 3), fmt(r.vsCriticalPath, 3), fmt(r.vsLowerBound, 3), fmt(r.vsFifoSchedule, 3), fmt(r.startupMs, 1), fmt(r.tailMs, 1),
-        fmt(r.meanTaskSpanOverLatencyMs, 2), fmt(r.meanSleepOvershootMs, 2)]),
+      [
+        'seed',
+        'layers',
+        'sum ms',
+        'crit path',
+        'lower bd',
+        'list sched',
+        'fifo sched',
+        'cadre ms',
+        'vs list',
+        'vs crit',
+        'vs lower',
+        'vs fifo',
+        'startup',
+        'tail',
+        'task +ms',
+        'timer +ms',
+      ],
+      makespan.map((r) => [
+        r.seed,
+        r.layers,
+        r.sumMs,
+        r.criticalPathMs,
+        fmt(r.lowerBoundMs, 0),
+        r.listScheduleMs,
+        r.fifoScheduleMs,
+        fmt(r.cadreMs, 0),
+        fmt(r.vsListSchedule, 3),
+        fmt(r.vsCriticalPath, 3),
+        fmt(r.vsLowerBound, 3),
+        fmt(r.vsFifoSchedule, 3),
+        fmt(r.startupMs, 1),
+        fmt(r.tailMs, 1),
+        fmt(r.meanTaskSpanOverLatencyMs, 2),
+        fmt(r.meanSleepOvershootMs, 2),
+      ]),
     );
     const worstList = Math.max(...makespan.map((r) => r.vsListSchedule));
-    console.log(`makespan / list schedule: median ${fmt(median(makespan.map((r) => r.vsListSchedule)), 3)}, worst ${fmt(worstList, 3)} (target <= 1.05)\n`);
+    console.log(
+      `makespan / list schedule: median ${fmt(median(makespan.map((r) => r.vsListSchedule)), 3)}, worst ${fmt(worstList, 3)} (target <= 1.05)\n`,
+    );
 
     const overhead = await benchOverhead(o.repeats, dir);
     const per = (shape: Shape, v: Variant) => overhead.find((x) => x.shape === shape && x.variant === v)!.msPerTask;
     console.log('2. overhead per task at zero task latency (ms/task, median)');
     const overheadRows = (Object.keys(shapes) as Shape[]).map((shape) => ({
-      shape, tasks: shapes[shape].tasks,
-      cadreMemory: per(shape, 'cadre-memory'), rawMemory: per(shape, 'raw-memory'), ratioMemory: per(shape, 'cadre-memory') / per(shape, 'raw-memory'),
-      cadreFile: per(shape, 'cadre-file'), rawFile: per(shape, 'raw-file'), ratioFile: per(shape, 'cadre-file') / per(shape, 'raw-file'),
+      shape,
+      tasks: shapes[shape].tasks,
+      cadreMemory: per(shape, 'cadre-memory'),
+      rawMemory: per(shape, 'raw-memory'),
+      ratioMemory: per(shape, 'cadre-memory') / per(shape, 'raw-memory'),
+      cadreFile: per(shape, 'cadre-file'),
+      rawFile: per(shape, 'raw-file'),
+      ratioFile: per(shape, 'cadre-file') / per(shape, 'raw-file'),
     }));
     printTable(
       ['shape', 'tasks', 'cadre :memory:', 'raw MemorySaver', 'ratio', 'cadre file', 'raw SqliteSaver', 'ratio'],
-      overheadRows.map((r) => [r.shape, r.tasks, fmt(r.cadreMemory, 3), fmt(r.rawMemory, 3), fmt(r.ratioMemory, 2), fmt(r.cadreFile, 3), fmt(r.rawFile, 3), fmt(r.ratioFile, 2)]),
+      overheadRows.map((r) => [
+        r.shape,
+        r.tasks,
+        fmt(r.cadreMemory, 3),
+        fmt(r.rawMemory, 3),
+        fmt(r.ratioMemory, 2),
+        fmt(r.cadreFile, 3),
+        fmt(r.rawFile, 3),
+        fmt(r.ratioFile, 2),
+      ]),
     );
-    console.log(`cadre / raw LangGraph per task: worst ${fmt(Math.max(...overheadRows.flatMap((r) => [r.ratioMemory, r.ratioFile])), 2)} (target <= 1.3)\n`);
+    console.log(
+      `cadre / raw LangGraph per task: worst ${fmt(Math.max(...overheadRows.flatMap((r) => [r.ratioMemory, r.ratioFile])), 2)} (target <= 1.3)\n`,
+    );
 
     const journal = benchJournal(dir);
     console.log('3a. SqliteStepJournal.append, WAL');
-    printTable(['synchronous', 'appends', 'step bytes', 'us/append'], journal.map((r) => [r.synchronous, r.appends, r.stepBytes, fmt(r.usPerAppend, 1)]));
+    printTable(
+      ['synchronous', 'appends', 'step bytes', 'us/append'],
+      journal.map((r) => [r.synchronous, r.appends, r.stepBytes, fmt(r.usPerAppend, 1)]),
+    );
     const checkpoint = overheadRows.map((r) => ({ shape: r.shape, msPerTask: r.cadreFile - r.cadreMemory }));
     console.log('\n3b. checkpoint cost per task = cadre file-db minus cadre :memory: (from 2)');
-    printTable(['shape', 'ms/task'], checkpoint.map((r) => [r.shape, fmt(r.msPerTask, 3)]));
+    printTable(
+      ['shape', 'ms/task'],
+      checkpoint.map((r) => [r.shape, fmt(r.msPerTask, 3)]),
+    );
     const resumeRows = await benchResume(o.resumeRepeats, dir);
-    console.log(`\n3c. resume() of a cancelled run with 50 finished tasks + a blocked join (file db, median of ${resumeRows.length})`);
+    console.log(
+      `\n3c. resume() of a cancelled run with 50 finished tasks + a blocked join (file db, median of ${resumeRows.length})`,
+    );
     printTable(
       ['to run.resumed ms', 'to first new event ms', 'first new event', 'tasks re-run'],
-      [[fmt(median(resumeRows.map((r) => r.toRunResumedMs)), 2), fmt(median(resumeRows.map((r) => r.toFirstNewEventMs)), 2), resumeRows[0]!.firstNewEvent, resumeRows[0]!.tasksRerun.join(',')]],
+      [
+        [
+          fmt(median(resumeRows.map((r) => r.toRunResumedMs)), 2),
+          fmt(median(resumeRows.map((r) => r.toFirstNewEventMs)), 2),
+          resumeRows[0]!.firstNewEvent,
+          resumeRows[0]!.tasksRerun.join(','),
+        ],
+      ],
     );
 
     const scale = [8, 16, 64, 256, o.runs].map((cap) => benchScale(o.runs, dir, cap));
-    console.log(`\n4. ${o.runs} concurrent single-task runs (50 ms task), one process, one shared file db, by maxActiveRuns (default 256)`);
-    printTable(
-      ['maxActiveRuns', 'completed', 'wall ms', 'run() calls ms', 'baseline RSS MB', 'peak RSS MB', 'ELD samples', 'ELD p99 ms', '10ms-tick gaps', 'gap p50 ms', 'gap p99 ms', 'gap max ms'],
-      scale.map((s) => [s.maxActiveRuns, s.completed, fmt(s.wallMs, 0), fmt(s.startAllMs, 0), fmt(s.baselineRssMb, 0), fmt(s.peakRssMb, 0), s.lagSamples, fmt(s.lagP99Ms, 1),
-        s.gapSamples, fmt(s.gapP50Ms, 1), fmt(s.gapP99Ms, 1), fmt(s.gapMaxMs, 1)]),
+    console.log(
+      `\n4. ${o.runs} concurrent single-task runs (50 ms task), one process, one shared file db, by maxActiveRuns (default 256)`,
     );
-    console.log('(ELD = monitorEventLoopDelay, resolution 10 ms; it adds a sample only when its timer fires, so a loop blocked for');
-    console.log(' most of the run leaves it nearly empty; the tick gaps are the lag seen by a 10 ms setInterval, in ms past 10)');
-    console.log(`\ntotal bench time ${fmt((performance.now() - began) / 1000, 1)} s, load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    printTable(
+      [
+        'maxActiveRuns',
+        'completed',
+        'wall ms',
+        'run() calls ms',
+        'baseline RSS MB',
+        'peak RSS MB',
+        'ELD samples',
+        'ELD p99 ms',
+        '10ms-tick gaps',
+        'gap p50 ms',
+        'gap p99 ms',
+        'gap max ms',
+      ],
+      scale.map((s) => [
+        s.maxActiveRuns,
+        s.completed,
+        fmt(s.wallMs, 0),
+        fmt(s.startAllMs, 0),
+        fmt(s.baselineRssMb, 0),
+        fmt(s.peakRssMb, 0),
+        s.lagSamples,
+        fmt(s.lagP99Ms, 1),
+        s.gapSamples,
+        fmt(s.gapP50Ms, 1),
+        fmt(s.gapP99Ms, 1),
+        fmt(s.gapMaxMs, 1),
+      ]),
+    );
+    console.log(
+      '(ELD = monitorEventLoopDelay, resolution 10 ms; it adds a sample only when its timer fires, so a loop blocked for',
+    );
+    console.log(
+      ' most of the run leaves it nearly empty; the tick gaps are the lag seen by a 10 ms setInterval, in ms past 10)',
+    );
+    console.log(
+      `\ntotal bench time ${fmt((performance.now() - began) / 1000, 1)} s, load average at the end ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
 
     const out = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(out, { recursive: true });
     const report = {
-      bench: 'orchestration', node: process.version, cores: cpus().length, loadAverageAtEnd: loadavg(), options: o, makespan, overhead: { rows: overheadRows, samples: overhead },
-      journal, checkpointPerTask: checkpoint, resume: resumeRows, scale, at: new Date().toISOString(),
+      bench: 'orchestration',
+      node: process.version,
+      cores: cpus().length,
+      loadAverageAtEnd: loadavg(),
+      options: o,
+      makespan,
+      overhead: { rows: overheadRows, samples: overhead },
+      journal,
+      checkpointPerTask: checkpoint,
+      resume: resumeRows,
+      scale,
+      at: new Date().toISOString(),
     };
     writeFileSync(`${out}orchestration.json`, `${JSON.stringify(report, null, 2)}\n`);
   } finally {

@@ -28,20 +28,39 @@ function legacyRedact(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((item: unknown) => legacyRedact(item, depth + 1));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) out[key] = legacySecretKey.test(key) && item != null && item !== '' ? '[redacted]' : legacyRedact(item, depth + 1);
+  for (const [key, item] of Object.entries(value))
+    out[key] = legacySecretKey.test(key) && item != null && item !== '' ? '[redacted]' : legacyRedact(item, depth + 1);
   return out;
 }
 
 const j = (...parts: string[]) => parts.join('');
 const payload = (secret: boolean) => ({
-  type: 'tool.called', taskId: 'task_research_3', step: 4, callId: 'call_8f2a61c0', tool: 'http_fetch', effects: 'read', replayed: false,
+  type: 'tool.called',
+  taskId: 'task_research_3',
+  step: 4,
+  callId: 'call_8f2a61c0',
+  tool: 'http_fetch',
+  effects: 'read',
+  replayed: false,
   args: {
-    url: secret ? j('https://api.example.com/v2/search?q=quarterly+revenue&page=2&access_token=', 'Zx8Qw2Er5Ty7Ui9Op1As3Df4') : 'https://api.example.com/v2/search?q=quarterly+revenue&page=2&per_page=50',
+    url: secret
+      ? j('https://api.example.com/v2/search?q=quarterly+revenue&page=2&access_token=', 'Zx8Qw2Er5Ty7Ui9Op1As3Df4')
+      : 'https://api.example.com/v2/search?q=quarterly+revenue&page=2&per_page=50',
     method: 'GET',
-    headers: { Accept: 'application/json', 'User-Agent': 'cadre/0.1.0 (+https://example.com/bot)', 'X-Request-Id': '123e4567-e89b-12d3-a456-426614174000' },
+    headers: {
+      Accept: 'application/json',
+      'User-Agent': 'cadre/0.1.0 (+https://example.com/bot)',
+      'X-Request-Id': '123e4567-e89b-12d3-a456-426614174000',
+    },
     note: 'Find the three largest changes in revenue between Q1 and Q3 2024 and explain each in two sentences. Prefer primary sources; cite the filing date.',
     context: secret
-      ? j('Earlier result: connection to postgres://app:', 'Tr0ub4dor-3x', '@db.internal:5432/reports timed out after 30 s; retried with ', 'ghp_', '16C7e42F292c6912E7710c838347Ae178B4a')
+      ? j(
+          'Earlier result: connection to postgres://app:',
+          'Tr0ub4dor-3x',
+          '@db.internal:5432/reports timed out after 30 s; retried with ',
+          'ghp_',
+          '16C7e42F292c6912E7710c838347Ae178B4a',
+        )
       : 'Earlier result: 14 filings found, 3 of them amended; the largest filing is 2.4 MB and dated 2024-08-14. Revenue rose 12.5% to 4.21 billion.',
     limits: { maxResults: 50, timeoutMs: 30_000, retries: 2 },
     tags: ['finance', 'quarterly', 'q3-2024', 'research'],
@@ -65,11 +84,14 @@ function text100k(withPii: boolean): string {
   const lines = negativeLines();
   const pii = positiveSamples().filter((s) => !['api_key', 'private_key'].includes(s.kind));
   let out = '';
-  for (let i = 0; out.length < 100_000; i++) out += `${lines[i % lines.length]}\n${withPii && i % 40 === 0 ? `${pii[i % pii.length]!.text}\n` : ''}`;
+  for (let i = 0; out.length < 100_000; i++)
+    out += `${lines[i % lines.length]}\n${withPii && i % 40 === 0 ? `${pii[i % pii.length]!.text}\n` : ''}`;
   return out.slice(0, 100_000);
 }
 
-console.log(`redaction: Node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}, ${samples} samples × ${REPEATS} repeats\n`);
+console.log(
+  `redaction: Node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}, ${samples} samples × ${REPEATS} repeats\n`,
+);
 const report: Record<string, unknown> = {};
 const part = (name: string, unit: string, cases: [string, () => unknown, number][]) => {
   const rows: (string | number)[][] = [];
@@ -86,7 +108,9 @@ const part = (name: string, unit: string, cases: [string, () => unknown, number]
 
 const clean = payload(false);
 const dirty = payload(true);
-console.log(`1 redact() on one event payload (${JSON.stringify(clean).length} and ${JSON.stringify(dirty).length} bytes as JSON)`);
+console.log(
+  `1 redact() on one event payload (${JSON.stringify(clean).length} and ${JSON.stringify(dirty).length} bytes as JSON)`,
+);
 part('redact', 'µs', [
   ['no secret', () => redact(clean), 200],
   ['two secrets + key', () => redact(dirty), 50],
@@ -102,4 +126,7 @@ part('detectPii', 'ms', [
 
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}redaction.json`, `${JSON.stringify({ node: process.version, cores: cpus().length, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), samples, ...report }, null, 2)}\n`);
+writeFileSync(
+  `${dir}redaction.json`,
+  `${JSON.stringify({ node: process.version, cores: cpus().length, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))), samples, ...report }, null, 2)}\n`,
+);

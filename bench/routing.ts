@@ -48,18 +48,63 @@ const options = {
 const sortedOf = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-
 // ---------------------------------------------------------------- 1 overhead
 
 const localCaps = { tools: true, json: true, contextWindow: 32_768 };
 const cloudCaps = { contextWindow: 128_000 };
 const overheadPool: PoolModel[] = [
-  poolModel({ provider: 'ollama', model: 'qwen2.5:3b', capabilities: localCaps, concurrency: 4, strength: 3, tags: ['small'], maxOutputTokens: 1024 }),
-  poolModel({ provider: 'ollama', model: 'llama3.1:8b', capabilities: localCaps, concurrency: 4, strength: 5, tags: ['general'], maxOutputTokens: 2048 }),
-  poolModel({ provider: 'ollama', model: 'qwen2.5-coder:14b', capabilities: localCaps, concurrency: 2, strength: 6, tags: ['coder'], maxOutputTokens: 2048 }),
-  poolModel({ provider: 'openai', model: 'gpt-4o-mini', capabilities: cloudCaps, concurrency: 32, strength: 6, tags: ['cheap'], maxOutputTokens: 4096 }),
-  poolModel({ provider: 'openai', model: 'gpt-4o', capabilities: cloudCaps, concurrency: 32, strength: 9, maxOutputTokens: 4096 }),
-  poolModel({ provider: 'anthropic', model: 'claude-sonnet-4', capabilities: cloudCaps, concurrency: 16, strength: 9, maxOutputTokens: 4096 }),
+  poolModel({
+    provider: 'ollama',
+    model: 'qwen2.5:3b',
+    capabilities: localCaps,
+    concurrency: 4,
+    strength: 3,
+    tags: ['small'],
+    maxOutputTokens: 1024,
+  }),
+  poolModel({
+    provider: 'ollama',
+    model: 'llama3.1:8b',
+    capabilities: localCaps,
+    concurrency: 4,
+    strength: 5,
+    tags: ['general'],
+    maxOutputTokens: 2048,
+  }),
+  poolModel({
+    provider: 'ollama',
+    model: 'qwen2.5-coder:14b',
+    capabilities: localCaps,
+    concurrency: 2,
+    strength: 6,
+    tags: ['coder'],
+    maxOutputTokens: 2048,
+  }),
+  poolModel({
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    capabilities: cloudCaps,
+    concurrency: 32,
+    strength: 6,
+    tags: ['cheap'],
+    maxOutputTokens: 4096,
+  }),
+  poolModel({
+    provider: 'openai',
+    model: 'gpt-4o',
+    capabilities: cloudCaps,
+    concurrency: 32,
+    strength: 9,
+    maxOutputTokens: 4096,
+  }),
+  poolModel({
+    provider: 'anthropic',
+    model: 'claude-sonnet-4',
+    capabilities: cloudCaps,
+    concurrency: 16,
+    strength: 9,
+    maxOutputTokens: 4096,
+  }),
 ];
 const overheadRouting: RoutingConfigInput = {
   detectPii: true,
@@ -111,17 +156,28 @@ async function timeInterleaved(variants: Timed[], iterations: number, rounds = 1
 }
 
 async function overhead() {
-  const chats = new Map(overheadPool.map((m) => [m.id, new ScriptedChatModel({ respond: () => 'ok', modelName: m.ref.model })]));
-  const router = createPolicyRouter({ models: overheadPool.map((model) => ({ model, chat: chats.get(model.id)! })), routing: overheadRouting });
+  const chats = new Map(
+    overheadPool.map((m) => [m.id, new ScriptedChatModel({ respond: () => 'ok', modelName: m.ref.model })]),
+  );
+  const router = createPolicyRouter({
+    models: overheadPool.map((model) => ({ model, chat: chats.get(model.id)! })),
+    routing: overheadRouting,
+  });
   const text = promptText();
   const withEmail = `${text.slice(0, 2000)} Reply to jane.doe@example.com.`;
   const messages: BaseMessage[] = [new SystemMessage('You are a careful release reviewer.'), new HumanMessage(text)];
-  const base: RouteRequest = { taskKind: 'reason', requiredCapabilities: ['tools'], budget: { limitUsd: 1, remainingUsd: 0.6 } };
+  const base: RouteRequest = {
+    taskKind: 'reason',
+    requiredCapabilities: ['tools'],
+    budget: { limitUsd: 1, remainingUsd: 0.6 },
+  };
   const request: RouteRequest = { ...base, text };
 
   const checked = router.plan(request);
-  if (checked.privacy !== 'public' || checked.piiFound.length) throw new Error(`the public prompt was flagged: ${checked.piiFound.join(', ')}`);
-  if (router.plan({ ...base, text: withEmail }).privacy !== 'sensitive') throw new Error('the prompt with an email was not flagged');
+  if (checked.privacy !== 'public' || checked.piiFound.length)
+    throw new Error(`the public prompt was flagged: ${checked.piiFound.join(', ')}`);
+  if (router.plan({ ...base, text: withEmail }).privacy !== 'sensitive')
+    throw new Error('the prompt with an email was not flagged');
   const direct = chats.get(checked.chain[0]!.id)!;
 
   const variants: Timed[] = [
@@ -135,7 +191,12 @@ async function overhead() {
   const samples = await timeInterleaved(variants, options.iterations);
   const rows = variants.map((v) => {
     const s = sortedOf(samples.get(v.name)!);
-    return { variant: v.name, p50Ms: percentile(s, 0.5), p99Ms: percentile(s, 0.99), meanMs: s.reduce((a, b) => a + b, 0) / s.length };
+    return {
+      variant: v.name,
+      p50Ms: percentile(s, 0.5),
+      p99Ms: percentile(s, 0.99),
+      meanMs: s.reduce((a, b) => a + b, 0) / s.length,
+    };
   });
   const p50 = (name: string) => rows.find((r) => r.variant === name)!.p50Ms;
   const invokeP50 = p50('ScriptedChatModel.invoke (0 ms)');
@@ -174,7 +235,11 @@ const accuracy: Record<Where, Record<Difficulty, number>> = {
   cloud: { easy: 0.97, medium: 0.9, hard: 0.75 },
 };
 const checker = { catchRate: 0.85, falseReject: 0.05 };
-const mix: Array<[Difficulty, number]> = [['easy', 0.6], ['medium', 0.3], ['hard', 0.1]];
+const mix: Array<[Difficulty, number]> = [
+  ['easy', 0.6],
+  ['medium', 0.3],
+  ['hard', 0.1],
+];
 const kindsOf: Record<Difficulty, string[]> = {
   easy: ['extract', 'classify', 'summarise', 'chat'],
   medium: ['summarise', 'code', 'reason', 'chat'],
@@ -197,13 +262,23 @@ function makeTasks(n: number, seed: number): SimTask[] {
     const kinds = kindsOf[difficulty];
     const kind = kinds[Math.floor(rand() * kinds.length)]!;
     const t = tokensOf[difficulty];
-    return { id, difficulty, kind, inputTokens: spread(t.input), outputTokens: spread(t.output), answerDraw: rand(), checkDraw: rand() };
+    return {
+      id,
+      difficulty,
+      kind,
+      inputTokens: spread(t.input),
+      outputTokens: spread(t.output),
+      answerDraw: rand(),
+      checkDraw: rand(),
+    };
   });
 }
 
 const correct = (task: SimTask, where: Where) => task.answerDraw < accuracy[where][task.difficulty];
-const localEntry = (concurrency: number) => poolModel({ provider: 'ollama', model: 'llama3.1:8b', capabilities: localCaps, concurrency, strength: 5 });
-const cloudEntry = () => poolModel({ provider: 'openai', model: 'gpt-4o', capabilities: cloudCaps, concurrency: 256, strength: 9 });
+const localEntry = (concurrency: number) =>
+  poolModel({ provider: 'ollama', model: 'llama3.1:8b', capabilities: localCaps, concurrency, strength: 5 });
+const cloudEntry = () =>
+  poolModel({ provider: 'openai', model: 'gpt-4o', capabilities: cloudCaps, concurrency: 256, strength: 9 });
 
 interface Spend {
   calls: number;
@@ -221,7 +296,10 @@ function simulatedModel(tasks: SimTask[], where: Where, spend: Spend, latencyMs 
       spend.calls += 1;
       spend.inputTokens += t.inputTokens;
       spend.outputTokens += t.outputTokens;
-      return { content: `${t.id} ${correct(t, where) ? 'right' : 'wrong'}`, usage: { inputTokens: t.inputTokens, outputTokens: t.outputTokens } };
+      return {
+        content: `${t.id} ${correct(t, where) ? 'right' : 'wrong'}`,
+        usage: { inputTokens: t.inputTokens, outputTokens: t.outputTokens },
+      };
     },
   });
 }
@@ -247,17 +325,29 @@ const strategies: Strategy[] = [
   {
     name: 'routing + 1 rule',
     members: ['local', 'cloud'],
-    routing: { rules: [...defaultRoutingRules, { name: 'hard-kinds-strongest', when: { taskKind: ['code', 'reason'] }, prefer: 'strongest' }] },
+    routing: {
+      rules: [
+        ...defaultRoutingRules,
+        { name: 'hard-kinds-strongest', when: { taskKind: ['code', 'reason'] }, prefer: 'strongest' },
+      ],
+    },
   },
   {
     name: 'cadre cascade',
     members: ['local', 'cloud'],
-    routing: { cascade: Object.fromEntries(allKinds.map((k) => [k, { models: ['ollama:llama3.1:8b', 'openai:gpt-4o'], check: 'evaluator' as const }])) },
+    routing: {
+      cascade: Object.fromEntries(
+        allKinds.map((k) => [k, { models: ['ollama:llama3.1:8b', 'openai:gpt-4o'], check: 'evaluator' as const }]),
+      ),
+    },
   },
 ];
 
 async function simulate(strategy: Strategy, tasks: SimTask[]) {
-  const spend: Record<Where, Spend> = { local: { calls: 0, inputTokens: 0, outputTokens: 0 }, cloud: { calls: 0, inputTokens: 0, outputTokens: 0 } };
+  const spend: Record<Where, Spend> = {
+    local: { calls: 0, inputTokens: 0, outputTokens: 0 },
+    cloud: { calls: 0, inputTokens: 0, outputTokens: 0 },
+  };
   const entry = { local: () => localEntry(4), cloud: cloudEntry };
   const router = createPolicyRouter({
     models: strategy.members.map((w) => ({ model: entry[w](), chat: simulatedModel(tasks, w, spend[w]) })),
@@ -268,9 +358,18 @@ async function simulate(strategy: Strategy, tasks: SimTask[]) {
   let right = 0;
   let answeredLocally = 0;
   let escalations = 0;
-  const byDifficulty: Record<Difficulty, { n: number; right: number }> = { easy: { n: 0, right: 0 }, medium: { n: 0, right: 0 }, hard: { n: 0, right: 0 } };
+  const byDifficulty: Record<Difficulty, { n: number; right: number }> = {
+    easy: { n: 0, right: 0 },
+    medium: { n: 0, right: 0 },
+    hard: { n: 0, right: 0 },
+  };
   for (const t of tasks) {
-    const decision = await router.select({ taskKind: t.kind, estimatedTokens: t.inputTokens, checkAnswer, onReroute: (r) => (escalations += r.kind === 'escalate' ? 1 : 0) });
+    const decision = await router.select({
+      taskKind: t.kind,
+      estimatedTokens: t.inputTokens,
+      checkAnswer,
+      onReroute: (r) => (escalations += r.kind === 'escalate' ? 1 : 0),
+    });
     const reply = (await decision.model.invoke([new HumanMessage(`task ${t.id}`)])) as AIMessage;
     const info = routedReplyInfo(reply)!;
     const ok = String(reply.content).endsWith('right');
@@ -281,8 +380,19 @@ async function simulate(strategy: Strategy, tasks: SimTask[]) {
     byDifficulty[t.difficulty].right += ok ? 1 : 0;
   }
   const quality = right / tasks.length;
-  const qualityBy = Object.fromEntries(Object.entries(byDifficulty).map(([d, v]) => [d, v.right / v.n])) as Record<Difficulty, number>;
-  return { strategy: strategy.name, costUsd, quality, qualityBy, answeredLocally: answeredLocally / tasks.length, escalations, spend };
+  const qualityBy = Object.fromEntries(Object.entries(byDifficulty).map(([d, v]) => [d, v.right / v.n])) as Record<
+    Difficulty,
+    number
+  >;
+  return {
+    strategy: strategy.name,
+    costUsd,
+    quality,
+    qualityBy,
+    answeredLocally: answeredLocally / tasks.length,
+    escalations,
+    spend,
+  };
 }
 
 // ---------------------------------------------------------------- 3 burst
@@ -310,12 +420,25 @@ async function directBurst(tasks: SimTask[]) {
   const spend: Spend = { calls: 0, inputTokens: 0, outputTokens: 0 };
   const model = simulatedModel(tasks, 'cloud', spend, burstLatency.cloudMs);
   const start = performance.now();
-  const ms = sortedOf(await Promise.all(tasks.map((t) => model.invoke([new HumanMessage(`task ${t.id}`)]).then(() => performance.now() - start))));
-  return { variant: 'no router: scripted cloud model direct', p50Ms: percentile(ms, 0.5), p95Ms: percentile(ms, 0.95), maxMs: ms.at(-1)!, idealP95Ms: burstLatency.cloudMs };
+  const ms = sortedOf(
+    await Promise.all(
+      tasks.map((t) => model.invoke([new HumanMessage(`task ${t.id}`)]).then(() => performance.now() - start)),
+    ),
+  );
+  return {
+    variant: 'no router: scripted cloud model direct',
+    p50Ms: percentile(ms, 0.5),
+    p95Ms: percentile(ms, 0.95),
+    maxMs: ms.at(-1)!,
+    idealP95Ms: burstLatency.cloudMs,
+  };
 }
 
 async function burst(variant: BurstVariant, tasks: SimTask[]) {
-  const spend: Record<Where, Spend> = { local: { calls: 0, inputTokens: 0, outputTokens: 0 }, cloud: { calls: 0, inputTokens: 0, outputTokens: 0 } };
+  const spend: Record<Where, Spend> = {
+    local: { calls: 0, inputTokens: 0, outputTokens: 0 },
+    cloud: { calls: 0, inputTokens: 0, outputTokens: 0 },
+  };
   const entry = { local: () => localEntry(burstLatency.localConcurrency), cloud: cloudEntry };
   const latency = { local: burstLatency.localMs, cloud: burstLatency.cloudMs };
   const router = createPolicyRouter({
@@ -328,15 +451,22 @@ async function burst(variant: BurstVariant, tasks: SimTask[]) {
   const call = (t: SimTask, model: { invoke(m: BaseMessage[]): Promise<unknown> }) =>
     model.invoke([new HumanMessage(`task ${t.id}`)]).then((m) => {
       const info = routedReplyInfo(m as AIMessage)!;
-      served.push({ where: info.location, ms: performance.now() - start, costUsd: info.costUsd, ok: String((m as AIMessage).content).endsWith('right') });
+      served.push({
+        where: info.location,
+        ms: performance.now() - start,
+        costUsd: info.costUsd,
+        ok: String((m as AIMessage).content).endsWith('right'),
+      });
     });
   const pending: Array<Promise<void>> = [];
   if (variant.sameTick) {
-    pending.push(...tasks.map(async (t) => {
-      const decision = await router.select({ taskKind: t.kind, estimatedTokens: t.inputTokens });
-      order.push(decision.ref.location);
-      await call(t, decision.model);
-    }));
+    pending.push(
+      ...tasks.map(async (t) => {
+        const decision = await router.select({ taskKind: t.kind, estimatedTokens: t.inputTokens });
+        order.push(decision.ref.location);
+        await call(t, decision.model);
+      }),
+    );
   } else {
     // Arrivals one after another: each call is queued before the next task is routed.
     for (const t of tasks) {
@@ -349,7 +479,13 @@ async function burst(variant: BurstVariant, tasks: SimTask[]) {
   const ms = sortedOf(served.map((s) => s.ms));
   // The same assignment on an ideal clock: local calls finish in waves of `concurrency`, cloud ones at once.
   let localSeen = 0;
-  const ideal = sortedOf(order.map((w) => (w === 'local' ? (Math.floor(localSeen++ / burstLatency.localConcurrency) + 1) * burstLatency.localMs : burstLatency.cloudMs)));
+  const ideal = sortedOf(
+    order.map((w) =>
+      w === 'local'
+        ? (Math.floor(localSeen++ / burstLatency.localConcurrency) + 1) * burstLatency.localMs
+        : burstLatency.cloudMs,
+    ),
+  );
   return {
     variant: variant.name,
     spillQueueDepth: variant.spillQueueDepth,
@@ -370,25 +506,67 @@ const began = performance.now();
 console.log(`routing: Node ${process.version}, ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)}\n`);
 
 const part1 = await overhead();
-console.log(`1. decision overhead (ms per call; ${options.iterations} calls per variant, 10 interleaved rounds, 2,000 warm-ups)`);
-console.log(`   pool: 3 local + 3 cloud, ${overheadRouting.rules!.length} rules, PII detection on; the prompt routes to ${part1.chosen}\n`);
-printTable(['variant', 'p50 ms', 'p99 ms', 'mean ms', 'p50 / invoke'], part1.rows.map((r) => [r.variant, fmt(r.p50Ms, 4), fmt(r.p99Ms, 4), fmt(r.meanMs, 4), fmt(r.vsInvokeP50, 2)]));
-console.log(`\nselect() p50 = ${fmt(part1.selectP50Ms, 4)} ms (target <= 0.1 ms), ${fmt(part1.selectOverInvokeP50, 2)}x a zero-latency scripted call;`);
-console.log(`select() + routed invoke adds ${fmt(part1.routedCallExtraP50Ms, 4)} ms p50 over calling the scripted model directly\n`);
+console.log(
+  `1. decision overhead (ms per call; ${options.iterations} calls per variant, 10 interleaved rounds, 2,000 warm-ups)`,
+);
+console.log(
+  `   pool: 3 local + 3 cloud, ${overheadRouting.rules!.length} rules, PII detection on; the prompt routes to ${part1.chosen}\n`,
+);
+printTable(
+  ['variant', 'p50 ms', 'p99 ms', 'mean ms', 'p50 / invoke'],
+  part1.rows.map((r) => [r.variant, fmt(r.p50Ms, 4), fmt(r.p99Ms, 4), fmt(r.meanMs, 4), fmt(r.vsInvokeP50, 2)]),
+);
+console.log(
+  `\nselect() p50 = ${fmt(part1.selectP50Ms, 4)} ms (target <= 0.1 ms), ${fmt(part1.selectOverInvokeP50, 2)}x a zero-latency scripted call;`,
+);
+console.log(
+  `select() + routed invoke adds ${fmt(part1.routedCallExtraP50Ms, 4)} ms p50 over calling the scripted model directly\n`,
+);
 
 const tasks = makeTasks(options.tasks, options.seed);
 const count = (d: Difficulty) => tasks.filter((t) => t.difficulty === d).length;
 const simRows = [];
 for (const s of strategies) simRows.push(await simulate(s, tasks));
 const cloudOnly = simRows.find((r) => r.strategy === 'cloud-only')!;
-const simulation = simRows.map((r) => ({ ...r, costSaved: 1 - r.costUsd / cloudOnly.costUsd, qualityRetained: r.quality / cloudOnly.quality }));
-console.log(`2. simulation: ${tasks.length} tasks (seed ${options.seed}: ${count('easy')} easy, ${count('medium')} medium, ${count('hard')} hard); local llama3.1:8b ($0), cloud gpt-4o ($2.50/$10 per M tokens)`);
-console.log(`   P(correct) local ${Object.values(accuracy.local).join('/')}, cloud ${Object.values(accuracy.cloud).join('/')} (easy/medium/hard); evaluator catches ${pct(checker.catchRate)} of wrong answers, rejects ${pct(checker.falseReject)} of right ones\n`);
+const simulation = simRows.map((r) => ({
+  ...r,
+  costSaved: 1 - r.costUsd / cloudOnly.costUsd,
+  qualityRetained: r.quality / cloudOnly.quality,
+}));
+console.log(
+  `2. simulation: ${tasks.length} tasks (seed ${options.seed}: ${count('easy')} easy, ${count('medium')} medium, ${count('hard')} hard); local llama3.1:8b ($0), cloud gpt-4o ($2.50/$10 per M tokens)`,
+);
+console.log(
+  `   P(correct) local ${Object.values(accuracy.local).join('/')}, cloud ${Object.values(accuracy.cloud).join('/')} (easy/medium/hard); evaluator catches ${pct(checker.catchRate)} of wrong answers, rejects ${pct(checker.falseReject)} of right ones\n`,
+);
 printTable(
-  ['strategy', 'cost USD', 'quality', 'easy', 'medium', 'hard', 'answered locally', 'escalations', 'cloud tokens', 'local tokens', 'cost saved', 'quality retained'],
+  [
+    'strategy',
+    'cost USD',
+    'quality',
+    'easy',
+    'medium',
+    'hard',
+    'answered locally',
+    'escalations',
+    'cloud tokens',
+    'local tokens',
+    'cost saved',
+    'quality retained',
+  ],
   simulation.map((r) => [
-    r.strategy, fmt(r.costUsd, 3), pct(r.quality), pct(r.qualityBy.easy), pct(r.qualityBy.medium), pct(r.qualityBy.hard), pct(r.answeredLocally), r.escalations,
-    r.spend.cloud.inputTokens + r.spend.cloud.outputTokens, r.spend.local.inputTokens + r.spend.local.outputTokens, pct(r.costSaved), pct(r.qualityRetained),
+    r.strategy,
+    fmt(r.costUsd, 3),
+    pct(r.quality),
+    pct(r.qualityBy.easy),
+    pct(r.qualityBy.medium),
+    pct(r.qualityBy.hard),
+    pct(r.answeredLocally),
+    r.escalations,
+    r.spend.cloud.inputTokens + r.spend.cloud.outputTokens,
+    r.spend.local.inputTokens + r.spend.local.outputTokens,
+    pct(r.costSaved),
+    pct(r.qualityRetained),
   ]),
 );
 
@@ -399,21 +577,48 @@ for (let r = 0; r < options.repeats; r++) {
   floorRuns.push(await directBurst(burstTasks));
   for (const [i, v] of burstVariants.entries()) burstRuns[i]!.push(await burst(v, burstTasks));
 }
-const medianRun = <T extends { p95Ms: number }>(runs: T[]) => ({ ...[...runs].sort((a, b) => a.p95Ms - b.p95Ms)[Math.floor(runs.length / 2)]!, p95MsRuns: runs.map((x) => x.p95Ms) });
+const medianRun = <T extends { p95Ms: number }>(runs: T[]) => ({
+  ...[...runs].sort((a, b) => a.p95Ms - b.p95Ms)[Math.floor(runs.length / 2)]!,
+  p95MsRuns: runs.map((x) => x.p95Ms),
+});
 const floor = medianRun(floorRuns);
 const burstRows = burstRuns.map(medianRun);
-console.log(`\n3. burst: ${burstTasks.length} tasks at once; local ${burstLatency.localMs} ms a call, concurrency ${burstLatency.localConcurrency}; cloud ${burstLatency.cloudMs} ms a call, concurrency 256 (1 ms stands for 100 ms); run with the median p95 of ${options.repeats}\n`);
+console.log(
+  `\n3. burst: ${burstTasks.length} tasks at once; local ${burstLatency.localMs} ms a call, concurrency ${burstLatency.localConcurrency}; cloud ${burstLatency.cloudMs} ms a call, concurrency 256 (1 ms stands for 100 ms); run with the median p95 of ${options.repeats}\n`,
+);
 const p95Runs = (xs: number[]) => xs.map((x) => fmt(x, 0)).join(' / ');
 printTable(
   ['variant', 'to cloud', 'p50 ms', 'p95 ms', 'max ms', 'ideal p95 ms', 'p95 of each run', 'cost USD', 'quality'],
   [
-    [floor.variant, '-', fmt(floor.p50Ms, 1), fmt(floor.p95Ms, 1), fmt(floor.maxMs, 1), fmt(floor.idealP95Ms, 1), p95Runs(floor.p95MsRuns), '-', '-'],
-    ...burstRows.map((r) => [r.variant, pct(r.toCloud), fmt(r.p50Ms, 1), fmt(r.p95Ms, 1), fmt(r.maxMs, 1), fmt(r.idealP95Ms, 1), p95Runs(r.p95MsRuns), fmt(r.costUsd, 3), pct(r.quality)]),
+    [
+      floor.variant,
+      '-',
+      fmt(floor.p50Ms, 1),
+      fmt(floor.p95Ms, 1),
+      fmt(floor.maxMs, 1),
+      fmt(floor.idealP95Ms, 1),
+      p95Runs(floor.p95MsRuns),
+      '-',
+      '-',
+    ],
+    ...burstRows.map((r) => [
+      r.variant,
+      pct(r.toCloud),
+      fmt(r.p50Ms, 1),
+      fmt(r.p95Ms, 1),
+      fmt(r.maxMs, 1),
+      fmt(r.idealP95Ms, 1),
+      p95Runs(r.p95MsRuns),
+      fmt(r.costUsd, 3),
+      pct(r.quality),
+    ]),
   ],
 );
 const spill = burstRows.find((r) => r.variant === 'routing, spill at depth 8')!;
 const localOnly = burstRows.find((r) => r.variant === 'local-only')!;
-console.log(`\np95 with spill / local-only p95 = ${fmt(spill.p95Ms / localOnly.p95Ms, 3)}; spill sent ${pct(spill.toCloud)} of the burst to the cloud model`);
+console.log(
+  `\np95 with spill / local-only p95 = ${fmt(spill.p95Ms / localOnly.p95Ms, 3)}; spill sent ${pct(spill.toCloud)} of the burst to the cloud model`,
+);
 const seconds = (performance.now() - began) / 1000;
 console.log(`\ntotal ${fmt(seconds, 1)} s`);
 
@@ -426,7 +631,10 @@ const report = {
   loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   options,
   overhead: part1,
-  simulation: { assumptions: { mix, kindsOf, tokensOf, accuracy, checker, errorsNested: true }, strategies: simulation },
+  simulation: {
+    assumptions: { mix, kindsOf, tokensOf, accuracy, checker, errorsNested: true },
+    strategies: simulation,
+  },
   burst: { latency: burstLatency, floor, rows: burstRows },
   seconds,
   at: new Date().toISOString(),

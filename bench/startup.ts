@@ -43,8 +43,16 @@ const rows = cases.map((c) => {
   return { case: c.name, minMs: sorted[0]!, medianMs: sorted[1]!, maxMs: sorted[2]! };
 });
 
-console.log(`startup: ${runs} fresh processes per repeat, 3 repeats, Node ${process.version}; median of each repeat in ms\n`);
-printTable(['case', 'min', 'median', 'max'], rows.map((r) => [r.case, fmt(r.minMs, 0), fmt(r.medianMs, 0), fmt(r.maxMs, 0)]));
+console.log(
+  `startup: ${runs} fresh processes per repeat, 3 repeats, Node ${process.version}; median of each repeat in ms\n`,
+);
+printTable(
+  ['case', 'min', 'median', 'max'],
+  rows.map((r) => [r.case, fmt(r.minMs, 0), fmt(r.medianMs, 0), fmt(r.maxMs, 0)]),
+);
 const dir = `${root}bench/results/`;
 mkdirSync(dir, { recursive: true });
-writeFileSync(`${dir}startup.json`, `${JSON.stringify({ bench: 'startup', node: process.version, runs, rows, at: new Date().toISOString() }, null, 2)}\n`);
+writeFileSync(
+  `${dir}startup.json`,
+  `${JSON.stringify({ bench: 'startup', node: process.version, runs, rows, at: new Date().toISOString() }, null, 2)}\n`,
+);

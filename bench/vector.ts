@@ -67,9 +67,16 @@ function bruteForce(data: Float32Array, q: Float32Array): number[] {
   return best.map((b) => b.i);
 }
 
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
+const percentile = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))]!;
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
-const fileMb = (path: string) => { try { return statSync(path).size / 2 ** 20; } catch { return 0; } };
+const fileMb = (path: string) => {
+  try {
+    return statSync(path).size / 2 ** 20;
+  } catch {
+    return 0;
+  }
+};
 
 async function measure(n: number, centres: Float32Array) {
   const data = clustered(n, 1, centres);
@@ -82,7 +89,13 @@ async function measure(n: number, centres: Float32Array) {
     const started = performance.now();
     for (let i = 0; i < n; i += batchSize) {
       const items = [];
-      for (let j = i; j < Math.min(n, i + batchSize); j++) items.push({ id: `v${j}`, vector: Array.from(data.subarray(j * dims, (j + 1) * dims)), scope, payload: { cluster: j % clusters } });
+      for (let j = i; j < Math.min(n, i + batchSize); j++)
+        items.push({
+          id: `v${j}`,
+          vector: Array.from(data.subarray(j * dims, (j + 1) * dims)),
+          scope,
+          payload: { cluster: j % clusters },
+        });
       await store.upsert(items);
     }
     const insertSeconds = (performance.now() - started) / 1000;
@@ -100,7 +113,12 @@ async function measure(n: number, centres: Float32Array) {
     const runs = [];
     for (const expansionSearch of sweep) {
       const t0 = performance.now();
-      store = await openEmbeddedVectorStore({ path: dir, dimensions: dims, embedder: 'synthetic-384', expansionSearch });
+      store = await openEmbeddedVectorStore({
+        path: dir,
+        dimensions: dims,
+        embedder: 'synthetic-384',
+        expansionSearch,
+      });
       const openSeconds = (performance.now() - t0) / 1000;
       for (let j = 0; j < 20; j++) await store.query(Array.from(query(j)), { scope, k }); // warm-up
       const times: number[] = [];
@@ -113,7 +131,13 @@ async function measure(n: number, centres: Float32Array) {
         found += hits.filter((h) => truth[j]!.has(h.id)).length;
       }
       await store.close();
-      runs.push({ expansionSearch, recallAt10: round(found / (queryCount * k)), p50Ms: round(percentile(times, 0.5)), p95Ms: round(percentile(times, 0.95)), openSeconds: round(openSeconds, 2) });
+      runs.push({
+        expansionSearch,
+        recallAt10: round(found / (queryCount * k)),
+        p50Ms: round(percentile(times, 0.5)),
+        p95Ms: round(percentile(times, 0.95)),
+        openSeconds: round(openSeconds, 2),
+      });
     }
 
     rmSync(join(dir, 'vectors.usearch'));
@@ -123,9 +147,16 @@ async function measure(n: number, centres: Float32Array) {
     await store.close();
 
     return {
-      vectors: n, insertPerSecond: Math.round(n / insertSeconds), insertSeconds: round(insertSeconds, 1), closeSeconds: round(closeSeconds, 2),
-      indexMb: round(fileMb(join(dir, 'vectors.usearch')), 1), sqliteMb: round(fileMb(join(dir, 'vectors.db')) + fileMb(join(dir, 'vectors.db-wal')), 1),
-      rebuildSeconds: round(rebuildSeconds, 1), bruteP50Ms: round(percentile(brute, 0.5)), bruteP95Ms: round(percentile(brute, 0.95)), runs,
+      vectors: n,
+      insertPerSecond: Math.round(n / insertSeconds),
+      insertSeconds: round(insertSeconds, 1),
+      closeSeconds: round(closeSeconds, 2),
+      indexMb: round(fileMb(join(dir, 'vectors.usearch')), 1),
+      sqliteMb: round(fileMb(join(dir, 'vectors.db')) + fileMb(join(dir, 'vectors.db-wal')), 1),
+      rebuildSeconds: round(rebuildSeconds, 1),
+      bruteP50Ms: round(percentile(brute, 0.5)),
+      bruteP95Ms: round(percentile(brute, 0.95)),
+      runs,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -140,16 +171,23 @@ async function main(): Promise<void> {
     console.log(`building ${n} vectors...`);
     results.push(await measure(n, centres));
   }
-  console.log('\n| vectors | insert vec/s | index MB | sqlite MB | rebuild s | expansion | recall@10 | store p50 ms | store p95 ms | brute p50 ms | brute p95 ms |');
+  console.log(
+    '\n| vectors | insert vec/s | index MB | sqlite MB | rebuild s | expansion | recall@10 | store p50 ms | store p95 ms | brute p50 ms | brute p95 ms |',
+  );
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of results) {
     for (const run of r.runs) {
-      console.log(`| ${r.vectors} | ${r.insertPerSecond} | ${r.indexMb} | ${r.sqliteMb} | ${r.rebuildSeconds} | ${run.expansionSearch} | ${run.recallAt10} | ${run.p50Ms} | ${run.p95Ms} | ${r.bruteP50Ms} | ${r.bruteP95Ms} |`);
+      console.log(
+        `| ${r.vectors} | ${r.insertPerSecond} | ${r.indexMb} | ${r.sqliteMb} | ${r.rebuildSeconds} | ${run.expansionSearch} | ${run.recallAt10} | ${run.p50Ms} | ${run.p95Ms} | ${r.bruteP50Ms} | ${r.bruteP95Ms} |`,
+      );
     }
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model };
-  writeFileSync(new URL('./results/vector.json', import.meta.url), `${JSON.stringify({ machine, dims, clusters, queryCount, k, batchSize, results }, null, 2)}\n`);
+  writeFileSync(
+    new URL('./results/vector.json', import.meta.url),
+    `${JSON.stringify({ machine, dims, clusters, queryCount, k, batchSize, results }, null, 2)}\n`,
+  );
 }
 
 await main();

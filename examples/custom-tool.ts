@@ -26,7 +26,12 @@ const stockLevel = defineTool({
 const model = new ScriptedChatModel({
   replies: [
     { toolCalls: [{ name: 'stock_level', args: { product: 42 } }] },
-    { toolCalls: [{ name: 'stock_level', args: { product: 'apples' } }, { name: 'stock_level', args: { product: 'pears' } }] },
+    {
+      toolCalls: [
+        { name: 'stock_level', args: { product: 'apples' } },
+        { name: 'stock_level', args: { product: 'pears' } },
+      ],
+    },
     'We have 12 apples and 3 pears in stock.',
   ],
 });

@@ -26,9 +26,22 @@ const mcpServers = {
 // Reads the notes, writes a summary, then tries to move files twice.
 const script = [
   { toolCalls: [{ name: 'files__read_text_file', args: { path: join(folder, 'notes.txt') } }] },
-  { toolCalls: [{ name: 'files__write_file', args: { path: join(folder, 'summary.txt'), content: '2 things to do' } }] },
-  { toolCalls: [{ name: 'files__move_file', args: { source: join(folder, 'notes.txt'), destination: join(folder, 'done.txt') } }] },
-  { toolCalls: [{ name: 'files__move_file', args: { source: join(folder, 'summary.txt'), destination: join(folder, 'gone.txt') } }] },
+  {
+    toolCalls: [{ name: 'files__write_file', args: { path: join(folder, 'summary.txt'), content: '2 things to do' } }],
+  },
+  {
+    toolCalls: [
+      { name: 'files__move_file', args: { source: join(folder, 'notes.txt'), destination: join(folder, 'done.txt') } },
+    ],
+  },
+  {
+    toolCalls: [
+      {
+        name: 'files__move_file',
+        args: { source: join(folder, 'summary.txt'), destination: join(folder, 'gone.txt') },
+      },
+    ],
+  },
   'I read the notes, wrote a summary and archived the notes; the second move was refused.',
 ];
 const model = new ScriptedChatModel({ replies: script });
@@ -36,14 +49,34 @@ const approvals = scriptedApprovals([true, false]);
 
 const handle = run({
   goal: 'Summarise my notes and archive them',
-  roles: [{ name: 'assistant', description: 'works with files', agent: { name: 'assistant', instructions: 'Use the file tools.' } }],
-  planner: new StaticPlanner({ goal: 'notes', tasks: [{ id: 'notes', title: 'Notes', instruction: 'Summarise and archive the notes.', role: 'assistant', dependsOn: [] }] }),
+  roles: [
+    {
+      name: 'assistant',
+      description: 'works with files',
+      agent: { name: 'assistant', instructions: 'Use the file tools.' },
+    },
+  ],
+  planner: new StaticPlanner({
+    goal: 'notes',
+    tasks: [
+      {
+        id: 'notes',
+        title: 'Notes',
+        instruction: 'Summarise and archive the notes.',
+        role: 'assistant',
+        dependsOn: [],
+      },
+    ],
+  }),
   model,
   approveTool: approvals,
   config: { dataDir: folder, mcpServers },
 });
 for await (const event of handle.events()) {
-  if (event.type === 'tool.result') console.log(`${event.ok ? 'ok ' : 'err'} ${event.tool}: ${event.ok ? event.output.split('\n')[0] : event.error?.message}`);
+  if (event.type === 'tool.result')
+    console.log(
+      `${event.ok ? 'ok ' : 'err'} ${event.tool}: ${event.ok ? event.output.split('\n')[0] : event.error?.message}`,
+    );
 }
 const result = await handle.result;
 console.log(`approvals asked: ${approvals.requests.map((r) => r.tool).join(', ')}`);

@@ -15,11 +15,21 @@ let localDown = false;
 const local = new ScriptedChatModel({
   respond: () => (localDown ? { error: new CadreError('provider_error', 'GPU server unreachable') } : 'local answer'),
 });
-const cloud = new ScriptedChatModel({ respond: () => ({ content: 'cloud answer', usage: { inputTokens: 1200, outputTokens: 300 } }) });
+const cloud = new ScriptedChatModel({
+  respond: () => ({ content: 'cloud answer', usage: { inputTokens: 1200, outputTokens: 300 } }),
+});
 
 const router = createPolicyRouter({
   models: [
-    { model: poolModel({ provider: 'ollama', model: 'llama3.1:8b', strength: 4, capabilities: { tools: true, contextWindow: 8192 } }), chat: local },
+    {
+      model: poolModel({
+        provider: 'ollama',
+        model: 'llama3.1:8b',
+        strength: 4,
+        capabilities: { tools: true, contextWindow: 8192 },
+      }),
+      chat: local,
+    },
     { model: poolModel({ provider: 'openai', model: 'gpt-4o', strength: 9, maxOutputTokens: 1000 }), chat: cloud },
   ],
   routing: { rules: [{ name: 'chat-stays-local', when: { taskKind: 'chat' }, prefer: 'local' }] },
@@ -44,5 +54,10 @@ console.log(`answered by ${info?.model} for $${info?.costUsd.toFixed(4)}`);
 
 // A whole run over the same router, labelled sensitive: every call stays local.
 localDown = false;
-const result = await run({ goal: 'Summarise the account notes', agent: { name: 'clerk', instructions: 'Answer briefly.' }, router, privacy: 'sensitive' }).result;
+const result = await run({
+  goal: 'Summarise the account notes',
+  agent: { name: 'clerk', instructions: 'Answer briefly.' },
+  router,
+  privacy: 'sensitive',
+}).result;
 console.log(`sensitive run: ${result.status}, models used: ${result.models.map((m) => m.model).join(', ')}`);

@@ -21,8 +21,10 @@ const model = new ScriptedChatModel({
   respond: ({ task, toolResults, tools }) => {
     if (toolResults.length) return `Result: ${toolResults.map((r) => r.content).join('; ')}`;
     const expression = /`([^`]+)`/.exec(task)?.[1];
-    if (expression && tools.includes('calculator')) return { toolCalls: [{ name: 'calculator', args: { expression } }] };
-    if (/time/i.test(task) && tools.includes('current_time')) return { toolCalls: [{ name: 'current_time', args: { timeZone: 'UTC' } }] };
+    if (expression && tools.includes('calculator'))
+      return { toolCalls: [{ name: 'calculator', args: { expression } }] };
+    if (/time/i.test(task) && tools.includes('current_time'))
+      return { toolCalls: [{ name: 'current_time', args: { timeZone: 'UTC' } }] };
     return `Summary of the work:\n${task.split('## Task')[0]?.trim() ?? ''}`;
   },
 });
@@ -37,8 +39,16 @@ const roles: RoleDefinition[] = [
       evaluator: functionEvaluator((answer) => /\d/.test(answer) || 'State the number.'),
     }),
   },
-  { name: 'researcher', description: 'looks things up', agent: { name: 'researcher', instructions: 'Find facts with your tools.', tools: [createCurrentTimeTool()] } },
-  { name: 'writer', description: 'writes the answer', agent: { name: 'writer', instructions: 'Combine the results into a short answer.' } },
+  {
+    name: 'researcher',
+    description: 'looks things up',
+    agent: { name: 'researcher', instructions: 'Find facts with your tools.', tools: [createCurrentTimeTool()] },
+  },
+  {
+    name: 'writer',
+    description: 'writes the answer',
+    agent: { name: 'writer', instructions: 'Combine the results into a short answer.' },
+  },
 ];
 
 const planner = new StaticPlanner({
@@ -47,7 +57,13 @@ const planner = new StaticPlanner({
     { id: 'revenue', title: 'Revenue', instruction: 'Work out `1200 * 12`.', role: 'coder', dependsOn: [] },
     { id: 'costs', title: 'Costs', instruction: 'Work out `830 * 12 + 450`.', role: 'coder', dependsOn: [] },
     { id: 'time', title: 'Time', instruction: 'Find the current time.', role: 'researcher', dependsOn: [] },
-    { id: 'note', title: 'Status note', instruction: 'Write the status note.', role: 'writer', dependsOn: ['revenue', 'costs', 'time'] },
+    {
+      id: 'note',
+      title: 'Status note',
+      instruction: 'Write the status note.',
+      role: 'writer',
+      dependsOn: ['revenue', 'costs', 'time'],
+    },
   ],
 });
 
@@ -60,9 +76,17 @@ first.on('task.completed', (event) => {
   if (event.taskId === 'revenue') first.cancel('stopping early to show resume'); // as if the process had died
 });
 const stopped = await first.result;
-console.log(`first process: ${stopped.status}, finished ${stopped.tasks.filter((t) => t.status === 'completed').map((t) => t.taskId).join(', ')}`);
+console.log(
+  `first process: ${stopped.status}, finished ${stopped.tasks
+    .filter((t) => t.status === 'completed')
+    .map((t) => t.taskId)
+    .join(', ')}`,
+);
 
 // resume() continues the run: finished tasks are read back, not run again.
 const result = await resume(stopped.runId, { roles, planner, model, config }).result;
-for (const task of result.tasks) console.log(`${task.taskId.padEnd(8)} ${task.role.padEnd(10)} ${task.status} (${task.attempts} attempt${task.attempts === 1 ? '' : 's'})`);
+for (const task of result.tasks)
+  console.log(
+    `${task.taskId.padEnd(8)} ${task.role.padEnd(10)} ${task.status} (${task.attempts} attempt${task.attempts === 1 ? '' : 's'})`,
+  );
 console.log(`\n${result.status}:\n${result.answer}`);

@@ -45,7 +45,9 @@ export async function createMemory(options: CreateMemoryOptions = {}): Promise<M
   try {
     mkdirSync(dir, { recursive: true });
   } catch (error) {
-    throw new CadreError('store_failed', `Cannot create the memory folder ${dir}: ${(error as Error).message}`, { cause: error });
+    throw new CadreError('store_failed', `Cannot create the memory folder ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   const db = new Database(join(dir, 'memory.db'));
   db.pragma('journal_mode = WAL');
@@ -72,17 +74,28 @@ async function openVectorStore(env: NodeJS.ProcessEnv, dir: string, embedder: Em
   if (env.QDRANT_URL) {
     const { openQdrantVectorStore } = await import('./vector/qdrant-vector-store.js');
     return openQdrantVectorStore({
-      url: env.QDRANT_URL, collection: env.QDRANT_COLLECTION ?? 'cadre_memory', dimensions: embedder.dimensions, embedder: embedder.name,
+      url: env.QDRANT_URL,
+      collection: env.QDRANT_COLLECTION ?? 'cadre_memory',
+      dimensions: embedder.dimensions,
+      embedder: embedder.name,
       ...(env.QDRANT_API_KEY ? { apiKey: env.QDRANT_API_KEY } : {}),
     });
   }
-  return openEmbeddedVectorStore({ path: join(dir, 'vectors'), dimensions: embedder.dimensions, embedder: embedder.name });
+  return openEmbeddedVectorStore({
+    path: join(dir, 'vectors'),
+    dimensions: embedder.dimensions,
+    embedder: embedder.name,
+  });
 }
 
 async function openGraphStore(env: NodeJS.ProcessEnv, db: Database.Database): Promise<GraphStore> {
   if (env.NEO4J_URI) {
     const { openNeo4jGraphStore } = await import('./graph/neo4j-graph-store.js');
-    return openNeo4jGraphStore({ uri: env.NEO4J_URI, user: env.NEO4J_USER ?? 'neo4j', password: env.NEO4J_PASSWORD ?? '' });
+    return openNeo4jGraphStore({
+      uri: env.NEO4J_URI,
+      user: env.NEO4J_USER ?? 'neo4j',
+      password: env.NEO4J_PASSWORD ?? '',
+    });
   }
   return new SqliteGraphStore(db);
 }

@@ -62,5 +62,9 @@ export interface EpisodeStore {
 }
 
 export const defaultScope: Scope = Object.freeze({ tenant: 'default' });
-export const defaultRecallWeights: Required<RecallWeights> = Object.freeze({ similarity: 0.6, recency: 0.2, importance: 0.2 });
+export const defaultRecallWeights: Required<RecallWeights> = Object.freeze({
+  similarity: 0.6,
+  recency: 0.2,
+  importance: 0.2,
+});
 export const defaultHalfLifeMs = 7 * 24 * 60 * 60 * 1000;

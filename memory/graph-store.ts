@@ -88,7 +88,11 @@ export interface GraphStore {
   /** Entities and facts within `hops` (default 1, at most 4) of an entity, true at `asOf`. */
   neighbours(entityId: string, options: GraphQueryOptions & { hops?: number }): Promise<Neighbourhood>;
   /** The shortest chain of facts between two entities true at `asOf`, or null (at most `maxHops`, default 4). */
-  shortestPath(fromId: string, toId: string, options: GraphQueryOptions & { maxHops?: number }): Promise<Relation[] | null>;
+  shortestPath(
+    fromId: string,
+    toId: string,
+    options: GraphQueryOptions & { maxHops?: number },
+  ): Promise<Relation[] | null>;
   /** Closes a fact at `at` (default now) without deleting it. */
   invalidate(relationId: string, options: { scope: Scope; at?: number }): Promise<void>;
   count(scope?: Scope): Promise<{ entities: number; relations: number }>;

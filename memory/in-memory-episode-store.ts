@@ -1,7 +1,14 @@
 import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
 import { embedIfAllowed } from '../src/models/private-embedder.js';
-import { defaultHalfLifeMs, defaultRecallWeights, defaultScope, type Episode, type EpisodeStore, type RecallOptions } from './episode-store.js';
+import {
+  defaultHalfLifeMs,
+  defaultRecallWeights,
+  defaultScope,
+  type Episode,
+  type EpisodeStore,
+  type RecallOptions,
+} from './episode-store.js';
 import { checkScope, isVisible, type Scope } from './scope.js';
 import { cosineSimilarity } from './vectors.js';
 
@@ -33,15 +40,25 @@ export async function prepareEpisode(e: Episode, embedder: Embedder | undefined)
   const scope = checkScope(e.scope ?? defaultScope);
   const { embedding: given, scope: _scope, ...episode } = e;
   if (given !== undefined) {
-    const bad = !Array.isArray(given) || given.some((x) => typeof x !== 'number' || !Number.isFinite(x))
-      || (embedder !== undefined && given.length !== embedder.dimensions);
-    if (bad) throw new CadreError('input_invalid', `Episode ${e.id}: embedding must be ${embedder?.dimensions ?? 'some'} finite numbers`);
+    const bad =
+      !Array.isArray(given) ||
+      given.some((x) => typeof x !== 'number' || !Number.isFinite(x)) ||
+      (embedder !== undefined && given.length !== embedder.dimensions);
+    if (bad)
+      throw new CadreError(
+        'input_invalid',
+        `Episode ${e.id}: embedding must be ${embedder?.dimensions ?? 'some'} finite numbers`,
+      );
     return { episode: withScope(episode, scope), scope, embedding: given };
   }
   if (!embedder) return { episode: withScope(episode, scope), scope };
   // Text privacy keeps from the embedder is stored without a vector and found by word overlap.
   const vector = await embedIfAllowed(embedder, e.lesson ? `${e.task}\n${e.lesson}` : e.task);
-  return { episode: withScope(episode, scope), scope, ...(vector ? { embedding: vector, embedder: embedder.name } : {}) };
+  return {
+    episode: withScope(episode, scope),
+    scope,
+    ...(vector ? { embedding: vector, embedder: embedder.name } : {}),
+  };
 }
 
 /** The default scope is left out, so an episode added without a scope comes back as it went in. */
@@ -57,19 +74,31 @@ export function recallScorer(options: RecallOptions): (sim: number, createdAt: n
   if (!(halfLife > 0)) throw new CadreError('input_invalid', `halfLifeMs must be positive, got ${halfLife}`);
   const w = { ...defaultRecallWeights, ...options.weights };
   const now = options.now ?? Date.now();
-  return (sim, createdAt, importance) => w.similarity * sim + w.recency * 0.5 ** (Math.max(0, now - createdAt) / halfLife) + w.importance * importance;
+  return (sim, createdAt, importance) =>
+    w.similarity * sim + w.recency * 0.5 ** (Math.max(0, now - createdAt) / halfLife) + w.importance * importance;
 }
 
 /** Similarity of a stored episode to the query: cosine when both were embedded alike, else word overlap. */
-export function episodeSimilarity(task: string, query: ArrayLike<number> | undefined, embedderName: string | undefined, stored: { task: string; embedding?: ArrayLike<number>; embedder?: string }): number {
-  const usable = query !== undefined && stored.embedding !== undefined && stored.embedding.length === query.length
-    && (stored.embedder === undefined || stored.embedder === embedderName);
+export function episodeSimilarity(
+  task: string,
+  query: ArrayLike<number> | undefined,
+  embedderName: string | undefined,
+  stored: { task: string; embedding?: ArrayLike<number>; embedder?: string },
+): number {
+  const usable =
+    query !== undefined &&
+    stored.embedding !== undefined &&
+    stored.embedding.length === query.length &&
+    (stored.embedder === undefined || stored.embedder === embedderName);
   return usable ? cosineSimilarity(query, stored.embedding!) : wordOverlap(task, stored.task);
 }
 
 /** Ranks candidates for a recall; shared by both stores so they order episodes the same way. */
 export async function rankEpisodes(
-  task: string, candidates: Iterable<StoredEpisode>, options: RecallOptions, embedder: Embedder | undefined,
+  task: string,
+  candidates: Iterable<StoredEpisode>,
+  options: RecallOptions,
+  embedder: Embedder | undefined,
 ): Promise<Episode[]> {
   const scope = checkScope(options.scope ?? defaultScope);
   const score = recallScorer(options);
@@ -78,7 +107,11 @@ export async function rankEpisodes(
   for (const c of candidates) {
     if (options.lessonsOnly && !c.episode.lesson) continue;
     if (!isVisible(c.scope, scope)) continue;
-    const sim = episodeSimilarity(task, query, embedder?.name, { task: c.episode.task, ...(c.embedding ? { embedding: c.embedding } : {}), ...(c.embedder ? { embedder: c.embedder } : {}) });
+    const sim = episodeSimilarity(task, query, embedder?.name, {
+      task: c.episode.task,
+      ...(c.embedding ? { embedding: c.embedding } : {}),
+      ...(c.embedder ? { embedder: c.embedder } : {}),
+    });
     if (!(sim > 0)) continue;
     scored.push({ e: c.episode, score: score(sim, c.episode.createdAt, c.episode.importance) });
   }

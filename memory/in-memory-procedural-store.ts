@@ -21,7 +21,10 @@ export function successRate(t: Pick<PlanTemplate, 'successes' | 'failures'>): nu
 }
 
 /** Checks `save` input; returns the graph as JSON so every store keeps (and returns) the same value. */
-export function checkPlanInput(input: { goal: string; graph: unknown; scope: Scope }): { scope: Scope; graphJson: string } {
+export function checkPlanInput(input: { goal: string; graph: unknown; scope: Scope }): {
+  scope: Scope;
+  graphJson: string;
+} {
   const scope = checkScope(input.scope);
   if (typeof input.goal !== 'string' || normaliseGoal(input.goal) === '') {
     throw new CadreError('input_invalid', 'A plan template needs a goal with at least one word');
@@ -57,7 +60,9 @@ export interface StoredTemplate {
 
 /** Orders candidates for `match`: similarity ≥ minimum, then success rate, then most recently used. */
 export function rankTemplates(
-  query: readonly number[], candidates: Iterable<StoredTemplate>, embedderName: string,
+  query: readonly number[],
+  candidates: Iterable<StoredTemplate>,
+  embedderName: string,
   options: { scope: Scope; minSimilarity?: number; k?: number },
 ): TemplateMatch[] {
   const scope = checkScope(options.scope);
@@ -65,18 +70,24 @@ export function rankTemplates(
   const found: TemplateMatch[] = [];
   for (const c of candidates) {
     // Vectors from another embedder live in another space: comparing them would be noise.
-    if (c.embedder !== embedderName || c.embedding.length !== query.length || !isVisible(c.template.scope, scope)) continue;
+    if (c.embedder !== embedderName || c.embedding.length !== query.length || !isVisible(c.template.scope, scope))
+      continue;
     const similarity = cosineSimilarity(query, c.embedding);
     if (similarity >= min) found.push({ template: structuredClone(c.template), similarity });
   }
   return found
-    .sort((a, b) => (Math.abs(b.similarity - a.similarity) > similarityEpsilon ? b.similarity - a.similarity : 0)
-      || successRate(b.template) - successRate(a.template) || b.template.lastUsedAt - a.template.lastUsedAt)
+    .sort(
+      (a, b) =>
+        (Math.abs(b.similarity - a.similarity) > similarityEpsilon ? b.similarity - a.similarity : 0) ||
+        successRate(b.template) - successRate(a.template) ||
+        b.template.lastUsedAt - a.template.lastUsedAt,
+    )
     .slice(0, options.k ?? defaultK);
 }
 
 /** Prefers a template in exactly the saver's scope, so a private success does not land on a shared plan. */
-export const sameScope = (a: Scope, b: Scope) => a.tenant === b.tenant && a.user === b.user && a.agent === b.agent && a.run === b.run;
+export const sameScope = (a: Scope, b: Scope) =>
+  a.tenant === b.tenant && a.user === b.user && a.agent === b.agent && a.run === b.run;
 
 /** A ProceduralStore in memory, for tests and single processes. */
 export class InMemoryProceduralStore implements ProceduralStore {
@@ -97,8 +108,14 @@ export class InMemoryProceduralStore implements ProceduralStore {
     if (raced) return raced;
     const now = Date.now();
     const template: PlanTemplate = {
-      id: `plan_${randomUUID()}`, goal: input.goal, graph: JSON.parse(graphJson), scope,
-      successes: 1, failures: 0, createdAt: now, lastUsedAt: now,
+      id: `plan_${randomUUID()}`,
+      goal: input.goal,
+      graph: JSON.parse(graphJson),
+      scope,
+      successes: 1,
+      failures: 0,
+      createdAt: now,
+      lastUsedAt: now,
     };
     this.templates.set(template.id, { template, embedding, embedder: this.embedder.name });
     return structuredClone(template);
@@ -106,7 +123,9 @@ export class InMemoryProceduralStore implements ProceduralStore {
 
   private countSuccessOnSame(goal: string, scope: Scope): PlanTemplate | undefined {
     const key = normaliseGoal(goal);
-    const same = [...this.templates.values()].filter((s) => normaliseGoal(s.template.goal) === key && isVisible(s.template.scope, scope));
+    const same = [...this.templates.values()].filter(
+      (s) => normaliseGoal(s.template.goal) === key && isVisible(s.template.scope, scope),
+    );
     const existing = same.find((s) => sameScope(s.template.scope, scope)) ?? same[0];
     if (!existing) return undefined;
     existing.template.successes += 1;

@@ -52,7 +52,10 @@ const allTiers: MemoryTier[] = ['vector', 'episodic', 'graph', 'procedural'];
 export class Memory {
   readonly scope: Scope;
 
-  constructor(readonly stores: MemoryStores, options: { scope: Scope; close?: () => Promise<void> }) {
+  constructor(
+    readonly stores: MemoryStores,
+    options: { scope: Scope; close?: () => Promise<void> },
+  ) {
     // Also when the stores were built by hand: memory's own embed calls obey privacy.
     this.stores = { ...stores, embedder: privateEmbedder(stores.embedder) };
     this.scope = checkScope(options.scope);
@@ -79,9 +82,19 @@ export class Memory {
    */
   async remember(text: string, options: RememberOptions = {}): Promise<{ id: string }> {
     const scope = checkScope(options.scope ?? this.scope);
-    const id = options.id ?? createHash('sha256').update(JSON.stringify([scope, text])).digest('hex').slice(0, 32);
+    const id =
+      options.id ??
+      createHash('sha256')
+        .update(JSON.stringify([scope, text]))
+        .digest('hex')
+        .slice(0, 32);
     const [vector] = await this.stores.embedder.embed([text]);
-    const payload = { kind: options.kind ?? 'note', at: Date.now(), ...(options.source ? { source: options.source } : {}), ...options.metadata };
+    const payload = {
+      kind: options.kind ?? 'note',
+      at: Date.now(),
+      ...(options.source ? { source: options.source } : {}),
+      ...options.metadata,
+    };
     await this.stores.vector.upsert([{ id, vector: vector!, scope, text, payload }]);
     return { id };
   }
@@ -89,13 +102,19 @@ export class Memory {
   /** Reads facts out of a text with a model and records them in the knowledge graph. */
   async learnFacts(
     text: string,
-    options: { model: BaseChatModel; scope?: Scope; provenance?: Provenance } & Pick<ExtractFactsOptions, 'signal' | 'beforeModelCall' | 'afterModelCall'>,
+    options: { model: BaseChatModel; scope?: Scope; provenance?: Provenance } & Pick<
+      ExtractFactsOptions,
+      'signal' | 'beforeModelCall' | 'afterModelCall'
+    >,
   ): Promise<Relation[]> {
     const { scope: _scope, provenance: _provenance, ...extract } = options;
     const facts = await extractFacts({ ...extract, text });
     if (facts.length === 0) return [];
     const provenance = options.provenance ?? {};
-    return this.stores.graph.upsertRelations(facts.map((f) => ({ ...f, provenance: { ...provenance, ...f.provenance } })), options.scope ?? this.scope);
+    return this.stores.graph.upsertRelations(
+      facts.map((f) => ({ ...f, provenance: { ...provenance, ...f.provenance } })),
+      options.scope ?? this.scope,
+    );
   }
 
   /**
@@ -107,19 +126,22 @@ export class Memory {
     const tiers = new Set(options.tiers ?? allTiers);
     const k = options.k ?? 8;
     let withheld: RecallResult['withheld'];
-    const unlessWithheld = <T>(work: Promise<T[]>) => work.catch((error: unknown): T[] => {
-      const refusal = refusalOf(error);
-      if (!refusal) throw error;
-      withheld ??= refusal;
-      return [];
-    });
+    const unlessWithheld = <T>(work: Promise<T[]>) =>
+      work.catch((error: unknown): T[] => {
+        const refusal = refusalOf(error);
+        if (!refusal) throw error;
+        withheld ??= refusal;
+        return [];
+      });
     const [vector] = tiers.has('vector') ? await unlessWithheld(this.stores.embedder.embed([query])) : [undefined];
-    const found = await Promise.all(scopes.flatMap((scope) => [
-      tiers.has('vector') && vector ? this.fromVectors(vector, scope, k) : [],
-      tiers.has('episodic') ? unlessWithheld(this.fromEpisodes(query, scope, k)) : [],
-      tiers.has('graph') ? this.fromGraph(query, scope, k, options.asOf) : [],
-      tiers.has('procedural') ? unlessWithheld(this.fromProcedures(query, scope)) : [],
-    ]));
+    const found = await Promise.all(
+      scopes.flatMap((scope) => [
+        tiers.has('vector') && vector ? this.fromVectors(vector, scope, k) : [],
+        tiers.has('episodic') ? unlessWithheld(this.fromEpisodes(query, scope, k)) : [],
+        tiers.has('graph') ? this.fromGraph(query, scope, k, options.asOf) : [],
+        tiers.has('procedural') ? unlessWithheld(this.fromProcedures(query, scope)) : [],
+      ]),
+    );
     return { ...assembleContext(found.flat(), options.tokenBudget ?? 800), ...(withheld ? { withheld } : {}) };
   }
 
@@ -127,9 +149,19 @@ export class Memory {
   async stats(scope?: Scope) {
     const checked = scope ? checkScope(scope) : undefined;
     const [vectors, graph, procedures, episodes] = await Promise.all([
-      this.stores.vector.count(checked), this.stores.graph.count(checked), this.stores.procedures.count(checked), this.stores.episodes.count(),
+      this.stores.vector.count(checked),
+      this.stores.graph.count(checked),
+      this.stores.procedures.count(checked),
+      this.stores.episodes.count(),
     ]);
-    return { vectors, entities: graph.entities, relations: graph.relations, procedures, episodes, embedder: this.stores.embedder.name };
+    return {
+      vectors,
+      entities: graph.entities,
+      relations: graph.relations,
+      procedures,
+      episodes,
+      embedder: this.stores.embedder.name,
+    };
   }
 
   async close(): Promise<void> {
@@ -138,19 +170,33 @@ export class Memory {
 
   private async fromVectors(vector: number[], scope: Scope, k: number): Promise<RecallItem[]> {
     const hits = await this.stores.vector.query(vector, { scope, k });
-    return hits.filter((h) => h.text).map((h) => ({
-      tier: 'vector' as const, id: h.id, text: h.text!, score: h.score, scope: h.scope,
-      ...(typeof h.payload.source === 'string' ? { source: h.payload.source } : {}),
-      ...(typeof h.payload.at === 'number' ? { at: h.payload.at } : {}),
-    }));
+    return hits
+      .filter((h) => h.text)
+      .map((h) => ({
+        tier: 'vector' as const,
+        id: h.id,
+        text: h.text!,
+        score: h.score,
+        scope: h.scope,
+        ...(typeof h.payload.source === 'string' ? { source: h.payload.source } : {}),
+        ...(typeof h.payload.at === 'number' ? { at: h.payload.at } : {}),
+      }));
   }
 
   private async fromEpisodes(query: string, scope: Scope, k: number): Promise<RecallItem[]> {
     // Lessons and failures teach something; plain successes are already in vector memory as results.
-    const episodes = (await this.stores.episodes.recall(query, { k: k * 2, scope })).filter((e) => e.lesson || e.outcome === 'failure').slice(0, k);
+    const episodes = (await this.stores.episodes.recall(query, { k: k * 2, scope }))
+      .filter((e) => e.lesson || e.outcome === 'failure')
+      .slice(0, k);
     return episodes.map((e, i) => ({
-      tier: 'episodic' as const, id: e.id, scope: e.scope ?? scope, at: e.createdAt, source: `${e.runId}/${e.taskId}`,
-      text: e.lesson ? `Lesson from "${oneLine(e.task)}": ${e.lesson}` : `${e.outcome === 'success' ? 'Succeeded' : 'Failed'} at "${oneLine(e.task)}"`,
+      tier: 'episodic' as const,
+      id: e.id,
+      scope: e.scope ?? scope,
+      at: e.createdAt,
+      source: `${e.runId}/${e.taskId}`,
+      text: e.lesson
+        ? `Lesson from "${oneLine(e.task)}": ${e.lesson}`
+        : `${e.outcome === 'success' ? 'Succeeded' : 'Failed'} at "${oneLine(e.task)}"`,
       // Ranked by the store (similarity, recency, importance); spread below the best vector hits.
       score: 0.85 - i * (0.4 / Math.max(1, episodes.length)),
     }));
@@ -158,20 +204,34 @@ export class Memory {
 
   private async fromGraph(query: string, scope: Scope, k: number, asOf?: number): Promise<RecallItem[]> {
     const names = candidateNames(query);
-    const entities = (await Promise.all(names.map((name) => this.stores.graph.findEntities(name, { scope, limit: 2 })))).flat();
+    const entities = (
+      await Promise.all(names.map((name) => this.stores.graph.findEntities(name, { scope, limit: 2 })))
+    ).flat();
     const unique = [...new Map(entities.map((e) => [e.id, e])).values()].slice(0, 4);
     const items: RecallItem[] = [];
     for (const entity of unique) {
       // One hop gives the entity's facts and the names of what they point at, in one call.
-      const around = await this.stores.graph.neighbours(entity.id, { scope, hops: 1, ...(asOf !== undefined ? { asOf } : {}) });
+      const around = await this.stores.graph.neighbours(entity.id, {
+        scope,
+        hops: 1,
+        ...(asOf !== undefined ? { asOf } : {}),
+      });
       const named = new Map(around.entities.map((e) => [e.id, e.name]));
-      const facts = around.relations.filter((r) => r.subjectId === entity.id || r.objectId === entity.id).sort((a, b) => b.validFrom - a.validFrom);
+      const facts = around.relations
+        .filter((r) => r.subjectId === entity.id || r.objectId === entity.id)
+        .sort((a, b) => b.validFrom - a.validFrom);
       for (const fact of facts.slice(0, k)) {
         const object = fact.objectId ? (named.get(fact.objectId) ?? fact.objectId) : String(fact.value);
         items.push({
-          tier: 'graph', id: fact.id, scope: fact.scope, at: fact.validFrom, score: 0.8,
+          tier: 'graph',
+          id: fact.id,
+          scope: fact.scope,
+          at: fact.validFrom,
+          score: 0.8,
           text: `${named.get(fact.subjectId) ?? fact.subjectId} ${fact.predicate.replace(/_/g, ' ')} ${object} (since ${new Date(fact.validFrom).toISOString().slice(0, 10)})`,
-          ...(fact.provenance.runId ? { source: [fact.provenance.runId, fact.provenance.taskId].filter(Boolean).join('/') } : {}),
+          ...(fact.provenance.runId
+            ? { source: [fact.provenance.runId, fact.provenance.taskId].filter(Boolean).join('/') }
+            : {}),
         });
       }
     }
@@ -181,7 +241,11 @@ export class Memory {
   private async fromProcedures(query: string, scope: Scope): Promise<RecallItem[]> {
     const matches = await this.stores.procedures.match(query, { scope, k: 1 });
     return matches.map(({ template, similarity }) => ({
-      tier: 'procedural' as const, id: template.id, scope: template.scope, at: template.lastUsedAt, score: similarity * 0.9,
+      tier: 'procedural' as const,
+      id: template.id,
+      scope: template.scope,
+      at: template.lastUsedAt,
+      score: similarity * 0.9,
       text: `A plan worked for a similar goal ("${oneLine(template.goal)}"): ${describePlan(template.graph)} (${template.successes} successes, ${template.failures} failures)`,
     }));
   }

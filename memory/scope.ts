@@ -7,7 +7,12 @@ const part = z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, '1-128 letters, digit
  * Who an item belongs to. `tenant` is required; `user`, `agent` and `run` narrow it. An item with a
  * level unset is shared at that level: {tenant: 'a'} is visible to every user of tenant a.
  */
-export const ScopeSchema = z.strictObject({ tenant: part, user: part.optional(), agent: part.optional(), run: part.optional() });
+export const ScopeSchema = z.strictObject({
+  tenant: part,
+  user: part.optional(),
+  agent: part.optional(),
+  run: part.optional(),
+});
 export type Scope = z.infer<typeof ScopeSchema>;
 
 export const scopeLevels = ['user', 'agent', 'run'] as const;

@@ -37,8 +37,12 @@ function encoder(name: TokenEncoding): Tiktoken {
 /** The text of a message as the model sees it: content parts and any tool calls. */
 function textOf(message: BaseMessage): string {
   const { content } = message;
-  const text = typeof content === 'string' ? content
-    : content.map((part) => (part.type === 'text' && 'text' in part ? String(part.text) : JSON.stringify(part))).join('');
+  const text =
+    typeof content === 'string'
+      ? content
+      : content
+          .map((part) => (part.type === 'text' && 'text' in part ? String(part.text) : JSON.stringify(part)))
+          .join('');
   const calls = (message as BaseMessage & { tool_calls?: unknown[] }).tool_calls;
   return calls?.length ? `${text}${JSON.stringify(calls)}` : text;
 }
@@ -65,7 +69,8 @@ export class ShortTermMemory {
       throw new CadreError('input_invalid', `maxTokens must be a positive integer, got ${options.maxTokens}`);
     }
     const keepLast = options.keepLast ?? 4;
-    if (!Number.isInteger(keepLast) || keepLast < 0) throw new CadreError('input_invalid', `keepLast must be a whole number, got ${keepLast}`);
+    if (!Number.isInteger(keepLast) || keepLast < 0)
+      throw new CadreError('input_invalid', `keepLast must be a whole number, got ${keepLast}`);
     this.maxTokens = options.maxTokens;
     this.keepLast = keepLast;
     this.enc = encoder(options.encoding ?? 'cl100k_base');
@@ -121,7 +126,11 @@ export class ShortTermMemory {
   }
 
   /** The new rolling summary, or undefined when privacy keeps the fold from every model the router offers. */
-  private async summarise(router: ModelRouter, fold: BaseMessage[], signal: AbortSignal | undefined): Promise<string | undefined> {
+  private async summarise(
+    router: ModelRouter,
+    fold: BaseMessage[],
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
     const transcript = fold.map((m) => `${m.getType()}: ${textOf(m)}`).join('\n');
     const target = Math.max(16, Math.floor(this.maxTokens / 4));
     const text = `Previous summary:\n${this.rolling ?? '(none)'}\n\nMessages to fold in:\n${transcript}`;
@@ -129,17 +138,26 @@ export class ShortTermMemory {
     this.sensitive ||= privacyRefusal('cloud', [text]) !== undefined;
     const privacy = this.sensitive ? 'sensitive' : currentPrivacy();
     // A router with no model allowed to read it (a fixed cloud model, a pool without local ones) refuses.
-    const decision = await router.select({ taskKind: 'summarise', text, ...(privacy ? { privacy } : {}) }).catch((error: unknown) => {
-      if (privacy === 'sensitive' && CadreError.isInstance(error) && error.code === 'model_unavailable') return undefined;
-      throw error;
-    });
+    const decision = await router
+      .select({ taskKind: 'summarise', text, ...(privacy ? { privacy } : {}) })
+      .catch((error: unknown) => {
+        if (privacy === 'sensitive' && CadreError.isInstance(error) && error.code === 'model_unavailable')
+          return undefined;
+        throw error;
+      });
     if (!decision) return undefined;
     // Checked here too: only the policy router applies privacy itself, and a fallback may be cloud.
-    if ([decision.ref, ...(decision.fallbacks ?? [])].some((ref) => privacyRefusal(ref.location, [text], privacy))) return undefined;
-    const reply = await decision.model.invoke([
-      new SystemMessage(`You keep a running summary of a conversation. Merge the previous summary and the new messages into one concise summary of at most ${target} tokens. Keep facts, decisions, names and open questions; drop pleasantries.`),
-      new HumanMessage(text),
-    ], signal ? { signal } : {});
+    if ([decision.ref, ...(decision.fallbacks ?? [])].some((ref) => privacyRefusal(ref.location, [text], privacy)))
+      return undefined;
+    const reply = await decision.model.invoke(
+      [
+        new SystemMessage(
+          `You keep a running summary of a conversation. Merge the previous summary and the new messages into one concise summary of at most ${target} tokens. Keep facts, decisions, names and open questions; drop pleasantries.`,
+        ),
+        new HumanMessage(text),
+      ],
+      signal ? { signal } : {},
+    );
     return textOf(reply).trim();
   }
 

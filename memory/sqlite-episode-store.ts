@@ -3,7 +3,13 @@ import type { Embedder } from '../src/models/embedder.js';
 import { embedIfAllowed } from '../src/models/private-embedder.js';
 import type { Episode, EpisodeStore, RecallOptions } from './episode-store.js';
 import { defaultScope } from './episode-store.js';
-import { episodeSimilarity, prepareEpisode, recallScorer, withScope, type StoredEpisode } from './in-memory-episode-store.js';
+import {
+  episodeSimilarity,
+  prepareEpisode,
+  recallScorer,
+  withScope,
+  type StoredEpisode,
+} from './in-memory-episode-store.js';
 import { checkScope, type Scope } from './scope.js';
 import { float32Blob, float32FromBlob } from './vectors.js';
 
@@ -42,19 +48,42 @@ type ScopeParams = { tenant: string; user: string | null; agent: string | null; 
 
 /** Columns added after the first release; an older table gets them with ALTER TABLE on open. */
 const laterColumns: Record<string, string> = {
-  tenant: "TEXT NOT NULL DEFAULT 'default'", user: 'TEXT', agent: 'TEXT', run: 'TEXT',
-  trajectory: 'TEXT', embedding: 'BLOB', embedder: 'TEXT',
+  tenant: "TEXT NOT NULL DEFAULT 'default'",
+  user: 'TEXT',
+  agent: 'TEXT',
+  run: 'TEXT',
+  trajectory: 'TEXT',
+  embedding: 'BLOB',
+  embedder: 'TEXT',
 };
 
-
 function fromRow(r: EpisodeRow): StoredEpisode {
-  const scope: Scope = { tenant: r.tenant, ...(r.user ? { user: r.user } : {}), ...(r.agent ? { agent: r.agent } : {}), ...(r.run ? { run: r.run } : {}) };
-  const episode = withScope({
-    id: r.id, runId: r.run_id, taskId: r.task_id, task: r.task, outcome: r.outcome,
-    ...(r.lesson !== null ? { lesson: r.lesson } : {}), importance: r.importance, createdAt: r.created_at,
-    ...(r.trajectory !== null ? { trajectory: r.trajectory } : {}),
-  }, scope);
-  return { episode, scope, ...(r.embedding ? { embedding: float32FromBlob(r.embedding) } : {}), ...(r.embedder ? { embedder: r.embedder } : {}) };
+  const scope: Scope = {
+    tenant: r.tenant,
+    ...(r.user ? { user: r.user } : {}),
+    ...(r.agent ? { agent: r.agent } : {}),
+    ...(r.run ? { run: r.run } : {}),
+  };
+  const episode = withScope(
+    {
+      id: r.id,
+      runId: r.run_id,
+      taskId: r.task_id,
+      task: r.task,
+      outcome: r.outcome,
+      ...(r.lesson !== null ? { lesson: r.lesson } : {}),
+      importance: r.importance,
+      createdAt: r.created_at,
+      ...(r.trajectory !== null ? { trajectory: r.trajectory } : {}),
+    },
+    scope,
+  );
+  return {
+    episode,
+    scope,
+    ...(r.embedding ? { embedding: float32FromBlob(r.embedding) } : {}),
+    ...(r.embedder ? { embedder: r.embedder } : {}),
+  };
 }
 
 /**
@@ -74,7 +103,12 @@ export class SqliteEpisodeStore implements EpisodeStore {
     db.exec(`CREATE TABLE IF NOT EXISTS episodes (
       id TEXT PRIMARY KEY, run_id TEXT NOT NULL, task_id TEXT NOT NULL, task TEXT NOT NULL,
       outcome TEXT NOT NULL, lesson TEXT, importance REAL NOT NULL, created_at INTEGER NOT NULL);`);
-    const have = new Set(db.prepare<[], { name: string }>('PRAGMA table_info(episodes)').all().map((c) => c.name));
+    const have = new Set(
+      db
+        .prepare<[], { name: string }>('PRAGMA table_info(episodes)')
+        .all()
+        .map((c) => c.name),
+    );
     for (const [name, type] of Object.entries(laterColumns)) {
       if (!have.has(name)) db.exec(`ALTER TABLE episodes ADD COLUMN ${name} ${type}`);
     }
@@ -99,22 +133,41 @@ export class SqliteEpisodeStore implements EpisodeStore {
   async add(e: Episode): Promise<void> {
     const { episode, scope, embedding, embedder } = await prepareEpisode(e, this.embedder);
     this.insert.run({
-      id: episode.id, run_id: episode.runId, task_id: episode.taskId, task: episode.task, outcome: episode.outcome,
-      lesson: episode.lesson ?? null, importance: episode.importance, created_at: episode.createdAt,
-      tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null,
-      trajectory: episode.trajectory ?? null, embedding: embedding ? float32Blob(embedding) : null, embedder: embedder ?? null,
+      id: episode.id,
+      run_id: episode.runId,
+      task_id: episode.taskId,
+      task: episode.task,
+      outcome: episode.outcome,
+      lesson: episode.lesson ?? null,
+      importance: episode.importance,
+      created_at: episode.createdAt,
+      tenant: scope.tenant,
+      user: scope.user ?? null,
+      agent: scope.agent ?? null,
+      run: scope.run ?? null,
+      trajectory: episode.trajectory ?? null,
+      embedding: embedding ? float32Blob(embedding) : null,
+      embedder: embedder ?? null,
     });
   }
 
   async recall(task: string, options: RecallOptions = {}): Promise<Episode[]> {
     const scope = checkScope(options.scope ?? defaultScope);
-    const params = { tenant: scope.tenant, user: scope.user ?? null, agent: scope.agent ?? null, run: scope.run ?? null, limit: candidateLimit };
+    const params = {
+      tenant: scope.tenant,
+      user: scope.user ?? null,
+      agent: scope.agent ?? null,
+      run: scope.run ?? null,
+      limit: candidateLimit,
+    };
     const score = recallScorer(options);
     const query = this.embedder ? await embedIfAllowed(this.embedder, task) : undefined;
     const scored: Array<{ key: number; score: number; createdAt: number }> = [];
     for (const c of (options.lessonsOnly ? this.newestWithLesson : this.newest).all(params)) {
       const sim = episodeSimilarity(task, query, this.embedder?.name, {
-        task: c.task, ...(c.embedding ? { embedding: float32FromBlob(c.embedding) } : {}), ...(c.embedder ? { embedder: c.embedder } : {}),
+        task: c.task,
+        ...(c.embedding ? { embedding: float32FromBlob(c.embedding) } : {}),
+        ...(c.embedder ? { embedder: c.embedder } : {}),
       });
       if (sim > 0) scored.push({ key: c.key, score: score(sim, c.created_at, c.importance), createdAt: c.created_at });
     }

@@ -3,7 +3,13 @@ import type { Database, Statement } from 'better-sqlite3';
 import { CadreError } from '../src/core/index.js';
 import type { Embedder } from '../src/models/embedder.js';
 import {
-  checkOutcome, checkPlanInput, embedGoal, normaliseGoal, rankTemplates, sameScope, type StoredTemplate,
+  checkOutcome,
+  checkPlanInput,
+  embedGoal,
+  normaliseGoal,
+  rankTemplates,
+  sameScope,
+  type StoredTemplate,
 } from './in-memory-procedural-store.js';
 import type { PlanTemplate, ProceduralStore, TemplateMatch } from './procedural-store.js';
 import { checkScope, type Scope } from './scope.js';
@@ -31,15 +37,31 @@ interface ProcedureRow {
 
 type ScopeParams = { tenant: string; user: string | null; agent: string | null; run: string | null };
 
-const params = (s: Scope): ScopeParams => ({ tenant: s.tenant, user: s.user ?? null, agent: s.agent ?? null, run: s.run ?? null });
+const params = (s: Scope): ScopeParams => ({
+  tenant: s.tenant,
+  user: s.user ?? null,
+  agent: s.agent ?? null,
+  run: s.run ?? null,
+});
 const visible = `tenant = @tenant AND (user IS NULL OR user = @user) AND (agent IS NULL OR agent = @agent)
   AND (run IS NULL OR run = @run)`;
 
 function fromRow(r: ProcedureRow): StoredTemplate {
-  const scope: Scope = { tenant: r.tenant, ...(r.user ? { user: r.user } : {}), ...(r.agent ? { agent: r.agent } : {}), ...(r.run ? { run: r.run } : {}) };
+  const scope: Scope = {
+    tenant: r.tenant,
+    ...(r.user ? { user: r.user } : {}),
+    ...(r.agent ? { agent: r.agent } : {}),
+    ...(r.run ? { run: r.run } : {}),
+  };
   const template: PlanTemplate = {
-    id: r.id, goal: r.goal, graph: JSON.parse(r.graph), scope, successes: r.successes, failures: r.failures,
-    createdAt: r.created_at, lastUsedAt: r.last_used_at,
+    id: r.id,
+    goal: r.goal,
+    graph: JSON.parse(r.graph),
+    scope,
+    successes: r.successes,
+    failures: r.failures,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
   };
   // Copy before viewing: a Buffer from SQLite need not be 4-byte aligned.
   return { template, embedding: float32FromBlob(r.embedding), embedder: r.embedder };
@@ -60,7 +82,10 @@ export class SqliteProceduralStore implements ProceduralStore {
   private readonly totalVisible: Statement<[ScopeParams], { n: number }>;
   private readonly saveSync: (row: ProcedureRow, scope: Scope) => PlanTemplate;
 
-  constructor(private readonly db: Database, options: { embedder: Embedder }) {
+  constructor(
+    private readonly db: Database,
+    options: { embedder: Embedder },
+  ) {
     this.embedder = options.embedder;
     db.exec(`CREATE TABLE IF NOT EXISTS procedures (
       id TEXT PRIMARY KEY, tenant TEXT NOT NULL, user TEXT, agent TEXT, run TEXT,
@@ -79,7 +104,9 @@ export class SqliteProceduralStore implements ProceduralStore {
     this.total = db.prepare('SELECT COUNT(*) AS n FROM procedures');
     this.totalVisible = db.prepare(`SELECT COUNT(*) AS n FROM procedures WHERE ${visible}`);
     // One transaction, so two processes saving the same goal end with one template, not two.
-    this.saveSync = db.transaction((row: ProcedureRow, scope: Scope) => this.countSuccessOnSame(row.goal, scope) ?? this.insertRow(row));
+    this.saveSync = db.transaction(
+      (row: ProcedureRow, scope: Scope) => this.countSuccessOnSame(row.goal, scope) ?? this.insertRow(row),
+    );
   }
 
   async save(input: { goal: string; graph: unknown; scope: Scope }): Promise<PlanTemplate> {
@@ -88,11 +115,22 @@ export class SqliteProceduralStore implements ProceduralStore {
     if (known) return known;
     const embedding = await embedGoal(this.embedder, input.goal);
     const now = Date.now();
-    return this.saveSync({
-      id: `plan_${randomUUID()}`, ...params(scope), goal: input.goal, goal_key: normaliseGoal(input.goal),
-      embedding: float32Blob(embedding), embedder: this.embedder.name, graph: graphJson,
-      successes: 1, failures: 0, created_at: now, last_used_at: now,
-    }, scope);
+    return this.saveSync(
+      {
+        id: `plan_${randomUUID()}`,
+        ...params(scope),
+        goal: input.goal,
+        goal_key: normaliseGoal(input.goal),
+        embedding: float32Blob(embedding),
+        embedder: this.embedder.name,
+        graph: graphJson,
+        successes: 1,
+        failures: 0,
+        created_at: now,
+        last_used_at: now,
+      },
+      scope,
+    );
   }
 
   async match(goal: string, options: { scope: Scope; minSimilarity?: number; k?: number }): Promise<TemplateMatch[]> {
@@ -107,7 +145,12 @@ export class SqliteProceduralStore implements ProceduralStore {
     if (!this.byId.get({ ...params(checked), id })) {
       throw new CadreError('input_invalid', `No plan template ${id} in scope`, { details: { id, scope } });
     }
-    this.bump.run({ id, successes: outcome === 'success' ? 1 : 0, failures: outcome === 'failure' ? 1 : 0, now: Date.now() });
+    this.bump.run({
+      id,
+      successes: outcome === 'success' ? 1 : 0,
+      failures: outcome === 'failure' ? 1 : 0,
+      now: Date.now(),
+    });
   }
 
   async count(scope?: Scope): Promise<number> {

@@ -19,9 +19,7 @@ export interface VectorItem {
  * or a numeric range with any of `gt`, `gte`, `lt`, `lte`.
  */
 export type FilterCondition =
-  | JsonPrimitive
-  | { in: JsonPrimitive[] }
-  | { gt?: number; gte?: number; lt?: number; lte?: number };
+  JsonPrimitive | { in: JsonPrimitive[] } | { gt?: number; gte?: number; lt?: number; lte?: number };
 
 /** All conditions must hold. */
 export type VectorFilter = Record<string, FilterCondition>;

@@ -19,4 +19,6 @@ export const float32Blob = (vector: ArrayLike<number>): Buffer => Buffer.from(Fl
 
 /** A BLOB of 32-bit floats as a vector: viewed in place when aligned, copied when not (SQLite need not align it). */
 export const float32FromBlob = (blob: Buffer): Float32Array =>
-  blob.byteOffset % 4 === 0 ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4) : new Float32Array(new Uint8Array(blob).buffer);
+  blob.byteOffset % 4 === 0
+    ? new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4)
+    : new Float32Array(new Uint8Array(blob).buffer);

@@ -28,7 +28,12 @@ export class LlmPlanner implements Planner {
   constructor(private readonly options: LlmPlannerOptions) {}
 
   async plan(goal: string, context: PlanContext): Promise<PlanReport> {
-    const limits = { roles: context.roles.map((r) => r.name), tools: context.tools.map((t) => t.name), maxTasks: this.options.maxTasks, maxDepth: this.options.maxDepth };
+    const limits = {
+      roles: context.roles.map((r) => r.name),
+      tools: context.tools.map((t) => t.name),
+      maxTasks: this.options.maxTasks,
+      maxDepth: this.options.maxDepth,
+    };
     const system = [
       'You are the planner of a team of agents. Break the goal into tasks that together achieve it.',
       'Each task has a short id, a title, a precise instruction, one role, and dependsOn: the ids of tasks whose results it needs.',
@@ -55,7 +60,10 @@ export class StaticPlanner implements Planner {
 
   async plan(goal: string, context: PlanContext): Promise<PlanReport> {
     const input = typeof this.source === 'function' ? this.source(goal) : this.source;
-    const graph: TaskGraph = validateTaskGraph(input, { roles: context.roles.map((r) => r.name), tools: context.tools.map((t) => t.name) });
+    const graph: TaskGraph = validateTaskGraph(input, {
+      roles: context.roles.map((r) => r.name),
+      tools: context.tools.map((t) => t.name),
+    });
     return { graph, attempts: 0, rejected: [] };
   }
 }

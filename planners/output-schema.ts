@@ -8,7 +8,9 @@ export function outputSchemaOf(task: Task): { schema?: z.ZodType; error?: string
   try {
     return { schema: z.fromJSONSchema(json as Parameters<typeof z.fromJSONSchema>[0]) };
   } catch (error) {
-    return { error: `Task "${task.id}" has an output schema that is not usable JSON Schema: ${(error as Error).message}` };
+    return {
+      error: `Task "${task.id}" has an output schema that is not usable JSON Schema: ${(error as Error).message}`,
+    };
   }
 }
 

@@ -13,7 +13,14 @@ export function layers(graph: TaskGraph): Task[][] {
     const known = level.get(task.id);
     if (known !== undefined) return known;
     level.set(task.id, 0); // guards against cycles in unvalidated input
-    const value = Math.max(-1, ...task.dependsOn.map((d) => byId.get(d)).filter((d): d is Task => !!d).map(levelOf)) + 1;
+    const value =
+      Math.max(
+        -1,
+        ...task.dependsOn
+          .map((d) => byId.get(d))
+          .filter((d): d is Task => !!d)
+          .map(levelOf),
+      ) + 1;
     level.set(task.id, value);
     return value;
   };
@@ -39,17 +46,30 @@ export function descendantsOf(graph: TaskGraph, taskId: string): Set<string> {
 }
 
 /** Tasks not yet started whose dependencies have all finished. */
-export function readyTasks(graph: TaskGraph, state: { done: ReadonlySet<string>; running: ReadonlySet<string>; failed?: ReadonlySet<string> }): Task[] {
+export function readyTasks(
+  graph: TaskGraph,
+  state: { done: ReadonlySet<string>; running: ReadonlySet<string>; failed?: ReadonlySet<string> },
+): Task[] {
   return graph.tasks.filter(
-    (t) => !state.done.has(t.id) && !state.running.has(t.id) && !state.failed?.has(t.id) && t.dependsOn.every((d) => state.done.has(d)),
+    (t) =>
+      !state.done.has(t.id) &&
+      !state.running.has(t.id) &&
+      !state.failed?.has(t.id) &&
+      t.dependsOn.every((d) => state.done.has(d)),
   );
 }
 
 /** The longest chain of task durations: the shortest possible makespan with unlimited workers. */
-export function criticalPath(graph: TaskGraph, durationMs: (task: Task) => number): { lengthMs: number; path: string[] } {
+export function criticalPath(
+  graph: TaskGraph,
+  durationMs: (task: Task) => number,
+): { lengthMs: number; path: string[] } {
   const finish = new Map<string, { at: number; path: string[] }>();
   for (const task of topologicalOrder(graph)) {
-    const before = task.dependsOn.map((d) => finish.get(d)).filter(Boolean).sort((a, b) => b!.at - a!.at)[0];
+    const before = task.dependsOn
+      .map((d) => finish.get(d))
+      .filter(Boolean)
+      .sort((a, b) => b!.at - a!.at)[0];
     finish.set(task.id, { at: (before?.at ?? 0) + durationMs(task), path: [...(before?.path ?? []), task.id] });
   }
   const last = [...finish.values()].sort((a, b) => b.at - a.at)[0];

@@ -17,7 +17,9 @@ export const TaskSchema = z.object({
   dependsOn: z.array(id).default([]),
   /** Tools the task may use; omitted means the role's own tools. */
   tools: z.array(z.string().min(1)).optional(),
-  output: z.object({ description: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() }).optional(),
+  output: z
+    .object({ description: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
   budget: TaskBudgetSchema.optional(),
 });
 

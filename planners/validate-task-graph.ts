@@ -3,8 +3,16 @@ import { outputSchemaOf } from './output-schema.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
 
 export type PlanProblemCode =
-  | 'schema' | 'empty' | 'duplicate_id' | 'unknown_dependency' | 'self_dependency' | 'cycle'
-  | 'unknown_role' | 'unknown_tool' | 'too_many_tasks' | 'too_deep';
+  | 'schema'
+  | 'empty'
+  | 'duplicate_id'
+  | 'unknown_dependency'
+  | 'self_dependency'
+  | 'cycle'
+  | 'unknown_role'
+  | 'unknown_tool'
+  | 'too_many_tasks'
+  | 'too_deep';
 
 /** One thing wrong with a plan, in words a planner model can act on. */
 export interface PlanProblem {
@@ -27,40 +35,74 @@ export type CheckResult = { ok: true; graph: TaskGraph } | { ok: false; problems
 export function checkTaskGraph(input: unknown, options: ValidateOptions): CheckResult {
   const parsed = TaskGraphSchema.safeParse(input);
   if (!parsed.success) {
-    return { ok: false, problems: parsed.error.issues.map((i) => ({ code: 'schema', message: `${i.path.join('.') || 'plan'}: ${i.message}` })) };
+    return {
+      ok: false,
+      problems: parsed.error.issues.map((i) => ({
+        code: 'schema',
+        message: `${i.path.join('.') || 'plan'}: ${i.message}`,
+      })),
+    };
   }
   const graph = parsed.data;
   const problems: PlanProblem[] = [];
   const { maxTasks = 50, maxDepth = 12 } = options;
   if (graph.tasks.length === 0) problems.push({ code: 'empty', message: 'The plan has no tasks' });
-  if (graph.tasks.length > maxTasks) problems.push({ code: 'too_many_tasks', message: `The plan has ${graph.tasks.length} tasks; at most ${maxTasks} are allowed` });
+  if (graph.tasks.length > maxTasks)
+    problems.push({
+      code: 'too_many_tasks',
+      message: `The plan has ${graph.tasks.length} tasks; at most ${maxTasks} are allowed`,
+    });
   const ids = new Set<string>();
   for (const task of graph.tasks) {
-    if (ids.has(task.id)) problems.push({ code: 'duplicate_id', taskId: task.id, message: `Task id "${task.id}" is used more than once` });
+    if (ids.has(task.id))
+      problems.push({ code: 'duplicate_id', taskId: task.id, message: `Task id "${task.id}" is used more than once` });
     ids.add(task.id);
   }
   const roles = new Set(options.roles);
   const tools = options.tools ? new Set(options.tools) : undefined;
   for (const task of graph.tasks) {
     for (const dep of task.dependsOn) {
-      if (dep === task.id) problems.push({ code: 'self_dependency', taskId: task.id, message: `Task "${task.id}" depends on itself` });
-      else if (!ids.has(dep)) problems.push({ code: 'unknown_dependency', taskId: task.id, message: `Task "${task.id}" depends on "${dep}", which is not a task in the plan` });
+      if (dep === task.id)
+        problems.push({ code: 'self_dependency', taskId: task.id, message: `Task "${task.id}" depends on itself` });
+      else if (!ids.has(dep))
+        problems.push({
+          code: 'unknown_dependency',
+          taskId: task.id,
+          message: `Task "${task.id}" depends on "${dep}", which is not a task in the plan`,
+        });
     }
     if (!roles.has(task.role)) {
-      problems.push({ code: 'unknown_role', taskId: task.id, message: `Task "${task.id}" has role "${task.role}"; known roles: ${[...roles].join(', ')}` });
+      problems.push({
+        code: 'unknown_role',
+        taskId: task.id,
+        message: `Task "${task.id}" has role "${task.role}"; known roles: ${[...roles].join(', ')}`,
+      });
     }
     const { error: schemaError } = outputSchemaOf(task);
     if (schemaError) problems.push({ code: 'schema', taskId: task.id, message: schemaError });
     for (const tool of task.tools ?? []) {
-      if (tools && !tools.has(tool)) problems.push({ code: 'unknown_tool', taskId: task.id, message: `Task "${task.id}" uses tool "${tool}"; known tools: ${[...tools].join(', ') || 'none'}` });
+      if (tools && !tools.has(tool))
+        problems.push({
+          code: 'unknown_tool',
+          taskId: task.id,
+          message: `Task "${task.id}" uses tool "${tool}"; known tools: ${[...tools].join(', ') || 'none'}`,
+        });
     }
   }
   for (const cycle of findCycles(graph)) {
-    problems.push({ code: 'cycle', taskId: cycle[0], message: `Dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
+    problems.push({
+      code: 'cycle',
+      taskId: cycle[0],
+      message: `Dependency cycle: ${[...cycle, cycle[0]].join(' -> ')}`,
+    });
   }
   if (!problems.some((p) => p.code === 'cycle' || p.code === 'self_dependency')) {
     const depth = longestChain(graph);
-    if (depth > maxDepth) problems.push({ code: 'too_deep', message: `The longest dependency chain has ${depth} tasks; at most ${maxDepth} are allowed` });
+    if (depth > maxDepth)
+      problems.push({
+        code: 'too_deep',
+        message: `The longest dependency chain has ${depth} tasks; at most ${maxDepth} are allowed`,
+      });
   }
   return problems.length ? { ok: false, problems } : { ok: true, graph };
 }
@@ -69,15 +111,23 @@ export function checkTaskGraph(input: unknown, options: ValidateOptions): CheckR
 export function validateTaskGraph(input: unknown, options: ValidateOptions): TaskGraph {
   const result = checkTaskGraph(input, options);
   if (result.ok) return result.graph;
-  throw new CadreError('plan_invalid', `The plan is invalid:\n${result.problems.map((p) => `- ${p.message}`).join('\n')}`, {
-    details: { problems: result.problems },
-  });
+  throw new CadreError(
+    'plan_invalid',
+    `The plan is invalid:\n${result.problems.map((p) => `- ${p.message}`).join('\n')}`,
+    {
+      details: { problems: result.problems },
+    },
+  );
 }
 
 /** Each elementary cycle found by depth-first search, reported once, as the list of its task ids. */
 function findCycles(graph: TaskGraph): string[][] {
   const deps = dependencyMap(graph);
-  for (const [id, list] of deps) deps.set(id, list.filter((d) => d !== id));
+  for (const [id, list] of deps)
+    deps.set(
+      id,
+      list.filter((d) => d !== id),
+    );
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];
   const cycles: string[][] = [];

@@ -3,9 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
-const offline = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OLLAMA_HOST: '127.0.0.1:2', CADRE_DATABASE_PATH: ':memory:' };
+const offline = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  OLLAMA_HOST: '127.0.0.1:2',
+  CADRE_DATABASE_PATH: ':memory:',
+};
 const example = (name: string) =>
-  spawnSync(process.execPath, ['--import', 'tsx', `examples/${name}`], { cwd: root, env: offline, encoding: 'utf8', timeout: 110_000 });
+  spawnSync(process.execPath, ['--import', 'tsx', `examples/${name}`], {
+    cwd: root,
+    env: offline,
+    encoding: 'utf8',
+    timeout: 110_000,
+  });
 
 // Each test starts one or more CLI processes (about 1.5 s each on an idle machine).
 describe('examples run offline on the scripted model', { timeout: 120_000 }, () => {

@@ -57,7 +57,10 @@ const namePattern = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Declares a tool; throws `input_invalid` for a bad name, effect or timeout. */
 export function defineTool<I extends ToolInputSchema>(definition: ToolDefinition<I>): Tool<I> {
   if (!namePattern.test(definition.name)) {
-    throw new CadreError('input_invalid', `Tool name "${definition.name}" must match ${namePattern} (what model APIs accept)`);
+    throw new CadreError(
+      'input_invalid',
+      `Tool name "${definition.name}" must match ${namePattern} (what model APIs accept)`,
+    );
   }
   if (!['read', 'write', 'destructive'].includes(definition.effects)) {
     throw new CadreError('input_invalid', `Tool "${definition.name}": effects must be read, write or destructive`);

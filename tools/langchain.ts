@@ -4,11 +4,15 @@ import { defineTool, type Tool, type ToolEffects, type ToolInputSchema } from '.
 /** A LangChain tool with the cadre tool's name, description and input schema, for `bindTools`. */
 export function toLangChainTool(tool: Tool): StructuredToolInterface {
   // The model only needs the schema from this; calls are made through the ToolExecutor.
-  return lcTool(async (args: Record<string, unknown>) => stringify(await tool.run(args, { signal: new AbortController().signal, runId: '', taskId: '', callId: '' })), {
-    name: tool.name,
-    description: tool.description,
-    schema: tool.input,
-  });
+  return lcTool(
+    async (args: Record<string, unknown>) =>
+      stringify(await tool.run(args, { signal: new AbortController().signal, runId: '', taskId: '', callId: '' })),
+    {
+      name: tool.name,
+      description: tool.description,
+      schema: tool.input,
+    },
+  );
 }
 
 /** Wraps any LangChain tool as a cadre tool; its effects must be declared by the caller. */

@@ -113,27 +113,59 @@ export class ToolExecutor {
     const tool = this.registry.get(call.name);
     const args = isRecord(call.args) ? call.args : {};
     ctx.events?.emit({
-      type: 'tool.called', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, args,
-      effects: tool?.effects ?? 'unknown', replayed: false,
+      type: 'tool.called',
+      taskId: ctx.taskId,
+      step: ctx.step,
+      callId: call.id,
+      tool: call.name,
+      args,
+      effects: tool?.effects ?? 'unknown',
+      replayed: false,
     });
     const guards: ToolGuards = hasGuards(ctx) ? { ...this.guards, ...definedOnly(pickGuards(ctx)) } : this.guards;
     const { decision, size, ...outcome } = await this.attempt(tool, call, args, { ...ctx, ...guards });
-    const result: ToolOutcome = { ...outcome, callId: call.id, tool: call.name, durationMs: performance.now() - started };
+    const result: ToolOutcome = {
+      ...outcome,
+      callId: call.id,
+      tool: call.name,
+      durationMs: performance.now() - started,
+    };
     if (tool && decision) {
       guards.audit?.record({
-        runId: ctx.runId, taskId: ctx.taskId, ...(guards.agent !== undefined ? { agent: guards.agent } : {}), tool: call.name, args, decision,
-        durationMs: result.durationMs, ...(size !== undefined ? { resultSize: size } : {}), ...(result.error ? { error: result.output } : {}),
+        runId: ctx.runId,
+        taskId: ctx.taskId,
+        ...(guards.agent !== undefined ? { agent: guards.agent } : {}),
+        tool: call.name,
+        args,
+        decision,
+        durationMs: result.durationMs,
+        ...(size !== undefined ? { resultSize: size } : {}),
+        ...(result.error ? { error: result.output } : {}),
       });
     }
     ctx.events?.emit({
-      type: 'tool.result', taskId: ctx.taskId, step: ctx.step, callId: call.id, tool: call.name, ok: result.ok,
-      output: result.output, ...(result.error ? { error: result.error } : {}), truncated: result.truncated,
-      attempts: result.attempts, durationMs: result.durationMs, replayed: result.replayed ?? false,
+      type: 'tool.result',
+      taskId: ctx.taskId,
+      step: ctx.step,
+      callId: call.id,
+      tool: call.name,
+      ok: result.ok,
+      output: result.output,
+      ...(result.error ? { error: result.error } : {}),
+      truncated: result.truncated,
+      attempts: result.attempts,
+      durationMs: result.durationMs,
+      replayed: result.replayed ?? false,
     });
     return result;
   }
 
-  private async attempt(tool: Tool | undefined, call: ToolCallRequest, args: Record<string, unknown>, ctx: ExecuteContext): Promise<Audited> {
+  private async attempt(
+    tool: Tool | undefined,
+    call: ToolCallRequest,
+    args: Record<string, unknown>,
+    ctx: ExecuteContext,
+  ): Promise<Audited> {
     if (!tool) {
       const known = this.registry.names().join(', ') || 'none';
       return failure(new CadreError('tool_not_found', `No tool named "${call.name}". Available tools: ${known}`), 0);
@@ -142,9 +174,14 @@ export class ToolExecutor {
     const admitted = admitCall(tool, ctx);
     if (admitted) return refusal(admitted);
     const parsed = tool.input.safeParse(call.args ?? {});
-    const fields = parsed.success ? jsonSchemaArgIssues(tool, call.args ?? {}) : parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+    const fields = parsed.success
+      ? jsonSchemaArgIssues(tool, call.args ?? {})
+      : parsed.error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
     if (!parsed.success || fields !== undefined) {
-      return { ...failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0), decision: 'allowed' };
+      return {
+        ...failure(new CadreError('tool_args_invalid', `Invalid arguments for ${tool.name}: ${fields}`), 0),
+        decision: 'allowed',
+      };
     }
     const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: ctx.callKey ?? call.id };
     const idempotencyKey = ctx.idempotencyKey ?? idempotencyKeyOf(key);
@@ -154,28 +191,63 @@ export class ToolExecutor {
       const previous = await ctx.journal!.get(key);
       // The same position asked for a different call: the journal is not this run's history.
       if (previous && (previous.tool !== tool.name || (previous.digest !== undefined && previous.digest !== digest))) {
-        throw new CadreError('journal_mismatch', `The journal recorded ${previous.tool} at call ${key.callId} of ${key.taskId}, but ${tool.name} with other arguments was asked; it was neither run nor answered from the journal.`, {
-          details: { runId: key.runId, taskId: key.taskId, callId: key.callId, recorded: previous.tool, asked: tool.name },
-        });
+        throw new CadreError(
+          'journal_mismatch',
+          `The journal recorded ${previous.tool} at call ${key.callId} of ${key.taskId}, but ${tool.name} with other arguments was asked; it was neither run nor answered from the journal.`,
+          {
+            details: {
+              runId: key.runId,
+              taskId: key.taskId,
+              callId: key.callId,
+              recorded: previous.tool,
+              asked: tool.name,
+            },
+          },
+        );
       }
       if (previous?.state === 'completed' && previous.outcome) {
         return { ...previous.outcome, truncated: false, attempts: 0, replayed: true, decision: 'allowed' };
       }
       if (previous?.state === 'started' && tool.idempotent === false) {
-        return { ...failure(new CadreError('tool_outcome_unknown', `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`), 0), decision: 'allowed' };
+        return {
+          ...failure(
+            new CadreError(
+              'tool_outcome_unknown',
+              `${tool.name} was started before an interruption and may or may not have taken effect; it was not repeated. Check its effect before calling it again.`,
+            ),
+            0,
+          ),
+          decision: 'allowed',
+        };
       }
     }
     // After the journal: a call already recorded is replayed, not re-approved or charged again.
-    const info = { args, runId: ctx.runId, taskId: ctx.taskId, callId: call.id, ...(ctx.attempt !== undefined ? { attempt: ctx.attempt } : {}) };
+    const info = {
+      args,
+      runId: ctx.runId,
+      taskId: ctx.taskId,
+      callId: call.id,
+      ...(ctx.attempt !== undefined ? { attempt: ctx.attempt } : {}),
+    };
     const authorized = await authorizeCall(tool, info, ctx);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
     const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, idempotencyKey }, ctx);
-    if (journaled) await ctx.journal!.complete(key, { ok: outcome.ok, output: outcome.output, ...(outcome.error ? { error: outcome.error } : {}) });
+    if (journaled)
+      await ctx.journal!.complete(key, {
+        ok: outcome.ok,
+        output: outcome.output,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      });
     return { ...outcome, decision: 'allowed' };
   }
 
-  private async runWithPolicy(tool: Tool, args: unknown, ids: CallIds, ctx: ExecuteContext): Promise<Attempt & { size?: number }> {
+  private async runWithPolicy(
+    tool: Tool,
+    args: unknown,
+    ids: CallIds,
+    ctx: ExecuteContext,
+  ): Promise<Attempt & { size?: number }> {
     let attempts = 0;
     const once = () => {
       attempts += 1;
@@ -183,12 +255,23 @@ export class ToolExecutor {
     };
     try {
       // Only idempotent and keyed tools are retried (a keyed one with the same key); the others skip building a retry policy.
-      const value = tool.idempotent !== false && this.retries > 1 ? await this.retryPolicy().execute(once, ctx.signal) : await once();
+      const value =
+        tool.idempotent !== false && this.retries > 1
+          ? await this.retryPolicy().execute(once, ctx.signal)
+          : await once();
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;
-      const output = truncated ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]` : text;
+      const output = truncated
+        ? `${text.slice(0, this.outputMaxChars)}\n…[truncated: ${text.length - this.outputMaxChars} more characters]`
+        : text;
       // Marked as data so the model does not take instructions planted in tool output as ours.
-      return { ok: true, output: this.delimitOutput ? delimitUntrusted(tool.name, output) : output, truncated, attempts, size: text.length };
+      return {
+        ok: true,
+        output: this.delimitOutput ? delimitUntrusted(tool.name, output) : output,
+        truncated,
+        attempts,
+        size: text.length,
+      };
     } catch (error) {
       if (ctx.signal?.aborted) throw cancelledError(ctx.signal);
       // A tool that runs an agent (delegation) can reach an approval that is still to be decided.
@@ -198,15 +281,24 @@ export class ToolExecutor {
   }
 
   private retryPolicy() {
-    const retryable = (e: unknown) => !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'));
-    return retry(handleWhen(retryable), { maxAttempts: this.retries, backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }) });
+    const retryable = (e: unknown) =>
+      !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'));
+    return retry(handleWhen(retryable), {
+      maxAttempts: this.retries,
+      backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
+    });
   }
 
   /**
    * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
    * own, aborted on either; one listener and one timer, both removed when the call settles.
    */
-  private runOnce(tool: Tool, args: unknown, { callId, idempotencyKey }: CallIds, ctx: ExecuteContext): Promise<unknown> {
+  private runOnce(
+    tool: Tool,
+    args: unknown,
+    { callId, idempotencyKey }: CallIds,
+    ctx: ExecuteContext,
+  ): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
@@ -217,19 +309,35 @@ export class ToolExecutor {
         outer?.removeEventListener('abort', onAbort);
         finish();
       };
-      const onAbort = () => settle(() => {
-        controller.abort(outer!.reason);
-        reject(cancelledError(outer!));
-      });
-      const timer = setTimeout(() => settle(() => {
-        const error = new CadreError('timeout', `${tool.name} took longer than ${limit} ms`);
-        controller.abort(error);
-        reject(error);
-      }), limit);
+      const onAbort = () =>
+        settle(() => {
+          controller.abort(outer!.reason);
+          reject(cancelledError(outer!));
+        });
+      const timer = setTimeout(
+        () =>
+          settle(() => {
+            const error = new CadreError('timeout', `${tool.name} took longer than ${limit} ms`);
+            controller.abort(error);
+            reject(error);
+          }),
+        limit,
+      );
       outer?.addEventListener('abort', onAbort, { once: true });
       Promise.resolve()
-        .then(() => tool.run(args as never, { signal: controller.signal, runId: ctx.runId, taskId: ctx.taskId, callId, idempotencyKey }))
-        .then((value) => settle(() => resolve(value)), (error: unknown) => settle(() => reject(error)));
+        .then(() =>
+          tool.run(args as never, {
+            signal: controller.signal,
+            runId: ctx.runId,
+            taskId: ctx.taskId,
+            callId,
+            idempotencyKey,
+          }),
+        )
+        .then(
+          (value) => settle(() => resolve(value)),
+          (error: unknown) => settle(() => reject(error)),
+        );
     });
   }
 }
@@ -261,4 +369,5 @@ function failure(error: CadreError, attempts: number): Attempt {
   return { ok: false, output: `Error (${error.code}): ${error.message}`, error: info, truncated: false, attempts };
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

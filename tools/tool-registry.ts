@@ -11,7 +11,8 @@ export class ToolRegistry {
 
   /** Adds a tool; a second tool with the same name is refused with `input_invalid`. */
   register(tool: Tool): this {
-    if (this.tools.has(tool.name)) throw new CadreError('input_invalid', `A tool named "${tool.name}" is already registered`);
+    if (this.tools.has(tool.name))
+      throw new CadreError('input_invalid', `A tool named "${tool.name}" is already registered`);
     this.tools.set(tool.name, tool);
     return this;
   }

@@ -14,23 +14,34 @@ const FactSchema = z.object({
   object: EntitySchema.optional(),
   value: z.union([z.string(), z.number(), z.boolean()]).optional(),
   validFrom: z.string().optional().describe('ISO 8601 date the fact became true, e.g. 2024-03-01'),
-  singleValued: z.boolean().optional().describe('true when the subject has only one such object at a time (lives_in, ceo_of)'),
+  singleValued: z
+    .boolean()
+    .optional()
+    .describe('true when the subject has only one such object at a time (lives_in, ceo_of)'),
 });
 
 /** What the model submits through the `record_facts` tool. */
 export const RecordFactsSchema = z.object({ facts: z.array(FactSchema) });
 
 // Checked after the tool schema rather than inside it, so the JSON schema the model sees stays plain.
-const isoDate = z.string().refine((d) => !Number.isNaN(Date.parse(d)), { error: (issue) => `"${String(issue.input)}" is not an ISO date` });
+const isoDate = z
+  .string()
+  .refine((d) => !Number.isNaN(Date.parse(d)), { error: (issue) => `"${String(issue.input)}" is not an ISO date` });
 const StrictFactsSchema = z.object({
-  facts: z.array(FactSchema.extend({ validFrom: isoDate.optional() }).refine((f) => f.object !== undefined || f.value !== undefined, {
-    error: 'a fact needs an object or a value',
-  })),
+  facts: z.array(
+    FactSchema.extend({ validFrom: isoDate.optional() }).refine(
+      (f) => f.object !== undefined || f.value !== undefined,
+      {
+        error: 'a fact needs an object or a value',
+      },
+    ),
+  ),
 });
 
 const recordFacts = tool(async () => 'recorded', {
   name: 'record_facts',
-  description: 'Record the facts stated in the text as subject-predicate-object triples or subject-predicate-value literals.',
+  description:
+    'Record the facts stated in the text as subject-predicate-object triples or subject-predicate-value literals.',
   schema: RecordFactsSchema,
 });
 
@@ -47,8 +58,10 @@ function readReply(reply: AIMessage): { value?: unknown; error?: string } {
   const call = reply.tool_calls?.find((c) => c.name === 'record_facts');
   if (call) return { value: call.args };
   const text = textOf(reply);
-  const candidate = /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1] ?? text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1);
-  if (!candidate.trim()) return { error: 'The reply contained no facts. Call record_facts, or reply with {"facts": [...]} as JSON.' };
+  const candidate =
+    /```(?:json)?\s*([\s\S]*?)```/.exec(text)?.[1] ?? text.slice(text.indexOf('{'), text.lastIndexOf('}') + 1);
+  if (!candidate.trim())
+    return { error: 'The reply contained no facts. Call record_facts, or reply with {"facts": [...]} as JSON.' };
   try {
     return { value: JSON.parse(candidate) };
   } catch (error) {
@@ -56,7 +69,12 @@ function readReply(reply: AIMessage): { value?: unknown; error?: string } {
   }
 }
 
-const snakeCase = (s: string) => s.trim().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '_').replace(/^_+|_+$/g, '');
+const snakeCase = (s: string) =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, '_')
+    .replace(/^_+|_+$/g, '');
 
 export interface ExtractFactsOptions {
   model: BaseChatModel;
@@ -85,10 +103,14 @@ export async function extractFacts(options: ExtractFactsOptions): Promise<Relati
     const { value, error } = readReply(reply);
     const parsed = error === undefined ? StrictFactsSchema.safeParse(value) : undefined;
     if (parsed?.success) return parsed.data.facts.map(toRelationInput);
-    const problems = error ?? parsed!.error!.issues.map((i) => `- ${i.path.join('.') || 'facts'}: ${i.message}`).join('\n');
+    const problems =
+      error ?? parsed!.error!.issues.map((i) => `- ${i.path.join('.') || 'facts'}: ${i.message}`).join('\n');
     messages.push(reply);
-    for (const call of reply.tool_calls ?? []) messages.push(new ToolMessage({ content: 'rejected', tool_call_id: call.id ?? '', name: call.name }));
-    messages.push(new HumanMessage(`Those facts were rejected:\n${problems}\nFix every problem and submit all the facts again.`));
+    for (const call of reply.tool_calls ?? [])
+      messages.push(new ToolMessage({ content: 'rejected', tool_call_id: call.id ?? '', name: call.name }));
+    messages.push(
+      new HumanMessage(`Those facts were rejected:\n${problems}\nFix every problem and submit all the facts again.`),
+    );
   }
   return [];
 }

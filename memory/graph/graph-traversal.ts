@@ -7,7 +7,11 @@ export type TouchingFacts = (ids: string[]) => Promise<Relation[]>;
  * Breadth-first out to `hops` from `start`, one `touching` read per hop: every entity reached (the
  * start first) and every fact crossed. Both graph stores walk this way; only the read differs.
  */
-export async function expandNeighbourhood(start: string, hops: number, touching: TouchingFacts): Promise<{ entityIds: string[]; relations: Relation[] }> {
+export async function expandNeighbourhood(
+  start: string,
+  hops: number,
+  touching: TouchingFacts,
+): Promise<{ entityIds: string[]; relations: Relation[] }> {
   const seen = new Set([start]);
   const relations = new Map<string, Relation>();
   let frontier = [start];
@@ -28,7 +32,12 @@ export async function expandNeighbourhood(start: string, hops: number, touching:
 }
 
 /** The shortest undirected chain of entity-to-entity facts from `fromId` to `toId`, or null past `maxHops`. */
-export async function findShortestPath(fromId: string, toId: string, maxHops: number, touching: TouchingFacts): Promise<Relation[] | null> {
+export async function findShortestPath(
+  fromId: string,
+  toId: string,
+  maxHops: number,
+  touching: TouchingFacts,
+): Promise<Relation[] | null> {
   const via = new Map<string, { from: string; relation: Relation } | null>([[fromId, null]]);
   let frontier = [fromId];
   for (let hop = 0; hop < maxHops && frontier.length > 0 && !via.has(toId); hop++) {
@@ -36,7 +45,10 @@ export async function findShortestPath(fromId: string, toId: string, maxHops: nu
     const next: string[] = [];
     for (const fact of await touching(frontier)) {
       if (fact.objectId === undefined) continue;
-      for (const [from, to] of [[fact.subjectId, fact.objectId], [fact.objectId, fact.subjectId]] as const) {
+      for (const [from, to] of [
+        [fact.subjectId, fact.objectId],
+        [fact.objectId, fact.subjectId],
+      ] as const) {
         if (inFrontier.has(from) && !via.has(to)) {
           via.set(to, { from, relation: fact });
           next.push(to);

@@ -1,10 +1,26 @@
 import neo4j, { type Driver, type ManagedTransaction, type Node } from 'neo4j-driver';
 import { CadreError, createId } from '../../src/core/index.js';
-import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood, Relation, RelationInput } from '../graph-store.js';
+import type {
+  Entity,
+  EntityInput,
+  GraphQueryOptions,
+  GraphStore,
+  Neighbourhood,
+  Relation,
+  RelationInput,
+} from '../graph-store.js';
 import { checkScope, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, newAliases, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput,
+  checkHops,
+  checkId,
+  checkRelationInput,
+  checkTime,
+  newAliases,
+  normaliseName,
+  type CheckedEntity,
+  type CheckedRelation,
 } from './normalise.js';
 import { cosineSimilarity } from '../vectors.js';
 
@@ -25,10 +41,12 @@ const schema = [
 ];
 
 /** isVisible in Cypher: a null query level compares `= null`, which is never true, leaving only shared items. */
-const vis = (x: string) => `${x}.tenant = $tenant AND (${x}.user IS NULL OR ${x}.user = $user) AND (${x}.agent IS NULL OR ${x}.agent = $agent) AND (${x}.run IS NULL OR ${x}.run = $run)`;
+const vis = (x: string) =>
+  `${x}.tenant = $tenant AND (${x}.user IS NULL OR ${x}.user = $user) AND (${x}.agent IS NULL OR ${x}.agent = $agent) AND (${x}.run IS NULL OR ${x}.run = $run)`;
 const validAt = 'f.validFrom <= $asOf AND (f.validTo IS NULL OR f.validTo > $asOf)';
 const factOrder = 'ORDER BY f.validFrom, f.recordedAt, f.id';
-const specificity = '(CASE WHEN e.user IS NULL THEN 0 ELSE 1 END + CASE WHEN e.agent IS NULL THEN 0 ELSE 1 END + CASE WHEN e.run IS NULL THEN 0 ELSE 1 END)';
+const specificity =
+  '(CASE WHEN e.user IS NULL THEN 0 ELSE 1 END + CASE WHEN e.agent IS NULL THEN 0 ELSE 1 END + CASE WHEN e.run IS NULL THEN 0 ELSE 1 END)';
 const cypher = {
   entity: `MATCH (e:KgEntity) WHERE e.id = $id AND ${vis('e')} RETURN e`,
   entities: `MATCH (e:KgEntity) WHERE e.id IN $ids AND ${vis('e')} RETURN e`,
@@ -50,29 +68,55 @@ const cypher = {
   touching: `MATCH (f:KgFact) WHERE f.tenant = $tenant AND (f.subjectId IN $ids OR f.objectId IN $ids) AND ${vis('f')} AND ${validAt} RETURN f ${factOrder}`,
   countScoped: `OPTIONAL MATCH (e:KgEntity) WHERE ${vis('e')} WITH count(e) AS entities
     OPTIONAL MATCH (f:KgFact) WHERE ${vis('f')} RETURN entities, count(f) AS relations`,
-  countAll: 'OPTIONAL MATCH (e:KgEntity) WITH count(e) AS entities OPTIONAL MATCH (f:KgFact) RETURN entities, count(f) AS relations',
+  countAll:
+    'OPTIONAL MATCH (e:KgEntity) WITH count(e) AS entities OPTIONAL MATCH (f:KgFact) RETURN entities, count(f) AS relations',
 } as const;
 
 type Props = Record<string, unknown>;
 type ScopeParams = { tenant: string; user: string | null; agent: string | null; run: string | null };
-const scopeParams = (s: Scope): ScopeParams => ({ tenant: s.tenant, user: s.user ?? null, agent: s.agent ?? null, run: s.run ?? null });
-const scopeOf = (p: Props): Scope => ({
-  tenant: p.tenant as string, ...(p.user != null ? { user: p.user as string } : {}), ...(p.agent != null ? { agent: p.agent as string } : {}), ...(p.run != null ? { run: p.run as string } : {}),
+const scopeParams = (s: Scope): ScopeParams => ({
+  tenant: s.tenant,
+  user: s.user ?? null,
+  agent: s.agent ?? null,
+  run: s.run ?? null,
 });
-const sameScope = (p: Props, s: ScopeParams) => p.tenant === s.tenant && (p.user ?? null) === s.user && (p.agent ?? null) === s.agent && (p.run ?? null) === s.run;
+const scopeOf = (p: Props): Scope => ({
+  tenant: p.tenant as string,
+  ...(p.user != null ? { user: p.user as string } : {}),
+  ...(p.agent != null ? { agent: p.agent as string } : {}),
+  ...(p.run != null ? { run: p.run as string } : {}),
+});
+const sameScope = (p: Props, s: ScopeParams) =>
+  p.tenant === s.tenant && (p.user ?? null) === s.user && (p.agent ?? null) === s.agent && (p.run ?? null) === s.run;
 /** Neo4j stores no nulls: an absent property is how "unset" is written. */
-const withoutNulls = (p: Props): Props => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== null && v !== undefined));
+const withoutNulls = (p: Props): Props =>
+  Object.fromEntries(Object.entries(p).filter(([, v]) => v !== null && v !== undefined));
 const toEntity = (p: Props): Entity => ({
-  id: p.id as string, name: p.name as string, type: p.type as string, aliases: (p.aliases as string[] | undefined) ?? [], scope: scopeOf(p), createdAt: p.createdAt as number,
+  id: p.id as string,
+  name: p.name as string,
+  type: p.type as string,
+  aliases: (p.aliases as string[] | undefined) ?? [],
+  scope: scopeOf(p),
+  createdAt: p.createdAt as number,
 });
 const toRelation = (p: Props): Relation => ({
-  id: p.id as string, subjectId: p.subjectId as string, predicate: p.predicate as string,
-  ...(p.objectId != null ? { objectId: p.objectId as string } : {}), ...(p.value != null ? { value: JSON.parse(p.value as string) as Relation['value'] } : {}),
-  validFrom: p.validFrom as number, validTo: (p.validTo as number | undefined) ?? null, recordedAt: p.recordedAt as number,
-  provenance: JSON.parse((p.provenance as string | undefined) ?? '{}') as Relation['provenance'], scope: scopeOf(p),
+  id: p.id as string,
+  subjectId: p.subjectId as string,
+  predicate: p.predicate as string,
+  ...(p.objectId != null ? { objectId: p.objectId as string } : {}),
+  ...(p.value != null ? { value: JSON.parse(p.value as string) as Relation['value'] } : {}),
+  validFrom: p.validFrom as number,
+  validTo: (p.validTo as number | undefined) ?? null,
+  recordedAt: p.recordedAt as number,
+  provenance: JSON.parse((p.provenance as string | undefined) ?? '{}') as Relation['provenance'],
+  scope: scopeOf(p),
 });
-const invalid = (message: string, details: Record<string, unknown>) => new CadreError('input_invalid', message, { details });
-const storeFailed = (error: unknown) => (CadreError.isInstance(error) ? error : new CadreError('store_failed', `Neo4j: ${(error as Error).message}`, { cause: error }));
+const invalid = (message: string, details: Record<string, unknown>) =>
+  new CadreError('input_invalid', message, { details });
+const storeFailed = (error: unknown) =>
+  CadreError.isInstance(error)
+    ? error
+    : new CadreError('store_failed', `Neo4j: ${(error as Error).message}`, { cause: error });
 
 async function rows(tx: Pick<ManagedTransaction, 'run'>, query: string, params: Props): Promise<Props[]> {
   const result = await tx.run(query, params);
@@ -80,12 +124,21 @@ async function rows(tx: Pick<ManagedTransaction, 'run'>, query: string, params: 
 }
 
 /** Opens a GraphStore on Neo4j, creating its constraints and indexes if missing. Values always travel as parameters. */
-export async function openNeo4jGraphStore(options: { uri: string; user: string; password: string; database?: string; similarityThreshold?: number }): Promise<GraphStore> {
+export async function openNeo4jGraphStore(options: {
+  uri: string;
+  user: string;
+  password: string;
+  database?: string;
+  similarityThreshold?: number;
+}): Promise<GraphStore> {
   if (!options?.uri) throw new CadreError('config_invalid', 'openNeo4jGraphStore: uri is required');
-  const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password), { disableLosslessIntegers: true });
+  const driver = neo4j.driver(options.uri, neo4j.auth.basic(options.user, options.password), {
+    disableLosslessIntegers: true,
+  });
   try {
     await driver.verifyConnectivity(options.database ? { database: options.database } : {});
-    for (const statement of schema) await driver.executeQuery(statement, {}, options.database ? { database: options.database } : {});
+    for (const statement of schema)
+      await driver.executeQuery(statement, {}, options.database ? { database: options.database } : {});
   } catch (error) {
     await driver.close();
     throw storeFailed(error);
@@ -94,7 +147,11 @@ export async function openNeo4jGraphStore(options: { uri: string; user: string; 
 }
 
 class Neo4jGraphStore implements GraphStore {
-  constructor(private readonly driver: Driver, private readonly database: string | undefined, private readonly threshold: number) {}
+  constructor(
+    private readonly driver: Driver,
+    private readonly database: string | undefined,
+    private readonly threshold: number,
+  ) {}
 
   async upsertEntities(entities: readonly EntityInput[], scope: Scope): Promise<Entity[]> {
     const s = scopeParams(checkScope(scope));
@@ -137,11 +194,17 @@ class Neo4jGraphStore implements GraphStore {
     const hops = checkHops(options.hops, 'hops', 1, 4);
     await this.requireEntity(entityId, s, 'entityId');
     const { entityIds, relations } = await expandNeighbourhood(entityId, hops, this.touching(s, asOf));
-    const byId = new Map((await this.read(cypher.entities, { ...s, ids: entityIds })).map((p) => [p.id as string, toEntity(p)]));
+    const byId = new Map(
+      (await this.read(cypher.entities, { ...s, ids: entityIds })).map((p) => [p.id as string, toEntity(p)]),
+    );
     return { entities: entityIds.flatMap((id) => byId.get(id) ?? []), relations };
   }
 
-  async shortestPath(fromId: string, toId: string, options: GraphQueryOptions & { maxHops?: number }): Promise<Relation[] | null> {
+  async shortestPath(
+    fromId: string,
+    toId: string,
+    options: GraphQueryOptions & { maxHops?: number },
+  ): Promise<Relation[] | null> {
     const { s, asOf } = this.query(options);
     const maxHops = checkHops(options.maxHops, 'maxHops', 4, 10);
     await this.requireEntity(fromId, s, 'fromId');
@@ -168,7 +231,8 @@ class Neo4jGraphStore implements GraphStore {
 
   async count(scope?: Scope): Promise<{ entities: number; relations: number }> {
     const params = scope === undefined ? {} : scopeParams(checkScope(scope));
-    const { records } = await this.driver.executeQuery(scope === undefined ? cypher.countAll : cypher.countScoped, params, this.config('READ'))
+    const { records } = await this.driver
+      .executeQuery(scope === undefined ? cypher.countAll : cypher.countScoped, params, this.config('READ'))
       .catch((error: unknown) => Promise.reject(storeFailed(error)));
     return { entities: Number(records[0]?.get('entities') ?? 0), relations: Number(records[0]?.get('relations') ?? 0) };
   }
@@ -186,7 +250,10 @@ class Neo4jGraphStore implements GraphStore {
   }
 
   private async read(query: string, params: Props): Promise<Props[]> {
-    const session = this.driver.session({ defaultAccessMode: neo4j.session.READ, ...(this.database ? { database: this.database } : {}) });
+    const session = this.driver.session({
+      defaultAccessMode: neo4j.session.READ,
+      ...(this.database ? { database: this.database } : {}),
+    });
     try {
       return await session.executeRead((tx) => rows(tx, query, params));
     } catch (error) {
@@ -198,7 +265,10 @@ class Neo4jGraphStore implements GraphStore {
 
   /** One transaction per call, so an invalid item rolls back the whole batch. */
   private async write<T>(work: (tx: ManagedTransaction) => Promise<T>): Promise<T> {
-    const session = this.driver.session({ defaultAccessMode: neo4j.session.WRITE, ...(this.database ? { database: this.database } : {}) });
+    const session = this.driver.session({
+      defaultAccessMode: neo4j.session.WRITE,
+      ...(this.database ? { database: this.database } : {}),
+    });
     try {
       return await session.executeWrite(work);
     } catch (error) {
@@ -232,8 +302,15 @@ class Neo4jGraphStore implements GraphStore {
     }
     if (!found) {
       const props = withoutNulls({
-        id: createId('ent'), ...s, name: e.name, normName: e.normName, type: e.type, aliases: e.aliases,
-        normAliases: [...new Set(norms)], embedding: e.embedding, createdAt: now,
+        id: createId('ent'),
+        ...s,
+        name: e.name,
+        normName: e.normName,
+        type: e.type,
+        aliases: e.aliases,
+        normAliases: [...new Set(norms)],
+        embedding: e.embedding,
+        createdAt: now,
       });
       return (await rows(tx, cypher.insertEntity, { props }))[0]!;
     }
@@ -242,13 +319,18 @@ class Neo4jGraphStore implements GraphStore {
     const known = new Set(found.normAliases as string[]);
     const added = newAliases(known, e);
     if (added.length === 0) return found;
-    const params = { id: found.id, aliases: [...((found.aliases as string[] | undefined) ?? []), ...added], normAliases: [...known] };
+    const params = {
+      id: found.id,
+      aliases: [...((found.aliases as string[] | undefined) ?? []), ...added],
+      normAliases: [...known],
+    };
     return (await rows(tx, cypher.setAliases, params))[0]!;
   }
 
   private async record(tx: ManagedTransaction, r: CheckedRelation, s: ScopeParams, now: number): Promise<Relation> {
     const end = async (x: string | CheckedEntity, field: string) =>
-      (typeof x === 'string' ? await this.requireEntity(x, s, field, tx) : await this.resolve(tx, x, s, now)).id as string;
+      (typeof x === 'string' ? await this.requireEntity(x, s, field, tx) : await this.resolve(tx, x, s, now))
+        .id as string;
     const subjectId = await end(r.subject, 'subject');
     const objectId = r.object === undefined ? null : await end(r.object, 'object');
     const current = await rows(tx, cypher.current, { ...s, subject: subjectId, predicate: r.predicate });
@@ -263,8 +345,16 @@ class Neo4jGraphStore implements GraphStore {
       }
     }
     const props = withoutNulls({
-      id: createId('rel'), ...s, subjectId, predicate: r.predicate, objectId, value: r.valueJson,
-      validFrom: r.validFrom, validTo, recordedAt: now, provenance: JSON.stringify(r.provenance),
+      id: createId('rel'),
+      ...s,
+      subjectId,
+      predicate: r.predicate,
+      objectId,
+      value: r.valueJson,
+      validFrom: r.validFrom,
+      validTo,
+      recordedAt: now,
+      provenance: JSON.stringify(r.provenance),
     });
     return toRelation((await rows(tx, cypher.insertFact, { props }))[0]!);
   }

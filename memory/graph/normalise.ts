@@ -26,7 +26,8 @@ const invalid = (message: string, details: Record<string, unknown> = {}) =>
 /** A finite time in ms, or `fallback` when absent; anything else is `input_invalid`. */
 export function checkTime(value: unknown, field: string, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`${field} must be a finite number of ms`, { [field]: value });
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw invalid(`${field} must be a finite number of ms`, { [field]: value });
   return value;
 }
 
@@ -41,7 +42,8 @@ export function checkHops(value: unknown, field: string, fallback: number, max: 
 
 /** A non-empty id string. */
 export function checkId(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid(`${field} must be a non-empty id`, { [field]: value });
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalid(`${field} must be a non-empty id`, { [field]: value });
   return value;
 }
 
@@ -78,12 +80,18 @@ export function checkEntityInput(input: EntityInput, field = 'entity'): CheckedE
   if (!normName) throw invalid(`${field}.name must not be empty`, { name: input.name });
   const type = typeof input.type === 'string' ? input.type.trim() : '';
   if (!type) throw invalid(`${field}.type must not be empty`, { type: input.type });
-  if (input.aliases !== undefined && (!Array.isArray(input.aliases) || input.aliases.some((a) => typeof a !== 'string'))) {
+  if (
+    input.aliases !== undefined &&
+    (!Array.isArray(input.aliases) || input.aliases.some((a) => typeof a !== 'string'))
+  ) {
     throw invalid(`${field}.aliases must be an array of strings`);
   }
   const aliases = (input.aliases ?? []).map((a) => a.trim()).filter((a) => normaliseName(a) !== '');
   const { embedding } = input;
-  if (embedding !== undefined && (!Array.isArray(embedding) || embedding.length === 0 || embedding.some((x) => !Number.isFinite(x)))) {
+  if (
+    embedding !== undefined &&
+    (!Array.isArray(embedding) || embedding.length === 0 || embedding.some((x) => !Number.isFinite(x)))
+  ) {
     throw invalid(`${field}.embedding must be a non-empty array of finite numbers`);
   }
   return { name, normName, type, aliases: [...new Set(aliases)], ...(embedding ? { embedding } : {}) };
@@ -101,7 +109,8 @@ export interface CheckedRelation {
   provenance: Provenance;
 }
 
-const checkEnd = (end: string | EntityInput, field: string) => (typeof end === 'string' ? checkId(end, field) : checkEntityInput(end, field));
+const checkEnd = (end: string | EntityInput, field: string) =>
+  typeof end === 'string' ? checkId(end, field) : checkEntityInput(end, field);
 
 /** Checks a relation input; `now` is the default `validFrom`. */
 export function checkRelationInput(input: RelationInput, now: number, field = 'relation'): CheckedRelation {

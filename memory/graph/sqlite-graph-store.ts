@@ -1,27 +1,77 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { CadreError, createId } from '../../src/core/index.js';
-import type { Entity, EntityInput, GraphQueryOptions, GraphStore, Neighbourhood, Relation, RelationInput } from '../graph-store.js';
+import type {
+  Entity,
+  EntityInput,
+  GraphQueryOptions,
+  GraphStore,
+  Neighbourhood,
+  Relation,
+  RelationInput,
+} from '../graph-store.js';
 import { checkScope, scopeLevels, type Scope } from '../scope.js';
 import { expandNeighbourhood, findShortestPath, type TouchingFacts } from './graph-traversal.js';
 import {
-  checkEntityInput, checkHops, checkId, checkRelationInput, checkTime, newAliases, normaliseName, type CheckedEntity, type CheckedRelation,
+  checkEntityInput,
+  checkHops,
+  checkId,
+  checkRelationInput,
+  checkTime,
+  newAliases,
+  normaliseName,
+  type CheckedEntity,
+  type CheckedRelation,
 } from './normalise.js';
 import { cosineSimilarity } from '../vectors.js';
 
 type EntityRow = {
-  id: string; tenant: string; user: string | null; agent: string | null; run: string | null;
-  name: string; norm_name: string; type: string; aliases: string; embedding: Buffer | null; created_at: number;
+  id: string;
+  tenant: string;
+  user: string | null;
+  agent: string | null;
+  run: string | null;
+  name: string;
+  norm_name: string;
+  type: string;
+  aliases: string;
+  embedding: Buffer | null;
+  created_at: number;
 };
 type RelationRow = {
-  id: string; tenant: string; user: string | null; agent: string | null; run: string | null;
-  subject_id: string; predicate: string; object_id: string | null; value: string | null;
-  valid_from: number; valid_to: number | null; recorded_at: number; provenance: string;
+  id: string;
+  tenant: string;
+  user: string | null;
+  agent: string | null;
+  run: string | null;
+  subject_id: string;
+  predicate: string;
+  object_id: string | null;
+  value: string | null;
+  valid_from: number;
+  valid_to: number | null;
+  recorded_at: number;
+  provenance: string;
 };
 type ScopeParams = { tenant: string; user: string | null; agent: string | null; run: string | null };
 type Params = ScopeParams & Record<string, unknown>;
 type Queries = Record<
-  'entity' | 'entities' | 'byAlias' | 'embedded' | 'find' | 'insertEntity' | 'insertAlias' | 'setAliases' | 'relation' | 'current'
-  | 'close' | 'insertRelation' | 'about' | 'touching' | 'countEntities' | 'countRelations' | 'aliasesOf',
+  | 'entity'
+  | 'entities'
+  | 'byAlias'
+  | 'embedded'
+  | 'find'
+  | 'insertEntity'
+  | 'insertAlias'
+  | 'setAliases'
+  | 'relation'
+  | 'current'
+  | 'close'
+  | 'insertRelation'
+  | 'about'
+  | 'touching'
+  | 'countEntities'
+  | 'countRelations'
+  | 'aliasesOf',
   Statement<[Params]>
 >;
 
@@ -39,25 +89,48 @@ CREATE INDEX IF NOT EXISTS kg_relations_object ON kg_relations (tenant, object_i
 CREATE INDEX IF NOT EXISTS kg_relations_predicate ON kg_relations (tenant, predicate);`;
 
 /** isVisible in SQL: a NULL query level binds `= NULL`, which is never true, leaving only shared rows. */
-const visible = (t: string) => `${t}.tenant = @tenant AND ${scopeLevels.map((l) => `(${t}.${l} IS NULL OR ${t}.${l} = @${l})`).join(' AND ')}`;
+const visible = (t: string) =>
+  `${t}.tenant = @tenant AND ${scopeLevels.map((l) => `(${t}.${l} IS NULL OR ${t}.${l} = @${l})`).join(' AND ')}`;
 const validAt = 'r.valid_from <= @asOf AND (r.valid_to IS NULL OR r.valid_to > @asOf)';
 const ordered = 'ORDER BY r.valid_from, r.recorded_at, r.id';
 const specificity = '((e.user IS NOT NULL) + (e.agent IS NOT NULL) + (e.run IS NOT NULL))';
 
-const scopeParams = (s: Scope): ScopeParams => ({ tenant: s.tenant, user: s.user ?? null, agent: s.agent ?? null, run: s.run ?? null });
-const scopeOf = (r: ScopeParams): Scope => ({
-  tenant: r.tenant, ...(r.user !== null ? { user: r.user } : {}), ...(r.agent !== null ? { agent: r.agent } : {}), ...(r.run !== null ? { run: r.run } : {}),
+const scopeParams = (s: Scope): ScopeParams => ({
+  tenant: s.tenant,
+  user: s.user ?? null,
+  agent: s.agent ?? null,
+  run: s.run ?? null,
 });
-const sameScope = (r: ScopeParams, s: ScopeParams) => r.tenant === s.tenant && r.user === s.user && r.agent === s.agent && r.run === s.run;
+const scopeOf = (r: ScopeParams): Scope => ({
+  tenant: r.tenant,
+  ...(r.user !== null ? { user: r.user } : {}),
+  ...(r.agent !== null ? { agent: r.agent } : {}),
+  ...(r.run !== null ? { run: r.run } : {}),
+});
+const sameScope = (r: ScopeParams, s: ScopeParams) =>
+  r.tenant === s.tenant && r.user === s.user && r.agent === s.agent && r.run === s.run;
 const toEntity = (r: EntityRow): Entity => ({
-  id: r.id, name: r.name, type: r.type, aliases: JSON.parse(r.aliases) as string[], scope: scopeOf(r), createdAt: r.created_at,
+  id: r.id,
+  name: r.name,
+  type: r.type,
+  aliases: JSON.parse(r.aliases) as string[],
+  scope: scopeOf(r),
+  createdAt: r.created_at,
 });
 const toRelation = (r: RelationRow): Relation => ({
-  id: r.id, subjectId: r.subject_id, predicate: r.predicate,
-  ...(r.object_id !== null ? { objectId: r.object_id } : {}), ...(r.value !== null ? { value: JSON.parse(r.value) as Relation['value'] } : {}),
-  validFrom: r.valid_from, validTo: r.valid_to, recordedAt: r.recorded_at, provenance: JSON.parse(r.provenance) as Relation['provenance'], scope: scopeOf(r),
+  id: r.id,
+  subjectId: r.subject_id,
+  predicate: r.predicate,
+  ...(r.object_id !== null ? { objectId: r.object_id } : {}),
+  ...(r.value !== null ? { value: JSON.parse(r.value) as Relation['value'] } : {}),
+  validFrom: r.valid_from,
+  validTo: r.valid_to,
+  recordedAt: r.recorded_at,
+  provenance: JSON.parse(r.provenance) as Relation['provenance'],
+  scope: scopeOf(r),
 });
-const invalid = (message: string, details: Record<string, unknown>) => new CadreError('input_invalid', message, { details });
+const invalid = (message: string, details: Record<string, unknown>) =>
+  new CadreError('input_invalid', message, { details });
 
 /**
  * A temporal GraphStore in SQLite (tables `kg_*`). Every statement filters by the caller's scope in
@@ -69,7 +142,10 @@ export class SqliteGraphStore implements GraphStore {
   private readonly upsertEntitiesTx: (inputs: CheckedEntity[], s: ScopeParams, now: number) => Entity[];
   private readonly upsertRelationsTx: (inputs: CheckedRelation[], s: ScopeParams, now: number) => Relation[];
 
-  constructor(private readonly db: Database, options: { similarityThreshold?: number } = {}) {
+  constructor(
+    private readonly db: Database,
+    options: { similarityThreshold?: number } = {},
+  ) {
     this.threshold = options.similarityThreshold ?? 0.9;
     db.exec(schema);
     const ids = (p: string) => `(SELECT value FROM json_each(@${p}))`;
@@ -97,8 +173,12 @@ export class SqliteGraphStore implements GraphStore {
       aliasesOf: 'SELECT norm_alias FROM kg_aliases WHERE entity_id = @id',
     };
     this.q = Object.fromEntries(Object.entries(sql).map(([k, v]) => [k, db.prepare<[Params]>(v)])) as Queries;
-    this.upsertEntitiesTx = db.transaction((inputs: CheckedEntity[], s: ScopeParams, now: number) => inputs.map((e) => toEntity(this.resolve(e, s, now))));
-    this.upsertRelationsTx = db.transaction((inputs: CheckedRelation[], s: ScopeParams, now: number) => inputs.map((r) => this.record(r, s, now)));
+    this.upsertEntitiesTx = db.transaction((inputs: CheckedEntity[], s: ScopeParams, now: number) =>
+      inputs.map((e) => toEntity(this.resolve(e, s, now))),
+    );
+    this.upsertRelationsTx = db.transaction((inputs: CheckedRelation[], s: ScopeParams, now: number) =>
+      inputs.map((r) => this.record(r, s, now)),
+    );
   }
 
   /** Creates entities or resolves them to existing ones visible in the scope. */
@@ -123,7 +203,9 @@ export class SqliteGraphStore implements GraphStore {
     if (!norm) throw invalid('name must not be empty', { name });
     const limit = checkHops(options.limit, 'limit', 10, 1000);
     const like = norm.replace(/[\\%_]/g, '\\$&');
-    return (this.q.find.all({ ...s, norm, prefix: `${like}%`, infix: `%${like}%`, limit }) as EntityRow[]).map(toEntity);
+    return (this.q.find.all({ ...s, norm, prefix: `${like}%`, infix: `%${like}%`, limit }) as EntityRow[]).map(
+      toEntity,
+    );
   }
 
   /** Facts with the entity as subject or object, true at `asOf`. */
@@ -139,12 +221,18 @@ export class SqliteGraphStore implements GraphStore {
     const hops = checkHops(options.hops, 'hops', 1, 4);
     this.requireEntity(entityId, s, 'entityId');
     const { entityIds, relations } = await expandNeighbourhood(entityId, hops, this.touching(s, asOf));
-    const byId = new Map((this.q.entities.all({ ...s, ids: JSON.stringify(entityIds) }) as EntityRow[]).map((r) => [r.id, toEntity(r)]));
+    const byId = new Map(
+      (this.q.entities.all({ ...s, ids: JSON.stringify(entityIds) }) as EntityRow[]).map((r) => [r.id, toEntity(r)]),
+    );
     return { entities: entityIds.flatMap((id) => byId.get(id) ?? []), relations };
   }
 
   /** Breadth-first, undirected, over facts true at `asOf`; [] when both ids are the same entity. */
-  async shortestPath(fromId: string, toId: string, options: GraphQueryOptions & { maxHops?: number }): Promise<Relation[] | null> {
+  async shortestPath(
+    fromId: string,
+    toId: string,
+    options: GraphQueryOptions & { maxHops?: number },
+  ): Promise<Relation[] | null> {
     const { s, asOf } = this.query(options);
     const maxHops = checkHops(options.maxHops, 'maxHops', 4, 10);
     this.requireEntity(fromId, s, 'fromId');
@@ -153,7 +241,8 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   private touching(s: ScopeParams, asOf: number): TouchingFacts {
-    return async (ids) => (this.q.touching.all({ ...s, asOf, ids: JSON.stringify(ids) }) as RelationRow[]).map(toRelation);
+    return async (ids) =>
+      (this.q.touching.all({ ...s, asOf, ids: JSON.stringify(ids) }) as RelationRow[]).map(toRelation);
   }
 
   /** Closes a fact at `at` (never before it began); an already earlier close is kept. */
@@ -207,8 +296,14 @@ export class SqliteGraphStore implements GraphStore {
     }
     if (!row) {
       row = {
-        id: createId('ent'), ...s, name: e.name, norm_name: e.normName, type: e.type, aliases: JSON.stringify(e.aliases),
-        embedding: e.embedding ? Buffer.from(new Float64Array(e.embedding).buffer) : null, created_at: now,
+        id: createId('ent'),
+        ...s,
+        name: e.name,
+        norm_name: e.normName,
+        type: e.type,
+        aliases: JSON.stringify(e.aliases),
+        embedding: e.embedding ? Buffer.from(new Float64Array(e.embedding).buffer) : null,
+        created_at: now,
       };
       this.q.insertEntity.run(row);
       for (const norm of new Set(norms)) this.q.insertAlias.run({ ...s, id: row.id, norm });
@@ -216,7 +311,9 @@ export class SqliteGraphStore implements GraphStore {
     }
     // Merged aliases are visible to everyone who sees the entity, so only its own scope may add them.
     if (!sameScope(row, s)) return row;
-    const known = new Set((this.q.aliasesOf.all({ ...s, id: row.id }) as { norm_alias: string }[]).map((a) => a.norm_alias));
+    const known = new Set(
+      (this.q.aliasesOf.all({ ...s, id: row.id }) as { norm_alias: string }[]).map((a) => a.norm_alias),
+    );
     const added = newAliases(known, e);
     if (added.length === 0) return row;
     const aliases = JSON.stringify([...(JSON.parse(row.aliases) as string[]), ...added]);
@@ -226,7 +323,8 @@ export class SqliteGraphStore implements GraphStore {
   }
 
   private record(r: CheckedRelation, s: ScopeParams, now: number): Relation {
-    const end = (x: string | CheckedEntity, field: string) => (typeof x === 'string' ? this.requireEntity(x, s, field) : this.resolve(x, s, now)).id;
+    const end = (x: string | CheckedEntity, field: string) =>
+      (typeof x === 'string' ? this.requireEntity(x, s, field) : this.resolve(x, s, now)).id;
     const subjectId = end(r.subject, 'subject');
     const objectId = r.object === undefined ? null : end(r.object, 'object');
     const current = this.q.current.all({ ...s, subject: subjectId, predicate: r.predicate }) as RelationRow[];
@@ -241,8 +339,16 @@ export class SqliteGraphStore implements GraphStore {
       }
     }
     const row: RelationRow = {
-      id: createId('rel'), ...s, subject_id: subjectId, predicate: r.predicate, object_id: objectId, value: r.valueJson,
-      valid_from: r.validFrom, valid_to: validTo, recorded_at: now, provenance: JSON.stringify(r.provenance),
+      id: createId('rel'),
+      ...s,
+      subject_id: subjectId,
+      predicate: r.predicate,
+      object_id: objectId,
+      value: r.valueJson,
+      valid_from: r.validFrom,
+      valid_to: validTo,
+      recorded_at: now,
+      provenance: JSON.stringify(r.provenance),
     };
     this.q.insertRelation.run(row);
     return toRelation(row);

@@ -15,15 +15,21 @@ export interface EmbeddedVectorStoreOptions {
 
 const positiveInt = (name: string, value: number | undefined, fallback: number, max: number): number => {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new CadreError('config_invalid', `${name} must be an integer from 1 to ${max}, got ${value}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw new CadreError('config_invalid', `${name} must be an integer from 1 to ${max}, got ${value}`);
   return v;
 };
 
 /** The options with defaults filled in; `config_invalid` naming the first bad one. */
-export function checkEmbeddedVectorStoreOptions(options: EmbeddedVectorStoreOptions): { dimensions: number; connectivity: number; expansionSearch: number } {
+export function checkEmbeddedVectorStoreOptions(options: EmbeddedVectorStoreOptions): {
+  dimensions: number;
+  connectivity: number;
+  expansionSearch: number;
+} {
   const dimensions = positiveInt('dimensions', options.dimensions, 0, 65_536);
   const connectivity = positiveInt('connectivity', options.connectivity, defaultConnectivity, 256);
   const expansionSearch = positiveInt('expansionSearch', options.expansionSearch, defaultExpansionSearch, 4096);
-  if (typeof options.path !== 'string' || options.path === '') throw new CadreError('config_invalid', 'path must name a directory');
+  if (typeof options.path !== 'string' || options.path === '')
+    throw new CadreError('config_invalid', 'path must name a directory');
   return { dimensions, connectivity, expansionSearch };
 }

@@ -71,14 +71,22 @@ export class EmbeddedVectorStore implements VectorStore {
     const scope = checkScope(options.scope);
     const k = options.k ?? 10;
     if (!Number.isInteger(k) || k < 1 || k > maxK) throw invalid(`k must be an integer from 1 to ${maxK}`, { k });
-    const request = { vector: unitVector(vector, this.dimensions, 'Query'), scope, k, matches: compileFilter(options.filter) };
-    return this.rows.countVisible(scope, this.exactLimit) <= this.exactLimit ? exactSearch(this.rows, request) : indexSearch({ index: this.index, scopes: this.scopes, rows: this.rows }, request);
+    const request = {
+      vector: unitVector(vector, this.dimensions, 'Query'),
+      scope,
+      k,
+      matches: compileFilter(options.filter),
+    };
+    return this.rows.countVisible(scope, this.exactLimit) <= this.exactLimit
+      ? exactSearch(this.rows, request)
+      : indexSearch({ index: this.index, scopes: this.scopes, rows: this.rows }, request);
   }
 
   async delete(ids: readonly string[], scope: Scope): Promise<number> {
     this.assertOpen();
     const s = checkScope(scope);
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw invalid('delete takes an array of ids');
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
+      throw invalid('delete takes an array of ids');
     const keys = this.rows.delete(ids, s);
     for (const key of keys) this.scopes.delete(key);
     if (keys.length > 0) this.index.write((index) => index.remove(BigUint64Array.from(keys, BigInt)));

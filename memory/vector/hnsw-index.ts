@@ -78,8 +78,13 @@ export class HnswIndex {
 
   private newIndex(): Index {
     return new Index({
-      dimensions: this.dimensions, metric: MetricKind.Cos, quantization: ScalarKind.F32, connectivity: this.config.connectivity,
-      expansion_add: defaultExpansionAdd, expansion_search: this.config.expansionSearch, multi: false,
+      dimensions: this.dimensions,
+      metric: MetricKind.Cos,
+      quantization: ScalarKind.F32,
+      connectivity: this.config.connectivity,
+      expansion_add: defaultExpansionAdd,
+      expansion_search: this.config.expansionSearch,
+      multi: false,
     });
   }
 
@@ -97,7 +102,8 @@ export class HnswIndex {
     } catch {
       return this.rebuild('stale');
     }
-    if (sidecar.generation !== this.rows.generation || sidecar.count !== rows || sidecar.dimensions !== this.dimensions) return this.rebuild('stale');
+    if (sidecar.generation !== this.rows.generation || sidecar.count !== rows || sidecar.dimensions !== this.dimensions)
+      return this.rebuild('stale');
     // usearch trusts the file it loads and can crash the process on a corrupt one, so check first.
     if (sha256File(this.path) !== sidecar.sha256) return this.rebuild('corrupt');
     try {
@@ -135,7 +141,12 @@ export class HnswIndex {
     const tmp = `${this.path}.tmp`;
     try {
       this.index.save(tmp);
-      const sidecar: Sidecar = { generation: this.rows.generation, count: this.index.size(), dimensions: this.dimensions, sha256: sha256File(tmp) };
+      const sidecar: Sidecar = {
+        generation: this.rows.generation,
+        count: this.index.size(),
+        dimensions: this.dimensions,
+        sha256: sha256File(tmp),
+      };
       renameSync(tmp, this.path);
       writeSidecar(this.path, sidecar);
       this.savedGeneration = this.rows.generation;

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 
 /** What the saved HNSW index was made from, kept beside it in `<index>.json`, so a stale or torn file is not loaded. */
-export interface Sidecar { generation: number; count: number; dimensions: number; sha256: string }
+export interface Sidecar {
+  generation: number;
+  count: number;
+  dimensions: number;
+  sha256: string;
+}
 
 /** The SHA-256 of a file, read in 1 MiB chunks. */
 export function sha256File(path: string): string {
@@ -18,7 +23,8 @@ export function sha256File(path: string): string {
 }
 
 /** Reads the sidecar of an index file; throws when it is missing or not JSON. */
-export const readSidecar = (indexPath: string): Sidecar => JSON.parse(readFileSync(`${indexPath}.json`, 'utf8')) as Sidecar;
+export const readSidecar = (indexPath: string): Sidecar =>
+  JSON.parse(readFileSync(`${indexPath}.json`, 'utf8')) as Sidecar;
 
 /** Writes the sidecar of an index file by rename, so it is never torn. */
 export function writeSidecar(indexPath: string, sidecar: Sidecar): void {

@@ -7,10 +7,20 @@ type Condition = Schemas['Condition'];
 export type QdrantFilter = Schemas['Filter'];
 
 /** Payload keys the adapter owns; the caller's payload lives under `p`, so it can never collide. */
-export const qdrantKeys = { id: '_id', text: '_text', payload: 'p', tenant: '_tenant', user: '_user', agent: '_agent', run: '_run' } as const;
+export const qdrantKeys = {
+  id: '_id',
+  text: '_text',
+  payload: 'p',
+  tenant: '_tenant',
+  user: '_user',
+  agent: '_agent',
+  run: '_run',
+} as const;
 
-const invalid = (message: string, details: Record<string, unknown> = {}) => new CadreError('input_invalid', message, { details });
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const invalid = (message: string, details: Record<string, unknown> = {}) =>
+  new CadreError('input_invalid', message, { details });
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown): v is JsonPrimitive =>
   v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 // Qdrant reads `.` and `[` in a key as a path; only plain names are safe to put after `p.`.
@@ -26,7 +36,9 @@ export function scopeFilter(scope: Scope): QdrantFilter {
   for (const level of scopeLevels) {
     const key = qdrantKeys[level];
     const value = scope[level];
-    must.push(value === undefined ? { is_empty: { key } } : { should: [{ is_empty: { key } }, { key, match: { value } }] });
+    must.push(
+      value === undefined ? { is_empty: { key } } : { should: [{ is_empty: { key } }, { key, match: { value } }] },
+    );
   }
   return { must };
 }
@@ -59,15 +71,18 @@ export function payloadConditions(filter: unknown): Condition[] | null {
     const keys = Object.keys(cond);
     if (keys.length === 1 && keys[0] === 'in') {
       const set = cond.in;
-      if (!Array.isArray(set) || !set.every(isPrimitive)) throw bad('`in` must be an array of strings, numbers, booleans or null');
+      if (!Array.isArray(set) || !set.every(isPrimitive))
+        throw bad('`in` must be an array of strings, numbers, booleans or null');
       if (set.length === 0) matchesNothing = true;
       else if (set.every((v) => typeof v === 'string')) conditions.push({ key, match: { any: set } });
-      else if (set.every((v) => typeof v === 'number' && Number.isInteger(v))) conditions.push({ key, match: { any: set as number[] } });
+      else if (set.every((v) => typeof v === 'number' && Number.isInteger(v)))
+        conditions.push({ key, match: { any: set as number[] } });
       else conditions.push({ should: set.map((v) => equals(key, v)) });
       continue;
     }
     const ops = ['gt', 'gte', 'lt', 'lte'] as const;
-    if (keys.length === 0 || !keys.every((k) => (ops as readonly string[]).includes(k))) throw bad('a range takes only gt, gte, lt, lte');
+    if (keys.length === 0 || !keys.every((k) => (ops as readonly string[]).includes(k)))
+      throw bad('a range takes only gt, gte, lt, lte');
     const range: Record<string, number> = {};
     for (const op of ops) {
       if (!(op in cond)) continue;

@@ -23,9 +23,18 @@ export interface QdrantVectorStoreOptions {
   embedder?: string;
 }
 
-interface Prepared { uuid: string; id: string; scope: Scope; vector: number[]; payload: Record<string, JsonValue> }
+interface Prepared {
+  uuid: string;
+  id: string;
+  scope: Scope;
+  vector: number[];
+  payload: Record<string, JsonValue>;
+}
 
-const chunks = <T>(list: readonly T[]) => Array.from({ length: Math.ceil(list.length / pointsPerRequest) }, (_, i) => list.slice(i * pointsPerRequest, (i + 1) * pointsPerRequest));
+const chunks = <T>(list: readonly T[]) =>
+  Array.from({ length: Math.ceil(list.length / pointsPerRequest) }, (_, i) =>
+    list.slice(i * pointsPerRequest, (i + 1) * pointsPerRequest),
+  );
 
 /** The point id for a caller's id: a UUID v5-style SHA-1 of it, because Qdrant takes only UUIDs and integers. */
 export function qdrantPointId(id: string): string {
@@ -42,7 +51,9 @@ function prepareItem(item: unknown, index: number, dimensions: number): Prepared
   const { id, scope } = checked;
   // The JSON round trip drops what Qdrant would store differently (undefined fields, Dates, NaN).
   const payload: Record<string, JsonValue> = {
-    [qdrantKeys.id]: id, [qdrantKeys.tenant]: scope.tenant, [qdrantKeys.payload]: JSON.parse(checked.payload) as JsonValue,
+    [qdrantKeys.id]: id,
+    [qdrantKeys.tenant]: scope.tenant,
+    [qdrantKeys.payload]: JSON.parse(checked.payload) as JsonValue,
     ...(checked.text !== null ? { [qdrantKeys.text]: checked.text } : {}),
   };
   for (const level of scopeLevels) if (scope[level] !== undefined) payload[qdrantKeys[level]] = scope[level];
@@ -58,12 +69,14 @@ function scopeOf(payload: Record<string, unknown>): Scope {
   return scope;
 }
 
-
 function storeError(error: unknown, what: string): CadreError {
   if (CadreError.isInstance(error)) return error;
   const e = error as { status?: number; message?: string; data?: { status?: { error?: string } } };
   const reason = e?.data?.status?.error ?? e?.message ?? String(error);
-  return new CadreError('store_failed', `Qdrant ${what} failed${e?.status ? ` (HTTP ${e.status})` : ''}: ${reason}`, { cause: error, details: { status: e?.status } });
+  return new CadreError('store_failed', `Qdrant ${what} failed${e?.status ? ` (HTTP ${e.status})` : ''}: ${reason}`, {
+    cause: error,
+    details: { status: e?.status },
+  });
 }
 
 /** Creates the collection and scope indexes when missing; refuses one of another size or embedder. */
@@ -80,13 +93,22 @@ async function prepareCollection(client: QdrantClient, options: QdrantVectorStor
   const info = await client.getCollection(collection);
   const vectors = info.config.params.vectors as Partial<Schemas['VectorParams']> | undefined;
   if (vectors?.size !== dimensions || vectors.distance !== 'Cosine') {
-    throw new CadreError('config_invalid', `Qdrant collection "${collection}" holds ${vectors?.size ?? 'named'} ${vectors?.distance ?? ''} vectors; this store needs ${dimensions} Cosine`, { details: { collection, dimensions, found: vectors } });
+    throw new CadreError(
+      'config_invalid',
+      `Qdrant collection "${collection}" holds ${vectors?.size ?? 'named'} ${vectors?.distance ?? ''} vectors; this store needs ${dimensions} Cosine`,
+      { details: { collection, dimensions, found: vectors } },
+    );
   }
   const stored = (info.config as { metadata?: Record<string, unknown> | null }).metadata?.cadre_embedder;
   if (embedder !== undefined && stored !== undefined && stored !== embedder) {
-    throw new CadreError('config_invalid', `Qdrant collection "${collection}" was filled by embedder "${String(stored)}", not "${embedder}"`, { details: { collection, embedder, stored } });
+    throw new CadreError(
+      'config_invalid',
+      `Qdrant collection "${collection}" was filled by embedder "${String(stored)}", not "${embedder}"`,
+      { details: { collection, embedder, stored } },
+    );
   }
-  if (embedder !== undefined && stored === undefined) await client.updateCollection(collection, { metadata: { cadre_embedder: embedder } });
+  if (embedder !== undefined && stored === undefined)
+    await client.updateCollection(collection, { metadata: { cadre_embedder: embedder } });
   for (const key of scopeKeys) {
     if (info.payload_schema[key]) continue;
     // is_tenant lets Qdrant lay points out by tenant, which every query filters on.
@@ -101,8 +123,10 @@ async function prepareCollection(client: QdrantClient, options: QdrantVectorStor
  */
 export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): Promise<VectorStore> {
   const { url, apiKey, collection, dimensions } = options;
-  if (!Number.isInteger(dimensions) || dimensions < 1) throw new CadreError('config_invalid', `dimensions must be a positive integer, got ${dimensions}`);
-  if (typeof collection !== 'string' || collection === '') throw new CadreError('config_invalid', 'collection must be a non-empty name');
+  if (!Number.isInteger(dimensions) || dimensions < 1)
+    throw new CadreError('config_invalid', `dimensions must be a positive integer, got ${dimensions}`);
+  if (typeof collection !== 'string' || collection === '')
+    throw new CadreError('config_invalid', 'collection must be a non-empty name');
   // checkCompatibility would print a warning on every version mismatch; the calls below fail clearly instead.
   const client = new QdrantClient({ url, ...(apiKey ? { apiKey } : {}), checkCompatibility: false });
   try {
@@ -128,19 +152,33 @@ export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): 
       openCheck();
       if (!Array.isArray(items)) throw invalid('upsert takes an array of items');
       // Validate everything before writing anything; a later item with the same id wins.
-      const prepared = [...new Map((items as readonly VectorItem[]).map((item, i) => prepareItem(item, i, dimensions)).map((p) => [p.id, p])).values()];
+      const prepared = [
+        ...new Map(
+          (items as readonly VectorItem[]).map((item, i) => prepareItem(item, i, dimensions)).map((p) => [p.id, p]),
+        ).values(),
+      ];
       if (prepared.length === 0) return;
       for (const batch of chunks(prepared)) {
-        const existing = await call('upsert', () => client.retrieve(collection, { ids: batch.map((p) => p.uuid), with_payload: scopeKeys, with_vector: false }));
+        const existing = await call('upsert', () =>
+          client.retrieve(collection, { ids: batch.map((p) => p.uuid), with_payload: scopeKeys, with_vector: false }),
+        );
         for (const point of existing) {
           const old = point.payload ?? {};
           const mine = batch.find((p) => p.uuid === point.id);
           // Replacing across scopes would let one tenant overwrite (or hide) another's item.
-          if (mine && !sameScope(scopeOf(old), mine.scope)) throw invalid(`Item "${mine.id}": the id is taken in another scope; delete it there first`, { id: mine.id });
+          if (mine && !sameScope(scopeOf(old), mine.scope))
+            throw invalid(`Item "${mine.id}": the id is taken in another scope; delete it there first`, {
+              id: mine.id,
+            });
         }
       }
       for (const batch of chunks(prepared)) {
-        await call('upsert', () => client.upsert(collection, { wait: true, points: batch.map((p) => ({ id: p.uuid, vector: p.vector, payload: p.payload })) }));
+        await call('upsert', () =>
+          client.upsert(collection, {
+            wait: true,
+            points: batch.map((p) => ({ id: p.uuid, vector: p.vector, payload: p.payload })),
+          }),
+        );
       }
     },
 
@@ -153,13 +191,18 @@ export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): 
       const q = Array.from(unitVector(vector, dimensions, 'Query'));
       const filter = qdrantFilter(scope, queryOptions.filter);
       if (filter === null) return [];
-      const { points } = await call('query', () => client.query(collection, { query: q, filter, limit: k, with_payload: true }));
+      const { points } = await call('query', () =>
+        client.query(collection, { query: q, filter, limit: k, with_payload: true }),
+      );
       return points.map((point): VectorHit => {
         const payload = point.payload ?? {};
         const text = payload[qdrantKeys.text];
         return {
-          id: String(payload[qdrantKeys.id]), score: point.score, scope: scopeOf(payload),
-          payload: (payload[qdrantKeys.payload] ?? {}) as Record<string, JsonValue>, ...(typeof text === 'string' ? { text } : {}),
+          id: String(payload[qdrantKeys.id]),
+          score: point.score,
+          scope: scopeOf(payload),
+          payload: (payload[qdrantKeys.payload] ?? {}) as Record<string, JsonValue>,
+          ...(typeof text === 'string' ? { text } : {}),
         };
       });
     },
@@ -167,7 +210,8 @@ export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): 
     async delete(ids, scope) {
       openCheck();
       const s = checkScope(scope);
-      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) throw invalid('delete takes an array of ids');
+      if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string'))
+        throw invalid('delete takes an array of ids');
       let deleted = 0;
       for (const batch of chunks([...new Set(ids as string[])].map(qdrantPointId))) {
         const filter: QdrantFilter = { must: [{ has_id: batch }, ...(scopeFilter(s).must as Schemas['Condition'][])] };
@@ -182,7 +226,8 @@ export async function openQdrantVectorStore(options: QdrantVectorStoreOptions): 
     async count(scope?: Scope) {
       openCheck();
       const filter = scope === undefined ? undefined : scopeFilter(checkScope(scope));
-      return (await call('count', () => client.count(collection, { exact: true, ...(filter ? { filter } : {}) }))).count;
+      return (await call('count', () => client.count(collection, { exact: true, ...(filter ? { filter } : {}) })))
+        .count;
     },
 
     close() {

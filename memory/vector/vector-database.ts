@@ -17,7 +17,9 @@ export function openVectorDatabase(path: string): Database.Database {
       CREATE INDEX IF NOT EXISTS items_scope ON items (tenant, "user", agent, run);`);
     return db;
   } catch (error) {
-    throw new CadreError('store_failed', `Cannot open the vector store at ${path}: ${(error as Error).message}`, { cause: error });
+    throw new CadreError('store_failed', `Cannot open the vector store at ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }
 
@@ -25,17 +27,27 @@ export function openVectorDatabase(path: string): Database.Database {
  * Records the store's dimensions and embedder, refusing (`config_invalid`) a store made with others:
  * its vectors would not be comparable.
  */
-export function claimVectorDatabase(db: Database.Database, options: { path: string; dimensions: number; embedder?: string }): void {
+export function claimVectorDatabase(
+  db: Database.Database,
+  options: { path: string; dimensions: number; embedder?: string },
+): void {
   const { path, dimensions } = options;
-  const meta = (name: string) => (db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value;
+  const meta = (name: string) =>
+    (db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value;
   const setMeta = db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)');
   const stored = meta('dimensions');
   if (stored !== undefined && Number(stored) !== dimensions) {
-    throw new CadreError('config_invalid', `The vector store at ${path} holds ${stored}-dimensional vectors, not ${dimensions}`);
+    throw new CadreError(
+      'config_invalid',
+      `The vector store at ${path} holds ${stored}-dimensional vectors, not ${dimensions}`,
+    );
   }
   const embedder = meta('embedder');
   if (options.embedder !== undefined && embedder !== undefined && embedder !== options.embedder) {
-    throw new CadreError('config_invalid', `The vector store at ${path} was made with embedder "${embedder}", not "${options.embedder}"`);
+    throw new CadreError(
+      'config_invalid',
+      `The vector store at ${path} was made with embedder "${embedder}", not "${options.embedder}"`,
+    );
   }
   db.transaction(() => {
     setMeta.run('dimensions', String(dimensions));

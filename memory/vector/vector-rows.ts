@@ -5,13 +5,24 @@ import { invalid, rowColumns, sameScope, scopeOf, type Prepared } from './vector
 
 /** An item as read back from the `items` table, without its vector. */
 export interface Row {
-  key: number; id: string; tenant: string; user: string | null; agent: string | null; run: string | null;
-  payload: string; text: string | null;
+  key: number;
+  id: string;
+  tenant: string;
+  user: string | null;
+  agent: string | null;
+  run: string | null;
+  payload: string;
+  text: string | null;
 }
 
 /** A row as a query hit; `text` only when the item has one. */
-export const rowHit = (row: Row, score: number): VectorHit =>
-  ({ id: row.id, score, scope: scopeOf(row), payload: JSON.parse(row.payload) as Record<string, JsonValue>, ...(row.text !== null ? { text: row.text } : {}) });
+export const rowHit = (row: Row, score: number): VectorHit => ({
+  id: row.id,
+  score,
+  scope: scopeOf(row),
+  payload: JSON.parse(row.payload) as Record<string, JsonValue>,
+  ...(row.text !== null ? { text: row.text } : {}),
+});
 
 /**
  * The `items` table of an embedded vector store: every item with its vector as a BLOB of 32-bit
@@ -32,7 +43,9 @@ export class VectorRows {
    */
   upsert(prepared: Iterable<Prepared>, now: number): { keys: number[]; replaced: number[] } {
     const update = this.sql('UPDATE items SET payload = ?, text = ?, vector = ?, updated_at = ? WHERE key = ?');
-    const insert = this.sql('INSERT INTO items (id, tenant, "user", agent, run, payload, text, vector, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const insert = this.sql(
+      'INSERT INTO items (id, tenant, "user", agent, run, payload, text, vector, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
     const replaced: number[] = [];
     const keys = this.db.transaction(() => {
       const out: number[] = [];
@@ -41,13 +54,19 @@ export class VectorRows {
         const old = this.rowById(p.id);
         if (old) {
           // Replacing across scopes would let one tenant overwrite (or hide) another's item.
-          if (!sameScope(scopeOf(old), p.scope)) throw invalid(`Item "${p.id}": the id is taken in another scope; delete it there first`, { id: p.id });
+          if (!sameScope(scopeOf(old), p.scope))
+            throw invalid(`Item "${p.id}": the id is taken in another scope; delete it there first`, { id: p.id });
           update.run(p.payload, p.text, blob, now, old.key);
           replaced.push(old.key);
           out.push(old.key);
         } else {
           const s = p.scope;
-          out.push(Number(insert.run(p.id, s.tenant, s.user ?? null, s.agent ?? null, s.run ?? null, p.payload, p.text, blob, now).lastInsertRowid));
+          out.push(
+            Number(
+              insert.run(p.id, s.tenant, s.user ?? null, s.agent ?? null, s.run ?? null, p.payload, p.text, blob, now)
+                .lastInsertRowid,
+            ),
+          );
         }
       }
       this.bumpGeneration();
@@ -81,16 +100,19 @@ export class VectorRows {
   /** Rows visible in a scope; `atMost` stops counting past that many, for when only "is it small?" matters. */
   countVisible(scope: Scope, atMost?: number): number {
     const where = this.visibleWhere(scope);
-    const text = atMost !== undefined
-      ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM items WHERE ${where} LIMIT ${atMost + 1})`
-      : `SELECT COUNT(*) AS n FROM items WHERE ${where}`;
+    const text =
+      atMost !== undefined
+        ? `SELECT COUNT(*) AS n FROM (SELECT 1 FROM items WHERE ${where} LIMIT ${atMost + 1})`
+        : `SELECT COUNT(*) AS n FROM items WHERE ${where}`;
     return (this.sql(text).get(this.scopeParams(scope)) as { n: number }).n;
   }
 
   /** Key and vector of every row visible in a scope, and the payload when a filter needs it. */
   visibleVectors(scope: Scope, withPayload: boolean): { key: number; vector: Buffer; payload?: string }[] {
     // Only key, vector (and payload when filtering) per row: whole rows cost twice as much to read.
-    return this.sql(`SELECT key, vector${withPayload ? ', payload' : ''} FROM items WHERE ${this.visibleWhere(scope)}`).all(this.scopeParams(scope)) as { key: number; vector: Buffer; payload?: string }[];
+    return this.sql(
+      `SELECT key, vector${withPayload ? ', payload' : ''} FROM items WHERE ${this.visibleWhere(scope)}`,
+    ).all(this.scopeParams(scope)) as { key: number; vector: Buffer; payload?: string }[];
   }
 
   /** Every row's key and scope columns. */
@@ -100,7 +122,10 @@ export class VectorRows {
 
   /** Every row's key and vector BLOB, for rebuilding the index. */
   vectors(): IterableIterator<{ key: number; vector: Buffer }> {
-    return this.db.prepare('SELECT key, vector FROM items').iterate() as IterableIterator<{ key: number; vector: Buffer }>;
+    return this.db.prepare('SELECT key, vector FROM items').iterate() as IterableIterator<{
+      key: number;
+      vector: Buffer;
+    }>;
   }
 
   count(): number {
@@ -113,7 +138,10 @@ export class VectorRows {
 
   /** The WHERE clause for the rows visible in a scope: one text per shape of scope, so statements are cached. */
   private visibleWhere(scope: Scope): string {
-    return ['tenant = @tenant', ...scopeLevels.map((l) => (scope[l] === undefined ? `"${l}" IS NULL` : `("${l}" IS NULL OR "${l}" = @${l})`))].join(' AND ');
+    return [
+      'tenant = @tenant',
+      ...scopeLevels.map((l) => (scope[l] === undefined ? `"${l}" IS NULL` : `("${l}" IS NULL OR "${l}" = @${l})`)),
+    ].join(' AND ');
   }
 
   /** A prepared statement, made once per SQL text. */

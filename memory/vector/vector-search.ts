@@ -7,7 +7,12 @@ import type { Predicate } from './vector-input.js';
 import { rowHit, type VectorRows } from './vector-rows.js';
 
 /** One checked query: a unit vector, the asking scope, how many hits, and the payload filter if any. */
-export interface SearchRequest { vector: Float32Array; scope: Scope; k: number; matches: Predicate | undefined }
+export interface SearchRequest {
+  vector: Float32Array;
+  scope: Scope;
+  k: number;
+  matches: Predicate | undefined;
+}
 
 /**
  * Scopes with at most this many visible rows are searched exactly from SQLite: exact recall, and no
@@ -32,7 +37,10 @@ export function exactSearch(rows: VectorRows, { vector: q, scope, k, matches }: 
 }
 
 /** The k best hits from the HNSW index, screening its candidates by scope and filter. */
-export function indexSearch(source: { index: HnswIndex; scopes: KeyScopes; rows: VectorRows }, { vector: q, scope, k, matches }: SearchRequest): VectorHit[] {
+export function indexSearch(
+  source: { index: HnswIndex; scopes: KeyScopes; rows: VectorRows },
+  { vector: q, scope, k, matches }: SearchRequest,
+): VectorHit[] {
   const { index, scopes, rows } = source;
   const size = index.size();
   const visible = new Map<Scope, boolean>();

@@ -4,11 +4,21 @@ import { openConfiguredStore } from '../runtime/index.js';
 import { AuditLog, type AuditDecision } from '../../tools/index.js';
 
 /** `cadre audit`: every tool call, allowed or refused, newest first, with redacted arguments. */
-export function listAudit(options: { config: CadreConfigInput; runId?: string; tool?: string; decision?: AuditDecision; limit: number; json: boolean }): number {
+export function listAudit(options: {
+  config: CadreConfigInput;
+  runId?: string;
+  tool?: string;
+  decision?: AuditDecision;
+  limit: number;
+  json: boolean;
+}): number {
   const config = loadConfig(options.config);
   const store = openConfiguredStore(config);
   const records = new AuditLog(store.db).list({
-    limit: options.limit, ...(options.runId ? { runId: options.runId } : {}), ...(options.tool ? { tool: options.tool } : {}), ...(options.decision ? { decision: options.decision } : {}),
+    limit: options.limit,
+    ...(options.runId ? { runId: options.runId } : {}),
+    ...(options.tool ? { tool: options.tool } : {}),
+    ...(options.decision ? { decision: options.decision } : {}),
   });
   for (const r of records) {
     if (options.json) {
@@ -17,7 +27,9 @@ export function listAudit(options: { config: CadreConfigInput; runId?: string; t
     }
     const when = new Date(r.at).toISOString().replace('T', ' ').slice(0, 19);
     const decision = r.decision === 'allowed' ? pc.green(r.decision) : pc.red(r.decision);
-    process.stdout.write(`${pc.dim(when)} ${decision.padEnd(24)} ${r.tool.padEnd(28)} ${pc.dim(`${r.runId}/${r.taskId}`)} ${JSON.stringify(r.args)}${r.error ? pc.red(` ${r.error}`) : ''}\n`);
+    process.stdout.write(
+      `${pc.dim(when)} ${decision.padEnd(24)} ${r.tool.padEnd(28)} ${pc.dim(`${r.runId}/${r.taskId}`)} ${JSON.stringify(r.args)}${r.error ? pc.red(` ${r.error}`) : ''}\n`,
+    );
   }
   if (!options.json && records.length === 0) process.stdout.write('no tool calls recorded\n');
   return 0;

@@ -12,6 +12,9 @@ export function createDefaultTeam(config: CadreConfig, episodes?: EpisodeStore):
   return builtinRoles({ tools, maxSteps: Math.min(10, config.maxSteps) }).map((role) => {
     if (role.name !== 'coder' || isAgent(role.agent)) return role;
     const evaluator = functionEvaluator((answer) => /\d/.test(answer) || 'The answer must state the computed number.');
-    return { ...role, agent: new ReflexionAgent({ actor: role.agent, evaluator, maxAttempts: 2, ...(episodes ? { episodes } : {}) }) };
+    return {
+      ...role,
+      agent: new ReflexionAgent({ actor: role.agent, evaluator, maxAttempts: 2, ...(episodes ? { episodes } : {}) }),
+    };
   });
 }

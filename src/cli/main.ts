@@ -50,7 +50,9 @@ const configFrom = (flags: RunFlags): CadreConfigInput => ({
 });
 
 const approvals = (flags: RunFlags & { sensitive?: boolean }) => ({
-  approvePlan: Boolean(flags.approvePlan), approveLater: Boolean(flags.approveLater), ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
+  approvePlan: Boolean(flags.approvePlan),
+  approveLater: Boolean(flags.approveLater),
+  ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
 });
 
 const program = new Command('cadre')
@@ -69,19 +71,39 @@ const withRunFlags = (command: Command) =>
     .option('--data <dir>', 'where runs are stored (default: .cadre)')
     .option('--concurrency <n>', 'tasks that may work at the same time', positiveInt)
     .option('--approve-plan', 'show the plan and ask before running it')
-    .option('--approve-later', 'stop at a tool call that needs approval; answer it with cadre resume <runId> --approve | --reject')
+    .option(
+      '--approve-later',
+      'stop at a tool call that needs approval; answer it with cadre resume <runId> --approve | --reject',
+    )
     .option('--sensitive', 'keep every model call on local models');
 
 withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
   .option('--scripted', 'use the scripted model even when a real one is reachable')
   .action(async (goal: string, flags: RunFlags) => {
-    process.exitCode = await (await runGoalModule()).runGoal({ goal, config: configFrom(flags), json: Boolean(flags.json), scripted: flags.scripted ? 'force' : 'never', ...approvals(flags) });
+    process.exitCode = await (
+      await runGoalModule()
+    ).runGoal({
+      goal,
+      config: configFrom(flags),
+      json: Boolean(flags.json),
+      scripted: flags.scripted ? 'force' : 'never',
+      ...approvals(flags),
+    });
   });
 
-withRunFlags(program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'))
-  .action(async (flags: RunFlags) => {
-    process.exitCode = await (await runGoalModule()).runGoal({ goal: demoGoal, config: configFrom(flags), json: Boolean(flags.json), scripted: 'auto', ...approvals(flags) });
+withRunFlags(
+  program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'),
+).action(async (flags: RunFlags) => {
+  process.exitCode = await (
+    await runGoalModule()
+  ).runGoal({
+    goal: demoGoal,
+    config: configFrom(flags),
+    json: Boolean(flags.json),
+    scripted: 'auto',
+    ...approvals(flags),
   });
+});
 
 program
   .command('resume')
@@ -92,12 +114,24 @@ program
   .option('--approve', 'approve what the run waits for: its plan, or a tool call')
   .option('--reject', 'reject what the run waits for: its plan, or a tool call')
   .option('--reason <text>', 'why, kept with the decision (a rejected tool call shows it to the model)')
-  .action(async (runId: string, flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string }) => {
-    const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
-    const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
-    const decision = action ? { action, ...(reason ? { reason } : {}) } : undefined;
-    process.exitCode = await (await runGoalModule()).resumeRun({ runId, config: { dataDir: flags.data }, json: Boolean(flags.json), ...(decision ? { decision } : {}) });
-  });
+  .action(
+    async (
+      runId: string,
+      flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string },
+    ) => {
+      const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
+      const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
+      const decision = action ? { action, ...(reason ? { reason } : {}) } : undefined;
+      process.exitCode = await (
+        await runGoalModule()
+      ).resumeRun({
+        runId,
+        config: { dataDir: flags.data },
+        json: Boolean(flags.json),
+        ...(decision ? { decision } : {}),
+      });
+    },
+  );
 
 program
   .command('runs')
@@ -106,7 +140,11 @@ program
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--limit <n>', 'how many runs', positiveInt, 20)
   .action(async (flags: { json?: boolean; data?: string; limit: number }) => {
-    process.exitCode = (await import('./runs-command.js')).listRuns({ config: { dataDir: flags.data }, json: Boolean(flags.json), limit: flags.limit });
+    process.exitCode = (await import('./runs-command.js')).listRuns({
+      config: { dataDir: flags.data },
+      json: Boolean(flags.json),
+      limit: flags.limit,
+    });
   });
 
 program
@@ -116,7 +154,11 @@ program
   .option('--from <seq>', 'first seq to print', positiveInt, 1)
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .action(async (runId: string, flags: { from: number; data?: string }) => {
-    process.exitCode = (await import('./runs-command.js')).printEvents({ config: { dataDir: flags.data }, runId, from: flags.from });
+    process.exitCode = (await import('./runs-command.js')).printEvents({
+      config: { dataDir: flags.data },
+      runId,
+      from: flags.from,
+    });
   });
 
 program
@@ -126,33 +168,54 @@ program
   .option('--probe', 'find out what each pool model can do (tools, JSON, vision, context window); results are cached')
   .option('--live', 'with --probe, also ask each model for one tool call and one JSON answer')
   .action(async (flags: { json?: boolean; probe?: boolean; live?: boolean }) => {
-    process.exitCode = await (await import('./models-command.js')).listModels({ json: Boolean(flags.json), probe: Boolean(flags.probe), live: Boolean(flags.live) });
+    process.exitCode = await (
+      await import('./models-command.js')
+    ).listModels({ json: Boolean(flags.json), probe: Boolean(flags.probe), live: Boolean(flags.live) });
   });
 
 const routeCommand = program.command('route').description('model routing: which model a request gets, and why');
 routeCommand
   .command('explain')
-  .description('show the model a prompt would be routed to, with privacy, rules, fallbacks and exclusions (calls no model)')
+  .description(
+    'show the model a prompt would be routed to, with privacy, rules, fallbacks and exclusions (calls no model)',
+  )
   .argument('<prompt>', 'the request text (scanned for personal data, never printed back)')
   .option('--kind <kind>', 'task kind: plan, reason, code, extract, summarise, classify, chat, ...')
   .option('--sensitive', 'label the request sensitive (local models only)')
   .option('--needs <capabilities>', 'comma-separated: tools, json, vision')
   .option('--budget <remaining/limit>', 'cost budget left and total in USD, e.g. 0.2/1')
   .option('--json', 'print JSON')
-  .action(async (prompt: string, flags: { kind?: string; sensitive?: boolean; needs?: string; budget?: string; json?: boolean }) => {
-    const needs = (flags.needs ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-    const unknown = needs.filter((n) => !['tools', 'json', 'vision'].includes(n));
-    if (unknown.length) throw new InvalidArgumentError(`unknown capability: ${unknown.join(', ')} (tools, json, vision)`);
-    const budget = flags.budget?.match(/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/);
-    if (flags.budget && !budget) throw new InvalidArgumentError('--budget must look like 0.2/1 (remaining/limit in USD)');
-    process.exitCode = await (await import('./route-command.js')).explainRoute({
-      prompt, json: Boolean(flags.json), needs: needs as Array<'tools' | 'json' | 'vision'>,
-      ...(flags.kind ? { taskKind: flags.kind } : {}), ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
-      ...(budget ? { budget: { remainingUsd: Number(budget[1]), limitUsd: Number(budget[2]) } } : {}),
-    });
-  });
+  .action(
+    async (
+      prompt: string,
+      flags: { kind?: string; sensitive?: boolean; needs?: string; budget?: string; json?: boolean },
+    ) => {
+      const needs = (flags.needs ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      const unknown = needs.filter((n) => !['tools', 'json', 'vision'].includes(n));
+      if (unknown.length)
+        throw new InvalidArgumentError(`unknown capability: ${unknown.join(', ')} (tools, json, vision)`);
+      const budget = flags.budget?.match(/^(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/);
+      if (flags.budget && !budget)
+        throw new InvalidArgumentError('--budget must look like 0.2/1 (remaining/limit in USD)');
+      process.exitCode = await (
+        await import('./route-command.js')
+      ).explainRoute({
+        prompt,
+        json: Boolean(flags.json),
+        needs: needs as Array<'tools' | 'json' | 'vision'>,
+        ...(flags.kind ? { taskKind: flags.kind } : {}),
+        ...(flags.sensitive ? { privacy: 'sensitive' as const } : {}),
+        ...(budget ? { budget: { remainingUsd: Number(budget[1]), limitUsd: Number(budget[2]) } } : {}),
+      });
+    },
+  );
 
-const memoryCommand = program.command('memory').description("inspect the memory runs share (<data>/memory, or Qdrant / Neo4j when configured)");
+const memoryCommand = program
+  .command('memory')
+  .description('inspect the memory runs share (<data>/memory, or Qdrant / Neo4j when configured)');
 memoryCommand
   .command('search')
   .argument('<query>', 'what to recall')
@@ -160,7 +223,9 @@ memoryCommand
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (query: string, flags: { budget: number; data?: string; json?: boolean }) => {
-    process.exitCode = await (await import('./memory-command.js')).searchMemory({ config: { dataDir: flags.data }, query, budget: flags.budget, json: Boolean(flags.json) });
+    process.exitCode = await (
+      await import('./memory-command.js')
+    ).searchMemory({ config: { dataDir: flags.data }, query, budget: flags.budget, json: Boolean(flags.json) });
   });
 memoryCommand
   .command('graph')
@@ -169,24 +234,37 @@ memoryCommand
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (entity: string, flags: { asOf?: string; data?: string; json?: boolean }) => {
-    process.exitCode = await (await import('./memory-command.js')).showGraph({ config: { dataDir: flags.data }, entity, json: Boolean(flags.json), ...(flags.asOf ? { asOf: flags.asOf } : {}) });
+    process.exitCode = await (
+      await import('./memory-command.js')
+    ).showGraph({
+      config: { dataDir: flags.data },
+      entity,
+      json: Boolean(flags.json),
+      ...(flags.asOf ? { asOf: flags.asOf } : {}),
+    });
   });
 memoryCommand
   .command('stats')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (flags: { data?: string; json?: boolean }) => {
-    process.exitCode = await (await import('./memory-command.js')).memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+    process.exitCode = await (
+      await import('./memory-command.js')
+    ).memoryStats({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 
-const mcpCommand = program.command('mcp').description('MCP servers: the ones cadre uses (mcpServers in cadre.config.json), and cadre as one');
+const mcpCommand = program
+  .command('mcp')
+  .description('MCP servers: the ones cadre uses (mcpServers in cadre.config.json), and cadre as one');
 mcpCommand
   .command('list')
   .description('configured servers, their state, and their tools with effects and approval state')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (flags: { data?: string; json?: boolean }) => {
-    process.exitCode = await (await import('./mcp-command.js')).listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
+    process.exitCode = await (
+      await import('./mcp-command.js')
+    ).listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 mcpCommand
   .command('approve')
@@ -194,7 +272,9 @@ mcpCommand
   .description('trust a tool again after its server changed its description or schema')
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .action(async (tool: string, flags: { data?: string }) => {
-    process.exitCode = await (await import('./mcp-command.js')).approveMcpTool({ config: { dataDir: flags.data }, tool });
+    process.exitCode = await (
+      await import('./mcp-command.js')
+    ).approveMcpTool({ config: { dataDir: flags.data }, tool });
   });
 mcpCommand
   .command('serve')
@@ -203,7 +283,14 @@ mcpCommand
   .option('--port <n>', 'HTTP port (default: any free port)', positiveInt)
   .option('--token <token>', 'require this bearer token (HTTP)')
   .action(async (flags: { http?: boolean; port?: number; token?: string }) => {
-    process.exitCode = await (await import('./mcp-command.js')).serveMcp({ config: {}, http: Boolean(flags.http), port: flags.port ?? 0, ...(flags.token ? { token: flags.token } : {}) });
+    process.exitCode = await (
+      await import('./mcp-command.js')
+    ).serveMcp({
+      config: {},
+      http: Boolean(flags.http),
+      port: flags.port ?? 0,
+      ...(flags.token ? { token: flags.token } : {}),
+    });
   });
 
 program
@@ -215,14 +302,21 @@ program
   .option('--limit <n>', 'how many', positiveInt, 50)
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--json', 'print JSON lines')
-  .action(async (flags: { run?: string; tool?: string; decision?: string; limit: number; data?: string; json?: boolean }) => {
-    const decisions = ['allowed', 'denied', 'approval_denied', 'quarantined', 'rate_limited'] as const;
-    if (flags.decision && !decisions.includes(flags.decision as never)) throw new InvalidArgumentError(`--decision must be one of ${decisions.join(', ')}`);
-    process.exitCode = (await import('./audit-command.js')).listAudit({
-      config: { dataDir: flags.data }, limit: flags.limit, json: Boolean(flags.json),
-      ...(flags.run ? { runId: flags.run } : {}), ...(flags.tool ? { tool: flags.tool } : {}), ...(flags.decision ? { decision: flags.decision as (typeof decisions)[number] } : {}),
-    });
-  });
+  .action(
+    async (flags: { run?: string; tool?: string; decision?: string; limit: number; data?: string; json?: boolean }) => {
+      const decisions = ['allowed', 'denied', 'approval_denied', 'quarantined', 'rate_limited'] as const;
+      if (flags.decision && !decisions.includes(flags.decision as never))
+        throw new InvalidArgumentError(`--decision must be one of ${decisions.join(', ')}`);
+      process.exitCode = (await import('./audit-command.js')).listAudit({
+        config: { dataDir: flags.data },
+        limit: flags.limit,
+        json: Boolean(flags.json),
+        ...(flags.run ? { runId: flags.run } : {}),
+        ...(flags.tool ? { tool: flags.tool } : {}),
+        ...(flags.decision ? { decision: flags.decision as (typeof decisions)[number] } : {}),
+      });
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);
@@ -235,11 +329,20 @@ try {
  * always gets an answer); exit 2 for what the user can fix, 1 for the rest.
  */
 function report(error: unknown): number {
-  if (typeof error === 'object' && error !== null && 'exitCode' in error && 'code' in error && String(error.code).startsWith('commander.')) {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    'exitCode' in error &&
+    'code' in error &&
+    String(error.code).startsWith('commander.')
+  ) {
     return Number(error.exitCode) === 0 ? 0 : 2; // commander already printed its message
   }
   const cadre = CadreError.from(error);
-  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify({ type: 'error', code: cadre.code, kind: cadre.kind, message: cadre.message })}\n`);
+  if (process.argv.includes('--json'))
+    process.stdout.write(
+      `${JSON.stringify({ type: 'error', code: cadre.code, kind: cadre.kind, message: cadre.message })}\n`,
+    );
   process.stderr.write(`${pc.red('error')} ${cadre.code}: ${cadre.message}\n`);
   return cadre.kind === 'user' ? 2 : 1;
 }

@@ -6,12 +6,14 @@ import { openConfiguredStore } from '../runtime/index.js';
 import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio } from '../server/mcp/index.js';
 import { ToolPinStore, builtinTools, createMcpToolset, parseMcpServers, type McpToolset } from '../../tools/index.js';
 
-
 async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
   if (!config.mcpServers || Object.keys(config.mcpServers).length === 0) {
     throw new CadreError('config_invalid', 'No MCP servers configured: add "mcpServers" to cadre.config.json');
   }
-  return createMcpToolset({ servers: parseMcpServers(config.mcpServers), cachePath: join(config.dataDir, 'mcp-tools.json') });
+  return createMcpToolset({
+    servers: parseMcpServers(config.mcpServers),
+    cachePath: join(config.dataDir, 'mcp-tools.json'),
+  });
 }
 
 /** `cadre mcp list`: configured servers, their state and tools, with each tool's effects and pin. */
@@ -20,15 +22,22 @@ export async function listMcp(options: { config: CadreConfigInput; json: boolean
   const toolset = await toolsetOf(config);
   const pins = new ToolPinStore(openConfiguredStore(config).db);
   try {
-    const tools = toolset.tools().map((t) => ({ name: t.name, server: t.server, effects: t.effects, pin: pins.check(t).state }));
+    const tools = toolset
+      .tools()
+      .map((t) => ({ name: t.name, server: t.server, effects: t.effects, pin: pins.check(t).state }));
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ servers: toolset.status(), tools })}\n`);
       return 0;
     }
     for (const server of toolset.status()) {
-      process.stdout.write(`${pc.bold(server.server)} ${pc.dim(`${server.state} · ${server.toolCount} tools${server.lastError ? ` · ${server.lastError}` : ''}`)}\n`);
+      process.stdout.write(
+        `${pc.bold(server.server)} ${pc.dim(`${server.state} · ${server.toolCount} tools${server.lastError ? ` · ${server.lastError}` : ''}`)}\n`,
+      );
       for (const tool of tools.filter((t) => t.server === server.server)) {
-        const pin = tool.pin === 'quarantined' ? pc.red('quarantined: changed since approved (cadre mcp approve)') : pc.dim(tool.pin);
+        const pin =
+          tool.pin === 'quarantined'
+            ? pc.red('quarantined: changed since approved (cadre mcp approve)')
+            : pc.dim(tool.pin);
         process.stdout.write(`  ${tool.name.padEnd(40)} ${tool.effects.padEnd(11)} ${pin}\n`);
       }
     }
@@ -49,7 +58,9 @@ export async function approveMcpTool(options: { config: CadreConfigInput; tool: 
     const before = pins.check(tool);
     if (before.state === 'new') pins.pin(tool);
     else pins.approve(tool.name);
-    process.stdout.write(`${tool.name}: ${before.state === 'quarantined' ? `re-approved (${before.changes?.join(', ') ?? 'changed'})` : 'approved'}\n`);
+    process.stdout.write(
+      `${tool.name}: ${before.state === 'quarantined' ? `re-approved (${before.changes?.join(', ') ?? 'changed'})` : 'approved'}\n`,
+    );
     return 0;
   } finally {
     await toolset.close();
@@ -60,16 +71,27 @@ export async function approveMcpTool(options: { config: CadreConfigInput; tool: 
  * `cadre mcp serve`: cadre's built-in tools and `run_goal` to any MCP client, over stdio or
  * Streamable HTTP on 127.0.0.1 (Origin and Host checked, optional bearer token, body size capped).
  */
-export async function serveMcp(options: { config: CadreConfigInput; http: boolean; port: number; token?: string }): Promise<number> {
+export async function serveMcp(options: {
+  config: CadreConfigInput;
+  http: boolean;
+  port: number;
+  token?: string;
+}): Promise<number> {
   const config = loadConfig(options.config);
   const tools = builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts });
-  const runGoal = runGoalWith({ config: options.config, router: await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }) });
+  const runGoal = runGoalWith({
+    config: options.config,
+    router: await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }),
+  });
   const create = () => createCadreMcpServer({ tools, runGoal });
   if (!options.http) {
     await serveStdio(create());
     return 0;
   }
-  const serving = await serveHttp(create, { port: options.port, ...(options.token ? { bearerToken: options.token } : {}) });
+  const serving = await serveHttp(create, {
+    port: options.port,
+    ...(options.token ? { bearerToken: options.token } : {}),
+  });
   process.stderr.write(`cadre MCP server at ${serving.url}${options.token ? ' (bearer token required)' : ''}\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

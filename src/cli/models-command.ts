@@ -14,7 +14,13 @@ export async function listModels(options: { json: boolean; probe?: boolean; live
   if (options.probe || options.live) return probeModels(config, { json: options.json, live: Boolean(options.live) });
   const found = await detectProviders(config, { timeoutMs: config.detectTimeoutMs });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(found.map(({ kind, baseURL, reachable, models, error }) => ({ kind, baseURL, reachable, models, error })), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        found.map(({ kind, baseURL, reachable, models, error }) => ({ kind, baseURL, reachable, models, error })),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   for (const p of found) {
@@ -23,7 +29,11 @@ export async function listModels(options: { json: boolean; probe?: boolean; live
     for (const model of p.models) process.stdout.write(`           ${model}\n`);
   }
   if (!found.some((p) => p.reachable)) {
-    process.stdout.write(pc.dim('No model reachable. Start Ollama, or set OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY or CADRE_LOCAL_BASE_URL.\n'));
+    process.stdout.write(
+      pc.dim(
+        'No model reachable. Start Ollama, or set OPENAI_API_KEY / OPENAI_BASE_URL, ANTHROPIC_API_KEY or CADRE_LOCAL_BASE_URL.\n',
+      ),
+    );
   }
   return 0;
 }
@@ -51,22 +61,36 @@ async function probeModels(config: CadreConfig, options: { json: boolean; live: 
   if (config.models?.length) {
     pool = parseModelPool(config.models);
     const configured = await configuredProviders(config);
-    for (const model of pool) providers.set(model.id, await providerForModel(model, config, configured).catch((error: unknown) => CadreError.from(error)));
+    for (const model of pool)
+      providers.set(
+        model.id,
+        await providerForModel(model, config, configured).catch((error: unknown) => CadreError.from(error)),
+      );
   } else {
     const found = await detectProviders(config, { timeoutMs: config.detectTimeoutMs });
     pool = found.flatMap((p) => p.models.map((model) => poolModel({ provider: p.kind, model })));
     for (const model of pool) providers.set(model.id, found.find((p) => p.kind === model.ref.provider)!.provider);
   }
-  const apiKeys: Partial<Record<ProviderKind, string>> = { local: config.localApiKey, openai: config.openaiApiKey, anthropic: config.anthropicApiKey };
+  const apiKeys: Partial<Record<ProviderKind, string>> = {
+    local: config.localApiKey,
+    openai: config.openaiApiKey,
+    anthropic: config.anthropicApiKey,
+  };
   const store = openConfiguredStore(config);
   let rows: ProbedRow[];
   try {
     const cache = createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs });
     rows = await Promise.all(
       pool.map(async (model): Promise<ProbedRow> => {
-        const row: ProbedRow = { id: model.id, provider: model.ref.provider, model: model.ref.model, location: model.ref.location };
+        const row: ProbedRow = {
+          id: model.id,
+          provider: model.ref.provider,
+          model: model.ref.model,
+          location: model.ref.location,
+        };
         const provider = providers.get(model.id)!;
-        if (CadreError.isInstance(provider)) return { ...row, error: { code: provider.code, message: provider.message } };
+        if (CadreError.isInstance(provider))
+          return { ...row, error: { code: provider.code, message: provider.message } };
         try {
           const result = await probeModel(model, {
             baseURL: provider.baseURL,
@@ -74,10 +98,19 @@ async function probeModels(config: CadreConfig, options: { json: boolean; live: 
             cache,
             timeoutMs: config.detectTimeoutMs,
             live: options.live,
-            ...(options.live ? { chatModel: provider.chatModel(model.ref.model, { maxTokens: liveMaxTokens, temperature: 0 }) } : {}),
+            ...(options.live
+              ? { chatModel: provider.chatModel(model.ref.model, { maxTokens: liveMaxTokens, temperature: 0 }) }
+              : {}),
           });
           const { capabilities } = withProbedCapabilities(model, result.capabilities);
-          return { ...row, baseURL: provider.baseURL, capabilities, source: result.source, probedAt: result.probedAt, cached: result.cached };
+          return {
+            ...row,
+            baseURL: provider.baseURL,
+            capabilities,
+            source: result.source,
+            probedAt: result.probedAt,
+            cached: result.cached,
+          };
         } catch (error) {
           const { code, message } = CadreError.from(error);
           return { ...row, baseURL: provider.baseURL, error: { code, message } };
@@ -96,19 +129,29 @@ const yesNo = (value: boolean | undefined) => (value === undefined ? '?' : value
 
 function printTable(rows: ProbedRow[]): void {
   if (rows.length === 0) {
-    process.stdout.write(pc.dim('No model to probe. List models under `models` in cadre.config.json, or start Ollama / set a provider.\n'));
+    process.stdout.write(
+      pc.dim('No model to probe. List models under `models` in cadre.config.json, or start Ollama / set a provider.\n'),
+    );
     return;
   }
   const width = Math.max(2, ...rows.map((r) => r.id.length));
-  const line = (cells: string[]) => `${cells[0]!.padEnd(width)}  ${cells.slice(1).map((c, i) => c.padEnd([8, 5, 5, 6, 9][i] ?? 0)).join(' ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `${cells[0]!.padEnd(width)}  ${cells
+      .slice(1)
+      .map((c, i) => c.padEnd([8, 5, 5, 6, 9][i] ?? 0))
+      .join(' ')}`.trimEnd();
   process.stdout.write(`${pc.bold(line(['id', 'location', 'tools', 'json', 'vision', 'context', 'source']))}\n`);
   for (const r of rows) {
     if (r.error) {
-      process.stdout.write(`${r.id.padEnd(width)}  ${r.location.padEnd(8)} ${pc.red(`${r.error.code}: ${r.error.message}`)}\n`);
+      process.stdout.write(
+        `${r.id.padEnd(width)}  ${r.location.padEnd(8)} ${pc.red(`${r.error.code}: ${r.error.message}`)}\n`,
+      );
       continue;
     }
     const c = r.capabilities ?? {};
     const source = `${r.source ?? ''}${r.cached ? pc.dim(' (cached)') : ''}`;
-    process.stdout.write(`${line([r.id, r.location, yesNo(c.tools), yesNo(c.json), yesNo(c.vision), c.contextWindow ? String(c.contextWindow) : '?', source])}\n`);
+    process.stdout.write(
+      `${line([r.id, r.location, yesNo(c.tools), yesNo(c.json), yesNo(c.vision), c.contextWindow ? String(c.contextWindow) : '?', source])}\n`,
+    );
   }
 }

@@ -21,7 +21,11 @@ interface TaskRow {
 }
 
 const marks: Record<TaskRow['status'], string> = {
-  waiting: pc.dim('·'), running: pc.cyan('▸'), done: pc.green('✓'), failed: pc.red('✗'), skipped: pc.yellow('-'),
+  waiting: pc.dim('·'),
+  running: pc.cyan('▸'),
+  done: pc.green('✓'),
+  failed: pc.red('✗'),
+  skipped: pc.yellow('-'),
 };
 
 /**
@@ -49,13 +53,22 @@ export class ProgressView {
     switch (event.type) {
       case 'run.started':
       case 'run.resumed':
-        this.print(`${pc.bold('cadre')} ${pc.dim(event.runId)}${event.type === 'run.resumed' ? pc.yellow(' resumed') : ''}\n${pc.bold('goal')}  ${event.goal}`);
+        this.print(
+          `${pc.bold('cadre')} ${pc.dim(event.runId)}${event.type === 'run.resumed' ? pc.yellow(' resumed') : ''}\n${pc.bold('goal')}  ${event.goal}`,
+        );
         break;
       case 'plan.created':
       case 'plan.revised': {
         this.setPlan(event.graph);
-        const title = event.type === 'plan.revised' ? `plan revised after ${event.failedTaskId} failed` : event.reusedFrom ? 'plan (reused: it worked for the same goal before)' : 'plan';
-        this.print(`${pc.bold(title)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`);
+        const title =
+          event.type === 'plan.revised'
+            ? `plan revised after ${event.failedTaskId} failed`
+            : event.reusedFrom
+              ? 'plan (reused: it worked for the same goal before)'
+              : 'plan';
+        this.print(
+          `${pc.bold(title)} ${pc.dim('(tasks with the same number run in parallel)')}\n${renderPlan(event.graph)}`,
+        );
         break;
       }
       case 'plan.revision_failed':
@@ -70,31 +83,49 @@ export class ProgressView {
       case 'model.routed':
         if (row) row.model = `${event.provider}:${event.model}`;
         // A first choice is shown with its reason; a change of model mid-task stands out.
-        if (event.change) this.print(`  ${who} ${pc.yellow(`${event.change} -> ${event.provider}:${event.model}`)} ${pc.dim(oneLine(event.reason, 100))}`);
+        if (event.change)
+          this.print(
+            `  ${who} ${pc.yellow(`${event.change} -> ${event.provider}:${event.model}`)} ${pc.dim(oneLine(event.reason, 100))}`,
+          );
         else this.print(`  ${who} ${pc.dim(`model ${oneLine(event.reason, 110)}`)}`);
         break;
       case 'model.response':
         if (!row) break; // planning calls: the plan itself is shown when it is made
         row.tokens += event.usage.totalTokens;
-        for (const call of event.toolCalls) this.print(`  ${who} ${pc.cyan(call.name)}(${oneLine(JSON.stringify(call.args), 60)})${event.replayed ? pc.dim(' · replayed') : ''}`);
+        for (const call of event.toolCalls)
+          this.print(
+            `  ${who} ${pc.cyan(call.name)}(${oneLine(JSON.stringify(call.args), 60)})${event.replayed ? pc.dim(' · replayed') : ''}`,
+          );
         break;
       case 'tool.result':
-        if (!event.ok) this.print(`  ${who} ${pc.red('✗')} ${pc.cyan(event.tool)} ${pc.red(oneLine(event.error?.message ?? event.output))}`);
+        if (!event.ok)
+          this.print(
+            `  ${who} ${pc.red('✗')} ${pc.cyan(event.tool)} ${pc.red(oneLine(event.error?.message ?? event.output))}`,
+          );
         break;
       case 'task.completed':
         if (row) Object.assign(row, { status: 'done', durationMs: row.startedAt ? event.ts - row.startedAt : 0 });
         // A task that answered although tools failed says so: its answer may rest on less than it claims.
-        this.print(`${marks.done} ${event.taskId}${event.toolErrors ? pc.yellow(` (${event.toolErrors} tool call${event.toolErrors > 1 ? 's' : ''} failed)`) : ''} ${pc.dim(oneLine(event.answer, 90))}`);
+        this.print(
+          `${marks.done} ${event.taskId}${event.toolErrors ? pc.yellow(` (${event.toolErrors} tool call${event.toolErrors > 1 ? 's' : ''} failed)`) : ''} ${pc.dim(oneLine(event.answer, 90))}`,
+        );
         break;
       case 'task.failed':
         if (row) Object.assign(row, { status: event.willRetry ? 'running' : 'failed' });
-        this.print(`${marks.failed} ${event.taskId} ${pc.red(`attempt ${event.attempt ?? 1} failed: ${oneLine(event.error.message, 90)}`)}${event.willRetry ? pc.yellow(' → retrying') : ''}`);
+        this.print(
+          `${marks.failed} ${event.taskId} ${pc.red(`attempt ${event.attempt ?? 1} failed: ${oneLine(event.error.message, 90)}`)}${event.willRetry ? pc.yellow(' → retrying') : ''}`,
+        );
         break;
       case 'task.reflected':
-        this.print(`${pc.yellow('↻')} ${event.taskId} attempt ${event.attempt} failed its check: ${oneLine(event.feedback, 70)}\n  ${pc.dim('lesson:')} ${oneLine(event.lesson, 90)}`);
+        this.print(
+          `${pc.yellow('↻')} ${event.taskId} attempt ${event.attempt} failed its check: ${oneLine(event.feedback, 70)}\n  ${pc.dim('lesson:')} ${oneLine(event.lesson, 90)}`,
+        );
         break;
       case 'memory.recalled': {
-        const what = event.kind === 'lessons' ? `lesson${event.items.length === 1 ? '' : 's'} from earlier attempts` : `item${event.items.length === 1 ? '' : 's'} from memory`;
+        const what =
+          event.kind === 'lessons'
+            ? `lesson${event.items.length === 1 ? '' : 's'} from earlier attempts`
+            : `item${event.items.length === 1 ? '' : 's'} from memory`;
         this.print(`${pc.magenta('◆')} ${event.taskId} recalled ${event.items.length} ${what}`);
         for (const item of event.items.slice(0, 2)) this.print(`  ${pc.dim(oneLine(item, 110))}`);
         break;
@@ -110,16 +141,23 @@ export class ProgressView {
         this.print(`  ${who} asks ${pc.bold(event.role)}: ${oneLine(event.question, 80)}`);
         break;
       case 'tool.approval_requested':
-        this.print(`  ${who} ${pc.yellow('waiting for approval:')} ${pc.cyan(event.tool)}(${oneLine(JSON.stringify(event.args), 60)}) ${pc.dim(`(${event.effects})`)}`);
+        this.print(
+          `  ${who} ${pc.yellow('waiting for approval:')} ${pc.cyan(event.tool)}(${oneLine(JSON.stringify(event.args), 60)}) ${pc.dim(`(${event.effects})`)}`,
+        );
         break;
       case 'tool.approval':
         this.print(`${pc.bold('approval')} ${event.tool} ${event.decision}${event.reason ? ` (${event.reason})` : ''}`);
         break;
       case 'tool.quarantined':
-        this.print(pc.red(`quarantined ${event.tool}: its ${event.changes.join(' and ')} changed since it was approved (cadre mcp approve ${event.tool})`));
+        this.print(
+          pc.red(
+            `quarantined ${event.tool}: its ${event.changes.join(' and ')} changed since it was approved (cadre mcp approve ${event.tool})`,
+          ),
+        );
         break;
       case 'mcp.server':
-        if (event.state === 'failed') this.print(pc.red(`MCP server ${event.server} failed: ${event.error?.message ?? 'unknown error'}`));
+        if (event.state === 'failed')
+          this.print(pc.red(`MCP server ${event.server} failed: ${event.error?.message ?? 'unknown error'}`));
         break;
       case 'budget.exceeded':
         this.print(pc.yellow(`budget exceeded: ${event.limit} ${event.used} of ${event.max}`));
@@ -151,7 +189,12 @@ export class ProgressView {
   private setPlan(graph: PlanGraphInfo): void {
     for (const task of graph.tasks) {
       const kept = this.tasks.get(task.id);
-      this.tasks.set(task.id, kept && kept.status === 'done' ? kept : { id: task.id, role: task.role, title: task.title, status: 'waiting', attempt: 0, tokens: 0 });
+      this.tasks.set(
+        task.id,
+        kept && kept.status === 'done'
+          ? kept
+          : { id: task.id, role: task.role, title: task.title, status: 'waiting', attempt: 0, tokens: 0 },
+      );
     }
     for (const id of this.tasks.keys()) if (!graph.tasks.some((t) => t.id === id)) this.tasks.delete(id);
   }
@@ -188,5 +231,7 @@ export function renderPlan(graph: PlanGraphInfo): string {
     const deps = task.dependsOn.length ? pc.dim(` ← ${task.dependsOn.join(', ')}`) : '';
     (layers[depth(task.id)] ??= []).push(`${task.id} ${pc.dim(`[${task.role}]`)} ${task.title}${deps}`);
   }
-  return layers.map((items, i) => items.map((item) => `  ${pc.bold(String(i + 1).padStart(2))}  ${item}`).join('\n')).join('\n');
+  return layers
+    .map((items, i) => items.map((item) => `  ${pc.bold(String(i + 1).padStart(2))}  ${item}`).join('\n'))
+    .join('\n');
 }

@@ -25,7 +25,10 @@ export async function explainRoute(options: ExplainOptions): Promise<number> {
   const config = loadConfig(options.config ?? {});
   const store = openConfiguredStore(config);
   try {
-    const router = await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs, cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }) });
+    const router = await createRouterFromConfig(config, {
+      timeoutMs: config.detectTimeoutMs,
+      cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }),
+    });
     await router.refreshLoad();
     const request: RouteRequest = {
       text: options.prompt,
@@ -44,12 +47,26 @@ export async function explainRoute(options: ExplainOptions): Promise<number> {
       return 1;
     }
     const models = router.pool.map((m) => ({
-      id: m.id, location: m.ref.location, health: router.lane(m.id).health, queueDepth: router.queueDepth(m.id), capabilities: m.capabilities, price: m.price, strength: m.strength, tags: m.tags,
+      id: m.id,
+      location: m.ref.location,
+      health: router.lane(m.id).health,
+      queueDepth: router.queueDepth(m.id),
+      capabilities: m.capabilities,
+      price: m.price,
+      strength: m.strength,
+      tags: m.tags,
     }));
     const result = {
-      model: plan.chain[0]!.id, privacy: plan.privacy, piiFound: plan.piiFound, rules: plan.rules, nativeTools: plan.nativeTools,
-      fallbacks: plan.chain.slice(1).map((m) => m.id), cascade: plan.cascade ? { models: plan.cascade.models.map((m) => m.id), check: plan.cascade.check } : undefined,
-      excluded: plan.excluded, reason: plan.reason, pool: models,
+      model: plan.chain[0]!.id,
+      privacy: plan.privacy,
+      piiFound: plan.piiFound,
+      rules: plan.rules,
+      nativeTools: plan.nativeTools,
+      fallbacks: plan.chain.slice(1).map((m) => m.id),
+      cascade: plan.cascade ? { models: plan.cascade.models.map((m) => m.id), check: plan.cascade.check } : undefined,
+      excluded: plan.excluded,
+      reason: plan.reason,
+      pool: models,
     };
     if (options.json) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -57,16 +74,22 @@ export async function explainRoute(options: ExplainOptions): Promise<number> {
     }
     const out = process.stdout;
     out.write(`${pc.bold('model')}      ${pc.green(result.model)}\n`);
-    out.write(`${pc.bold('privacy')}    ${plan.privacy}${plan.piiFound.length ? ` (found: ${plan.piiFound.join(', ')})` : ''}\n`);
+    out.write(
+      `${pc.bold('privacy')}    ${plan.privacy}${plan.piiFound.length ? ` (found: ${plan.piiFound.join(', ')})` : ''}\n`,
+    );
     out.write(`${pc.bold('rules')}      ${plan.rules.join(', ') || pc.dim('none matched')}\n`);
-    if (result.cascade) out.write(`${pc.bold('cascade')}    ${result.cascade.models.join(' -> ')} (${result.cascade.check})\n`);
+    if (result.cascade)
+      out.write(`${pc.bold('cascade')}    ${result.cascade.models.join(' -> ')} (${result.cascade.check})\n`);
     out.write(`${pc.bold('fallbacks')}  ${result.fallbacks.join(', ') || pc.dim('none')}\n`);
-    if (!plan.nativeTools) out.write(`${pc.bold('tools')}      through the JSON-in-text protocol (no native tool calling)\n`);
+    if (!plan.nativeTools)
+      out.write(`${pc.bold('tools')}      through the JSON-in-text protocol (no native tool calling)\n`);
     for (const e of plan.excluded) out.write(`${pc.dim('excluded')}   ${e.id}: ${e.why}\n`);
     out.write(`${pc.bold('why')}        ${plan.reason}\n\n`);
     for (const m of models) {
       const state = m.health === 'closed' ? '' : pc.yellow(` breaker ${m.health}`);
-      out.write(`  ${m.id.padEnd(32)} ${m.location.padEnd(6)} strength ${String(m.strength).padEnd(3)} $${m.price.input}/$${m.price.output} per M  queue ${m.queueDepth}${state}\n`);
+      out.write(
+        `  ${m.id.padEnd(32)} ${m.location.padEnd(6)} strength ${String(m.strength).padEnd(3)} $${m.price.input}/$${m.price.output} per M  queue ${m.queueDepth}${state}\n`,
+      );
     }
     return 0;
   } finally {

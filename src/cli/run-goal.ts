@@ -5,7 +5,15 @@ import { createMemory } from '../../memory/index.js';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import type { ModelRouter } from '../models/router.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
-import { openConfiguredStore, resume, run, type PlanApprovalRequest, type PlanDecision, type RunHandle, type RunResult } from '../runtime/index.js';
+import {
+  openConfiguredStore,
+  resume,
+  run,
+  type PlanApprovalRequest,
+  type PlanDecision,
+  type RunHandle,
+  type RunResult,
+} from '../runtime/index.js';
 import type { ApprovalHandler } from '../../tools/index.js';
 import { createDefaultTeam } from './demo-team.js';
 import { createDemoRouter } from './demo-model.js';
@@ -34,9 +42,15 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
   const memory = await openMemory(config);
   try {
     const handle = run({
-      goal: options.goal, roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory,
-      approveTool: options.approveLater ? 'interrupt' : toolApprover(view), ...(options.privacy ? { privacy: options.privacy } : {}),
-      approvePlan: options.approvePlan ? approverFor(view) : false, metadata: { scripted },
+      goal: options.goal,
+      roles: createDefaultTeam(config, memory.episodes),
+      router,
+      config: options.config,
+      memory,
+      approveTool: options.approveLater ? 'interrupt' : toolApprover(view),
+      ...(options.privacy ? { privacy: options.privacy } : {}),
+      approvePlan: options.approvePlan ? approverFor(view) : false,
+      metadata: { scripted },
     });
     return await follow(handle, view);
   } finally {
@@ -65,7 +79,11 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const approveTool = record.settings?.toolApproval === 'interrupt' ? 'interrupt' : toolApprover(view);
   try {
     const handle = resume(options.runId, {
-      roles: createDefaultTeam(config, memory.episodes), router, config: options.config, memory, approveTool,
+      roles: createDefaultTeam(config, memory.episodes),
+      router,
+      config: options.config,
+      memory,
+      approveTool,
       ...(options.decision ? { decision: options.decision } : {}),
     });
     return await follow(handle, view, fromSeq);
@@ -94,7 +112,11 @@ async function follow(handle: RunHandle, view: ProgressView | undefined, fromSeq
 
 function approverFor(view: ProgressView | undefined) {
   return async (request: PlanApprovalRequest): Promise<PlanDecision> => {
-    if (!process.stdin.isTTY) throw new CadreError('input_invalid', '--approve-plan asks on a terminal; without one, approve with `cadre resume <runId> --approve`');
+    if (!process.stdin.isTTY)
+      throw new CadreError(
+        'input_invalid',
+        '--approve-plan asks on a terminal; without one, approve with `cadre resume <runId> --approve`',
+      );
     if (view) view.paused = true;
     const prompt = createInterface({ input: process.stdin, output: process.stdout });
     try {
@@ -116,7 +138,9 @@ function toolApprover(view: ProgressView | undefined): ApprovalHandler | undefin
     const prompt = createInterface({ input: process.stdin, output: process.stdout });
     try {
       const args = JSON.stringify(request.args);
-      const answer = await prompt.question(`\n${pc.yellow('approve')} ${pc.bold(request.tool)} (${request.effects}) ${args.length > 200 ? `${args.slice(0, 199)}…` : args}? [y/N] `);
+      const answer = await prompt.question(
+        `\n${pc.yellow('approve')} ${pc.bold(request.tool)} (${request.effects}) ${args.length > 200 ? `${args.slice(0, 199)}…` : args}? [y/N] `,
+      );
       return /^y/i.test(answer.trim()) ? { approved: true } : { approved: false, reason: 'refused at the prompt' };
     } finally {
       prompt.close();
@@ -126,11 +150,19 @@ function toolApprover(view: ProgressView | undefined): ApprovalHandler | undefin
 }
 
 /** The memory runs share: `<dataDir>/memory`, or Qdrant / Neo4j when QDRANT_URL / NEO4J_URI are set. */
-export const openMemory = (config: CadreConfig) => createMemory({ dir: join(config.dataDir, 'memory'), scope: { tenant: config.memoryTenant } });
+export const openMemory = (config: CadreConfig) =>
+  createMemory({ dir: join(config.dataDir, 'memory'), scope: { tenant: config.memoryTenant } });
 
-async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfig): Promise<{ router: ModelRouter; scripted: boolean }> {
+async function chooseRouter(
+  mode: RunGoalOptions['scripted'],
+  config: CadreConfig,
+): Promise<{ router: ModelRouter; scripted: boolean }> {
   const notice = (why: string) =>
-    process.stderr.write(pc.yellow(`${why} Using scripted models from cadre/testing (a "small local" and a "large cloud" one, both offline): their replies are scripted, not generated.\n`));
+    process.stderr.write(
+      pc.yellow(
+        `${why} Using scripted models from cadre/testing (a "small local" and a "large cloud" one, both offline): their replies are scripted, not generated.\n`,
+      ),
+    );
   const scripted = () => ({ router: createDemoRouter(), scripted: true });
   if (mode === 'force') {
     notice('Scripted run.');
@@ -142,8 +174,13 @@ async function chooseRouter(mode: RunGoalOptions['scripted'], config: CadreConfi
     if (!CadreError.isInstance(error) || error.code !== 'model_unavailable') throw error;
     if (mode === 'never') {
       // Nothing to run on is the user's to fix: say how, and exit 2.
-      const fix = 'Start Ollama (or set OLLAMA_HOST), set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --model provider:model; to try cadre offline, add --scripted or run `cadre demo`.';
-      throw new CadreError('model_unavailable', `${error.message.replace(/^no model reachable/, 'No model reachable')}. ${fix}`, { kind: 'user', cause: error });
+      const fix =
+        'Start Ollama (or set OLLAMA_HOST), set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --model provider:model; to try cadre offline, add --scripted or run `cadre demo`.';
+      throw new CadreError(
+        'model_unavailable',
+        `${error.message.replace(/^no model reachable/, 'No model reachable')}. ${fix}`,
+        { kind: 'user', cause: error },
+      );
     }
     notice(`${error.message.replace(/^no model reachable/, 'No model reachable')}.`);
     return scripted();

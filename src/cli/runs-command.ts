@@ -3,7 +3,13 @@ import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js'
 import { openConfiguredStore, type RunState } from '../runtime/index.js';
 
 const colour = (status: RunState) =>
-  status === 'completed' ? pc.green : status === 'failed' || status === 'interrupted' ? pc.red : status === 'running' ? pc.cyan : pc.yellow;
+  status === 'completed'
+    ? pc.green
+    : status === 'failed' || status === 'interrupted'
+      ? pc.red
+      : status === 'running'
+        ? pc.cyan
+        : pc.yellow;
 
 function storeFor(input: CadreConfigInput) {
   const config = loadConfig(input);
@@ -14,7 +20,10 @@ function storeFor(input: CadreConfigInput) {
 export function listRuns(options: { config: CadreConfigInput; json: boolean; limit: number }): number {
   const runs = storeFor(options.config).runs.list(options.limit);
   if (options.json) {
-    for (const r of runs) process.stdout.write(`${JSON.stringify({ id: r.id, status: r.status, goal: r.goal, createdAt: r.createdAt, updatedAt: r.updatedAt })}\n`);
+    for (const r of runs)
+      process.stdout.write(
+        `${JSON.stringify({ id: r.id, status: r.status, goal: r.goal, createdAt: r.createdAt, updatedAt: r.updatedAt })}\n`,
+      );
     return 0;
   }
   if (runs.length === 0) {
@@ -33,6 +42,7 @@ export function listRuns(options: { config: CadreConfigInput; json: boolean; lim
 export function printEvents(options: { config: CadreConfigInput; runId: string; from: number }): number {
   const store = storeFor(options.config);
   if (!store.runs.get(options.runId)) throw new CadreError('run_not_found', `No run ${options.runId} in ${store.path}`);
-  for (const event of store.events.read(options.runId, options.from)) process.stdout.write(`${JSON.stringify(event)}\n`);
+  for (const event of store.events.read(options.runId, options.from))
+    process.stdout.write(`${JSON.stringify(event)}\n`);
   return 0;
 }

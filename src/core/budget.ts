@@ -122,14 +122,19 @@ export class Budget {
   private overrun(): void {
     for (const level of this.chain()) {
       const { maxTokens, maxCostUsd } = level.limits;
-      if (maxCostUsd !== undefined && level.costUsd > maxCostUsd) level.exceeded('costUsd', level.costUsd, maxCostUsd, 'a call cost more than its bound');
-      if (maxTokens !== undefined && level.usage.totalTokens > maxTokens) level.exceeded('tokens', level.usage.totalTokens, maxTokens, 'a call used more than its bound');
+      if (maxCostUsd !== undefined && level.costUsd > maxCostUsd)
+        level.exceeded('costUsd', level.costUsd, maxCostUsd, 'a call cost more than its bound');
+      if (maxTokens !== undefined && level.usage.totalTokens > maxTokens)
+        level.exceeded('tokens', level.usage.totalTokens, maxTokens, 'a call used more than its bound');
     }
   }
 
   /** Dollars left before the cost limit, less what calls in flight hold (this budget or a parent's, whichever is tighter). */
   remainingCostUsd(): number | undefined {
-    const own = this.limits.maxCostUsd === undefined ? undefined : Math.max(0, this.limits.maxCostUsd - this.costUsd - this.heldCostUsd);
+    const own =
+      this.limits.maxCostUsd === undefined
+        ? undefined
+        : Math.max(0, this.limits.maxCostUsd - this.costUsd - this.heldCostUsd);
     const parent = this.parent?.remainingCostUsd();
     if (own === undefined) return parent;
     return parent === undefined ? own : Math.min(own, parent);
@@ -173,11 +178,18 @@ export class Budget {
   }
 
   spend(): BudgetSpend {
-    return { steps: this.steps, usage: { ...this.usage }, costUsd: this.costUsd, elapsedMs: this.now() - this.startedAt };
+    return {
+      steps: this.steps,
+      usage: { ...this.usage },
+      costUsd: this.costUsd,
+      elapsedMs: this.now() - this.startedAt,
+    };
   }
 
   private exceeded(limit: BudgetLimit, used: number, max: number, overrun?: string): never {
-    const message = overrun ? `Budget exceeded: ${limit} reached ${used}, over its limit ${max} by ${used - max} (${overrun})` : `Budget exceeded: ${limit} would reach ${used} (limit ${max})`;
+    const message = overrun
+      ? `Budget exceeded: ${limit} reached ${used}, over its limit ${max} by ${used - max} (${overrun})`
+      : `Budget exceeded: ${limit} would reach ${used} (limit ${max})`;
     throw new CadreError('budget_exceeded', message, {
       // `run` for the outermost budget: reaching it stops the whole run, not just one task.
       details: { limit, used, max, scope: this.parent ? 'task' : 'run', ...(overrun ? { over: used - max } : {}) },

@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { CadreError } from './errors.js';
 import { rejectUnknownKeys } from './unknown-keys.js';
 
-const csv = (value: unknown) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+const csv = (value: unknown) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
 
 export const providerKinds = ['ollama', 'local', 'openai', 'anthropic'] as const;
 export type ProviderKind = (typeof providerKinds)[number];
@@ -39,9 +45,14 @@ export const ConfigSchema = z.object({
   /** Plan revisions one run may make. */
   maxReplans: z.coerce.number().int().nonnegative().max(10).default(2),
   /** With memory, have a model extract facts from each task's result into the knowledge graph (one call per task). */
-  learnFacts: z.preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()) : v), z.boolean()).default(false),
+  learnFacts: z
+    .preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()) : v), z.boolean())
+    .default(false),
   /** The memory tenant runs read and write (memory under `<dataDir>/memory`). */
-  memoryTenant: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/, '1-128 letters, digits or _ . : @ -').default('default'),
+  memoryTenant: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, '1-128 letters, digits or _ . : @ -')
+    .default('default'),
   /** Root folder the built-in file tools may touch. */
   workspaceDir: z.string().min(1).default('.'),
   /** Hosts the http_fetch tool may reach. */
@@ -53,7 +64,9 @@ export const ConfigSchema = z.object({
     .regex(/^(ollama|local|openai|anthropic):.+$/, 'expected provider:model, e.g. ollama:llama3.1')
     .optional(),
   /** The order in which reachable providers are preferred. */
-  modelOrder: z.preprocess(csv, z.array(z.enum(providerKinds)).min(1)).default(['ollama', 'local', 'openai', 'anthropic']),
+  modelOrder: z
+    .preprocess(csv, z.array(z.enum(providerKinds)).min(1))
+    .default(['ollama', 'local', 'openai', 'anthropic']),
   ollamaHost: z.string().url().default('http://127.0.0.1:11434'),
   localBaseUrl: z.string().url().optional(),
   localApiKey: z.string().optional(),
@@ -66,7 +79,11 @@ export const ConfigSchema = z.object({
   /** Routing rules, cascades and the fallback/resilience settings; checked by cadre/models. */
   routing: z.record(z.string(), z.unknown()).optional(),
   /** How long probed model capabilities stay cached. */
-  probeTtlMs: z.coerce.number().int().positive().default(24 * 3600_000),
+  probeTtlMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(24 * 3600_000),
   /** MCP servers in the `mcpServers` format of desktop AI clients; checked by cadre/tools when used. */
   mcpServers: z.record(z.string(), z.unknown()).optional(),
   /** Tool policy (allow/deny, approvals, rate limits); checked by cadre/tools when used. */
@@ -125,11 +142,19 @@ function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; pa
   try {
     values = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new CadreError('config_invalid', `Cannot read the config file ${path}: ${(error as Error).message}`, { details: { path } });
+    throw new CadreError('config_invalid', `Cannot read the config file ${path}: ${(error as Error).message}`, {
+      details: { path },
+    });
   }
-  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new CadreError('config_invalid', `The config file ${path} must hold a JSON object`);
+  if (typeof values !== 'object' || values === null || Array.isArray(values))
+    throw new CadreError('config_invalid', `The config file ${path} must hold a JSON object`);
   const unknown = Object.keys(values).filter((key) => !configKeys.includes(key) && key !== '$schema');
-  if (unknown.length) throw new CadreError('config_invalid', `Unknown field${unknown.length > 1 ? 's' : ''} in ${path}: ${unknown.join(', ')}`, { details: { path, unknown } });
+  if (unknown.length)
+    throw new CadreError(
+      'config_invalid',
+      `Unknown field${unknown.length > 1 ? 's' : ''} in ${path}: ${unknown.join(', ')}`,
+      { details: { path, unknown } },
+    );
   return { values: values as Record<string, unknown>, path };
 }
 
@@ -138,7 +163,8 @@ function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; pa
  * options (highest). Throws `config_invalid` naming every bad field and where its value came from.
  */
 export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEnv = process.env): CadreConfig {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new CadreError('config_invalid', '`config` must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new CadreError('config_invalid', '`config` must be an object');
   // A misspelt field would otherwise be dropped in silence, and with it, say, a cost cap.
   rejectUnknownKeys(options, configKeys, 'config field', 'config_invalid');
   const file = fromFile(env);

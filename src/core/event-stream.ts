@@ -37,7 +37,12 @@ export class RunEventStream {
   /** Appends an event and notifies listeners. Events after `close()` are dropped. */
   emit(payload: CadreEventPayload): CadreEvent | undefined {
     if (this.closed) return undefined;
-    const event = { ...redact(payload), runId: this.runId, seq: this.offset + this.log.length + 1, ts: Date.now() } as CadreEvent;
+    const event = {
+      ...redact(payload),
+      runId: this.runId,
+      seq: this.offset + this.log.length + 1,
+      ts: Date.now(),
+    } as CadreEvent;
     this.log.push(event);
     this.persist(event);
     this.emitter.emit(event.type, event);

@@ -39,7 +39,14 @@ export type CadreEventPayload =
   | { type: 'memory.recalled'; taskId: string; kind: 'lessons' | 'context'; items: string[] }
   | { type: 'memory.written'; taskId: string; kind: 'task_result' | 'episode' | 'plan' | 'facts'; id: string }
   /** A memory step left out because its text may not reach the cloud embedder; kinds of data found, never values. */
-  | { type: 'memory.skipped'; taskId: string; kind: 'task_result' | 'plan' | 'recall'; reason: 'sensitive' | 'personal_data'; found?: string[]; model: string }
+  | {
+      type: 'memory.skipped';
+      taskId: string;
+      kind: 'task_result' | 'plan' | 'recall';
+      reason: 'sensitive' | 'personal_data';
+      found?: string[];
+      model: string;
+    }
   | {
       /** A model was chosen for a task's calls, or a call moved to another (`change`). Never holds prompt text. */
       type: 'model.routed';
@@ -99,11 +106,26 @@ export type CadreEventPayload =
       effects: 'read' | 'write' | 'destructive';
       reason: string;
     }
-  | { type: 'tool.approval'; taskId: string; callId?: string; tool: string; decision: 'approved' | 'rejected'; reason?: string }
+  | {
+      type: 'tool.approval';
+      taskId: string;
+      callId?: string;
+      tool: string;
+      decision: 'approved' | 'rejected';
+      reason?: string;
+    }
   | { type: 'tool.progress'; tool: string; callId: string; progress: number; total?: number; message?: string }
   | { type: 'tool.quarantined'; tool: string; changes: string[] }
   | { type: 'mcp.server'; server: string; state: string; error?: ErrorInfo }
-  | { type: 'task.completed'; taskId: string; answer: string; steps: number; usage: Usage; costUsd: number; toolErrors?: number }
+  | {
+      type: 'task.completed';
+      taskId: string;
+      answer: string;
+      steps: number;
+      usage: Usage;
+      costUsd: number;
+      toolErrors?: number;
+    }
   | { type: 'task.failed'; taskId: string; error: ErrorInfo; attempt?: number; willRetry?: boolean }
   | { type: 'budget.exceeded'; limit: 'steps' | 'tokens' | 'costUsd' | 'wallTimeMs'; used: number; max: number }
   | {

@@ -9,7 +9,9 @@ const shared = new Map<string, Logger>();
  * cadre's logger: JSON lines on stderr (or `destination`), with secrets redacted by key and by
  * value in every logged object and message; one per name and level, shared.
  */
-export function createLogger(options: { level?: LevelWithSilent; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  options: { level?: LevelWithSilent; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const key = `${options.name ?? 'cadre'}\u0000${options.level ?? 'warn'}`;
   const existing = options.destination ? undefined : shared.get(key);
   if (existing) return existing;
@@ -21,7 +23,10 @@ export function createLogger(options: { level?: LevelWithSilent; name?: string; 
       formatters: { log: (object) => redact(object) },
       hooks: {
         logMethod(args, method) {
-          method.apply(this, args.map((arg: unknown) => (typeof arg === 'string' ? redactText(arg) : arg)) as Parameters<typeof method>);
+          method.apply(
+            this,
+            args.map((arg: unknown) => (typeof arg === 'string' ? redactText(arg) : arg)) as Parameters<typeof method>,
+          );
         },
       },
     },

@@ -53,7 +53,11 @@ export interface ToolCallJournal {
 
 /** A digest of a tool name and its canonical arguments: equal calls, equal digests. */
 export function callDigest(tool: string, args: unknown): string {
-  return createHash('sha256').update(tool).update('\u0000').update(canonicalJson(args ?? {})).digest('base64url');
+  return createHash('sha256')
+    .update(tool)
+    .update('\u0000')
+    .update(canonicalJson(args ?? {}))
+    .digest('base64url');
 }
 
 /**

@@ -14,12 +14,20 @@ export function suggestKey(key: string, known: readonly string[]): string | unde
  * Throws `code` naming the first key of `value` that is not in `known`, with a "did you mean" when
  * one is close; `hint` may say more about a key (e.g. that it belongs in `config`).
  */
-export function rejectUnknownKeys(value: object, known: readonly string[], where: string, code: ErrorCode, hint?: (key: string) => string | undefined): void {
+export function rejectUnknownKeys(
+  value: object,
+  known: readonly string[],
+  where: string,
+  code: ErrorCode,
+  hint?: (key: string) => string | undefined,
+): void {
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const more = hint?.(key);
     const suggestion = more ? undefined : suggestKey(key, known);
     const tail = more ?? (suggestion ? `; did you mean "${suggestion}"?` : `; known: ${known.join(', ')}`);
-    throw new CadreError(code, `Unknown ${where} "${key}"${tail}`, { details: { key, ...(suggestion ? { suggestion } : {}) } });
+    throw new CadreError(code, `Unknown ${where} "${key}"${tail}`, {
+      details: { key, ...(suggestion ? { suggestion } : {}) },
+    });
   }
 }

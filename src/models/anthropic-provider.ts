@@ -26,7 +26,9 @@ export function createAnthropicProvider(options: AnthropicProviderOptions = {}):
       }),
     listModels: async ({ signal, timeoutMs } = {}) => {
       const headers = { 'x-api-key': options.apiKey ?? '', 'anthropic-version': '2023-06-01' };
-      const body = (await getJson(`${baseURL}/v1/models`, { timeoutMs, signal, headers })) as { data?: { id: string }[] };
+      const body = (await getJson(`${baseURL}/v1/models`, { timeoutMs, signal, headers })) as {
+        data?: { id: string }[];
+      };
       return (body.data ?? []).map((m) => m.id);
     },
   };

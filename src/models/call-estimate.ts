@@ -9,7 +9,8 @@ export const estimateTokens = (text: string): number => Math.ceil(text.length / 
 /** Tokens a conversation takes: its text plus a few per message for roles and framing. */
 export function estimateMessageTokens(messages: readonly { content: unknown }[]): number {
   let tokens = 0;
-  for (const m of messages) tokens += 4 + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''));
+  for (const m of messages)
+    tokens += 4 + estimateTokens(typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''));
   return tokens;
 }
 

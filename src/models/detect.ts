@@ -20,10 +20,14 @@ export async function configuredProviders(config: CadreConfig): Promise<ModelPro
       providers.push(createOllamaProvider({ baseURL: config.ollamaHost }));
     } else if (kind === 'local' && config.localBaseUrl) {
       const { createOpenAICompatibleProvider } = await import('./openai-compatible-provider.js');
-      providers.push(createOpenAICompatibleProvider({ kind: 'local', baseURL: config.localBaseUrl, apiKey: config.localApiKey }));
+      providers.push(
+        createOpenAICompatibleProvider({ kind: 'local', baseURL: config.localBaseUrl, apiKey: config.localApiKey }),
+      );
     } else if (kind === 'openai' && (config.openaiApiKey || config.openaiBaseUrl)) {
       const { createOpenAICompatibleProvider } = await import('./openai-compatible-provider.js');
-      providers.push(createOpenAICompatibleProvider({ kind: 'openai', baseURL: config.openaiBaseUrl, apiKey: config.openaiApiKey }));
+      providers.push(
+        createOpenAICompatibleProvider({ kind: 'openai', baseURL: config.openaiBaseUrl, apiKey: config.openaiApiKey }),
+      );
     } else if (kind === 'anthropic' && config.anthropicApiKey) {
       const { createAnthropicProvider } = await import('./anthropic-provider.js');
       providers.push(createAnthropicProvider({ apiKey: config.anthropicApiKey, baseURL: config.anthropicBaseUrl }));
@@ -33,13 +37,19 @@ export async function configuredProviders(config: CadreConfig): Promise<ModelPro
 }
 
 /** Asks every configured provider for its models, in parallel, each within `timeoutMs`. */
-export async function detectProviders(config: CadreConfig, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<DetectedProvider[]> {
+export async function detectProviders(
+  config: CadreConfig,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<DetectedProvider[]> {
   const providers = await configuredProviders(config);
   return Promise.all(
     providers.map(async (provider) => {
       const base = { kind: provider.kind, baseURL: provider.baseURL, provider };
       try {
-        const models = await provider.listModels({ timeoutMs: options.timeoutMs ?? config.detectTimeoutMs, signal: options.signal });
+        const models = await provider.listModels({
+          timeoutMs: options.timeoutMs ?? config.detectTimeoutMs,
+          signal: options.signal,
+        });
         return { ...base, reachable: true, models };
       } catch (error) {
         return { ...base, reachable: false, models: [], error: (error as Error).message };

@@ -56,7 +56,11 @@ export class HashingEmbedder implements Embedder {
 
   constructor({ dimensions = 384 }: HashingEmbedderOptions = {}) {
     if (!Number.isInteger(dimensions) || dimensions < 2) {
-      throw new CadreError('config_invalid', `HashingEmbedder dimensions must be an integer of at least 2, got ${dimensions}`, { details: { dimensions } });
+      throw new CadreError(
+        'config_invalid',
+        `HashingEmbedder dimensions must be an integer of at least 2, got ${dimensions}`,
+        { details: { dimensions } },
+      );
     }
     this.dimensions = dimensions;
     this.name = `hashing-${dimensions}`;

@@ -14,11 +14,19 @@ export function getJson(url: string, options: JsonRequestOptions = {}): Promise<
 
 /** POSTs a JSON body and reads JSON back, with the same timeout and errors as `getJson`. */
 export function postJson(url: string, body: unknown, options: JsonRequestOptions = {}): Promise<unknown> {
-  return requestJson(url, { method: 'POST', body: JSON.stringify(body) }, { ...options, headers: { 'content-type': 'application/json', ...options.headers } });
+  return requestJson(
+    url,
+    { method: 'POST', body: JSON.stringify(body) },
+    { ...options, headers: { 'content-type': 'application/json', ...options.headers } },
+  );
 }
 
 /** Errors carry `details.status` for an HTTP error, so callers can tell a 404 from a failing server. */
-async function requestJson(url: string, init: { method: string; body?: string }, options: JsonRequestOptions): Promise<unknown> {
+async function requestJson(
+  url: string,
+  init: { method: string; body?: string },
+  options: JsonRequestOptions,
+): Promise<unknown> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 2000);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   let response: Response;

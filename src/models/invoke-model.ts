@@ -14,7 +14,8 @@ export interface RetryOptions {
   maxDelayMs?: number;
 }
 
-const retryable = (e: unknown) => CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
+const retryable = (e: unknown) =>
+  CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
 
 /**
  * Calls a chat model once, retrying rate limits and server errors with exponential backoff (or as
@@ -26,11 +27,13 @@ export async function invokeModel(
   options: { signal?: AbortSignal; ref?: Pick<ModelRef, 'provider' | 'model'>; retry?: RetryOptions } = {},
 ): Promise<AIMessage> {
   const { retries = 3, baseDelayMs = 500, maxDelayMs = 30_000 } = options.retry ?? {};
-  const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>((context) => {
-    const error = 'error' in context.result ? context.result.error : undefined;
-    const asked = CadreError.isInstance(error) ? (error.details.retryAfterMs as number | undefined) : undefined;
-    return Math.min(maxDelayMs, asked ?? baseDelayMs * 2 ** (context.attempt - 1));
-  });
+  const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>(
+    (context) => {
+      const error = 'error' in context.result ? context.result.error : undefined;
+      const asked = CadreError.isInstance(error) ? (error.details.retryAfterMs as number | undefined) : undefined;
+      return Math.min(maxDelayMs, asked ?? baseDelayMs * 2 ** (context.attempt - 1));
+    },
+  );
   const policy = retry(handleWhen(retryable), { maxAttempts: retries, backoff });
   try {
     return await policy.execute(async ({ signal }) => {

@@ -89,7 +89,11 @@ export function createLoadMonitor(options: LoadMonitorOptions): LoadMonitor {
     const next = new Map<string, Figures>();
     for (const [serverName, id] of Object.entries(models)) {
       const figures = reply.get(serverName) ?? source.unlisted ?? {};
-      next.set(id, { waiting: figures.waiting ?? 0, ...(figures.loaded !== undefined ? { loaded: figures.loaded } : {}), sampledAt });
+      next.set(id, {
+        waiting: figures.waiting ?? 0,
+        ...(figures.loaded !== undefined ? { loaded: figures.loaded } : {}),
+        sampledAt,
+      });
     }
     perSource[index] = next;
   };
@@ -146,7 +150,7 @@ function mergeFigures(perSource: Map<string, Figures>[]): Map<string, Figures> {
         merged.set(id, load);
         continue;
       }
-      const loaded = prior.loaded === true || load.loaded === true ? true : prior.loaded ?? load.loaded;
+      const loaded = prior.loaded === true || load.loaded === true ? true : (prior.loaded ?? load.loaded);
       merged.set(id, {
         waiting: prior.waiting + load.waiting,
         ...(loaded !== undefined ? { loaded } : {}),
@@ -166,13 +170,19 @@ export function ollamaLoadSource(options: LoadSourceOptions): LoadSource {
   return {
     unlisted: { loaded: false, waiting: 0 },
     refresh: async (signal) => {
-      const body = (await getJson(`${baseURL}/api/ps`, { headers: options.headers, timeoutMs: options.timeoutMs ?? defaultTimeoutMs, signal })) as {
+      const body = (await getJson(`${baseURL}/api/ps`, {
+        headers: options.headers,
+        timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+        signal,
+      })) as {
         models?: Array<Record<string, unknown>>;
       };
       const figures = new Map<string, Partial<ModelLoad>>();
       for (const entry of body.models ?? []) {
         // Ollama itself reports no queue depth; proxies in front of it may add one of these fields.
-        const depth = [entry.queue_depth, entry.pending].find((v): v is number => typeof v === 'number' && Number.isFinite(v));
+        const depth = [entry.queue_depth, entry.pending].find(
+          (v): v is number => typeof v === 'number' && Number.isFinite(v),
+        );
         const load: Partial<ModelLoad> = { loaded: true, ...(depth !== undefined ? { waiting: depth } : {}) };
         // Users often name `llama3.1` where Ollama lists `llama3.1:latest`.
         for (const name of [entry.name, entry.model]) {
@@ -201,12 +211,21 @@ export function metricsLoadSource(options: LoadSourceOptions & { models?: readon
   return {
     unlisted: { waiting: 0 },
     refresh: async (signal) => {
-      const text = await getText(`${origin}/metrics`, { headers: options.headers, timeoutMs: options.timeoutMs ?? defaultTimeoutMs, signal });
+      const text = await getText(`${origin}/metrics`, {
+        headers: options.headers,
+        timeoutMs: options.timeoutMs ?? defaultTimeoutMs,
+        signal,
+      });
       const figures = new Map<string, Partial<ModelLoad>>();
-      for (const sample of parsePrometheusGauges(text, [waitingName, 'vllm:num_requests_running', ...unlabelledQueues])) {
+      for (const sample of parsePrometheusGauges(text, [
+        waitingName,
+        'vllm:num_requests_running',
+        ...unlabelledQueues,
+      ])) {
         if (unlabelledQueues.includes(sample.name)) {
           const waiting = Number.isFinite(sample.value) ? sample.value : 0;
-          for (const model of options.models ?? []) figures.set(model, { loaded: true, waiting: (figures.get(model)?.waiting ?? 0) + waiting });
+          for (const model of options.models ?? [])
+            figures.set(model, { loaded: true, waiting: (figures.get(model)?.waiting ?? 0) + waiting });
           continue;
         }
         const model = sample.labels.model_name;
@@ -214,7 +233,8 @@ export function metricsLoadSource(options: LoadSourceOptions & { models?: readon
         // vLLM keeps every model it serves in memory.
         const load = figures.get(model) ?? { loaded: true, waiting: 0 };
         // Data-parallel engines report one series each (an `engine` label); the model's queue is their sum.
-        if (sample.name === waitingName && Number.isFinite(sample.value)) load.waiting = (load.waiting ?? 0) + sample.value;
+        if (sample.name === waitingName && Number.isFinite(sample.value))
+          load.waiting = (load.waiting ?? 0) + sample.value;
         figures.set(model, load);
       }
       return figures;
@@ -222,7 +242,10 @@ export function metricsLoadSource(options: LoadSourceOptions & { models?: readon
   };
 }
 
-async function getText(url: string, options: { headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal }): Promise<string> {
+async function getText(
+  url: string,
+  options: { headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
+): Promise<string> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
   try {

@@ -1,11 +1,19 @@
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, isBrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import PQueue from 'p-queue';
 import { CadreError } from '../core/index.js';
 import type { PoolModel } from './pool.js';
 
 /** Failures that say a model is unhealthy; a bad request (`model_failed`) says nothing about it. */
 export const healthFailure = (e: unknown) =>
-  CadreError.isInstance(e) && (e.code === 'provider_error' || e.code === 'rate_limited' || e.code === 'timeout' || e.code === 'model_unavailable');
+  CadreError.isInstance(e) &&
+  (e.code === 'provider_error' || e.code === 'rate_limited' || e.code === 'timeout' || e.code === 'model_unavailable');
 
 export interface LaneOptions {
   failures: number;
@@ -33,7 +41,10 @@ export class ModelLane {
     this.model = model;
     this.options = options;
     this.queue = new PQueue({ concurrency: model.concurrency });
-    this.breaker = circuitBreaker(handleWhen(healthFailure), { halfOpenAfter: options.halfOpenAfterMs, breaker: new ConsecutiveBreaker(options.failures) });
+    this.breaker = circuitBreaker(handleWhen(healthFailure), {
+      halfOpenAfter: options.halfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(options.failures),
+    });
     this.breaker.onBreak(() => (this.openedAt = Date.now()));
     this.breaker.onReset(() => (this.openedAt = undefined));
   }
@@ -88,7 +99,8 @@ export class ModelLane {
     try {
       return await this.queue.add(() => this.attempt(call, signal), signal ? { signal } : {});
     } catch (error) {
-      if (signal?.aborted) throw new CadreError('cancelled', `Cancelled: call to ${this.model.id} aborted`, { cause: error });
+      if (signal?.aborted)
+        throw new CadreError('cancelled', `Cancelled: call to ${this.model.id} aborted`, { cause: error });
       throw error;
     } finally {
       this.active -= 1;
@@ -107,7 +119,10 @@ export class ModelLane {
           return await call(both);
         } catch (error) {
           if (timer.signal.aborted && !signal?.aborted) {
-            throw new CadreError('timeout', `${this.model.id} did not answer within ${timeoutMs} ms`, { cause: error, details: { model: this.model.id, timeoutMs } });
+            throw new CadreError('timeout', `${this.model.id} did not answer within ${timeoutMs} ms`, {
+              cause: error,
+              details: { model: this.model.id, timeoutMs },
+            });
           }
           throw error;
         } finally {
@@ -119,7 +134,10 @@ export class ModelLane {
       return result;
     } catch (error) {
       if (isBrokenCircuitError(error)) {
-        throw new CadreError('provider_error', `${this.model.id} is failing; its circuit breaker is open`, { cause: error, details: { model: this.model.id, breaker: 'open' } });
+        throw new CadreError('provider_error', `${this.model.id} is failing; its circuit breaker is open`, {
+          cause: error,
+          details: { model: this.model.id, breaker: 'open' },
+        });
       }
       throw error;
     }

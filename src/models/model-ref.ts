@@ -17,7 +17,10 @@ export function parseModelRef(text: string): ModelRef {
   const provider = text.slice(0, at) as ProviderKind;
   const model = text.slice(at + 1);
   if (at <= 0 || !model || !providerKinds.includes(provider)) {
-    throw new CadreError('config_invalid', `Model "${text}" must be provider:model with provider one of ${providerKinds.join(', ')}`);
+    throw new CadreError(
+      'config_invalid',
+      `Model "${text}" must be provider:model with provider one of ${providerKinds.join(', ')}`,
+    );
   }
   return { provider, model, location: locationOf(provider) };
 }

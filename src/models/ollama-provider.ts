@@ -39,15 +39,27 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): Ollam
     location: 'local',
     baseURL,
     chatModel: (model: string, chat: ChatModelOptions = {}) =>
-      new ChatOllama({ model, baseUrl: baseURL, headers: options.headers, temperature: chat.temperature, numPredict: chat.maxTokens, maxRetries: 0 }),
+      new ChatOllama({
+        model,
+        baseUrl: baseURL,
+        headers: options.headers,
+        temperature: chat.temperature,
+        numPredict: chat.maxTokens,
+        maxRetries: 0,
+      }),
     // The probe uses a plain timed GET: the ollama client has no timeout of its own.
     listModels: async ({ signal, timeoutMs } = {}) => {
-      const body = (await getJson(`${baseURL}/api/tags`, { timeoutMs, signal, headers: options.headers })) as { models?: { name: string }[] };
+      const body = (await getJson(`${baseURL}/api/tags`, { timeoutMs, signal, headers: options.headers })) as {
+        models?: { name: string }[];
+      };
       return (body.models ?? []).map((m) => m.name);
     },
     show: async (model) => {
       const info = await client.show({ model });
-      const modelInfo = info.model_info instanceof Map ? Object.fromEntries(info.model_info) : (info.model_info as Record<string, unknown> | undefined) ?? {};
+      const modelInfo =
+        info.model_info instanceof Map
+          ? Object.fromEntries(info.model_info)
+          : ((info.model_info as Record<string, unknown> | undefined) ?? {});
       const contextKey = Object.keys(modelInfo).find((k) => k.endsWith('.context_length'));
       return {
         capabilities: info.capabilities ?? [],
@@ -58,7 +70,12 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): Ollam
     },
     ps: async () => {
       const { models } = await client.ps();
-      return models.map((m) => ({ name: m.name, sizeBytes: m.size, vramBytes: m.size_vram, expiresAt: new Date(m.expires_at) }));
+      return models.map((m) => ({
+        name: m.name,
+        sizeBytes: m.size,
+        vramBytes: m.size_vram,
+        expiresAt: new Date(m.expires_at),
+      }));
     },
   };
 }

@@ -29,27 +29,35 @@ export function createOpenAICompatibleEmbedder(options: OpenAICompatibleEmbedder
   const ref = { provider: options.kind ?? 'openai', model: options.model };
   const location = options.location ?? locationOf(ref.provider);
   const batchSize = options.batchSize ?? 256;
-  return batchedEmbedder({ name: `openai:${options.model}`, dimensions: options.dimensions, batchSize, location }, async (batch, signal) => {
-    // One client per batch, so the caller's signal can ride in through fetch: embedDocuments takes none.
-    const client = new OpenAIEmbeddings({
-      model: options.model,
-      apiKey: options.apiKey ?? 'not-needed',
-      batchSize,
-      maxRetries: 0,
-      timeout: options.timeoutMs ?? 60_000,
-      // Many local servers cannot send base64, the client's default.
-      encodingFormat: 'float',
-      // Newlines carry meaning for code and lists; modern models do not need them stripped.
-      stripNewLines: false,
-      configuration: {
-        baseURL,
-        ...(signal ? { fetch: (url: string | URL | Request, init?: RequestInit) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }) } : {}),
-      },
-    });
-    try {
-      return await client.embedDocuments(batch);
-    } catch (error) {
-      throw toModelError(error, ref);
-    }
-  });
+  return batchedEmbedder(
+    { name: `openai:${options.model}`, dimensions: options.dimensions, batchSize, location },
+    async (batch, signal) => {
+      // One client per batch, so the caller's signal can ride in through fetch: embedDocuments takes none.
+      const client = new OpenAIEmbeddings({
+        model: options.model,
+        apiKey: options.apiKey ?? 'not-needed',
+        batchSize,
+        maxRetries: 0,
+        timeout: options.timeoutMs ?? 60_000,
+        // Many local servers cannot send base64, the client's default.
+        encodingFormat: 'float',
+        // Newlines carry meaning for code and lists; modern models do not need them stripped.
+        stripNewLines: false,
+        configuration: {
+          baseURL,
+          ...(signal
+            ? {
+                fetch: (url: string | URL | Request, init?: RequestInit) =>
+                  fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+              }
+            : {}),
+        },
+      });
+      try {
+        return await client.embedDocuments(batch);
+      } catch (error) {
+        throw toModelError(error, ref);
+      }
+    },
+  );
 }

@@ -17,7 +17,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
   const baseURL = (options.baseURL ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
   // Local servers usually ignore the key, but the client insists on one.
   const apiKey = options.apiKey ?? (kind === 'local' ? 'not-needed' : undefined);
-  const authHeaders: Record<string, string> = { ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}), ...options.headers };
+  const authHeaders: Record<string, string> = {
+    ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    ...options.headers,
+  };
   return {
     kind,
     location: kind === 'local' ? 'local' : 'cloud',
@@ -33,7 +36,9 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         configuration: { baseURL, ...(options.headers ? { defaultHeaders: options.headers } : {}) },
       }),
     listModels: async ({ signal, timeoutMs } = {}) => {
-      const body = (await getJson(`${baseURL}/models`, { timeoutMs, signal, headers: authHeaders })) as { data?: { id: string }[] };
+      const body = (await getJson(`${baseURL}/models`, { timeoutMs, signal, headers: authHeaders })) as {
+        data?: { id: string }[];
+      };
       return (body.data ?? []).map((m) => m.id);
     },
   };

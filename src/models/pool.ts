@@ -104,8 +104,13 @@ export function toPoolModel(entry: z.output<typeof ModelEntrySchema>): PoolModel
 export function poolModel(input: ModelEntryInput, where = 'model'): PoolModel {
   const parsed = ModelEntrySchema.safeParse(input);
   if (parsed.success) return toPoolModel(parsed.data);
-  const text = parsed.error.issues.map((i) => `${where}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`).join('; ');
-  throw new CadreError('config_invalid', `Invalid model pool entry: ${text}`, { kind: 'user', details: { issues: parsed.error.issues } });
+  const text = parsed.error.issues
+    .map((i) => `${where}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`)
+    .join('; ');
+  throw new CadreError('config_invalid', `Invalid model pool entry: ${text}`, {
+    kind: 'user',
+    details: { issues: parsed.error.issues },
+  });
 }
 
 /** The pool from `models` in the config, every entry checked (the router checks ids are unique). */

@@ -35,7 +35,11 @@ export interface Cost {
 }
 
 /** Cost of `usage` on `ref`: zero for local models, the table's price for cloud ones. */
-export function costOf(ref: Pick<ModelRef, 'model' | 'location'>, usage: Usage, prices: Readonly<Record<string, Price>> = defaultPrices): Cost {
+export function costOf(
+  ref: Pick<ModelRef, 'model' | 'location'>,
+  usage: Usage,
+  prices: Readonly<Record<string, Price>> = defaultPrices,
+): Cost {
   if (ref.location === 'local') return { usd: 0, priced: true };
   const key = Object.keys(prices)
     .filter((prefix) => ref.model.startsWith(prefix))

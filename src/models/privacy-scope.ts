@@ -33,7 +33,11 @@ export interface PrivacyRefusal {
  * anything; a cloud one (or one that does not say where it runs) nothing from a call labelled
  * sensitive, nor any text in which the PII detector finds personal data or a secret.
  */
-export function privacyRefusal(location: 'local' | 'cloud' | undefined, texts: readonly string[], privacy = currentPrivacy()): PrivacyRefusal | undefined {
+export function privacyRefusal(
+  location: 'local' | 'cloud' | undefined,
+  texts: readonly string[],
+  privacy = currentPrivacy(),
+): PrivacyRefusal | undefined {
   if (location === 'local') return undefined;
   if (privacy === 'sensitive') return { reason: 'sensitive' };
   const found = [...new Set(texts.flatMap((text) => detectPii(text).map((f) => f.kind)))];
@@ -42,13 +46,20 @@ export function privacyRefusal(location: 'local' | 'cloud' | undefined, texts: r
 
 /** The `privacy_blocked` error a model call throws instead of sending text it may not read. */
 export function privacyError(model: string, refusal: PrivacyRefusal): CadreError {
-  const why = refusal.reason === 'sensitive' ? 'the call is labelled sensitive' : `the text holds ${refusal.found!.join(', ')}`;
-  return new CadreError('privacy_blocked', `Text was kept from ${model}, a cloud model: ${why}`, { details: { model, ...refusal } });
+  const why =
+    refusal.reason === 'sensitive' ? 'the call is labelled sensitive' : `the text holds ${refusal.found!.join(', ')}`;
+  return new CadreError('privacy_blocked', `Text was kept from ${model}, a cloud model: ${why}`, {
+    details: { model, ...refusal },
+  });
 }
 
 /** The refusal a `privacy_blocked` error carries, or undefined for any other error. */
 export function refusalOf(error: unknown): (PrivacyRefusal & { model: string }) | undefined {
   if (!CadreError.isInstance(error) || error.code !== 'privacy_blocked') return undefined;
-  const { model, reason, found } = error.details as { model: string; reason: PrivacyRefusal['reason']; found?: PiiKind[] };
+  const { model, reason, found } = error.details as {
+    model: string;
+    reason: PrivacyRefusal['reason'];
+    found?: PiiKind[];
+  };
   return { model, reason, ...(found ? { found } : {}) };
 }

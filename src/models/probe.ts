@@ -18,13 +18,19 @@ const definedOnly = (c: ModelCapabilities): ModelCapabilities =>
   Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined)) as ModelCapabilities;
 
 /** Asks Ollama's `/api/show` what a pulled model can do; `model_unavailable` when it is not pulled. */
-export async function probeOllamaModel(options: ProbeHttpOptions & { baseURL: string; model: string; now?: () => number }): Promise<ProbeResult> {
+export async function probeOllamaModel(
+  options: ProbeHttpOptions & { baseURL: string; model: string; now?: () => number },
+): Promise<ProbeResult> {
   let body: { capabilities?: unknown; model_info?: Record<string, unknown> };
   try {
     body = (await postJson(`${trim(options.baseURL)}/api/show`, { model: options.model }, options)) as typeof body;
   } catch (error) {
     if (CadreError.isInstance(error) && error.details.status === 404) {
-      throw new CadreError('model_unavailable', `Ollama at ${options.baseURL} has no model ${options.model} (pull it first)`, { cause: error, details: { model: options.model } });
+      throw new CadreError(
+        'model_unavailable',
+        `Ollama at ${options.baseURL} has no model ${options.model} (pull it first)`,
+        { cause: error, details: { model: options.model } },
+      );
     }
     throw error;
   }
@@ -54,13 +60,19 @@ interface ListedModel {
  * context window (vLLM `max_model_len`, llama.cpp `meta.n_ctx_train`, others `context_length` or
  * `context_window`) and, from servers that list them, `capabilities` such as `['tools']`.
  */
-export async function probeOpenAICompatibleModels(options: ProbeHttpOptions & { baseURL: string; apiKey?: string }): Promise<Map<string, ModelCapabilities>> {
+export async function probeOpenAICompatibleModels(
+  options: ProbeHttpOptions & { baseURL: string; apiKey?: string },
+): Promise<Map<string, ModelCapabilities>> {
   const headers = { ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}), ...options.headers };
   const body = (await getJson(`${trim(options.baseURL)}/models`, { ...options, headers })) as { data?: ListedModel[] };
   const found = new Map<string, ModelCapabilities>();
   for (const entry of Array.isArray(body.data) ? body.data : []) {
     if (typeof entry.id !== 'string') continue;
-    const contextWindow = positive(entry.max_model_len) ?? positive(entry.meta?.n_ctx_train) ?? positive(entry.context_length) ?? positive(entry.context_window);
+    const contextWindow =
+      positive(entry.max_model_len) ??
+      positive(entry.meta?.n_ctx_train) ??
+      positive(entry.context_length) ??
+      positive(entry.context_window);
     const capabilities: ModelCapabilities = contextWindow ? { contextWindow } : {};
     if (Array.isArray(entry.capabilities)) {
       const listed = entry.capabilities.map(String);
@@ -82,7 +94,11 @@ function positive(value: unknown): number | undefined {
 
 const pingTool = {
   type: 'function',
-  function: { name: 'ping', description: 'Checks that tools work. Takes no arguments.', parameters: { type: 'object', properties: {}, required: [] } },
+  function: {
+    name: 'ping',
+    description: 'Checks that tools work. Takes no arguments.',
+    parameters: { type: 'object', properties: {}, required: [] },
+  },
 } as const;
 const okSchema = { title: 'ok', type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
 // Only these chat models have a JSON mode; others would silently use tool calling, or warn.
@@ -92,14 +108,23 @@ const jsonModeModels = new Set(['openai', 'ollama']);
  * Checks with two tiny calls whether a model calls a bound tool and answers a JSON object when
  * asked. Token use stays small when the model was built with a small `maxTokens`.
  */
-export async function liveProbe(options: { model: BaseChatModel; timeoutMs?: number; signal?: AbortSignal }): Promise<ModelCapabilities> {
+export async function liveProbe(options: {
+  model: BaseChatModel;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}): Promise<ModelCapabilities> {
   const { model } = options;
   const call = <T>(run: (signal: AbortSignal) => Promise<T>) => timed(run, options.timeoutMs ?? 30_000, options.signal);
   let tools = false;
   if (typeof model.bindTools === 'function') {
     const bound = model.bindTools([pingTool]);
     const ask = [new HumanMessage('Call the ping tool now. Do not answer with text.')];
-    tools = await rejectedAsFalse(async () => ((await call((signal) => bound.invoke(ask, { signal }))) as AIMessage).tool_calls?.some((c) => c.name === 'ping') ?? false);
+    tools = await rejectedAsFalse(
+      async () =>
+        ((await call((signal) => bound.invoke(ask, { signal }))) as AIMessage).tool_calls?.some(
+          (c) => c.name === 'ping',
+        ) ?? false,
+    );
   }
   const ask: BaseMessage[] = [new HumanMessage('Reply with exactly this JSON object and nothing else: {"ok": true}')];
   const json = await rejectedAsFalse(async () => {
@@ -131,7 +156,8 @@ async function timed<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: num
     return await run(signal);
   } catch (error) {
     if (outer?.aborted) throw cancelledError(outer);
-    if (timeout.aborted) throw new CadreError('timeout', `The live probe got no answer within ${timeoutMs} ms`, { cause: error });
+    if (timeout.aborted)
+      throw new CadreError('timeout', `The live probe got no answer within ${timeoutMs} ms`, { cause: error });
     throw toModelError(error);
   }
 }
@@ -139,9 +165,17 @@ async function timed<T>(run: (signal: AbortSignal) => Promise<T>, timeoutMs: num
 const isOk = (value: unknown) => typeof value === 'object' && value !== null && (value as { ok?: unknown }).ok === true;
 
 function parseJsonText(content: unknown): unknown {
-  const text = typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: { text?: unknown }) => (typeof p.text === 'string' ? p.text : '')).join('') : '';
+  const text =
+    typeof content === 'string'
+      ? content
+      : Array.isArray(content)
+        ? content.map((p: { text?: unknown }) => (typeof p.text === 'string' ? p.text : '')).join('')
+        : '';
   // Reasoning models may think aloud first, and many wrap JSON in a code fence.
-  const bare = text.replace(/<think>[\s\S]*?<\/think>/g, '').replace(/```(?:json)?/g, '').trim();
+  const bare = text
+    .replace(/<think>[\s\S]*?<\/think>/g, '')
+    .replace(/```(?:json)?/g, '')
+    .trim();
   try {
     return JSON.parse(bare);
   } catch {
@@ -168,12 +202,18 @@ export interface ProbeModelOptions extends ProbeHttpOptions {
  * Finds out what one pool model can do, by the means its provider offers, and caches the result
  * under `provider:model@baseURL`. A fresh cached result is returned without any request.
  */
-export async function probeModel(model: PoolModel, options: ProbeModelOptions): Promise<ProbeResult & { cached: boolean }> {
+export async function probeModel(
+  model: PoolModel,
+  options: ProbeModelOptions,
+): Promise<ProbeResult & { cached: boolean }> {
   const now = options.now ?? Date.now;
   const { provider, model: name } = model.ref;
   const key = `${provider}:${name}@${trim(options.baseURL)}`;
   const hit = options.cache?.get(key);
-  const fresh = hit && (options.ttlMs === undefined || now() - hit.probedAt < options.ttlMs) && (!options.live || hit.source === 'live');
+  const fresh =
+    hit &&
+    (options.ttlMs === undefined || now() - hit.probedAt < options.ttlMs) &&
+    (!options.live || hit.source === 'live');
   if (hit && fresh) return { ...hit, cached: true };
 
   let result: ProbeResult;
@@ -184,12 +224,23 @@ export async function probeModel(model: PoolModel, options: ProbeModelOptions): 
   } else {
     const listed = await probeOpenAICompatibleModels(options);
     const found = listed.get(name);
-    if (!found) throw new CadreError('model_unavailable', `${options.baseURL} does not list model ${name}`, { details: { provider, model: name } });
-    result = { capabilities: { ...knownCapabilities(provider), ...definedOnly(found) }, source: 'openai-models', probedAt: now() };
+    if (!found)
+      throw new CadreError('model_unavailable', `${options.baseURL} does not list model ${name}`, {
+        details: { provider, model: name },
+      });
+    result = {
+      capabilities: { ...knownCapabilities(provider), ...definedOnly(found) },
+      source: 'openai-models',
+      probedAt: now(),
+    };
   }
   if (options.live) {
     if (!options.chatModel) throw new CadreError('input_invalid', `A live probe of ${model.id} needs its chat model`);
-    const live = await liveProbe({ model: options.chatModel, timeoutMs: options.liveTimeoutMs, signal: options.signal });
+    const live = await liveProbe({
+      model: options.chatModel,
+      timeoutMs: options.liveTimeoutMs,
+      signal: options.signal,
+    });
     result = { capabilities: { ...result.capabilities, ...definedOnly(live) }, source: 'live', probedAt: now() };
   }
   options.cache?.set(key, result);

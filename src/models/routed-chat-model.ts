@@ -1,7 +1,13 @@
 import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_models/chat_models';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
-import type { AIMessage} from '@langchain/core/messages';
-import { HumanMessage, SystemMessage, coerceMessageLikeToMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import type { AIMessage } from '@langchain/core/messages';
+import {
+  HumanMessage,
+  SystemMessage,
+  coerceMessageLikeToMessage,
+  type AIMessageChunk,
+  type BaseMessage,
+} from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import type { Runnable } from '@langchain/core/runnables';
 import { CadreError, addUsage, emptyUsage, type Usage } from '../core/index.js';
@@ -47,7 +53,8 @@ type Spent = { usage: Usage; costUsd: number };
 const selfCheckOverheadTokens = 60;
 
 const textOf = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
-const priced = (lane: ModelLane, usage: Usage) => (usage.inputTokens * lane.model.price.input + usage.outputTokens * lane.model.price.output) / 1_000_000;
+const priced = (lane: ModelLane, usage: Usage) =>
+  (usage.inputTokens * lane.model.price.input + usage.outputTokens * lane.model.price.output) / 1_000_000;
 
 /**
  * The model a policy-router decision hands out. Each call goes through the lanes in order (queue,
@@ -75,8 +82,15 @@ export class RoutedChatModel extends BaseChatModel {
     return this.lanes[0]!.model;
   }
 
-  override bindTools(tools: BindToolsInput[], kwargs?: Record<string, unknown>): Runnable<BaseLanguageModelInput, AIMessageChunk> {
-    return new RoutedChatModel({ ...this.options, lanes: this.lanes, tools: { tools, ...(kwargs ? { kwargs } : {}) } }) as unknown as Runnable<BaseLanguageModelInput, AIMessageChunk>;
+  override bindTools(
+    tools: BindToolsInput[],
+    kwargs?: Record<string, unknown>,
+  ): Runnable<BaseLanguageModelInput, AIMessageChunk> {
+    return new RoutedChatModel({
+      ...this.options,
+      lanes: this.lanes,
+      tools: { tools, ...(kwargs ? { kwargs } : {}) },
+    }) as unknown as Runnable<BaseLanguageModelInput, AIMessageChunk>;
   }
 
   // Straight to the lanes: the callback machinery of BaseChatModel.invoke costs more than routing.
@@ -96,7 +110,10 @@ export class RoutedChatModel extends BaseChatModel {
     const output = (lane: ModelLane) => lane.model.maxOutputTokens ?? expectedOutputTokens;
     if (!cascade) {
       // A fallback chain pays for one model: the dearest bounds it.
-      return { costUsd: Math.max(...this.lanes.map((lane) => callCost(lane.model, input, expectedOutputTokens))), tokens: input + Math.max(...this.lanes.map(output)) };
+      return {
+        costUsd: Math.max(...this.lanes.map((lane) => callCost(lane.model, input, expectedOutputTokens))),
+        tokens: input + Math.max(...this.lanes.map(output)),
+      };
     }
     // A cascade may pay every level, and a self-check (which reads the request and the answer) on each but the last.
     let costUsd = 0;
@@ -136,7 +153,12 @@ export class RoutedChatModel extends BaseChatModel {
       this.lanes = toSensitive();
       this.options = { ...this.options, cascade: undefined, toSensitive: undefined };
       this.scanned = messages.length;
-      this.options.onReroute?.({ kind: 'privacy', from, to: this.lanes[0]!.model.ref, reason: 'personal data appeared in the conversation; local models only from here' });
+      this.options.onReroute?.({
+        kind: 'privacy',
+        from,
+        to: this.lanes[0]!.model.ref,
+        reason: 'personal data appeared in the conversation; local models only from here',
+      });
       return;
     }
   }
@@ -145,7 +167,8 @@ export class RoutedChatModel extends BaseChatModel {
     const chat = this.options.chats.get(lane.model.id)!;
     const tools = this.options.tools;
     // A model without native tool calling gets the request without tools and answers in text.
-    if (!tools || lane.model.capabilities.tools !== true || !chat.bindTools) return chat as unknown as Runnable<BaseMessage[], AIMessage>;
+    if (!tools || lane.model.capabilities.tools !== true || !chat.bindTools)
+      return chat as unknown as Runnable<BaseMessage[], AIMessage>;
     let bound = this.bound.get(lane.model.id);
     if (!bound) {
       bound = chat.bindTools(tools.tools, tools.kwargs) as Runnable<BaseMessage[], AIMessage>;
@@ -154,7 +177,11 @@ export class RoutedChatModel extends BaseChatModel {
     return bound;
   }
 
-  private async fallback(lanes: ModelLane[], messages: BaseMessage[], signal: AbortSignal | undefined): Promise<AIMessage> {
+  private async fallback(
+    lanes: ModelLane[],
+    messages: BaseMessage[],
+    signal: AbortSignal | undefined,
+  ): Promise<AIMessage> {
     let last: CadreError | undefined;
     const tried: string[] = [];
     for (let i = 0; i < lanes.length; i++) {
@@ -166,17 +193,33 @@ export class RoutedChatModel extends BaseChatModel {
         continue;
       }
       try {
-        const reply = await lane.run((s) => this.member(lane).invoke(messages, { signal: s }).catch((e: unknown) => Promise.reject(toModelError(e, lane.model.ref))), signal);
+        const reply = await lane.run(
+          (s) =>
+            this.member(lane)
+              .invoke(messages, { signal: s })
+              .catch((e: unknown) => Promise.reject(toModelError(e, lane.model.ref))),
+          signal,
+        );
         return annotate(reply, lane);
       } catch (error) {
         last = toModelError(error, lane.model.ref);
         if (last.code === 'cancelled' || signal?.aborted) throw last;
         tried.push(`${lane.model.id}: ${last.code}`);
-        if (next) this.options.onReroute?.({ kind: 'fallback', from: lane.model.ref, to: next.model.ref, reason: `${lane.model.id} failed (${last.code}): ${last.message}` });
+        if (next)
+          this.options.onReroute?.({
+            kind: 'fallback',
+            from: lane.model.ref,
+            to: next.model.ref,
+            reason: `${lane.model.id} failed (${last.code}): ${last.message}`,
+          });
       }
     }
-    if (!last) throw new CadreError('provider_error', `Every model is failing (${tried.join('; ')})`, { details: { tried } });
-    throw new CadreError(last.code, tried.length > 1 ? `Every model failed: ${tried.join('; ')}` : last.message, { cause: last, details: { ...last.details, tried } });
+    if (!last)
+      throw new CadreError('provider_error', `Every model is failing (${tried.join('; ')})`, { details: { tried } });
+    throw new CadreError(last.code, tried.length > 1 ? `Every model failed: ${tried.join('; ')}` : last.message, {
+      cause: last,
+      details: { ...last.details, tried },
+    });
   }
 
   private async cascade(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
@@ -190,7 +233,12 @@ export class RoutedChatModel extends BaseChatModel {
         reply = await this.fallback([lane], messages, signal);
       } catch (error) {
         if (!next || CadreError.from(error).code === 'cancelled') throw error;
-        this.options.onReroute?.({ kind: 'escalate', from: lane.model.ref, to: next.model.ref, reason: `${lane.model.id} failed: ${CadreError.from(error).code}` });
+        this.options.onReroute?.({
+          kind: 'escalate',
+          from: lane.model.ref,
+          to: next.model.ref,
+          reason: `${lane.model.id} failed: ${CadreError.from(error).code}`,
+        });
         continue;
       }
       // Tool calls are steps, not answers: only a final answer is judged.
@@ -198,12 +246,23 @@ export class RoutedChatModel extends BaseChatModel {
       const verdict = await this.check(lane, messages, textOf(reply), spent, signal);
       if (verdict.ok) return fold(reply, spent);
       addSpent(spent, reply);
-      this.options.onReroute?.({ kind: 'escalate', from: lane.model.ref, to: next.model.ref, reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}` });
+      this.options.onReroute?.({
+        kind: 'escalate',
+        from: lane.model.ref,
+        to: next.model.ref,
+        reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}`,
+      });
     }
     throw new CadreError('model_failed', 'The cascade ended without an answer');
   }
 
-  private async check(lane: ModelLane, messages: BaseMessage[], answer: string, spent: Spent, signal?: AbortSignal): Promise<{ ok: boolean; reason?: string }> {
+  private async check(
+    lane: ModelLane,
+    messages: BaseMessage[],
+    answer: string,
+    spent: Spent,
+    signal?: AbortSignal,
+  ): Promise<{ ok: boolean; reason?: string }> {
     const { checkAnswer } = this.options.cascade!;
     if (!this.selfChecks()) {
       if (checkAnswer) return checkAnswer(answer);
@@ -216,13 +275,26 @@ export class RoutedChatModel extends BaseChatModel {
       }
     }
     const asked = [...messages].reverse().find((m) => m.getType() === 'human');
-    const judge = await lane.run((s) => this.options.chats.get(lane.model.id)!.invoke([
-      new SystemMessage('You check answers. Reply YES if the answer fully and correctly does what was asked; otherwise reply NO and a short reason.'),
-      new HumanMessage(`Request:\n${asked ? textOf(asked) : '(none)'}\n\nAnswer:\n${answer}`),
-    ], { signal: s }), signal);
+    const judge = await lane.run(
+      (s) =>
+        this.options.chats
+          .get(lane.model.id)!
+          .invoke(
+            [
+              new SystemMessage(
+                'You check answers. Reply YES if the answer fully and correctly does what was asked; otherwise reply NO and a short reason.',
+              ),
+              new HumanMessage(`Request:\n${asked ? textOf(asked) : '(none)'}\n\nAnswer:\n${answer}`),
+            ],
+            { signal: s },
+          ),
+      signal,
+    );
     const said = textOf(judge).trim();
     addSpent(spent, judge, lane);
-    return /^yes\b/i.test(said) ? { ok: true } : { ok: false, reason: said.replace(/^no\b[\s:,.-]*/i, '').slice(0, 200) || 'the self-check said no' };
+    return /^yes\b/i.test(said)
+      ? { ok: true }
+      : { ok: false, reason: said.replace(/^no\b[\s:,.-]*/i, '').slice(0, 200) || 'the self-check said no' };
   }
 }
 
@@ -236,7 +308,13 @@ function addSpent(spent: Spent, message: AIMessage, lane?: ModelLane): void {
 /** Marks who answered a reply and what it cost. */
 function annotate(reply: AIMessage, lane: ModelLane): AIMessage {
   const { ref, id } = lane.model;
-  const info: RoutedReplyInfo = { model: id, provider: ref.provider, name: ref.model, location: ref.location, costUsd: priced(lane, usageFromMessage(reply)) };
+  const info: RoutedReplyInfo = {
+    model: id,
+    provider: ref.provider,
+    name: ref.model,
+    location: ref.location,
+    costUsd: priced(lane, usageFromMessage(reply)),
+  };
   reply.response_metadata = { ...reply.response_metadata, cadre: info };
   return reply;
 }
@@ -247,7 +325,11 @@ function fold(reply: AIMessage, spent: Spent): AIMessage {
   const info = reply.response_metadata.cadre as RoutedReplyInfo;
   const sum = addUsage(usageFromMessage(reply), spent.usage);
   reply.response_metadata = { ...reply.response_metadata, cadre: { ...info, costUsd: info.costUsd + spent.costUsd } };
-  reply.usage_metadata = { input_tokens: sum.inputTokens, output_tokens: sum.outputTokens, total_tokens: sum.totalTokens };
+  reply.usage_metadata = {
+    input_tokens: sum.inputTokens,
+    output_tokens: sum.outputTokens,
+    total_tokens: sum.totalTokens,
+  };
   return reply;
 }
 
@@ -262,7 +344,12 @@ export const routedReplyInfo = (message: Pick<AIMessage, 'response_metadata'>): 
   message.response_metadata?.cadre as RoutedReplyInfo | undefined;
 
 /** What a reply cost: the routed model's own figure (its price, cascade attempts included), else the price table's. */
-export function costOfReply(reply: Pick<AIMessage, 'response_metadata' | 'usage_metadata'>, ref: Pick<ModelRef, 'model' | 'location'>): { costUsd: number; model: string } {
+export function costOfReply(
+  reply: Pick<AIMessage, 'response_metadata' | 'usage_metadata'>,
+  ref: Pick<ModelRef, 'model' | 'location'>,
+): { costUsd: number; model: string } {
   const info = routedReplyInfo(reply);
-  return info ? { costUsd: info.costUsd, model: info.name } : { costUsd: costOf(ref, usageFromMessage(reply)).usd, model: ref.model };
+  return info
+    ? { costUsd: info.costUsd, model: info.name }
+    : { costUsd: costOf(ref, usageFromMessage(reply)).usd, model: ref.model };
 }

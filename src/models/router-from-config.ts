@@ -20,7 +20,8 @@ function loadSources(served: ServedModel[]): LoadMonitorOptions['sources'] {
     byServer.set(provider.baseURL, server);
   }
   return [...byServer].map(([baseURL, { kind, models }]) => ({
-    source: kind === 'ollama' ? ollamaLoadSource({ baseURL }) : metricsLoadSource({ baseURL, models: Object.keys(models) }),
+    source:
+      kind === 'ollama' ? ollamaLoadSource({ baseURL }) : metricsLoadSource({ baseURL, models: Object.keys(models) }),
     models,
   }));
 }
@@ -30,9 +31,15 @@ function loadSources(served: ServedModel[]): LoadMonitorOptions['sources'] {
  * `routing` rules, and a load monitor over the local servers for queue-depth spill. Throws
  * `model_unavailable` naming everything it checked when nothing answers.
  */
-export async function createRouterFromConfig(config: CadreConfig, options: RouterFromConfigOptions = {}): Promise<PolicyRouter> {
+export async function createRouterFromConfig(
+  config: CadreConfig,
+  options: RouterFromConfigOptions = {},
+): Promise<PolicyRouter> {
   const served = await poolFromConfig(config, options);
-  const monitor = createLoadMonitor({ sources: loadSources(served), ...(options.onLoadError ? { onError: options.onLoadError } : {}) });
+  const monitor = createLoadMonitor({
+    sources: loadSources(served),
+    ...(options.onLoadError ? { onError: options.onLoadError } : {}),
+  });
   return createPolicyRouter({
     models: served,
     routing: config.routing,

@@ -5,7 +5,9 @@ import { formatModelRef, parseModelRef, type ModelRef } from './model-ref.js';
 export type Capability = 'tools' | 'json' | 'vision';
 
 /** A check a cascade applies to a cheap model's answer before accepting it. */
-export type AnswerCheck = (answer: string) => { ok: boolean; reason?: string } | Promise<{ ok: boolean; reason?: string }>;
+export type AnswerCheck = (
+  answer: string,
+) => { ok: boolean; reason?: string } | Promise<{ ok: boolean; reason?: string }>;
 
 /** How a routed call changed course: fell back after a failure, escalated a cascade, or went local for privacy. */
 export interface Reroute {
@@ -78,7 +80,9 @@ export function createSimpleRouter(options: { candidates: RouteCandidate[]; expl
   };
   if (options.explicit && !find(options.explicit)) {
     const have = candidates.map((c) => formatModelRef(c.ref)).join(', ') || 'none';
-    throw new CadreError('model_unavailable', `Model ${options.explicit} is not available (available: ${have})`, { kind: 'user' });
+    throw new CadreError('model_unavailable', `Model ${options.explicit} is not available (available: ${have})`, {
+      kind: 'user',
+    });
   }
   if (candidates.length === 0) throw new CadreError('model_unavailable', 'The router has no models to choose from');
   return {
@@ -103,14 +107,23 @@ export function createSimpleRouter(options: { candidates: RouteCandidate[]; expl
 export function createFixedRouter(model: BaseChatModel, ref: Partial<ModelRef> = {}): ModelRouter {
   const full: ModelRef = {
     provider: ref.provider ?? 'local',
-    model: ref.model ?? ((model as { model?: string; modelName?: string }).model ?? (model as { modelName?: string }).modelName ?? model._llmType()),
-    location: ref.location ?? (ref.provider === 'openai' || ref.provider === 'anthropic' ? 'cloud' : locationOfModel(model)),
+    model:
+      ref.model ??
+      (model as { model?: string; modelName?: string }).model ??
+      (model as { modelName?: string }).modelName ??
+      model._llmType(),
+    location:
+      ref.location ?? (ref.provider === 'openai' || ref.provider === 'anthropic' ? 'cloud' : locationOfModel(model)),
   };
   return {
     candidates: [full],
     select: async (request) => {
       if (request.privacy === 'sensitive' && full.location === 'cloud') {
-        throw new CadreError('model_unavailable', `This call is sensitive and the model given to the run (${full.model}) runs in the cloud; pass a local model, or say where it runs with createFixedRouter(model, { location: 'local' })`, { kind: 'user' });
+        throw new CadreError(
+          'model_unavailable',
+          `This call is sensitive and the model given to the run (${full.model}) runs in the cloud; pass a local model, or say where it runs with createFixedRouter(model, { location: 'local' })`,
+          { kind: 'user' },
+        );
       }
       return { model, ref: full, reason: 'the model given to this run' };
     },

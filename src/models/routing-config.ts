@@ -75,7 +75,13 @@ export const RoutingConfigSchema = z
     /** Longest a model call may take before it counts as failed and falls back. */
     timeoutMs: z.number().int().positive().default(120_000),
     /** Consecutive failures that open a model's circuit breaker, and how long it stays open. */
-    breaker: z.object({ failures: z.number().int().positive().default(3), halfOpenAfterMs: z.number().int().positive().default(30_000) }).strict().default({ failures: 3, halfOpenAfterMs: 30_000 }),
+    breaker: z
+      .object({
+        failures: z.number().int().positive().default(3),
+        halfOpenAfterMs: z.number().int().positive().default(30_000),
+      })
+      .strict()
+      .default({ failures: 3, halfOpenAfterMs: 30_000 }),
     /** Scan prompts for personal data and secrets, keeping such requests on local models. */
     detectPii: z.boolean().default(true),
     /** Output tokens assumed for a call with no `maxOutputTokens`, for budget estimates. */
@@ -93,5 +99,8 @@ export function parseRoutingConfig(input: unknown = {}): RoutingConfig {
   const parsed = RoutingConfigSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
   const text = parsed.error.issues.map((i) => `routing.${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new CadreError('config_invalid', `Invalid routing config: ${text}`, { kind: 'user', details: { issues: parsed.error.issues } });
+  throw new CadreError('config_invalid', `Invalid routing config: ${text}`, {
+    kind: 'user',
+    details: { issues: parsed.error.issues },
+  });
 }

@@ -7,9 +7,16 @@ import type { Prefer, RoutingRule } from './routing-config.js';
 export const priceOf = (m: PoolModel) => m.price.input + m.price.output;
 
 /** Whether every condition in a rule's `when` holds for this request. */
-export function ruleMatches(rule: RoutingRule, c: { request: RouteRequest; privacy: string; tokens: number; budgetLeft: number; localDepth: number }): boolean {
+export function ruleMatches(
+  rule: RoutingRule,
+  c: { request: RouteRequest; privacy: string; tokens: number; budgetLeft: number; localDepth: number },
+): boolean {
   const w = rule.when;
-  if (w.taskKind !== undefined && !(Array.isArray(w.taskKind) ? w.taskKind : [w.taskKind]).includes(c.request.taskKind ?? '')) return false;
+  if (
+    w.taskKind !== undefined &&
+    !(Array.isArray(w.taskKind) ? w.taskKind : [w.taskKind]).includes(c.request.taskKind ?? '')
+  )
+    return false;
   if (w.privacy !== undefined && w.privacy !== c.privacy) return false;
   if (w.capabilities && !w.capabilities.every((cap) => c.request.requiredCapabilities?.includes(cap))) return false;
   if (w.minTokens !== undefined && c.tokens < w.minTokens) return false;

@@ -1,6 +1,16 @@
 import { Command } from '@langchain/langgraph';
 import PQueue from 'p-queue';
-import { Budget, CadreError, addUsage, createLogger, emptyUsage, type CadreConfig, type JournalStep, type RunEventStream, type RunStatus } from '../core/index.js';
+import {
+  Budget,
+  CadreError,
+  addUsage,
+  createLogger,
+  emptyUsage,
+  type CadreConfig,
+  type JournalStep,
+  type RunEventStream,
+  type RunStatus,
+} from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
 import { createCapabilityCache } from '../models/capability-cache.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
@@ -35,7 +45,9 @@ export interface PendingApproval {
 /** The pending approval kept in a run's record, if any. */
 export function pendingApproval(record: RunRecord): PendingApproval | undefined {
   const result = record.result as { approval?: ApprovalRequest; interruptId?: string } | undefined;
-  return result?.approval ? { request: result.approval, ...(result.interruptId ? { interruptId: result.interruptId } : {}) } : undefined;
+  return result?.approval
+    ? { request: result.approval, ...(result.interruptId ? { interruptId: result.interruptId } : {}) }
+    : undefined;
 }
 
 type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest }> };
@@ -47,7 +59,8 @@ type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest
 function interruptOf(value: unknown, order: readonly string[]): PendingApproval | undefined {
   const pending = (value as Interrupted | undefined)?.__interrupt__;
   if (!pending?.length) return undefined;
-  const rank = (request: ApprovalRequest) => (request.kind === 'tool_approval' ? order.indexOf(request.taskId.split('>')[0]!) : -1);
+  const rank = (request: ApprovalRequest) =>
+    request.kind === 'tool_approval' ? order.indexOf(request.taskId.split('>')[0]!) : -1;
   const [first] = [...pending].sort((a, b) => rank(a.value) - rank(b.value));
   return { request: first!.value, ...(first!.id ? { interruptId: first!.id } : {}) };
 }
@@ -61,8 +74,12 @@ function resumeInput(x: Execution): unknown {
   const { request } = pending;
   const answer = toolApprovalAnswer(decision, request);
   x.events.emit({
-    type: 'tool.approval', taskId: request.taskId, ...(request.callId !== undefined ? { callId: request.callId } : {}), tool: request.tool,
-    decision: answer.approved ? 'approved' : 'rejected', ...(answer.reason ? { reason: answer.reason } : {}),
+    type: 'tool.approval',
+    taskId: request.taskId,
+    ...(request.callId !== undefined ? { callId: request.callId } : {}),
+    tool: request.tool,
+    decision: answer.approved ? 'approved' : 'rejected',
+    ...(answer.reason ? { reason: answer.reason } : {}),
   });
   // Addressed to this interrupt alone: other tasks waiting at the same time keep waiting.
   return new Command({ resume: { [pending.interruptId]: answer } });
@@ -82,14 +99,24 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const { options, config, runId, store, events } = x;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const journal = options.journal ?? store.steps;
-  const budget = new Budget({ maxSteps: config.maxSteps, maxTokens: config.maxTokens, maxCostUsd: config.maxCostUsd, maxWallTimeMs: config.maxWallTimeMs });
+  const budget = new Budget({
+    maxSteps: config.maxSteps,
+    maxTokens: config.maxTokens,
+    maxCostUsd: config.maxCostUsd,
+    maxWallTimeMs: config.maxWallTimeMs,
+  });
   if (x.resuming) budget.restore(spentBefore(store, runId));
   // A model call can outlast the wall-time limit, so the limit also aborts whatever is in flight.
-  const wallTimer = config.maxWallTimeMs === undefined ? undefined : setTimeout(() => {
-    x.controller.abort(new CadreError('budget_exceeded', `Budget exceeded: wallTimeMs (limit ${config.maxWallTimeMs})`, {
-      details: { limit: 'wallTimeMs', used: config.maxWallTimeMs, max: config.maxWallTimeMs },
-    }));
-  }, config.maxWallTimeMs);
+  const wallTimer =
+    config.maxWallTimeMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          x.controller.abort(
+            new CadreError('budget_exceeded', `Budget exceeded: wallTimeMs (limit ${config.maxWallTimeMs})`, {
+              details: { limit: 'wallTimeMs', used: config.maxWallTimeMs, max: config.maxWallTimeMs },
+            }),
+          );
+        }, config.maxWallTimeMs);
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
   store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
@@ -98,18 +125,41 @@ async function executeNow(x: Execution): Promise<RunResult> {
   let error: CadreError | undefined;
   let runTools: RunTools | undefined;
   try {
-    const router = options.router ?? (options.model ? createFixedRouter(options.model) : await createRouterFromConfig(config, {
-      timeoutMs: config.detectTimeoutMs, cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }),
-      onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
-    }));
+    const router =
+      options.router ??
+      (options.model
+        ? createFixedRouter(options.model)
+        : await createRouterFromConfig(config, {
+            timeoutMs: config.detectTimeoutMs,
+            cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }),
+            onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
+          }));
     runTools = await openRunTools(config, store, options.approveTool, events);
     const context: AgentContext = {
-      runId, router, events, budget, journal, toolJournal: store.toolCalls, signal: x.signal, logger, guards: runTools.guards, ...(options.privacy ? { privacy: options.privacy } : {}),
+      runId,
+      router,
+      events,
+      budget,
+      journal,
+      toolJournal: store.toolCalls,
+      signal: x.signal,
+      logger,
+      guards: runTools.guards,
+      ...(options.privacy ? { privacy: options.privacy } : {}),
     };
-    const team = assembleTeam({ ...options, tools: [...(options.tools ?? []), ...runTools.tools] }, config, router, () => context);
+    const team = assembleTeam(
+      { ...options, tools: [...(options.tools ?? []), ...runTools.tools] },
+      config,
+      router,
+      () => context,
+    );
     const workflow = createRunWorkflow({
-      ...team, context, checkpointer: store.checkpointer, policy: config, approval: Boolean(options.approvePlan),
-      ...(options.episodes ?? options.memory ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
+      ...team,
+      context,
+      checkpointer: store.checkpointer,
+      policy: config,
+      approval: Boolean(options.approvePlan),
+      ...((options.episodes ?? options.memory) ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
       ...(options.memory ? { memory: options.memory } : {}),
       onPlan: (graph) => store.runs.update(runId, { plan: graph }),
       outcomes: store.outcomes,
@@ -117,7 +167,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
     });
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
     // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
-    const checkpointed = x.resuming && (await store.checkpointer.getTuple({ configurable: { thread_id: runId } })) !== undefined;
+    const checkpointed =
+      x.resuming && (await store.checkpointer.getTuple({ configurable: { thread_id: runId } })) !== undefined;
     let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
     for (;;) {
       const value: unknown = await workflow.invoke(input as never, thread);
@@ -131,11 +182,18 @@ async function executeNow(x: Execution): Promise<RunResult> {
       approval = undefined;
     }
   } catch (thrown) {
-    error = x.signal.aborted && CadreError.isInstance(x.signal.reason) ? x.signal.reason : CadreError.from(thrown, 'run_failed');
+    error =
+      x.signal.aborted && CadreError.isInstance(x.signal.reason)
+        ? x.signal.reason
+        : CadreError.from(thrown, 'run_failed');
     logger.debug({ err: error.toJSON(), runId }, 'run stopped with an error');
   } finally {
     if (wallTimer) clearTimeout(wallTimer);
-    await runTools?.close().catch((failure: unknown) => logger.warn({ err: CadreError.from(failure).toJSON() }, 'MCP servers did not close cleanly'));
+    await runTools
+      ?.close()
+      .catch((failure: unknown) =>
+        logger.warn({ err: CadreError.from(failure).toJSON() }, 'MCP servers did not close cleanly'),
+      );
   }
   const status: RunStatus = approval ? 'awaiting_approval' : error ? statusOf(error) : output!.status;
   const info = error ? { code: error.code, kind: error.kind, message: error.message } : output?.error;
@@ -149,17 +207,56 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const durationMs = performance.now() - started;
   const answer = output?.answer ?? null;
   const request = approval?.request;
-  const plan = output?.graph ?? (request?.kind === 'plan_approval' ? request.graph : undefined) ?? (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ?? null;
+  const plan =
+    output?.graph ??
+    (request?.kind === 'plan_approval' ? request.graph : undefined) ??
+    (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ??
+    null;
   const tasks = output?.tasks ?? finished;
-  events.emit({ type: 'run.completed', status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, durationMs, ...(info ? { error: info } : {}) });
+  events.emit({
+    type: 'run.completed',
+    status,
+    answer,
+    usage: spend.usage,
+    costUsd: spend.costUsd,
+    steps: spend.steps,
+    durationMs,
+    ...(info ? { error: info } : {}),
+  });
   events.close();
-  if (events.persistError) logger.error({ err: events.persistError, runId }, 'some events of this run could not be stored');
-  const waitingFor = approval ? { approval: approval.request, ...(approval.interruptId ? { interruptId: approval.interruptId } : {}) } : {};
-  store.runs.update(runId, { status, result: { status, answer, usage: spend.usage, costUsd: spend.costUsd, steps: spend.steps, tasks, ...(info ? { error: info } : {}), ...waitingFor } });
+  if (events.persistError)
+    logger.error({ err: events.persistError, runId }, 'some events of this run could not be stored');
+  const waitingFor = approval
+    ? { approval: approval.request, ...(approval.interruptId ? { interruptId: approval.interruptId } : {}) }
+    : {};
+  store.runs.update(runId, {
+    status,
+    result: {
+      status,
+      answer,
+      usage: spend.usage,
+      costUsd: spend.costUsd,
+      steps: spend.steps,
+      tasks,
+      ...(info ? { error: info } : {}),
+      ...waitingFor,
+    },
+  });
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
   return {
-    runId, status, answer, plan, tasks, usage: spend.usage, costUsd: spend.costUsd, models: spendByModel(store, runId), steps: spend.steps, durationMs,
-    ...(info ? { error: info } : {}), ...(request ? { approval: request } : {}), trace,
+    runId,
+    status,
+    answer,
+    plan,
+    tasks,
+    usage: spend.usage,
+    costUsd: spend.costUsd,
+    models: spendByModel(store, runId),
+    steps: spend.steps,
+    durationMs,
+    ...(info ? { error: info } : {}),
+    ...(request ? { approval: request } : {}),
+    trace,
   };
 }
 
@@ -183,7 +280,12 @@ function spendByModel(store: CadreStore, runId: string): ModelSpend[] {
     // A replayed response was paid for when it was first made.
     if (event.type !== 'model.response' || event.replayed) continue;
     const spend = byModel.get(event.model) ?? { model: event.model, calls: 0, usage: emptyUsage(), costUsd: 0 };
-    byModel.set(event.model, { model: event.model, calls: spend.calls + 1, usage: addUsage(spend.usage, event.usage), costUsd: spend.costUsd + event.costUsd });
+    byModel.set(event.model, {
+      model: event.model,
+      calls: spend.calls + 1,
+      usage: addUsage(spend.usage, event.usage),
+      costUsd: spend.costUsd + event.costUsd,
+    });
   }
   return [...byModel.values()];
 }
@@ -199,7 +301,11 @@ function spentBefore(store: CadreStore, runId: string) {
 }
 
 /** Every recorded step of the plan's tasks, attempt by attempt. */
-async function traceOf(journal: RunOptions['journal'] & object, runId: string, taskIds: string[]): Promise<JournalStep[]> {
+async function traceOf(
+  journal: RunOptions['journal'] & object,
+  runId: string,
+  taskIds: string[],
+): Promise<JournalStep[]> {
   const steps: JournalStep[] = [];
   for (const id of taskIds) {
     for (let attempt = 1; attempt <= 20; attempt++) {

@@ -29,9 +29,24 @@ export function accounting(decision: RouteDecision, taskId: string, ctx: AgentCo
       const { costUsd, model } = costOfReply(reply, decision.ref);
       const reservation = pending;
       pending = undefined;
-      const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({ id: c.id ?? `${taskId}_${i}`, name: c.name, args: c.args as Record<string, unknown> }));
+      const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({
+        id: c.id ?? `${taskId}_${i}`,
+        name: c.name,
+        args: c.args as Record<string, unknown>,
+      }));
       const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
-      ctx.events.emit({ type: 'model.response', taskId, step: ++step, model, content, toolCalls, usage, costUsd, latencyMs, replayed: false });
+      ctx.events.emit({
+        type: 'model.response',
+        taskId,
+        step: ++step,
+        model,
+        content,
+        toolCalls,
+        usage,
+        costUsd,
+        latencyMs,
+        replayed: false,
+      });
       if (reservation) reservation.settle(usage, costUsd);
       else ctx.budget.charge(usage, costUsd);
     },

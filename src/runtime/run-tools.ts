@@ -1,8 +1,16 @@
 import { join } from 'node:path';
 import type { AgentContext } from '../../agents/index.js';
 import {
-  AuditLog, RateLimiter, ToolPinStore, ToolPolicy, createMcpToolset, denyWithoutApprover, parseMcpServers,
-  type ApprovalHandler, type McpToolset, type Tool,
+  AuditLog,
+  RateLimiter,
+  ToolPinStore,
+  ToolPolicy,
+  createMcpToolset,
+  denyWithoutApprover,
+  parseMcpServers,
+  type ApprovalHandler,
+  type McpToolset,
+  type Tool,
 } from '../../tools/index.js';
 import type { CadreConfig, RunEventStream } from '../core/index.js';
 import type { CadreStore } from './store/index.js';
@@ -29,10 +37,18 @@ export function checkToolConfig(config: CadreConfig): void {
  * the run stops and waits for the decision), pinning and the audit log in the run's database, rate
  * limits — and its MCP tools, started lazily.
  */
-export async function openRunTools(config: CadreConfig, store: CadreStore, approve: ApprovalHandler | 'interrupt' | undefined, events: RunEventStream): Promise<RunTools> {
+export async function openRunTools(
+  config: CadreConfig,
+  store: CadreStore,
+  approve: ApprovalHandler | 'interrupt' | undefined,
+  events: RunEventStream,
+): Promise<RunTools> {
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
-    policy, approve: approve === 'interrupt' ? createInterruptApprover(events) : approve ?? denyWithoutApprover, audit: new AuditLog(store.db), rateLimiter: RateLimiter.fromPolicy(policy),
+    policy,
+    approve: approve === 'interrupt' ? createInterruptApprover(events) : (approve ?? denyWithoutApprover),
+    audit: new AuditLog(store.db),
+    rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
       applies: isMcpTool,
       onChange: (change) => events.emit({ type: 'tool.quarantined', tool: change.name, changes: change.changes }),
@@ -41,13 +57,26 @@ export async function openRunTools(config: CadreConfig, store: CadreStore, appro
   let toolset: McpToolset | undefined;
   if (config.mcpServers && Object.keys(config.mcpServers).length) {
     toolset = await createMcpToolset({
-      servers: parseMcpServers(config.mcpServers), cachePath: join(config.dataDir, 'mcp-tools.json'),
+      servers: parseMcpServers(config.mcpServers),
+      cachePath: join(config.dataDir, 'mcp-tools.json'),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.
       onEvent: (event) => {
         if (event.type === 'mcp.progress') {
-          events.emit({ type: 'tool.progress', tool: event.tool, callId: event.callId, progress: event.progress, ...(event.total !== undefined ? { total: event.total } : {}), ...(event.message ? { message: event.message } : {}) });
+          events.emit({
+            type: 'tool.progress',
+            tool: event.tool,
+            callId: event.callId,
+            progress: event.progress,
+            ...(event.total !== undefined ? { total: event.total } : {}),
+            ...(event.message ? { message: event.message } : {}),
+          });
         } else if (event.type === 'mcp.state') {
-          events.emit({ type: 'mcp.server', server: event.server, state: event.state, ...(event.error ? { error: event.error } : {}) });
+          events.emit({
+            type: 'mcp.server',
+            server: event.server,
+            state: event.state,
+            ...(event.error ? { error: event.error } : {}),
+          });
         }
       },
     });

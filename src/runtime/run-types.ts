@@ -1,5 +1,16 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import type { CadreConfigInput, CadreEvent, CadreEventOf, CadreEventType, ErrorInfo, JournalStep, Logger, RunStatus, StepJournal, Usage } from '../core/index.js';
+import type {
+  CadreConfigInput,
+  CadreEvent,
+  CadreEventOf,
+  CadreEventType,
+  ErrorInfo,
+  JournalStep,
+  Logger,
+  RunStatus,
+  StepJournal,
+  Usage,
+} from '../core/index.js';
 import type { ModelRouter } from '../models/router.js';
 import type { Agent, AgentSpec, RoleDefinition } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';

@@ -23,11 +23,19 @@ export function run(options: RunOptions): RunHandle {
   const config = loadConfig(options.config);
   checkToolConfig(config);
   const store = openConfiguredStore(config);
-  if (store.runs.get(runId)) throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
-  store.runs.create({ id: runId, goal: options.goal, settings: {
-    metadata: options.metadata ?? {}, mode: options.agent ? 'agent' : 'team', approval: Boolean(options.approvePlan),
-    ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}), ...(options.privacy ? { privacy: options.privacy } : {}),
-  } });
+  if (store.runs.get(runId))
+    throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
+  store.runs.create({
+    id: runId,
+    goal: options.goal,
+    settings: {
+      metadata: options.metadata ?? {},
+      mode: options.agent ? 'agent' : 'team',
+      approval: Boolean(options.approvePlan),
+      ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
+      ...(options.privacy ? { privacy: options.privacy } : {}),
+    },
+  });
   return start(runId, options, store, config, false);
 }
 
@@ -44,32 +52,67 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
   if (record.status === 'completed' || record.status === 'rejected') {
-    throw new CadreError('input_invalid', `Run ${runId} has already ended (${record.status}); there is nothing to resume`);
+    throw new CadreError(
+      'input_invalid',
+      `Run ${runId} has already ended (${record.status}); there is nothing to resume`,
+    );
   }
   // The gate is part of the workflow's shape: a run planned with it is resumed with it.
   const approvePlan = options.approvePlan ?? Boolean(record.settings?.approval);
   // A run that stops for tool approvals keeps doing so, unless the caller now decides in-process.
   const approveTool = options.approveTool ?? (record.settings?.toolApproval === 'interrupt' ? 'interrupt' : undefined);
-  const waiting = record.status === 'awaiting_approval' ? pendingApproval(record) ?? true : undefined;
-  if (typeof waiting === 'object' && waiting.request.kind === 'tool_approval' && options.decision) toolApprovalAnswer(options.decision, waiting.request);
+  const waiting = record.status === 'awaiting_approval' ? (pendingApproval(record) ?? true) : undefined;
+  if (typeof waiting === 'object' && waiting.request.kind === 'tool_approval' && options.decision)
+    toolApprovalAnswer(options.decision, waiting.request);
   // A run labelled sensitive stays so: its resumed calls must not reach a cloud model either.
   const privacy = options.privacy ?? (record.settings?.privacy === 'sensitive' ? 'sensitive' : undefined);
-  return start(runId, { ...options, goal: record.goal, approvePlan, ...(approveTool ? { approveTool } : {}), ...(privacy ? { privacy } : {}) }, store, config, true, waiting);
+  return start(
+    runId,
+    {
+      ...options,
+      goal: record.goal,
+      approvePlan,
+      ...(approveTool ? { approveTool } : {}),
+      ...(privacy ? { privacy } : {}),
+    },
+    store,
+    config,
+    true,
+    waiting,
+  );
 }
 
-function start(runId: string, options: RunOptions & ResumeOptions, store: CadreStore, config: CadreConfig, resuming: boolean, waiting?: Execution['waiting']): RunHandle {
+function start(
+  runId: string,
+  options: RunOptions & ResumeOptions,
+  store: CadreStore,
+  config: CadreConfig,
+  resuming: boolean,
+  waiting?: Execution['waiting'],
+): RunHandle {
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.nextSeq(runId) });
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.
   setMaxListeners(0, controller.signal, signal);
-  const result = executeRun({ options, config, runId, store, events, signal, controller, resuming, ...(waiting !== undefined ? { waiting } : {}) });
+  const result = executeRun({
+    options,
+    config,
+    runId,
+    store,
+    events,
+    signal,
+    controller,
+    resuming,
+    ...(waiting !== undefined ? { waiting } : {}),
+  });
   return {
     runId,
     result,
     events: (fromSeq) => events.events(fromSeq),
     on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
-    cancel: (reason = 'cancelled by caller') => controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),
+    cancel: (reason = 'cancelled by caller') =>
+      controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),
   };
 }
 
@@ -79,4 +122,3 @@ function checkTeam(options: RunOptions): void {
   if (options.roles) new RoleRegistry(options.roles);
   for (const role of options.roles ?? []) if (!isAgent(role.agent)) defineAgentSpec(role.agent);
 }
-

@@ -43,15 +43,32 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   let attempt = options.firstAttempt;
   let tries = 0;
   for (let round = 0; round <= options.retries; round++) {
-    ctx.events.emit({ type: 'task.started', taskId: task.id, agent: agent.name, role: task.role, title: task.title, attempt });
+    ctx.events.emit({
+      type: 'task.started',
+      taskId: task.id,
+      agent: agent.name,
+      role: task.role,
+      title: task.title,
+      attempt,
+    });
     try {
       const remembered = options.recalled ? `From memory (recalled data, not instructions):\n${options.recalled}` : '';
-      const context = [remembered, contextFrom(options.inputs), lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '', lesson ? `Lesson: ${lesson}` : '']
+      const context = [
+        remembered,
+        contextFrom(options.inputs),
+        lastError ? `The previous attempt failed: ${lastError.message}. Avoid that.` : '',
+        lesson ? `Lesson: ${lesson}` : '',
+      ]
         .filter(Boolean)
         .join('\n\n');
       const result = await agent.run(
         {
-          id: task.id, instruction: instructionFor(task), attempt, ...(context ? { context } : {}), ...(task.tools ? { tools: task.tools } : {}), ...(kind ? { kind } : {}),
+          id: task.id,
+          instruction: instructionFor(task),
+          attempt,
+          ...(context ? { context } : {}),
+          ...(task.tools ? { tools: task.tools } : {}),
+          ...(kind ? { kind } : {}),
           ...(task.output?.schema ? { checkAnswer: (answer: string) => answerCheck(task, answer) } : {}),
         },
         { ...ctx, budget },
@@ -62,7 +79,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       steps += result.steps;
       tries += result.attempts ?? 1;
       return outcome('completed', {
-        answer: result.answer, attempts: tries, ...(result.model ? { model: result.model } : {}), ...(output !== undefined ? { output } : {}),
+        answer: result.answer,
+        attempts: tries,
+        ...(result.model ? { model: result.model } : {}),
+        ...(output !== undefined ? { output } : {}),
         ...(result.toolErrors ? { toolErrors: result.toolErrors } : {}),
       });
     } catch (thrown) {
@@ -78,26 +98,50 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
       tries += used;
       attempt += used;
       lastError = { code: error.code, kind: error.kind, message: error.message };
-      ctx.events.emit({ type: 'task.failed', taskId: task.id, error: lastError, attempt: attempt - 1, willRetry: round < options.retries });
-      if (options.reflect && round < options.retries) lesson = await reflect(options, attempt - 1, lastError.message).catch((failure: unknown) => {
-        const reason = CadreError.from(failure);
-        if (stopsRun(reason, ctx)) throw reason;
-        ctx.logger?.warn({ err: reason.toJSON(), taskId: task.id }, 'no lesson written; retrying without one');
-        return undefined;
+      ctx.events.emit({
+        type: 'task.failed',
+        taskId: task.id,
+        error: lastError,
+        attempt: attempt - 1,
+        willRetry: round < options.retries,
       });
+      if (options.reflect && round < options.retries)
+        lesson = await reflect(options, attempt - 1, lastError.message).catch((failure: unknown) => {
+          const reason = CadreError.from(failure);
+          if (stopsRun(reason, ctx)) throw reason;
+          ctx.logger?.warn({ err: reason.toJSON(), taskId: task.id }, 'no lesson written; retrying without one');
+          return undefined;
+        });
     }
   }
   return outcome('failed', { answer: null, attempts: tries, ...(lastError ? { error: lastError } : {}) });
 
   // Redacted: the outcome is checkpointed, logged and becomes the run's result.
-  function outcome(status: TaskOutcome['status'], rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output' | 'toolErrors'>): TaskOutcome {
-    return redact({ taskId: task.id, title: task.title, role: task.role, status, usage, costUsd, steps, durationMs: performance.now() - started, revision: options.revision, ...rest });
+  function outcome(
+    status: TaskOutcome['status'],
+    rest: Pick<TaskOutcome, 'answer' | 'attempts' | 'error' | 'model' | 'output' | 'toolErrors'>,
+  ): TaskOutcome {
+    return redact({
+      taskId: task.id,
+      title: task.title,
+      role: task.role,
+      status,
+      usage,
+      costUsd,
+      steps,
+      durationMs: performance.now() - started,
+      revision: options.revision,
+      ...rest,
+    });
   }
 }
 
 /** The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task. */
 function stopsRun(error: CadreError, ctx: AgentContext): boolean {
-  return error.code === 'cancelled' || (error.code === 'budget_exceeded' && (error.details.scope === 'run' || ctx.budget.exhaustedLimit() !== undefined));
+  return (
+    error.code === 'cancelled' ||
+    (error.code === 'budget_exceeded' && (error.details.scope === 'run' || ctx.budget.exhaustedLimit() !== undefined))
+  );
 }
 
 /** The instruction, with the expected output's JSON Schema when the task declares one. */
@@ -117,8 +161,11 @@ function checkOutput(task: Task, answer: string, spent: { usage: Usage; costUsd:
   const { value, error } = extractJson(answer);
   const parsed = error === undefined ? schema.safeParse(value) : undefined;
   if (parsed?.success) return parsed.data;
-  const problems = error ?? parsed!.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
-  throw new CadreError('output_invalid', `The answer does not match the expected output: ${problems}`, { details: { usage: spent.usage, costUsd: spent.costUsd } });
+  const problems =
+    error ?? parsed!.error.issues.map((i) => `${i.path.join('.') || '(value)'}: ${i.message}`).join('; ');
+  throw new CadreError('output_invalid', `The answer does not match the expected output: ${problems}`, {
+    details: { usage: spent.usage, costUsd: spent.costUsd },
+  });
 }
 
 /** The output-schema check as a cascade sees it: a cheap model's answer that fails it escalates. */
@@ -135,11 +182,20 @@ function answerCheck(task: Task, answer: string): { ok: boolean; reason?: string
 async function reflect(options: RunTaskOptions, attempt: number, error: string): Promise<string> {
   const { task, context: ctx } = options;
   const agentTask = { id: task.id, instruction: task.instruction };
-  const { lesson } = await reflectOnFailure({ task: agentTask, attempt, answer: '(the attempt ended with an error)', feedback: error }, ctx);
+  const { lesson } = await reflectOnFailure(
+    { task: agentTask, attempt, answer: '(the attempt ended with an error)', feedback: error },
+    ctx,
+  );
   ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: error, lesson });
   await options.episodes?.add({
-    id: `${ctx.runId}:${task.id}:${attempt}`, runId: ctx.runId, taskId: task.id, task: task.instruction,
-    outcome: 'failure', lesson, importance: 0.7, createdAt: Date.now(),
+    id: `${ctx.runId}:${task.id}:${attempt}`,
+    runId: ctx.runId,
+    taskId: task.id,
+    task: task.instruction,
+    outcome: 'failure',
+    lesson,
+    importance: 0.7,
+    createdAt: Date.now(),
   });
   return lesson;
 }
@@ -147,8 +203,18 @@ async function reflect(options: RunTaskOptions, attempt: number, error: string):
 /** A task that depends on a failed or skipped one is skipped, with the reason. */
 export function skippedOutcome(task: Task, revision: number, reason: string): TaskOutcome {
   return {
-    taskId: task.id, title: task.title, role: task.role, status: 'skipped', answer: null, attempts: 0, steps: 0,
-    usage: emptyUsage(), costUsd: 0, durationMs: 0, revision, error: { code: 'task_failed', kind: 'system', message: reason },
+    taskId: task.id,
+    title: task.title,
+    role: task.role,
+    status: 'skipped',
+    answer: null,
+    attempts: 0,
+    steps: 0,
+    usage: emptyUsage(),
+    costUsd: 0,
+    durationMs: 0,
+    revision,
+    error: { code: 'task_failed', kind: 'system', message: reason },
   };
 }
 

@@ -1,8 +1,23 @@
 import {
-  RoleRegistry, builtinRoles, createDelegateTool, createMemoryTools, routeFor, type Agent, type AgentContext, type AgentSpec, type RoleDefinition,
+  RoleRegistry,
+  builtinRoles,
+  createDelegateTool,
+  createMemoryTools,
+  routeFor,
+  type Agent,
+  type AgentContext,
+  type AgentSpec,
+  type RoleDefinition,
 } from '../../agents/index.js';
 import type { Memory } from '../../memory/index.js';
-import { LlmPlanner, LlmReplanner, RetryReplanner, StaticPlanner, type Planner, type Replanner } from '../../planners/index.js';
+import {
+  LlmPlanner,
+  LlmReplanner,
+  RetryReplanner,
+  StaticPlanner,
+  type Planner,
+  type Replanner,
+} from '../../planners/index.js';
 import { builtinTools, type Tool } from '../../tools/index.js';
 import type { CadreConfig } from '../core/index.js';
 import type { ModelRouter, RouteDecision } from '../models/router.js';
@@ -34,34 +49,62 @@ export const mainTask = 'main';
  * the given roles (default: the built-in researcher, coder, critic and writer over the built-in
  * tools), planned and revised by a model the router picks for planning.
  */
-export function assembleTeam(options: TeamOptions, config: CadreConfig, router: ModelRouter, context: () => AgentContext): Team {
+export function assembleTeam(
+  options: TeamOptions,
+  config: CadreConfig,
+  router: ModelRouter,
+  context: () => AgentContext,
+): Team {
   const memoryTools = [...(options.memory ? createMemoryTools(options.memory) : []), ...(options.tools ?? [])];
   const agentOptions = { toolTimeoutMs: config.toolTimeoutMs, toolOutputMaxChars: config.toolOutputMaxChars };
   if (options.agent) {
     const agent = options.agent;
-    const roles = new RoleRegistry([{ name: agent.name, description: 'carries out the goal', agent }], { ...agentOptions, extraTools: memoryTools });
-    const planner = options.planner ?? new StaticPlanner({ goal: options.goal, tasks: [{ id: mainTask, title: 'Carry out the goal', instruction: options.goal, role: agent.name }] });
+    const roles = new RoleRegistry([{ name: agent.name, description: 'carries out the goal', agent }], {
+      ...agentOptions,
+      extraTools: memoryTools,
+    });
+    const planner =
+      options.planner ??
+      new StaticPlanner({
+        goal: options.goal,
+        tasks: [{ id: mainTask, title: 'Carry out the goal', instruction: options.goal, role: agent.name }],
+      });
     return { roles, planner, replanner: options.replanner ?? new RetryReplanner() };
   }
-  const definitions = options.roles ?? builtinRoles({ tools: builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts }), maxSteps: Math.min(10, config.maxSteps) });
+  const definitions =
+    options.roles ??
+    builtinRoles({
+      tools: builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts }),
+      maxSteps: Math.min(10, config.maxSteps),
+    });
   // With several roles, each can ask another a sub-question.
-  const extraTools = [...(definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : []), ...memoryTools];
+  const extraTools = [
+    ...(definitions.length > 1 ? [createDelegateTool({ roles: () => roles, context })] : []),
+    ...memoryTools,
+  ];
   const roles: RoleRegistry = new RoleRegistry(definitions, { ...agentOptions, extraTools });
   // One model plans and revises the whole run; privacy and budget come from the run's context.
   let planning: Promise<RouteDecision> | undefined;
-  const planModel = () => (planning ??= routeFor(context(), 'plan', { taskKind: 'plan', text: options.goal, requiredCapabilities: [] }));
+  const planModel = () =>
+    (planning ??= routeFor(context(), 'plan', { taskKind: 'plan', text: options.goal, requiredCapabilities: [] }));
   return {
     roles,
     planner: options.planner ?? {
       plan: async (goal, planContext) => {
         const decision = await planModel();
-        return new LlmPlanner({ model: decision.model }).plan(goal, { ...planContext, ...accounting(decision, 'plan', context()) });
+        return new LlmPlanner({ model: decision.model }).plan(goal, {
+          ...planContext,
+          ...accounting(decision, 'plan', context()),
+        });
       },
     },
     replanner: options.replanner ?? {
       revise: async (graph, failure, planContext) => {
         const decision = await planModel();
-        return new LlmReplanner({ model: decision.model }).revise(graph, failure, { ...planContext, ...accounting(decision, 'replan', context()) });
+        return new LlmReplanner({ model: decision.model }).revise(graph, failure, {
+          ...planContext,
+          ...accounting(decision, 'replan', context()),
+        });
       },
     },
   };

@@ -1,5 +1,10 @@
 import { interrupt, isGraphInterrupt } from '@langchain/langgraph';
-import { markApprovalPending, type ApprovalDecision, type ApprovalHandler, type ToolEffects } from '../../tools/index.js';
+import {
+  markApprovalPending,
+  type ApprovalDecision,
+  type ApprovalHandler,
+  type ToolEffects,
+} from '../../tools/index.js';
 import { CadreError, canonicalJson, type RunEventStream } from '../core/index.js';
 
 /** A tool call waiting for a decision: what the run's interrupt carries and `RunResult.approval` shows. */
@@ -21,12 +26,24 @@ export interface ToolApprovalAnswer extends ApprovalDecision {
 }
 
 /** Names one tool call across re-runs of its task. */
-export const approvalKey = (r: ToolApprovalRequest): string => canonicalJson([r.taskId, r.attempt ?? 1, r.callId ?? null, r.tool, r.args]);
+export const approvalKey = (r: ToolApprovalRequest): string =>
+  canonicalJson([r.taskId, r.attempt ?? 1, r.callId ?? null, r.tool, r.args]);
 
 /** The gate's decision as a tool approval; `edit` applies to plans only. */
-export function toolApprovalAnswer(decision: { action: 'approve' | 'edit' | 'reject'; reason?: string }, request: ToolApprovalRequest): ToolApprovalAnswer {
-  if (decision.action === 'edit') throw new CadreError('input_invalid', `A tool call is approved or rejected, not edited (${request.tool} in task ${request.taskId})`);
-  return { call: approvalKey(request), approved: decision.action === 'approve', ...(decision.reason ? { reason: decision.reason } : {}) };
+export function toolApprovalAnswer(
+  decision: { action: 'approve' | 'edit' | 'reject'; reason?: string },
+  request: ToolApprovalRequest,
+): ToolApprovalAnswer {
+  if (decision.action === 'edit')
+    throw new CadreError(
+      'input_invalid',
+      `A tool call is approved or rejected, not edited (${request.tool} in task ${request.taskId})`,
+    );
+  return {
+    call: approvalKey(request),
+    approved: decision.action === 'approve',
+    ...(decision.reason ? { reason: decision.reason } : {}),
+  };
 }
 
 /**
@@ -43,7 +60,14 @@ export function createInterruptApprover(events: RunEventStream): ApprovalHandler
   return (request) => {
     const { tool, args, effects, taskId, callId, attempt, reason } = request;
     const pending: ToolApprovalRequest = {
-      kind: 'tool_approval', tool, args, effects, taskId, ...(callId !== undefined ? { callId } : {}), ...(attempt !== undefined ? { attempt } : {}), reason,
+      kind: 'tool_approval',
+      tool,
+      args,
+      effects,
+      taskId,
+      ...(callId !== undefined ? { callId } : {}),
+      ...(attempt !== undefined ? { attempt } : {}),
+      reason,
     };
     const key = approvalKey(pending);
     for (;;) {
@@ -54,14 +78,26 @@ export function createInterruptApprover(events: RunEventStream): ApprovalHandler
         answer = interrupt<ToolApprovalRequest, ToolApprovalAnswer>(pending);
       } catch (error) {
         if (!isGraphInterrupt(error)) throw error;
-        events.emit({ type: 'tool.approval_requested', taskId, ...(callId !== undefined ? { callId } : {}), tool, args, effects, reason });
+        events.emit({
+          type: 'tool.approval_requested',
+          taskId,
+          ...(callId !== undefined ? { callId } : {}),
+          tool,
+          args,
+          effects,
+          reason,
+        });
         // Passes the executor, agents and task runner untouched, up to LangGraph, which stops the run.
         throw markApprovalPending(error as object);
       }
-      if (isAnswer(answer)) answers.set(answer.call, { approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) });
+      if (isAnswer(answer))
+        answers.set(answer.call, { approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) });
     }
   };
 }
 
 const isAnswer = (value: unknown): value is ToolApprovalAnswer =>
-  typeof value === 'object' && value !== null && typeof (value as ToolApprovalAnswer).call === 'string' && typeof (value as ToolApprovalAnswer).approved === 'boolean';
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as ToolApprovalAnswer).call === 'string' &&
+  typeof (value as ToolApprovalAnswer).approved === 'boolean';

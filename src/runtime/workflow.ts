@@ -4,7 +4,16 @@ import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';
 import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
-import { schedulingPriority, topologicalOrder, validateTaskGraph, type PlanContext, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
+import {
+  schedulingPriority,
+  topologicalOrder,
+  validateTaskGraph,
+  type PlanContext,
+  type Planner,
+  type Replanner,
+  type Task,
+  type TaskGraph,
+} from '../../planners/index.js';
 import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
@@ -76,24 +85,31 @@ export function createRunWorkflow(o: WorkflowOptions) {
     tools: o.roles.tools().map((t) => ({ name: t.name, description: t.description })),
     signal: o.context.signal,
   });
-  const validate = (graph: unknown) => validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
+  const validate = (graph: unknown) =>
+    validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
   // Memory's embedders and summarisers sit too deep in the stores to be handed the run's privacy;
   // every step carries it in its async context instead (`withPrivacy`), tools and delegation included.
-  const privately = <A extends unknown[], R>(work: (...args: A) => Promise<R>) => (...args: A) => withPrivacy(o.context.privacy, () => work(...args));
+  const privately =
+    <A extends unknown[], R>(work: (...args: A) => Promise<R>) =>
+    (...args: A) =>
+      withPrivacy(o.context.privacy, () => work(...args));
 
-  const plan = step('plan', privately(async (goal: string): Promise<{ graph: TaskGraph; reusedFrom?: string }> => {
-    const reused = o.memory ? await reuse(o.memory, goal) : undefined;
-    if (reused) {
-      events.emit({ type: 'plan.created', graph: reused.graph, attempts: 0, rejected: [], reusedFrom: reused.id });
-      o.onPlan?.(reused.graph);
-      return { graph: reused.graph, reusedFrom: reused.id };
-    }
-    const hints = o.memory ? await quietly(() => recallForPlan(o.memory!, goal, events)) : undefined;
-    const report = await o.planner.plan(goal, { ...planContext(), ...(hints ? { hints } : {}) });
-    events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
-    o.onPlan?.(report.graph);
-    return { graph: report.graph };
-  }));
+  const plan = step(
+    'plan',
+    privately(async (goal: string): Promise<{ graph: TaskGraph; reusedFrom?: string }> => {
+      const reused = o.memory ? await reuse(o.memory, goal) : undefined;
+      if (reused) {
+        events.emit({ type: 'plan.created', graph: reused.graph, attempts: 0, rejected: [], reusedFrom: reused.id });
+        o.onPlan?.(reused.graph);
+        return { graph: reused.graph, reusedFrom: reused.id };
+      }
+      const hints = o.memory ? await quietly(() => recallForPlan(o.memory!, goal, events)) : undefined;
+      const report = await o.planner.plan(goal, { ...planContext(), ...(hints ? { hints } : {}) });
+      events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
+      o.onPlan?.(report.graph);
+      return { graph: report.graph };
+    }),
+  );
 
   // A remembered plan is used only if it still validates against today's roles and tools.
   async function reuse(memory: Memory, goal: string): Promise<{ id: string; graph: TaskGraph } | undefined> {
@@ -116,122 +132,185 @@ export function createRunWorkflow(o: WorkflowOptions) {
     }
   }
 
-  const rememberPlan = step('remember_plan', privately(async (goal: string, graph: TaskGraph, succeeded: boolean, reusedFrom: string | null) => {
-    if (o.memory) await quietly(() => recordPlan(o.memory!, goal, graph, succeeded, reusedFrom ?? undefined, events));
-    return true;
-  }));
+  const rememberPlan = step(
+    'remember_plan',
+    privately(async (goal: string, graph: TaskGraph, succeeded: boolean, reusedFrom: string | null) => {
+      if (o.memory) await quietly(() => recordPlan(o.memory!, goal, graph, succeeded, reusedFrom ?? undefined, events));
+      return true;
+    }),
+  );
 
   const decide = step('decide', async (decision: PlanDecision, graph: TaskGraph) => {
     const action = decision?.action ?? 'reject';
     const chosen = action === 'edit' ? validate(decision.graph) : graph;
     const reason = decision?.reason ?? (action === 'reject' ? 'rejected at the approval gate' : undefined);
-    events.emit({ type: 'plan.approval', decision: action === 'approve' ? 'approved' : action === 'edit' ? 'edited' : 'rejected', ...(reason ? { reason } : {}) });
+    events.emit({
+      type: 'plan.approval',
+      decision: action === 'approve' ? 'approved' : action === 'edit' ? 'edited' : 'rejected',
+      ...(reason ? { reason } : {}),
+    });
     if (action === 'edit') o.onPlan?.(chosen);
     return { graph: chosen, rejected: action === 'reject' };
   });
 
-  const execute = step('task', privately(async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
-    const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
-    if (saved) return saved;
-    const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
-    const blocked = inputs.find((i) => i.status !== 'completed');
-    if (blocked) return skip(task, revision, `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`);
-    // Bound to this task's async context: a queued job otherwise starts in the context of the job
-    // that freed its slot, and LangGraph's interrupt() would answer for the wrong task.
-    return await queue.add(AsyncResource.bind(async () => {
-      if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
-      const retries = o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
-      const reflect = o.policy.failurePolicy === 'reflect';
-      const recalled = o.memory ? await quietly(() => recallForTask(o.memory!, task, events)) : undefined;
-      const outcome = await runTask({
-        task, inputs, roles: o.roles, context: o.context, retries, revision, firstAttempt, reflect,
-        ...(o.episodes ? { episodes: o.episodes } : {}), ...(recalled ? { recalled } : {}),
-      });
-      if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
-      if (o.memory && o.policy.learnFacts) await quietly(() => learnFromTask(o.memory!, o.context, task, outcome));
-      if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
-      o.outcomes.put(o.context.runId, firstAttempt, outcome);
-      if (outcome.status === 'completed') {
-        events.emit({
-          type: 'task.completed', taskId: task.id, answer: outcome.answer ?? '', steps: outcome.steps, usage: outcome.usage, costUsd: outcome.costUsd,
-          ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
-        });
-      }
-      o.onOutcome?.(outcome);
-      return outcome;
-    }), { priority: priority.get(task.id) ?? 0 });
-  }));
+  const execute = step(
+    'task',
+    privately(async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
+      const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
+      if (saved) return saved;
+      const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
+      const blocked = inputs.find((i) => i.status !== 'completed');
+      if (blocked)
+        return skip(
+          task,
+          revision,
+          `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`,
+        );
+      // Bound to this task's async context: a queued job otherwise starts in the context of the job
+      // that freed its slot, and LangGraph's interrupt() would answer for the wrong task.
+      return await queue.add(
+        AsyncResource.bind(async () => {
+          if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
+          const retries =
+            o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
+          const reflect = o.policy.failurePolicy === 'reflect';
+          const recalled = o.memory ? await quietly(() => recallForTask(o.memory!, task, events)) : undefined;
+          const outcome = await runTask({
+            task,
+            inputs,
+            roles: o.roles,
+            context: o.context,
+            retries,
+            revision,
+            firstAttempt,
+            reflect,
+            ...(o.episodes ? { episodes: o.episodes } : {}),
+            ...(recalled ? { recalled } : {}),
+          });
+          if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
+          if (o.memory && o.policy.learnFacts) await quietly(() => learnFromTask(o.memory!, o.context, task, outcome));
+          if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
+          o.outcomes.put(o.context.runId, firstAttempt, outcome);
+          if (outcome.status === 'completed') {
+            events.emit({
+              type: 'task.completed',
+              taskId: task.id,
+              answer: outcome.answer ?? '',
+              steps: outcome.steps,
+              usage: outcome.usage,
+              costUsd: outcome.costUsd,
+              ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
+            });
+          }
+          o.onOutcome?.(outcome);
+          return outcome;
+        }),
+        { priority: priority.get(task.id) ?? 0 },
+      );
+    }),
+  );
 
   // A revision that cannot be made (the replanner's plans stay invalid, its model is down) ends
   // replanning, not the run: the failure stands and the run reports it with everything else.
-  const revise = step('revise', privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
-    let revised: TaskGraph;
-    try {
-      revised = validate(await o.replanner.revise(graph, { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) }, planContext()));
-    } catch (thrown) {
-      const error = CadreError.from(thrown, 'plan_invalid');
-      if (error.code === 'cancelled' || error.code === 'budget_exceeded') throw error;
-      events.emit({ type: 'plan.revision_failed', failedTaskId: failed.taskId, error: { code: error.code, kind: error.kind, message: error.message } });
-      return null;
-    }
-    events.emit({ type: 'plan.revised', graph: revised, failedTaskId: failed.taskId, reason: failed.error?.message ?? 'failed' });
-    o.onPlan?.(revised);
-    return revised;
-  }));
+  const revise = step(
+    'revise',
+    privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
+      let revised: TaskGraph;
+      try {
+        revised = validate(
+          await o.replanner.revise(
+            graph,
+            { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) },
+            planContext(),
+          ),
+        );
+      } catch (thrown) {
+        const error = CadreError.from(thrown, 'plan_invalid');
+        if (error.code === 'cancelled' || error.code === 'budget_exceeded') throw error;
+        events.emit({
+          type: 'plan.revision_failed',
+          failedTaskId: failed.taskId,
+          error: { code: error.code, kind: error.kind, message: error.message },
+        });
+        return null;
+      }
+      events.emit({
+        type: 'plan.revised',
+        graph: revised,
+        failedTaskId: failed.taskId,
+        reason: failed.error?.message ?? 'failed',
+      });
+      o.onPlan?.(revised);
+      return revised;
+    }),
+  );
 
   function skip(task: Task, revision: number, reason: string): TaskOutcome {
     events.emit({ type: 'task.skipped', taskId: task.id, reason });
     return skippedOutcome(task, revision, reason);
   }
 
-  return entrypoint({ name: 'cadre_run', checkpointer: o.checkpointer }, async (input: { goal: string }): Promise<WorkflowOutput> => {
-    const planned = await plan(input.goal);
-    let graph = planned.graph;
-    if (o.approval) {
-      const decision = interrupt<PlanApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
-      const decided = await decide(decision, graph);
-      if (decided.rejected) return { status: 'rejected', answer: null, graph, tasks: [] };
-      graph = decided.graph;
-    }
-    const outcomes = new Map<string, TaskOutcome>();
-    const attemptsSoFar = new Map<string, number>();
-    for (let revision = 0; ; revision++) {
-      // Issued in one synchronous pass, in topological order: the call order (which LangGraph uses to
-      // match checkpointed results on resume) never depends on timing.
-      const pending = topologicalOrder(graph).filter((t) => !outcomes.has(t.id));
-      priority = schedulingPriority(graph);
-      for (const task of pending) {
-        // LangGraph types a task's result as Promise<Promise<T>>; `then` flattens the type (the value already is).
-        promises.set(task.id, execute(task, revision, (attemptsSoFar.get(task.id) ?? 0) + 1).then((outcome) => outcome));
+  return entrypoint(
+    { name: 'cadre_run', checkpointer: o.checkpointer },
+    async (input: { goal: string }): Promise<WorkflowOutput> => {
+      const planned = await plan(input.goal);
+      let graph = planned.graph;
+      if (o.approval) {
+        const decision = interrupt<PlanApprovalRequest, PlanDecision>({ kind: 'plan_approval', graph });
+        const decided = await decide(decision, graph);
+        if (decided.rejected) return { status: 'rejected', answer: null, graph, tasks: [] };
+        graph = decided.graph;
       }
-      const settled = await Promise.allSettled(pending.map((t) => promises.get(t.id)!));
-      const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (stopped) throw stopped.reason;
-      for (const s of settled) {
-        const outcome = (s as PromiseFulfilledResult<TaskOutcome>).value;
-        outcomes.set(outcome.taskId, outcome);
-        attemptsSoFar.set(outcome.taskId, (attemptsSoFar.get(outcome.taskId) ?? 0) + outcome.attempts);
+      const outcomes = new Map<string, TaskOutcome>();
+      const attemptsSoFar = new Map<string, number>();
+      for (let revision = 0; ; revision++) {
+        // Issued in one synchronous pass, in topological order: the call order (which LangGraph uses to
+        // match checkpointed results on resume) never depends on timing.
+        const pending = topologicalOrder(graph).filter((t) => !outcomes.has(t.id));
+        priority = schedulingPriority(graph);
+        for (const task of pending) {
+          // LangGraph types a task's result as Promise<Promise<T>>; `then` flattens the type (the value already is).
+          promises.set(
+            task.id,
+            execute(task, revision, (attemptsSoFar.get(task.id) ?? 0) + 1).then((outcome) => outcome),
+          );
+        }
+        const settled = await Promise.allSettled(pending.map((t) => promises.get(t.id)!));
+        const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (stopped) throw stopped.reason;
+        for (const s of settled) {
+          const outcome = (s as PromiseFulfilledResult<TaskOutcome>).value;
+          outcomes.set(outcome.taskId, outcome);
+          attemptsSoFar.set(outcome.taskId, (attemptsSoFar.get(outcome.taskId) ?? 0) + outcome.attempts);
+        }
+        const failed = pending.map((t) => outcomes.get(t.id)!).find((x) => x.status === 'failed');
+        if (!failed || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) break;
+        const completed = [...outcomes.values()].filter((x) => x.status === 'completed').map((x) => x.taskId);
+        const revised = await revise(graph, failed, completed);
+        if (!revised) break;
+        graph = revised;
+        for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
       }
-      const failed = pending.map((t) => outcomes.get(t.id)!).find((x) => x.status === 'failed');
-      if (!failed || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) break;
-      const completed = [...outcomes.values()].filter((x) => x.status === 'completed').map((x) => x.taskId);
-      const revised = await revise(graph, failed, completed);
-      if (!revised) break;
-      graph = revised;
-      for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
-    }
-    const summary = summarise(graph, outcomes);
-    if (o.memory) await rememberPlan(input.goal, graph, summary.status === 'completed', planned.reusedFrom ?? null);
-    return summary;
-  });
+      const summary = summarise(graph, outcomes);
+      if (o.memory) await rememberPlan(input.goal, graph, summary.status === 'completed', planned.reusedFrom ?? null);
+      return summary;
+    },
+  );
 }
 
 /** The run's answer: the answer of the final task, or of every task nothing else builds on. */
 function summarise(graph: TaskGraph, outcomes: Map<string, TaskOutcome>): WorkflowOutput {
-  const tasks = topologicalOrder(graph).map((t) => outcomes.get(t.id)!).filter(Boolean);
+  const tasks = topologicalOrder(graph)
+    .map((t) => outcomes.get(t.id)!)
+    .filter(Boolean);
   const sinks = graph.tasks.filter((t) => !graph.tasks.some((other) => other.dependsOn.includes(t.id)));
   const answered = sinks.map((t) => outcomes.get(t.id)).filter((x): x is TaskOutcome => x?.status === 'completed');
-  const answer = answered.length === 0 ? null : answered.length === 1 ? answered[0]!.answer : answered.map((x) => `## ${x.title}\n${x.answer}`).join('\n\n');
+  const answer =
+    answered.length === 0
+      ? null
+      : answered.length === 1
+        ? answered[0]!.answer
+        : answered.map((x) => `## ${x.title}\n${x.answer}`).join('\n\n');
   const failed = tasks.filter((t) => t.status !== 'completed');
   if (failed.length === 0) return { status: 'completed', answer, graph, tasks };
   const first = failed.find((t) => t.status === 'failed') ?? failed[0]!;

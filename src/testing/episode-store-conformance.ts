@@ -13,7 +13,8 @@ export interface ConformanceTestApi {
 
 function globalTestApi(): ConformanceTestApi {
   const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it) throw new Error('describeEpisodeStoreConformance: pass { describe, it } or enable test globals');
+  if (!g.describe || !g.it)
+    throw new Error('describeEpisodeStoreConformance: pass { describe, it } or enable test globals');
   return { describe: g.describe, it: g.it };
 }
 
@@ -21,7 +22,13 @@ let seq = 0;
 const day = 24 * 60 * 60 * 1000;
 const isInputInvalid = (error: unknown) => CadreError.isInstance(error) && error.code === 'input_invalid';
 const episode = (over: Partial<Episode> & Pick<Episode, 'task'>): Episode => ({
-  id: `ep${++seq}`, runId: 'run_c', taskId: 't', outcome: 'failure', importance: 0.5, createdAt: 1_000 + seq, ...over,
+  id: `ep${++seq}`,
+  runId: 'run_c',
+  taskId: 't',
+  outcome: 'failure',
+  importance: 0.5,
+  createdAt: 1_000 + seq,
+  ...over,
 });
 
 /**
@@ -46,7 +53,11 @@ export function describeEpisodeStoreConformance(
 
     it('recalls the most similar episode first, with its fields intact', async () => {
       const store = await create();
-      const close = episode({ task: 'summarise the quarterly sales report', lesson: 'cite figures', outcome: 'success' });
+      const close = episode({
+        task: 'summarise the quarterly sales report',
+        lesson: 'cite figures',
+        outcome: 'success',
+      });
       await store.add(episode({ task: 'summarise a poem' }));
       await store.add(close);
       await store.add(episode({ task: 'sales of bicycles' }));
@@ -60,7 +71,10 @@ export function describeEpisodeStoreConformance(
       await store.add(episode({ task: 'deploy the web app' }));
       await store.add(episode({ task: 'deploy the web app again', lesson: 'run migrations first' }));
       const found = await store.recall('deploy the web app', { lessonsOnly: true });
-      assert.deepEqual(found.map((e) => e.lesson), ['run migrations first']);
+      assert.deepEqual(
+        found.map((e) => e.lesson),
+        ['run migrations first'],
+      );
     });
 
     it('returns at most k episodes', async () => {
@@ -81,7 +95,10 @@ export function describeEpisodeStoreConformance(
       // The less important one is newer, so only importance can put the other first.
       await store.add(episode({ id: 'important', task: 'plan a trip', importance: 0.9, createdAt: 1 }));
       await store.add(episode({ id: 'minor', task: 'plan a trip', importance: 0.1, createdAt: 2 }));
-      assert.deepEqual((await store.recall('plan a trip')).map((e) => e.id), ['important', 'minor']);
+      assert.deepEqual(
+        (await store.recall('plan a trip')).map((e) => e.id),
+        ['important', 'minor'],
+      );
     });
     it('recalls only episodes visible in the scope asked for', async () => {
       const store = await create();
@@ -106,13 +123,18 @@ export function describeEpisodeStoreConformance(
       await store.add(episode({ id: 'old', task: 'index the archive', importance: 0.5, createdAt: now - 5 * day }));
       await store.add(episode({ id: 'new', task: 'index the archive', importance: 0.5, createdAt: now - day }));
       await store.add(episode({ id: 'older', task: 'index the archive', importance: 0.5, createdAt: now - 9 * day }));
-      assert.deepEqual((await store.recall('index the archive', { now })).map((e) => e.id), ['new', 'old', 'older']);
+      assert.deepEqual(
+        (await store.recall('index the archive', { now })).map((e) => e.id),
+        ['new', 'old', 'older'],
+      );
     });
 
     it('lets the weights decide between an important old episode and a fresh minor one', async () => {
       const store = await create();
       const now = 100 * day;
-      await store.add(episode({ id: 'important-old', task: 'tune the database', importance: 1, createdAt: now - 30 * day }));
+      await store.add(
+        episode({ id: 'important-old', task: 'tune the database', importance: 1, createdAt: now - 30 * day }),
+      );
       await store.add(episode({ id: 'minor-fresh', task: 'tune the database', importance: 0, createdAt: now }));
       const order = async (weights: { recency: number; importance: number }) =>
         (await store.recall('tune the database', { now, weights })).map((e) => e.id);
@@ -125,7 +147,9 @@ export function describeEpisodeStoreConformance(
       await store.add(episode({ task: 'send the invoice' }));
       await assert.rejects(store.add(episode({ task: 'send the invoice', scope: { tenant: '' } })), isInputInvalid);
       await assert.rejects(
-        store.add(episode({ task: 'send the invoice', scope: { tenant: 'a', team: 'x' } as unknown as Episode['scope'] })),
+        store.add(
+          episode({ task: 'send the invoice', scope: { tenant: 'a', team: 'x' } as unknown as Episode['scope'] }),
+        ),
         isInputInvalid,
       );
       await assert.rejects(store.recall('send the invoice', { scope: { tenant: 'a b' } }), isInputInvalid);
@@ -137,7 +161,10 @@ export function describeEpisodeStoreConformance(
       await store.add(episode({ id: 'twice', task: 'label the images', lesson: 'first' }));
       await store.add(episode({ id: 'twice', task: 'label the images', lesson: 'second' }));
       assert.equal(await store.count(), 1);
-      assert.deepEqual((await store.recall('label the images', { k: 5 })).map((e) => e.lesson), ['second']);
+      assert.deepEqual(
+        (await store.recall('label the images', { k: 5 })).map((e) => e.lesson),
+        ['second'],
+      );
     });
 
     it('returns the trajectory with the episode', async () => {

@@ -6,13 +6,19 @@ import type { ConformanceTestApi } from './episode-store-conformance.js';
 
 function globalTestApi(): ConformanceTestApi {
   const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it) throw new Error('describeProceduralStoreConformance: pass { describe, it } or enable test globals');
+  if (!g.describe || !g.it)
+    throw new Error('describeProceduralStoreConformance: pass { describe, it } or enable test globals');
   return { describe: g.describe, it: g.it };
 }
 
 const isInputInvalid = (error: unknown) => CadreError.isInstance(error) && error.code === 'input_invalid';
 const acme: Scope = { tenant: 'acme' };
-const graph = { tasks: [{ id: 'build', instruction: 'build it' }, { id: 'ship', instruction: 'ship it', dependsOn: ['build'] }] };
+const graph = {
+  tasks: [
+    { id: 'build', instruction: 'build it' },
+    { id: 'ship', instruction: 'ship it', dependsOn: ['build'] },
+  ],
+};
 
 /**
  * Defines the behaviour every ProceduralStore must show, in the style of the EpisodeStore suite.
@@ -54,9 +60,13 @@ export function describeProceduralStoreConformance(
       const store = await create();
       await store.save({ goal: 'translate the quarterly report into French', graph, scope: acme });
       assert.deepEqual(await store.match('bake sourdough bread at home', { scope: acme }), []);
-      const [near] = await store.match('translate the quarterly report into German', { scope: acme, minSimilarity: -1 });
+      const [near] = await store.match('translate the quarterly report into German', {
+        scope: acme,
+        minSimilarity: -1,
+      });
       assert.ok(near && near.similarity < 1, 'a different goal is less than identical');
-      const at = (min: number) => store.match('translate the quarterly report into German', { scope: acme, minSimilarity: min });
+      const at = (min: number) =>
+        store.match('translate the quarterly report into German', { scope: acme, minSimilarity: min });
       assert.equal((await at(near.similarity - 1e-6)).length, 1);
       assert.equal((await at(near.similarity + 1e-6)).length, 0);
     });
@@ -70,9 +80,15 @@ export function describeProceduralStoreConformance(
       const ann = { tenant: 'acme', user: 'ann' };
       await store.recordOutcome(mine.id, 'failure', ann); // 1 of 2: rate 2/4
       await store.recordOutcome(shared.id, 'success', ann); // 2 of 2: rate 3/4
-      assert.deepEqual((await store.match('migrate the database', { scope: ann })).map((m) => m.template.id), [shared.id, mine.id]);
+      assert.deepEqual(
+        (await store.match('migrate the database', { scope: ann })).map((m) => m.template.id),
+        [shared.id, mine.id],
+      );
       for (let i = 0; i < 3; i++) await store.recordOutcome(shared.id, 'failure', ann); // 2 of 5: rate 3/7
-      assert.deepEqual((await store.match('migrate the database', { scope: ann })).map((m) => m.template.id), [mine.id, shared.id]);
+      assert.deepEqual(
+        (await store.match('migrate the database', { scope: ann })).map((m) => m.template.id),
+        [mine.id, shared.id],
+      );
       assert.equal((await store.match('migrate the database', { scope: ann, k: 1 })).length, 1);
     });
 
@@ -109,7 +125,10 @@ export function describeProceduralStoreConformance(
     it('rejects a bad scope as input_invalid and stores nothing', async () => {
       const store = await create();
       await assert.rejects(store.save({ goal: 'write the newsletter', graph, scope: { tenant: '' } }), isInputInvalid);
-      await assert.rejects(store.save({ goal: 'write the newsletter', graph, scope: { team: 'x' } as unknown as Scope }), isInputInvalid);
+      await assert.rejects(
+        store.save({ goal: 'write the newsletter', graph, scope: { team: 'x' } as unknown as Scope }),
+        isInputInvalid,
+      );
       await assert.rejects(store.match('write the newsletter', { scope: { tenant: 'a b' } }), isInputInvalid);
       await assert.rejects(store.count({ tenant: 'acme', user: '' }), isInputInvalid);
       assert.equal(await store.count(), 0);

@@ -19,8 +19,7 @@ export interface ScriptedToolCall {
 
 /** One scripted answer: plain text, or text and tool calls, or an error to throw. */
 export type ScriptedReply =
-  | string
-  | { content?: string; toolCalls?: ScriptedToolCall[]; usage?: Partial<Usage>; error?: Error };
+  string | { content?: string; toolCalls?: ScriptedToolCall[]; usage?: Partial<Usage>; error?: Error };
 
 /** What a script function sees for each call. */
 export interface ScriptContext {
@@ -130,7 +129,10 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     if (this.respond) return this.respond(scriptContext(call, messages, tools));
     const reply = this.replies[call];
     if (reply === undefined) {
-      throw new CadreError('model_failed', `ScriptedChatModel has no reply for call ${call + 1} (script has ${this.replies.length})`);
+      throw new CadreError(
+        'model_failed',
+        `ScriptedChatModel has no reply for call ${call + 1} (script has ${this.replies.length})`,
+      );
     }
     return reply;
   }
@@ -161,10 +163,14 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     if (ms <= 0) return throwIfAborted(signal);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
-        clearTimeout(timer);
-        reject(new CadreError('cancelled', 'Cancelled while waiting for the scripted model'));
-      }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          reject(new CadreError('cancelled', 'Cancelled while waiting for the scripted model'));
+        },
+        { once: true },
+      );
     });
   }
 }

@@ -21,7 +21,11 @@ import { openCadreStore } from '../../src/runtime/store/index.js';
 function appendTool(idempotent: boolean | 'keyed' = false) {
   const calls: Array<{ n: number; key: string | undefined }> = [];
   const tool = defineTool({
-    name: 'append_line', description: 'Appends a numbered line.', input: z.object({ n: z.number() }), effects: 'write', idempotent,
+    name: 'append_line',
+    description: 'Appends a numbered line.',
+    input: z.object({ n: z.number() }),
+    effects: 'write',
+    idempotent,
     run: ({ n }, ctx: ToolContext) => {
       calls.push({ n, key: ctx.idempotencyKey });
       return `appended ${n}`;
@@ -32,24 +36,53 @@ function appendTool(idempotent: boolean | 'keyed' = false) {
 
 function context(model: ScriptedChatModel, journal: StepJournal, toolJournal: ToolCallJournal): AgentContext {
   return {
-    runId: 'run_id', router: createFixedRouter(model), events: new RunEventStream('run_id'), budget: new Budget({}), journal, toolJournal,
+    runId: 'run_id',
+    router: createFixedRouter(model),
+    events: new RunEventStream('run_id'),
+    budget: new Budget({}),
+    journal,
+    toolJournal,
     signal: new AbortController().signal,
   };
 }
 
-const asks = (n: number) => new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'append_line', args: { n }, id: 'call_0' }] }, 'done'] });
+const asks = (n: number) =>
+  new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'append_line', args: { n }, id: 'call_0' }] }, 'done'] });
 
 describe('tool-call identity', () => {
   it('refuses to answer from the step journal a recorded call that differs from the one asked', async () => {
     const { tool, calls } = appendTool();
     const journal = new InMemoryStepJournal();
     const recorded: JournalStep[] = [
-      { kind: 'model', runId: 'run_id', taskId: 't', index: 0, model: 'scripted', content: '', toolCalls: [{ id: 'call_0', name: 'append_line', args: { n: 1 } }], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, costUsd: 0 },
-      { kind: 'tool', runId: 'run_id', taskId: 't', index: 1, call: '1.1', callId: 'call_0', tool: 'append_line', args: { n: 9 }, ok: true, output: 'appended 9' },
+      {
+        kind: 'model',
+        runId: 'run_id',
+        taskId: 't',
+        index: 0,
+        model: 'scripted',
+        content: '',
+        toolCalls: [{ id: 'call_0', name: 'append_line', args: { n: 1 } }],
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        costUsd: 0,
+      },
+      {
+        kind: 'tool',
+        runId: 'run_id',
+        taskId: 't',
+        index: 1,
+        call: '1.1',
+        callId: 'call_0',
+        tool: 'append_line',
+        args: { n: 9 },
+        ok: true,
+        output: 'appended 9',
+      },
     ];
     for (const step of recorded) journal.append(step);
     const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
-    await expect(agent.run({ id: 't', instruction: 'go' }, context(asks(1), journal, new InMemoryToolCallJournal()))).rejects.toMatchObject({ code: 'journal_mismatch' });
+    await expect(
+      agent.run({ id: 't', instruction: 'go' }, context(asks(1), journal, new InMemoryToolCallJournal())),
+    ).rejects.toMatchObject({ code: 'journal_mismatch' });
     expect(calls).toEqual([]);
   });
 
@@ -61,10 +94,15 @@ describe('tool-call identity', () => {
     toolJournal.complete(key, { ok: true, output: 'appended 1' });
     const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
     // A fresh step journal: the model is asked again and, this time, wants n = 2 at the same position.
-    await expect(agent.run({ id: 't', instruction: 'go' }, context(asks(2), new InMemoryStepJournal(), toolJournal))).rejects.toMatchObject({ code: 'journal_mismatch' });
+    await expect(
+      agent.run({ id: 't', instruction: 'go' }, context(asks(2), new InMemoryStepJournal(), toolJournal)),
+    ).rejects.toMatchObject({ code: 'journal_mismatch' });
     expect(calls).toEqual([]);
     // The same call as recorded is answered from the journal without running.
-    const same = await agent.run({ id: 't', instruction: 'go' }, context(asks(1), new InMemoryStepJournal(), toolJournal));
+    const same = await agent.run(
+      { id: 't', instruction: 'go' },
+      context(asks(1), new InMemoryStepJournal(), toolJournal),
+    );
     expect(same.answer).toBe('done');
     expect(calls).toEqual([]);
   });
@@ -75,11 +113,24 @@ describe('tool-call identity', () => {
     const executor = new ToolExecutor({ tools: [tool] });
     const key = { runId: 'r', taskId: 't', callId: '1.1' };
     journal.begin({ ...key, tool: 'append_line', args: { n: 1 }, digest: callDigest('append_line', { n: 1 }) }); // the process died here
-    const rerun = await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal });
+    const rerun = await executor.execute(
+      { id: 'call_0', name: 'append_line', args: { n: 1 } },
+      { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal },
+    );
     expect(rerun).toMatchObject({ ok: true, output: 'appended 1' });
-    await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal });
-    await executor.execute({ id: 'call_0', name: 'append_line', args: { n: 1 } }, { runId: 'r', taskId: 't#2', step: 1, callKey: '1.1', journal });
-    expect(calls.map((c) => c.key)).toEqual([idempotencyKeyOf(key), idempotencyKeyOf({ ...key, callId: '2.1' }), idempotencyKeyOf({ ...key, taskId: 't#2' })]);
+    await executor.execute(
+      { id: 'call_0', name: 'append_line', args: { n: 1 } },
+      { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal },
+    );
+    await executor.execute(
+      { id: 'call_0', name: 'append_line', args: { n: 1 } },
+      { runId: 'r', taskId: 't#2', step: 1, callKey: '1.1', journal },
+    );
+    expect(calls.map((c) => c.key)).toEqual([
+      idempotencyKeyOf(key),
+      idempotencyKeyOf({ ...key, callId: '2.1' }),
+      idempotencyKeyOf({ ...key, taskId: 't#2' }),
+    ]);
     expect(new Set(calls.map((c) => c.key)).size).toBe(3);
   });
 });
@@ -89,20 +140,45 @@ describe('replay of a step stored with redacted arguments', () => {
     const store = openCadreStore({ path: ':memory:' });
     const secret = `ghp_${'a1B2c3D4e5'.repeat(4)}`;
     const seen: string[] = [];
-    const tool = defineTool({ name: 'login', description: 'logs in', input: z.object({ token: z.string() }), effects: 'read', run: ({ token }) => {
-      seen.push(token);
-      return 'ok';
-    } });
+    const tool = defineTool({
+      name: 'login',
+      description: 'logs in',
+      input: z.object({ token: z.string() }),
+      effects: 'read',
+      run: ({ token }) => {
+        seen.push(token);
+        return 'ok';
+      },
+    });
     // A process stored the step (redacted on the way in) and died before the call ran.
-    store.steps.append({ kind: 'model', runId: 'run_id', taskId: 't', index: 0, model: 'scripted', content: '', toolCalls: [{ id: 'c1', name: 'login', args: { token: secret } }], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, costUsd: 0 });
+    store.steps.append({
+      kind: 'model',
+      runId: 'run_id',
+      taskId: 't',
+      index: 0,
+      model: 'scripted',
+      content: '',
+      toolCalls: [{ id: 'c1', name: 'login', args: { token: secret } }],
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      costUsd: 0,
+    });
     expect(JSON.stringify(store.steps.replay('run_id', 't'))).not.toContain(secret);
-    const model = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'login', args: { token: secret }, id: 'c1' }] }, 'in'] });
+    const model = new ScriptedChatModel({
+      replies: [{ toolCalls: [{ name: 'login', args: { token: secret }, id: 'c1' }] }, 'in'],
+    });
     const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
-    const result = await agent.run({ id: 't', instruction: 'go' }, context(model, store.steps, new InMemoryToolCallJournal()));
+    const result = await agent.run(
+      { id: 't', instruction: 'go' },
+      context(model, store.steps, new InMemoryToolCallJournal()),
+    );
     expect(result.answer).toBe('in');
     expect(seen).toEqual([secret]);
     expect(model.calls).toBe(2);
-    expect(store.steps.replay('run_id', 't').map((s) => `${s.kind}:${s.index}`)).toEqual(['model:0', 'tool:1', 'model:2']);
+    expect(store.steps.replay('run_id', 't').map((s) => `${s.kind}:${s.index}`)).toEqual([
+      'model:0',
+      'tool:1',
+      'model:2',
+    ]);
   });
 });
 
@@ -116,12 +192,17 @@ describe('idempotency keys over MCP', () => {
   it('sends the key in _meta, and a cadre MCP server hands it to its keyed tool', async () => {
     const { tool, calls } = appendTool('keyed');
     serving = await serveHttp(() => createCadreMcpServer({ tools: [tool] }), { port: 0 });
-    const toolset = await createMcpToolset({ servers: { remote: { url: serving.url, idempotent: { append_line: 'keyed' } } } });
+    const toolset = await createMcpToolset({
+      servers: { remote: { url: serving.url, idempotent: { append_line: 'keyed' } } },
+    });
     try {
       const [remote] = toolset.tools().filter((t) => t.effects === 'write');
       expect(remote!.idempotent).toBe('keyed');
       const journal = new InMemoryToolCallJournal();
-      const outcome = await new ToolExecutor({ tools: [remote!] }).execute({ id: 'x', name: remote!.name, args: { n: 4 } }, { runId: 'r', taskId: 't', step: 3, callKey: '3.2', journal });
+      const outcome = await new ToolExecutor({ tools: [remote!] }).execute(
+        { id: 'x', name: remote!.name, args: { n: 4 } },
+        { runId: 'r', taskId: 't', step: 3, callKey: '3.2', journal },
+      );
       expect(outcome.ok).toBe(true);
       expect(calls).toEqual([{ n: 4, key: idempotencyKeyOf({ runId: 'r', taskId: 't', callId: '3.2' }) }]);
     } finally {

@@ -102,7 +102,13 @@ describe('delegate tool', () => {
 
     const toolResults = ofType(events, 'tool.result');
     expect(toolResults).toHaveLength(1);
-    expect(toolResults[0]).toMatchObject({ taskId: 't1', callId: 'call_ask', tool: 'delegate', ok: true, output: '42' });
+    expect(toolResults[0]).toMatchObject({
+      taskId: 't1',
+      callId: 'call_ask',
+      tool: 'delegate',
+      ok: true,
+      output: '42',
+    });
     expect(ofType(events, 'model.response').map((e) => e.taskId)).toEqual(['t1', subTask, 't1']);
     // The sub-question spent the same budget: three model steps in all.
     expect(ctx.budget.spend().steps).toBe(3);
@@ -116,7 +122,11 @@ describe('delegate tool', () => {
           : `The expert says ${toolResults[0]?.content}`,
       expert: ({ toolResults }) =>
         toolResults.length === 0
-          ? { toolCalls: [{ id: 'call_nested', name: 'delegate', args: { role: 'lead', question: 'Can you check 6*7?' } }] }
+          ? {
+              toolCalls: [
+                { id: 'call_nested', name: 'delegate', args: { role: 'lead', question: 'Can you check 6*7?' } },
+              ],
+            }
           : '42',
     });
     const { roles, ctx, journal, events } = team(model, { maxDepth: 1 });
@@ -126,7 +136,12 @@ describe('delegate tool', () => {
     expect(result.answer).toBe('The expert says 42');
     const nested = ofType(events, 'tool.result').find((e) => e.callId === 'call_nested');
     expect(nested).toBeDefined();
-    expect(nested).toMatchObject({ tool: 'delegate', taskId: 't1>call_ask', ok: false, error: { code: 'delegation_failed' } });
+    expect(nested).toMatchObject({
+      tool: 'delegate',
+      taskId: 't1>call_ask',
+      ok: false,
+      error: { code: 'delegation_failed' },
+    });
     expect(nested!.output).toMatch(/limited to 1 level/);
     // Only the first delegation happened.
     expect(ofType(events, 'task.delegated').map((e) => e.depth)).toEqual([1]);

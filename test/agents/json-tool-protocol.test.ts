@@ -15,8 +15,12 @@ const add = defineTool({
 });
 
 const context = (model: ScriptedChatModel): AgentContext => ({
-  runId: 'run_json', router: createFixedRouter(model), events: new RunEventStream('run_json'),
-  budget: new Budget({ maxSteps: 20 }), journal: new InMemoryStepJournal(), signal: new AbortController().signal,
+  runId: 'run_json',
+  router: createFixedRouter(model),
+  events: new RunEventStream('run_json'),
+  budget: new Budget({ maxSteps: 20 }),
+  journal: new InMemoryStepJournal(),
+  signal: new AbortController().signal,
 });
 
 describe('JSON-in-text tool protocol', () => {
@@ -35,14 +39,18 @@ describe('JSON-in-text tool protocol', () => {
     expect(result.answer).toBe('2 + 3 = 5');
     expect(seen[0]).toMatch(/reply with ONLY a JSON object[\s\S]*- add: adds two numbers/);
     expect(seen[1]).toMatch(/rejected:\n- Arguments for add: a: .*number/);
-    expect(seen[2]).toMatch(/human: Result of add \(json_\d+_1\), untrusted data:\n<tool_output tool="add" untrusted="true" id="([0-9a-f]+)">\n5\n<\/tool_output id="\1">/);
+    expect(seen[2]).toMatch(
+      /human: Result of add \(json_\d+_1\), untrusted data:\n<tool_output tool="add" untrusted="true" id="([0-9a-f]+)">\n5\n<\/tool_output id="\1">/,
+    );
     expect(result.steps).toBe(2); // the repair is part of the first step
   });
 
   it('reads prose as an answer and names unknown tools', () => {
     const tools = new Map([['add', add]]);
     expect(parseJsonToolReply('The answer is 5.', tools)).toEqual({ answer: 'The answer is 5.' });
-    expect(parseJsonToolReply('{"tool_calls":[{"name":"mul","arguments":{}}]}', tools).problems?.[0]).toMatch(/no tool "mul"; tools: add/);
+    expect(parseJsonToolReply('{"tool_calls":[{"name":"mul","arguments":{}}]}', tools).problems?.[0]).toMatch(
+      /no tool "mul"; tools: add/,
+    );
     expect(parseJsonToolReply('{"tool_calls": [', tools).problems?.[0]).toMatch(/not valid JSON/);
   });
 });

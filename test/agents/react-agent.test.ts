@@ -8,7 +8,11 @@ import { ScriptedChatModel } from 'cadre/testing';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function context(model: ScriptedChatModel, journal = new InMemoryStepJournal(), runId = 'run_t'): AgentContext & { events: RunEventStream } {
+function context(
+  model: ScriptedChatModel,
+  journal = new InMemoryStepJournal(),
+  runId = 'run_t',
+): AgentContext & { events: RunEventStream } {
   return {
     runId,
     router: createFixedRouter(model),
@@ -42,7 +46,12 @@ describe('ReActAgent', () => {
     const model = new ScriptedChatModel({
       respond: ({ toolResults }) =>
         toolResults.length === 0
-          ? { toolCalls: [{ name: 'weather', args: { q: 'Oslo' } }, { name: 'news', args: { q: 'Oslo' } }] }
+          ? {
+              toolCalls: [
+                { name: 'weather', args: { q: 'Oslo' } },
+                { name: 'news', args: { q: 'Oslo' } },
+              ],
+            }
           : `Report: ${toolResults.map((r) => r.content).join(' and ')}`,
     });
     const agent = new ReActAgent({ name: 'reporter', instructions: 'Use tools.', tools: slowTools(log) });
@@ -68,7 +77,12 @@ describe('ReActAgent', () => {
     const tools = slowTools(log);
     const script = new ScriptedChatModel({
       replies: [
-        { toolCalls: [{ name: 'weather', args: { q: 'Rome' } }, { name: 'news', args: { q: 'Rome' } }] },
+        {
+          toolCalls: [
+            { name: 'weather', args: { q: 'Rome' } },
+            { name: 'news', args: { q: 'Rome' } },
+          ],
+        },
         { toolCalls: [{ name: 'weather', args: { q: 'Paris' } }] },
         'Rome is sunny and calm; Paris is sunny.',
       ],
@@ -78,44 +92,55 @@ describe('ReActAgent', () => {
     const first = await agent.run({ id: 'main', instruction: 'Rome and Paris?' }, context(script, journal));
     const toolRunsBefore = log.length;
 
-    const mustNotBeCalled = new ScriptedChatModel({ replies: [{ error: new Error('the model was called during replay') }] });
+    const mustNotBeCalled = new ScriptedChatModel({
+      replies: [{ error: new Error('the model was called during replay') }],
+    });
     const ctx = context(mustNotBeCalled, journal);
     const replayedEvents: CadreEvent[] = [];
     ctx.events.on('*', (e) => replayedEvents.push(e));
-    const second = await new ReActAgent({ name: 'reporter', instructions: 'Use tools.', tools }).run({ id: 'main', instruction: 'Rome and Paris?' }, ctx);
+    const second = await new ReActAgent({ name: 'reporter', instructions: 'Use tools.', tools }).run(
+      { id: 'main', instruction: 'Rome and Paris?' },
+      ctx,
+    );
 
     expect(second.answer).toBe(first.answer);
     expect(mustNotBeCalled.calls).toBe(0);
     expect(log.length).toBe(toolRunsBefore);
     expect(second.replayedSteps).toBe(3);
-    expect(replayedEvents.filter((e) => e.type === 'tool.result').every((e) => e.type === 'tool.result' && e.replayed)).toBe(true);
+    expect(
+      replayedEvents.filter((e) => e.type === 'tool.result').every((e) => e.type === 'tool.result' && e.replayed),
+    ).toBe(true);
   });
 
   it('continues from a partial journal: recorded steps are replayed, the rest run live', async () => {
     const journal = new InMemoryStepJournal();
     const log: string[] = [];
     const tools = slowTools(log);
-    const replies = [
-      { toolCalls: [{ name: 'weather', args: { q: 'Lima' } }] },
-      'Lima is sunny.',
-    ];
+    const replies = [{ toolCalls: [{ name: 'weather', args: { q: 'Lima' } }] }, 'Lima is sunny.'];
     // First attempt dies after the first step (e.g. a crash), leaving one model step and one tool step.
     const crashing = new ScriptedChatModel({ replies: [replies[0]!, { error: new Error('process died') }] });
     const agent = new ReActAgent({ name: 'r', instructions: 'i', tools });
     await expect(agent.run({ id: 'main', instruction: 'Lima?' }, context(crashing, journal))).rejects.toThrow();
     // The resumed model answers whatever it is shown; what it is shown proves the replay.
     const seen: string[][] = [];
-    const resumed = new ScriptedChatModel({ respond: ({ messages }) => {
-      seen.push(messages.map((m) => m.getType()));
-      return 'Lima is sunny.';
-    } });
+    const resumed = new ScriptedChatModel({
+      respond: ({ messages }) => {
+        seen.push(messages.map((m) => m.getType()));
+        return 'Lima is sunny.';
+      },
+    });
     const ctx = context(resumed, journal);
     const result = await agent.run({ id: 'main', instruction: 'Lima?' }, ctx);
     expect(result.answer).toBe('Lima is sunny.');
     expect(result.replayedSteps).toBe(1);
     // One live call, made for step 2: the model never saw the first turn as a question, only its record.
     expect(seen).toEqual([['system', 'human', 'ai', 'tool']]);
-    expect(ctx.events.history().filter((e) => e.type === 'model.response').map((e) => (e as { replayed: boolean }).replayed)).toEqual([true, false]);
+    expect(
+      ctx.events
+        .history()
+        .filter((e) => e.type === 'model.response')
+        .map((e) => (e as { replayed: boolean }).replayed),
+    ).toEqual([true, false]);
     expect(log.filter((l) => l.startsWith('start'))).toHaveLength(1);
   });
 
@@ -143,7 +168,9 @@ describe('ReActAgent', () => {
   it('stops with budget_exceeded at its own step limit', async () => {
     const model = new ScriptedChatModel({ respond: () => ({ toolCalls: [{ name: 'weather', args: { q: 'x' } }] }) });
     const agent = new ReActAgent({ name: 'r', instructions: 'i', tools: slowTools([]), maxSteps: 2 });
-    await expect(agent.run({ id: 'main', instruction: 'loop' }, context(model))).rejects.toMatchObject({ code: 'budget_exceeded' });
+    await expect(agent.run({ id: 'main', instruction: 'loop' }, context(model))).rejects.toMatchObject({
+      code: 'budget_exceeded',
+    });
     expect(model.calls).toBe(2);
   });
 });

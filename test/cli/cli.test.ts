@@ -7,7 +7,12 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // No model is reachable: Ollama is pointed at a closed port and no cloud keys are set.
-const offlineEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', OLLAMA_HOST: '127.0.0.1:2', NO_COLOR: '1' };
+const offlineEnv = {
+  PATH: process.env.PATH ?? '',
+  HOME: process.env.HOME ?? '',
+  OLLAMA_HOST: '127.0.0.1:2',
+  NO_COLOR: '1',
+};
 let dataDir = '';
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'cadre-cli-'));
@@ -16,10 +21,19 @@ beforeEach(() => {
 const envFor = (env: Record<string, string>) => ({ ...offlineEnv, CADRE_DATA_DIR: dataDir, ...env });
 
 function cadre(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env: envFor(env), encoding: 'utf8', timeout: 110_000 });
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: root,
+    env: envFor(env),
+    encoding: 'utf8',
+    timeout: 110_000,
+  });
 }
 
-const jsonLines = (text: string) => text.trim().split('\n').map((line) => JSON.parse(line) as { type: string; seq: number; [key: string]: unknown });
+const jsonLines = (text: string) =>
+  text
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; seq: number; [key: string]: unknown });
 
 // Each test starts one or more CLI processes (about 1.5 s each on an idle machine).
 describe('cadre CLI', { timeout: 120_000 }, () => {
@@ -50,7 +64,8 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     expect(out.stdout).toMatch(/calculator/);
     expect(out.stdout).toMatch(/attempt 1 failed its check/);
     expect(out.stdout).toMatch(/compute-1 +coder +completed +2 /);
-    for (const role of ['coder', 'researcher', 'critic', 'writer']) expect(out.stdout).toMatch(new RegExp(`\\b${role}\\b`));
+    for (const role of ['coder', 'researcher', 'critic', 'writer'])
+      expect(out.stdout).toMatch(new RegExp(`\\b${role}\\b`));
     expect(out.stdout).toMatch(/answer\n[\s\S]*433/);
     expect(out.stdout).toMatch(/completed · \d+ model calls/);
     // Memory: a later task is shown the lesson an earlier task learned, and the plan is kept.
@@ -103,7 +118,10 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
   });
 
   it('drains on SIGTERM into a resumable run, and `resume` finishes it without redoing finished tasks', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--json'], { cwd: root, env: envFor({}) });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--json'], {
+      cwd: root,
+      env: envFor({}),
+    });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();

@@ -13,7 +13,12 @@ describe('loadConfig', () => {
   });
 
   it('reads CADRE_* and well-known provider variables, explicit options winning', () => {
-    const env = { CADRE_MAX_STEPS: '7', CADRE_MODEL_ORDER: 'openai, ollama', OLLAMA_HOST: 'gpu-box:11434', OPENAI_API_KEY: 'sk-test' };
+    const env = {
+      CADRE_MAX_STEPS: '7',
+      CADRE_MODEL_ORDER: 'openai, ollama',
+      OLLAMA_HOST: 'gpu-box:11434',
+      OPENAI_API_KEY: 'sk-test',
+    };
     const config = loadConfig({ maxSteps: 3 }, env);
     expect(config.maxSteps).toBe(3);
     expect(config.modelOrder).toEqual(['openai', 'ollama']);

@@ -31,18 +31,38 @@ describe('RunEventStream', () => {
   it('redacts secrets in event payloads', () => {
     const stream = new RunEventStream('run_3');
     const event = stream.emit({
-      type: 'tool.called', taskId: 't', step: 1, callId: 'c', tool: 'http', effects: 'read', replayed: false,
-      args: { url: 'https://x', apiKey: 'k-123', headers: { Authorization: 'Bearer abcdefghijklmnopqrstuvwxyz' }, maxTokens: 5 },
+      type: 'tool.called',
+      taskId: 't',
+      step: 1,
+      callId: 'c',
+      tool: 'http',
+      effects: 'read',
+      replayed: false,
+      args: {
+        url: 'https://x',
+        apiKey: 'k-123',
+        headers: { Authorization: 'Bearer abcdefghijklmnopqrstuvwxyz' },
+        maxTokens: 5,
+      },
     });
     expect(event?.type === 'tool.called' && event.args).toEqual({
-      url: 'https://x', apiKey: '[redacted]', headers: { Authorization: '[redacted]' }, maxTokens: 5,
+      url: 'https://x',
+      apiKey: '[redacted]',
+      headers: { Authorization: '[redacted]' },
+      maxTokens: 5,
     });
     const text = stream.emit({ type: 'run.started', goal: 'use sk-abcdefghijklmnopqrstuvwx please' });
     expect(text?.type === 'run.started' && text.goal).toBe('use [redacted] please');
   });
 
   it('keeps working when its durable log fails, and remembers the failure', () => {
-    const failing = { append: () => { throw new Error('disk full'); }, read: () => [], lastSeq: () => 0 };
+    const failing = {
+      append: () => {
+        throw new Error('disk full');
+      },
+      read: () => [],
+      lastSeq: () => 0,
+    };
     const stream = new RunEventStream('run_4', { log: failing });
     expect(() => stream.emit({ type: 'run.started', goal: 'g' })).not.toThrow();
     stream.emit({ type: 'run.cancelled', reason: 'r' });

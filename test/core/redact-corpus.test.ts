@@ -5,7 +5,11 @@ import { negativeLines, secretOnlySamples, type Sample } from '../fixtures/sensi
 /** Every 12-character window of the value, raw and as JSON escapes it: a leak of any part shows. */
 function fragments(value: string): string[] {
   const forms = [value, JSON.stringify(value).slice(1, -1)];
-  return forms.flatMap((form) => (form.length <= 12 ? [form] : Array.from({ length: Math.ceil((form.length - 12) / 4) + 1 }, (_, i) => form.slice(i * 4, i * 4 + 12))));
+  return forms.flatMap((form) =>
+    form.length <= 12
+      ? [form]
+      : Array.from({ length: Math.ceil((form.length - 12) / 4) + 1 }, (_, i) => form.slice(i * 4, i * 4 + 12)),
+  );
 }
 
 const urlSafe = (value: string) => /^[\w.~+/=%-]+$/.test(value);
@@ -40,7 +44,9 @@ describe('redact on a corpus of secrets in every supported format', () => {
       }
     }
     // eslint-disable-next-line no-console -- the corpus size is part of this test's report
-    console.info(`redaction corpus: ${samples.length} secrets of ${new Set(samples.map((s) => s.form)).size} forms in ${placements} placements, ${leaks.length} leaks`);
+    console.info(
+      `redaction corpus: ${samples.length} secrets of ${new Set(samples.map((s) => s.form)).size} forms in ${placements} placements, ${leaks.length} leaks`,
+    );
     expect(leaks).toEqual([]);
   });
 

@@ -19,9 +19,17 @@ describeGraphStoreConformance('SqliteGraphStore', sqliteStore, { describe, it })
 
 // Against a live Neo4j when NEO4J_URI is set; otherwise each test is listed as skipped, saying why.
 const neo4jUri = process.env.NEO4J_URI;
-describeGraphStoreConformance('Neo4jGraphStore', () => openNeo4jGraphStore({
-  uri: neo4jUri!, user: process.env.NEO4J_USER ?? 'neo4j', password: process.env.NEO4J_PASSWORD ?? '', database: process.env.NEO4J_DATABASE,
-}), liveServiceTestApi('NEO4J_URI'));
+describeGraphStoreConformance(
+  'Neo4jGraphStore',
+  () =>
+    openNeo4jGraphStore({
+      uri: neo4jUri!,
+      user: process.env.NEO4J_USER ?? 'neo4j',
+      password: process.env.NEO4J_PASSWORD ?? '',
+      database: process.env.NEO4J_DATABASE,
+    }),
+  liveServiceTestApi('NEO4J_URI'),
+);
 
 describe('normaliseName', () => {
   it('folds case, width, punctuation, separators, whitespace and a leading article', () => {
@@ -35,8 +43,20 @@ describe('normaliseName', () => {
 
 const movedFacts = {
   facts: [
-    { subject: { name: 'Alice', type: 'person' }, predicate: 'lives in', object: { name: 'Paris', type: 'city' }, validFrom: '2015-01-01', singleValued: true },
-    { subject: { name: 'Alice', type: 'person' }, predicate: 'lives_in', object: { name: 'Berlin', type: 'city' }, validFrom: '2024-03-01', singleValued: true },
+    {
+      subject: { name: 'Alice', type: 'person' },
+      predicate: 'lives in',
+      object: { name: 'Paris', type: 'city' },
+      validFrom: '2015-01-01',
+      singleValued: true,
+    },
+    {
+      subject: { name: 'Alice', type: 'person' },
+      predicate: 'lives_in',
+      object: { name: 'Berlin', type: 'city' },
+      validFrom: '2024-03-01',
+      singleValued: true,
+    },
   ],
 };
 const call = (args: Record<string, unknown>) => ({ toolCalls: [{ name: 'record_facts', args }] });
@@ -44,24 +64,44 @@ const call = (args: Record<string, unknown>) => ({ toolCalls: [{ name: 'record_f
 describe('extractFacts', () => {
   it('turns a valid record_facts call into relation inputs with snake_case predicates and ms times', async () => {
     const model = new ScriptedChatModel({ replies: [call(movedFacts)] });
-    const facts = await extractFacts({ model, text: 'Alice lived in Paris from 2015 and moved to Berlin in March 2024.' });
+    const facts = await extractFacts({
+      model,
+      text: 'Alice lived in Paris from 2015 and moved to Berlin in March 2024.',
+    });
     expect(facts).toEqual([
-      { subject: { name: 'Alice', type: 'person' }, predicate: 'lives_in', object: { name: 'Paris', type: 'city' }, validFrom: Date.UTC(2015, 0, 1), singleValued: true },
-      { subject: { name: 'Alice', type: 'person' }, predicate: 'lives_in', object: { name: 'Berlin', type: 'city' }, validFrom: Date.UTC(2024, 2, 1), singleValued: true },
+      {
+        subject: { name: 'Alice', type: 'person' },
+        predicate: 'lives_in',
+        object: { name: 'Paris', type: 'city' },
+        validFrom: Date.UTC(2015, 0, 1),
+        singleValued: true,
+      },
+      {
+        subject: { name: 'Alice', type: 'person' },
+        predicate: 'lives_in',
+        object: { name: 'Berlin', type: 'city' },
+        validFrom: Date.UTC(2024, 2, 1),
+        singleValued: true,
+      },
     ]);
     expect(model.calls).toBe(1);
   });
 
   it('feeds schema problems back and accepts the repaired answer', async () => {
     const seen: string[] = [];
-    const replies = [call({ facts: [{ subject: { name: 'Bob' }, predicate: 'age', validFrom: 'last year' }] }), '```json\n{"facts":[{"subject":{"name":"Bob","type":"person"},"predicate":"age","value":42}]}\n```'];
+    const replies = [
+      call({ facts: [{ subject: { name: 'Bob' }, predicate: 'age', validFrom: 'last year' }] }),
+      '```json\n{"facts":[{"subject":{"name":"Bob","type":"person"},"predicate":"age","value":42}]}\n```',
+    ];
     const model = new ScriptedChatModel({
       respond: ({ call: n, messages }) => {
         seen.push(String(messages.at(-1)?.content));
         return replies[n]!;
       },
     });
-    expect(await extractFacts({ model, text: 'Bob is 42.' })).toEqual([{ subject: { name: 'Bob', type: 'person' }, predicate: 'age', value: 42 }]);
+    expect(await extractFacts({ model, text: 'Bob is 42.' })).toEqual([
+      { subject: { name: 'Bob', type: 'person' }, predicate: 'age', value: 42 },
+    ]);
     expect(seen[1]).toMatch(/subject\.type/);
     expect(seen[1]).toMatch(/not an ISO date/);
   });
@@ -76,7 +116,9 @@ describe('extractFacts', () => {
     const model = new ScriptedChatModel({ replies: [call(movedFacts)], latencyMs: 50 });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 5);
-    await expect(extractFacts({ model, text: 'Alice moved.', signal: controller.signal })).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(extractFacts({ model, text: 'Alice moved.', signal: controller.signal })).rejects.toMatchObject({
+      code: 'cancelled',
+    });
   });
 
   it('answers "where did Alice live on 2023-06-01" after extracting a move into the SQLite store', async () => {
@@ -84,7 +126,10 @@ describe('extractFacts', () => {
     const scope = { tenant: 'acme', user: 'u1' };
     // Berlin first: the back-dated Paris fact must still end where Berlin begins.
     const model = new ScriptedChatModel({ replies: [call({ facts: [movedFacts.facts[1], movedFacts.facts[0]] })] });
-    await store.upsertRelations(await extractFacts({ model, text: 'Alice moved from Paris to Berlin in March 2024.' }), scope);
+    await store.upsertRelations(
+      await extractFacts({ model, text: 'Alice moved from Paris to Berlin in March 2024.' }),
+      scope,
+    );
     const [alice] = await store.findEntities('alice', { scope });
     const livedIn = async (date: string) => {
       const facts = await store.factsAbout(alice!.id, { scope, asOf: Date.parse(date) });

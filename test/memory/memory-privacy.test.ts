@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { run, type CadreEvent, type CadreEventOf } from 'cadre';
 import { createMemory, ShortTermMemory, type Memory } from 'cadre/memory';
-import { createFixedRouter, createOpenAICompatibleEmbedder, createOpenAICompatibleProvider, createPolicyRouter, poolModel } from 'cadre/models';
+import {
+  createFixedRouter,
+  createOpenAICompatibleEmbedder,
+  createOpenAICompatibleProvider,
+  createPolicyRouter,
+  poolModel,
+} from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { startScriptedOpenAIServer, type ScriptedServer } from '../fixtures/model-wire.js';
@@ -29,18 +35,35 @@ async function cloudServices() {
     const data = input.map((text, index) => ({ object: 'embedding', index, embedding: [text.length, 1, 1, 1] }));
     return json(res, 200, { object: 'list', model, data, usage: { prompt_tokens: 1, total_tokens: 1 } });
   });
-  const extractor = await startScriptedOpenAIServer({ models: [{ id: 'gpt-4o-mini' }], fallback: { kind: 'ok', text: '{"facts": []}' } });
-  const summariser = await startScriptedOpenAIServer({ models: [{ id: 'gpt-4o-mini' }], fallback: { kind: 'ok', text: 'a summary' } });
+  const extractor = await startScriptedOpenAIServer({
+    models: [{ id: 'gpt-4o-mini' }],
+    fallback: { kind: 'ok', text: '{"facts": []}' },
+  });
+  const summariser = await startScriptedOpenAIServer({
+    models: [{ id: 'gpt-4o-mini' }],
+    fallback: { kind: 'ok', text: 'a summary' },
+  });
   closers.push(embeddings.close, extractor.close, summariser.close);
-  return { embedder: { url: `${embeddings.url}/v1`, requests: embeddings.requests } satisfies Recorder, extractor, summariser };
+  return {
+    embedder: { url: `${embeddings.url}/v1`, requests: embeddings.requests } satisfies Recorder,
+    extractor,
+    summariser,
+  };
 }
 
 type Cloud = Awaited<ReturnType<typeof cloudServices>>;
-const cloudChat = (server: Recorder) => createOpenAICompatibleProvider({ kind: 'openai', baseURL: server.url, apiKey: 'sk-test' }).chatModel('gpt-4o-mini');
+const cloudChat = (server: Recorder) =>
+  createOpenAICompatibleProvider({ kind: 'openai', baseURL: server.url, apiKey: 'sk-test' }).chatModel('gpt-4o-mini');
 
 /** Memory on the cloud embedder: cloud because it is declared an OpenAI model, whatever its address. */
 async function cloudMemory(cloud: Cloud): Promise<Memory> {
-  const embedder = createOpenAICompatibleEmbedder({ kind: 'openai', baseUrl: cloud.embedder.url, apiKey: 'sk-test', model: 'text-embedding-3-small', dimensions: 4 });
+  const embedder = createOpenAICompatibleEmbedder({
+    kind: 'openai',
+    baseUrl: cloud.embedder.url,
+    apiKey: 'sk-test',
+    model: 'text-embedding-3-small',
+    dimensions: 4,
+  });
   const memory = await createMemory({ dir: mkdtempSync(join(tmpdir(), 'cadre-private-')), embedder, env: {} });
   closers.push(() => memory.close());
   return memory;
@@ -64,10 +87,22 @@ function team(cloud: Cloud) {
   });
   // A tool that keeps a conversation window, folded by a summariser declared to be an OpenAI model.
   const digest = defineTool({
-    name: 'digest', description: 'condenses the notes so far', input: z.object({}), effects: 'read',
+    name: 'digest',
+    description: 'condenses the notes so far',
+    input: z.object({}),
+    effects: 'read',
     run: async () => {
-      const window = new ShortTermMemory({ maxTokens: 20, keepLast: 1, summariser: createFixedRouter(cloudChat(cloud.summariser), { provider: 'openai', model: 'gpt-4o-mini' }) });
-      for (const note of ['Acme ships every order with DHL from the Leeds depot.', 'Orders over 20 kg go by pallet instead.', 'Ask before changing carriers.']) window.add(new HumanMessage(note));
+      const window = new ShortTermMemory({
+        maxTokens: 20,
+        keepLast: 1,
+        summariser: createFixedRouter(cloudChat(cloud.summariser), { provider: 'openai', model: 'gpt-4o-mini' }),
+      });
+      for (const note of [
+        'Acme ships every order with DHL from the Leeds depot.',
+        'Orders over 20 kg go by pallet instead.',
+        'Ask before changing carriers.',
+      ])
+        window.add(new HumanMessage(note));
       const kept = await window.messages();
       return `${kept.length} kept, ${window.dropped} dropped`;
     },
@@ -75,7 +110,8 @@ function team(cloud: Cloud) {
   return { router, agent: { name: 'clerk', instructions: 'File the ticket.', tools: [digest] } };
 }
 
-const ofType = <T extends CadreEvent['type']>(events: CadreEvent[], type: T) => events.filter((e): e is CadreEventOf<T> => e.type === type);
+const ofType = <T extends CadreEvent['type']>(events: CadreEvent[], type: T) =>
+  events.filter((e): e is CadreEventOf<T> => e.type === type);
 const bodies = (...servers: Recorder[]) => JSON.stringify(servers.flatMap((s) => s.requests.map((r) => r.body)));
 
 describe('memory in a private run', () => {
@@ -83,18 +119,30 @@ describe('memory in a private run', () => {
     const cloud = await cloudServices();
     const memory = await cloudMemory(cloud);
     const { router, agent } = team(cloud);
-    const { result, events } = await collect(run({ goal: 'File the shipping ticket for Acme', agent, router, memory, privacy: 'sensitive', config: offline }));
+    const { result, events } = await collect(
+      run({ goal: 'File the shipping ticket for Acme', agent, router, memory, privacy: 'sensitive', config: offline }),
+    );
 
     expect(result.status).toBe('completed');
-    expect([cloud.embedder.requests.length, cloud.extractor.requests.length, cloud.summariser.requests.length]).toEqual([0, 0, 0]);
+    expect([cloud.embedder.requests.length, cloud.extractor.requests.length, cloud.summariser.requests.length]).toEqual(
+      [0, 0, 0],
+    );
     // Fact extraction went through the privacy-aware router: local, and labelled so.
-    expect(ofType(events, 'model.routed').find((e) => e.taskId === 'main#facts')).toMatchObject({ provider: 'ollama', privacy: 'sensitive' });
+    expect(ofType(events, 'model.routed').find((e) => e.taskId === 'main#facts')).toMatchObject({
+      provider: 'ollama',
+      privacy: 'sensitive',
+    });
     expect(ofType(events, 'memory.written').map((e) => e.kind)).toEqual(['facts']);
     expect((await memory.recall('Acme', { tiers: ['graph'] })).text).toContain('Acme ships with DHL');
     expect((await memory.stats()).episodes).toBe(1);
     // Whatever needed the cloud embedder was skipped, each with an event naming why and nothing of the text.
     const skipped = ofType(events, 'memory.skipped');
-    expect(skipped.map((e) => `${e.taskId}: ${e.kind}`)).toEqual(['plan: recall', 'main: recall', 'main: task_result', 'plan: plan']);
+    expect(skipped.map((e) => `${e.taskId}: ${e.kind}`)).toEqual([
+      'plan: recall',
+      'main: recall',
+      'main: task_result',
+      'plan: plan',
+    ]);
     for (const e of skipped) expect(e).toMatchObject({ reason: 'sensitive', model: 'openai:text-embedding-3-small' });
     const toolOutputs = ofType(events, 'tool.result').map((e) => `${e.tool}: ${JSON.stringify(e)}`);
     expect(toolOutputs.find((t) => t.startsWith('remember'))).toContain('not remembered: this run is sensitive');
@@ -104,7 +152,15 @@ describe('memory in a private run', () => {
   it('uses the same cloud embedder, extractor and summariser in a public run without personal data', async () => {
     const cloud = await cloudServices();
     const { router, agent } = team(cloud);
-    const { result } = await collect(run({ goal: 'File the shipping ticket for Acme', agent, router, memory: await cloudMemory(cloud), config: offline }));
+    const { result } = await collect(
+      run({
+        goal: 'File the shipping ticket for Acme',
+        agent,
+        router,
+        memory: await cloudMemory(cloud),
+        config: offline,
+      }),
+    );
     expect(result.status).toBe('completed');
     expect(cloud.embedder.requests.length).toBeGreaterThan(0);
     expect(cloud.extractor.requests.filter((r) => r.path === '/v1/chat/completions')).toHaveLength(1);
@@ -116,7 +172,9 @@ describe('memory in a private run', () => {
     const memory = await cloudMemory(cloud);
     const { router, agent } = team(cloud);
     const goal = 'Reply to jane.roe@example.com (phone +44 20 7946 0958) about her late parcel';
-    const { result, events } = await collect(run({ goal, agent, router, memory, config: { ...offline, learnFacts: false } }));
+    const { result, events } = await collect(
+      run({ goal, agent, router, memory, config: { ...offline, learnFacts: false } }),
+    );
 
     expect(result.status).toBe('completed');
     const embedded = cloud.embedder.requests.flatMap((r) => (r.body as { input: string[] }).input);
@@ -125,7 +183,8 @@ describe('memory in a private run', () => {
     expect(bodies(cloud.embedder, cloud.extractor, cloud.summariser)).not.toMatch(/jane\.roe|7946/);
     const skipped = ofType(events, 'memory.skipped');
     expect(skipped.map((e) => e.kind)).toContain('recall');
-    for (const e of skipped) expect(e).toMatchObject({ reason: 'personal_data', found: expect.arrayContaining(['email', 'phone']) });
+    for (const e of skipped)
+      expect(e).toMatchObject({ reason: 'personal_data', found: expect.arrayContaining(['email', 'phone']) });
     expect(JSON.stringify(skipped)).not.toMatch(/jane\.roe|7946/);
   });
 });

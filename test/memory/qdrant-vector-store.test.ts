@@ -16,7 +16,13 @@ type Payload = Record<string, unknown>;
 
 /** Evaluates the subset of Qdrant filters the scope filter uses, the way Qdrant documents it. */
 function holds(condition: Condition, payload: Payload): boolean {
-  const c = condition as { must?: Condition[]; should?: Condition[]; is_empty?: { key: string }; key?: string; match?: { value: unknown } };
+  const c = condition as {
+    must?: Condition[];
+    should?: Condition[];
+    is_empty?: { key: string };
+    key?: string;
+    match?: { value: unknown };
+  };
   if (c.must) return c.must.every((x) => holds(x, payload));
   if (c.should) return c.should.some((x) => holds(x, payload));
   if (c.is_empty) return payload[c.is_empty.key] === undefined || payload[c.is_empty.key] === null;
@@ -29,7 +35,12 @@ const stored = (s: Scope): Payload => ({ _tenant: s.tenant, _user: s.user, _agen
 describe('Qdrant scope filter', () => {
   it('requires the tenant and an empty field at every level the query does not name', () => {
     expect(scopeFilter({ tenant: 'a' })).toEqual({
-      must: [{ key: '_tenant', match: { value: 'a' } }, { is_empty: { key: '_user' } }, { is_empty: { key: '_agent' } }, { is_empty: { key: '_run' } }],
+      must: [
+        { key: '_tenant', match: { value: 'a' } },
+        { is_empty: { key: '_user' } },
+        { is_empty: { key: '_agent' } },
+        { is_empty: { key: '_run' } },
+      ],
     });
   });
 
@@ -43,7 +54,12 @@ describe('Qdrant scope filter', () => {
   });
 
   it('admits exactly the items the documented scope rule shows the query, for every combination of scopes', () => {
-    const scopes = allScopes({ tenant: ['a', 'b'], user: [undefined, 'x', 'y'], agent: [undefined, 'x', 'y'], run: [undefined, 'x'] });
+    const scopes = allScopes({
+      tenant: ['a', 'b'],
+      user: [undefined, 'x', 'y'],
+      agent: [undefined, 'x', 'y'],
+      run: [undefined, 'x'],
+    });
     let admitted = 0;
     for (const query of scopes) {
       const filter = scopeFilter(query);
@@ -67,10 +83,22 @@ describe('Qdrant payload filter', () => {
       { key: 'p.done', match: { value: false } },
       { is_null: { key: 'p.gone' } },
     ]);
-    expect(payloadConditions({ kind: { in: ['a', 'b'] }, n: { in: [1, 2] }, mixed: { in: ['a', 1] }, year: { gt: 2020, lte: 2024 } })).toEqual([
+    expect(
+      payloadConditions({
+        kind: { in: ['a', 'b'] },
+        n: { in: [1, 2] },
+        mixed: { in: ['a', 1] },
+        year: { gt: 2020, lte: 2024 },
+      }),
+    ).toEqual([
       { key: 'p.kind', match: { any: ['a', 'b'] } },
       { key: 'p.n', match: { any: [1, 2] } },
-      { should: [{ key: 'p.mixed', match: { value: 'a' } }, { key: 'p.mixed', match: { value: 1 } }] },
+      {
+        should: [
+          { key: 'p.mixed', match: { value: 'a' } },
+          { key: 'p.mixed', match: { value: 1 } },
+        ],
+      },
       { key: 'p.year', range: { gt: 2020, lte: 2024 } },
     ]);
   });
@@ -78,11 +106,22 @@ describe('Qdrant payload filter', () => {
   it('says an empty set matches nothing, and puts scope and payload conditions in one must', () => {
     expect(payloadConditions({ kind: { in: [] } })).toBeNull();
     expect(qdrantFilter({ tenant: 'a' }, { kind: { in: [] } })).toBeNull();
-    expect(qdrantFilter({ tenant: 'a' }, { kind: 'note' })!.must).toEqual([...(scopeFilter({ tenant: 'a' }).must as Condition[]), { key: 'p.kind', match: { value: 'note' } }]);
+    expect(qdrantFilter({ tenant: 'a' }, { kind: 'note' })!.must).toEqual([
+      ...(scopeFilter({ tenant: 'a' }).must as Condition[]),
+      { key: 'p.kind', match: { value: 'note' } },
+    ]);
   });
 
   it('rejects malformed filters and path-like field names with input_invalid', () => {
-    for (const bad of [{ n: { gt: 'one' } }, { n: { between: [1, 2] } }, { n: { in: 'x' } }, { n: [1] }, { n: {} }, 'n = 1', { 'a.b': 1 }]) {
+    for (const bad of [
+      { n: { gt: 'one' } },
+      { n: { between: [1, 2] } },
+      { n: { in: 'x' } },
+      { n: [1] },
+      { n: {} },
+      'n = 1',
+      { 'a.b': 1 },
+    ]) {
       let error: unknown;
       try {
         payloadConditions(bad);
@@ -106,10 +145,21 @@ describe('Qdrant vector store against a recording HTTP server', () => {
 
   /** Answers like Qdrant for an existing collection of `size` cosine vectors with the scope indexes. */
   async function fakeQdrant(size: number) {
-    const schema = Object.fromEntries(['_tenant', '_user', '_agent', '_run'].map((k) => [k, { data_type: 'keyword', points: 0 }]));
+    const schema = Object.fromEntries(
+      ['_tenant', '_user', '_agent', '_run'].map((k) => [k, { data_type: 'keyword', points: 0 }]),
+    );
     server = await startWireServer((req, res) => {
       if (req.path.endsWith('/exists')) return json(res, 200, { result: { exists: true }, status: 'ok', time: 0 });
-      if (req.method === 'GET') return json(res, 200, { result: { status: 'green', config: { params: { vectors: { size, distance: 'Cosine' } } }, payload_schema: schema }, status: 'ok', time: 0 });
+      if (req.method === 'GET')
+        return json(res, 200, {
+          result: {
+            status: 'green',
+            config: { params: { vectors: { size, distance: 'Cosine' } } },
+            payload_schema: schema,
+          },
+          status: 'ok',
+          time: 0,
+        });
       if (req.path.endsWith('/points/query')) return json(res, 200, { result: { points: [] }, status: 'ok', time: 0 });
       return json(res, 404, { status: { error: `not faked: ${req.method} ${req.path}` } });
     });
@@ -127,13 +177,23 @@ describe('Qdrant vector store against a recording HTTP server', () => {
     const store = await openQdrantVectorStore({ url, collection: 'notes', dimensions: 4 });
     const opened = requests.length;
     const good: VectorItem = { id: 'ok', vector: [1, 0, 0, 0], scope: { tenant: 'a' } };
-    const bad = [{ ...good, vector: [1, 0] }, { ...good, vector: [Number.NaN, 0, 0, 0] }, { ...good, scope: { tenant: 'a', team: 'x' } as Scope }, { ...good, payload: { blob: 'x'.repeat(70 * 1024) } }];
+    const bad = [
+      { ...good, vector: [1, 0] },
+      { ...good, vector: [Number.NaN, 0, 0, 0] },
+      { ...good, scope: { tenant: 'a', team: 'x' } as Scope },
+      { ...good, payload: { blob: 'x'.repeat(70 * 1024) } },
+    ];
     for (const item of bad) await expect(store.upsert([good, item])).rejects.toMatchObject({ code: 'input_invalid' });
-    await expect(store.query([1, 0, 0, 0], { scope: { tenant: 'a' }, filter: { n: { gt: 'x' } as never } })).rejects.toMatchObject({ code: 'input_invalid' });
+    await expect(
+      store.query([1, 0, 0, 0], { scope: { tenant: 'a' }, filter: { n: { gt: 'x' } as never } }),
+    ).rejects.toMatchObject({ code: 'input_invalid' });
     await expect(store.count({ user: 'u' } as unknown as Scope)).rejects.toMatchObject({ code: 'input_invalid' });
     expect(requests.length).toBe(opened);
     await store.query([1, 0, 0, 0], { scope: { tenant: 'a', user: 'u' }, k: 3, filter: { kind: 'note' } });
-    expect(requests.at(-1)!.body).toMatchObject({ limit: 3, filter: qdrantFilter({ tenant: 'a', user: 'u' }, { kind: 'note' }) });
+    expect(requests.at(-1)!.body).toMatchObject({
+      limit: 3,
+      filter: qdrantFilter({ tenant: 'a', user: 'u' }, { kind: 'note' }),
+    });
   });
 });
 
@@ -146,8 +206,12 @@ afterAll(async () => {
   const client = new QdrantClient({ url: qdrantUrl, ...(apiKey ? { apiKey } : {}), checkCompatibility: false });
   await Promise.all(collections.map((c) => client.deleteCollection(c)));
 });
-describeVectorStoreConformance('Qdrant', async (dimensions) => {
-  const collection = `cadre_test_${randomUUID().replaceAll('-', '')}`;
-  collections.push(collection);
-  return openQdrantVectorStore({ url: qdrantUrl!, ...(apiKey ? { apiKey } : {}), collection, dimensions });
-}, liveServiceTestApi('QDRANT_URL'));
+describeVectorStoreConformance(
+  'Qdrant',
+  async (dimensions) => {
+    const collection = `cadre_test_${randomUUID().replaceAll('-', '')}`;
+    collections.push(collection);
+    return openQdrantVectorStore({ url: qdrantUrl!, ...(apiKey ? { apiKey } : {}), collection, dimensions });
+  },
+  liveServiceTestApi('QDRANT_URL'),
+);

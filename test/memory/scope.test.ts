@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { isVisible, type Scope } from 'cadre/memory';
 import { allScopes, mayRead } from '../fixtures/scope-rule.js';
 
-const scopes = allScopes({ tenant: ['a', 'b'], user: [undefined, 'u1', 'u2'], agent: [undefined, 'g1', 'g2'], run: [undefined, 'r1', 'r2'] });
+const scopes = allScopes({
+  tenant: ['a', 'b'],
+  user: [undefined, 'u1', 'u2'],
+  agent: [undefined, 'g1', 'g2'],
+  run: [undefined, 'r1', 'r2'],
+});
 
 describe('memory scopes', () => {
   it('reads the documented rule in the worked examples', () => {

@@ -8,7 +8,10 @@ const enc = getEncoding('cl100k_base');
 const text = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
 // Counted independently of the class: content tokens plus 4 per message.
 const tokens = (ms: BaseMessage[]) => ms.reduce((n, m) => n + 4 + enc.encode(text(m)).length, 0);
-const turn = (i: number) => (i % 2 ? new AIMessage(`answer ${i}: ${'the cat sat on the mat '.repeat(3)}`) : new HumanMessage(`question ${i}: ${'where is the red ball '.repeat(3)}`));
+const turn = (i: number) =>
+  i % 2
+    ? new AIMessage(`answer ${i}: ${'the cat sat on the mat '.repeat(3)}`)
+    : new HumanMessage(`question ${i}: ${'where is the red ball '.repeat(3)}`);
 
 describe('ShortTermMemory', () => {
   it('returns the messages unchanged while they fit the budget', async () => {

@@ -13,7 +13,14 @@ describe('SqliteEpisodeStore', () => {
       const file = join(dir, 'memory.db');
       const first = new Database(file);
       await new SqliteEpisodeStore(first).add({
-        id: 'e1', runId: 'r', taskId: 't', task: 'fetch the weather', outcome: 'failure', lesson: 'use metric units', importance: 0.7, createdAt: 5,
+        id: 'e1',
+        runId: 'r',
+        taskId: 't',
+        task: 'fetch the weather',
+        outcome: 'failure',
+        lesson: 'use metric units',
+        importance: 0.7,
+        createdAt: 5,
       });
       first.close();
       const second = new Database(file);

@@ -11,9 +11,15 @@ import { dimensions, vectorFor } from '../fixtures/vector-bulk-upsert.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Runs the bulk-upsert fixture and SIGKILLs it once it acknowledged `killAfter` items. */
-function bulkUpsertUntilKilled(dir: string, killAfter: number): Promise<{ acked: number; signal: NodeJS.Signals | null }> {
+function bulkUpsertUntilKilled(
+  dir: string,
+  killAfter: number,
+): Promise<{ acked: number; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/vector-bulk-upsert.ts', dir], { cwd: root, env: { ...process.env } });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/vector-bulk-upsert.ts', dir], {
+      cwd: root,
+      env: { ...process.env },
+    });
     let buffer = '';
     let acked = 0;
     let stderr = '';
@@ -26,7 +32,9 @@ function bulkUpsertUntilKilled(dir: string, killAfter: number): Promise<{ acked:
       if (acked >= killAfter) child.kill('SIGKILL');
     });
     child.on('error', reject);
-    child.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve({ acked, signal }) : reject(new Error(`fixture exited: ${stderr}`))));
+    child.on('close', (_code, signal) =>
+      signal === 'SIGKILL' ? resolve({ acked, signal }) : reject(new Error(`fixture exited: ${stderr}`)),
+    );
   });
 }
 
@@ -45,7 +53,13 @@ describe('EmbeddedVectorStore after kill -9', () => {
       expect(indexed).toBe(rows);
       expect(await store.count()).toBe(rows);
       expect(rows).toBeGreaterThanOrEqual(acked);
-      for (const n of [0, 999, 1000, acked - 1, ...Array.from({ length: 20 }, (_, i) => Math.floor((i * acked) / 20))]) {
+      for (const n of [
+        0,
+        999,
+        1000,
+        acked - 1,
+        ...Array.from({ length: 20 }, (_, i) => Math.floor((i * acked) / 20)),
+      ]) {
         const hits = await store.query(vectorFor(n), { scope: { tenant: 'crash' }, k: 1, filter: { seq: n } });
         expect(hits.map((h) => h.id)).toEqual([`s${n}`]);
         expect(hits[0]!.score).toBeGreaterThan(0.999);

@@ -18,7 +18,11 @@ const tempDir = () => {
 };
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-describeVectorStoreConformance('EmbeddedVectorStore', (dimensions) => openEmbeddedVectorStore({ path: tempDir(), dimensions }), { describe, it });
+describeVectorStoreConformance(
+  'EmbeddedVectorStore',
+  (dimensions) => openEmbeddedVectorStore({ path: tempDir(), dimensions }),
+  { describe, it },
+);
 
 /** mulberry32: a small seeded PRNG, so failures reproduce. */
 function prng(seed: number): () => number {
@@ -33,7 +37,12 @@ const randomVector = (next: () => number, dims = 8) => Array.from({ length: dims
 // More than the store's exact-search limit (2000), so tenant-wide queries go through the HNSW index.
 const bulk = (n: number, seed = 1): VectorItem[] => {
   const next = prng(seed);
-  return Array.from({ length: n }, (_, i) => ({ id: `bg${i}`, vector: randomVector(next), scope: { tenant: 't1' }, payload: { i } }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `bg${i}`,
+    vector: randomVector(next),
+    scope: { tenant: 't1' },
+    payload: { i },
+  }));
 };
 
 describe('EmbeddedVectorStore', () => {
@@ -41,42 +50,53 @@ describe('EmbeddedVectorStore', () => {
     const store = await openEmbeddedVectorStore({ path: tempDir(), dimensions: 8 });
     await store.upsert(bulk(2200));
     const part = (values: (string | undefined)[]) => fc.constantFrom(...values);
-    const scope = fc.record({ tenant: part(['t1', 't2']), user: part([undefined, 'u1', 'u2']), agent: part([undefined, 'g1']) })
+    const scope = fc
+      .record({ tenant: part(['t1', 't2']), user: part([undefined, 'u1', 'u2']), agent: part([undefined, 'g1']) })
       .map((s): Scope => Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Scope);
-    const vector = fc.array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 }).filter((v) => v.some((x) => Math.abs(x) > 1e-3));
+    const vector = fc
+      .array(fc.float({ min: -1, max: 1, noNaN: true }), { minLength: 8, maxLength: 8 })
+      .filter((v) => v.some((x) => Math.abs(x) > 1e-3));
     let run = 0;
     const seen = { hidden: 0, own: 0 };
-    await fc.assert(fc.asyncProperty(
-      fc.array(fc.record({ scope, vector }), { minLength: 1, maxLength: 40 }),
-      fc.array(fc.record({ scope, vector, k: fc.integer({ min: 1, max: 30 }) }), { minLength: 1, maxLength: 5 }),
-      async (items, queries) => {
-        const ids = items.map((_, i) => `r${run}_${i}`);
-        run += 1;
-        const stored = new Map(items.map((it, i) => [ids[i]!, it.scope]));
-        await store.upsert(items.map((it, i) => ({ id: ids[i]!, vector: it.vector, scope: it.scope })));
-        try {
-          for (const q of queries) {
-            const hits = await store.query(q.vector, { scope: q.scope, k: q.k });
-            // Counted by the documented rule, not by the store: the bulk lives in { tenant: 't1' }.
-            const visible = items.filter((it) => mayRead(q.scope, it.scope)).length + (mayRead(q.scope, { tenant: 't1' }) ? 2200 : 0);
-            expect(await store.count(q.scope)).toBe(visible);
-            expect(hits.length).toBe(Math.min(q.k, visible));
-            for (const hit of hits) {
-              expect(mayRead(q.scope, hit.scope), `${JSON.stringify(hit.scope)} seen from ${JSON.stringify(q.scope)}`).toBe(true);
-              if (stored.has(hit.id)) expect(hit.scope).toEqual(stored.get(hit.id));
-              else expect(hit.scope).toEqual({ tenant: 't1' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ scope, vector }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.record({ scope, vector, k: fc.integer({ min: 1, max: 30 }) }), { minLength: 1, maxLength: 5 }),
+        async (items, queries) => {
+          const ids = items.map((_, i) => `r${run}_${i}`);
+          run += 1;
+          const stored = new Map(items.map((it, i) => [ids[i]!, it.scope]));
+          await store.upsert(items.map((it, i) => ({ id: ids[i]!, vector: it.vector, scope: it.scope })));
+          try {
+            for (const q of queries) {
+              const hits = await store.query(q.vector, { scope: q.scope, k: q.k });
+              // Counted by the documented rule, not by the store: the bulk lives in { tenant: 't1' }.
+              const visible =
+                items.filter((it) => mayRead(q.scope, it.scope)).length +
+                (mayRead(q.scope, { tenant: 't1' }) ? 2200 : 0);
+              expect(await store.count(q.scope)).toBe(visible);
+              expect(hits.length).toBe(Math.min(q.k, visible));
+              for (const hit of hits) {
+                expect(
+                  mayRead(q.scope, hit.scope),
+                  `${JSON.stringify(hit.scope)} seen from ${JSON.stringify(q.scope)}`,
+                ).toBe(true);
+                if (stored.has(hit.id)) expect(hit.scope).toEqual(stored.get(hit.id));
+                else expect(hit.scope).toEqual({ tenant: 't1' });
+              }
+              seen.hidden += items.filter((it) => !mayRead(q.scope, it.scope)).length;
+              seen.own += hits.filter((hit) => stored.has(hit.id)).length;
             }
-            seen.hidden += items.filter((it) => !mayRead(q.scope, it.scope)).length;
-            seen.own += hits.filter((hit) => stored.has(hit.id)).length;
+          } finally {
+            await store.delete(ids, { tenant: 't1', user: 'u1', agent: 'g1' });
+            await store.delete(ids, { tenant: 't1', user: 'u2', agent: 'g1' });
+            await store.delete(ids, { tenant: 't2', user: 'u1', agent: 'g1' });
+            await store.delete(ids, { tenant: 't2', user: 'u2', agent: 'g1' });
           }
-        } finally {
-          await store.delete(ids, { tenant: 't1', user: 'u1', agent: 'g1' });
-          await store.delete(ids, { tenant: 't1', user: 'u2', agent: 'g1' });
-          await store.delete(ids, { tenant: 't2', user: 'u1', agent: 'g1' });
-          await store.delete(ids, { tenant: 't2', user: 'u2', agent: 'g1' });
-        }
-      },
-    ), { numRuns: 30, seed: 42 });
+        },
+      ),
+      { numRuns: 30, seed: 42 },
+    );
     // Queries must meet items they may not see, and find some of this round's items, or this proves little.
     expect(seen.hidden).toBeGreaterThan(300);
     expect(seen.own).toBeGreaterThan(40);
@@ -86,7 +106,8 @@ describe('EmbeddedVectorStore', () => {
   }, 60_000);
 
   describe('repairs its HNSW index from SQLite on open', () => {
-    const query = (store: EmbeddedVectorStore) => store.query(randomVector(prng(7)), { scope: { tenant: 't1' }, k: 10 });
+    const query = (store: EmbeddedVectorStore) =>
+      store.query(randomVector(prng(7)), { scope: { tenant: 't1' }, k: 10 });
     const build = async () => {
       const dir = tempDir();
       const store = await openEmbeddedVectorStore({ path: dir, dimensions: 8 });
@@ -150,8 +171,12 @@ describe('EmbeddedVectorStore', () => {
   it('refuses to reopen a store with other dimensions or another embedder', async () => {
     const dir = tempDir();
     await (await openEmbeddedVectorStore({ path: dir, dimensions: 8, embedder: 'hash-8' })).close();
-    await expect(openEmbeddedVectorStore({ path: dir, dimensions: 16 })).rejects.toMatchObject({ code: 'config_invalid' });
-    await expect(openEmbeddedVectorStore({ path: dir, dimensions: 8, embedder: 'other' })).rejects.toMatchObject({ code: 'config_invalid' });
+    await expect(openEmbeddedVectorStore({ path: dir, dimensions: 16 })).rejects.toMatchObject({
+      code: 'config_invalid',
+    });
+    await expect(openEmbeddedVectorStore({ path: dir, dimensions: 8, embedder: 'other' })).rejects.toMatchObject({
+      code: 'config_invalid',
+    });
     const again = await openEmbeddedVectorStore({ path: dir, dimensions: 8, embedder: 'hash-8' });
     expect(await again.count()).toBe(0);
     await again.close();
@@ -160,7 +185,9 @@ describe('EmbeddedVectorStore', () => {
   it("refuses an upsert that would take over another scope's id", async () => {
     const store = await openEmbeddedVectorStore({ path: tempDir(), dimensions: 8 });
     await store.upsert([{ id: 'x', vector: randomVector(prng(1)), scope: { tenant: 'a' }, payload: { owner: 'a' } }]);
-    await expect(store.upsert([{ id: 'x', vector: randomVector(prng(2)), scope: { tenant: 'b' } }])).rejects.toMatchObject({ code: 'input_invalid' });
+    await expect(
+      store.upsert([{ id: 'x', vector: randomVector(prng(2)), scope: { tenant: 'b' } }]),
+    ).rejects.toMatchObject({ code: 'input_invalid' });
     expect((await store.query(randomVector(prng(1)), { scope: { tenant: 'a' } }))[0]?.payload).toEqual({ owner: 'a' });
     await store.close();
   });

@@ -10,8 +10,14 @@ let server: Awaited<ReturnType<typeof startWireServer>> | undefined;
 afterEach(async () => server?.close());
 
 const message = (content: unknown[], stop = 'end_turn') => ({
-  id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content,
-  stop_reason: stop, stop_sequence: null, usage: { input_tokens: 30, output_tokens: 9 },
+  id: 'msg_1',
+  type: 'message',
+  role: 'assistant',
+  model: 'claude-sonnet-4-5',
+  content,
+  stop_reason: stop,
+  stop_sequence: null,
+  usage: { input_tokens: 30, output_tokens: 9 },
 });
 
 async function anthropic(body: unknown) {
@@ -31,9 +37,23 @@ describe('Anthropic provider (Messages API wire format)', () => {
 
   it('turns tool_use blocks into tool calls and sends the tool schema', async () => {
     const provider = await anthropic(
-      message([{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Bergen' } }], 'tool_use'),
+      message(
+        [
+          { type: 'text', text: 'Checking.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Bergen' } },
+        ],
+        'tool_use',
+      ),
     );
-    const weather = toLangChainTool(defineTool({ name: 'weather', description: 'weather', input: z.object({ city: z.string() }), effects: 'read', run: () => '' }));
+    const weather = toLangChainTool(
+      defineTool({
+        name: 'weather',
+        description: 'weather',
+        input: z.object({ city: z.string() }),
+        effects: 'read',
+        run: () => '',
+      }),
+    );
     const model = provider.chatModel('claude-sonnet-4-5').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>;
     const reply = await invokeModel(model, [new HumanMessage('Weather in Bergen?')]);
     expect(reply.tool_calls?.[0]).toMatchObject({ id: 'toolu_1', name: 'weather', args: { city: 'Bergen' } });

@@ -12,10 +12,17 @@ afterEach(async () => {
 const cosine = (a: number[], b: number[]) => a.reduce((sum, x, i) => sum + x * b[i]!, 0);
 const norm = (v: number[]) => Math.sqrt(cosine(v, v));
 /** A fake embedding: the text's length and word count, then ones, so tests can see the order. */
-const fakeVector = (text: string, size = 4) => [text.length, text.split(' ').length, ...new Array<number>(size - 2).fill(1)];
+const fakeVector = (text: string, size = 4) => [
+  text.length,
+  text.split(' ').length,
+  ...new Array<number>(size - 2).fill(1),
+];
 
 async function rejection(promise: Promise<unknown>): Promise<CadreError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`).toBe(true);
   return error as CadreError;
 }
@@ -118,11 +125,26 @@ describe('Ollama embedder (POST /api/embed)', () => {
   });
 
   it('rejects vectors of mixed lengths, a missing vector and a non-finite number', async () => {
-    const bodies = [{ embeddings: [[1, 2], [1, 2, 3]] }, { embeddings: [[1, 2]] }, { embeddings: [[1, null], [1, 2]] }];
+    const bodies = [
+      {
+        embeddings: [
+          [1, 2],
+          [1, 2, 3],
+        ],
+      },
+      { embeddings: [[1, 2]] },
+      {
+        embeddings: [
+          [1, null],
+          [1, 2],
+        ],
+      },
+    ];
     let call = 0;
     const url = await ollama(() => ({ status: 200, body: bodies[call++] }));
     const embedder = createOllamaEmbedder({ baseUrl: url, model: 'm' });
-    for (let i = 0; i < bodies.length; i++) expect((await rejection(embedder.embed(['x', 'y']))).code).toBe('provider_error');
+    for (let i = 0; i < bodies.length; i++)
+      expect((await rejection(embedder.embed(['x', 'y']))).code).toBe('provider_error');
   });
 
   it('is cancelled by the caller signal and times out by timeoutMs', async () => {
@@ -141,7 +163,11 @@ describe('OpenAI-compatible embedder (POST /v1/embeddings)', () => {
     server = await startWireServer((req, res) => {
       if (status !== 200) return json(res, status, { error: { message: 'upstream exploded', type: 'server_error' } });
       const { input, model } = req.body as { input: string[]; model: string };
-      const data = (vectors ?? input.map((t) => fakeVector(t, 3))).map((embedding, index) => ({ object: 'embedding', index, embedding }));
+      const data = (vectors ?? input.map((t) => fakeVector(t, 3))).map((embedding, index) => ({
+        object: 'embedding',
+        index,
+        embedding,
+      }));
       return json(res, 200, { object: 'list', model, data, usage: { prompt_tokens: 3, total_tokens: 3 } });
     });
     return `${server.url}/v1`;
@@ -149,7 +175,13 @@ describe('OpenAI-compatible embedder (POST /v1/embeddings)', () => {
 
   it('posts float-encoded batches to /v1/embeddings with the key and returns vectors in order', async () => {
     const baseUrl = await openai();
-    const embedder = createOpenAICompatibleEmbedder({ baseUrl, apiKey: 'sk-test', model: 'bge-m3', dimensions: 3, batchSize: 2 });
+    const embedder = createOpenAICompatibleEmbedder({
+      baseUrl,
+      apiKey: 'sk-test',
+      model: 'bge-m3',
+      dimensions: 3,
+      batchSize: 2,
+    });
     const vectors = await embedder.embed(['one', 'two two', 'three\nlines']);
     expect(vectors).toEqual([fakeVector('one', 3), fakeVector('two two', 3), fakeVector('three\nlines', 3)]);
     expect(embedder.dimensions).toBe(3);

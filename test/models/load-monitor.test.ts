@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CadreError } from '../../src/core/errors.js';
-import { createLoadMonitor, ollamaLoadSource, parsePrometheusGauges, metricsLoadSource, type LoadMonitor, type LoadSource, type ModelLoad } from '../../src/models/load-monitor.js';
+import {
+  createLoadMonitor,
+  ollamaLoadSource,
+  parsePrometheusGauges,
+  metricsLoadSource,
+  type LoadMonitor,
+  type LoadSource,
+  type ModelLoad,
+} from '../../src/models/load-monitor.js';
 import { startScriptedOllamaServer, startScriptedOpenAIServer, type ScriptedServer } from '../fixtures/model-wire.js';
 
 const servers: ScriptedServer[] = [];
@@ -53,9 +61,19 @@ describe('parsePrometheusGauges', () => {
 
 describe('load sources', () => {
   it('reads loaded models and a proxy queue depth from Ollama /api/ps, matching `name` to `name:latest`', async () => {
-    const server = await startScriptedOllamaServer({ models: ['llama3.1:latest', 'qwen3:8b'], loaded: ['llama3.1:latest'] });
+    const server = await startScriptedOllamaServer({
+      models: ['llama3.1:latest', 'qwen3:8b'],
+      loaded: ['llama3.1:latest'],
+    });
     servers.push(server);
-    monitor = createLoadMonitor({ sources: [{ source: ollamaLoadSource({ baseURL: server.url }), models: { 'llama3.1': 'local-llama', 'qwen3:8b': 'local-qwen' } }] });
+    monitor = createLoadMonitor({
+      sources: [
+        {
+          source: ollamaLoadSource({ baseURL: server.url }),
+          models: { 'llama3.1': 'local-llama', 'qwen3:8b': 'local-qwen' },
+        },
+      ],
+    });
     await monitor.refresh();
     expect(monitor.load('local-llama')).toMatchObject({ loaded: true, waiting: 0, inFlight: 0 });
     expect(monitor.load('local-qwen')).toMatchObject({ loaded: false, waiting: 0 });
@@ -67,7 +85,14 @@ describe('load sources', () => {
   it('reads the waiting depth per model from vLLM /metrics, given the /v1 base URL', async () => {
     const server = await vllm({ models: [{ id: 'qwen' }, { id: 'llama' }] });
     server.setQueueDepth(6);
-    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { qwen: 'vllm-qwen', llama: 'vllm-llama', gone: 'vllm-gone' } }] });
+    monitor = createLoadMonitor({
+      sources: [
+        {
+          source: metricsLoadSource({ baseURL: server.url }),
+          models: { qwen: 'vllm-qwen', llama: 'vllm-llama', gone: 'vllm-gone' },
+        },
+      ],
+    });
     await monitor.refresh();
     expect(monitor.load('vllm-qwen')).toMatchObject({ waiting: 6, loaded: true });
     expect(monitor.load('vllm-llama').waiting).toBe(6);
@@ -77,13 +102,18 @@ describe('load sources', () => {
 
   it('reads the queue of a one-model TGI or llama.cpp server for the models it serves', async () => {
     const tgi = await vllm({ metrics: () => '# TYPE tgi_queue_size gauge\ntgi_queue_size 7\n' });
-    expect(await metricsLoadSource({ baseURL: tgi.url, models: ['mistral'] }).refresh()).toEqual(new Map([['mistral', { loaded: true, waiting: 7 }]]));
+    expect(await metricsLoadSource({ baseURL: tgi.url, models: ['mistral'] }).refresh()).toEqual(
+      new Map([['mistral', { loaded: true, waiting: 7 }]]),
+    );
     const llamacpp = await vllm({ metrics: () => 'llamacpp:requests_processing 1\nllamacpp:requests_deferred 4\n' });
-    expect(await metricsLoadSource({ baseURL: llamacpp.url, models: ['qwen'] }).refresh()).toEqual(new Map([['qwen', { loaded: true, waiting: 4 }]]));
+    expect(await metricsLoadSource({ baseURL: llamacpp.url, models: ['qwen'] }).refresh()).toEqual(
+      new Map([['qwen', { loaded: true, waiting: 4 }]]),
+    );
   });
 
   it('adds up the waiting series of data-parallel vLLM engines', async () => {
-    const text = 'vllm:num_requests_waiting{engine="0",model_name="m"} 2.0\nvllm:num_requests_waiting{engine="1",model_name="m"} 3.0\n';
+    const text =
+      'vllm:num_requests_waiting{engine="0",model_name="m"} 2.0\nvllm:num_requests_waiting{engine="1",model_name="m"} 3.0\n';
     const server = await vllm({ metrics: () => text });
     const figures = await metricsLoadSource({ baseURL: server.origin }).refresh();
     expect(figures.get('m')).toEqual({ loaded: true, waiting: 5 });
@@ -94,7 +124,11 @@ describe('createLoadMonitor', () => {
   it('answers from the cached figures and refreshes once in the background when they are older than ttlMs', async () => {
     const server = await vllm();
     let t = 10_000;
-    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], ttlMs: 1000, now: () => t });
+    monitor = createLoadMonitor({
+      sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }],
+      ttlMs: 1000,
+      now: () => t,
+    });
     server.setQueueDepth(2);
     expect(monitor.load('pool-m')).toEqual({ inFlight: 0, waiting: 0 }); // nothing known yet; a refresh starts
     expect(monitor.load('pool-m').waiting).toBe(0);
@@ -205,7 +239,9 @@ describe('createLoadMonitor', () => {
   it('merges its own count with the server figures', async () => {
     const server = await vllm();
     server.setQueueDepth(3);
-    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }] });
+    monitor = createLoadMonitor({
+      sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }],
+    });
     await monitor.refresh();
     monitor.begin('pool-m');
     expect(monitor.load('pool-m')).toMatchObject({ inFlight: 1, waiting: 3, loaded: true });
@@ -214,7 +250,10 @@ describe('createLoadMonitor', () => {
   it('starts no refresh after close', async () => {
     const server = await vllm();
     let t = 0;
-    monitor = createLoadMonitor({ sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }], now: () => t });
+    monitor = createLoadMonitor({
+      sources: [{ source: metricsLoadSource({ baseURL: server.url }), models: { m: 'pool-m' } }],
+      now: () => t,
+    });
     await monitor.refresh();
     monitor.close();
     t += 60_000;

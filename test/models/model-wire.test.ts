@@ -13,7 +13,15 @@ afterEach(async () => {
 });
 
 const ask = [new HumanMessage('hi')];
-const weather = toLangChainTool(defineTool({ name: 'weather', description: 'weather', input: z.object({ city: z.string() }), effects: 'read', run: () => '' }));
+const weather = toLangChainTool(
+  defineTool({
+    name: 'weather',
+    description: 'weather',
+    input: z.object({ city: z.string() }),
+    effects: 'read',
+    run: () => '',
+  }),
+);
 const noRetry = { retry: { retries: 0 } };
 
 async function openai(options: Parameters<typeof startScriptedOpenAIServer>[0]) {
@@ -32,14 +40,25 @@ describe('scripted OpenAI-compatible server', () => {
     const first = await provider.chatModel('m').invoke(ask);
     expect(first.content).toBe('first');
     expect(usageFromMessage(first)).toEqual({ inputTokens: 3, outputTokens: 2, totalTokens: 5 });
-    const second = await (provider.chatModel('m').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>).invoke(ask);
+    const second = await (provider.chatModel('m').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>).invoke(
+      ask,
+    );
     expect(second.tool_calls?.[0]).toMatchObject({ name: 'weather', args: { city: 'Oslo' } });
     expect((await provider.chatModel('m').invoke(ask)).content).toBe('done');
     expect(server!.chatCalls()).toBe(3);
   });
 
   it('streams SSE with tool calls and a final usage chunk when asked to stream', async () => {
-    const provider = await openai({ script: [{ kind: 'ok', text: 'streamed', toolCalls: [{ name: 'weather', args: { city: 'Lima' } }], usage: { input: 7, output: 3 } }] });
+    const provider = await openai({
+      script: [
+        {
+          kind: 'ok',
+          text: 'streamed',
+          toolCalls: [{ name: 'weather', args: { city: 'Lima' } }],
+          usage: { input: 7, output: 3 },
+        },
+      ],
+    });
     const pieces: string[] = [];
     let full: AIMessage | undefined;
     for await (const part of await provider.chatModel('m').bindTools!([weather]).stream(ask)) {
@@ -50,7 +69,9 @@ describe('scripted OpenAI-compatible server', () => {
     expect(pieces.join('')).toBe('streamed');
     expect(full?.tool_calls?.[0]).toMatchObject({ name: 'weather', args: { city: 'Lima' } });
     expect(usageFromMessage(full!)).toEqual({ inputTokens: 7, outputTokens: 3, totalTokens: 10 });
-    expect((server!.requests.find((r) => r.path === '/v1/chat/completions')?.body as { stream?: boolean }).stream).toBe(true);
+    expect((server!.requests.find((r) => r.path === '/v1/chat/completions')?.body as { stream?: boolean }).stream).toBe(
+      true,
+    );
   });
 
   it('lists its models and serves vLLM metrics with the queue depth set', async () => {
@@ -64,7 +85,10 @@ describe('scripted OpenAI-compatible server', () => {
 
   it('surfaces a scripted 429 with Retry-After as rate_limited with the wait in ms', async () => {
     const provider = await openai({ script: [{ kind: 'status', status: 429, retryAfter: '1' }] });
-    await expect(invokeModel(provider.chatModel('m'), ask, noRetry)).rejects.toMatchObject({ code: 'rate_limited', details: { retryAfterMs: 1000, status: 429 } });
+    await expect(invokeModel(provider.chatModel('m'), ask, noRetry)).rejects.toMatchObject({
+      code: 'rate_limited',
+      details: { retryAfterMs: 1000, status: 429 },
+    });
     expect(server!.chatCalls()).toBe(1);
   });
 
@@ -100,30 +124,51 @@ describe('scripted Ollama server', () => {
     const first = await provider.chatModel('llama3.1').invoke(ask);
     expect(first.content).toBe('hello');
     expect(usageFromMessage(first)).toEqual({ inputTokens: 20, outputTokens: 6, totalTokens: 26 });
-    const second = await (provider.chatModel('llama3.1').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>).invoke(ask);
+    const second = await (
+      provider.chatModel('llama3.1').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>
+    ).invoke(ask);
     expect(second.tool_calls?.[0]).toMatchObject({ name: 'weather', args: { city: 'Rome' } });
     expect(server!.chatCalls()).toBe(2);
   });
 
   it('answers a non-streaming request with one JSON body', async () => {
     await ollama({ script: [{ kind: 'ok', text: 'whole' }] });
-    const reply = await fetch(`${server!.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'llama3.1', messages: [], stream: false }) });
+    const reply = await fetch(`${server!.url}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'llama3.1', messages: [], stream: false }),
+    });
     expect(reply.headers.get('content-type')).toContain('application/json');
-    expect(await reply.json()).toMatchObject({ model: 'llama3.1', message: { role: 'assistant', content: 'whole' }, done: true, done_reason: 'stop', eval_count: 5 });
+    expect(await reply.json()).toMatchObject({
+      model: 'llama3.1',
+      message: { role: 'assistant', content: 'whole' },
+      done: true,
+      done_reason: 'stop',
+      eval_count: 5,
+    });
   });
 
   it('lists, shows and reports loaded models with the queue depth set', async () => {
-    const provider = await ollama({ models: ['llama3.1', 'qwen3:8b'], capabilities: { 'qwen3:8b': ['completion'] }, contextLength: 8192, loaded: ['llama3.1'] });
+    const provider = await ollama({
+      models: ['llama3.1', 'qwen3:8b'],
+      capabilities: { 'qwen3:8b': ['completion'] },
+      contextLength: 8192,
+      loaded: ['llama3.1'],
+    });
     expect(await provider.listModels()).toEqual(['llama3.1', 'qwen3:8b']);
     expect(await provider.show('qwen3:8b')).toMatchObject({ capabilities: ['completion'], contextLength: 8192 });
     expect(await provider.show('llama3.1')).toMatchObject({ capabilities: ['completion', 'tools'] });
     expect((await provider.ps()).map((m) => m.name)).toEqual(['llama3.1']);
     server!.setQueueDepth(3);
-    expect(await (await fetch(`${server!.url}/api/ps`)).json()).toMatchObject({ models: [{ name: 'llama3.1', queue_depth: 3 }] });
+    expect(await (await fetch(`${server!.url}/api/ps`)).json()).toMatchObject({
+      models: [{ name: 'llama3.1', queue_depth: 3 }],
+    });
   });
 
   it('surfaces a scripted 503 as provider_error', async () => {
     const provider = await ollama({ script: [{ kind: 'status', status: 503 }] });
-    await expect(invokeModel(provider.chatModel('llama3.1'), ask, noRetry)).rejects.toMatchObject({ code: 'provider_error', details: { status: 503 } });
+    await expect(invokeModel(provider.chatModel('llama3.1'), ask, noRetry)).rejects.toMatchObject({
+      code: 'provider_error',
+      details: { status: 503 },
+    });
   });
 });

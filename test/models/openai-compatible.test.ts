@@ -15,11 +15,25 @@ async function openai(handler: WireHandler) {
   return createOpenAICompatibleProvider({ baseURL: `${server.url}/v1`, apiKey: 'sk-test-key-000000000000' });
 }
 const ask = [new HumanMessage('hi')];
-const weather = toLangChainTool(defineTool({ name: 'weather', description: 'weather', input: z.object({ city: z.string() }), effects: 'read', run: () => '' }));
+const weather = toLangChainTool(
+  defineTool({
+    name: 'weather',
+    description: 'weather',
+    input: z.object({ city: z.string() }),
+    effects: 'read',
+    run: () => '',
+  }),
+);
 
 describe('OpenAI-compatible provider (chat completions wire format)', () => {
   it('answers text and reports usage and cost', async () => {
-    const provider = await openai((_req, res) => json(res, 200, completion({ content: 'Hello!' }, { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 })));
+    const provider = await openai((_req, res) =>
+      json(
+        res,
+        200,
+        completion({ content: 'Hello!' }, { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 }),
+      ),
+    );
     const message = await invokeModel(provider.chatModel('gpt-4o-mini'), ask);
     expect(message.content).toBe('Hello!');
     const usage = usageFromMessage(message);
@@ -31,7 +45,16 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
 
   it('sends bound tools and parses two parallel tool calls', async () => {
     const provider = await openai((_req, res) =>
-      json(res, 200, completion({ tool_calls: [toolCall('call_a', 'weather', { city: 'Oslo' }), toolCall('call_b', 'weather', { city: 'Rome' })] })),
+      json(
+        res,
+        200,
+        completion({
+          tool_calls: [
+            toolCall('call_a', 'weather', { city: 'Oslo' }),
+            toolCall('call_b', 'weather', { city: 'Rome' }),
+          ],
+        }),
+      ),
     );
     const model = provider.chatModel('gpt-4o-mini').bindTools!([weather]) as Runnable<BaseMessage[], AIMessage>;
     const message = await invokeModel(model, ask);
@@ -39,7 +62,9 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
       ['call_a', 'weather', { city: 'Oslo' }],
       ['call_b', 'weather', { city: 'Rome' }],
     ]);
-    const body = server!.requests[0]?.body as { tools: { function: { name: string; parameters: { properties: object } } }[] };
+    const body = server!.requests[0]?.body as {
+      tools: { function: { name: string; parameters: { properties: object } } }[];
+    };
     expect(body.tools[0]?.function.name).toBe('weather');
     expect(body.tools[0]?.function.parameters.properties).toHaveProperty('city');
   });
@@ -49,7 +74,11 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
       sse(res, [
         chunk({ role: 'assistant', content: 'Hel' }),
         chunk({ content: 'lo' }),
-        chunk({ tool_calls: [{ index: 0, id: 'call_s', type: 'function', function: { name: 'weather', arguments: '{"city":' } }] }),
+        chunk({
+          tool_calls: [
+            { index: 0, id: 'call_s', type: 'function', function: { name: 'weather', arguments: '{"city":' } },
+          ],
+        }),
         chunk({ tool_calls: [{ index: 0, function: { arguments: '"Lima"}' } }] }),
         chunk({}, 'tool_calls'),
         chunk({}, null, { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 }),
@@ -84,7 +113,12 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
 
   it('gives up on a persistent 500 with provider_error after the bounded attempts', async () => {
     const provider = await openai((_req, res) => json(res, 500, { error: { message: 'boom' } }));
-    await expect(invokeModel(provider.chatModel('gpt-4o-mini'), ask, { ref: { provider: 'openai', model: 'gpt-4o-mini' }, retry: { retries: 2, baseDelayMs: 5 } })).rejects.toMatchObject({
+    await expect(
+      invokeModel(provider.chatModel('gpt-4o-mini'), ask, {
+        ref: { provider: 'openai', model: 'gpt-4o-mini' },
+        retry: { retries: 2, baseDelayMs: 5 },
+      }),
+    ).rejects.toMatchObject({
       code: 'provider_error',
       kind: 'system',
     });
@@ -93,7 +127,9 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
 
   it('maps 401 to model_unavailable without retrying', async () => {
     const provider = await openai((_req, res) => json(res, 401, { error: { message: 'bad key' } }));
-    await expect(invokeModel(provider.chatModel('gpt-4o-mini'), ask)).rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(invokeModel(provider.chatModel('gpt-4o-mini'), ask)).rejects.toMatchObject({
+      code: 'model_unavailable',
+    });
     expect(server!.requests).toHaveLength(1);
   });
 
@@ -104,12 +140,16 @@ describe('OpenAI-compatible provider (chat completions wire format)', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);
     const started = performance.now();
-    await expect(invokeModel(provider.chatModel('gpt-4o-mini'), ask, { signal: controller.signal })).rejects.toMatchObject({ code: 'cancelled' });
+    await expect(
+      invokeModel(provider.chatModel('gpt-4o-mini'), ask, { signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'cancelled' });
     expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('lists models from /v1/models', async () => {
-    const provider = await openai((_req, res) => json(res, 200, { object: 'list', data: [{ id: 'qwen2.5-7b' }, { id: 'llama-3.1-8b' }] }));
+    const provider = await openai((_req, res) =>
+      json(res, 200, { object: 'list', data: [{ id: 'qwen2.5-7b' }, { id: 'llama-3.1-8b' }] }),
+    );
     expect(await provider.listModels()).toEqual(['qwen2.5-7b', 'llama-3.1-8b']);
   });
 });

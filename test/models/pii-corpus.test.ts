@@ -36,7 +36,14 @@ describe('detectPii on the generated corpus', () => {
     const missed = rows.reduce((n, r) => n + r.missed, 0);
     // eslint-disable-next-line no-console -- the detector's quality figures are this test's report
     console.info(
-      ['kind         samples  missed  miss rate  forms missed', ...rows.map((r) => `${r.kind.padEnd(12)} ${String(r.total).padStart(7)} ${String(r.missed).padStart(7)} ${pct(r.missed / r.total).padStart(10)}  ${r.forms.join(', ')}`), `overall      ${String(total).padStart(7)} ${String(missed).padStart(7)} ${pct(missed / total).padStart(10)}`].join('\n'),
+      [
+        'kind         samples  missed  miss rate  forms missed',
+        ...rows.map(
+          (r) =>
+            `${r.kind.padEnd(12)} ${String(r.total).padStart(7)} ${String(r.missed).padStart(7)} ${pct(r.missed / r.total).padStart(10)}  ${r.forms.join(', ')}`,
+        ),
+        `overall      ${String(total).padStart(7)} ${String(missed).padStart(7)} ${pct(missed / total).padStart(10)}`,
+      ].join('\n'),
     );
     expect(missed / total).toBeLessThanOrEqual(0.05);
     for (const row of rows) expect(row.missed / row.total, row.kind).toBeLessThanOrEqual(0.1);
@@ -44,9 +51,15 @@ describe('detectPii on the generated corpus', () => {
 
   it('flags at most 1% of ordinary lines of prose, logs and code', () => {
     const flagged = negatives.filter((line) => detectPii(line).length > 0);
-    const byKind = Object.fromEntries(KINDS.map((kind) => [kind, negatives.filter((line) => detectPii(line, { kinds: [kind] }).length > 0).length]));
+    const byKind = Object.fromEntries(
+      KINDS.map((kind) => [kind, negatives.filter((line) => detectPii(line, { kinds: [kind] }).length > 0).length]),
+    );
     // eslint-disable-next-line no-console -- the false-positive rate is part of this test's report
-    console.info(`negatives: ${negatives.length} lines, ${flagged.length} flagged (${pct(flagged.length / negatives.length)})`, byKind, flagged);
+    console.info(
+      `negatives: ${negatives.length} lines, ${flagged.length} flagged (${pct(flagged.length / negatives.length)})`,
+      byKind,
+      flagged,
+    );
     expect(flagged.length / negatives.length).toBeLessThanOrEqual(0.01);
   });
 });

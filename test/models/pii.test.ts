@@ -6,7 +6,8 @@ import { containsPii, detectPii, type PiiFinding, type PiiKind } from 'cadre/mod
 const j = (...parts: string[]) => parts.join('');
 const pem = (label: string, body: string, end = true) =>
   j('-----BEGIN ', label, '-----\n', body, end ? j('\n-----END ', label, '-----') : '');
-const body = 'MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naFDrBz9vFqU4yS2Hh0E8C/ZLyM4hR0aNqZ2b1sG3k8E4111111111111111Qz==';
+const body =
+  'MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naFDrBz9vFqU4yS2Hh0E8C/ZLyM4hR0aNqZ2b1sG3k8E4111111111111111Qz==';
 
 const keys = {
   openaiProject: j('sk-', 'proj-', 'Xq7vT2mK9pL4sR8wN3bY6cJ1hF5dG0aZ'),
@@ -19,7 +20,13 @@ const keys = {
   slack: j('xox', 'b-', '2048151623-4815162342-AbCdEfGhIjKlMnOpQrStUvWx'),
   google: j('AIza', 'SyD4x9Qm2Lk7Vb3Nc8Zr1Tw6Yp5Ho0Ja-Ge'),
   stripe: j('sk_', 'live_', '51HqZx2KjP9wV7bN3mR8tY4c'),
-  jwt: j('eyJ', 'hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.', 'eyJ', 'zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.', 'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'),
+  jwt: j(
+    'eyJ',
+    'hbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.',
+    'eyJ',
+    'zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0.',
+    'SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+  ),
 };
 
 interface Sample {
@@ -38,7 +45,11 @@ const positives: Sample[] = [
   positive('email', 'HR.Team@Company.COM', 'Reach HR at HR.Team@Company.COM for payroll questions.'),
   positive('email', 'm.rossi1987@gmail.com', 'Her personal address, m.rossi1987@gmail.com, is on file.'),
   positive('email', 'privacy@example.org', 'Write to privacy@example.org: we answer within 30 days.'),
-  positive('email', 'ops-oncall@status.my-company.travel', 'ops-oncall@status.my-company.travel was paged at 03:12 UTC.'),
+  positive(
+    'email',
+    'ops-oncall@status.my-company.travel',
+    'ops-oncall@status.my-company.travel was paged at 03:12 UTC.',
+  ),
 
   positive('phone', '+1 (555) 123-4567', 'Call me on +1 (555) 123-4567 after lunch.'),
   positive('phone', '+44 20 7946 0958', 'The London office is +44 20 7946 0958.'),
@@ -64,7 +75,11 @@ const positives: Sample[] = [
   positive('card', '4222222222222', 'Visa once issued 13 digits, like 4222222222222.'),
   positive('card', '6200000000000005', 'UnionPay 6200000000000005 is accepted too.'),
 
-  positive('iban', 'DE89 3704 0044 0532 0130 00', 'Please transfer the deposit to DE89 3704 0044 0532 0130 00 by Monday.'),
+  positive(
+    'iban',
+    'DE89 3704 0044 0532 0130 00',
+    'Please transfer the deposit to DE89 3704 0044 0532 0130 00 by Monday.',
+  ),
   positive('iban', 'GB82 WEST 1234 5698 7654 32', 'IBAN: GB82 WEST 1234 5698 7654 32 (Westminster branch).'),
   positive('iban', 'FR14 2004 1010 0505 0001 3M02 606', 'Mon RIB : FR14 2004 1010 0505 0001 3M02 606.'),
   positive('iban', 'NL91ABNA0417164300', 'Rekening NL91ABNA0417164300 t.n.v. J. de Vries'),
@@ -72,7 +87,11 @@ const positives: Sample[] = [
   positive('iban', 'NO93 8601 1117 947', 'Kontonummer NO93 8601 1117 947.'),
   positive('iban', 'BE68539007547034', 'iban=BE68539007547034'),
   positive('iban', 'ES91 2100 0418 4502 0005 1332', 'Cuenta ES91 2100 0418 4502 0005 1332 EUR'),
-  positive('iban', 'IT60 X054 2811 1010 0000 0123 456', 'Bonifico su IT60 X054 2811 1010 0000 0123 456 entro il 15/01/2024.'),
+  positive(
+    'iban',
+    'IT60 X054 2811 1010 0000 0123 456',
+    'Bonifico su IT60 X054 2811 1010 0000 0123 456 entro il 15/01/2024.',
+  ),
   positive('iban', 'AT611904300234573201', 'AT611904300234573201 is the Vienna account.'),
 
   positive('api_key', keys.openaiProject, `export OPENAI_API_KEY=${keys.openaiProject}`),
@@ -91,14 +110,34 @@ const positives: Sample[] = [
   positive('api_key', 'a1B2c3D4e5F6g7H8i9J0', 'AUTH_TOKEN=a1B2c3D4e5F6g7H8i9J0 npm start'),
   positive('api_key', 'Qm9vLWJvby1zZWNyZXQ9', '{"apiKey": "Qm9vLWJvby1zZWNyZXQ9", "region": "eu-west-1"}'),
 
-  positive('private_key', pem('RSA PRIVATE KEY', body), `Here is the deploy key:\n${pem('RSA PRIVATE KEY', body)}\nkeep it safe`),
+  positive(
+    'private_key',
+    pem('RSA PRIVATE KEY', body),
+    `Here is the deploy key:\n${pem('RSA PRIVATE KEY', body)}\nkeep it safe`,
+  ),
   positive('private_key', pem('EC PRIVATE KEY', body), pem('EC PRIVATE KEY', body)),
-  positive('private_key', pem('OPENSSH PRIVATE KEY', body), `~/.ssh/id_ed25519 contains\n${pem('OPENSSH PRIVATE KEY', body)}`),
-  positive('private_key', pem('PGP PRIVATE KEY BLOCK', body), `Backup of my signing key: ${pem('PGP PRIVATE KEY BLOCK', body)}`),
+  positive(
+    'private_key',
+    pem('OPENSSH PRIVATE KEY', body),
+    `~/.ssh/id_ed25519 contains\n${pem('OPENSSH PRIVATE KEY', body)}`,
+  ),
+  positive(
+    'private_key',
+    pem('PGP PRIVATE KEY BLOCK', body),
+    `Backup of my signing key: ${pem('PGP PRIVATE KEY BLOCK', body)}`,
+  ),
   positive('private_key', pem('PRIVATE KEY', body), `const key = \`${pem('PRIVATE KEY', body)}\`;`),
-  positive('private_key', pem('ENCRYPTED PRIVATE KEY', body), `The PKCS#8 file:\n${pem('ENCRYPTED PRIVATE KEY', body)}`),
+  positive(
+    'private_key',
+    pem('ENCRYPTED PRIVATE KEY', body),
+    `The PKCS#8 file:\n${pem('ENCRYPTED PRIVATE KEY', body)}`,
+  ),
   positive('private_key', pem('DSA PRIVATE KEY', body), `legacy host key ${pem('DSA PRIVATE KEY', body)}`),
-  positive('private_key', pem('RSA PRIVATE KEY', body, false), `I pasted only part of it: ${pem('RSA PRIVATE KEY', body, false)}`),
+  positive(
+    'private_key',
+    pem('RSA PRIVATE KEY', body, false),
+    `I pasted only part of it: ${pem('RSA PRIVATE KEY', body, false)}`,
+  ),
 
   {
     text: 'Ticket from jane.doe@example.com: refund 4111 1111 1111 1111 to DE89 3704 0044 0532 0130 00, call +44 20 7946 0958.',
@@ -177,7 +216,8 @@ const spanOf = (text: string, value: string) => {
   if (start < 0) throw new Error(`fixture value not in its text: ${value.slice(0, 20)}`);
   return { start, end: start + value.length };
 };
-const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) => a.start < b.end && b.start < a.end;
+const overlaps = (a: { start: number; end: number }, b: { start: number; end: number }) =>
+  a.start < b.end && b.start < a.end;
 const kinds: PiiKind[] = ['email', 'phone', 'card', 'iban', 'api_key', 'private_key'];
 
 interface Tally {
@@ -188,10 +228,9 @@ interface Tally {
 }
 
 function score(): Record<PiiKind | 'overall', Tally> {
-  const tallies = Object.fromEntries([...kinds, 'overall'].map((k) => [k, { labelled: 0, found: 0, truePositive: 0, falsePositive: 0 }])) as Record<
-    PiiKind | 'overall',
-    Tally
-  >;
+  const tallies = Object.fromEntries(
+    [...kinds, 'overall'].map((k) => [k, { labelled: 0, found: 0, truePositive: 0, falsePositive: 0 }]),
+  ) as Record<PiiKind | 'overall', Tally>;
   const samples: Sample[] = [...positives, ...negatives.map((text) => ({ text, pii: [] }))];
   for (const { text, pii } of samples) {
     const labels = pii.map((p) => ({ kind: p.kind, ...spanOf(text, p.value) }));
@@ -214,12 +253,14 @@ function score(): Record<PiiKind | 'overall', Tally> {
   return tallies;
 }
 
-const precision = (t: Tally) => (t.truePositive + t.falsePositive === 0 ? 1 : t.truePositive / (t.truePositive + t.falsePositive));
+const precision = (t: Tally) =>
+  t.truePositive + t.falsePositive === 0 ? 1 : t.truePositive / (t.truePositive + t.falsePositive);
 const recall = (t: Tally) => (t.labelled === 0 ? 1 : t.found / t.labelled);
 
 describe('detectPii on a labelled set', () => {
   it('has enough samples: 8+ positives per kind and 40+ negatives', () => {
-    for (const kind of kinds) expect(positives.filter((s) => s.pii.some((p) => p.kind === kind)).length, kind).toBeGreaterThanOrEqual(8);
+    for (const kind of kinds)
+      expect(positives.filter((s) => s.pii.some((p) => p.kind === kind)).length, kind).toBeGreaterThanOrEqual(8);
     expect(negatives.length).toBeGreaterThanOrEqual(40);
   });
 
@@ -246,13 +287,15 @@ describe('detectPii on a labelled set', () => {
   it('gives the same answer from containsPii as from detectPii over the whole set', () => {
     for (const text of [...positives.map((s) => s.text), ...negatives]) {
       expect(containsPii(text), text.slice(0, 60)).toBe(detectPii(text).length > 0);
-      for (const kind of kinds) expect(containsPii(text, { kinds: [kind] })).toBe(detectPii(text, { kinds: [kind] }).length > 0);
+      for (const kind of kinds)
+        expect(containsPii(text, { kinds: [kind] })).toBe(detectPii(text, { kinds: [kind] }).length > 0);
     }
   });
 });
 
 describe('detectPii findings', () => {
-  const text = 'Mail jane.doe@example.com or call +44 20 7946 0958; pay 4111 1111 1111 1111 or DE89 3704 0044 0532 0130 00. token = a1B2c3D4e5F6g7H8';
+  const text =
+    'Mail jane.doe@example.com or call +44 20 7946 0958; pay 4111 1111 1111 1111 or DE89 3704 0044 0532 0130 00. token = a1B2c3D4e5F6g7H8';
 
   it('points its offsets exactly at each value, in order', () => {
     expect(detectPii(text).map((f) => [f.kind, text.slice(f.start, f.end)])).toEqual([
@@ -301,7 +344,14 @@ describe('detectPii findings', () => {
     for (let i = 0; prose.length < 100_000; i++) prose += `${negatives[i % negatives.length]} `;
     expect(detectPii(prose)).toEqual([]);
     expect(containsPii(prose)).toBe(false);
-    for (const noise of ['1 '.repeat(50_000), '@a.'.repeat(33_000), 'A'.repeat(100_000), 'key = '.repeat(16_000), '+1 '.repeat(33_000), '-----BEGIN RSA PRIVATE KEY-----'.repeat(3_000)]) {
+    for (const noise of [
+      '1 '.repeat(50_000),
+      '@a.'.repeat(33_000),
+      'A'.repeat(100_000),
+      'key = '.repeat(16_000),
+      '+1 '.repeat(33_000),
+      '-----BEGIN RSA PRIVATE KEY-----'.repeat(3_000),
+    ]) {
       expect(Array.isArray(detectPii(noise))).toBe(true);
     }
   });

@@ -26,9 +26,13 @@ const pool = (entry: ModelEntryInput) => toPoolModel(ModelEntrySchema.parse(entr
 const ollamaShow: WireHandler = (req, res) => {
   const { model } = req.body as { model: string };
   if (model === 'llama3.1:8b') {
-    return json(res, 200, { capabilities: ['completion', 'tools'], model_info: { 'general.architecture': 'llama', 'llama.context_length': 8192 } });
+    return json(res, 200, {
+      capabilities: ['completion', 'tools'],
+      model_info: { 'general.architecture': 'llama', 'llama.context_length': 8192 },
+    });
   }
-  if (model === 'gemma:2b') return json(res, 200, { capabilities: ['completion'], model_info: { 'gemma.context_length': 8192 } });
+  if (model === 'gemma:2b')
+    return json(res, 200, { capabilities: ['completion'], model_info: { 'gemma.context_length': 8192 } });
   return json(res, 404, { error: `model '${model}' not found` });
 };
 
@@ -48,7 +52,9 @@ describe('probeOllamaModel (Ollama /api/show)', () => {
 
   it('throws model_unavailable for a model that is not pulled (404)', async () => {
     const { url } = await serve(ollamaShow);
-    await expect(probeOllamaModel({ baseURL: url, model: 'missing' })).rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(probeOllamaModel({ baseURL: url, model: 'missing' })).rejects.toMatchObject({
+      code: 'model_unavailable',
+    });
   });
 });
 
@@ -74,7 +80,9 @@ describe('probeOpenAICompatibleModels (GET /models)', () => {
 
   it('probeModel of a local model the server does not list is model_unavailable', async () => {
     const { url } = await serve((_req, res) => json(res, 200, { data: [{ id: 'other', max_model_len: 2048 }] }));
-    await expect(probeModel(pool({ provider: 'local', model: 'absent' }), { baseURL: `${url}/v1` })).rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(
+      probeModel(pool({ provider: 'local', model: 'absent' }), { baseURL: `${url}/v1` }),
+    ).rejects.toMatchObject({ code: 'model_unavailable' });
   });
 });
 
@@ -88,7 +96,12 @@ describe('probeModel with a capability cache', () => {
     const model = pool({ provider: 'ollama', model: 'llama3.1:8b' });
 
     const first = await probeModel(model, { baseURL: url, cache, now });
-    expect(first).toMatchObject({ cached: false, source: 'ollama', probedAt: 1_000_000, capabilities: { tools: true, contextWindow: 8192 } });
+    expect(first).toMatchObject({
+      cached: false,
+      source: 'ollama',
+      probedAt: 1_000_000,
+      capabilities: { tools: true, contextWindow: 8192 },
+    });
     expect(requests).toHaveLength(1);
 
     clock += 59_000;
@@ -119,7 +132,11 @@ describe('probeModel with a capability cache', () => {
 
 describe('withProbedCapabilities', () => {
   it('keeps what the config states and fills the unknown capabilities from the probe', () => {
-    const model = pool({ provider: 'ollama', model: 'llama3.1:8b', capabilities: { tools: false, contextWindow: 4096 } });
+    const model = pool({
+      provider: 'ollama',
+      model: 'llama3.1:8b',
+      capabilities: { tools: false, contextWindow: 4096 },
+    });
     const merged = withProbedCapabilities(model, { tools: true, json: true, vision: false, contextWindow: 8192 });
     expect(merged.capabilities).toEqual({ tools: false, contextWindow: 4096, json: true, vision: false });
     expect(merged.id).toBe(model.id);
@@ -140,7 +157,10 @@ describe('liveProbe (OpenAI chat-completions wire format)', () => {
   it('finds tools when the model calls the bound ping tool, and json when it answers {"ok": true} in JSON mode', async () => {
     const { model, requests } = await chatModel({ tool_calls: [toolCall('call_1', 'ping', {})] });
     expect(await liveProbe({ model })).toEqual({ tools: true, json: true });
-    const withTools = requests.find((r) => (r.body as { tools?: unknown }).tools)?.body as { tools: { function: { name: string } }[]; max_tokens?: number };
+    const withTools = requests.find((r) => (r.body as { tools?: unknown }).tools)?.body as {
+      tools: { function: { name: string } }[];
+      max_tokens?: number;
+    };
     expect(withTools.tools[0]?.function.name).toBe('ping');
     const jsonAsk = requests.find((r) => !(r.body as { tools?: unknown }).tools)?.body as { response_format?: unknown };
     expect(jsonAsk.response_format).toEqual({ type: 'json_object' });
@@ -153,7 +173,8 @@ describe('liveProbe (OpenAI chat-completions wire format)', () => {
 
   it('finds no tools when the server rejects tools with HTTP 400', async () => {
     const { url } = await serve((req, res) => {
-      if ((req.body as { tools?: unknown }).tools) return json(res, 400, { error: { message: 'model does not support tools', type: 'invalid_request_error' } });
+      if ((req.body as { tools?: unknown }).tools)
+        return json(res, 400, { error: { message: 'model does not support tools', type: 'invalid_request_error' } });
       return json(res, 200, completion({ content: 'sure thing' }));
     });
     const model = createOpenAICompatibleProvider({ baseURL: `${url}/v1`, apiKey: 'sk-test' }).chatModel('m');
@@ -162,14 +183,28 @@ describe('liveProbe (OpenAI chat-completions wire format)', () => {
 
   it('probeModel with live merges the live answers over the listed ones and caches them as live', async () => {
     const { url } = await serve((req, res) => {
-      if (req.path === '/v1/models') return json(res, 200, { data: [{ id: 'm', max_model_len: 16384, capabilities: ['tools'] }] });
-      return json(res, 200, completion((req.body as { tools?: unknown }).tools ? { content: 'no' } : { content: '{"ok": true}' }));
+      if (req.path === '/v1/models')
+        return json(res, 200, { data: [{ id: 'm', max_model_len: 16384, capabilities: ['tools'] }] });
+      return json(
+        res,
+        200,
+        completion((req.body as { tools?: unknown }).tools ? { content: 'no' } : { content: '{"ok": true}' }),
+      );
     });
     const chat = createOpenAICompatibleProvider({ kind: 'local', baseURL: `${url}/v1` }).chatModel('m');
     const db = new Database(':memory:');
     const cache = createCapabilityCache({ db, ttlMs: 60_000 });
-    const result = await probeModel(pool({ provider: 'local', model: 'm' }), { baseURL: `${url}/v1`, live: true, chatModel: chat, cache });
-    expect(result).toMatchObject({ source: 'live', cached: false, capabilities: { tools: false, json: true, vision: false, contextWindow: 16384 } });
+    const result = await probeModel(pool({ provider: 'local', model: 'm' }), {
+      baseURL: `${url}/v1`,
+      live: true,
+      chatModel: chat,
+      cache,
+    });
+    expect(result).toMatchObject({
+      source: 'live',
+      cached: false,
+      capabilities: { tools: false, json: true, vision: false, contextWindow: 16384 },
+    });
     expect(cache.get(`local:m@${url}/v1`)?.source).toBe('live');
     db.close();
   });

@@ -2,7 +2,13 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, run } from 'cadre';
-import { createFixedRouter, createRouterFromConfig, createSimpleRouter, detectProviders, parseModelRef } from 'cadre/models';
+import {
+  createFixedRouter,
+  createRouterFromConfig,
+  createSimpleRouter,
+  detectProviders,
+  parseModelRef,
+} from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
 import { json, startWireServer } from '../fixtures/wire-server.js';
 
@@ -31,10 +37,14 @@ describe('provider detection', () => {
 
   it('builds a router over reachable providers, and throws model_unavailable when none answers', async () => {
     server = await startWireServer((_req, res) => json(res, 200, { object: 'list', data: [{ id: 'served-model' }] }));
-    const router = await createRouterFromConfig(loadConfig({ ollamaHost: closedPort, localBaseUrl: `${server.url}/v1` }, {}));
+    const router = await createRouterFromConfig(
+      loadConfig({ ollamaHost: closedPort, localBaseUrl: `${server.url}/v1` }, {}),
+    );
     const decision = await router.select({});
     expect(decision.ref).toEqual({ provider: 'local', model: 'served-model', location: 'local' });
-    await expect(createRouterFromConfig(loadConfig({ ollamaHost: closedPort }, {}))).rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(createRouterFromConfig(loadConfig({ ollamaHost: closedPort }, {}))).rejects.toMatchObject({
+      code: 'model_unavailable',
+    });
   });
 });
 
@@ -43,7 +53,13 @@ describe('simple router', () => {
   const b = { ref: parseModelRef('openai:gpt-4o-mini'), model: new ScriptedChatModel({ replies: ['b'] }) };
 
   it('takes the explicit model, else the preferred one, else the first in order, and says why', async () => {
-    expect((await createSimpleRouter({ candidates: [a, b], explicit: 'openai:gpt-4o-mini' }).select({ preferred: 'ollama:small' })).reason).toMatch(/explicit/);
+    expect(
+      (
+        await createSimpleRouter({ candidates: [a, b], explicit: 'openai:gpt-4o-mini' }).select({
+          preferred: 'ollama:small',
+        })
+      ).reason,
+    ).toMatch(/explicit/);
     const router = createSimpleRouter({ candidates: [a, b] });
     const preferred = await router.select({ preferred: 'openai:gpt-4o-mini' });
     expect(preferred.ref.model).toBe('gpt-4o-mini');
@@ -58,7 +74,11 @@ describe('simple router', () => {
   });
 
   it('parses provider:model and rejects anything else with config_invalid', () => {
-    expect(parseModelRef('anthropic:claude-sonnet-4-5')).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-5', location: 'cloud' });
+    expect(parseModelRef('anthropic:claude-sonnet-4-5')).toEqual({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      location: 'cloud',
+    });
     for (const bad of ['llama3', ':x', 'gpu:llama', 'ollama:']) {
       expect(() => parseModelRef(bad)).toThrow(expect.objectContaining({ code: 'config_invalid' }));
     }
@@ -69,19 +89,34 @@ describe('a fixed router (run({ model }))', () => {
   it('refuses a sensitive call to a model that runs in the cloud, and lets local ones through', async () => {
     const cloud = createFixedRouter(new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test' }));
     expect(cloud.candidates[0]!.location).toBe('cloud');
-    await expect(cloud.select({ taskKind: 'agent', privacy: 'sensitive' })).rejects.toMatchObject({ code: 'model_unavailable', kind: 'user' });
+    await expect(cloud.select({ taskKind: 'agent', privacy: 'sensitive' })).rejects.toMatchObject({
+      code: 'model_unavailable',
+      kind: 'user',
+    });
     await expect(cloud.select({ taskKind: 'agent' })).resolves.toMatchObject({ ref: { location: 'cloud' } });
-    expect(createFixedRouter(new ChatAnthropic({ model: 'claude', apiKey: 'k' })).candidates[0]!.location).toBe('cloud');
-    const onThisMachine = createFixedRouter(new ChatOpenAI({ model: 'qwen', apiKey: 'k', configuration: { baseURL: 'http://127.0.0.1:8000/v1' } }));
-    await expect(onThisMachine.select({ taskKind: 'agent', privacy: 'sensitive' })).resolves.toMatchObject({ ref: { location: 'local' } });
+    expect(createFixedRouter(new ChatAnthropic({ model: 'claude', apiKey: 'k' })).candidates[0]!.location).toBe(
+      'cloud',
+    );
+    const onThisMachine = createFixedRouter(
+      new ChatOpenAI({ model: 'qwen', apiKey: 'k', configuration: { baseURL: 'http://127.0.0.1:8000/v1' } }),
+    );
+    await expect(onThisMachine.select({ taskKind: 'agent', privacy: 'sensitive' })).resolves.toMatchObject({
+      ref: { location: 'local' },
+    });
     const declared = createFixedRouter(new ChatOpenAI({ model: 'm', apiKey: 'k' }), { location: 'local' });
     await expect(declared.select({ taskKind: 'agent', privacy: 'sensitive' })).resolves.toBeDefined();
   });
 
   it('ends a sensitive run given a cloud model with model_unavailable before any request', async () => {
     const result = await run({
-      goal: 'Summarise the account', agent: { name: 'a', instructions: 'x' }, privacy: 'sensitive',
-      model: new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL: 'https://api.example.com/v1' } }),
+      goal: 'Summarise the account',
+      agent: { name: 'a', instructions: 'x' },
+      privacy: 'sensitive',
+      model: new ChatOpenAI({
+        model: 'gpt-4o',
+        apiKey: 'sk-test',
+        configuration: { baseURL: 'https://api.example.com/v1' },
+      }),
       config: { databasePath: ':memory:', ollamaHost: 'http://127.0.0.1:2' },
     }).result;
     expect(result.status).toBe('failed');

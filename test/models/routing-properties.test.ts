@@ -27,8 +27,19 @@ const tagNames = ['small', 'gpu0', 'coder', 'fast'];
 const taskKinds = ['plan', 'reason', 'code', 'chat', 'extract', 'agent'];
 const capabilities: Capability[] = ['tools', 'json', 'vision'];
 const key = ['sk-', 'proj-', 'Xq7vT2mK9pL4sR8wN3bY6cJ1hF5dG0aZ'].join('');
-const piiSamples = ['jane.doe@example.com', '4111 1111 1111 1111', 'GB82 WEST 1234 5698 7654 32', 'DE89 3704 0044 0532 0130 00', key];
-const plainTexts = ['Summarise the release notes of version 1.2.3', 'Plan the migration to the new queue', 'Classify these tickets by urgency', ''];
+const piiSamples = [
+  'jane.doe@example.com',
+  '4111 1111 1111 1111',
+  'GB82 WEST 1234 5698 7654 32',
+  'DE89 3704 0044 0532 0130 00',
+  key,
+];
+const plainTexts = [
+  'Summarise the release notes of version 1.2.3',
+  'Plan the migration to the new queue',
+  'Classify these tickets by urgency',
+  '',
+];
 
 const option = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 /** 0 to max/100 in steps of 0.01: doubles would mostly be 0 or vanishingly small, hiding every cost. */
@@ -36,7 +47,8 @@ const cents = (max: number) => fc.integer({ min: 0, max }).map((n) => n / 100);
 /** Dollars in tenths of a cent. */
 const dollars = (min: number, max: number) => fc.integer({ min, max }).map((n) => n / 1000);
 /** Drops undefined fields, so strict schemas see only what was generated. */
-const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+const defined = <T extends object>(value: T): T =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 
 const memberArb = fc.record({
   provider: fc.constantFrom('ollama', 'local', 'openai', 'anthropic'),
@@ -53,7 +65,16 @@ type Member = typeof memberArb extends fc.Arbitrary<infer T> ? T : never;
 
 function entryOf(member: Member, i: number): ModelEntryInput {
   const { provider, tools, json, vision, contextWindow, price, strength, tags, maxOutputTokens } = member;
-  return defined({ id: ids[i]!, provider, model: `model-${i}`, capabilities: defined({ tools, json, vision, contextWindow }), price, strength, tags, maxOutputTokens });
+  return defined({
+    id: ids[i]!,
+    provider,
+    model: `model-${i}`,
+    capabilities: defined({ tools, json, vision, contextWindow }),
+    price,
+    strength,
+    tags,
+    maxOutputTokens,
+  });
 }
 
 const preferArb = fc.oneof(
@@ -78,7 +99,11 @@ const ruleArb: fc.Arbitrary<RoutingRule> = fc
     ),
     require: option(
       fc.record(
-        { location: fc.constantFrom('local', 'cloud' as const), tags: fc.subarray(tagNames, { minLength: 1 }), models: fc.subarray([...ids, 'zz'], { minLength: 1 }) },
+        {
+          location: fc.constantFrom('local', 'cloud' as const),
+          tags: fc.subarray(tagNames, { minLength: 1 }),
+          models: fc.subarray([...ids, 'zz'], { minLength: 1 }),
+        },
         { requiredKeys: [] },
       ),
     ),
@@ -93,7 +118,12 @@ const routingArb = fc.record({
   detectPii: fc.boolean(),
   expectedOutputTokens: fc.integer({ min: 1, max: 4096 }),
   breakerFailures: fc.integer({ min: 1, max: 3 }),
-  cascade: option(fc.record({ models: fc.subarray(ids, { minLength: 2 }), check: fc.constantFrom('schema', 'self-check', 'evaluator' as const) })),
+  cascade: option(
+    fc.record({
+      models: fc.subarray(ids, { minLength: 2 }),
+      check: fc.constantFrom('schema', 'self-check', 'evaluator' as const),
+    }),
+  ),
 });
 type Routing = typeof routingArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -112,7 +142,15 @@ function routingOf(routing: Routing, size: number): RoutingConfigInput {
 
 /** Plain text or arbitrary characters, with a sample of personal data put somewhere in it, or not. */
 const textArb = fc
-  .tuple(fc.oneof(fc.constantFrom(...plainTexts), fc.string({ maxLength: 80 }), fc.nat({ max: 3000 }).map((n) => 'word '.repeat(n))), fc.option(fc.constantFrom(...piiSamples), { nil: undefined, freq: 2 }), fc.nat())
+  .tuple(
+    fc.oneof(
+      fc.constantFrom(...plainTexts),
+      fc.string({ maxLength: 80 }),
+      fc.nat({ max: 3000 }).map((n) => 'word '.repeat(n)),
+    ),
+    fc.option(fc.constantFrom(...piiSamples), { nil: undefined, freq: 2 }),
+    fc.nat(),
+  )
   .map(([base, pii, at]) => {
     if (!pii) return base;
     const i = at % (base.length + 1);
@@ -144,15 +182,22 @@ function buildRouter(
   options: { depths?: number[]; respond?: (model: PoolModel) => ScriptedChatModel } = {},
 ) {
   const models = members.map((m, i) => poolModel(entryOf(m, i)));
-  const chats = models.map((model) => options.respond?.(model) ?? new ScriptedChatModel({ respond: () => `from ${model.id}` }));
-  const routerHook: RouterHook | undefined = hook ? () => (hook.silent ? undefined : hook.picks.map((p: number) => models[p % models.length]!)) : undefined;
+  const chats = models.map(
+    (model) => options.respond?.(model) ?? new ScriptedChatModel({ respond: () => `from ${model.id}` }),
+  );
+  const routerHook: RouterHook | undefined = hook
+    ? () => (hook.silent ? undefined : hook.picks.map((p: number) => models[p % models.length]!))
+    : undefined;
   const router = createPolicyRouter({
     models: models.map((model, i) => ({ model, chat: chats[i]! })),
     routing: routingOf(routing, models.length),
     ...(routerHook ? { hook: routerHook } : {}),
     serverQueue: (id) => options.depths?.[ids.indexOf(id)] ?? 0,
   });
-  const pool: Pool = { models, byRef: (ref) => models.find((m) => m.ref.provider === ref.provider && m.ref.model === ref.model)! };
+  const pool: Pool = {
+    models,
+    byRef: (ref) => models.find((m) => m.ref.provider === ref.provider && m.ref.model === ref.model)!,
+  };
   return { router, pool, routing: routingOf(routing, models.length) };
 }
 
@@ -163,8 +208,10 @@ const sensitiveFor = (request: RouteRequest, detectPii: boolean | undefined) =>
 function expectAllowed(model: PoolModel, request: RouteRequest, limits: { sensitive: boolean; nativeTools: boolean }) {
   if (limits.sensitive) expect(model.ref.location, `${model.id} took a sensitive request`).toBe('local');
   const needs = request.requiredCapabilities ?? [];
-  for (const need of needs) if (need !== 'tools') expect(model.capabilities[need], `${model.id} lacks ${need}`).toBe(true);
-  if (needs.includes('tools') && limits.nativeTools) expect(model.capabilities.tools, `${model.id} lacks native tools`).toBe(true);
+  for (const need of needs)
+    if (need !== 'tools') expect(model.capabilities[need], `${model.id} lacks ${need}`).toBe(true);
+  if (needs.includes('tools') && limits.nativeTools)
+    expect(model.capabilities.tools, `${model.id} lacks native tools`).toBe(true);
   const tokens = request.estimatedTokens ?? (request.text ? estimateTokens(request.text) : 0);
   const window = model.capabilities.contextWindow;
   if (window !== undefined) expect(tokens, `${model.id} window ${window}`).toBeLessThanOrEqual(window);
@@ -176,7 +223,10 @@ function expectWithinBudget(chain: PoolModel[], request: RouteRequest, expectedO
   if (remaining === undefined) return;
   const tokens = request.estimatedTokens ?? (request.text ? estimateTokens(request.text) : 0);
   const fits = chain.map((m) => callCost(m, tokens, expectedOutputTokens) <= remaining);
-  expect(fits.every(Boolean) || !fits.some(Boolean), `chain ${chain.map((m) => m.id).join(', ')} mixes models within and over the budget`).toBe(true);
+  expect(
+    fits.every(Boolean) || !fits.some(Boolean),
+    `chain ${chain.map((m) => m.id).join(', ')} mixes models within and over the budget`,
+  ).toBe(true);
 }
 
 const expectCode = (error: unknown, codes: ErrorCode[]) => {
@@ -189,30 +239,38 @@ describe('routing properties', () => {
     let planned = 0;
     let sensitiveWithCloud = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(memberArb, { minLength: 1, maxLength: 6 }), routingArb, requestArb, hookArb, fc.array(fc.integer({ min: 0, max: 10 }), { maxLength: 6 }), async (members, routingSpec, request, hook, depths) => {
-        const { router, pool, routing } = buildRouter(members, routingSpec, hook, { depths });
-        const sensitive = sensitiveFor(request, routing.detectPii);
-        const expectedOutputTokens = routing.expectedOutputTokens ?? 1024;
-        let plan;
-        try {
-          plan = router.plan(request);
-        } catch (error) {
-          expectCode(error, ['model_unavailable']);
-          await expect(router.select(request)).rejects.toMatchObject({ code: 'model_unavailable' });
-          return;
-        }
-        planned += 1;
-        if (sensitive && pool.models.some((m) => m.ref.location === 'cloud')) sensitiveWithCloud += 1;
-        expect(plan.privacy).toBe(sensitive ? 'sensitive' : 'public');
-        for (const model of plan.chain) expectAllowed(model, request, { sensitive, nativeTools: plan.nativeTools });
-        expectWithinBudget(plan.chain, request, expectedOutputTokens);
+      fc.asyncProperty(
+        fc.array(memberArb, { minLength: 1, maxLength: 6 }),
+        routingArb,
+        requestArb,
+        hookArb,
+        fc.array(fc.integer({ min: 0, max: 10 }), { maxLength: 6 }),
+        async (members, routingSpec, request, hook, depths) => {
+          const { router, pool, routing } = buildRouter(members, routingSpec, hook, { depths });
+          const sensitive = sensitiveFor(request, routing.detectPii);
+          const expectedOutputTokens = routing.expectedOutputTokens ?? 1024;
+          let plan;
+          try {
+            plan = router.plan(request);
+          } catch (error) {
+            expectCode(error, ['model_unavailable']);
+            await expect(router.select(request)).rejects.toMatchObject({ code: 'model_unavailable' });
+            return;
+          }
+          planned += 1;
+          if (sensitive && pool.models.some((m) => m.ref.location === 'cloud')) sensitiveWithCloud += 1;
+          expect(plan.privacy).toBe(sensitive ? 'sensitive' : 'public');
+          for (const model of plan.chain) expectAllowed(model, request, { sensitive, nativeTools: plan.nativeTools });
+          expectWithinBudget(plan.chain, request, expectedOutputTokens);
 
-        const decision = await router.select(request);
-        expect(decision.privacy).toBe(plan.privacy);
-        const chosen = [decision.ref, ...(decision.fallbacks ?? [])].map((ref) => pool.byRef(ref));
-        for (const model of chosen) expectAllowed(model, request, { sensitive, nativeTools: decision.nativeTools ?? true });
-        expectWithinBudget(chosen, request, expectedOutputTokens);
-      }),
+          const decision = await router.select(request);
+          expect(decision.privacy).toBe(plan.privacy);
+          const chosen = [decision.ref, ...(decision.fallbacks ?? [])].map((ref) => pool.byRef(ref));
+          for (const model of chosen)
+            expectAllowed(model, request, { sensitive, nativeTools: decision.nativeTools ?? true });
+          expectWithinBudget(chosen, request, expectedOutputTokens);
+        },
+      ),
       { numRuns: 200 },
     );
     // The generators must reach the interesting cases, or the property proves nothing.
@@ -222,7 +280,10 @@ describe('routing properties', () => {
 
   it('keeps privacy and capabilities for the model that answers, when members fail and when personal data appears mid-conversation', async () => {
     // Mostly answers, so conversations run long enough for personal data to show up mid-way.
-    const outcome = fc.oneof({ arbitrary: fc.constant('ok' as const), weight: 4 }, { arbitrary: fc.constantFrom('provider_error', 'rate_limited', 'timeout' as const), weight: 3 });
+    const outcome = fc.oneof(
+      { arbitrary: fc.constant('ok' as const), weight: 4 },
+      { arbitrary: fc.constantFrom('provider_error', 'rate_limited', 'timeout' as const), weight: 3 },
+    );
     let answered = 0;
     let answeredAfterMove = 0;
     await fc.assert(
@@ -239,12 +300,16 @@ describe('routing properties', () => {
             return new ScriptedChatModel({
               respond: (): ScriptedReply => {
                 const next = script.shift() ?? 'ok';
-                return next === 'ok' ? `from ${model.id}` : { error: new CadreError(next, `${model.id} scripted ${next}`) };
+                return next === 'ok'
+                  ? `from ${model.id}`
+                  : { error: new CadreError(next, `${model.id} scripted ${next}`) };
               },
             });
           };
           // Detection on: turning it off is covered above, and a move needs it.
-          const { router, pool, routing } = buildRouter(members, { ...routingSpec, detectPii: true }, hook, { respond });
+          const { router, pool, routing } = buildRouter(members, { ...routingSpec, detectPii: true }, hook, {
+            respond,
+          });
           let decision;
           try {
             decision = await router.select(request);
@@ -271,8 +336,13 @@ describe('routing properties', () => {
             const model = pool.models.find((m) => m.id === info!.model)!;
             if (movedLocal && pool.models.some((m) => m.ref.location === 'cloud')) answeredAfterMove += 1;
             expectAllowed(model, request, { sensitive, nativeTools: decision.nativeTools ?? true });
-            const content = turn.pii ? `Customer record ${i}: ${piiSamples[i % piiSamples.length]}` : `Result ${i}: nothing notable`;
-            messages.push(reply, turn.asTool ? new ToolMessage({ content, tool_call_id: `c${i}` }) : new HumanMessage(content));
+            const content = turn.pii
+              ? `Customer record ${i}: ${piiSamples[i % piiSamples.length]}`
+              : `Result ${i}: nothing notable`;
+            messages.push(
+              reply,
+              turn.asTool ? new ToolMessage({ content, tool_call_id: `c${i}` }) : new HumanMessage(content),
+            );
             if (turn.pii && detect && !sensitive) sensitive = movedLocal = true;
           }
         },
@@ -286,40 +356,66 @@ describe('routing properties', () => {
   /** A public request answered in the cloud, whose conversation then shows a card number. */
   async function moveLocal(cloudEntry: ModelEntryInput, localEntry: ModelEntryInput, request: RouteRequest) {
     const models = [poolModel(cloudEntry), poolModel(localEntry)];
-    const router = createPolicyRouter({ models: models.map((model) => ({ model, chat: new ScriptedChatModel({ respond: () => `from ${model.id}` }) })) });
+    const router = createPolicyRouter({
+      models: models.map((model) => ({ model, chat: new ScriptedChatModel({ respond: () => `from ${model.id}` }) })),
+    });
     const decision = await router.select(request);
     expect(decision.ref.location).toBe('cloud');
     const first = (await decision.model.invoke([new HumanMessage(request.text ?? 'Look up the order')])) as AIMessage;
-    const later = (await decision.model.invoke([new HumanMessage(request.text ?? 'Look up the order'), first, new ToolMessage({ content: 'card 4111 1111 1111 1111', tool_call_id: 'c1' })])) as AIMessage;
+    const later = (await decision.model.invoke([
+      new HumanMessage(request.text ?? 'Look up the order'),
+      first,
+      new ToolMessage({ content: 'card 4111 1111 1111 1111', tool_call_id: 'c1' }),
+    ])) as AIMessage;
     const answered = models.find((m) => m.id === routedReplyInfo(later)!.model)!;
     expect(answered.ref.location).toBe('local');
     return { decision, answered };
   }
 
   it('keeps native tool calling after a conversation moves local, or refuses to go on without it', async () => {
-    const { decision, answered } = await moveLocal({ provider: 'anthropic', model: 'claude-sonnet-4' }, { provider: 'ollama', model: 'llama3.1', capabilities: { tools: true } }, { requiredCapabilities: ['tools'] });
+    const { decision, answered } = await moveLocal(
+      { provider: 'anthropic', model: 'claude-sonnet-4' },
+      { provider: 'ollama', model: 'llama3.1', capabilities: { tools: true } },
+      { requiredCapabilities: ['tools'] },
+    );
     expect(decision.nativeTools).toBe(true);
     expect(answered.capabilities.tools).toBe(true);
-    await expect(moveLocal({ provider: 'anthropic', model: 'claude-sonnet-4' }, { provider: 'ollama', model: 'llama3.1' }, { requiredCapabilities: ['tools'] }))
-      .rejects.toMatchObject({ code: 'model_unavailable' });
+    await expect(
+      moveLocal(
+        { provider: 'anthropic', model: 'claude-sonnet-4' },
+        { provider: 'ollama', model: 'llama3.1' },
+        { requiredCapabilities: ['tools'] },
+      ),
+    ).rejects.toMatchObject({ code: 'model_unavailable' });
   });
 
   it('never moves a conversation to a local model whose context window cannot hold the request', async () => {
     const text = 'word '.repeat(600);
-    await expect(moveLocal({ provider: 'openai', model: 'gpt-4o' }, { provider: 'ollama', model: 'tiny', capabilities: { contextWindow: 512 } }, { text }))
-      .rejects.toMatchObject({ code: 'model_unavailable' });
-    const { answered } = await moveLocal({ provider: 'openai', model: 'gpt-4o' }, { provider: 'ollama', model: 'big', capabilities: { contextWindow: 8192 } }, { text });
+    await expect(
+      moveLocal(
+        { provider: 'openai', model: 'gpt-4o' },
+        { provider: 'ollama', model: 'tiny', capabilities: { contextWindow: 512 } },
+        { text },
+      ),
+    ).rejects.toMatchObject({ code: 'model_unavailable' });
+    const { answered } = await moveLocal(
+      { provider: 'openai', model: 'gpt-4o' },
+      { provider: 'ollama', model: 'big', capabilities: { contextWindow: 8192 } },
+      { text },
+    );
     expect(estimateTokens(text)).toBeLessThanOrEqual(answered.capabilities.contextWindow!);
   });
 });
-
 
 /** Usage as a provider reports it: at most the output cap, and no more input than it was sent. */
 function honestModel(model: PoolModel, share: () => { input: number; output: number }, content = '{"ok":true}') {
   return new ScriptedChatModel({
     respond: ({ messages }) => ({
       content,
-      usage: { inputTokens: Math.floor(estimateMessageTokens(messages) * share().input), outputTokens: Math.floor(model.maxOutputTokens! * share().output) },
+      usage: {
+        inputTokens: Math.floor(estimateMessageTokens(messages) * share().input),
+        outputTokens: Math.floor(model.maxOutputTokens! * share().output),
+      },
     }),
   });
 }
@@ -346,7 +442,10 @@ const within = (limit: number) => limit * (1 + 1e-9) + 1e-15;
 
 describe('budget checked before each call', () => {
   const stepArb = fc.record({ chars: fc.integer({ min: 0, max: 6000 }), input: cents(100), output: cents(100) });
-  const cappedMembers = fc.array(memberArb.map((m) => ({ ...m, maxOutputTokens: m.maxOutputTokens ?? 512 })), { minLength: 1, maxLength: 4 });
+  const cappedMembers = fc.array(
+    memberArb.map((m) => ({ ...m, maxOutputTokens: m.maxOutputTokens ?? 512 })),
+    { minLength: 1, maxLength: 4 },
+  );
 
   /** Runs the steps like an agent; returns what was spent and how the run ended. */
   async function drive(
@@ -387,9 +486,12 @@ describe('budget checked before each call', () => {
         fc.boolean(),
         async (members, routingSpec, maxCostUsd, maxTokens, steps, tellRouter) => {
           let current = 0;
-          const { router } = buildRouter(members, { ...routingSpec, rules: undefined, cascade: undefined }, undefined, { respond: (m) => honestModel(m, () => steps[current]!) });
+          const { router } = buildRouter(members, { ...routingSpec, rules: undefined, cascade: undefined }, undefined, {
+            respond: (m) => honestModel(m, () => steps[current]!),
+          });
           const budget = new Budget(defined({ maxCostUsd, maxTokens }));
-          const request = (remainingUsd: number | undefined) => (tellRouter ? { budget: { limitUsd: maxCostUsd, remainingUsd: remainingUsd! } } : {});
+          const request = (remainingUsd: number | undefined) =>
+            tellRouter ? { budget: { limitUsd: maxCostUsd, remainingUsd: remainingUsd! } } : {};
           const { error } = await drive(router, budget, steps, request, (i) => (current = i));
           if (error) {
             // A router told the budget may also refuse every model as too dear for what is left.
@@ -410,7 +512,10 @@ describe('budget checked before each call', () => {
     let stopped = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(memberArb.map((m) => ({ ...m, maxOutputTokens: m.maxOutputTokens ?? 512 })), { minLength: 2, maxLength: 4 }),
+        fc.array(
+          memberArb.map((m) => ({ ...m, maxOutputTokens: m.maxOutputTokens ?? 512 })),
+          { minLength: 2, maxLength: 4 },
+        ),
         fc.subarray(ids, { minLength: 2 }),
         fc.constantFrom('schema', 'evaluator', 'self-check' as const),
         dollars(0, 200),
@@ -418,11 +523,23 @@ describe('budget checked before each call', () => {
         fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
         async (members, levels, check, maxCostUsd, steps, verdicts) => {
           let current = 0;
-          const respond = (m: PoolModel) => honestModel(m, () => steps[current]!, verdicts[current]! ? '{"ok":true}' : 'not json');
-          const routing = { spillQueueDepth: 0, downgradeBelow: 0, detectPii: true, expectedOutputTokens: 1024, breakerFailures: 3, rules: undefined, cascade: { models: levels, check } };
+          const respond = (m: PoolModel) =>
+            honestModel(m, () => steps[current]!, verdicts[current]! ? '{"ok":true}' : 'not json');
+          const routing = {
+            spillQueueDepth: 0,
+            downgradeBelow: 0,
+            detectPii: true,
+            expectedOutputTokens: 1024,
+            breakerFailures: 3,
+            rules: undefined,
+            cascade: { models: levels, check },
+          };
           const { router } = buildRouter(members, routing, undefined, { respond });
           const budget = new Budget({ maxCostUsd });
-          const request = (): RouteRequest => ({ taskKind: 'reason', ...(check === 'evaluator' ? { checkAnswer: () => ({ ok: verdicts[current]! }) } : {}) });
+          const request = (): RouteRequest => ({
+            taskKind: 'reason',
+            ...(check === 'evaluator' ? { checkAnswer: () => ({ ok: verdicts[current]! }) } : {}),
+          });
           const { error } = await drive(router, budget, steps, request, (i) => (current = i));
           if (error) {
             expectCode(error, ['budget_exceeded']);
@@ -444,22 +561,45 @@ describe('budget checked before each call', () => {
       routing: { cascade: { reason: { models: models.map((m) => m.id), check } } },
     });
     const budget = new Budget();
-    return agentStep(await router.select({ taskKind: 'reason' }), budget, [new HumanMessage('Name the capital of France.')]);
+    return agentStep(await router.select({ taskKind: 'reason' }), budget, [
+      new HumanMessage('Name the capital of France.'),
+    ]);
   }
 
   // A check call reads the request and the answer; every level of a cascade may run.
   it('estimates a self-check cascade at no less than it costs when a priced level comes first', async () => {
-    const { estimate, costUsd } = await cascadeCall([{ provider: 'openai', model: 'gpt-4o-mini' }, { provider: 'ollama', model: 'llama3.1' }], 'self-check', 'NO: unsure');
+    const { estimate, costUsd } = await cascadeCall(
+      [
+        { provider: 'openai', model: 'gpt-4o-mini' },
+        { provider: 'ollama', model: 'llama3.1' },
+      ],
+      'self-check',
+      'NO: unsure',
+    );
     expect(costUsd).toBeLessThanOrEqual(estimate.costUsd);
   });
 
   it('estimates an evaluator cascade with no caller check at no less than it costs', async () => {
-    const { estimate, costUsd } = await cascadeCall([{ provider: 'openai', model: 'gpt-4o-mini' }, { provider: 'openai', model: 'gpt-4o' }], 'evaluator', 'NO: unsure');
+    const { estimate, costUsd } = await cascadeCall(
+      [
+        { provider: 'openai', model: 'gpt-4o-mini' },
+        { provider: 'openai', model: 'gpt-4o' },
+      ],
+      'evaluator',
+      'NO: unsure',
+    );
     expect(costUsd).toBeLessThanOrEqual(estimate.costUsd);
   });
 
   it('estimates a cascade at no fewer tokens than its levels use', async () => {
-    const { estimate, usage } = await cascadeCall([{ provider: 'ollama', model: 'small' }, { provider: 'ollama', model: 'big' }], 'schema', 'not json');
+    const { estimate, usage } = await cascadeCall(
+      [
+        { provider: 'ollama', model: 'small' },
+        { provider: 'ollama', model: 'big' },
+      ],
+      'schema',
+      'not json',
+    );
     expect(usage.totalTokens).toBeLessThanOrEqual(estimate.tokens);
   });
 });

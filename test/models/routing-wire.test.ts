@@ -1,8 +1,20 @@
 import { HumanMessage, type AIMessage } from '@langchain/core/messages';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { loadConfig, type CadreConfigInput } from '../../src/core/index.js';
-import { createRouterFromConfig, invokeModel, routedReplyInfo, type Reroute, type RouteDecision, type RoutingConfigInput } from '../../src/models/index.js';
-import { startScriptedOllamaServer, startScriptedOpenAIServer, type ScriptOptions, type ScriptedServer } from '../fixtures/model-wire.js';
+import {
+  createRouterFromConfig,
+  invokeModel,
+  routedReplyInfo,
+  type Reroute,
+  type RouteDecision,
+  type RoutingConfigInput,
+} from '../../src/models/index.js';
+import {
+  startScriptedOllamaServer,
+  startScriptedOpenAIServer,
+  type ScriptOptions,
+  type ScriptedServer,
+} from '../fixtures/model-wire.js';
 
 const servers: ScriptedServer[] = [];
 afterEach(async () => {
@@ -28,9 +40,12 @@ function track(server: ScriptedServer, name: string): ScriptedServer {
   return server;
 }
 
-const ollamaServer = async (options: ScriptOptions = {}) => track(await startScriptedOllamaServer({ models: ['llama3.1'], ...options }), 'ollama');
-const vllmServer = async (options: ScriptOptions = {}) => track(await startScriptedOpenAIServer({ models: [{ id: 'qwen' }], ...options }), 'vllm');
-const cloudServer = async (options: ScriptOptions = {}) => track(await startScriptedOpenAIServer({ models: [{ id: 'gpt-4o-mini' }], ...options }), 'cloud');
+const ollamaServer = async (options: ScriptOptions = {}) =>
+  track(await startScriptedOllamaServer({ models: ['llama3.1'], ...options }), 'ollama');
+const vllmServer = async (options: ScriptOptions = {}) =>
+  track(await startScriptedOpenAIServer({ models: [{ id: 'qwen' }], ...options }), 'vllm');
+const cloudServer = async (options: ScriptOptions = {}) =>
+  track(await startScriptedOpenAIServer({ models: [{ id: 'gpt-4o-mini' }], ...options }), 'cloud');
 
 // Capabilities given in full, so building the pool probes nothing.
 const known = { tools: true, json: true, contextWindow: 32_768 };
@@ -61,8 +76,10 @@ async function routerFor(options: {
 
 const messages = [new HumanMessage('Summarise the release notes')];
 const once = { retry: { retries: 0 } };
-const call = (decision: RouteDecision, retry: { retries?: number; maxDelayMs?: number; baseDelayMs?: number } = { retries: 0 }) =>
-  invokeModel(decision.model, messages, { retry }) as Promise<AIMessage>;
+const call = (
+  decision: RouteDecision,
+  retry: { retries?: number; maxDelayMs?: number; baseDelayMs?: number } = { retries: 0 },
+) => invokeModel(decision.model, messages, { retry }) as Promise<AIMessage>;
 const order = () => arrivals.map((a) => a.server);
 
 describe('routing over real HTTP', () => {
@@ -94,12 +111,20 @@ describe('routing over real HTTP', () => {
 
   it('stops sending calls to a model once its breaker opens, and uses it again after a successful trial', async () => {
     const failures = 2;
-    const ollama = await ollamaServer({ script: Array.from({ length: failures }, () => ({ kind: 'status', status: 500 }) as const), fallback: { kind: 'ok', text: 'recovered' } });
+    const ollama = await ollamaServer({
+      script: Array.from({ length: failures }, () => ({ kind: 'status', status: 500 }) as const),
+      fallback: { kind: 'ok', text: 'recovered' },
+    });
     const cloud = await cloudServer({ fallback: { kind: 'ok', text: 'from the cloud' } });
     // Only Date is faked (the breaker's clock), so the breaker cannot half-open while the test is slow.
     vi.useFakeTimers({ toFake: ['Date'] });
     onTestFinished(() => void vi.useRealTimers());
-    const router = await routerFor({ models: [ollamaModel, cloudModel], routing: { breaker: { failures, halfOpenAfterMs: 30_000 } }, ollama, cloud });
+    const router = await routerFor({
+      models: [ollamaModel, cloudModel],
+      routing: { breaker: { failures, halfOpenAfterMs: 30_000 } },
+      ollama,
+      cloud,
+    });
     const decision = await router.select({});
     for (let i = 0; i < failures; i++) expect(routedReplyInfo(await call(decision))?.model).toBe('openai:gpt-4o-mini');
     expect(ollama.chatCalls()).toBe(failures);
@@ -134,7 +159,10 @@ describe('routing over real HTTP', () => {
     const router = await routerFor({ models: [vllmModel, cloudModel], routing: { spillQueueDepth: 5 }, vllm, cloud });
     // The load monitor reads /metrics in the background once asked; wait for its figure to land.
     await router.select({});
-    await vi.waitFor(() => expect(router.plan({}).chain[0]!.id).toBe('openai:gpt-4o-mini'), { timeout: 5000, interval: 20 });
+    await vi.waitFor(() => expect(router.plan({}).chain[0]!.id).toBe('openai:gpt-4o-mini'), {
+      timeout: 5000,
+      interval: 20,
+    });
     expect(vllm.requests.some((r) => r.path === '/metrics')).toBe(true);
 
     const spilled = await call(await router.select({}));
@@ -150,7 +178,10 @@ describe('routing over real HTTP', () => {
   });
 
   it('waits as long as a 429 Retry-After asks before retrying', async () => {
-    const cloud = await cloudServer({ script: [{ kind: 'status', status: 429, retryAfter: '1' }], fallback: { kind: 'ok', text: 'after the wait' } });
+    const cloud = await cloudServer({
+      script: [{ kind: 'status', status: 429, retryAfter: '1' }],
+      fallback: { kind: 'ok', text: 'after the wait' },
+    });
     const router = await routerFor({ models: [cloudModel], cloud });
     const reply = await call(await router.select({}), { retries: 2, baseDelayMs: 10 });
     expect(reply.content).toBe('after the wait');
@@ -159,7 +190,10 @@ describe('routing over real HTTP', () => {
   });
 
   it('caps a long Retry-After at maxDelayMs', async () => {
-    const cloud = await cloudServer({ script: [{ kind: 'status', status: 429, retryAfter: '30' }], fallback: { kind: 'ok', text: 'soon' } });
+    const cloud = await cloudServer({
+      script: [{ kind: 'status', status: 429, retryAfter: '30' }],
+      fallback: { kind: 'ok', text: 'soon' },
+    });
     const router = await routerFor({ models: [cloudModel], cloud });
     const reply = await call(await router.select({}), { retries: 2, maxDelayMs: 200 });
     expect(reply.content).toBe('soon');
@@ -176,7 +210,9 @@ describe('routing over real HTTP', () => {
     const reply = await call(await router.select({ onReroute: (r) => reroutes.push(r) }));
     expect(routedReplyInfo(reply)?.model).toBe('openai:gpt-4o-mini');
     expect(order()).toEqual(['ollama', 'cloud']);
-    expect(reroutes).toEqual([expect.objectContaining({ kind: 'fallback', reason: expect.stringContaining('(provider_error)') })]);
+    expect(reroutes).toEqual([
+      expect.objectContaining({ kind: 'fallback', reason: expect.stringContaining('(provider_error)') }),
+    ]);
   });
 
   it('gives up on a model that hangs past its timeoutMs and falls back', async () => {
@@ -187,13 +223,17 @@ describe('routing over real HTTP', () => {
     const reply = await call(await router.select({ onReroute: (r) => reroutes.push(r) }));
     expect(routedReplyInfo(reply)?.model).toBe('openai:gpt-4o-mini');
     expect(order()).toEqual(['vllm', 'cloud']);
-    expect(reroutes).toEqual([expect.objectContaining({ kind: 'fallback', reason: expect.stringContaining('(timeout)') })]);
+    expect(reroutes).toEqual([
+      expect.objectContaining({ kind: 'fallback', reason: expect.stringContaining('(timeout)') }),
+    ]);
   });
 
   it('reports timeout when the only model hangs past its timeoutMs', async () => {
     const vllm = await vllmServer({ fallback: { kind: 'hang' } });
     const router = await routerFor({ models: [{ ...vllmModel, timeoutMs: 300 }], vllm });
-    await expect(invokeModel((await router.select({})).model, messages, once)).rejects.toMatchObject({ code: 'timeout' });
+    await expect(invokeModel((await router.select({})).model, messages, once)).rejects.toMatchObject({
+      code: 'timeout',
+    });
     expect(vllm.chatCalls()).toBe(1);
   });
 });

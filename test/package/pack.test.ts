@@ -6,7 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, encoding: 'utf8', env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } });
+const npm = (args: string[], cwd: string) =>
+  execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' },
+  });
 
 /** The README's TypeScript examples that stand alone (they import what they use). */
 function readmeExamples(): string[] {
@@ -20,13 +25,32 @@ describe('the published package', () => {
     const work = mkdtempSync(join(tmpdir(), 'cadre-pack-'));
     npm(['pack', '--pack-destination', work], root);
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
-    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { cadre: `file:${tarball}`, typescript: '*' } }));
+    writeFileSync(
+      join(work, 'package.json'),
+      JSON.stringify({
+        name: 'consumer',
+        private: true,
+        type: 'module',
+        dependencies: { cadre: `file:${tarball}`, typescript: '*' },
+      }),
+    );
     // Types only: native builds are not needed to type-check, and everything comes from the npm cache.
     npm(['install', '--prefer-offline', '--ignore-scripts', '--no-package-lock', '--loglevel=error'], work);
-    writeFileSync(join(work, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'] },
-      include: ['*.ts'],
-    }));
+    writeFileSync(
+      join(work, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        include: ['*.ts'],
+      }),
+    );
     const examples = readmeExamples();
     expect(examples.length).toBeGreaterThanOrEqual(4);
     examples.forEach((code, i) => writeFileSync(join(work, `example-${i + 1}.ts`), `${code}\nexport {};\n`));

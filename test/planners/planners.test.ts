@@ -3,21 +3,38 @@ import { CadreError } from 'cadre';
 import { LlmPlanner, RetryReplanner, StaticPlanner, applyRevision, type TaskGraph } from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
 
-const context = { roles: [{ name: 'researcher' }, { name: 'writer' }], tools: [{ name: 'calculator', description: 'math' }] };
-const task = (id: string, dependsOn: string[] = [], role = 'researcher') => ({ id, title: id, instruction: `do ${id}`, role, dependsOn });
+const context = {
+  roles: [{ name: 'researcher' }, { name: 'writer' }],
+  tools: [{ name: 'calculator', description: 'math' }],
+};
+const task = (id: string, dependsOn: string[] = [], role = 'researcher') => ({
+  id,
+  title: id,
+  instruction: `do ${id}`,
+  role,
+  dependsOn,
+});
 const good = { goal: 'g', tasks: [task('a'), task('b'), task('c', ['a', 'b'], 'writer')] };
 const cyclic = { goal: 'g', tasks: [task('a', ['b']), task('b', ['a'])] };
 
 describe('LlmPlanner', () => {
   it('repairs an invalid plan from the validation problems', async () => {
     const model = new ScriptedChatModel({
-      replies: [{ toolCalls: [{ name: 'submit_plan', args: cyclic }] }, { toolCalls: [{ name: 'submit_plan', args: good }] }],
+      replies: [
+        { toolCalls: [{ name: 'submit_plan', args: cyclic }] },
+        { toolCalls: [{ name: 'submit_plan', args: good }] },
+      ],
     });
     const seen: string[] = [];
     const spy = new ScriptedChatModel({
       respond: async (ctx) => {
         seen.push(ctx.messages.map((m) => String(m.content)).join('\n'));
-        return model.invoke([...ctx.messages]).then((m) => ({ content: String(m.content), toolCalls: m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id })) }));
+        return model
+          .invoke([...ctx.messages])
+          .then((m) => ({
+            content: String(m.content),
+            toolCalls: m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id })),
+          }));
       },
     });
     const report = await new LlmPlanner({ model: spy }).plan('g', context);
@@ -28,7 +45,11 @@ describe('LlmPlanner', () => {
 
   it('repairs prose and bad JSON into a plan given as a JSON block', async () => {
     const model = new ScriptedChatModel({
-      replies: ['I think we should research first.', '{"goal": "g", "tasks": [', `Here:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\``],
+      replies: [
+        'I think we should research first.',
+        '{"goal": "g", "tasks": [',
+        `Here:\n\`\`\`json\n${JSON.stringify(good)}\n\`\`\``,
+      ],
     });
     const report = await new LlmPlanner({ model, maxRepairs: 2 }).plan('g', context);
     expect(report.attempts).toBe(3);
@@ -37,7 +58,9 @@ describe('LlmPlanner', () => {
   });
 
   it('gives up with plan_invalid after its repairs, without crashing on junk', async () => {
-    const model = new ScriptedChatModel({ respond: ({ call }) => (call % 2 ? { toolCalls: [{ name: 'submit_plan', args: { tasks: 5 } }] } : 'null') });
+    const model = new ScriptedChatModel({
+      respond: ({ call }) => (call % 2 ? { toolCalls: [{ name: 'submit_plan', args: { tasks: 5 } }] } : 'null'),
+    });
     const error = await new LlmPlanner({ model, maxRepairs: 2 }).plan('g', context).catch((e: unknown) => e);
     expect(CadreError.isInstance(error) && error.code).toBe('plan_invalid');
     expect(model.calls).toBe(3);
@@ -45,7 +68,12 @@ describe('LlmPlanner', () => {
 
   it('rejects unknown roles and tools so the model can fix them', async () => {
     const bad = { goal: 'g', tasks: [{ ...task('a', [], 'poet'), tools: ['shell'] }] };
-    const model = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'submit_plan', args: bad }] }, { toolCalls: [{ name: 'submit_plan', args: good }] }] });
+    const model = new ScriptedChatModel({
+      replies: [
+        { toolCalls: [{ name: 'submit_plan', args: bad }] },
+        { toolCalls: [{ name: 'submit_plan', args: good }] },
+      ],
+    });
     const report = await new LlmPlanner({ model }).plan('g', context);
     expect(report.rejected[0]).toMatch(/role "poet"/);
     expect(report.rejected[0]).toMatch(/tool "shell"/);
@@ -77,7 +105,11 @@ describe('replanning', () => {
   });
 
   it('RetryReplanner puts the error into the failed task only', async () => {
-    const revised = await new RetryReplanner().revise(graph, { taskId: 'b', error: 'timeout talking to API', completed: new Set(['a']) });
+    const revised = await new RetryReplanner().revise(graph, {
+      taskId: 'b',
+      error: 'timeout talking to API',
+      completed: new Set(['a']),
+    });
     expect(revised.tasks.find((t) => t.id === 'b')?.instruction).toMatch(/timeout talking to API/);
     expect(revised.tasks.filter((t) => t.id !== 'b')).toEqual(graph.tasks.filter((t) => t.id !== 'b'));
   });

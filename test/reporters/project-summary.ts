@@ -48,11 +48,18 @@ export class ProjectSummaryReporter implements Reporter {
     // Projects in the order the labels name them, then any others.
     const named = Object.keys(this.labels);
     const order = (name: string) => (named.includes(name) ? named.indexOf(name) : named.length);
-    const lines = [...projects].sort(([a], [b]) => order(a) - order(b)).map(([name, c]) => {
-      const parts = [`${c.passed} passed`, ...(c.failed ? [`${c.failed} failed`] : []), ...(c.skipped ? [`${c.skipped} skipped`] : [])];
-      return `${this.labels[name] ?? (name || 'tests')}: ${parts.join(', ')}`;
-    });
-    for (const { suite, reason, n } of skippedFor.values()) lines.push(`${suite}: ${plural(n, 'test')} skipped (${reason})`);
+    const lines = [...projects]
+      .sort(([a], [b]) => order(a) - order(b))
+      .map(([name, c]) => {
+        const parts = [
+          `${c.passed} passed`,
+          ...(c.failed ? [`${c.failed} failed`] : []),
+          ...(c.skipped ? [`${c.skipped} skipped`] : []),
+        ];
+        return `${this.labels[name] ?? (name || 'tests')}: ${parts.join(', ')}`;
+      });
+    for (const { suite, reason, n } of skippedFor.values())
+      lines.push(`${suite}: ${plural(n, 'test')} skipped (${reason})`);
     if (lines.length > 0) this.vitest?.logger.log(lines.map((line) => ` ${line}`).join('\n'));
   }
 }

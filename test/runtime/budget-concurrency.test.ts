@@ -9,7 +9,13 @@ import { ScriptedChatModel, type ScriptContext, type ScriptedReply } from 'cadre
 import { CadreError } from '../../src/core/index.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2', databasePath: ':memory:' };
-const note = defineTool({ name: 'note', description: 'notes a value', input: z.object({ v: z.number() }), effects: 'read', run: ({ v }) => `noted ${v}` });
+const note = defineTool({
+  name: 'note',
+  description: 'notes a value',
+  input: z.object({ v: z.number() }),
+  effects: 'read',
+  run: ({ v }) => `noted ${v}`,
+});
 
 /**
  * A priced cloud model whose calls stay within their known size: input no more than the prompt
@@ -45,15 +51,42 @@ describe('budgets under parallel tasks', () => {
         async (width, concurrency, steps, failEvery, maxCostUsd, maxTokens) => {
           const router = createPolicyRouter({
             models: [
-              { model: poolModel({ provider: 'openai', model: 'gpt-4o', maxOutputTokens: 400 }), chat: scripted('gpt-4o', 400, steps, failEvery) },
-              { model: poolModel({ provider: 'anthropic', model: 'claude-sonnet-4', maxOutputTokens: 300 }), chat: scripted('claude-sonnet-4', 300, steps, 0) },
+              {
+                model: poolModel({ provider: 'openai', model: 'gpt-4o', maxOutputTokens: 400 }),
+                chat: scripted('gpt-4o', 400, steps, failEvery),
+              },
+              {
+                model: poolModel({ provider: 'anthropic', model: 'claude-sonnet-4', maxOutputTokens: 300 }),
+                chat: scripted('claude-sonnet-4', 300, steps, 0),
+              },
             ],
           });
-          const tasks = Array.from({ length: width }, (_, i) => ({ id: `t${i}`, title: `t${i}`, instruction: `Work on part ${i}.`, role: 'worker', dependsOn: [] }));
-          const roles = [{ name: 'worker', description: 'works', agent: { name: 'worker', instructions: 'Work.', tools: [note], maxSteps: 10 } }];
+          const tasks = Array.from({ length: width }, (_, i) => ({
+            id: `t${i}`,
+            title: `t${i}`,
+            instruction: `Work on part ${i}.`,
+            role: 'worker',
+            dependsOn: [],
+          }));
+          const roles = [
+            {
+              name: 'worker',
+              description: 'works',
+              agent: { name: 'worker', instructions: 'Work.', tools: [note], maxSteps: 10 },
+            },
+          ];
           const result = await run({
-            goal: 'parallel work', roles, planner: new StaticPlanner({ goal: 'parallel work', tasks }), router,
-            config: { ...offline, concurrency, maxCostUsd, ...(maxTokens ? { maxTokens } : {}), failurePolicy: 'continue' },
+            goal: 'parallel work',
+            roles,
+            planner: new StaticPlanner({ goal: 'parallel work', tasks }),
+            router,
+            config: {
+              ...offline,
+              concurrency,
+              maxCostUsd,
+              ...(maxTokens ? { maxTokens } : {}),
+              failurePolicy: 'continue',
+            },
           }).result;
           expect(result.costUsd).toBeLessThanOrEqual(maxCostUsd + 1e-12);
           if (maxTokens) expect(result.usage.totalTokens).toBeLessThanOrEqual(maxTokens);
@@ -78,9 +111,21 @@ describe('budgets under parallel tasks', () => {
   });
 
   it('stops at the first call that reports more than its bound and says by how much', async () => {
-    const liar = new ScriptedChatModel({ replies: Array.from({ length: 5 }, () => ({ toolCalls: [{ name: 'note', args: { v: 1 } }], usage: { inputTokens: 100, outputTokens: 20_000 } })) });
-    const router = createPolicyRouter({ models: [{ model: poolModel({ provider: 'openai', model: 'gpt-4o', maxOutputTokens: 100 }), chat: liar }] });
-    const result = await run({ goal: 'g', agent: { name: 'a', instructions: 'x', tools: [note] }, router, config: { ...offline, maxCostUsd: 0.1 } }).result;
+    const liar = new ScriptedChatModel({
+      replies: Array.from({ length: 5 }, () => ({
+        toolCalls: [{ name: 'note', args: { v: 1 } }],
+        usage: { inputTokens: 100, outputTokens: 20_000 },
+      })),
+    });
+    const router = createPolicyRouter({
+      models: [{ model: poolModel({ provider: 'openai', model: 'gpt-4o', maxOutputTokens: 100 }), chat: liar }],
+    });
+    const result = await run({
+      goal: 'g',
+      agent: { name: 'a', instructions: 'x', tools: [note] },
+      router,
+      config: { ...offline, maxCostUsd: 0.1 },
+    }).result;
     expect(result.status).toBe('budget_exceeded');
     expect(liar.calls).toBe(1);
     expect(result.error?.message).toMatch(/over its limit 0\.1 by 0\.1002/);

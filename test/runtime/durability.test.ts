@@ -9,19 +9,52 @@ import { resume, type CadreEvent } from 'cadre';
 import { durabilityOptions, expectedLines, type EffectKind, type IdScheme } from '../fixtures/durability-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-type Line = { type: string; seq?: number; output?: string; step?: number; replayed?: boolean; taskId?: string; tool?: string; args?: { task?: string; n?: number }; callId?: string; error?: { code: string }; status?: string };
+type Line = {
+  type: string;
+  seq?: number;
+  output?: string;
+  step?: number;
+  replayed?: boolean;
+  taskId?: string;
+  tool?: string;
+  args?: { task?: string; n?: number };
+  callId?: string;
+  error?: { code: string };
+  status?: string;
+};
 
 /** Runs the fixture in its own process, which SIGKILLs itself at the instant `kill` names. */
-function child(mode: 'run' | 'resume', dir: string, kind: EffectKind, ids: IdScheme, kill = ''): Promise<{ lines: Line[]; signal: NodeJS.Signals | null }> {
+function child(
+  mode: 'run' | 'resume',
+  dir: string,
+  kind: EffectKind,
+  ids: IdScheme,
+  kill = '',
+): Promise<{ lines: Line[]; signal: NodeJS.Signals | null }> {
   return new Promise((done) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/durability-run.ts', mode, dir, 'run_d', kind, ids, kill], { cwd: root });
+    const proc = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/durability-run.ts', mode, dir, 'run_d', kind, ids, kill],
+      { cwd: root },
+    );
     let out = '';
     proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    proc.on('close', (_code, signal) => done({ lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line), signal }));
+    proc.on('close', (_code, signal) =>
+      done({
+        lines: out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Line),
+        signal,
+      }),
+    );
   });
 }
 
-const effectLines = (dir: string) => (existsSync(join(dir, 'effects.log')) ? readFileSync(join(dir, 'effects.log'), 'utf8').trim().split('\n').filter(Boolean) : []);
+const effectLines = (dir: string) =>
+  existsSync(join(dir, 'effects.log'))
+    ? readFileSync(join(dir, 'effects.log'), 'utf8').trim().split('\n').filter(Boolean)
+    : [];
 const lineOf = (entry: string) => entry.split(' ').at(-1)!;
 
 interface Trial {
@@ -68,12 +101,20 @@ async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResul
     processes.push(own);
   }
   const seqs = processes.map((p) => p.filter((l) => l.seq !== undefined).map((l) => l.seq!));
-  const seqsIncrease = seqs.every((s, i) => i === 0 || s.length === 0 || Math.min(...s) > Math.max(0, ...seqs.slice(0, i).flat()));
+  const seqsIncrease = seqs.every(
+    (s, i) => i === 0 || s.length === 0 || Math.min(...s) > Math.max(0, ...seqs.slice(0, i).flat()),
+  );
   const counts = new Map<string, number>();
   for (const entry of effectLines(dir)) counts.set(lineOf(entry), (counts.get(lineOf(entry)) ?? 0) + 1);
   // The line a call reported as unknown would have written (the arguments come from its tool.called event).
-  const argsOf = new Map(lines.filter((l) => l.type === 'tool.called').map((l) => [`${l.taskId}/${l.callId}`, `${l.args?.task}:${l.args?.n}`]));
-  const unknown = lines.filter((l) => l.type === 'tool.result' && l.error?.code === 'tool_outcome_unknown').map((l) => argsOf.get(`${l.taskId}/${l.callId}`)!);
+  const argsOf = new Map(
+    lines
+      .filter((l) => l.type === 'tool.called')
+      .map((l) => [`${l.taskId}/${l.callId}`, `${l.args?.task}:${l.args?.n}`]),
+  );
+  const unknown = lines
+    .filter((l) => l.type === 'tool.result' && l.error?.code === 'tool_outcome_unknown')
+    .map((l) => argsOf.get(`${l.taskId}/${l.callId}`)!);
   const completed = new Set<string>();
   const rerunAfterCompletion: string[] = [];
   for (const line of lines) {
@@ -84,17 +125,32 @@ async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResul
   // A reply's event follows its journal entry, so a step with two live replies was paid for twice.
   const live = lines.filter((l) => l.type === 'model.response' && !l.replayed).map((l) => `${l.taskId}/${l.step}`);
   const repaid = live.filter((key, i) => live.indexOf(key) !== i);
-  return { status, counts, unknown, rerunAfterCompletion, killed: first.signal === 'SIGKILL', deduplicated, repaid, seqsIncrease };
+  return {
+    status,
+    counts,
+    unknown,
+    rerunAfterCompletion,
+    killed: first.signal === 'SIGKILL',
+    deduplicated,
+    repaid,
+    seqsIncrease,
+  };
 }
 
 /** Kill instants spread over a whole run's life: its events, its effects, a timer, right after run(). */
 function instants(events: number, effects: number, count: number, seed: number): string[] {
   const picks = ['start', `event:${events - 1}`, 'before:1', `after:${effects}`];
   let state = seed;
-  const next = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   while (picks.length < count) {
     const roll = next();
-    picks.push(roll < 0.6 ? `event:${1 + Math.floor(next() * (events - 1))}` : roll < 0.85 ? `${next() < 0.5 ? 'before' : 'after'}:${1 + Math.floor(next() * effects)}` : `ms:${Math.floor(300 + next() * 600)}`);
+    picks.push(
+      roll < 0.6
+        ? `event:${1 + Math.floor(next() * (events - 1))}`
+        : roll < 0.85
+          ? `${next() < 0.5 ? 'before' : 'after'}:${1 + Math.floor(next() * effects)}`
+          : `ms:${Math.floor(300 + next() * 600)}`,
+    );
   }
   return picks;
 }
@@ -115,7 +171,10 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
       expect(lines.some((l) => l.type === 'tool.result' && (l as { replayed?: boolean }).replayed)).toBe(false);
       // Within a task the third line comes after the two parallel ones.
       const order = readFileSync(join(dir, 'effects.log'), 'utf8').trim().split('\n');
-      for (const task of ['a', 'b', 'c', 'd', 'e', 'f']) expect(order.indexOf(`${task}:3`)).toBeGreaterThan(Math.max(order.indexOf(`${task}:1`), order.indexOf(`${task}:2`)));
+      for (const task of ['a', 'b', 'c', 'd', 'e', 'f'])
+        expect(order.indexOf(`${task}:3`)).toBeGreaterThan(
+          Math.max(order.indexOf(`${task}:1`), order.indexOf(`${task}:2`)),
+        );
     }
   }, 60_000);
 
@@ -130,17 +189,46 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
     const reference = await child('run', mkdtempSync(join(tmpdir(), 'cadre-ref-')), 'plain', 'reuse');
     const events = reference.lines.filter((l) => l.type !== 'result').length;
     const list: Trial[] = [
-      ...instants(events, expectedLines.length, 14, 7).map((kill, i) => ({ kind: 'plain' as const, ids: 'reuse' as const, kill, ...(i % 4 === 3 ? { killResume: `event:${5 + i}` } : {}) })),
-      ...instants(events, expectedLines.length, 4, 11).map((kill) => ({ kind: 'plain' as const, ids: 'none' as const, kill })),
+      ...instants(events, expectedLines.length, 14, 7).map((kill, i) => ({
+        kind: 'plain' as const,
+        ids: 'reuse' as const,
+        kill,
+        ...(i % 4 === 3 ? { killResume: `event:${5 + i}` } : {}),
+      })),
+      ...instants(events, expectedLines.length, 4, 11).map((kill) => ({
+        kind: 'plain' as const,
+        ids: 'none' as const,
+        kill,
+      })),
     ];
     const results = await trials(list);
-    const label = (i: number) => `trial ${i} (${list[i]!.kill}${list[i]!.killResume ? `, resume ${list[i]!.killResume}` : ''})`;
-    const lost = results.flatMap((r, i) => expectedLines.filter((line) => !r.counts.get(line) && !r.unknown.includes(line)).map((line) => `${line} in ${label(i)}`));
-    const doubled = results.flatMap((r, i) => expectedLines.filter((line) => (r.counts.get(line) ?? 0) > 1).map((line) => `${line} in ${label(i)}`));
+    const label = (i: number) =>
+      `trial ${i} (${list[i]!.kill}${list[i]!.killResume ? `, resume ${list[i]!.killResume}` : ''})`;
+    const lost = results.flatMap((r, i) =>
+      expectedLines
+        .filter((line) => !r.counts.get(line) && !r.unknown.includes(line))
+        .map((line) => `${line} in ${label(i)}`),
+    );
+    const doubled = results.flatMap((r, i) =>
+      expectedLines.filter((line) => (r.counts.get(line) ?? 0) > 1).map((line) => `${line} in ${label(i)}`),
+    );
     const unknown = results.reduce((n, r) => n + r.unknown.length, 0);
-    const unknownWithoutEffect = results.reduce((n, r) => n + r.unknown.filter((line) => !r.counts.get(line)).length, 0);
+    const unknownWithoutEffect = results.reduce(
+      (n, r) => n + r.unknown.filter((line) => !r.counts.get(line)).length,
+      0,
+    );
     // eslint-disable-next-line no-console -- the trial counts are this test's report
-    console.info('durability, plain write tool:', JSON.stringify({ trials: results.length, killed: results.filter((r) => r.killed).length, unknown, unknownWithoutEffect, doubled: doubled.length, lost: lost.length }));
+    console.info(
+      'durability, plain write tool:',
+      JSON.stringify({
+        trials: results.length,
+        killed: results.filter((r) => r.killed).length,
+        unknown,
+        unknownWithoutEffect,
+        doubled: doubled.length,
+        lost: lost.length,
+      }),
+    );
     expect(results.map((r, i) => `${label(i)}: ${r.status}`)).toEqual(results.map((_, i) => `${label(i)}: completed`));
     expect(results.flatMap((r, i) => r.rerunAfterCompletion.map((task) => `${task} in ${label(i)}`))).toEqual([]);
     expect(results.flatMap((r, i) => r.repaid.map((step) => `${step} in ${label(i)}`))).toEqual([]);
@@ -154,18 +242,27 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
   it('a keyed write tool under kill -9 at random instants: no unknown outcome, no duplicate, nothing lost', async () => {
     const reference = await child('run', mkdtempSync(join(tmpdir(), 'cadre-ref-')), 'keyed', 'reuse');
     const events = reference.lines.filter((l) => l.type !== 'result').length;
-    const list = instants(events, expectedLines.length, 10, 5).map((kill, i) => ({ kind: 'keyed' as const, ids: 'reuse' as const, kill, ...(i % 5 === 4 ? { killResume: `event:${8 + i}` } : {}) }));
+    const list = instants(events, expectedLines.length, 10, 5).map((kill, i) => ({
+      kind: 'keyed' as const,
+      ids: 'reuse' as const,
+      kill,
+      ...(i % 5 === 4 ? { killResume: `event:${8 + i}` } : {}),
+    }));
     const results = await trials(list);
     for (const [i, r] of results.entries()) {
       expect(r.status, `trial ${i} (${list[i]!.kill})`).toBe('completed');
       expect(r.unknown, `trial ${i} (${list[i]!.kill})`).toEqual([]);
       expect(r.rerunAfterCompletion).toEqual([]);
       expect(r.repaid).toEqual([]);
-      for (const line of expectedLines) expect(r.counts.get(line) ?? 0, `${line} in trial ${i} (${list[i]!.kill})`).toBe(1);
+      for (const line of expectedLines)
+        expect(r.counts.get(line) ?? 0, `${line} in trial ${i} (${list[i]!.kill})`).toBe(1);
     }
     const deduplicated = results.reduce((n, r) => n + r.deduplicated, 0);
     // eslint-disable-next-line no-console -- the trial counts are this test's report
-    console.info('durability, keyed write tool:', JSON.stringify({ trials: results.length, killed: results.filter((r) => r.killed).length, deduplicated }));
+    console.info(
+      'durability, keyed write tool:',
+      JSON.stringify({ trials: results.length, killed: results.filter((r) => r.killed).length, deduplicated }),
+    );
     // Kills between a keyed call's effect and its journal entry happened, and the key caught them.
     expect(deduplicated).toBeGreaterThanOrEqual(1);
   }, 240_000);

@@ -19,18 +19,24 @@ function team(spans: Span[], options: Parameters<typeof timedAgent>[1] extends i
   return [{ name: 'worker', description: 'does the work', agent: timedAgent('worker', { spans, ...options }) }];
 }
 
-const startedIds = (events: readonly CadreEvent[]) => events.filter((e) => e.type === 'task.started').map((e) => (e as { taskId: string }).taskId);
+const startedIds = (events: readonly CadreEvent[]) =>
+  events.filter((e) => e.type === 'task.started').map((e) => (e as { taskId: string }).taskId);
 
 const dag = fc.integer({ min: 2, max: 10 }).chain((n) =>
-  fc.tuple(
-    fc.array(fc.array(fc.integer({ min: 0, max: n }), { maxLength: 3 }), { minLength: n, maxLength: n }),
-    fc.array(fc.integer({ min: 0, max: 12 }), { minLength: n, maxLength: n }),
-    fc.integer({ min: 1, max: 4 }),
-  ).map(([lists, durations, concurrency]) => ({
-    graph: { goal: 'g', tasks: lists.map((deps, i) => plainTask(`t${i}`, [...new Set(deps.filter((d) => d < i).map((d) => `t${d}`))])) },
-    durations,
-    concurrency,
-  })),
+  fc
+    .tuple(
+      fc.array(fc.array(fc.integer({ min: 0, max: n }), { maxLength: 3 }), { minLength: n, maxLength: n }),
+      fc.array(fc.integer({ min: 0, max: 12 }), { minLength: n, maxLength: n }),
+      fc.integer({ min: 1, max: 4 }),
+    )
+    .map(([lists, durations, concurrency]) => ({
+      graph: {
+        goal: 'g',
+        tasks: lists.map((deps, i) => plainTask(`t${i}`, [...new Set(deps.filter((d) => d < i).map((d) => `t${d}`))])),
+      },
+      durations,
+      concurrency,
+    })),
 );
 
 describe('orchestrator', () => {
@@ -38,7 +44,13 @@ describe('orchestrator', () => {
     await fc.assert(
       fc.asyncProperty(dag, async ({ graph, durations, concurrency }) => {
         const spans: Span[] = [];
-        const handle = run({ goal: 'g', roles: team(spans, { durationMs: (id) => durations[Number(id.slice(1))]! }), planner: new StaticPlanner(graph), model, config: { ...offline, concurrency } });
+        const handle = run({
+          goal: 'g',
+          roles: team(spans, { durationMs: (id) => durations[Number(id.slice(1))]! }),
+          planner: new StaticPlanner(graph),
+          model,
+          config: { ...offline, concurrency },
+        });
         const result = await handle.result;
         expect(result.status).toBe('completed');
         // Every task ran once, so the checks below cover all of them.
@@ -47,7 +59,12 @@ describe('orchestrator', () => {
         for (const task of graph.tasks) {
           for (const dep of task.dependsOn) expect(span.get(task.id)!.start).toBeGreaterThanOrEqual(span.get(dep)!.end);
         }
-        const edges = spans.flatMap((s) => [{ at: s.start, d: 1 }, { at: s.end, d: -1 }]).sort((a, b) => a.at - b.at || a.d - b.d);
+        const edges = spans
+          .flatMap((s) => [
+            { at: s.start, d: 1 },
+            { at: s.end, d: -1 },
+          ])
+          .sort((a, b) => a.at - b.at || a.d - b.d);
         let running = 0;
         for (const edge of edges) {
           running += edge.d;
@@ -61,19 +78,37 @@ describe('orchestrator', () => {
   it('runs independent tasks at the same time and hands results to dependents', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['a', 'b'])] };
-    const { result } = await collect(run({ goal: 'g', roles: team(spans, { durationMs: () => 60 }), planner: new StaticPlanner(graph), model, config: offline }));
+    const { result } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { durationMs: () => 60 }),
+        planner: new StaticPlanner(graph),
+        model,
+        config: offline,
+      }),
+    );
     expect(result.answer).toBe('c(a,b)');
     const [a, b] = [spans.find((s) => s.id === 'a')!, spans.find((s) => s.id === 'b')!];
     expect(Math.abs(a.start - b.start)).toBeLessThan(30);
-    expect(result.tasks.map((t) => [t.taskId, t.status])).toEqual([['a', 'completed'], ['b', 'completed'], ['c', 'completed']]);
+    expect(result.tasks.map((t) => [t.taskId, t.status])).toEqual([
+      ['a', 'completed'],
+      ['b', 'completed'],
+      ['c', 'completed'],
+    ]);
   });
 
   it('retries a failed task and recovers', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a'])] };
-    const { result, events } = await collect(run({
-      goal: 'g', roles: team(spans, { fails: (id, attempt) => id === 'a' && attempt === 1 }), planner: new StaticPlanner(graph), model, config: { ...offline, failurePolicy: 'retry' },
-    }));
+    const { result, events } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { fails: (id, attempt) => id === 'a' && attempt === 1 }),
+        planner: new StaticPlanner(graph),
+        model,
+        config: { ...offline, failurePolicy: 'retry' },
+      }),
+    );
     expect(result.status).toBe('completed');
     expect(result.tasks.find((t) => t.taskId === 'a')!.attempts).toBe(2);
     expect(events.find((e) => e.type === 'task.failed')).toMatchObject({ taskId: 'a', attempt: 1, willRetry: true });
@@ -81,18 +116,31 @@ describe('orchestrator', () => {
 
   it('with policy reflect, writes a lesson about the failure, shows it to the retry and keeps it in episodic memory', async () => {
     const contexts: string[] = [];
-    const flaky = { name: 'worker', run: async (task: AgentTask, ctx: AgentContext) => {
-      contexts.push(task.context ?? '');
-      return timedAgent('worker', { spans: [], fails: (_id, attempt) => attempt === 1 }).run(task, ctx);
-    } };
+    const flaky = {
+      name: 'worker',
+      run: async (task: AgentTask, ctx: AgentContext) => {
+        contexts.push(task.context ?? '');
+        return timedAgent('worker', { spans: [], fails: (_id, attempt) => attempt === 1 }).run(task, ctx);
+      },
+    };
     const episodes = new InMemoryEpisodeStore();
     const reflector = new ScriptedChatModel({ replies: ['Check the input before using it.'] });
-    const { result, events } = await collect(run({
-      goal: 'g', roles: [{ name: 'worker', description: 'works', agent: flaky }], planner: new StaticPlanner({ goal: 'g', tasks: [plainTask('a')] }),
-      model: reflector, episodes, config: { ...offline, failurePolicy: 'reflect', maxRetries: 1 },
-    }));
+    const { result, events } = await collect(
+      run({
+        goal: 'g',
+        roles: [{ name: 'worker', description: 'works', agent: flaky }],
+        planner: new StaticPlanner({ goal: 'g', tasks: [plainTask('a')] }),
+        model: reflector,
+        episodes,
+        config: { ...offline, failurePolicy: 'reflect', maxRetries: 1 },
+      }),
+    );
     expect(result.status).toBe('completed');
-    expect(events.find((e) => e.type === 'task.reflected')).toMatchObject({ taskId: 'a', attempt: 1, lesson: 'Check the input before using it.' });
+    expect(events.find((e) => e.type === 'task.reflected')).toMatchObject({
+      taskId: 'a',
+      attempt: 1,
+      lesson: 'Check the input before using it.',
+    });
     expect(contexts[1]).toContain('Lesson: Check the input before using it.');
     expect((await episodes.recall('do a', { lessonsOnly: true }))[0]?.lesson).toBe('Check the input before using it.');
   });
@@ -103,21 +151,39 @@ describe('orchestrator', () => {
     const scripted = new ScriptedChatModel({
       respond: ({ task, toolResults, tools }) => {
         if (/loop/.test(task)) return { toolCalls: [{ name: 'calculator', args: { expression: '1+1' } }] };
-        if (/time/.test(task)) return toolResults.length ? 'no time tool used' : { toolCalls: [{ name: 'current_time', args: {} }] };
+        if (/time/.test(task))
+          return toolResults.length ? 'no time tool used' : { toolCalls: [{ name: 'current_time', args: {} }] };
         if (/json/.test(task)) return ++asked === 1 ? 'forty-two' : '{"value": 42}';
         return `tools: ${tools.join(',')}`;
       },
     });
-    const roles = [{ name: 'worker', description: 'works', agent: { name: 'worker', instructions: 'Work.', tools: [createCalculatorTool(), createCurrentTimeTool()] } }];
+    const roles = [
+      {
+        name: 'worker',
+        description: 'works',
+        agent: { name: 'worker', instructions: 'Work.', tools: [createCalculatorTool(), createCurrentTimeTool()] },
+      },
+    ];
     const graph = {
       goal: 'g',
       tasks: [
         { ...plainTask('loop'), budget: { maxSteps: 2 } },
         { ...plainTask('time'), tools: ['calculator'] },
-        { ...plainTask('json'), output: { schema: { type: 'object', properties: { value: { type: 'number' } }, required: ['value'] } } },
+        {
+          ...plainTask('json'),
+          output: { schema: { type: 'object', properties: { value: { type: 'number' } }, required: ['value'] } },
+        },
       ],
     };
-    const { result, events } = await collect(run({ goal: 'g', roles, planner: new StaticPlanner(graph), model: scripted, config: { ...offline, failurePolicy: 'continue', maxSteps: 50 } }));
+    const { result, events } = await collect(
+      run({
+        goal: 'g',
+        roles,
+        planner: new StaticPlanner(graph),
+        model: scripted,
+        config: { ...offline, failurePolicy: 'continue', maxSteps: 50 },
+      }),
+    );
     const byId = Object.fromEntries(result.tasks.map((t) => [t.taskId, t]));
     expect(byId.loop).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
     expect(byId.time).toMatchObject({ status: 'completed' });
@@ -125,20 +191,35 @@ describe('orchestrator', () => {
     expect(byId.json).toMatchObject({ status: 'failed', error: { code: 'output_invalid' } });
 
     asked = 0;
-    const retried = await run({ goal: 'g', roles, planner: new StaticPlanner({ goal: 'g', tasks: [graph.tasks[2]!] }), model: scripted, config: { ...offline, failurePolicy: 'retry', maxRetries: 1 } }).result;
+    const retried = await run({
+      goal: 'g',
+      roles,
+      planner: new StaticPlanner({ goal: 'g', tasks: [graph.tasks[2]!] }),
+      model: scripted,
+      config: { ...offline, failurePolicy: 'retry', maxRetries: 1 },
+    }).result;
     expect(retried.status).toBe('completed');
     expect(retried.tasks[0]).toMatchObject({ attempts: 2, output: { value: 42 } });
   });
 
   it('replans only the failed subgraph: completed tasks run once and keep their results byte for byte', async () => {
     const spans: Span[] = [];
-    const graph: TaskGraphInput = { goal: 'g', tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['b']), plainTask('d', ['a', 'c'])] };
+    const graph: TaskGraphInput = {
+      goal: 'g',
+      tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['b']), plainTask('d', ['a', 'c'])],
+    };
     const revision = { goal: 'g', tasks: [plainTask('b2'), plainTask('c', ['b2']), plainTask('d', ['a', 'c'])] };
     const replanModel = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'submit_plan', args: revision }] }] });
-    const { result, events } = await collect(run({
-      goal: 'g', roles: team(spans, { fails: (id) => id === 'b' }), planner: new StaticPlanner(graph), replanner: new LlmReplanner({ model: replanModel }),
-      model, config: { ...offline, failurePolicy: 'replan', maxRetries: 0 },
-    }));
+    const { result, events } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { fails: (id) => id === 'b' }),
+        planner: new StaticPlanner(graph),
+        replanner: new LlmReplanner({ model: replanModel }),
+        model,
+        config: { ...offline, failurePolicy: 'replan', maxRetries: 0 },
+      }),
+    );
     expect(result.status).toBe('completed');
     expect(events.filter((e) => e.type === 'plan.revised')).toHaveLength(1);
     expect(result.plan!.tasks.map((t) => t.id)).toEqual(['a', 'b2', 'c', 'd']);
@@ -152,11 +233,20 @@ describe('orchestrator', () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b')] };
     const junk = new ScriptedChatModel({ respond: () => 'I cannot plan' });
-    const { result, events } = await collect(run({
-      goal: 'g', roles: team(spans, { fails: (id) => id === 'b' }), planner: new StaticPlanner(graph), replanner: new LlmReplanner({ model: junk, maxRepairs: 1 }),
-      model, config: { ...offline, maxRetries: 0 },
-    }));
-    expect(events.find((e) => e.type === 'plan.revision_failed')).toMatchObject({ failedTaskId: 'b', error: { code: 'plan_invalid' } });
+    const { result, events } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { fails: (id) => id === 'b' }),
+        planner: new StaticPlanner(graph),
+        replanner: new LlmReplanner({ model: junk, maxRepairs: 1 }),
+        model,
+        config: { ...offline, maxRetries: 0 },
+      }),
+    );
+    expect(events.find((e) => e.type === 'plan.revision_failed')).toMatchObject({
+      failedTaskId: 'b',
+      error: { code: 'plan_invalid' },
+    });
     expect(result.status).toBe('failed');
     expect(Object.fromEntries(result.tasks.map((t) => [t.taskId, t.status]))).toEqual({ a: 'completed', b: 'failed' });
   });
@@ -164,22 +254,38 @@ describe('orchestrator', () => {
   it('with policy continue, skips what depends on a failure and finishes the independent branch', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['a']), plainTask('d', ['b'])] };
-    const { result } = await collect(run({
-      goal: 'g', roles: team(spans, { fails: (id) => id === 'a' }), planner: new StaticPlanner(graph), model, config: { ...offline, failurePolicy: 'continue' },
-    }));
+    const { result } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { fails: (id) => id === 'a' }),
+        planner: new StaticPlanner(graph),
+        model,
+        config: { ...offline, failurePolicy: 'continue' },
+      }),
+    );
     expect(result.status).toBe('failed');
     expect(result.error?.code).toBe('task_failed');
-    expect(Object.fromEntries(result.tasks.map((t) => [t.taskId, t.status]))).toEqual({ a: 'failed', b: 'completed', c: 'skipped', d: 'completed' });
+    expect(Object.fromEntries(result.tasks.map((t) => [t.taskId, t.status]))).toEqual({
+      a: 'failed',
+      b: 'completed',
+      c: 'skipped',
+      d: 'completed',
+    });
     expect(result.answer).toBe('d(b)');
   });
 
   it('with policy fail-fast, starts nothing new after the first failure', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a']), plainTask('c', ['a']), plainTask('x')] };
-    const { result } = await collect(run({
-      goal: 'g', roles: team(spans, { fails: (id) => id === 'x', durationMs: (id) => (id === 'a' ? 40 : 1) }), planner: new StaticPlanner(graph), model,
-      config: { ...offline, failurePolicy: 'fail-fast', concurrency: 2 },
-    }));
+    const { result } = await collect(
+      run({
+        goal: 'g',
+        roles: team(spans, { fails: (id) => id === 'x', durationMs: (id) => (id === 'a' ? 40 : 1) }),
+        planner: new StaticPlanner(graph),
+        model,
+        config: { ...offline, failurePolicy: 'fail-fast', concurrency: 2 },
+      }),
+    );
     expect(result.status).toBe('failed');
     expect(spans.map((s) => s.id).sort()).toEqual(['a', 'x']);
   });
@@ -188,22 +294,45 @@ describe('orchestrator', () => {
     const spans: Span[] = [];
     const cyclic = { goal: 'g', tasks: [plainTask('a', ['b']), plainTask('b', ['a'])] };
     const good = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a'])] };
-    const planModel = new ScriptedChatModel({ replies: ['{"goal": "g", "tasks": [', { toolCalls: [{ name: 'submit_plan', args: cyclic }] }, { toolCalls: [{ name: 'submit_plan', args: good }] }] });
-    const repaired = await run({ goal: 'g', roles: team(spans), planner: new LlmPlanner({ model: planModel }), model, config: offline }).result;
+    const planModel = new ScriptedChatModel({
+      replies: [
+        '{"goal": "g", "tasks": [',
+        { toolCalls: [{ name: 'submit_plan', args: cyclic }] },
+        { toolCalls: [{ name: 'submit_plan', args: good }] },
+      ],
+    });
+    const repaired = await run({
+      goal: 'g',
+      roles: team(spans),
+      planner: new LlmPlanner({ model: planModel }),
+      model,
+      config: offline,
+    }).result;
     expect(repaired.status).toBe('completed');
     expect(repaired.answer).toBe('b(a)');
 
     const junk = new ScriptedChatModel({ respond: () => 'no plan here, sorry' });
-    const failed = await run({ goal: 'g', roles: team(spans), planner: new LlmPlanner({ model: junk }), model, config: offline }).result;
+    const failed = await run({
+      goal: 'g',
+      roles: team(spans),
+      planner: new LlmPlanner({ model: junk }),
+      model,
+      config: offline,
+    }).result;
     expect(failed.status).toBe('failed');
     expect(failed.error?.code).toBe('plan_invalid');
   });
 
   it('charges planning calls to the run budget and shows them as events', async () => {
     const plan = { goal: 'g', tasks: [plainTask('a', [], 'answerer')] };
-    const planner = new ScriptedChatModel({ respond: ({ tools }) => (tools.includes('submit_plan') ? { toolCalls: [{ name: 'submit_plan', args: plan }] } : 'answer') });
+    const planner = new ScriptedChatModel({
+      respond: ({ tools }) =>
+        tools.includes('submit_plan') ? { toolCalls: [{ name: 'submit_plan', args: plan }] } : 'answer',
+    });
     const roles = [{ name: 'answerer', description: 'answers', agent: { name: 'answerer', instructions: 'Answer.' } }];
-    const { result, events } = await collect(run({ goal: 'g', roles, model: planner, config: { ...offline, maxSteps: 1 } }));
+    const { result, events } = await collect(
+      run({ goal: 'g', roles, model: planner, config: { ...offline, maxSteps: 1 } }),
+    );
     expect(events.find((e) => e.type === 'model.response')).toMatchObject({ taskId: 'plan', step: 1 });
     expect(result.status).toBe('budget_exceeded');
     expect(result.steps).toBe(1);
@@ -214,11 +343,24 @@ describe('orchestrator', () => {
     const echoModel = new ScriptedChatModel({ respond: ({ task }) => `done: ${task.split('\n').at(-1)}` });
     const roles = [{ name: 'worker', description: 'answers', agent: { name: 'worker', instructions: 'Answer.' } }];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a']), plainTask('c', ['b'])] };
-    const first = await run({ goal: 'g', roles, planner: new StaticPlanner(graph), model: echoModel, config: { ...offline, databasePath, maxSteps: 2 } }).result;
+    const first = await run({
+      goal: 'g',
+      roles,
+      planner: new StaticPlanner(graph),
+      model: echoModel,
+      config: { ...offline, databasePath, maxSteps: 2 },
+    }).result;
     expect(first.status).toBe('budget_exceeded');
     expect(first.tasks.map((t) => t.taskId)).toEqual(['a', 'b']);
     const callsBefore = echoModel.calls;
-    const { result, events } = await collect(resume(first.runId, { roles, planner: new StaticPlanner(graph), model: echoModel, config: { ...offline, databasePath, maxSteps: 10 } }));
+    const { result, events } = await collect(
+      resume(first.runId, {
+        roles,
+        planner: new StaticPlanner(graph),
+        model: echoModel,
+        config: { ...offline, databasePath, maxSteps: 10 },
+      }),
+    );
     expect(result.status).toBe('completed');
     expect(echoModel.calls - callsBefore).toBe(1);
     const resumedAt = events.find((x) => x.type === 'run.resumed')!.seq;
@@ -230,29 +372,60 @@ describe('orchestrator', () => {
     const databasePath = fileDb();
     const slow = new ScriptedChatModel({
       latencyMs: 30,
-      respond: ({ toolResults, call }) => (toolResults.length || call % 2 === 1 ? `answer ${call}` : { toolCalls: [{ name: 'current_time', args: {} }] }),
+      respond: ({ toolResults, call }) =>
+        toolResults.length || call % 2 === 1 ? `answer ${call}` : { toolCalls: [{ name: 'current_time', args: {} }] },
     });
     const { createCurrentTimeTool } = await import('cadre/tools');
-    const roles = [{ name: 'worker', description: 'answers', agent: { name: 'worker', instructions: 'Answer.', tools: [createCurrentTimeTool()] } }];
+    const roles = [
+      {
+        name: 'worker',
+        description: 'answers',
+        agent: { name: 'worker', instructions: 'Answer.', tools: [createCurrentTimeTool()] },
+      },
+    ];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a']), plainTask('c', ['b'])] };
-    const handle = run({ goal: 'g', roles, planner: new StaticPlanner(graph), model: slow, config: { ...offline, databasePath } });
+    const handle = run({
+      goal: 'g',
+      roles,
+      planner: new StaticPlanner(graph),
+      model: slow,
+      config: { ...offline, databasePath },
+    });
     handle.on('tool.result', (event) => event.taskId === 'b' && handle.cancel('test'));
     const stopped = await handle.result;
     expect(stopped.status).toBe('cancelled');
-    const { result, events } = await collect(resume(stopped.runId, { roles, planner: new StaticPlanner(graph), model: slow, config: { ...offline, databasePath } }));
+    const { result, events } = await collect(
+      resume(stopped.runId, {
+        roles,
+        planner: new StaticPlanner(graph),
+        model: slow,
+        config: { ...offline, databasePath },
+      }),
+    );
     expect(result.status).toBe('completed');
     const resumedAt = events.find((x) => x.type === 'run.resumed')!.seq;
     const fresh = events.filter((e) => e.seq >= resumedAt);
     expect(startedIds(fresh)).toEqual(['b', 'c']);
     // b's first model call and its tool call were journaled before the cancel: replayed, not repeated.
-    expect(fresh.filter((e) => e.type === 'model.response' && e.taskId === 'b').map((e) => (e as { replayed: boolean }).replayed)).toEqual([true, false]);
+    expect(
+      fresh
+        .filter((e) => e.type === 'model.response' && e.taskId === 'b')
+        .map((e) => (e as { replayed: boolean }).replayed),
+    ).toEqual([true, false]);
     expect(fresh.find((e) => e.type === 'tool.result' && e.taskId === 'b')).toMatchObject({ replayed: true });
     expect(result.tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
   });
 
   it('with maxActiveRuns 1, a second run waits until the first has ended', async () => {
     const spans: Span[] = [];
-    const start = (id: string) => run({ goal: id, roles: team(spans, { durationMs: () => 40 }), planner: new StaticPlanner({ goal: id, tasks: [plainTask(id)] }), model, config: { ...offline, maxActiveRuns: 1 } }).result;
+    const start = (id: string) =>
+      run({
+        goal: id,
+        roles: team(spans, { durationMs: () => 40 }),
+        planner: new StaticPlanner({ goal: id, tasks: [plainTask(id)] }),
+        model,
+        config: { ...offline, maxActiveRuns: 1 },
+      }).result;
     const [first, second] = await Promise.all([start('x'), start('y')]);
     expect([first.status, second.status]).toEqual(['completed', 'completed']);
     const [x, y] = [spans.find((s) => s.id === 'x')!, spans.find((s) => s.id === 'y')!];
@@ -263,20 +436,52 @@ describe('orchestrator', () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b', ['a'])] };
     const edited = { goal: 'g', tasks: [plainTask('a'), plainTask('z', ['a'])] };
-    const editRun = await run({ goal: 'g', roles: team(spans), planner: new StaticPlanner(graph), model, config: offline, approvePlan: () => ({ action: 'edit', graph: edited }) }).result;
+    const editRun = await run({
+      goal: 'g',
+      roles: team(spans),
+      planner: new StaticPlanner(graph),
+      model,
+      config: offline,
+      approvePlan: () => ({ action: 'edit', graph: edited }),
+    }).result;
     expect(editRun.answer).toBe('z(a)');
-    const rejected = await run({ goal: 'g', roles: team(spans), planner: new StaticPlanner(graph), model, config: offline, approvePlan: () => ({ action: 'reject' }) }).result;
+    const rejected = await run({
+      goal: 'g',
+      roles: team(spans),
+      planner: new StaticPlanner(graph),
+      model,
+      config: offline,
+      approvePlan: () => ({ action: 'reject' }),
+    }).result;
     expect(rejected.status).toBe('rejected');
     expect(rejected.tasks).toEqual([]);
 
     const databasePath = fileDb();
     let plans = 0;
-    const counting = { plan: async (...args: Parameters<StaticPlanner['plan']>) => (plans++, new StaticPlanner(graph).plan(...args)) };
-    const waiting = await run({ goal: 'g', roles: team(spans), planner: counting, model, config: { ...offline, databasePath }, approvePlan: true }).result;
+    const counting = {
+      plan: async (...args: Parameters<StaticPlanner['plan']>) => (plans++, new StaticPlanner(graph).plan(...args)),
+    };
+    const waiting = await run({
+      goal: 'g',
+      roles: team(spans),
+      planner: counting,
+      model,
+      config: { ...offline, databasePath },
+      approvePlan: true,
+    }).result;
     expect(waiting.status).toBe('awaiting_approval');
-    expect(waiting.approval?.kind === 'plan_approval' && waiting.approval.graph.tasks.map((t) => t.id)).toEqual(['a', 'b']);
+    expect(waiting.approval?.kind === 'plan_approval' && waiting.approval.graph.tasks.map((t) => t.id)).toEqual([
+      'a',
+      'b',
+    ]);
     const decision: PlanDecision = { action: 'approve' };
-    const done = await resume(waiting.runId, { roles: team(spans), planner: counting, model, config: { ...offline, databasePath }, decision }).result;
+    const done = await resume(waiting.runId, {
+      roles: team(spans),
+      planner: counting,
+      model,
+      config: { ...offline, databasePath },
+      decision,
+    }).result;
     expect(done.status).toBe('completed');
     expect(plans).toBe(1);
   });

@@ -27,12 +27,20 @@ describe('options passed in code are checked like the config file', () => {
     const misplaced = thrown(() => run({ ...base, maxCostUsd: 'abc' } as never));
     expect(misplaced).toMatchObject({ code: 'input_invalid', details: { key: 'maxCostUsd' } });
     expect(misplaced.message).toContain('pass it as `config: { maxCostUsd }`');
-    expect(thrown(() => run({ ...base, rolse: [] } as never))).toMatchObject({ code: 'input_invalid', details: { suggestion: 'roles' } });
-    expect(thrown(() => resume('run_x', { decisoin: { action: 'approve' } } as never))).toMatchObject({ code: 'input_invalid', details: { suggestion: 'decision' } });
+    expect(thrown(() => run({ ...base, rolse: [] } as never))).toMatchObject({
+      code: 'input_invalid',
+      details: { suggestion: 'roles' },
+    });
+    expect(thrown(() => resume('run_x', { decisoin: { action: 'approve' } } as never))).toMatchObject({
+      code: 'input_invalid',
+      details: { suggestion: 'decision' },
+    });
   });
 
   it('refuses option values of the wrong kind, naming the option', () => {
-    expect(thrown(() => run({ ...base, privacy: 'secret' } as never)).message).toMatch(/"privacy" must be 'public' or 'sensitive'/);
+    expect(thrown(() => run({ ...base, privacy: 'secret' } as never)).message).toMatch(
+      /"privacy" must be 'public' or 'sensitive'/,
+    );
     expect(thrown(() => run({ ...base, approveTool: 'later' } as never)).message).toMatch(/"approveTool"/);
     expect(thrown(() => run({ ...base, tools: {} } as never)).message).toMatch(/"tools" must be an array/);
   });

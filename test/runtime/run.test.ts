@@ -13,13 +13,18 @@ const echo = defineTool({
   run: ({ text }) => text,
 });
 const loopingModel = (latencyMs = 0) =>
-  new ScriptedChatModel({ latencyMs, respond: ({ call }) => ({ toolCalls: [{ name: 'echo', args: { text: `step ${call + 1}` } }] }) });
+  new ScriptedChatModel({
+    latencyMs,
+    respond: ({ call }) => ({ toolCalls: [{ name: 'echo', args: { text: `step ${call + 1}` } }] }),
+  });
 const agent = { name: 'looper', instructions: 'Echo forever.', tools: [echo] };
 const offline = { ollamaHost: 'http://127.0.0.1:2' };
 
 describe('run()', () => {
   it('streams events as an AsyncIterable and ends with run.completed carrying answer, usage and cost', async () => {
-    const model = new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'echo', args: { text: 'hi' } }] }, 'done: hi'] });
+    const model = new ScriptedChatModel({
+      replies: [{ toolCalls: [{ name: 'echo', args: { text: 'hi' } }] }, 'done: hi'],
+    });
     const handle = run({ goal: 'say hi', agent, model, config: offline });
     const events: CadreEvent[] = [];
     for await (const event of handle.events()) events.push(event);
@@ -41,7 +46,11 @@ describe('run()', () => {
     expect(result.error?.code).toBe('budget_exceeded');
     expect(result.steps).toBe(3);
     expect(result.trace.filter((s) => s.kind === 'model')).toHaveLength(3);
-    expect(result.trace.filter((s) => s.kind === 'tool').map((s) => s.kind === 'tool' && s.output)).toEqual(['step 1', 'step 2', 'step 3']);
+    expect(result.trace.filter((s) => s.kind === 'tool').map((s) => s.kind === 'tool' && s.output)).toEqual([
+      'step 1',
+      'step 2',
+      'step 3',
+    ]);
     const kinds: string[] = [];
     for await (const event of handle.events()) kinds.push(event.type);
     expect(kinds).toContain('budget.exceeded');
@@ -49,7 +58,10 @@ describe('run()', () => {
 
   it('stops at maxCostUsd with budget_exceeded, costing each call from the price table', async () => {
     const expensive = new ScriptedChatModel({
-      respond: () => ({ toolCalls: [{ name: 'echo', args: { text: 'x' } }], usage: { inputTokens: 1_000_000, outputTokens: 0 } }),
+      respond: () => ({
+        toolCalls: [{ name: 'echo', args: { text: 'x' } }],
+        usage: { inputTokens: 1_000_000, outputTokens: 0 },
+      }),
     });
     const router = createFixedRouter(expensive, { provider: 'openai', model: 'gpt-4o-mini', location: 'cloud' });
     const result = await run({ goal: 'spend', agent, router, config: { ...offline, maxCostUsd: 0.2 } }).result;
@@ -77,8 +89,12 @@ describe('run()', () => {
   });
 
   it('rejects bad input at once with a user error', () => {
-    expect(() => run({ goal: '  ', agent, model: loopingModel() })).toThrow(expect.objectContaining({ code: 'input_invalid' }));
-    expect(() => run({ goal: 'x', agent, model: loopingModel(), config: { maxSteps: -1 } })).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    expect(() => run({ goal: '  ', agent, model: loopingModel() })).toThrow(
+      expect.objectContaining({ code: 'input_invalid' }),
+    );
+    expect(() => run({ goal: 'x', agent, model: loopingModel(), config: { maxSteps: -1 } })).toThrow(
+      expect.objectContaining({ code: 'config_invalid' }),
+    );
     expect(() => run({ goal: 'x', agent: { name: 'bad name!', instructions: 'i' }, model: loopingModel() })).toThrow(
       expect.objectContaining({ code: 'input_invalid' }),
     );

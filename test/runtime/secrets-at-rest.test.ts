@@ -17,7 +17,12 @@ function oneOfEachForm(): Sample[] {
 }
 
 /** A middle slice and the whole value, raw and JSON-escaped: enough to see any stored copy. */
-const needles = (value: string) => [value, JSON.stringify(value).slice(1, -1), value.slice(Math.floor(value.length / 4), Math.floor(value.length / 4) + 16)].filter((n) => n.length >= 12);
+const needles = (value: string) =>
+  [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    value.slice(Math.floor(value.length / 4), Math.floor(value.length / 4) + 16),
+  ].filter((n) => n.length >= 12);
 
 /** Every row of every table of the database, as text (blobs decoded), one string per table. */
 function everyTable(path: string): Map<string, string> {
@@ -26,7 +31,16 @@ function everyTable(path: string): Map<string, string> {
   const dump = new Map<string, string>();
   for (const { name } of tables) {
     const rows = db.prepare(`SELECT * FROM "${name}"`).all() as Record<string, unknown>[];
-    dump.set(name, rows.map((row) => Object.values(row).map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v))).join('\u0001')).join('\n'));
+    dump.set(
+      name,
+      rows
+        .map((row) =>
+          Object.values(row)
+            .map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : String(v)))
+            .join('\u0001'),
+        )
+        .join('\n'),
+    );
   }
   db.close();
   return dump;
@@ -36,11 +50,30 @@ describe('secrets at rest', () => {
   it('leaves no secret of any supported format in any table of the database or any log line, wherever it entered the run', async () => {
     const samples = oneOfEachForm();
     expect(samples.length).toBeGreaterThanOrEqual(40);
-    const post = defineTool({ name: 'post', description: 'posts a body', input: z.object({ url: z.string(), body: z.string() }), effects: 'write', idempotent: true, run: () => 'posted' });
-    const fetchConfig = defineTool({ name: 'fetch_config', description: 'reads config', input: z.object({ n: z.number() }), effects: 'read', run: ({ n }) => `config:\n${samples[n]!.text}` });
-    const fail = defineTool({ name: 'fail', description: 'fails', input: z.object({ n: z.number() }), effects: 'read', run: ({ n }) => {
-      throw new Error(`upstream refused: ${samples[n]!.text}`);
-    } });
+    const post = defineTool({
+      name: 'post',
+      description: 'posts a body',
+      input: z.object({ url: z.string(), body: z.string() }),
+      effects: 'write',
+      idempotent: true,
+      run: () => 'posted',
+    });
+    const fetchConfig = defineTool({
+      name: 'fetch_config',
+      description: 'reads config',
+      input: z.object({ n: z.number() }),
+      effects: 'read',
+      run: ({ n }) => `config:\n${samples[n]!.text}`,
+    });
+    const fail = defineTool({
+      name: 'fail',
+      description: 'fails',
+      input: z.object({ n: z.number() }),
+      effects: 'read',
+      run: ({ n }) => {
+        throw new Error(`upstream refused: ${samples[n]!.text}`);
+      },
+    });
     // Step n: the model says the secret, posts it to a URL that carries it, reads it, and meets it in an error.
     const model = new ScriptedChatModel({
       respond: ({ call }) => {
@@ -49,7 +82,10 @@ describe('secrets at rest', () => {
         return {
           content: `Working with ${text}`,
           toolCalls: [
-            { name: 'post', args: { url: `https://hooks.example.com/in?token=${encodeURIComponent(value)}`, body: text } },
+            {
+              name: 'post',
+              args: { url: `https://hooks.example.com/in?token=${encodeURIComponent(value)}`, body: text },
+            },
             { name: 'fetch_config', args: { n: call } },
             { name: 'fail', args: { n: call } },
           ],
@@ -57,24 +93,37 @@ describe('secrets at rest', () => {
       },
     });
     const lines: string[] = [];
-    const logger = createLogger({ level: 'trace', name: 'secrets-test', destination: new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }) });
-    logger.warn({ err: new Error(`boom ${samples[0]!.text}`), headers: { authorization: samples[1]!.value } }, `while calling with ${samples[2]!.text}`);
+    const logger = createLogger({
+      level: 'trace',
+      name: 'secrets-test',
+      destination: new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }),
+    });
+    logger.warn(
+      { err: new Error(`boom ${samples[0]!.text}`), headers: { authorization: samples[1]!.value } },
+      `while calling with ${samples[2]!.text}`,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'cadre-secrets-'));
     const path = join(dir, 'cadre.db');
     const result = await run({
-      goal: 'use the credentials', agent: { name: 'ops', instructions: 'Do it.', tools: [post, fetchConfig, fail], maxSteps: samples.length + 5 }, model, logger,
+      goal: 'use the credentials',
+      agent: { name: 'ops', instructions: 'Do it.', tools: [post, fetchConfig, fail], maxSteps: samples.length + 5 },
+      model,
+      logger,
       config: { databasePath: path, maxSteps: samples.length + 5, ollamaHost: 'http://127.0.0.1:2' },
     }).result;
     expect(result.status).toBe('completed');
     const tables = everyTable(path);
-    for (const table of ['events', 'steps', 'tool_calls', 'tool_audit', 'task_outcomes', 'runs', 'checkpoints']) expect([...tables.keys()]).toContain(table);
+    for (const table of ['events', 'steps', 'tool_calls', 'tool_audit', 'task_outcomes', 'runs', 'checkpoints'])
+      expect([...tables.keys()]).toContain(table);
     // The run really stored its steps and calls: the scan below has something to scan.
     expect(tables.get('steps')!.split('\n').length).toBeGreaterThan(samples.length * 3);
     expect(tables.get('tool_calls')!.split('\n').length).toBe(samples.length);
     const leaks: string[] = [];
     for (const sample of samples) {
-      for (const [table, text] of tables) if (needles(sample.value).some((n) => text.includes(n))) leaks.push(`${sample.form} in ${table}`);
-      if (needles(sample.value).some((n) => lines.some((line) => line.includes(n)))) leaks.push(`${sample.form} in the log`);
+      for (const [table, text] of tables)
+        if (needles(sample.value).some((n) => text.includes(n))) leaks.push(`${sample.form} in ${table}`);
+      if (needles(sample.value).some((n) => lines.some((line) => line.includes(n))))
+        leaks.push(`${sample.form} in the log`);
     }
     expect(leaks).toEqual([]);
     expect(lines.join('')).toContain('[redacted]');

@@ -14,10 +14,16 @@ afterEach(async () => close?.());
 /** One process of the fixture (spawned asynchronously: the recording server answers from this one); its last stdout line. */
 function fixture(mode: 'run' | 'resume', dir: string, cloudUrl: string): Promise<{ status: string; models: string[] }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/sensitive-resume.ts', mode, dir, cloudUrl], { cwd: root });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/fixtures/sensitive-resume.ts', mode, dir, cloudUrl],
+      { cwd: root },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('close', () => resolve(JSON.parse(out.trim().split('\n').at(-1) || 'null') as { status: string; models: string[] }));
+    child.on('close', () =>
+      resolve(JSON.parse(out.trim().split('\n').at(-1) || 'null') as { status: string; models: string[] }),
+    );
   });
 }
 

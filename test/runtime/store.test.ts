@@ -12,7 +12,17 @@ import { openCadreStore, openDatabase, type CadreStore } from '../../src/runtime
 const emptyUsage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
 
 function modelStep(runId: string, taskId: string, index: number, content: string): JournalStep {
-  return { kind: 'model', runId, taskId, index, model: 'scripted', content, toolCalls: [], usage: { ...emptyUsage }, costUsd: 0 };
+  return {
+    kind: 'model',
+    runId,
+    taskId,
+    index,
+    model: 'scripted',
+    content,
+    toolCalls: [],
+    usage: { ...emptyUsage },
+    costUsd: 0,
+  };
 }
 
 function toolStep(runId: string, taskId: string, index: number, callId: string): JournalStep {
@@ -111,7 +121,10 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     expect(counter.runs).toBe(1);
     const record = store.toolCalls.get({ runId: 'run_w', taskId: 't1', callId: 'call_1' });
     expect(record).toMatchObject({
-      state: 'completed', tool: 'append_line', args: { line: 'hello' }, outcome: { ok: true, output: 'wrote hello' },
+      state: 'completed',
+      tool: 'append_line',
+      args: { line: 'hello' },
+      outcome: { ok: true, output: 'wrote hello' },
     });
     expect(record?.completedAt).toBeTypeOf('number');
 
@@ -130,7 +143,12 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     const { tool, counter } = writer(false);
     const key = { runId: 'run_c', taskId: 't1', callId: 'call_1' };
     // The process "crashed" after begin and before complete.
-    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' }, digest: callDigest('append_line', { line: 'hello' }) });
+    store.toolCalls.begin({
+      ...key,
+      tool: 'append_line',
+      args: { line: 'hello' },
+      digest: callDigest('append_line', { line: 'hello' }),
+    });
     expect(store.toolCalls.get(key)?.state).toBe('started');
 
     const outcome = await new ToolExecutor({ tools: [tool] }).execute(
@@ -148,7 +166,12 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     const store = open(':memory:');
     const { tool, counter } = writer(true);
     const key = { runId: 'run_i', taskId: 't1', callId: 'call_1' };
-    store.toolCalls.begin({ ...key, tool: 'append_line', args: { line: 'hello' }, digest: callDigest('append_line', { line: 'hello' }) });
+    store.toolCalls.begin({
+      ...key,
+      tool: 'append_line',
+      args: { line: 'hello' },
+      digest: callDigest('append_line', { line: 'hello' }),
+    });
 
     const outcome = await new ToolExecutor({ tools: [tool] }).execute(
       { id: 'call_1', name: 'append_line', args: { line: 'hello' } },
@@ -157,7 +180,10 @@ describe('SqliteToolCallJournal with ToolExecutor', () => {
     expect(outcome).toMatchObject({ ok: true, output: 'wrote hello' });
     expect(outcome.replayed).toBeUndefined();
     expect(counter.runs).toBe(1);
-    expect(store.toolCalls.get(key)).toMatchObject({ state: 'completed', outcome: { ok: true, output: 'wrote hello' } });
+    expect(store.toolCalls.get(key)).toMatchObject({
+      state: 'completed',
+      outcome: { ok: true, output: 'wrote hello' },
+    });
   });
 });
 
@@ -197,8 +223,14 @@ describe('SqliteEventLog with RunEventStream', () => {
     const secret = 'sk-abcdefghijklmnopqrstuvwx';
     const stream = new RunEventStream('run_s', { log: store.events });
     stream.emit({
-      type: 'tool.called', taskId: 't1', step: 1, callId: 'call_1', tool: 'http_fetch',
-      args: { url: 'https://example.com', apiKey: secret, note: `key is ${secret}` }, effects: 'read', replayed: false,
+      type: 'tool.called',
+      taskId: 't1',
+      step: 1,
+      callId: 'call_1',
+      tool: 'http_fetch',
+      args: { url: 'https://example.com', apiKey: secret, note: `key is ${secret}` },
+      effects: 'read',
+      replayed: false,
     });
     stream.close();
 
@@ -218,13 +250,23 @@ describe('RunRegistry', () => {
     await new Promise((r) => setTimeout(r, 5));
     store.runs.create({ id: 'run_2', goal: 'second goal' });
 
-    expect(store.runs.get('run_1')).toMatchObject({ id: 'run_1', goal: 'first goal', status: 'running', settings: { team: 'default' } });
+    expect(store.runs.get('run_1')).toMatchObject({
+      id: 'run_1',
+      goal: 'first goal',
+      status: 'running',
+      settings: { team: 'default' },
+    });
     expect(store.runs.get('run_1')?.plan).toBeUndefined();
     expect(store.runs.get('missing')).toBeUndefined();
 
     store.runs.update('run_1', { status: 'completed', plan: { tasks: ['a'] }, result: { answer: 42 } });
     const updated = store.runs.get('run_1');
-    expect(updated).toMatchObject({ status: 'completed', plan: { tasks: ['a'] }, result: { answer: 42 }, settings: { team: 'default' } });
+    expect(updated).toMatchObject({
+      status: 'completed',
+      plan: { tasks: ['a'] },
+      result: { answer: 42 },
+      settings: { team: 'default' },
+    });
     expect(updated!.updatedAt).toBeGreaterThanOrEqual(updated!.createdAt);
 
     // Newest first.
@@ -272,7 +314,9 @@ describe('openDatabase', () => {
     const db = openDatabase({ path: join(dir, 'nested', 'deeper', 'cadre.db') });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((t) => t.name);
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>
+      ).map((t) => t.name);
       expect(tables).toEqual(expect.arrayContaining(['events', 'runs', 'steps', 'tool_calls']));
     } finally {
       db.close();

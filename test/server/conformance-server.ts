@@ -10,9 +10,12 @@ import { createCadreMcpServer, serveHttp } from '../../src/server/mcp/index.js';
 
 const root = await mkdtemp(join(tmpdir(), 'cadre-conformance-'));
 const tools = builtinTools({ root });
-const serving = await serveHttp(() => createCadreMcpServer({ tools, runGoal: async (goal) => `(conformance stub) ${goal}` }), {
-  port: Number(process.env.PORT ?? 0),
-});
+const serving = await serveHttp(
+  () => createCadreMcpServer({ tools, runGoal: async (goal) => `(conformance stub) ${goal}` }),
+  {
+    port: Number(process.env.PORT ?? 0),
+  },
+);
 process.stdout.write(`${serving.url}\n`);
 const stop = () => void serving.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);

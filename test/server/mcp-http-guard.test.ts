@@ -18,8 +18,14 @@ let headers: Record<string, string>;
 beforeEach(async () => {
   const counter = countingTool();
   calls = counter.calls;
-  serving = await serveHttp(() => createCadreMcpServer({ tools: [counter.tool] }), { bearerToken: token, maxBodyBytes, allowedOrigins: ['https://app.example'] });
-  const transport = new StreamableHTTPClientTransport(new URL(serving.url), { requestInit: { headers: { Authorization: `Bearer ${token}` } } });
+  serving = await serveHttp(() => createCadreMcpServer({ tools: [counter.tool] }), {
+    bearerToken: token,
+    maxBodyBytes,
+    allowedOrigins: ['https://app.example'],
+  });
+  const transport = new StreamableHTTPClientTransport(new URL(serving.url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  });
   client = new Client({ name: 'guard-test', version: '1.0.0' });
   await client.connect(transport);
   headers = {
@@ -46,12 +52,18 @@ describe('serveHttp request guard', () => {
 
   it('accepts an allowed Origin and the localhost spelling of the Host', async () => {
     const port = new URL(serving.url).port;
-    await rawRequest(serving.url, { headers: { ...headers, Host: `localhost:${port}`, Origin: 'https://app.example' }, body: countCall() });
+    await rawRequest(serving.url, {
+      headers: { ...headers, Host: `localhost:${port}`, Origin: 'https://app.example' },
+      body: countCall(),
+    });
     expect(calls()).toBe(1);
   });
 
   it('refuses a foreign Origin with 403', async () => {
-    const response = await rawRequest(serving.url, { headers: { ...headers, Origin: 'https://evil.example' }, body: countCall() });
+    const response = await rawRequest(serving.url, {
+      headers: { ...headers, Origin: 'https://evil.example' },
+      body: countCall(),
+    });
     expect(response.status).toBe(403);
     expect(calls()).toBe(0);
   });
@@ -67,7 +79,11 @@ describe('serveHttp request guard', () => {
 
   it('refuses a missing or wrong bearer token with 401 and WWW-Authenticate', async () => {
     const { Authorization: _, ...withoutToken } = headers;
-    for (const attempt of [withoutToken, { ...headers, Authorization: 'Bearer wrong' }, { ...headers, Authorization: token }]) {
+    for (const attempt of [
+      withoutToken,
+      { ...headers, Authorization: 'Bearer wrong' },
+      { ...headers, Authorization: token },
+    ]) {
       const response = await rawRequest(serving.url, { headers: attempt, body: countCall() });
       expect(response.status).toBe(401);
       expect(response.headers['www-authenticate']).toMatch(/^Bearer /);
@@ -77,15 +93,23 @@ describe('serveHttp request guard', () => {
 
   it('refuses an oversized body with 413, whether declared or streamed in chunks', async () => {
     const big = countCall(maxBodyBytes + 1);
-    const declared = await rawRequest(serving.url, { headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) }, body: big });
+    const declared = await rawRequest(serving.url, {
+      headers: { ...headers, 'Content-Length': String(Buffer.byteLength(big)) },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     const chunks = [big.slice(0, 3000), big.slice(3000)];
-    const streamed = await rawRequest(serving.url, { headers: { ...headers, 'Transfer-Encoding': 'chunked' }, body: chunks });
+    const streamed = await rawRequest(serving.url, {
+      headers: { ...headers, 'Transfer-Encoding': 'chunked' },
+      body: chunks,
+    });
     expect(streamed.status).toBe(413);
     expect(calls()).toBe(0);
   });
 
-  const external = Object.values(networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
   it.skipIf(!external)('binds loopback only by default: another interface of this machine is refused', async () => {
     const port = Number(new URL(serving.url).port);
     const error = await new Promise<Error | undefined>((resolve) => {

@@ -9,7 +9,10 @@ import { countingTool } from './mcp-fixtures.js';
 
 // The executor may wrap tool output in untrusted-data delimiters; the value is what matters here.
 const firstText = (result: unknown) =>
-  ((result as CallToolResult).content[0] as { text: string }).text.replace(/^<tool_output[^>]*>\n([\s\S]*)\n<\/tool_output[^>]*>$/, '$1');
+  ((result as CallToolResult).content[0] as { text: string }).text.replace(
+    /^<tool_output[^>]*>\n([\s\S]*)\n<\/tool_output[^>]*>$/,
+    '$1',
+  );
 let serving: HttpServing | undefined;
 const clients: Client[] = [];
 
@@ -52,7 +55,10 @@ describe('cadre MCP server', () => {
     expect(calculator.inputSchema.properties).toHaveProperty('expression');
     expect(calculator.inputSchema.required).toEqual(['expression']);
     expect(calculator.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
-    expect(tools.find((t) => t.name === 'count')!.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
+    expect(tools.find((t) => t.name === 'count')!.annotations).toMatchObject({
+      readOnlyHint: false,
+      destructiveHint: false,
+    });
   });
 
   it('calls a cadre tool through the executor and reports failures as isError results', async () => {
@@ -78,7 +84,9 @@ describe('cadre MCP server', () => {
     serving = await serveHttp(create, { port: 0, bearerToken: 's3cret' });
     expect(serving.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
     for (let i = 0; i < 2; i++) {
-      const transport = new StreamableHTTPClientTransport(new URL(serving.url), { requestInit: { headers: { Authorization: 'Bearer s3cret' } } });
+      const transport = new StreamableHTTPClientTransport(new URL(serving.url), {
+        requestInit: { headers: { Authorization: 'Bearer s3cret' } },
+      });
       const client = new Client({ name: `http-${i}`, version: '1.0.0' });
       await client.connect(transport);
       clients.push(client);

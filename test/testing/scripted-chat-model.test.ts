@@ -29,7 +29,11 @@ describe('ScriptedChatModel', () => {
 
   it('uses the usage the script gives', async () => {
     const model = new ScriptedChatModel({ replies: [{ content: 'x', usage: { inputTokens: 100, outputTokens: 7 } }] });
-    expect((await model.invoke('q')).usage_metadata).toEqual({ input_tokens: 100, output_tokens: 7, total_tokens: 107 });
+    expect((await model.invoke('q')).usage_metadata).toEqual({
+      input_tokens: 100,
+      output_tokens: 7,
+      total_tokens: 107,
+    });
   });
 
   it('simulates latency and stops waiting when aborted', async () => {

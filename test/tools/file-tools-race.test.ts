@@ -99,7 +99,10 @@ beforeEach(async () => {
   root = join(base, 'root');
   mirror = join(base, 'outside', 'mirror');
   // The outside folder mirrors the inside one's names, so a redirected call would succeed, visibly.
-  for (const [dir, side] of [[join(root, 'swap'), 'inside'], [mirror, 'OUTSIDE']] as const) {
+  for (const [dir, side] of [
+    [join(root, 'swap'), 'inside'],
+    [mirror, 'OUTSIDE'],
+  ] as const) {
     await mkdir(join(dir, 'sub'), { recursive: true });
     await writeFile(join(dir, 'data.txt'), side);
     await writeFile(join(dir, `${side.toLowerCase()}-marker.txt`), side);

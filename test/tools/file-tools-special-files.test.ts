@@ -29,8 +29,14 @@ async function call(name: string, args: Record<string, unknown>): Promise<unknow
 }
 
 async function refused(name: string, args: Record<string, unknown>, code: string) {
-  const error = await call(name, args).then(() => undefined, (e: unknown) => e);
-  expect(CadreError.isInstance(error), `expected ${name}(${JSON.stringify(args)}) to be refused, got ${String(error)}`).toBe(true);
+  const error = await call(name, args).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(
+    CadreError.isInstance(error),
+    `expected ${name}(${JSON.stringify(args)}) to be refused, got ${String(error)}`,
+  ).toBe(true);
   expect((error as CadreError).code).toBe(code);
 }
 
@@ -85,7 +91,9 @@ describe.skipIf(process.platform === 'win32')('file tools and special files', ()
     }
   });
 
-  it('refuse a symlink to /dev/null as outside, and a device node inside the root without replacing it', async ({ skip }) => {
+  it('refuse a symlink to /dev/null as outside, and a device node inside the root without replacing it', async ({
+    skip,
+  }) => {
     await symlink('/dev/null', join(root, 'null-link'));
     await refused('read_file', { path: 'null-link' }, 'path_outside_root');
     await refused('write_file', { path: 'null-link', content: 'x' }, 'path_outside_root');

@@ -17,7 +17,10 @@ async function call(name: string, args: Record<string, unknown>): Promise<unknow
 }
 
 async function refused(name: string, args: Record<string, unknown>, code: string) {
-  const error = await call(name, args).then(() => undefined, (e: unknown) => e);
+  const error = await call(name, args).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(CadreError.isInstance(error), `expected ${name}(${JSON.stringify(args)}) to be refused`).toBe(true);
   expect((error as CadreError).code).toBe(code);
 }
@@ -82,18 +85,32 @@ describe('write_file is keyed', () => {
     const journal = new InMemoryToolCallJournal();
     const executor = new ToolExecutor({ tools: [write] });
     const args = { path: 'report.txt', content: 'final text' };
-    const started = (callId: string) => journal.begin({ runId: 'r', taskId: 't', callId, tool: 'write_file', args, digest: callDigest('write_file', args) });
+    const started = (callId: string) =>
+      journal.begin({
+        runId: 'r',
+        taskId: 't',
+        callId,
+        tool: 'write_file',
+        args,
+        digest: callDigest('write_file', args),
+      });
     // Crashed after the rename, before the journal recorded the end.
     await call('write_file', args);
     const before = await stat(join(root, 'report.txt'));
     started('1.1');
-    const rerun = await executor.execute({ id: 'c', name: 'write_file', args }, { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal });
+    const rerun = await executor.execute(
+      { id: 'c', name: 'write_file', args },
+      { runId: 'r', taskId: 't', step: 1, callKey: '1.1', journal },
+    );
     expect(rerun).toMatchObject({ ok: true, output: 'Wrote 10 bytes to report.txt' });
     expect((await stat(join(root, 'report.txt'))).ino).toBe(before.ino);
     // Crashed before the write: the re-run writes.
     started('2.1');
     await writeFile(join(root, 'report.txt'), 'draft');
-    const second = await executor.execute({ id: 'c', name: 'write_file', args }, { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal });
+    const second = await executor.execute(
+      { id: 'c', name: 'write_file', args },
+      { runId: 'r', taskId: 't', step: 2, callKey: '2.1', journal },
+    );
     expect(second.ok).toBe(true);
     expect(await readFile(join(root, 'report.txt'), 'utf8')).toBe('final text');
   });

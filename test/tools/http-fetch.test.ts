@@ -33,15 +33,21 @@ describe('http_fetch', () => {
 
   it('refuses a host that is not allowed without sending anything', async () => {
     const before = hits.length;
-    await expect(Promise.resolve(tool().run({ url: `http://localhost:${port}/page` }, ctx))).rejects.toMatchObject({ code: 'host_not_allowed' });
+    await expect(Promise.resolve(tool().run({ url: `http://localhost:${port}/page` }, ctx))).rejects.toMatchObject({
+      code: 'host_not_allowed',
+    });
     expect(hits.length).toBe(before);
   });
 
   it('refuses a redirect to a host that is not allowed', async () => {
-    await expect(Promise.resolve(tool().run({ url: `http://127.0.0.1:${port}/away` }, ctx))).rejects.toMatchObject({ code: 'host_not_allowed' });
+    await expect(Promise.resolve(tool().run({ url: `http://127.0.0.1:${port}/away` }, ctx))).rejects.toMatchObject({
+      code: 'host_not_allowed',
+    });
   });
 
   it('refuses other schemes', async () => {
-    await expect(Promise.resolve(tool().run({ url: 'file:///etc/passwd' }, ctx))).rejects.toMatchObject({ code: 'input_invalid' });
+    await expect(Promise.resolve(tool().run({ url: 'file:///etc/passwd' }, ctx))).rejects.toMatchObject({
+      code: 'input_invalid',
+    });
   });
 });

@@ -15,7 +15,10 @@ async function call(tool: Tool, args: Record<string, unknown>): Promise<unknown>
 }
 
 async function failure(tool: Tool, args: Record<string, unknown>): Promise<CadreError> {
-  const error = await call(tool, args).then(() => undefined, (e: unknown) => e);
+  const error = await call(tool, args).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(CadreError.isInstance(error), `expected ${JSON.stringify(args)} to fail`).toBe(true);
   return error as CadreError;
 }
@@ -55,14 +58,19 @@ describe('run_command', () => {
   it('passes ;, && and $(…) in args literally, with no shell to interpret them', async () => {
     const tool = createShellTool({ root, allow: [node] });
     const args = ['a; touch pwned', 'b && touch pwned', '$(touch pwned)', '`touch pwned`', '> pwned'];
-    const output = await call(tool, { command: node, args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...args] });
+    const output = await call(tool, {
+      command: node,
+      args: ['-e', 'console.log(JSON.stringify(process.argv.slice(1)))', ...args],
+    });
     expect(JSON.parse(String(output))).toEqual(args);
     await expect(readFile(join(root, 'pwned'))).rejects.toThrow();
   });
 
   it('runs in a folder inside the root and refuses one outside', async () => {
     const tool = createShellTool({ root, allow: [node] });
-    expect(await call(tool, { command: node, args: ['-e', 'console.log(process.cwd())'], cwd: 'sub' })).toBe(`${join(root, 'sub')}\n`);
+    expect(await call(tool, { command: node, args: ['-e', 'console.log(process.cwd())'], cwd: 'sub' })).toBe(
+      `${join(root, 'sub')}\n`,
+    );
     expect((await failure(tool, { command: node, args: ['-e', '1'], cwd: '..' })).code).toBe('path_outside_root');
     expect((await failure(tool, { command: node, args: ['-e', '1'], cwd: base })).code).toBe('path_outside_root');
   });
@@ -70,7 +78,10 @@ describe('run_command', () => {
   it('kills a program that runs past the timeout, even one ignoring SIGTERM', async () => {
     const tool = createShellTool({ root, allow: [node], timeoutMs: 300 });
     const started = Date.now();
-    const error = await failure(tool, { command: node, args: ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"] });
+    const error = await failure(tool, {
+      command: node,
+      args: ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"],
+    });
     expect(error.code).toBe('timeout');
     expect(Date.now() - started).toBeLessThan(5_000);
   });

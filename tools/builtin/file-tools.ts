@@ -53,13 +53,15 @@ export function createFileTools(options: FileToolsOptions): Tool[] {
           throw pathError(error, path);
         });
         const lines = await Promise.all(
-          entries.sort((a, b) => a.name.localeCompare(b.name)).map(async (entry) => {
-            if (entry.isDirectory()) return `${entry.name}/`;
-            if (entry.isSymbolicLink()) return `${entry.name} (symlink)`;
-            // lstat, relative to the opened folder: an entry swapped for a symlink is never followed.
-            const size = (await lstat(join(folder.path, entry.name)).catch(() => undefined))?.size ?? 0;
-            return `${entry.name} (${size} bytes)`;
-          }),
+          entries
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map(async (entry) => {
+              if (entry.isDirectory()) return `${entry.name}/`;
+              if (entry.isSymbolicLink()) return `${entry.name} (symlink)`;
+              // lstat, relative to the opened folder: an entry swapped for a symlink is never followed.
+              const size = (await lstat(join(folder.path, entry.name)).catch(() => undefined))?.size ?? 0;
+              return `${entry.name} (${size} bytes)`;
+            }),
         );
         await folder.recheck();
         return lines.length ? lines.join('\n') : '(empty folder)';
@@ -79,7 +81,9 @@ export function createFileTools(options: FileToolsOptions): Tool[] {
     run: async ({ path, content }) => {
       const bytes = Buffer.byteLength(content);
       const landed = await holds(options.root, path, content, bytes);
-      const { path: real, root } = landed ? await resolveInsideRoot(options.root, path) : await writeInsideRoot(options.root, path, content);
+      const { path: real, root } = landed
+        ? await resolveInsideRoot(options.root, path)
+        : await writeInsideRoot(options.root, path, content);
       return `Wrote ${bytes} bytes to ${relative(root, real)}`;
     },
   });

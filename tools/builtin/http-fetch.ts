@@ -25,10 +25,15 @@ export function createHttpFetchTool(options: HttpFetchOptions): Tool {
     } catch {
       throw new CadreError('input_invalid', `Not a URL: ${raw}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new CadreError('input_invalid', 'Only http and https URLs');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new CadreError('input_invalid', 'Only http and https URLs');
     const host = url.hostname.toLowerCase();
     const ok = allowed.some((a) => (a.startsWith('.') ? host.endsWith(a) || host === a.slice(1) : host === a));
-    if (!ok) throw new CadreError('host_not_allowed', `Host "${host}" is not in the allowed hosts (${allowed.join(', ') || 'none'})`);
+    if (!ok)
+      throw new CadreError(
+        'host_not_allowed',
+        `Host "${host}" is not in the allowed hosts (${allowed.join(', ') || 'none'})`,
+      );
     return url;
   };
   return defineTool({

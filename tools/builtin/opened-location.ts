@@ -6,7 +6,10 @@ let procFd: Promise<boolean> | undefined;
 export function hasProcFd(): Promise<boolean> {
   procFd ??=
     process.platform === 'linux'
-      ? access('/proc/self/fd').then(() => true, () => false)
+      ? access('/proc/self/fd').then(
+          () => true,
+          () => false,
+        )
       : Promise.resolve(false);
   return procFd;
 }

@@ -9,14 +9,21 @@ export function outsideRootError(userPath: string): CadreError {
 }
 
 const describe = (info: Stats): string =>
-  info.isDirectory() ? 'a folder'
-  : info.isFile() ? 'a file'
-  : info.isSymbolicLink() ? 'a symlink'
-  : info.isFIFO() ? 'a FIFO'
-  : info.isSocket() ? 'a socket'
-  : info.isCharacterDevice() ? 'a character device'
-  : info.isBlockDevice() ? 'a block device'
-  : 'of an unknown kind';
+  info.isDirectory()
+    ? 'a folder'
+    : info.isFile()
+      ? 'a file'
+      : info.isSymbolicLink()
+        ? 'a symlink'
+        : info.isFIFO()
+          ? 'a FIFO'
+          : info.isSocket()
+            ? 'a socket'
+            : info.isCharacterDevice()
+              ? 'a character device'
+              : info.isBlockDevice()
+                ? 'a block device'
+                : 'of an unknown kind';
 
 /** The error for an object of the wrong kind: a FIFO, socket or device where a file or folder was expected. */
 export function wrongKindError(userPath: string, expected: 'file' | 'folder', info?: Stats): CadreError {

@@ -21,7 +21,10 @@ export async function resolveInsideRoot(root: string, userPath: string): Promise
     throw new CadreError('path_invalid', 'Path contains a null byte');
   }
   const realRoot = await realpath(root).catch((error: unknown) => {
-    throw new CadreError('config_invalid', `The tools' root folder "${root}" cannot be used`, { cause: error, details: { root } });
+    throw new CadreError('config_invalid', `The tools' root folder "${root}" cannot be used`, {
+      cause: error,
+      details: { root },
+    });
   });
   const candidate = resolve(realRoot, userPath);
   if (!isInsideRoot(realRoot, candidate)) throw outsideRootError(userPath);

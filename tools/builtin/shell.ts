@@ -25,7 +25,14 @@ const commandPattern = /^[A-Za-z0-9._/+-]{1,256}$/;
 
 /** Finds the real path of an executable the way a shell would: absolute as is, else the first on PATH. */
 async function which(command: string, pathVar: string | undefined): Promise<string | undefined> {
-  const candidates = isAbsolute(command) ? [command] : command.includes('/') ? [] : (pathVar ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const candidates = isAbsolute(command)
+    ? [command]
+    : command.includes('/')
+      ? []
+      : (pathVar ?? '')
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, command));
   for (const candidate of candidates) {
     try {
       await access(candidate, constants.X_OK);
@@ -66,10 +73,23 @@ export function createShellTool(options: ShellToolOptions): Tool {
     run: async ({ command, args, cwd }, context) => {
       const resolved = await which(command, env.PATH);
       if (!resolved || !(await allowedPaths()).has(resolved)) {
-        throw new CadreError('input_invalid', `Command "${command}" is not allowed. Allowed: ${options.allow.join(', ') || 'none'}`, { details: { command } });
+        throw new CadreError(
+          'input_invalid',
+          `Command "${command}" is not allowed. Allowed: ${options.allow.join(', ') || 'none'}`,
+          { details: { command } },
+        );
       }
       const { path: dir } = await resolveInsideRoot(options.root, cwd ?? '.');
-      return runProcess({ file: resolved, args, cwd: dir, env, timeoutMs, outputMaxChars, signal: context.signal, label: command });
+      return runProcess({
+        file: resolved,
+        args,
+        cwd: dir,
+        env,
+        timeoutMs,
+        outputMaxChars,
+        signal: context.signal,
+        label: command,
+      });
     },
   });
 }
@@ -88,7 +108,13 @@ interface ProcessRequest {
 /** Spawns without a shell and collects output up to the cap; rejects on non-zero exit or timeout. */
 function runProcess(request: ProcessRequest): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(request.file, request.args, { cwd: request.cwd, env: request.env, shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(request.file, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      shell: false,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let dropped = 0;
     let timedOut = false;
@@ -128,10 +154,20 @@ function runProcess(request: ProcessRequest): Promise<string> {
       clearTimeout(killTimer);
       request.signal.removeEventListener('abort', stop);
       const tail = text().slice(-2000);
-      if (timedOut) return reject(new CadreError('timeout', `${request.label} took longer than ${request.timeoutMs} ms and was killed. Output tail:\n${tail}`));
+      if (timedOut)
+        return reject(
+          new CadreError(
+            'timeout',
+            `${request.label} took longer than ${request.timeoutMs} ms and was killed. Output tail:\n${tail}`,
+          ),
+        );
       if (code === 0) return resolve(text());
       const status = code === null ? `signal ${signal}` : `exit code ${code}`;
-      reject(new CadreError('tool_failed', `${request.label} failed with ${status}. Output tail:\n${tail}`, { details: { exitCode: code, signal } }));
+      reject(
+        new CadreError('tool_failed', `${request.label} failed with ${status}. Output tail:\n${tail}`, {
+          details: { exitCode: code, signal },
+        }),
+      );
     });
   });
 }

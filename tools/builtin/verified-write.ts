@@ -15,21 +15,30 @@ const { O_CREAT, O_EXCL, O_NOCTTY, O_NOFOLLOW, O_WRONLY } = constants;
  * both go through the verified parent folder, and the written file is checked again once in place.
  * Returns the real paths it wrote to.
  */
-export async function writeInsideRoot(root: string, userPath: string, content: string): Promise<{ path: string; root: string }> {
+export async function writeInsideRoot(
+  root: string,
+  userPath: string,
+  content: string,
+): Promise<{ path: string; root: string }> {
   const { path: real, root: realRoot } = await resolveInsideRoot(root, userPath);
   if (real === realRoot) throw wrongKindError(userPath, 'file');
   const folder = await openFolderInsideRoot(realRoot, dirname(real), userPath).catch((error: unknown) => {
     if (!CadreError.isInstance(error) || error.details.errno !== 'ENOENT') throw error;
-    throw new CadreError('input_invalid', `The folder for "${userPath}" does not exist`, { details: error.details, cause: error });
+    throw new CadreError('input_invalid', `The folder for "${userPath}" does not exist`, {
+      details: error.details,
+      cause: error,
+    });
   });
   try {
     const name = basename(real);
     const target = join(folder.path, name);
     await refuseSpecialTarget(target, userPath);
     const temp = join(folder.path, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o644).catch((error: unknown) => {
-      throw pathError(error, userPath);
-    });
+    const handle = await open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o644).catch(
+      (error: unknown) => {
+        throw pathError(error, userPath);
+      },
+    );
     let placed = false;
     try {
       await handle.writeFile(content, 'utf8');

@@ -3,7 +3,12 @@ export type { McpServersConfig, McpServerConfig, McpStdioServerConfig, McpHttpSe
 export { McpToolNames, mcpToolName, type McpToolRef } from './tool-names.js';
 export { McpServerConnection, idempotencyMetaKey } from './mcp-server-connection.js';
 export type { McpToolInfo } from './mcp-tool-info.js';
-export type { McpServerState, McpProgress, McpCallOptions, McpServerConnectionOptions } from './mcp-server-connection.js';
+export type {
+  McpServerState,
+  McpProgress,
+  McpCallOptions,
+  McpServerConnectionOptions,
+} from './mcp-server-connection.js';
 export { McpToolCache, mcpConfigHash } from './mcp-tool-cache.js';
 export { mcpResultText, mcpResourceText } from './mcp-result-text.js';
 export { createMcpToolset } from './mcp-tools.js';

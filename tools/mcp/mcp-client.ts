@@ -45,7 +45,12 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
       await transport.close().catch(() => undefined);
       throw error;
     }
-    return { client, ...(transport.pid !== null ? { pid: transport.pid } : {}), stderrTail: () => tail.trim(), close: () => client.close() };
+    return {
+      client,
+      ...(transport.pid !== null ? { pid: transport.pid } : {}),
+      stderrTail: () => tail.trim(),
+      close: () => client.close(),
+    };
   }
   const url = new URL(config.url);
   const requestInit = config.headers ? { headers: config.headers } : undefined;
@@ -59,7 +64,10 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
     if (!isClientError(error)) throw error;
   }
   const legacy = new Client(clientInfo);
-  await legacy.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined), signal ? { signal } : undefined);
+  await legacy.connect(
+    new SSEClientTransport(url, requestInit ? { requestInit } : undefined),
+    signal ? { signal } : undefined,
+  );
   return { client: legacy, stderrTail: () => '', close: () => legacy.close() };
 }
 

@@ -62,7 +62,8 @@ export function isStdioServer(config: McpServerConfig): config is McpStdioServer
  */
 export function parseMcpServers(value: unknown): McpServersConfig {
   const root = isRecord(value) && isRecord(value.mcpServers) ? value.mcpServers : value;
-  if (!isRecord(root)) throw new CadreError('config_invalid', 'mcpServers must be an object of server name → server config');
+  if (!isRecord(root))
+    throw new CadreError('config_invalid', 'mcpServers must be an object of server name → server config');
   const servers: McpServersConfig = {};
   for (const [name, entry] of Object.entries(root)) {
     if (!name.trim()) throw new CadreError('config_invalid', 'mcpServers: a server name is empty');
@@ -84,4 +85,5 @@ export function parseMcpServers(value: unknown): McpServersConfig {
   return servers;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

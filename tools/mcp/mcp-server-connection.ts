@@ -1,6 +1,10 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import { ToolListChangedNotificationSchema, type CallToolResult, type ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ToolListChangedNotificationSchema,
+  type CallToolResult,
+  type ReadResourceResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import { ExponentialBackoff, handleAll, retry, type IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, abortable, cancelledError } from '../../src/core/index.js';
@@ -84,7 +88,11 @@ export class McpServerConnection {
   /** Calls one tool; when the signal aborts, the SDK tells the server the call is cancelled. */
   callTool(tool: string, args: Record<string, unknown>, options: McpCallOptions = {}): Promise<CallToolResult> {
     const { signal, onProgress, timeoutMs, idempotencyKey } = options;
-    const params = { name: tool, arguments: args, ...(idempotencyKey ? { _meta: { [idempotencyMetaKey]: idempotencyKey } } : {}) };
+    const params = {
+      name: tool,
+      arguments: args,
+      ...(idempotencyKey ? { _meta: { [idempotencyMetaKey]: idempotencyKey } } : {}),
+    };
     return this.use((client, requestSignal) => {
       // The tool executor enforces cadre's limit; this only stops the SDK's 60 s default cutting in first.
       const request: RequestOptions = { timeout: timeoutMs ?? 10 * 60_000 };
@@ -100,7 +108,10 @@ export class McpServerConnection {
 
   /** Reads one resource by URI. */
   readResource(uri: string, signal?: AbortSignal): Promise<ReadResourceResult> {
-    return this.use((client, requestSignal) => client.readResource({ uri }, requestSignal ? { signal: requestSignal } : undefined), signal);
+    return this.use(
+      (client, requestSignal) => client.readResource({ uri }, requestSignal ? { signal: requestSignal } : undefined),
+      signal,
+    );
   }
 
   /** Stops the server (or drops the HTTP session); a later call starts it again. */
@@ -119,7 +130,10 @@ export class McpServerConnection {
   }
 
   /** Runs one request; `work` gets a signal of its own that follows the caller's (see `followSignal`). */
-  private async use<T>(work: (client: Client, signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  private async use<T>(
+    work: (client: Client, signal: AbortSignal | undefined) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     this.inFlight += 1;
     let follower: FollowedSignal | undefined;
     try {
@@ -167,7 +181,11 @@ export class McpServerConnection {
       return handle;
     } catch (error) {
       await opened?.close().catch(() => undefined);
-      const failure = new CadreError('tool_failed', `MCP server "${this.name}" could not be started: ${messageOf(error)}`, { cause: error });
+      const failure = new CadreError(
+        'tool_failed',
+        `MCP server "${this.name}" could not be started: ${messageOf(error)}`,
+        { cause: error },
+      );
       this.setState('failed', failure);
       throw failure;
     }
@@ -180,7 +198,13 @@ export class McpServerConnection {
     this.idleTimer = undefined;
     this.reconnectBackoff = this.reconnectBackoff ? this.reconnectBackoff.next(undefined) : reconnectBackoff.next();
     const tail = handle.stderrTail();
-    this.setState('closed', new CadreError('tool_failed', `MCP server "${this.name}" closed the connection${tail ? `; stderr: ${tail.slice(-500)}` : ''}`));
+    this.setState(
+      'closed',
+      new CadreError(
+        'tool_failed',
+        `MCP server "${this.name}" closed the connection${tail ? `; stderr: ${tail.slice(-500)}` : ''}`,
+      ),
+    );
   }
 
   private armIdleTimer(): void {
@@ -203,7 +227,10 @@ export class McpServerConnection {
     if (signal?.aborted) return cancelledError(signal);
     if (CadreError.isInstance(error)) return error;
     // The transport closing rejects calls in flight; say so, with the server's last stderr lines.
-    const reason = this.currentState === 'closed' && this.error ? `${this.error.message} during the call` : `MCP server "${this.name}": ${messageOf(error)}`;
+    const reason =
+      this.currentState === 'closed' && this.error
+        ? `${this.error.message} during the call`
+        : `MCP server "${this.name}": ${messageOf(error)}`;
     return new CadreError('tool_failed', reason, { cause: error });
   }
 

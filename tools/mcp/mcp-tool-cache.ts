@@ -30,7 +30,8 @@ export class McpToolCache {
     if (!path) return cache;
     try {
       const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<CacheFile>;
-      if (parsed.version === 1 && parsed.servers && typeof parsed.servers === 'object') cache.data = parsed as CacheFile;
+      if (parsed.version === 1 && parsed.servers && typeof parsed.servers === 'object')
+        cache.data = parsed as CacheFile;
     } catch {
       // Absent or corrupt: treat as empty and rewrite on the next connect.
     }
@@ -69,7 +70,9 @@ export class McpToolCache {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);

@@ -9,13 +9,25 @@ import { McpToolCache } from './mcp-tool-cache.js';
 import { McpToolNames } from './tool-names.js';
 
 /** A cadre tool backed by an MCP server; `jsonSchema` is the server's input schema, kept for validation. */
-export type McpTool = Tool & { readonly jsonSchema: Record<string, unknown>; readonly server: string; readonly mcpName: string };
+export type McpTool = Tool & {
+  readonly jsonSchema: Record<string, unknown>;
+  readonly server: string;
+  readonly mcpName: string;
+};
 
 /** What the toolset reports as it works. */
 export type McpEvent =
   | { type: 'mcp.state'; server: string; state: McpServerState; error?: ErrorInfo }
   | { type: 'mcp.tools_changed'; server: string; tools: string[] }
-  | { type: 'mcp.progress'; server: string; tool: string; callId: string; progress: number; total?: number; message?: string };
+  | {
+      type: 'mcp.progress';
+      server: string;
+      tool: string;
+      callId: string;
+      progress: number;
+      total?: number;
+      message?: string;
+    };
 
 export interface McpServerStatus {
   server: string;
@@ -62,29 +74,47 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
   for (const [server, config] of Object.entries(options.servers)) {
     const cached = cache.get(server, config);
     if (cached) lists.set(server, cached);
-    connections.set(server, new McpServerConnection({
-      name: server,
-      config,
-      onTools: (tools) => {
-        lists.set(server, tools);
-        built = undefined;
-        void cache.set(server, config, tools).catch(() => undefined);
-        emit({ type: 'mcp.tools_changed', server, tools: tools.map((t) => t.name) });
-      },
-      onStateChange: (state, error) =>
-        emit({ type: 'mcp.state', server, state, ...(error ? { error: { code: error.code, kind: error.kind, message: error.message } } : {}) }),
-    }));
+    connections.set(
+      server,
+      new McpServerConnection({
+        name: server,
+        config,
+        onTools: (tools) => {
+          lists.set(server, tools);
+          built = undefined;
+          void cache.set(server, config, tools).catch(() => undefined);
+          emit({ type: 'mcp.tools_changed', server, tools: tools.map((t) => t.name) });
+        },
+        onStateChange: (state, error) =>
+          emit({
+            type: 'mcp.state',
+            server,
+            state,
+            ...(error ? { error: { code: error.code, kind: error.kind, message: error.message } } : {}),
+          }),
+      }),
+    );
   }
 
   const connection = (server: string): McpServerConnection => {
     const found = connections.get(server);
-    if (!found) throw new CadreError('tool_not_found', `No MCP server named "${server}". Servers: ${[...connections.keys()].join(', ') || 'none'}`);
+    if (!found)
+      throw new CadreError(
+        'tool_not_found',
+        `No MCP server named "${server}". Servers: ${[...connections.keys()].join(', ') || 'none'}`,
+      );
     return found;
   };
 
   const listAll = async (servers: string[]): Promise<void> => {
     // A server that cannot start is reported in status(); the others still load.
-    await Promise.all(servers.map((server) => connection(server).listTools().catch(() => undefined)));
+    await Promise.all(
+      servers.map((server) =>
+        connection(server)
+          .listTools()
+          .catch(() => undefined),
+      ),
+    );
   };
   await listAll([...connections.keys()].filter((server) => !lists.has(server)));
   await cache.flush();
@@ -92,7 +122,9 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
   const build = (): McpTool[] => {
     const refs = [...lists].flatMap(([server, tools]) => tools.map((tool) => ({ server, tool: tool.name })));
     const names = new McpToolNames(refs);
-    return [...lists].flatMap(([server, tools]) => tools.map((info) => toCadreTool(server, info, names.nameOf(server, info.name)!)));
+    return [...lists].flatMap(([server, tools]) =>
+      tools.map((info) => toCadreTool(server, info, names.nameOf(server, info.name)!)),
+    );
   };
 
   const toCadreTool = (server: string, info: McpToolInfo, name: string): McpTool => {
@@ -109,12 +141,15 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       run: async (args, context) => {
         const result = await target.callTool(info.name, args, {
           signal: context.signal,
-          onProgress: onEvent && ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
+          onProgress:
+            onEvent &&
+            ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
           timeoutMs: config.timeoutMs,
           ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
         });
         const text = mcpResultText(result);
-        if (result.isError) throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);
+        if (result.isError)
+          throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);
         return text;
       },
     });
@@ -126,7 +161,8 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
     description: `Reads a resource from an MCP server by URI. Servers: ${[...connections.keys()].join(', ')}.`,
     input: z.object({ server: z.string().describe('MCP server name'), uri: z.string().describe('Resource URI') }),
     effects: 'read',
-    run: async ({ server, uri }, context) => mcpResourceText(await connection(server).readResource(uri, context.signal)),
+    run: async ({ server, uri }, context) =>
+      mcpResourceText(await connection(server).readResource(uri, context.signal)),
   });
 
   return {
@@ -154,5 +190,7 @@ function describe(server: string, info: McpToolInfo): string {
     info.annotations?.readOnlyHint ? '(server says: read-only)' : '',
     info.annotations?.destructiveHint && !info.annotations.readOnlyHint ? '(server says: destructive)' : '',
   ].filter(Boolean);
-  return [`[${server}]`, info.description?.trim() || info.annotations?.title || `MCP tool ${info.name}`, ...hints].join(' ');
+  return [`[${server}]`, info.description?.trim() || info.annotations?.title || `MCP tool ${info.name}`, ...hints].join(
+    ' ',
+  );
 }

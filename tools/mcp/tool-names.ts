@@ -44,7 +44,8 @@ export class McpToolNames {
       if (this.byRef.has(key)) continue;
       let name = mcpToolName(ref.server, ref.tool);
       // Only "a__b"+"c" vs "a"+"b__c" style pairs can clash; the later one in sort order gets a hash.
-      for (let n = 0; this.byName.has(name); n++) name = withHash(name.replace(/_[0-9a-f]{8}$/, ''), `${key}\u0000${n}`);
+      for (let n = 0; this.byName.has(name); n++)
+        name = withHash(name.replace(/_[0-9a-f]{8}$/, ''), `${key}\u0000${n}`);
       this.byName.set(name, ref);
       this.byRef.set(key, name);
     }

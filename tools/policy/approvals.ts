@@ -41,13 +41,16 @@ export const isApprovalPending = (error: unknown): boolean =>
   typeof error === 'object' && error !== null && (error as { [pending]?: unknown })[pending] === true;
 
 /** The default: with no one to ask, the safe answer is no. */
-export const denyWithoutApprover: ApprovalHandler = () => Promise.resolve({ approved: false, reason: 'no approver configured' });
+export const denyWithoutApprover: ApprovalHandler = () =>
+  Promise.resolve({ approved: false, reason: 'no approver configured' });
 
 /** Approves everything: for trusted, unattended setups and tests only. */
 export const allowAll: ApprovalHandler = () => Promise.resolve({ approved: true });
 
 /** A handler that answers from a list, in order, and records each request (for tests). */
-export function scriptedApprovals(decisions: Array<boolean | ApprovalDecision>): ApprovalHandler & { requests: ApprovalRequest[] } {
+export function scriptedApprovals(
+  decisions: Array<boolean | ApprovalDecision>,
+): ApprovalHandler & { requests: ApprovalRequest[] } {
   const requests: ApprovalRequest[] = [];
   const handler = (request: ApprovalRequest): Promise<ApprovalDecision> => {
     requests.push(request);

@@ -49,7 +49,10 @@ interface Row {
 export class AuditLog {
   private readonly insert;
 
-  constructor(private readonly db: Database.Database, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly now: () => number = Date.now,
+  ) {
     db.exec(`CREATE TABLE IF NOT EXISTS tool_audit (
       id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, agent TEXT,
       tool TEXT NOT NULL, args_redacted TEXT NOT NULL, decision TEXT NOT NULL, duration_ms REAL, result_size INTEGER, error TEXT
@@ -63,20 +66,37 @@ export class AuditLog {
   /** Records one call; arguments and error text are redacted before they touch the disk. */
   record(entry: AuditEntry): void {
     this.insert.run(
-      this.now(), entry.runId, entry.taskId, entry.agent ?? null, entry.tool, JSON.stringify(redact(entry.args)), entry.decision,
-      entry.durationMs ?? null, entry.resultSize ?? null, entry.error === undefined ? null : redact(entry.error),
+      this.now(),
+      entry.runId,
+      entry.taskId,
+      entry.agent ?? null,
+      entry.tool,
+      JSON.stringify(redact(entry.args)),
+      entry.decision,
+      entry.durationMs ?? null,
+      entry.resultSize ?? null,
+      entry.error === undefined ? null : redact(entry.error),
     );
   }
 
   /** Matching records, newest first. */
   list(query: AuditQuery = {}): AuditRecord[] {
-    const filters = [['run_id', query.runId], ['tool', query.tool], ['decision', query.decision]].filter(([, v]) => v !== undefined);
+    const filters = [
+      ['run_id', query.runId],
+      ['tool', query.tool],
+      ['decision', query.decision],
+    ].filter(([, v]) => v !== undefined);
     const where = filters.map(([column]) => `${column} = ?`);
     const params = filters.map(([, value]) => value);
     const sql = `SELECT * FROM tool_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...params, query.limit ?? 100) as Row[];
     return rows.map((r) => ({
-      id: r.id, at: r.at, runId: r.run_id, taskId: r.task_id, tool: r.tool, decision: r.decision,
+      id: r.id,
+      at: r.at,
+      runId: r.run_id,
+      taskId: r.task_id,
+      tool: r.tool,
+      decision: r.decision,
       args: JSON.parse(r.args_redacted) as Record<string, unknown>,
       ...(r.agent !== null ? { agent: r.agent } : {}),
       ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),

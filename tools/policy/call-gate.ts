@@ -35,16 +35,25 @@ interface CallInfo {
 
 /** Before argument validation: is the tool allowed for this agent, and unchanged since it was trusted? */
 export function admitCall(tool: Tool, guards: ToolGuards): Refusal | undefined {
-  const subject = { ...(guards.agent !== undefined ? { agent: guards.agent } : {}), ...(guards.role !== undefined ? { role: guards.role } : {}) };
+  const subject = {
+    ...(guards.agent !== undefined ? { agent: guards.agent } : {}),
+    ...(guards.role !== undefined ? { role: guards.role } : {}),
+  };
   if (guards.policy && !guards.policy.isAllowed(tool.name, subject)) {
     const who = guards.agent ? `agent "${guards.agent}"` : 'this agent';
-    return { decision: 'denied', error: new CadreError('tool_denied', `Tool ${tool.name} is not allowed for ${who} by policy`, { kind: 'user' }) };
+    return {
+      decision: 'denied',
+      error: new CadreError('tool_denied', `Tool ${tool.name} is not allowed for ${who} by policy`, { kind: 'user' }),
+    };
   }
   const pin = guards.pins?.check(tool);
   if (pin?.state === 'quarantined') {
     const what = pin.changes?.join(' and ') || 'definition';
     const message = `Tool ${tool.name} changed its ${what} since it was approved and is quarantined until someone re-approves it`;
-    return { decision: 'quarantined', error: new CadreError('tool_quarantined', message, { details: { changes: pin.changes ?? [] } }) };
+    return {
+      decision: 'quarantined',
+      error: new CadreError('tool_quarantined', message, { details: { changes: pin.changes ?? [] } }),
+    };
   }
   return undefined;
 }
@@ -63,18 +72,29 @@ export async function authorizeCall(tool: Tool, call: CallInfo, guards: ToolGuar
   }
   const mode = guards.policy?.approvalFor(tool) ?? 'allow';
   if (mode === 'deny') {
-    return { decision: 'denied', error: new CadreError('tool_denied', `Policy forbids running ${tool.name} (${tool.effects})`, { kind: 'user' }) };
+    return {
+      decision: 'denied',
+      error: new CadreError('tool_denied', `Policy forbids running ${tool.name} (${tool.effects})`, { kind: 'user' }),
+    };
   }
   if (mode === 'ask') {
     const approve = guards.approve ?? denyWithoutApprover;
     const decision = await approve({
-      tool: tool.name, args: redact(call.args), effects: tool.effects, runId: call.runId, taskId: call.taskId,
-      ...(call.callId !== undefined ? { callId: call.callId } : {}), ...(call.attempt !== undefined ? { attempt: call.attempt } : {}),
+      tool: tool.name,
+      args: redact(call.args),
+      effects: tool.effects,
+      runId: call.runId,
+      taskId: call.taskId,
+      ...(call.callId !== undefined ? { callId: call.callId } : {}),
+      ...(call.attempt !== undefined ? { attempt: call.attempt } : {}),
       reason: `${tool.name} is a ${tool.effects} tool and policy requires approval before it runs`,
     });
     if (!decision.approved) {
       const why = decision.reason ? `: ${decision.reason}` : '';
-      return { decision: 'approval_denied', error: new CadreError('approval_denied', `Running ${tool.name} was not approved${why}`, { kind: 'user' }) };
+      return {
+        decision: 'approval_denied',
+        error: new CadreError('approval_denied', `Running ${tool.name} was not approved${why}`, { kind: 'user' }),
+      };
     }
   }
   if (guards.pins?.check(tool).state === 'new') guards.pins.pin(tool);

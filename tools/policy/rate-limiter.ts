@@ -20,7 +20,10 @@ class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly perMinute: number, now: number) {
+  constructor(
+    private readonly perMinute: number,
+    now: number,
+  ) {
     this.tokens = perMinute;
     this.last = now;
   }
@@ -39,7 +42,12 @@ class TokenBucket {
 
 /** Limits how often tools, and MCP servers as a whole, may be called. */
 export class RateLimiter {
-  private readonly rules: Array<{ scope: 'tool' | 'server'; glob: string; match: (name: string) => boolean; perMinute: number }>;
+  private readonly rules: Array<{
+    scope: 'tool' | 'server';
+    glob: string;
+    match: (name: string) => boolean;
+    perMinute: number;
+  }>;
   private readonly buckets = new Map<string, TokenBucket>();
   private readonly now: () => number;
 
@@ -81,7 +89,11 @@ export class RateLimiter {
       buckets.push(bucket);
     }
     if (retryAfterMs > 0) {
-      throw new CadreError('rate_limited', `${tool} was called too often; try again in ${Math.ceil(retryAfterMs / 1000)} s`, { details: { retryAfterMs } });
+      throw new CadreError(
+        'rate_limited',
+        `${tool} was called too often; try again in ${Math.ceil(retryAfterMs / 1000)} s`,
+        { details: { retryAfterMs } },
+      );
     }
     for (const bucket of buckets) bucket.take();
   }

@@ -50,7 +50,10 @@ export class ToolPinStore {
   private readonly pending = new Map<string, Fingerprint>();
   private readonly now: () => number;
 
-  constructor(private readonly db: Database.Database, private readonly options: ToolPinStoreOptions = {}) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly options: ToolPinStoreOptions = {},
+  ) {
     db.exec(`CREATE TABLE IF NOT EXISTS tool_pins (
       name TEXT PRIMARY KEY, hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, approved_at INTEGER NOT NULL
     )`);
@@ -91,7 +94,13 @@ export class ToolPinStore {
   /** Every pinned tool, by name. */
   list(): ToolPin[] {
     const rows = this.db.prepare('SELECT * FROM tool_pins ORDER BY name').all() as Row[];
-    return rows.map((r) => ({ name: r.name, hash: r.hash, description: r.description, schema: JSON.parse(r.schema) as Record<string, unknown>, approvedAt: r.approved_at }));
+    return rows.map((r) => ({
+      name: r.name,
+      hash: r.hash,
+      description: r.description,
+      schema: JSON.parse(r.schema) as Record<string, unknown>,
+      approvedAt: r.approved_at,
+    }));
   }
 
   private row(name: string): Row | undefined {
@@ -101,7 +110,9 @@ export class ToolPinStore {
   private write(print: Fingerprint): ToolPin {
     const approvedAt = this.now();
     this.db
-      .prepare('INSERT INTO tool_pins (name, hash, description, schema, approved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET hash = excluded.hash, description = excluded.description, schema = excluded.schema, approved_at = excluded.approved_at')
+      .prepare(
+        'INSERT INTO tool_pins (name, hash, description, schema, approved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET hash = excluded.hash, description = excluded.description, schema = excluded.schema, approved_at = excluded.approved_at',
+      )
       .run(print.name, print.hash, print.description, canonicalJson(print.schema), approvedAt);
     return { ...print, approvedAt };
   }
@@ -109,6 +120,8 @@ export class ToolPinStore {
 
 function fingerprint(tool: Tool): Fingerprint {
   const schema = toolJsonSchema(tool);
-  const hash = createHash('sha256').update(canonicalJson({ name: tool.name, description: tool.description, schema })).digest('hex');
+  const hash = createHash('sha256')
+    .update(canonicalJson({ name: tool.name, description: tool.description, schema }))
+    .digest('hex');
   return { name: tool.name, hash, description: tool.description, schema };
 }

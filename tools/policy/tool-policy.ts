@@ -68,7 +68,10 @@ export class ToolPolicy {
     this.global = compile(this.config);
     for (const [name, r] of Object.entries(this.config.roles ?? {})) this.roles.set(name, compile(r));
     for (const [name, r] of Object.entries(this.config.agents ?? {})) this.agents.set(name, compile(r));
-    this.approvalGlobs = Object.entries(this.config.approval?.tools ?? {}).map(([glob, m]) => ({ match: picomatch(glob), mode: m }));
+    this.approvalGlobs = Object.entries(this.config.approval?.tools ?? {}).map(([glob, m]) => ({
+      match: picomatch(glob),
+      mode: m,
+    }));
   }
 
   /** True when `subject` may call the tool named `tool`. */

@@ -6,7 +6,10 @@ const LOCAL = String.raw`(?:"[^"\\\r\n]{1,62}"|[\p{L}\p{N}_%+-][\p{L}\p{M}\p{N}.
 // Domain: labels in any script (IDN) or punycode, ending in a TLD of letters; or localhost.
 const LABEL = String.raw`[\p{L}\p{N}](?:[\p{L}\p{M}\p{N}-]{0,61}[\p{L}\p{M}\p{N}])?`;
 const DOMAIN = String.raw`(?:(?:${LABEL}\.){1,8}(?:\p{L}[\p{L}\p{M}]{1,23}|xn--[a-z0-9-]{2,59})|localhost)`;
-const EMAIL = new RegExp(String.raw`(?<![\p{L}\p{N}._%+-])${LOCAL}@${DOMAIN}(?![\p{L}\p{M}\p{N}-]|\.[\p{L}\p{N}])`, 'gu');
+const EMAIL = new RegExp(
+  String.raw`(?<![\p{L}\p{N}._%+-])${LOCAL}@${DOMAIN}(?![\p{L}\p{M}\p{N}-]|\.[\p{L}\p{N}])`,
+  'gu',
+);
 const LOCAL_CHAR = /[\p{L}\p{M}\p{N}._%+'-]/u;
 const FILE_EXTENSION = /\.(?:png|jpe?g|gif|svg|webp|ico|js|mjs|cjs|ts|tsx|css|json|html?|txt|pdf|md)$/i;
 

@@ -30,8 +30,18 @@ const RULES: readonly SecretRule[] = [
   { rule: 'pem_private_key', kind: 'private_key', mayMatch: /BEGIN/i, scan: pemBlocks },
   { rule: 'putty_private_key', kind: 'private_key', mayMatch: /PuTTY-User-Key-File/, scan: puttyKeys },
   { rule: 'der_private_key', kind: 'private_key', mayMatch: /M[A-Za-z0-9+/]{59}/, scan: bareDerKeys },
-  { rule: 'provider_token', kind: 'api_key', mayMatch: MAY_HOLD_TOKEN, scan: (t) => [...providerTokens(t)].map(({ span, rule }) => [...span, rule] as const) },
-  { rule: 'authorization', kind: 'api_key', mayMatch: /authorization|bearer|token|bot|basic/i, scan: authorizationCredentials },
+  {
+    rule: 'provider_token',
+    kind: 'api_key',
+    mayMatch: MAY_HOLD_TOKEN,
+    scan: (t) => [...providerTokens(t)].map(({ span, rule }) => [...span, rule] as const),
+  },
+  {
+    rule: 'authorization',
+    kind: 'api_key',
+    mayMatch: /authorization|bearer|token|bot|basic/i,
+    scan: authorizationCredentials,
+  },
   { rule: 'url_password', kind: 'api_key', mayMatch: /:\/\//, scan: urlPasswords },
   { rule: 'named_secret', kind: 'api_key', mayMatch: NAMED, scan: namedSecrets },
   { rule: 'aws_secret_access_key', kind: 'api_key', mayMatch: /[A-Za-z0-9+/]{40}/, scan: bareAwsSecrets },
@@ -44,7 +54,8 @@ const MARKER = /Q~|:\/\/[^\s/@]*:[^\s/@]*@|BEGIN|[Bb]egin|PuTTY|Bearer|Basic |To
 const NAMED_BEFORE_OPERATOR = /(?:key|token|secret|pass|pwd|credential|auth|sig)[a-z_-]{0,12}\\?["']?\s{0,3}[:=]/i;
 
 /** Letters, digits, _ + / =: the characters of keys, tokens and base64; `-` would make every UUID a run. */
-const isTokenChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 43 || c === 47 || c === 61;
+const isTokenChar = (c: number) =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 43 || c === 47 || c === 61;
 
 /**
  * The fast pre-filter for `redact()`: text that fails it holds no secret any rule could find.
@@ -82,7 +93,8 @@ export function findSecrets(text: string): SecretFinding[] {
   const own = found.length;
   for (const [start, end] of secretlintFindings(text)) {
     // secretlint reports whole URLs and assignments; where cadre's rules found the secret inside, theirs is kept.
-    if (!found.slice(0, own).some((f) => f.start < end && start < f.end)) found.push({ kind: 'api_key', rule: 'secretlint', start, end });
+    if (!found.slice(0, own).some((f) => f.start < end && start < f.end))
+      found.push({ kind: 'api_key', rule: 'secretlint', start, end });
   }
   return mergeSecrets(found);
 }

@@ -29,11 +29,19 @@ const tagged = (kind: SensitiveKind, found: Iterable<Span>) => Array.from(found,
 // inside a private key block is part of the key; an IBAN's digits are not a phone number).
 const KINDS: readonly SensitiveKind[] = ['private_key', 'api_key', 'iban', 'card', 'email', 'phone'];
 const DETECTORS: readonly Detector[] = [
-  { kinds: ['private_key', 'api_key'], mayContain: () => true, scan: (t) => findSecrets(t).map((f) => ({ kind: f.kind, span: [f.start, f.end] })) },
+  {
+    kinds: ['private_key', 'api_key'],
+    mayContain: () => true,
+    scan: (t) => findSecrets(t).map((f) => ({ kind: f.kind, span: [f.start, f.end] })),
+  },
   { kinds: ['iban'], mayContain: (t) => /[A-Za-z]{2}\d{2}/.test(t), scan: (t) => tagged('iban', ibans(t)) },
   { kinds: ['card'], mayContain: (t) => /\d{4}/.test(t), scan: (t) => tagged('card', paymentCards(t)) },
   { kinds: ['email'], mayContain: (t) => t.includes('@'), scan: (t) => tagged('email', emails(t)) },
-  { kinds: ['phone'], mayContain: (t) => /\d[^\n]{0,6}\d[^\n]{0,6}\d/.test(t), scan: (t) => tagged('phone', phones(t)) },
+  {
+    kinds: ['phone'],
+    mayContain: (t) => /\d[^\n]{0,6}\d[^\n]{0,6}\d/.test(t),
+    scan: (t) => tagged('phone', phones(t)),
+  },
 ];
 
 function* scanAll(text: string, kinds: readonly SensitiveKind[]): Generator<{ kind: SensitiveKind; span: Span }> {

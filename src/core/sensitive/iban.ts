@@ -3,7 +3,9 @@ import { spans, type Span } from './span.js';
 
 /** IBAN length by country, from ibantools' registry (124 countries and territories). */
 const LENGTH: ReadonlyMap<string, number> = new Map(
-  Object.entries(getCountrySpecifications()).flatMap(([country, spec]) => (spec.chars ? [[country, spec.chars] as const] : [])),
+  Object.entries(getCountrySpecifications()).flatMap(([country, spec]) =>
+    spec.chars ? [[country, spec.chars] as const] : [],
+  ),
 );
 
 // Country code and check digits, then letters and digits with at most one separator (a space, two

@@ -12,11 +12,15 @@ const NAMED_VALUE =
 function keywordStandsAlone(prefix: string, keyword: string): boolean {
   if (prefix === '' || /[_.-]$/.test(prefix)) return true;
   if (/^[A-Z][a-z]/.test(keyword) && /[a-z0-9]$/.test(prefix)) return true;
-  return /(?:api|secret|access|auth|private|client|account|session|refresh|bearer|master|signing|shared|db|user)$/i.test(prefix);
+  return /(?:api|secret|access|auth|private|client|account|session|refresh|bearer|master|signing|shared|db|user)$/i.test(
+    prefix,
+  );
 }
 
-const PLACEHOLDER = /^(.)\1*$|x{4,}|\*{3,}|^<.*>$|your[_-]|placeholder|changeme|redacted|example|^(?:password|passwd|secret|token|none|null|nil|undefined|true|false|string|required|optional)$/i;
-const CODE = /^\$|\$\{|\{\{|%\(|[(<{[]|^(?:process\.env|os\.environ|env\.|config\.|settings\.|self\.|this\.|params\.|req\.|request\.)/;
+const PLACEHOLDER =
+  /^(.)\1*$|x{4,}|\*{3,}|^<.*>$|your[_-]|placeholder|changeme|redacted|example|^(?:password|passwd|secret|token|none|null|nil|undefined|true|false|string|required|optional)$/i;
+const CODE =
+  /^\$|\$\{|\{\{|%\(|[(<{[]|^(?:process\.env|os\.environ|env\.|config\.|settings\.|self\.|this\.|params\.|req\.|request\.)/;
 
 /** Whether an assigned value is a literal secret, not code that fetches one or a placeholder. */
 function looksSecret(value: string, keyword: string): boolean {
@@ -29,7 +33,12 @@ function looksSecret(value: string, keyword: string): boolean {
   }
   if (value.length < 12) return false;
   // Tokens are random: a digit and a letter from the token alphabet, not words joined by _ or -.
-  return /^[A-Za-z0-9+/=_.%~-]+$/.test(value) && /\d/.test(value) && /[A-Za-z]/.test(value) && !/^(?:[a-z]+|[A-Z]+)(?:[_.-](?:[a-z]+|[A-Z]+|\d+))+$/.test(value);
+  return (
+    /^[A-Za-z0-9+/=_.%~-]+$/.test(value) &&
+    /\d/.test(value) &&
+    /[A-Za-z]/.test(value) &&
+    !/^(?:[a-z]+|[A-Z]+)(?:[_.-](?:[a-z]+|[A-Z]+|\d+))+$/.test(value)
+  );
 }
 
 /** Where a value that runs past the pattern's cap ends: the next space, quote, bracket, `&`, `#` or `;`. */
@@ -47,16 +56,21 @@ export function* namedSecrets(text: string): Generator<Span> {
     const cut = quoted ?? bare!.split(/[?&;]/.test(text[m.index - 1] ?? '') ? /[&#;]/ : /[;,]/)[0]!;
     const value = quoted ?? cut.replace(/[.)\]}>]+$/, '');
     if (!looksSecret(value.trim(), keyword)) return undefined;
-    const start = quoted !== undefined ? m.index + all.lastIndexOf(quoted, all.length - 1) : m.index + all.length - bare!.length;
+    const start =
+      quoted !== undefined ? m.index + all.lastIndexOf(quoted, all.length - 1) : m.index + all.length - bare!.length;
     // The pattern stops after 400 characters (to stay linear); a longer value runs on to its delimiter.
-    const end = quoted === undefined && bare!.length >= 400 && value === cut ? delimiterAfter(text, start + value.length) : start + value.length;
+    const end =
+      quoted === undefined && bare!.length >= 400 && value === cut
+        ? delimiterAfter(text, start + value.length)
+        : start + value.length;
     return [start, end];
   });
 }
 
 // `Authorization: <scheme> <credentials>` up to the end of the line or the closing quote, and a
 // bare `Bearer <token>` or `Basic <base64>` anywhere: the scheme goes with the credentials.
-const AUTH_HEADER = /(?<![A-Za-z0-9_-])(?:proxy-)?authorization["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z][A-Za-z0-9_-]*(?:[ \t]+[^\s"'`,;]+(?:[ \t]*,[ \t]*[^\s"'`,;]+)*)?)/gi;
+const AUTH_HEADER =
+  /(?<![A-Za-z0-9_-])(?:proxy-)?authorization["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z][A-Za-z0-9_-]*(?:[ \t]+[^\s"'`,;]+(?:[ \t]*,[ \t]*[^\s"'`,;]+)*)?)/gi;
 const BEARER = /(?<![A-Za-z0-9_-])(?:Bearer|Token|Bot)[ \t]+([A-Za-z0-9._~+/-]{16,}=*)/g;
 const BASIC = /(?<![A-Za-z0-9_-])Basic[ \t]+([A-Za-z0-9+/]{6,}={0,2})(?![A-Za-z0-9+/=])/g;
 
@@ -79,7 +93,9 @@ export function* authorizationCredentials(text: string): Generator<Span> {
     const start = m.index + m[0].length - value.length;
     return [start, start + value.length];
   });
-  yield* spans(BEARER, text, (m) => (/\d/.test(m[1]!) || m[1]!.length >= 24 ? [m.index, m.index + m[0].length] : undefined));
+  yield* spans(BEARER, text, (m) =>
+    /\d/.test(m[1]!) || m[1]!.length >= 24 ? [m.index, m.index + m[0].length] : undefined,
+  );
   yield* spans(BASIC, text, (m) => (isBasicCredential(m[1]!) ? [m.index, m.index + m[0].length] : undefined));
 }
 

@@ -48,7 +48,7 @@ export function prepareForScan(original: string): ScanText {
   const toOriginal = (at: number, isEnd: boolean): number => {
     // The last segment that starts at or before `at` (before it, for an end: that is the last character's).
     let low = 0;
-    for (let high = scanAt.length - 1; low < high; ) {
+    for (let high = scanAt.length - 1; low < high;) {
       const mid = (low + high + 1) >> 1;
       if (isEnd ? scanAt[mid]! < at : scanAt[mid]! <= at) low = mid;
       else high = mid - 1;

@@ -43,7 +43,10 @@ function cardSpan(m: RegExpExecArray): Span | undefined {
   }
   // Longest first: a card followed by another number group is found by cutting at a group end.
   for (let count = groups.length; count >= 1; count--) {
-    const digits = groups.slice(0, count).map((g) => g[0]).join('');
+    const digits = groups
+      .slice(0, count)
+      .map((g) => g[0])
+      .join('');
     if (digits.length < 12) break;
     const grouped = groups.slice(1, count).every((g) => g[0].length >= 3 && g[0].length <= 6);
     const last = groups[count - 1]!;

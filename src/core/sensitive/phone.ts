@@ -10,15 +10,38 @@ const GROUP = /\+?\(?\d+\)?/g;
 // National forms are read as numbers of these countries: the largest sources of traffic, and those
 // whose written forms a reader recognises as a phone number. A leading 0 is a trunk prefix in the
 // first list; the second holds countries whose numbers are written without one (RU's trunk is 8).
-const TRUNK_ZERO: readonly CountryCode[] = ['GB', 'DE', 'FR', 'NL', 'BE', 'CH', 'AT', 'AU', 'IE', 'JP', 'ZA', 'SE', 'IT', 'IN', 'CN'];
+const TRUNK_ZERO: readonly CountryCode[] = [
+  'GB',
+  'DE',
+  'FR',
+  'NL',
+  'BE',
+  'CH',
+  'AT',
+  'AU',
+  'IE',
+  'JP',
+  'ZA',
+  'SE',
+  'IT',
+  'IN',
+  'CN',
+];
 const NO_TRUNK: readonly CountryCode[] = ['IN', 'ES', 'IT', 'BR', 'MX', 'CN', 'RU', 'PL'];
 // Numbers after these words are references, not phone numbers ("order 2024011512").
-const REFERENCE_BEFORE = /(?:order|invoice|inv|ref|reference|ticket|tracking|id|build|version|isbn|sku|account|acct|transaction|txn|timestamp|epoch|serial|#)\s*(?:no\.?|num(?:ber)?)?\s*[:=#]?\s*$/i;
+const REFERENCE_BEFORE =
+  /(?:order|invoice|inv|ref|reference|ticket|tracking|id|build|version|isbn|sku|account|acct|transaction|txn|timestamp|epoch|serial|#)\s*(?:no\.?|num(?:ber)?)?\s*[:=#]?\s*$/i;
 
-const PHONE_WORD = /(?:phone|call|ring|dial|text|sms|whatsapp|signal|telegram|mobile|cell|fax|tel|contact|reach|number|no\.|ph|mob|t[ée]l[ée]fon|portable|handy|m[óo]vil|celular|n[uú]mero|nummer)\b[^\d\n]{0,24}$/i;
+const PHONE_WORD =
+  /(?:phone|call|ring|dial|text|sms|whatsapp|signal|telegram|mobile|cell|fax|tel|contact|reach|number|no\.|ph|mob|t[ée]l[ée]fon|portable|handy|m[óo]vil|celular|n[uú]mero|nummer)\b[^\d\n]{0,24}$/i;
 const NANP_SHAPE = /^(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}$/;
 const NANP_LOOSE = /^(?:1[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}$/;
-const digitGroups = (s: string) => s.split(/\D+/).filter(Boolean).map((g) => g.length).join(',');
+const digitGroups = (s: string) =>
+  s
+    .split(/\D+/)
+    .filter(Boolean)
+    .map((g) => g.length)
+    .join(',');
 
 function parse(candidate: string, country?: CountryCode): PhoneNumber | undefined {
   try {
@@ -40,13 +63,20 @@ function isPhone(candidate: string): boolean {
   const separated = /\D/.test(candidate.replace(/^\+/, ''));
   if (/^(?:\+|00)/.test(candidate)) {
     const number = parse(candidate.replace(/^00/, '+'));
-    return !!number && (number.isValid() || (number.isPossible() && digitGroups(candidate) === digitGroups(number.formatInternational())));
+    return (
+      !!number &&
+      (number.isValid() ||
+        (number.isPossible() && digitGroups(candidate) === digitGroups(number.formatInternational())))
+    );
   }
   // North American: ten digits (area code 2-9), bare and valid, or written 3-3-4 as NANP numbers are.
   if (/^1?[2-9]\d{9}$/.test(digits)) {
     const number = parse(digits, 'US');
     // Written 3-3-4 even a fictional 555 number reads as one; grouped 3-7 only a valid one does.
-    if (separated && NANP_SHAPE.test(candidate) ? number?.isPossible() : number?.isValid() && NANP_LOOSE.test(candidate)) return true;
+    if (
+      separated && NANP_SHAPE.test(candidate) ? number?.isPossible() : number?.isValid() && NANP_LOOSE.test(candidate)
+    )
+      return true;
   }
   if (!separated && !/^0\d{9,10}$/.test(digits)) return false;
   if (digits.length < 9) return false;
@@ -57,7 +87,16 @@ function isPhone(candidate: string): boolean {
   // Without a trunk 0, national forms open with a group of 2+ digits (RU's "8 (912)" aside) and
   // have 2 to 5 groups of at most 5: "5 123 456 789 bytes" is a count, not a number to call.
   const groups = candidate.split(/\D+/).filter(Boolean);
-  if (!zero && !(groups.length >= 2 && groups.length <= 5 && groups.every((g) => g.length <= 5) && (groups[0]!.length >= 2 || /^8 ?\(/.test(candidate)))) return false;
+  if (
+    !zero &&
+    !(
+      groups.length >= 2 &&
+      groups.length <= 5 &&
+      groups.every((g) => g.length <= 5) &&
+      (groups[0]!.length >= 2 || /^8 ?\(/.test(candidate))
+    )
+  )
+    return false;
   return (zero ? TRUNK_ZERO : NO_TRUNK).some((country) => {
     // Cheapest first: a length check, then the country's number patterns, which turn most numbers
     // away before the costlier formatting. A valid trunk-0 number counts in any grouping; others
@@ -76,7 +115,10 @@ function groupedAsWritten(candidate: string, number: PhoneNumber): boolean {
 
 /** Sub-ranges of a candidate, longest first, so a phone number next to other numbers is found. */
 function* subCandidates(text: string, start: number, end: number): Generator<Span> {
-  const groups = [...text.slice(start, end).matchAll(GROUP)].map((g): Span => [start + g.index, start + g.index + g[0].length]);
+  const groups = [...text.slice(start, end).matchAll(GROUP)].map((g): Span => [
+    start + g.index,
+    start + g.index + g[0].length,
+  ]);
   for (let size = groups.length; size >= 1; size--) {
     for (let first = 0; first + size <= groups.length; first++) yield [groups[first]![0], groups[first + size - 1]![1]];
   }

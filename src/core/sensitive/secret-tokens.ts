@@ -29,7 +29,8 @@ const TOKENS = new RegExp(
 );
 
 /** A cheap test that must pass before the token scan is worth running. */
-export const MAY_HOLD_TOKEN = /sk-|AKIA|ASIA|A3T|ABIA|ACCA|gh[opsur]_|github_pat|gl[a-z]{1,4}-|GR13|xox|xapp-|hooks\.slack|hf_|api_org_|npm_|SG\.|_live_|_test_|_prod_|whsec_|AIza|GOCSPX|ya29\.|\dQ~|eyJ/;
+export const MAY_HOLD_TOKEN =
+  /sk-|AKIA|ASIA|A3T|ABIA|ACCA|gh[opsur]_|github_pat|gl[a-z]{1,4}-|GR13|xox|xapp-|hooks\.slack|hf_|api_org_|npm_|SG\.|_live_|_test_|_prod_|whsec_|AIza|GOCSPX|ya29\.|\dQ~|eyJ/;
 
 /** Provider keys and JWTs in `text`, with the name of the matching format. */
 export function* providerTokens(text: string): Generator<{ span: Span; rule: string }> {
@@ -37,7 +38,8 @@ export function* providerTokens(text: string): Generator<{ span: Span; rule: str
   const accept = (m: RegExpExecArray): Span | undefined => {
     rule = names.find((name) => m.groups?.[name] !== undefined) ?? 'token';
     // Generic prefixes (sk-, xox?-) also start hyphenated words; a real key has digits or one long run.
-    if ((rule === 'openai_anthropic' || rule === 'slack') && !/\d/.test(m[0]) && !/[A-Za-z]{20}/.test(m[0])) return undefined;
+    if ((rule === 'openai_anthropic' || rule === 'slack') && !/\d/.test(m[0]) && !/[A-Za-z]{20}/.test(m[0]))
+      return undefined;
     return whole(m);
   };
   for (const span of spans(TOKENS, text, accept)) yield { span, rule };
@@ -48,7 +50,11 @@ const AWS_SECRET = /(?<![A-Za-z0-9+/=.-])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/=-])/g;
 
 /** Random, not a path: mixed case and a digit, and no segment that reads as a word or a number. */
 const randomLike = (s: string) =>
-  /[+/]/.test(s) && /[A-Z].*[A-Z]/.test(s) && /[a-z].*[a-z]/.test(s) && /\d/.test(s) && s.split(/[+/]/).every((part) => !/^(?:[A-Z]?[a-z]+|[A-Z]+|\d+)?$/.test(part));
+  /[+/]/.test(s) &&
+  /[A-Z].*[A-Z]/.test(s) &&
+  /[a-z].*[a-z]/.test(s) &&
+  /\d/.test(s) &&
+  s.split(/[+/]/).every((part) => !/^(?:[A-Z]?[a-z]+|[A-Z]+|\d+)?$/.test(part));
 
 /** 40-character keys shaped like AWS secret access keys, found without a name beside them. */
 export function* bareAwsSecrets(text: string): Generator<Span> {

@@ -6,7 +6,11 @@ export type Span = [start: number, end: number];
  * behind. A rejected match resumes one character later, so a look-alike cannot hide a real value.
  * Patterns start at a lookbehind or a literal and use bounded repetition, keeping scans linear.
  */
-export function* spans(pattern: RegExp, text: string, accept: (m: RegExpExecArray) => Span | undefined): Generator<Span> {
+export function* spans(
+  pattern: RegExp,
+  text: string,
+  accept: (m: RegExpExecArray) => Span | undefined,
+): Generator<Span> {
   const re = new RegExp(pattern.source, pattern.flags.includes('g') ? pattern.flags : `${pattern.flags}g`);
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const span = accept(m);
@@ -17,4 +21,3 @@ export function* spans(pattern: RegExp, text: string, accept: (m: RegExpExecArra
 
 /** The whole match as a span. */
 export const whole = (m: RegExpExecArray): Span => [m.index, m.index + m[0].length];
-

@@ -64,5 +64,8 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
 
 /** The store a config names: `databasePath`, else `<dataDir>/cadre.db`, with its durability. */
 export function openConfiguredStore(config: Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>): CadreStore {
-  return openCadreStore({ path: config.databasePath ?? join(config.dataDir, 'cadre.db'), durability: config.durability });
+  return openCadreStore({
+    path: config.databasePath ?? join(config.dataDir, 'cadre.db'),
+    durability: config.durability,
+  });
 }

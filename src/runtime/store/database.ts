@@ -66,6 +66,8 @@ export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
     })();
     return db;
   } catch (error) {
-    throw new CadreError('store_failed', `Cannot open the database at ${options.path}: ${(error as Error).message}`, { cause: error });
+    throw new CadreError('store_failed', `Cannot open the database at ${options.path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

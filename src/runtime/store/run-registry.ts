@@ -41,7 +41,10 @@ export class RunRegistry {
   /** Prepared UPDATEs by the set of columns they write (a handful of shapes). */
   private readonly updates = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly batch = new WriteBatch(db),
+  ) {
     this.insert = db.prepare(
       'INSERT INTO runs (id, goal, status, pid, host, created_at, updated_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -51,7 +54,18 @@ export class RunRegistry {
 
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
-    this.batch.write(() => this.insert.run(run.id, run.goal, 'running', process.pid, hostname(), now, now, run.settings ? JSON.stringify(run.settings) : null));
+    this.batch.write(() =>
+      this.insert.run(
+        run.id,
+        run.goal,
+        'running',
+        process.pid,
+        hostname(),
+        now,
+        now,
+        run.settings ? JSON.stringify(run.settings) : null,
+      ),
+    );
     this.batch.commit();
   }
 
@@ -86,7 +100,11 @@ export class RunRegistry {
 function toRecord(row: Row): RunRecord {
   const dead = row.status === 'running' && row.host === hostname() && row.pid !== null && !alive(row.pid);
   return {
-    id: row.id, goal: row.goal, status: dead ? 'interrupted' : row.status, createdAt: row.created_at, updatedAt: row.updated_at,
+    id: row.id,
+    goal: row.goal,
+    status: dead ? 'interrupted' : row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
     ...(row.plan ? { plan: JSON.parse(row.plan) as unknown } : {}),
     ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
     ...(row.settings ? { settings: JSON.parse(row.settings) as Record<string, unknown> } : {}),

@@ -14,12 +14,21 @@ export class SqliteEventLog implements EventLog {
   private readonly reserveStatement;
   private readonly reservedStatement;
 
-  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
+  constructor(
+    db: SqliteDatabase,
+    private readonly batch = new WriteBatch(db),
+  ) {
     this.insert = db.prepare('INSERT OR REPLACE INTO events (run_id, seq, type, ts, body) VALUES (?, ?, ?, ?, ?)');
-    this.select = db.prepare<[string, number], { body: string }>('SELECT body FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq');
+    this.select = db.prepare<[string, number], { body: string }>(
+      'SELECT body FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq',
+    );
     this.last = db.prepare<[string], { seq: number | null }>('SELECT MAX(seq) AS seq FROM events WHERE run_id = ?');
-    this.reserveStatement = db.prepare('INSERT INTO event_seq (run_id, reserved) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET reserved = MAX(reserved, excluded.reserved)');
-    this.reservedStatement = db.prepare<[string], { reserved: number }>('SELECT reserved FROM event_seq WHERE run_id = ?');
+    this.reserveStatement = db.prepare(
+      'INSERT INTO event_seq (run_id, reserved) VALUES (?, ?) ON CONFLICT (run_id) DO UPDATE SET reserved = MAX(reserved, excluded.reserved)',
+    );
+    this.reservedStatement = db.prepare<[string], { reserved: number }>(
+      'SELECT reserved FROM event_seq WHERE run_id = ?',
+    );
   }
 
   append(event: CadreEvent): void {

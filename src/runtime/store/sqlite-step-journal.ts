@@ -11,9 +11,14 @@ export class SqliteStepJournal implements StepJournal {
   private readonly insert;
   private readonly select;
 
-  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
+  constructor(
+    db: SqliteDatabase,
+    private readonly batch = new WriteBatch(db),
+  ) {
     this.insert = db.prepare('INSERT OR REPLACE INTO steps (run_id, task_key, idx, body) VALUES (?, ?, ?, ?)');
-    this.select = db.prepare<[string, string], { body: string }>('SELECT body FROM steps WHERE run_id = ? AND task_key = ? ORDER BY idx');
+    this.select = db.prepare<[string, string], { body: string }>(
+      'SELECT body FROM steps WHERE run_id = ? AND task_key = ? ORDER BY idx',
+    );
   }
 
   append(step: JournalStep): void {

@@ -1,4 +1,11 @@
-import { redact, type ToolCallJournal, type ToolCallKey, type ToolCallOutcome, type ToolCallRecord, type ToolCallStart } from '../../core/index.js';
+import {
+  redact,
+  type ToolCallJournal,
+  type ToolCallKey,
+  type ToolCallOutcome,
+  type ToolCallRecord,
+  type ToolCallStart,
+} from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -25,25 +32,42 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   private readonly getStatement;
   private readonly forRunStatement;
 
-  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
+  constructor(
+    db: SqliteDatabase,
+    private readonly batch = new WriteBatch(db),
+  ) {
     this.beginStatement = db.prepare(
       `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, digest, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)`,
     );
     this.completeStatement = db.prepare(
       `UPDATE tool_calls SET state = 'completed', outcome = ?, completed_at = ? WHERE run_id = ? AND task_key = ? AND call_id = ?`,
     );
-    this.getStatement = db.prepare<[string, string, string], Row>('SELECT * FROM tool_calls WHERE run_id = ? AND task_key = ? AND call_id = ?');
+    this.getStatement = db.prepare<[string, string, string], Row>(
+      'SELECT * FROM tool_calls WHERE run_id = ? AND task_key = ? AND call_id = ?',
+    );
     this.forRunStatement = db.prepare<[string], Row>('SELECT * FROM tool_calls WHERE run_id = ? ORDER BY started_at');
   }
 
   begin(call: ToolCallStart): void {
     // Committed before the tool runs, with whatever the step batched: the durability point of a call.
-    this.batch.write(() => this.beginStatement.run(call.runId, call.taskId, call.callId, call.tool, JSON.stringify(redact(call.args)), call.digest, Date.now()));
+    this.batch.write(() =>
+      this.beginStatement.run(
+        call.runId,
+        call.taskId,
+        call.callId,
+        call.tool,
+        JSON.stringify(redact(call.args)),
+        call.digest,
+        Date.now(),
+      ),
+    );
     this.batch.commit();
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
-    this.batch.write(() => this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId));
+    this.batch.write(() =>
+      this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId),
+    );
     this.batch.commit();
   }
 
@@ -60,8 +84,13 @@ export class SqliteToolCallJournal implements ToolCallJournal {
 
 function toRecord(row: Row): ToolCallRecord {
   return {
-    runId: row.run_id, taskId: row.task_key, callId: row.call_id, tool: row.tool,
-    args: JSON.parse(row.args) as Record<string, unknown>, state: row.state, startedAt: row.started_at,
+    runId: row.run_id,
+    taskId: row.task_key,
+    callId: row.call_id,
+    tool: row.tool,
+    args: JSON.parse(row.args) as Record<string, unknown>,
+    state: row.state,
+    startedAt: row.started_at,
     ...(row.digest !== null ? { digest: row.digest } : {}),
     ...(row.outcome ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
     ...(row.completed_at !== null ? { completedAt: row.completed_at } : {}),

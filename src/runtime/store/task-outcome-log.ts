@@ -11,9 +11,16 @@ export class TaskOutcomeLog {
   private readonly insert;
   private readonly select;
 
-  constructor(db: SqliteDatabase, private readonly batch = new WriteBatch(db)) {
-    this.insert = db.prepare('INSERT OR REPLACE INTO task_outcomes (run_id, task_id, first_attempt, body) VALUES (?, ?, ?, ?)');
-    this.select = db.prepare<[string, string, number], { body: string }>('SELECT body FROM task_outcomes WHERE run_id = ? AND task_id = ? AND first_attempt = ?');
+  constructor(
+    db: SqliteDatabase,
+    private readonly batch = new WriteBatch(db),
+  ) {
+    this.insert = db.prepare(
+      'INSERT OR REPLACE INTO task_outcomes (run_id, task_id, first_attempt, body) VALUES (?, ?, ?, ?)',
+    );
+    this.select = db.prepare<[string, string, number], { body: string }>(
+      'SELECT body FROM task_outcomes WHERE run_id = ? AND task_id = ? AND first_attempt = ?',
+    );
   }
 
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {

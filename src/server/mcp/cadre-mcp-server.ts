@@ -19,7 +19,10 @@ export interface CadreMcpServerOptions {
   executor?: Omit<ToolExecutorOptions, 'tools'>;
 }
 
-const text = (value: string, isError = false): CallToolResult => ({ content: [{ type: 'text', text: value }], ...(isError ? { isError: true } : {}) });
+const text = (value: string, isError = false): CallToolResult => ({
+  content: [{ type: 'text', text: value }],
+  ...(isError ? { isError: true } : {}),
+});
 
 /** The MCP hints a client shows its user: what the tool changes, and whether repeating it is safe. */
 function annotationsFor(tool: Tool): ToolAnnotations {
@@ -39,7 +42,10 @@ function annotationsFor(tool: Tool): ToolAnnotations {
  */
 export function createCadreMcpServer(options: CadreMcpServerOptions): McpServer {
   // Logging is declared so clients may set a level (logging/setLevel); cadre sends none yet.
-  const server = new McpServer({ name: options.name ?? 'cadre', version: options.version ?? '0.1.0' }, { capabilities: { logging: {} } });
+  const server = new McpServer(
+    { name: options.name ?? 'cadre', version: options.version ?? '0.1.0' },
+    { capabilities: { logging: {} } },
+  );
   const executor = new ToolExecutor({ ...options.executor, tools: options.tools });
   for (const tool of options.tools) {
     server.registerTool(
@@ -51,7 +57,13 @@ export function createCadreMcpServer(options: CadreMcpServerOptions): McpServer 
         const key = extra._meta?.[idempotencyMetaKey];
         const outcome = await executor.execute(
           { id: randomUUID(), name: tool.name, args },
-          { runId: 'mcp', taskId: String(extra.sessionId ?? 'mcp'), step: 0, signal: extra.signal, ...(typeof key === 'string' && key ? { idempotencyKey: key } : {}) },
+          {
+            runId: 'mcp',
+            taskId: String(extra.sessionId ?? 'mcp'),
+            step: 0,
+            signal: extra.signal,
+            ...(typeof key === 'string' && key ? { idempotencyKey: key } : {}),
+          },
         );
         return text(outcome.output, !outcome.ok);
       },
@@ -64,7 +76,12 @@ export function createCadreMcpServer(options: CadreMcpServerOptions): McpServer 
       {
         description: 'Plan and carry out a goal with a team of cadre agents; returns the final answer.',
         inputSchema: z.object({ goal: z.string().min(1).max(20_000).describe('what to achieve, in plain words') }),
-        annotations: { readOnlyHint: false, destructiveHint: options.tools.some((t) => t.effects === 'destructive'), idempotentHint: false, openWorldHint: true },
+        annotations: {
+          readOnlyHint: false,
+          destructiveHint: options.tools.some((t) => t.effects === 'destructive'),
+          idempotentHint: false,
+          openWorldHint: true,
+        },
       },
       async ({ goal }, extra) => {
         try {

@@ -27,7 +27,8 @@ export function checkHeaders(req: IncomingMessage, options: RequestGuardOptions)
   const host = req.headers.host?.toLowerCase();
   if (!host || !options.allowedHosts.has(host)) return { status: 403, message: `Host "${host ?? ''}" is not allowed` };
   const origin = req.headers.origin?.toLowerCase();
-  if (origin !== undefined && !options.allowedOrigins.has(origin)) return { status: 403, message: `Origin "${origin}" is not allowed` };
+  if (origin !== undefined && !options.allowedOrigins.has(origin))
+    return { status: 403, message: `Origin "${origin}" is not allowed` };
   if (options.bearerToken !== undefined) {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
@@ -35,7 +36,11 @@ export function checkHeaders(req: IncomingMessage, options: RequestGuardOptions)
     const ok = match !== null && timingSafeEqual(digest(match[1]!.trim()), digest(options.bearerToken));
     if (!ok) {
       const error = match ? 'error="invalid_token"' : '';
-      return { status: 401, message: 'A valid bearer token is required', headers: { 'WWW-Authenticate': `Bearer realm="cadre"${error ? `, ${error}` : ''}` } };
+      return {
+        status: 401,
+        message: 'A valid bearer token is required',
+        headers: { 'WWW-Authenticate': `Bearer realm="cadre"${error ? `, ${error}` : ''}` },
+      };
     }
   }
   const declared = Number(req.headers['content-length'] ?? 0);

@@ -38,7 +38,10 @@ type Session = { transport: StreamableHTTPServerTransport; server: McpServer };
  * server per session); a single McpServer serves only the first session. Every request is checked
  * (Host, Origin, token, size) before its body is parsed or any tool can run.
  */
-export async function serveHttp(server: McpServer | (() => McpServer), options: ServeHttpOptions = {}): Promise<HttpServing> {
+export async function serveHttp(
+  server: McpServer | (() => McpServer),
+  options: ServeHttpOptions = {},
+): Promise<HttpServing> {
   const host = options.host ?? '127.0.0.1';
   const path = options.path ?? '/mcp';
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
@@ -46,7 +49,8 @@ export async function serveHttp(server: McpServer | (() => McpServer), options: 
   let used = false;
   const nextServer = (): McpServer => {
     if (typeof server === 'function') return server();
-    if (used) throw new CadreError('input_invalid', 'This MCP server serves one session; pass a factory to serveHttp for more');
+    if (used)
+      throw new CadreError('input_invalid', 'This MCP server serves one session; pass a factory to serveHttp for more');
     used = true;
     return server;
   };
@@ -61,7 +65,8 @@ export async function serveHttp(server: McpServer | (() => McpServer), options: 
     const sessionId = req.headers['mcp-session-id'];
     const existing = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
     if (req.method !== 'POST') {
-      if (!existing) return reply(res, sessionId ? 404 : 400, sessionId ? 'Session not found' : 'Missing mcp-session-id');
+      if (!existing)
+        return reply(res, sessionId ? 404 : 400, sessionId ? 'Session not found' : 'Missing mcp-session-id');
       return existing.transport.handleRequest(req, res);
     }
     const raw = await readBodyCapped(req, maxBodyBytes);
@@ -91,10 +96,14 @@ export async function serveHttp(server: McpServer | (() => McpServer), options: 
     http.listen(options.port ?? 0, host, () => resolve());
   });
   const { port } = http.address() as AddressInfo;
-  const names = ['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map((name) => `${name}:${port}`);
+  const names = ['127.0.0.1', 'localhost', '[::1]', host.includes(':') ? `[${host}]` : host].map(
+    (name) => `${name}:${port}`,
+  );
   guard.current = {
     allowedHosts: new Set([...names, ...(options.allowedHosts ?? [])].map((h) => h.toLowerCase())),
-    allowedOrigins: new Set([...names.map((n) => `http://${n}`), ...(options.allowedOrigins ?? [])].map((o) => o.toLowerCase())),
+    allowedOrigins: new Set(
+      [...names.map((n) => `http://${n}`), ...(options.allowedOrigins ?? [])].map((o) => o.toLowerCase()),
+    ),
     maxBodyBytes,
     ...(options.bearerToken !== undefined ? { bearerToken: options.bearerToken } : {}),
   };

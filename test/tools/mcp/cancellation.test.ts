@@ -29,13 +29,17 @@ afterAll(async () => {
   await server.close();
 });
 
-const cancellations = () => server.received.flatMap((m) => ('method' in m && m.method === 'notifications/cancelled' ? [m.params] : []));
+const cancellations = () =>
+  server.received.flatMap((m) => ('method' in m && m.method === 'notifications/cancelled' ? [m.params] : []));
 
 describe('cancelling an MCP tool call', () => {
-  it('sends notifications/cancelled with the call\'s request id, and the server-side handler sees its signal abort', async () => {
+  it("sends notifications/cancelled with the call's request id, and the server-side handler sees its signal abort", async () => {
     const executor = new ToolExecutor({ tools: toolset.tools() });
     const run = new AbortController();
-    const outcome = executor.execute({ id: 'c1', name: 'slow__wait', args: {} }, { runId: 'r', taskId: 't', step: 1, signal: run.signal });
+    const outcome = executor.execute(
+      { id: 'c1', name: 'slow__wait', args: {} },
+      { runId: 'r', taskId: 't', step: 1, signal: run.signal },
+    );
     await vi.waitFor(() => expect(started).toHaveLength(1), { timeout: 5_000 });
     const requestId = started[0]!;
     expect(server.received).toContainEqual(expect.objectContaining({ method: 'tools/call', id: requestId }));
@@ -43,11 +47,18 @@ describe('cancelling an MCP tool call', () => {
     run.abort('user stopped');
     await expect(outcome).rejects.toMatchObject({ code: 'cancelled' });
     await vi.waitFor(() => expect(abortedOnServer.map((a) => a.requestId)).toEqual([requestId]), { timeout: 5_000 });
-    expect(cancellations()).toEqual([expect.objectContaining({ requestId, reason: expect.stringContaining('user stopped') })]);
-    expect(await toolset.tools().find((t) => t.mcpName === 'ping')!.run({}, testContext())).toBe('pong');
+    expect(cancellations()).toEqual([
+      expect.objectContaining({ requestId, reason: expect.stringContaining('user stopped') }),
+    ]);
+    expect(
+      await toolset
+        .tools()
+        .find((t) => t.mcpName === 'ping')!
+        .run({}, testContext()),
+    ).toBe('pong');
   });
 
-  it('leaves no listener on the caller\'s signal once calls end, so a later abort sends nothing stale', async () => {
+  it("leaves no listener on the caller's signal once calls end, so a later abort sends nothing stale", async () => {
     const ping = toolset.tools().find((t) => t.mcpName === 'ping')!;
     const controller = new AbortController();
     for (let i = 0; i < 3; i++) expect(await ping.run({}, testContext(controller.signal))).toBe('pong');

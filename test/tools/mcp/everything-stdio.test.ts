@@ -12,7 +12,13 @@ afterAll(() => toolset.close());
 
 const tool = (name: string) => {
   const found = toolset.tools().find((t) => t.name === name);
-  if (!found) throw new Error(`no tool ${name}; have ${toolset.tools().map((t) => t.name).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `no tool ${name}; have ${toolset
+        .tools()
+        .map((t) => t.name)
+        .join(', ')}`,
+    );
   return found;
 };
 
@@ -23,7 +29,9 @@ describe('server-everything over stdio', () => {
     expect(sum.idempotent).toBe(false);
     expect(sum.description).toMatch(/^\[everything\] .*\(server says: read-only\)$/);
     expect(sum.jsonSchema).toMatchObject({ type: 'object', properties: { a: { type: 'number' } } });
-    expect(toolset.status()).toEqual([expect.objectContaining({ server: 'everything', state: 'ready', toolCount: toolset.tools().length })]);
+    expect(toolset.status()).toEqual([
+      expect.objectContaining({ server: 'everything', state: 'ready', toolCount: toolset.tools().length }),
+    ]);
   });
 
   it('calls echo and get-sum with arguments', async () => {
@@ -33,24 +41,41 @@ describe('server-everything over stdio', () => {
 
   it('runs through the ToolExecutor like any cadre tool', async () => {
     const executor = new ToolExecutor({ tools: toolset.tools() });
-    const outcome = await executor.execute({ id: 'c1', name: 'everything__get-sum', args: { a: 1, b: 1 } }, { runId: 'r', taskId: 't', step: 0 });
+    const outcome = await executor.execute(
+      { id: 'c1', name: 'everything__get-sum', args: { a: 1, b: 1 } },
+      { runId: 'r', taskId: 't', step: 0 },
+    );
     expect(outcome).toMatchObject({ ok: true, output: expect.stringMatching(/is 2\.?/) });
   });
 
   it('reports progress of a long-running tool through onEvent', async () => {
     const before = events.length;
-    const output = await tool('everything__trigger-long-running-operation').run({ duration: 0.4, steps: 4 }, { ...testContext(), callId: 'long-1' });
+    const output = await tool('everything__trigger-long-running-operation').run(
+      { duration: 0.4, steps: 4 },
+      { ...testContext(), callId: 'long-1' },
+    );
     expect(output).toMatch(/completed/);
-    const progress = events.slice(before).flatMap((e) => (e.type === 'mcp.progress' ? [[e.progress, e.total, e.callId]] : []));
+    const progress = events
+      .slice(before)
+      .flatMap((e) => (e.type === 'mcp.progress' ? [[e.progress, e.total, e.callId]] : []));
     // The SDK may drop the last step when it races the result, so only the earlier ones are certain.
-    expect(progress.slice(0, 3)).toEqual([[1, 4, 'long-1'], [2, 4, 'long-1'], [3, 4, 'long-1']]);
+    expect(progress.slice(0, 3)).toEqual([
+      [1, 4, 'long-1'],
+      [2, 4, 'long-1'],
+      [3, 4, 'long-1'],
+    ]);
   });
 
   it('ends a long call promptly with cancelled when its signal aborts, and stays usable', async () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort('user stopped'), 200);
-    const call = Promise.resolve(tool('everything__trigger-long-running-operation').run({ duration: 30, steps: 30 }, testContext(controller.signal)));
+    const call = Promise.resolve(
+      tool('everything__trigger-long-running-operation').run(
+        { duration: 30, steps: 30 },
+        testContext(controller.signal),
+      ),
+    );
     await expect(call).rejects.toMatchObject({ code: 'cancelled' });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(await tool('everything__echo').run({ message: 'still here' }, testContext())).toBe('Echo: still here');
@@ -61,6 +86,8 @@ describe('server-everything over stdio', () => {
     expect(read.effects).toBe('read');
     const text = await read.run({ server: 'everything', uri: 'demo://resource/dynamic/text/7' }, testContext());
     expect(text).toMatch(/7/);
-    await expect(Promise.resolve(read.run({ server: 'nope', uri: 'x' }, testContext()))).rejects.toMatchObject({ code: 'tool_not_found' });
+    await expect(Promise.resolve(read.run({ server: 'nope', uri: 'x' }, testContext()))).rejects.toMatchObject({
+      code: 'tool_not_found',
+    });
   });
 });

@@ -51,7 +51,10 @@ describe('MCP server lifecycle', () => {
   it('misses the cache when the server config changed', async () => {
     const cachePath = join(dir, 'changed.json');
     await (await createMcpToolset({ servers: { everything: everythingStdio() }, cachePath })).close();
-    const changed = await createMcpToolset({ servers: { everything: everythingStdio({ env: { MARK: '1' } }) }, cachePath });
+    const changed = await createMcpToolset({
+      servers: { everything: everythingStdio({ env: { MARK: '1' } }) },
+      cachePath,
+    });
     try {
       // Listing required a connection, so the server is running now.
       expect(changed.status()[0]).toMatchObject({ state: 'ready' });
@@ -62,7 +65,10 @@ describe('MCP server lifecycle', () => {
 
   it('fails a call in flight with tool_failed when the server dies, and reconnects on the next call', async () => {
     const events: McpEvent[] = [];
-    const toolset = await createMcpToolset({ servers: { crashy: fixtureServer('crashy') }, onEvent: (e) => events.push(e) });
+    const toolset = await createMcpToolset({
+      servers: { crashy: fixtureServer('crashy') },
+      onEvent: (e) => events.push(e),
+    });
     try {
       const crash = toolset.tools().find((t) => t.name === 'crashy__crash')!;
       const ping = toolset.tools().find((t) => t.name === 'crashy__ping')!;
@@ -76,7 +82,11 @@ describe('MCP server lifecycle', () => {
       const secondPid = toolset.status()[0]!.pid!;
       expect(secondPid).not.toBe(firstPid);
       expect(events.filter((e) => e.type === 'mcp.state').map((e) => e.type === 'mcp.state' && e.state)).toEqual([
-        'connecting', 'ready', 'closed', 'connecting', 'ready',
+        'connecting',
+        'ready',
+        'closed',
+        'connecting',
+        'ready',
       ]);
     } finally {
       await toolset.close();
@@ -88,7 +98,9 @@ describe('MCP server lifecycle', () => {
     try {
       expect(toolset.tools().map((t) => t.name)).toEqual(['growing__grow']);
       await toolset.tools()[0]!.run({}, testContext());
-      await vi.waitFor(() => expect(toolset.tools().map((t) => t.name)).toContain('growing__extra'), { timeout: 5_000 });
+      await vi.waitFor(() => expect(toolset.tools().map((t) => t.name)).toContain('growing__extra'), {
+        timeout: 5_000,
+      });
       const extra = toolset.tools().find((t) => t.name === 'growing__extra')!;
       expect(await extra.run({}, testContext())).toBe('extra here');
     } finally {
@@ -101,7 +113,11 @@ describe('MCP server lifecycle', () => {
       servers: { broken: { command: join(dir, 'no-such-binary') }, everything: everythingStdio() },
     });
     try {
-      expect(toolset.status().find((s) => s.server === 'broken')).toMatchObject({ state: 'failed', toolCount: 0, lastError: expect.stringMatching(/could not be started/) });
+      expect(toolset.status().find((s) => s.server === 'broken')).toMatchObject({
+        state: 'failed',
+        toolCount: 0,
+        lastError: expect.stringMatching(/could not be started/),
+      });
       expect(toolset.tools().some((t) => t.server === 'everything')).toBe(true);
     } finally {
       await toolset.close();

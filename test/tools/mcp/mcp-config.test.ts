@@ -5,8 +5,18 @@ describe('parseMcpServers', () => {
   it('accepts the desktop-client format, whole file or just the servers, with cadre options', () => {
     const file = {
       mcpServers: {
-        fs: { command: 'npx', args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'], env: { A: '1' }, effects: { read_file: 'read' } },
-        remote: { url: 'https://example.com/mcp', headers: { authorization: 'Bearer x' }, idleTimeoutMs: 1000, timeoutMs: 5000 },
+        fs: {
+          command: 'npx',
+          args: ['-y', '@modelcontextprotocol/server-filesystem', '/tmp'],
+          env: { A: '1' },
+          effects: { read_file: 'read' },
+        },
+        remote: {
+          url: 'https://example.com/mcp',
+          headers: { authorization: 'Bearer x' },
+          idleTimeoutMs: 1000,
+          timeoutMs: 5000,
+        },
       },
     };
     expect(parseMcpServers(file)).toEqual(file.mcpServers);
@@ -23,11 +33,15 @@ describe('parseMcpServers', () => {
     [{ typo: { command: 'x', arg: [] } }, /mcpServers\.typo.*arg/],
     ['nope', /mcpServers must be an object/],
   ])('rejects %j with config_invalid naming the server and field', (value, message) => {
-    expect(() => parseMcpServers(value)).toThrow(expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }));
+    expect(() => parseMcpServers(value)).toThrow(
+      expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }),
+    );
   });
 
   it('loads desktop-client files with disabled and autoApprove, leaving disabled servers out', () => {
-    const servers = parseMcpServers({ mcpServers: { on: { command: 'a', autoApprove: ['x'] }, off: { command: 'b', disabled: true } } });
+    const servers = parseMcpServers({
+      mcpServers: { on: { command: 'a', autoApprove: ['x'] }, off: { command: 'b', disabled: true } },
+    });
     expect(Object.keys(servers)).toEqual(['on']);
   });
 });

@@ -14,9 +14,19 @@ export const everythingStdio = (extra: Partial<McpServerConfig> = {}): McpServer
   ({ command: process.execPath, args: [everythingEntry, 'stdio'], ...extra }) as McpServerConfig;
 
 export const fixtureServer = (name: 'crashy' | 'growing', extra: Partial<McpServerConfig> = {}): McpServerConfig =>
-  ({ command: process.execPath, args: ['--import', 'tsx', root(`test/fixtures/mcp-${name}-server.ts`)], cwd: root(''), ...extra }) as McpServerConfig;
+  ({
+    command: process.execPath,
+    args: ['--import', 'tsx', root(`test/fixtures/mcp-${name}-server.ts`)],
+    cwd: root(''),
+    ...extra,
+  }) as McpServerConfig;
 
-export const testContext = (signal = new AbortController().signal) => ({ signal, runId: 'r', taskId: 't', callId: 'c' });
+export const testContext = (signal = new AbortController().signal) => ({
+  signal,
+  runId: 'r',
+  taskId: 't',
+  callId: 'c',
+});
 
 /** A port free right now on loopback. */
 export async function freePort(): Promise<number> {
@@ -28,7 +38,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts server-everything over HTTP on loopback only and resolves once it is listening. */
-export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<{ port: number; child: ChildProcess }> {
+export async function startEverythingHttp(
+  mode: 'streamableHttp' | 'sse',
+): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', loopbackPreload, everythingEntry, mode], {
     cwd: root(''),

@@ -10,7 +10,11 @@ beforeAll(async () => {
       mcp.registerTool('count', { description: 'Reports two progress steps' }, async (extra) => {
         const token = extra._meta?.progressToken;
         if (token !== undefined) {
-          for (const progress of [1, 2]) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress, total: 2 } });
+          for (const progress of [1, 2])
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress, total: 2 },
+            });
         }
         return { content: [{ type: 'text', text: 'counted' }] };
       }),
@@ -36,7 +40,10 @@ describe('MCP progress', () => {
     try {
       expect(await listening.tools()[0]!.run({}, { ...testContext(), callId: 'p1' })).toBe('counted');
       expect(lastCallMeta()?.progressToken).toBeDefined();
-      expect(events.flatMap((e) => (e.type === 'mcp.progress' ? [[e.progress, e.total, e.callId]] : []))).toEqual([[1, 2, 'p1'], [2, 2, 'p1']]);
+      expect(events.flatMap((e) => (e.type === 'mcp.progress' ? [[e.progress, e.total, e.callId]] : []))).toEqual([
+        [1, 2, 'p1'],
+        [2, 2, 'p1'],
+      ]);
     } finally {
       await listening.close();
     }

@@ -27,7 +27,11 @@ export interface RecordingServerOptions {
 /** Starts the server on 127.0.0.1 at a free port; one SDK server and transport per session. */
 export async function startRecordingServer(options: RecordingServerOptions = {}): Promise<RecordingServer> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
-  const recorded = { sessions: [] as string[], deletes: [] as Array<string | undefined>, received: [] as JSONRPCMessage[] };
+  const recorded = {
+    sessions: [] as string[],
+    deletes: [] as Array<string | undefined>,
+    received: [] as JSONRPCMessage[],
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const sessionId = header(req, 'mcp-session-id');
@@ -39,7 +43,8 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
         return;
       }
     }
-    const body = req.method === 'POST' ? (JSON.parse(await readBody(req)) as JSONRPCMessage | JSONRPCMessage[]) : undefined;
+    const body =
+      req.method === 'POST' ? (JSON.parse(await readBody(req)) as JSONRPCMessage | JSONRPCMessage[]) : undefined;
     if (body) recorded.received.push(...(Array.isArray(body) ? body : [body]));
     let transport = sessionId ? transports.get(sessionId) : undefined;
     if (!transport && !sessionId && req.method === 'POST') {

@@ -11,7 +11,8 @@ afterEach(async () => {
 const start = async (onDelete?: 'end' | 'refuse' | 'hang') => {
   const server = await startRecordingServer({
     onDelete,
-    register: (mcp) => mcp.registerTool('ping', { description: 'Answers pong' }, () => ({ content: [{ type: 'text', text: 'pong' }] })),
+    register: (mcp) =>
+      mcp.registerTool('ping', { description: 'Answers pong' }, () => ({ content: [{ type: 'text', text: 'pong' }] })),
   });
   servers.push(server);
   return server;
@@ -25,10 +26,13 @@ describe('Streamable HTTP sessions', () => {
       expect(await toolset.tools()[0]!.run({}, testContext())).toBe('pong');
       expect(server.sessions).toHaveLength(1);
       // The server sees the DELETE before the client has finished closing, so wait for both.
-      await vi.waitFor(() => {
-        expect(server.deletes).toEqual([server.sessions[0]]);
-        expect(toolset.status()[0]).toMatchObject({ state: 'idle' });
-      }, { timeout: 5_000 });
+      await vi.waitFor(
+        () => {
+          expect(server.deletes).toEqual([server.sessions[0]]);
+          expect(toolset.status()[0]).toMatchObject({ state: 'idle' });
+        },
+        { timeout: 5_000 },
+      );
     } finally {
       await toolset.close();
     }

@@ -13,10 +13,15 @@ describe('MCP tool names', () => {
     const dotted = mcpToolName('my.server', 'files/read file');
     expect(dotted).toMatch(safe);
     expect(dotted).toMatch(/^my_server__files_read_file_[0-9a-f]{8}$/);
-    const long = mcpToolName('a-very-long-server-name-for-testing', 'and_an_even_longer_tool_name_that_goes_past_the_limit');
+    const long = mcpToolName(
+      'a-very-long-server-name-for-testing',
+      'and_an_even_longer_tool_name_that_goes_past_the_limit',
+    );
     expect(long).toMatch(safe);
     expect(long).toHaveLength(64);
-    expect(mcpToolName('a-very-long-server-name-for-testing', 'and_an_even_longer_tool_name_that_goes_past_the_limit')).toBe(long);
+    expect(
+      mcpToolName('a-very-long-server-name-for-testing', 'and_an_even_longer_tool_name_that_goes_past_the_limit'),
+    ).toBe(long);
     expect(mcpToolName('ünïcödé', '工具')).toMatch(safe);
   });
 

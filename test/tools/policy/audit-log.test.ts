@@ -8,18 +8,42 @@ describe('AuditLog', () => {
     const db = new Database(':memory:');
     const audit = new AuditLog(db);
     const call = defineTool({
-      name: 'http__call', description: 'Call an API', effects: 'read', run: () => 'ok',
-      input: z.object({ apiKey: z.string(), password: z.string(), note: z.string(), headers: z.record(z.string(), z.string()) }),
+      name: 'http__call',
+      description: 'Call an API',
+      effects: 'read',
+      run: () => 'ok',
+      input: z.object({
+        apiKey: z.string(),
+        password: z.string(),
+        note: z.string(),
+        headers: z.record(z.string(), z.string()),
+      }),
     });
     const args = {
-      apiKey: 'sk-live-0123456789abcdefXYZ', password: 'hunter2-hunter2', note: 'use Bearer abcdefghijklmnopqrstuvwxyz012345 please',
+      apiKey: 'sk-live-0123456789abcdefXYZ',
+      password: 'hunter2-hunter2',
+      note: 'use Bearer abcdefghijklmnopqrstuvwxyz012345 please',
       headers: { Authorization: 'Basic dXNlcjpwYXNzd29yZA==', Accept: 'application/json' },
     };
-    await new ToolExecutor({ tools: [call], audit }).execute({ id: 'c', name: 'http__call', args }, { runId: 'r', taskId: 't', step: 1 });
+    await new ToolExecutor({ tools: [call], audit }).execute(
+      { id: 'c', name: 'http__call', args },
+      { runId: 'r', taskId: 't', step: 1 },
+    );
     const raw = JSON.stringify(db.prepare('SELECT * FROM tool_audit').all());
-    for (const secret of ['sk-live-0123456789abcdefXYZ', 'hunter2', 'abcdefghijklmnopqrstuvwxyz012345', 'dXNlcjpwYXNzd29yZA==']) expect(raw).not.toContain(secret);
+    for (const secret of [
+      'sk-live-0123456789abcdefXYZ',
+      'hunter2',
+      'abcdefghijklmnopqrstuvwxyz012345',
+      'dXNlcjpwYXNzd29yZA==',
+    ])
+      expect(raw).not.toContain(secret);
     const [record] = audit.list();
-    expect(record!.args).toMatchObject({ apiKey: '[redacted]', password: '[redacted]', note: 'use [redacted] please', headers: { Authorization: '[redacted]', Accept: 'application/json' } });
+    expect(record!.args).toMatchObject({
+      apiKey: '[redacted]',
+      password: '[redacted]',
+      note: 'use [redacted] please',
+      headers: { Authorization: '[redacted]', Accept: 'application/json' },
+    });
     expect(record).toMatchObject({ decision: 'allowed', resultSize: 2, runId: 'r', taskId: 't' });
   });
 

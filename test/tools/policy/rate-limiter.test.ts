@@ -24,7 +24,7 @@ describe('RateLimiter', () => {
     expect(errorOf(() => limiter.acquire('search'))).toBeUndefined();
   });
 
-  it('shares one bucket among a server\'s tools when the policy limits `server__*`', () => {
+  it("shares one bucket among a server's tools when the policy limits `server__*`", () => {
     const limiter = RateLimiter.fromPolicy(new ToolPolicy({ rateLimits: { 'gh__*': { perMinute: 1 } } }), () => 0);
     limiter.acquire('gh__search');
     expect(errorOf(() => limiter.acquire('gh__create_issue'))?.code).toBe('rate_limited');
@@ -33,7 +33,11 @@ describe('RateLimiter', () => {
 
   it('takes nothing when any applicable bucket is empty', () => {
     let now = 0;
-    const limiter = new RateLimiter({ tools: { gh__search: { perMinute: 1 } }, servers: { gh: { perMinute: 2 } }, now: () => now });
+    const limiter = new RateLimiter({
+      tools: { gh__search: { perMinute: 1 } },
+      servers: { gh: { perMinute: 2 } },
+      now: () => now,
+    });
     limiter.acquire('gh__search');
     expect(errorOf(() => limiter.acquire('gh__search'))?.code).toBe('rate_limited');
     limiter.acquire('gh__other'); // the server bucket was not charged by the refused call

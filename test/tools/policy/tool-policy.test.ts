@@ -51,7 +51,9 @@ describe('ToolPolicy', () => {
     expect(defaults.approvalFor(tool('rm', 'destructive'))).toBe('ask');
     expect(defaults.approvalFor(tool('save', 'write'))).toBe('allow');
     expect(defaults.approvalFor(tool('get'))).toBe('allow');
-    const strict = new ToolPolicy({ approval: { destructive: 'deny', write: 'ask', tools: { 'github__*': 'allow', 'github__merge_*': 'ask' } } });
+    const strict = new ToolPolicy({
+      approval: { destructive: 'deny', write: 'ask', tools: { 'github__*': 'allow', 'github__merge_*': 'ask' } },
+    });
     expect(strict.approvalFor(tool('rm', 'destructive'))).toBe('deny');
     expect(strict.approvalFor(tool('save', 'write'))).toBe('ask');
     expect(strict.approvalFor(tool('github__delete_branch', 'destructive'))).toBe('allow');
@@ -62,6 +64,8 @@ describe('ToolPolicy', () => {
     expect(() => new ToolPolicy({ approval: { destructive: 'maybe' as never } })).toThrow(
       expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('approval.destructive') }),
     );
-    expect(() => new ToolPolicy({ rateLimits: { x: { perMinute: 0 } } })).toThrow(expect.objectContaining({ code: 'config_invalid' }));
+    expect(() => new ToolPolicy({ rateLimits: { x: { perMinute: 0 } } })).toThrow(
+      expect.objectContaining({ code: 'config_invalid' }),
+    );
   });
 });
