@@ -29,12 +29,10 @@ describe('LlmPlanner', () => {
     const spy = new ScriptedChatModel({
       respond: async (ctx) => {
         seen.push(ctx.messages.map((m) => String(m.content)).join('\n'));
-        return model
-          .invoke([...ctx.messages])
-          .then((m) => ({
-            content: String(m.content),
-            toolCalls: m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id })),
-          }));
+        return model.invoke([...ctx.messages]).then((m) => ({
+          content: String(m.content),
+          toolCalls: m.tool_calls?.map((c) => ({ name: c.name, args: c.args, id: c.id })),
+        }));
       },
     });
     const report = await new LlmPlanner({ model: spy }).plan('g', context);
