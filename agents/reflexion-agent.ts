@@ -5,7 +5,7 @@ import type { AgentSpec } from './agent-spec.js';
 import type { Evaluator } from './evaluators.js';
 import { ReActAgent } from './react-agent.js';
 import { reflectOnFailure } from './reflection.js';
-import { isAgent } from './roles.js';
+import { isAgent } from './team-checks.js';
 
 export interface ReflexionOptions {
   /** Does the work; an AgentSpec becomes a ReActAgent. */

@@ -3,6 +3,7 @@ import type { Tool } from '../tools/index.js';
 import type { Agent } from './agent.js';
 import type { AgentSpec } from './agent-spec.js';
 import { ReActAgent, type ReActAgentOptions } from './react-agent.js';
+import { checkRoleNames, isAgent } from './team-checks.js';
 
 /** A role a planner can assign: a name, what it is good at, and the agent that plays it. */
 export interface RoleDefinition {
@@ -19,8 +20,7 @@ export interface RoleRegistryOptions extends ReActAgentOptions {
   extraTools?: readonly Tool[];
 }
 
-/** Whether a role or option holds a ready Agent rather than a spec for a ReActAgent. */
-export const isAgent = (value: Agent | AgentSpec): value is Agent => typeof (value as Agent).run === 'function';
+export { isAgent } from './team-checks.js';
 
 /** The roles of one run, each turned into its agent once, on first use. */
 export class RoleRegistry {
@@ -31,14 +31,8 @@ export class RoleRegistry {
     roles: readonly RoleDefinition[],
     private readonly options: RoleRegistryOptions = {},
   ) {
-    if (roles.length === 0) throw new CadreError('input_invalid', 'A run needs at least one role');
-    for (const role of roles) {
-      if (!/^[a-zA-Z0-9_-]{1,64}$/.test(role.name))
-        throw new CadreError('input_invalid', `Role name "${role.name}" must be 1-64 letters, digits, _ or -`);
-      if (this.definitions.has(role.name))
-        throw new CadreError('input_invalid', `Role "${role.name}" is defined twice`);
-      this.definitions.set(role.name, role);
-    }
+    checkRoleNames(roles);
+    for (const role of roles) this.definitions.set(role.name, role);
   }
 
   /** The agent for a role; throws `input_invalid` for an unknown one. */

@@ -18,78 +18,197 @@ export type ProviderKind = (typeof providerKinds)[number];
 /** cadre's configuration. Every field has a default or is optional; `CADRE_*` variables override. */
 export const ConfigSchema = z.object({
   /** Most model calls one run may make. */
-  maxSteps: z.coerce.number().int().positive().default(20),
-  maxTokens: z.coerce.number().int().positive().optional(),
-  maxCostUsd: z.coerce.number().nonnegative().optional(),
-  maxWallTimeMs: z.coerce.number().int().positive().optional(),
-  toolTimeoutMs: z.coerce.number().int().positive().default(30_000),
-  toolOutputMaxChars: z.coerce.number().int().positive().default(16_000),
+  maxSteps: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('Most model calls one run may make, over all its tasks.'),
+  maxTokens: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Most tokens (input and output) one run may use; unset: unlimited.'),
+  maxCostUsd: z.coerce
+    .number()
+    .nonnegative()
+    .optional()
+    .describe(
+      'Most US dollars one run may spend on models; each call is reserved before it is made. Unset: unlimited.',
+    ),
+  maxWallTimeMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('Longest one run may take, in ms; unset: unlimited.'),
+  toolTimeoutMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(30_000)
+    .describe('Per-call limit for tools that set no `timeoutMs` of their own, in ms.'),
+  toolOutputMaxChars: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16_000)
+    .describe('Longest tool output passed to the model; the rest is cut with a visible marker.'),
   /** Where runs, journals and memory are stored. */
-  dataDir: z.string().min(1).default('.cadre'),
+  dataDir: z.string().min(1).default('.cadre').describe('Folder for runs, journals, memory and caches.'),
   /** cadre's SQLite database (checkpoints, events, journals, runs); default `<dataDir>/cadre.db`; `:memory:` keeps nothing. */
-  databasePath: z.string().min(1).optional(),
+  databasePath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'The SQLite database of checkpoints, events, journals and runs; unset: `<dataDir>/cadre.db`; `:memory:` keeps nothing.',
+    ),
   /** `normal`: survives a killed process; `full`: also a power cut, slower. */
-  durability: z.enum(['normal', 'full']).default('normal'),
+  durability: z
+    .enum(['normal', 'full'])
+    .default('normal')
+    .describe('`normal` survives a killed process (kill -9); `full` also survives a power cut, and is slower.'),
   /** Tasks of one run that may work at the same time. */
-  concurrency: z.coerce.number().int().positive().max(256).default(4),
+  concurrency: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(256)
+    .default(4)
+    .describe('Tasks of one run that may work at the same time.'),
   /**
    * Runs of one process that execute at the same time; more wait their turn. Between model calls a
    * run is CPU work (LangGraph, SQLite): when many runs have little to wait for, a lower cap keeps
    * the event loop responsive (see bench/README.md); runs that wait on models want a high one.
    */
-  maxActiveRuns: z.coerce.number().int().positive().max(100_000).default(256),
+  maxActiveRuns: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(100_000)
+    .default(256)
+    .describe('Runs of one process that execute at the same time; more wait their turn.'),
   /** What a run does when a task fails after its retries. */
-  failurePolicy: z.enum(['replan', 'retry', 'reflect', 'continue', 'fail-fast']).default('replan'),
+  failurePolicy: z
+    .enum(['replan', 'retry', 'reflect', 'continue', 'fail-fast'])
+    .default('replan')
+    .describe(
+      'What a run does when a task fails: `replan` retries, then rewrites the failed task and what depends on it; `retry`; `reflect` writes a lesson before each retry; `continue` skips what depends on the failure; `fail-fast` stops.',
+    ),
   /** Extra attempts for a failed task (policies retry, reflect, replan). */
-  maxRetries: z.coerce.number().int().nonnegative().max(10).default(1),
+  maxRetries: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(10)
+    .default(1)
+    .describe('Extra attempts for a failed task (policies `retry`, `reflect`, `replan`).'),
   /** Plan revisions one run may make. */
-  maxReplans: z.coerce.number().int().nonnegative().max(10).default(2),
+  maxReplans: z.coerce.number().int().nonnegative().max(10).default(2).describe('Plan revisions one run may make.'),
   /** With memory, have a model extract facts from each task's result into the knowledge graph (one call per task). */
   learnFacts: z
     .preprocess((v) => (typeof v === 'string' ? ['1', 'true', 'yes', 'on'].includes(v.toLowerCase()) : v), z.boolean())
-    .default(false),
+    .default(false)
+    .describe(
+      'With memory, a model extracts facts from each task result into the knowledge graph (one call per task, on the run budget).',
+    ),
   /** The memory tenant runs read and write (memory under `<dataDir>/memory`). */
   memoryTenant: z
     .string()
     .regex(/^[A-Za-z0-9_.:@-]{1,128}$/, '1-128 letters, digits or _ . : @ -')
-    .default('default'),
+    .default('default')
+    .describe(
+      'The memory tenant runs read and write, and the CLI memory scope (memory lives under `<dataDir>/memory`).',
+    ),
   /** Root folder the built-in file tools may touch. */
-  workspaceDir: z.string().min(1).default('.'),
+  workspaceDir: z
+    .string()
+    .min(1)
+    .default('.')
+    .describe('Root folder of the built-in file tools; they refuse any path outside it.'),
   /** Hosts the http_fetch tool may reach. */
-  httpAllowedHosts: z.preprocess(csv, z.array(z.string().min(1))).default([]),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  httpAllowedHosts: z
+    .preprocess(csv, z.array(z.string().min(1)))
+    .default([])
+    .describe('Hosts the `http_fetch` tool may reach; none by default.'),
+  logLevel: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('warn')
+    .describe('Log level of the pino logger (JSON lines on stderr).'),
   /** An explicit model, as `provider:model` (e.g. `ollama:llama3.1`, `openai:gpt-4o-mini`). */
   model: z
     .string()
     .regex(/^(ollama|local|openai|anthropic):.+$/, 'expected provider:model, e.g. ollama:llama3.1')
-    .optional(),
+    .optional()
+    .describe(
+      'One model as `provider:model` (e.g. `ollama:llama3.1`, `openai:gpt-4o-mini`); unset: detected, or the `models` pool.',
+    ),
   /** The order in which reachable providers are preferred. */
   modelOrder: z
     .preprocess(csv, z.array(z.enum(providerKinds)).min(1))
-    .default(['ollama', 'local', 'openai', 'anthropic']),
-  ollamaHost: z.string().url().default('http://127.0.0.1:11434'),
-  localBaseUrl: z.string().url().optional(),
-  localApiKey: z.string().optional(),
-  openaiApiKey: z.string().min(1).optional(),
-  openaiBaseUrl: z.string().url().optional(),
-  anthropicApiKey: z.string().min(1).optional(),
-  anthropicBaseUrl: z.string().url().optional(),
+    .default(['ollama', 'local', 'openai', 'anthropic'])
+    .describe('The order in which reachable providers are preferred when no model or pool is given.'),
+  ollamaHost: z
+    .string()
+    .url()
+    .default('http://127.0.0.1:11434')
+    .describe('The Ollama server; `OLLAMA_HOST` may leave out `http://`.'),
+  localBaseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('The `/v1` URL of a local OpenAI-compatible server (vLLM, llama.cpp, TGI, LocalAI, LM Studio).'),
+  localApiKey: z.string().optional().describe('API key for `localBaseUrl`, when that server wants one.'),
+  openaiApiKey: z.string().min(1).optional().describe('OpenAI API key.'),
+  openaiBaseUrl: z
+    .string()
+    .url()
+    .optional()
+    .describe('Base URL of the OpenAI API or an OpenAI-compatible cloud endpoint.'),
+  anthropicApiKey: z.string().min(1).optional().describe('Anthropic API key.'),
+  anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),
   /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */
-  models: z.array(z.unknown()).optional(),
+  models: z
+    .array(z.unknown())
+    .optional()
+    .describe(
+      'The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags, timeoutMs, maxOutputTokens }`; unset: the first model of every provider that answers. See docs/providers.md.',
+    ),
   /** Routing rules, cascades and the fallback/resilience settings; checked by cadre/models. */
-  routing: z.record(z.string(), z.unknown()).optional(),
+  routing: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('Routing rules, cascades, breaker and spill settings for the pool. See docs/providers.md.'),
   /** How long probed model capabilities stay cached. */
   probeTtlMs: z.coerce
     .number()
     .int()
     .positive()
-    .default(24 * 3600_000),
+    .default(24 * 3600_000)
+    .describe('How long probed model capabilities stay cached, in ms (a day).'),
   /** MCP servers in the `mcpServers` format of desktop AI clients; checked by cadre/tools when used. */
-  mcpServers: z.record(z.string(), z.unknown()).optional(),
+  mcpServers: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'MCP servers in the `mcpServers` format of desktop AI clients, plus `effects`, `idempotent` and `timeoutMs` per server. See docs/tools.md.',
+    ),
   /** Tool policy (allow/deny, approvals, rate limits); checked by cadre/tools when used. */
-  toolPolicy: z.record(z.string(), z.unknown()).optional(),
+  toolPolicy: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'Tool policy: `allow`/`deny` globs (global, per role, per agent), `approval`, `rateLimits`. See docs/tools.md.',
+    ),
   /** How long provider detection waits for an answer. */
-  detectTimeoutMs: z.coerce.number().int().positive().default(800),
+  detectTimeoutMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(800)
+    .describe('How long provider detection waits for each server to answer, in ms.'),
 });
 
 export type CadreConfig = z.infer<typeof ConfigSchema>;

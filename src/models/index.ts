@@ -7,7 +7,15 @@ export * from './usage.js';
 export * from './pricing.js';
 export * from './model-errors.js';
 export * from './invoke-model.js';
-export * from './router.js';
+export {
+  createFixedRouter,
+  type AnswerCheck,
+  type Capability,
+  type ModelRouter,
+  type Reroute,
+  type RouteDecision,
+  type RouteRequest,
+} from './router.js';
 export * from './detect.js';
 export * from './router-from-config.js';
 export * from './embedder.js';
@@ -17,7 +25,7 @@ export * from './openai-compatible-embedder.js';
 export * from './privacy-scope.js';
 export * from './private-embedder.js';
 export * from './capability-cache.js';
-export * from './probe.js';
+export { probeModel, withProbedCapabilities, type ProbeHttpOptions, type ProbeModelOptions } from './probe.js';
 export * from './pool.js';
 export * from './pii.js';
 export * from './routing-config.js';
@@ -25,5 +33,14 @@ export * from './call-estimate.js';
 export * from './model-lane.js';
 export * from './routed-chat-model.js';
 export * from './policy-router.js';
-export * from './load-monitor.js';
+export {
+  createLoadMonitor,
+  metricsLoadSource,
+  ollamaLoadSource,
+  type LoadMonitor,
+  type LoadMonitorOptions,
+  type LoadSource,
+  type LoadSourceOptions,
+  type ModelLoad,
+} from './load-monitor.js';
 export * from './pool-from-config.js';

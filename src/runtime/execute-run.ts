@@ -6,49 +6,22 @@ import {
   addUsage,
   createLogger,
   emptyUsage,
-  type CadreConfig,
   type JournalStep,
-  type RunEventStream,
   type RunStatus,
 } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
 import { createCapabilityCache } from '../models/capability-cache.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
-import type { ModelSpend, RunOptions, ResumeOptions, RunResult, PlanApprover } from './run-types.js';
-import type { CadreStore, RunRecord } from './store/index.js';
+import type { ModelSpend, RunOptions, RunResult, PlanApprover } from './run-types.js';
+import type { CadreStore } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { openRunTools, type RunTools } from './run-tools.js';
 import { assembleTeam } from './team.js';
 import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 
-export interface Execution {
-  options: RunOptions & ResumeOptions;
-  config: CadreConfig;
-  runId: string;
-  store: CadreStore;
-  events: RunEventStream;
-  signal: AbortSignal;
-  controller: AbortController;
-  resuming: boolean;
-  /** Set when the run stopped at `awaiting_approval`: what it waits for, when recorded. */
-  waiting?: PendingApproval | true;
-}
-
-/** What a run at `awaiting_approval` waits for, and the id of the LangGraph interrupt to answer. */
-export interface PendingApproval {
-  request: ApprovalRequest;
-  interruptId?: string;
-}
-
-/** The pending approval kept in a run's record, if any. */
-export function pendingApproval(record: RunRecord): PendingApproval | undefined {
-  const result = record.result as { approval?: ApprovalRequest; interruptId?: string } | undefined;
-  return result?.approval
-    ? { request: result.approval, ...(result.interruptId ? { interruptId: result.interruptId } : {}) }
-    : undefined;
-}
+import type { Execution, PendingApproval } from './execution.js';
 
 type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest }> };
 
@@ -156,7 +129,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     const workflow = createRunWorkflow({
       ...team,
       context,
-      checkpointer: store.checkpointer,
+      checkpointer: await store.checkpointer(),
       policy: config,
       approval: Boolean(options.approvePlan),
       ...((options.episodes ?? options.memory) ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
@@ -168,7 +141,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
     // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
     const checkpointed =
-      x.resuming && (await store.checkpointer.getTuple({ configurable: { thread_id: runId } })) !== undefined;
+      x.resuming && (await (await store.checkpointer()).getTuple({ configurable: { thread_id: runId } })) !== undefined;
     let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
     for (;;) {
       const value: unknown = await workflow.invoke(input as never, thread);

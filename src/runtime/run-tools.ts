@@ -26,12 +26,6 @@ export interface RunTools {
 /** Tools that come from an MCP server: their definitions are the server's to change, so they are pinned. */
 const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown }).server === 'string';
 
-/** Checks the policy and MCP config at once, so a bad one fails `run()` before anything starts. */
-export function checkToolConfig(config: CadreConfig): void {
-  if (config.toolPolicy) new ToolPolicy(config.toolPolicy as never);
-  if (config.mcpServers) parseMcpServers(config.mcpServers);
-}
-
 /**
  * The run's tool guards — policy (default: destructive tools need approval), approvals (`'interrupt'`:
  * the run stops and waits for the decision), pinning and the audit log in the run's database, rate

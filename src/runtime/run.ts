@@ -1,12 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig, type CadreEvent } from '../core/index.js';
-import { RoleRegistry, defineAgentSpec, isAgent } from '../../agents/index.js';
+import { checkTeam } from '../../agents/team-checks.js';
 import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
-import { executeRun, pendingApproval, type Execution } from './execute-run.js';
-import { toolApprovalAnswer } from './tool-approval-gate.js';
-import { checkToolConfig } from './run-tools.js';
+import { pendingApproval, type Execution } from './execution.js';
+import { toolApprovalAnswer } from './tool-approval-answer.js';
+import { checkToolConfig } from './check-tool-config.js';
 import { checkRunOptions } from './check-run-options.js';
+
+// This module checks options and stores the run record at once; the framework that carries a run
+// out (agents, models, LangGraph) loads with the first run, so `import 'cadre'` stays light.
+const executing = () => import('./execute-run.js');
 
 /**
  * Starts a run: plans the goal (or gives it to one agent), carries out the plan, and streams
@@ -95,17 +99,19 @@ function start(
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.
   setMaxListeners(0, controller.signal, signal);
-  const result = executeRun({
-    options,
-    config,
-    runId,
-    store,
-    events,
-    signal,
-    controller,
-    resuming,
-    ...(waiting !== undefined ? { waiting } : {}),
-  });
+  const result = executing().then(({ executeRun }) =>
+    executeRun({
+      options,
+      config,
+      runId,
+      store,
+      events,
+      signal,
+      controller,
+      resuming,
+      ...(waiting !== undefined ? { waiting } : {}),
+    }),
+  );
   return {
     runId,
     result,
@@ -114,11 +120,4 @@ function start(
     cancel: (reason = 'cancelled by caller') =>
       controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),
   };
-}
-
-/** Bad agent specs and role names fail at once, before anything is stored. */
-function checkTeam(options: RunOptions): void {
-  if (options.agent && !isAgent(options.agent)) defineAgentSpec(options.agent);
-  if (options.roles) new RoleRegistry(options.roles);
-  for (const role of options.roles ?? []) if (!isAgent(role.agent)) defineAgentSpec(role.agent);
 }

@@ -1,9 +1,10 @@
 import type { BaseMessage } from '@langchain/core/messages';
 import { describe, expect, it } from 'vitest';
 import { Budget, InMemoryStepJournal, RunEventStream, type CadreEvent, type CadreEventOf } from 'cadre';
-import { RoleRegistry, createDelegateTool, delegationDepth, type AgentContext } from 'cadre/agents';
+import { RoleRegistry, createDelegateTool, type AgentContext } from 'cadre/agents';
 import { createFixedRouter } from 'cadre/models';
 import { ScriptedChatModel, type ScriptContext, type ScriptedReply } from 'cadre/testing';
+import { delegationDepth } from '../../agents/delegate-tool.js';
 
 const leadInstructions = 'You are the LEAD. Split the work and delegate to your teammates.';
 const expertInstructions = 'You are the EXPERT. Answer the question you are given.';

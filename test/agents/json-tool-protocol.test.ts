@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Budget, InMemoryStepJournal, RunEventStream } from 'cadre';
-import { ReActAgent, parseJsonToolReply, type AgentContext } from 'cadre/agents';
+import { ReActAgent, type AgentContext } from 'cadre/agents';
 import { createFixedRouter } from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
+import { parseJsonToolReply } from '../../agents/json-tool-protocol.js';
 
 const add = defineTool({
   name: 'add',

@@ -3,13 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   createCapabilityCache,
   createOpenAICompatibleProvider,
-  liveProbe,
   probeModel,
-  probeOllamaModel,
-  probeOpenAICompatibleModels,
   withProbedCapabilities,
 } from 'cadre/models';
 import { ModelEntrySchema, toPoolModel, type ModelEntryInput } from '../../src/models/pool.js';
+import { liveProbe, probeOllamaModel, probeOpenAICompatibleModels } from '../../src/models/probe.js';
 import { json, startWireServer, type WireHandler } from '../fixtures/wire-server.js';
 import { completion, toolCall } from '../fixtures/openai-wire.js';
 

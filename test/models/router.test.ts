@@ -2,14 +2,9 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import { ChatOpenAI } from '@langchain/openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, run } from 'cadre';
-import {
-  createFixedRouter,
-  createRouterFromConfig,
-  createSimpleRouter,
-  detectProviders,
-  parseModelRef,
-} from 'cadre/models';
+import { createFixedRouter, createRouterFromConfig, detectProviders, parseModelRef } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
+import { createSimpleRouter } from '../../src/models/router.js';
 import { json, startWireServer } from '../fixtures/wire-server.js';
 
 let server: Awaited<ReturnType<typeof startWireServer>> | undefined;

@@ -18,10 +18,11 @@ const stores = new Map<SqliteSaver, CadreStore>();
 describe('cadre-sqlite', () => {
   validate<SqliteSaver>({
     checkpointerName: '@langchain/langgraph-checkpoint-sqlite',
-    createCheckpointer: () => {
+    createCheckpointer: async () => {
       const store = openCadreStore({ path: ':memory:' });
-      stores.set(store.checkpointer, store);
-      return store.checkpointer;
+      const checkpointer = await store.checkpointer();
+      stores.set(checkpointer, store);
+      return checkpointer;
     },
     destroyCheckpointer: (checkpointer) => {
       stores.get(checkpointer)?.close();

@@ -326,9 +326,11 @@ describe('openDatabase', () => {
 
 describe('CadreStore checkpointer', () => {
   // LangGraph's own conformance suite runs against it in checkpointer-conformance.test.ts.
-  it('wires an upstream SqliteSaver onto the store database', () => {
+  it('wires an upstream SqliteSaver onto the store database, loaded once on first use', async () => {
     const store = open(':memory:');
-    expect(store.checkpointer).toBeInstanceOf(SqliteSaver);
-    expect(store.checkpointer.db).toBe(store.db);
+    const checkpointer = await store.checkpointer();
+    expect(checkpointer).toBeInstanceOf(SqliteSaver);
+    expect(checkpointer.db).toBe(store.db);
+    expect(await store.checkpointer()).toBe(checkpointer);
   });
 });

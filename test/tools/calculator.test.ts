@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { calculate } from 'cadre/tools';
+import { calculate } from '../../tools/builtin/calculator.js';
 
 describe('calculator', () => {
   it('follows precedence, parentheses and functions', async () => {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { CadreConfig } from '../../core/index.js';
-import { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
+import type { SqliteSaver } from '@langchain/langgraph-checkpoint-sqlite';
 import { openDatabase, type OpenDatabaseOptions, type SqliteDatabase } from './database.js';
 import { RunRegistry } from './run-registry.js';
 import { SqliteEventLog } from './sqlite-event-log.js';
@@ -13,7 +13,8 @@ import { WriteBatch } from './write-batch.js';
 export interface CadreStore {
   readonly path: string;
   readonly db: SqliteDatabase;
-  readonly checkpointer: SqliteSaver;
+  /** LangGraph's checkpointer on the same database, loaded (with LangGraph) on first use. */
+  checkpointer(): Promise<SqliteSaver>;
   readonly events: SqliteEventLog;
   readonly steps: SqliteStepJournal;
   readonly toolCalls: SqliteToolCallJournal;
@@ -41,11 +42,12 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   const db = openDatabase({ ...options, path });
   // One batch per connection: a step's events and journal rows commit together.
   const batch = new WriteBatch(db);
+  let saver: SqliteSaver | undefined;
   if (path !== ':memory:') commitAtExit.add(batch);
   const store: CadreStore = {
     path,
     db,
-    checkpointer: new SqliteSaver(db),
+    checkpointer: async () => (saver ??= new (await import('@langchain/langgraph-checkpoint-sqlite')).SqliteSaver(db)),
     events: new SqliteEventLog(db, batch),
     steps: new SqliteStepJournal(db, batch),
     toolCalls: new SqliteToolCallJournal(db, batch),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CadreError } from 'cadre';
-import { RateLimiter, ToolPolicy, serverOf } from 'cadre/tools';
+import { RateLimiter, ToolPolicy } from 'cadre/tools';
+import { serverOf } from '../../../tools/policy/rate-limiter.js';
 
 const errorOf = (fn: () => void): CadreError | undefined => {
   try {

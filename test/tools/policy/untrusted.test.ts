@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { delimitUntrusted, neutraliseUntrusted, unwrapUntrusted } from 'cadre/tools';
+import { delimitUntrusted, unwrapUntrusted } from 'cadre/tools';
+import { neutraliseUntrusted } from '../../../tools/policy/untrusted.js';
 
 // Deliberately permissive: anything from a `<` through spaces, slashes or punctuation (and a
 // namespace prefix) to the name counts as a tool_output tag, opening or closing.
