@@ -20,6 +20,7 @@ import { openRunTools, type RunTools } from './run-tools.js';
 import { assembleTeam } from './team.js';
 import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
+import { runDirect } from './direct-run.js';
 
 import type { Execution, PendingApproval } from './execution.js';
 
@@ -126,33 +127,47 @@ async function executeNow(x: Execution): Promise<RunResult> {
       router,
       () => context,
     );
-    const workflow = createRunWorkflow({
-      ...team,
-      context,
-      checkpointer: await store.checkpointer(),
-      policy: config,
-      approval: Boolean(options.approvePlan),
-      ...((options.episodes ?? options.memory) ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
-      ...(options.memory ? { memory: options.memory } : {}),
-      onPlan: (graph) => store.runs.update(runId, { plan: graph }),
-      outcomes: store.outcomes,
-      onOutcome: (outcome) => finished.push(outcome),
-    });
-    const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
-    // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
-    const checkpointed =
-      x.resuming && (await (await store.checkpointer()).getTuple({ configurable: { thread_id: runId } })) !== undefined;
-    let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
-    for (;;) {
-      const value: unknown = await workflow.invoke(input as never, thread);
-      approval = interruptOf(value, planOrder(store, runId));
-      if (!approval) {
-        output = value as WorkflowOutput;
-        break;
+    // A run that now stops for approvals needs LangGraph's interrupts, whatever it started on.
+    if (x.engine === 'direct' && !options.approvePlan && options.approveTool !== 'interrupt') {
+      output = await runDirect({
+        goal: options.goal,
+        ...team,
+        context,
+        policy: config,
+        outcomes: store.outcomes,
+        onPlan: (graph) => store.runs.update(runId, { plan: graph }),
+        onOutcome: (outcome) => finished.push(outcome),
+      });
+    } else {
+      const workflow = createRunWorkflow({
+        ...team,
+        context,
+        checkpointer: await store.checkpointer(),
+        policy: config,
+        approval: Boolean(options.approvePlan),
+        ...((options.episodes ?? options.memory) ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
+        ...(options.memory ? { memory: options.memory } : {}),
+        onPlan: (graph) => store.runs.update(runId, { plan: graph }),
+        outcomes: store.outcomes,
+        onOutcome: (outcome) => finished.push(outcome),
+      });
+      const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
+      // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
+      const checkpointed =
+        x.resuming &&
+        (await (await store.checkpointer()).getTuple({ configurable: { thread_id: runId } })) !== undefined;
+      let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
+      for (;;) {
+        const value: unknown = await workflow.invoke(input as never, thread);
+        approval = interruptOf(value, planOrder(store, runId));
+        if (!approval) {
+          output = value as WorkflowOutput;
+          break;
+        }
+        if (approval.request.kind !== 'plan_approval' || typeof options.approvePlan !== 'function') break;
+        input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval.request) });
+        approval = undefined;
       }
-      if (approval.request.kind !== 'plan_approval' || typeof options.approvePlan !== 'function') break;
-      input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval.request) });
-      approval = undefined;
     }
   } catch (thrown) {
     error =

@@ -13,6 +13,8 @@ export interface Execution {
   signal: AbortSignal;
   controller: AbortController;
   resuming: boolean;
+  /** `direct`: one agent, no LangGraph workflow (direct-run.ts); `workflow`: everything else. */
+  engine: 'direct' | 'workflow';
   /** Set when the run stopped at `awaiting_approval`: what it waits for, when recorded. */
   waiting?: PendingApproval | true;
 }

@@ -38,9 +38,10 @@ export function run(options: RunOptions): RunHandle {
       approval: Boolean(options.approvePlan),
       ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
       ...(options.privacy ? { privacy: options.privacy } : {}),
+      engine: engineFor(options),
     },
   });
-  return start(runId, options, store, config, false);
+  return start(runId, options, store, config, false, undefined, engineFor(options));
 }
 
 /**
@@ -70,6 +71,8 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
     toolApprovalAnswer(options.decision, waiting.request);
   // A run labelled sensitive stays so: its resumed calls must not reach a cloud model either.
   const privacy = options.privacy ?? (record.settings?.privacy === 'sensitive' ? 'sensitive' : undefined);
+  // Runs recorded before engines were kept ran on the workflow.
+  const engine = record.settings?.engine === 'direct' ? 'direct' : 'workflow';
   return start(
     runId,
     {
@@ -83,7 +86,23 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
     config,
     true,
     waiting,
+    engine,
   );
+}
+
+/**
+ * One agent with nothing that needs LangGraph (a plan gate, durable tool approvals, memory, a
+ * planner of its own) runs without a workflow; see direct-run.ts. Kept with the run for its resumes.
+ */
+function engineFor(options: RunOptions): Execution['engine'] {
+  const direct =
+    options.agent &&
+    !options.approvePlan &&
+    options.approveTool !== 'interrupt' &&
+    !options.memory &&
+    !options.episodes &&
+    !options.planner;
+  return direct ? 'direct' : 'workflow';
 }
 
 function start(
@@ -92,7 +111,8 @@ function start(
   store: CadreStore,
   config: CadreConfig,
   resuming: boolean,
-  waiting?: Execution['waiting'],
+  waiting: Execution['waiting'] | undefined,
+  engine: Execution['engine'],
 ): RunHandle {
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.nextSeq(runId) });
   const controller = new AbortController();
@@ -109,6 +129,7 @@ function start(
       signal,
       controller,
       resuming,
+      engine,
       ...(waiting !== undefined ? { waiting } : {}),
     }),
   );

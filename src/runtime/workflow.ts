@@ -19,6 +19,7 @@ import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
+import { summarise } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
 
 /** A human's or program's answer to the approval gate. */
@@ -296,24 +297,4 @@ export function createRunWorkflow(o: WorkflowOptions) {
       return summary;
     },
   );
-}
-
-/** The run's answer: the answer of the final task, or of every task nothing else builds on. */
-function summarise(graph: TaskGraph, outcomes: Map<string, TaskOutcome>): WorkflowOutput {
-  const tasks = topologicalOrder(graph)
-    .map((t) => outcomes.get(t.id)!)
-    .filter(Boolean);
-  const sinks = graph.tasks.filter((t) => !graph.tasks.some((other) => other.dependsOn.includes(t.id)));
-  const answered = sinks.map((t) => outcomes.get(t.id)).filter((x): x is TaskOutcome => x?.status === 'completed');
-  const answer =
-    answered.length === 0
-      ? null
-      : answered.length === 1
-        ? answered[0]!.answer
-        : answered.map((x) => `## ${x.title}\n${x.answer}`).join('\n\n');
-  const failed = tasks.filter((t) => t.status !== 'completed');
-  if (failed.length === 0) return { status: 'completed', answer, graph, tasks };
-  const first = failed.find((t) => t.status === 'failed') ?? failed[0]!;
-  const message = `${failed.length} of ${tasks.length} tasks did not complete; ${first.taskId}: ${first.error?.message ?? first.status}`;
-  return { status: 'failed', answer, graph, tasks, error: { code: 'task_failed', kind: 'system', message } };
 }

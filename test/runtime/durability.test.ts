@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
 import PQueue from 'p-queue';
 import { describe, expect, it } from 'vitest';
 import { resume, type CadreEvent } from 'cadre';
-import { durabilityOptions, expectedLines, type EffectKind, type IdScheme } from '../fixtures/durability-run.js';
+import {
+  agentLines,
+  durabilityOptions,
+  expectedLines,
+  type EffectKind,
+  type IdScheme,
+  type RunShape,
+} from '../fixtures/durability-run.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 type Line = {
@@ -30,11 +37,12 @@ function child(
   kind: EffectKind,
   ids: IdScheme,
   kill = '',
+  shape: RunShape = 'team',
 ): Promise<{ lines: Line[]; signal: NodeJS.Signals | null }> {
   return new Promise((done) => {
     const proc = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/fixtures/durability-run.ts', mode, dir, 'run_d', kind, ids, kill],
+      ['--import', 'tsx', 'test/fixtures/durability-run.ts', mode, dir, 'run_d', kind, ids, shape, kill],
       { cwd: root },
     );
     let out = '';
@@ -60,6 +68,7 @@ const lineOf = (entry: string) => entry.split(' ').at(-1)!;
 interface Trial {
   kind: EffectKind;
   ids: IdScheme;
+  shape?: RunShape;
   kill: string;
   /** Kill the first resume too, at this instant, before the resume that finishes. */
   killResume?: string;
@@ -80,20 +89,20 @@ interface TrialResult {
 }
 
 /** One trial: run killed at an instant, resumed (maybe killed again), resumed in this process to the end. */
-async function trial({ kind, ids, kill, killResume }: Trial): Promise<TrialResult> {
+async function trial({ kind, ids, kill, killResume, shape = 'team' }: Trial): Promise<TrialResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cadre-durable-'));
-  const first = await child('run', dir, kind, ids, kill);
+  const first = await child('run', dir, kind, ids, kill, shape);
   const lines = [...first.lines];
   const processes = [first.lines];
   let last = first;
   if (killResume && first.signal === 'SIGKILL') {
-    last = await child('resume', dir, kind, ids, killResume);
+    last = await child('resume', dir, kind, ids, killResume, shape);
     lines.push(...last.lines);
     processes.push(last.lines);
   }
   let status = last.lines.find((l) => l.type === 'result')?.status ?? 'killed';
   if (status === 'killed') {
-    const handle = resume('run_d', durabilityOptions(dir, kind, ids));
+    const handle = resume('run_d', durabilityOptions(dir, kind, ids, shape));
     const own: Line[] = [];
     handle.on('*', (event: CadreEvent) => own.push(event as unknown as Line));
     status = (await handle.result).status;
@@ -237,6 +246,42 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
     expect(lost).toEqual([]);
     // A timer or a late event may find the run already finished; most trials must really be killed.
     expect(results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(Math.ceil(results.length * 0.8));
+  }, 240_000);
+
+  it('one agent, run without a workflow, killed between each model reply and its tool calls and elsewhere: nothing paid twice, no effect repeated or lost', async () => {
+    const reference = await child('run', mkdtempSync(join(tmpdir(), 'cadre-ref-')), 'plain', 'reuse', '', 'agent');
+    expect(reference.lines.at(-1)).toMatchObject({ type: 'result', status: 'completed' });
+    const events = reference.lines.filter((l) => l.type !== 'result');
+    // Right after each model reply is journaled (its event), before the calls it asks for run.
+    const afterReplies = events.flatMap((l, i) => (l.type === 'model.response' ? [`event:${i + 1}`] : []));
+    expect(afterReplies.length).toBe(3);
+    const list: Trial[] = [
+      ...afterReplies,
+      'start',
+      'before:1',
+      'after:2',
+      'after:3',
+      `event:${events.length - 1}`,
+    ].map((kill, i) => ({
+      kind: 'plain',
+      ids: 'reuse',
+      shape: 'agent',
+      kill,
+      ...(i === 1 ? { killResume: 'event:3' } : {}),
+    }));
+    const results = await trials(list);
+    for (const [i, r] of results.entries()) {
+      const label = `${list[i]!.kill}${list[i]!.killResume ? `, resume ${list[i]!.killResume}` : ''}`;
+      expect(r.status, label).toBe('completed');
+      expect(r.repaid, label).toEqual([]);
+      expect(r.rerunAfterCompletion, label).toEqual([]);
+      expect(r.seqsIncrease, label).toBe(true);
+      for (const line of agentLines) {
+        expect(r.counts.get(line) ?? 0, `${line} (${label})`).toBeLessThanOrEqual(1);
+        if (!r.counts.get(line)) expect(r.unknown, `${line} lost (${label})`).toContain(line);
+      }
+    }
+    expect(results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(list.length - 1);
   }, 240_000);
 
   it('a keyed write tool under kill -9 at random instants: no unknown outcome, no duplicate, nothing lost', async () => {

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createLogger, run } from 'cadre';
+import { StaticPlanner } from 'cadre/planners';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { secretOnlySamples, type Sample } from '../fixtures/sensitive/index.js';
@@ -109,6 +110,11 @@ describe('secrets at rest', () => {
       agent: { name: 'ops', instructions: 'Do it.', tools: [post, fetchConfig, fail], maxSteps: samples.length + 5 },
       model,
       logger,
+      // A planner of its own puts the run on the LangGraph workflow, so its checkpoints are scanned too.
+      planner: new StaticPlanner({
+        goal: 'g',
+        tasks: [{ id: 'main', title: 'use them', instruction: 'use the credentials', role: 'ops' }],
+      }),
       config: { databasePath: path, maxSteps: samples.length + 5, ollamaHost: 'http://127.0.0.1:2' },
     }).result;
     expect(result.status).toBe('completed');

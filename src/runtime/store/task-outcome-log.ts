@@ -2,6 +2,15 @@ import type { TaskOutcome } from '../task-outcome.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
+/** A plan revision of a run carried out without a workflow: the plan and its tasks' first attempt. */
+export interface RevisionState {
+  graph: unknown;
+  firstAttempt: number;
+}
+
+// Revisions share the table under a task id no task can have (task ids are checked by the planner).
+const revisionKey = '#revision';
+
 /**
  * Task outcomes, committed before `task.completed` is emitted. LangGraph checkpoints a task's
  * result just after its body returns; a process killed in between would otherwise run the task
@@ -10,6 +19,7 @@ import { WriteBatch } from './write-batch.js';
 export class TaskOutcomeLog {
   private readonly insert;
   private readonly select;
+  private readonly latest;
 
   constructor(
     db: SqliteDatabase,
@@ -21,6 +31,9 @@ export class TaskOutcomeLog {
     this.select = db.prepare<[string, string, number], { body: string }>(
       'SELECT body FROM task_outcomes WHERE run_id = ? AND task_id = ? AND first_attempt = ?',
     );
+    this.latest = db.prepare<[string, string], { body: string; first_attempt: number }>(
+      'SELECT body, first_attempt FROM task_outcomes WHERE run_id = ? AND task_id = ? ORDER BY first_attempt DESC LIMIT 1',
+    );
   }
 
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
@@ -31,5 +44,17 @@ export class TaskOutcomeLog {
   get(runId: string, taskId: string, firstAttempt: number): TaskOutcome | undefined {
     const row = this.select.get(runId, taskId, firstAttempt);
     return row ? (JSON.parse(row.body) as TaskOutcome) : undefined;
+  }
+
+  /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
+  putRevision(runId: string, revision: number, state: RevisionState): void {
+    this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)));
+    this.batch.commit();
+  }
+
+  /** The latest revision kept by `putRevision`, if any. */
+  lastRevision(runId: string): (RevisionState & { revision: number }) | undefined {
+    const row = this.latest.get(runId, revisionKey);
+    return row ? { ...(JSON.parse(row.body) as RevisionState), revision: row.first_attempt } : undefined;
   }
 }
