@@ -4,14 +4,18 @@ import { tool } from '@langchain/core/tools';
 import { END, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ToolNode, createReactAgent } from '@langchain/langgraph/prebuilt';
 import { z } from 'zod';
-import { Budget, InMemoryStepJournal, RunEventStream } from 'cadre';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Budget, InMemoryStepJournal, RunEventStream, run } from 'cadre';
 import { ReActAgent } from 'cadre/agents';
 import { createFixedRouter } from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 
-export type Variant = 'bare' | 'cadre' | 'stategraph' | 'prebuilt';
-const toolSteps = 10;
+export type Variant = 'bare' | 'cadre' | 'run' | 'run-memory-db' | 'stategraph' | 'prebuilt';
+// Tool-calling steps before the answer: 10 for the main table, 0 to measure a run's fixed cost.
+const toolSteps = Number(process.env.BENCH_TOOL_STEPS ?? 10);
 
 /** Ten steps that each call `add`, then an answer; stateless, so one model serves every run. */
 const scripted = () =>
@@ -73,6 +77,12 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
       return result.answer;
     };
   },
+  async run() {
+    return runVariant(join(mkdtempSync(join(tmpdir(), 'cadre-bench-')), 'cadre.db'));
+  },
+  async 'run-memory-db'() {
+    return runVariant(':memory:');
+  },
   async stategraph() {
     const model = scripted().bindTools([lcAdd]);
     const graph = new StateGraph(MessagesAnnotation)
@@ -93,3 +103,24 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
     return () => agent.invoke({ messages: [new HumanMessage('go')] }, { recursionLimit: 100 });
   },
 };
+
+/** What users call: `run({ goal, agent, model })` with events listened to and the run durable in SQLite. */
+function runVariant(databasePath: string): () => Promise<unknown> {
+  const add = defineTool({
+    name: 'add',
+    description: 'adds',
+    input: addSchema,
+    effects: 'read',
+    run: ({ a, b }) => String(a + b),
+  });
+  const agent = { name: 'bench', instructions: 's', tools: [add], maxSteps: 20 };
+  const model = scripted();
+  const config = { databasePath, maxSteps: 50, ollamaHost: 'http://127.0.0.1:2' };
+  return async () => {
+    const handle = run({ goal: 'go', agent, model, config });
+    handle.on('*', () => undefined); // events on: a listener is attached
+    const result = await handle.result;
+    if (result.status !== 'completed') throw new Error(`bench run ${result.status}: ${result.error?.message}`);
+    return result.answer;
+  };
+}

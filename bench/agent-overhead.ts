@@ -1,91 +1,125 @@
 /**
  * agent-overhead: framework time per model call for the same 10-tool-call task on the same
- * zero-latency ScriptedChatModel, four ways, each in its own child process (for a clean peak RSS):
- *   bare        a plain loop over model.invoke / tool.invoke (the floor)
- *   cadre       cadre's ReActAgent, events on, in-memory journal
- *   stategraph  a hand-written LangGraph StateGraph agent -> ToolNode loop
- *   prebuilt    LangGraph's createReactAgent
+ * zero-latency ScriptedChatModel, each way in its own child process (for a clean peak RSS):
+ *   bare           a plain loop over model.invoke / tool.invoke (the floor)
+ *   cadre          cadre's ReActAgent alone, events on, in-memory journal
+ *   run            what users call: run({ goal, agent, model }), default file database, events on
+ *   run-memory-db  the same with databasePath ':memory:'
+ *   stategraph     a hand-written LangGraph StateGraph agent -> ToolNode loop
+ *   prebuilt       LangGraph's createReactAgent
+ * Then a run's fixed cost: the same with no tool step (one model call), run() against bare.
+ * The whole set is repeated (default three times); the table shows min / median / max of the p50s.
  * Prints a table and writes bench/results/agent-overhead.json.
  *
- *   npm run bench:agent [-- --iterations 300]
+ *   npm run bench:agent [-- --iterations 300 --repeats 3]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { variants, type Variant } from './agent-overhead-variants.js';
-import { percentile } from './bench-kit.js';
-
-const modelCalls = 11; // 10 tool-calling steps and the answer
+import { fmt, percentile, printTable } from './bench-kit.js';
 
 interface Sample {
   variant: Variant;
-  perCallMs: number[];
+  perRunMs: number[];
   peakRssMb: number;
 }
 
 async function child(variant: Variant, iterations: number): Promise<void> {
   const runOnce = await variants[variant]();
   for (let i = 0; i < Math.min(50, iterations); i++) await runOnce(); // warm-up: JIT and lazy imports
-  const perCallMs: number[] = [];
+  const perRunMs: number[] = [];
   for (let i = 0; i < iterations; i++) {
     const start = performance.now();
     await runOnce();
-    perCallMs.push((performance.now() - start) / modelCalls);
+    perRunMs.push(performance.now() - start);
   }
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ variant, perCallMs, peakRssMb } satisfies Sample));
+  process.stdout.write(JSON.stringify({ variant, perRunMs, peakRssMb } satisfies Sample));
 }
 
-function parent(iterations: number): void {
+/** p50 ms per run of each variant, and its peak RSS, with `steps` tool steps per run. */
+function measure(list: Variant[], iterations: number, steps: number): Map<Variant, { p50: number; rss: number }> {
   const script = fileURLToPath(import.meta.url);
-  const samples = (Object.keys(variants) as Variant[]).map((variant) => {
-    const out = execFileSync(
+  const out = new Map<Variant, { p50: number; rss: number }>();
+  for (const variant of list) {
+    const text = execFileSync(
       process.execPath,
       [...process.execArgv, script, '--child', variant, '--iterations', String(iterations)],
       {
         encoding: 'utf8',
         maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, BENCH_TOOL_STEPS: String(steps) },
       },
     );
-    return JSON.parse(out) as Sample;
-  });
-  const floor = percentile(
-    [...samples.find((s) => s.variant === 'bare')!.perCallMs].sort((a, b) => a - b),
-    0.5,
-  );
-  const rows = samples.map((s) => {
-    const sorted = [...s.perCallMs].sort((a, b) => a - b);
-    const p50 = percentile(sorted, 0.5);
+    const sample = JSON.parse(text) as Sample;
+    out.set(variant, {
+      p50: percentile(
+        [...sample.perRunMs].sort((a, b) => a - b),
+        0.5,
+      ),
+      rss: sample.peakRssMb,
+    });
+  }
+  return out;
+}
+
+const spread = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
+};
+const show = (v: { min: number; median: number; max: number }, digits = 3) =>
+  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+
+function parent(iterations: number, repeats: number): void {
+  const all = Object.keys(variants) as Variant[];
+  const modelCalls = 11;
+  const rounds = Array.from({ length: repeats }, () => ({
+    main: measure(all, iterations, 10),
+    fixed: measure(['bare', 'run'], iterations, 0),
+  }));
+  const rows = all.map((variant) => {
+    const perCall = rounds.map((r) => r.main.get(variant)!.p50 / modelCalls);
+    const overhead = rounds.map((r) => (r.main.get(variant)!.p50 - r.main.get('bare')!.p50) / modelCalls);
+    const ratio = rounds.map((r) => r.main.get(variant)!.p50 / r.main.get('bare')!.p50);
     return {
-      variant: s.variant,
-      p50Ms: p50,
-      p95Ms: percentile(sorted, 0.95),
-      overheadP50Ms: Math.max(0, p50 - floor),
-      peakRssMb: s.peakRssMb,
+      variant,
+      perCallMs: spread(perCall),
+      overheadPerCallMs: spread(overhead),
+      ratioToBare: spread(ratio),
+      peakRssMb: spread(rounds.map((r) => r.main.get(variant)!.rss)),
     };
   });
-  const overhead = (v: Variant) => rows.find((r) => r.variant === v)!.overheadP50Ms;
-  const ratio = overhead('cadre') / overhead('stategraph');
+  const fixed = spread(rounds.map((r) => r.fixed.get('run')!.p50 - r.fixed.get('bare')!.p50));
   console.log(
-    `agent-overhead: ${iterations} runs x ${modelCalls} model calls each, zero-latency scripted model, Node ${process.version}\n`,
+    `agent-overhead: ${iterations} runs x ${modelCalls} model calls, ${repeats} repeats, zero-latency scripted model, Node ${process.version}`,
   );
-  console.log('variant      p50 ms/call  p95 ms/call  overhead p50 (vs bare)  peak RSS MB');
-  for (const r of rows) {
-    console.log(
-      `${r.variant.padEnd(12)} ${r.p50Ms.toFixed(4).padStart(11)}  ${r.p95Ms.toFixed(4).padStart(11)}  ${r.overheadP50Ms.toFixed(4).padStart(22)}  ${r.peakRssMb.toFixed(0).padStart(11)}`,
-    );
-  }
-  console.log(`\ncadre overhead / StateGraph-loop overhead = ${ratio.toFixed(3)} (target <= 0.1)`);
-  console.log(`cadre overhead per model call p50 = ${overhead('cadre').toFixed(4)} ms (target <= 0.1 ms)`);
+  console.log('min / median / max over the repeats of each p50\n');
+  printTable(
+    ['variant', 'ms per call', 'overhead ms per call (vs bare)', 'x bare', 'peak RSS MB'],
+    rows.map((r) => [
+      r.variant,
+      show(r.perCallMs),
+      show(r.overheadPerCallMs),
+      show(r.ratioToBare, 2),
+      show(r.peakRssMb, 0),
+    ]),
+  );
+  console.log(
+    `\nrun() fixed cost (create -> run.completed, one model call, no tools) over bare: ${show(fixed)} ms (target <= 1 ms)`,
+  );
+  const run = rows.find((r) => r.variant === 'run')!;
+  console.log(`run() overhead per model call p50: ${show(run.overheadPerCallMs)} ms (target <= 0.10 ms)`);
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const report = {
     bench: 'agent-overhead',
     node: process.version,
     iterations,
+    repeats,
     modelCalls,
     rows,
-    cadreVsStateGraphOverhead: ratio,
+    runFixedCostMs: fixed,
     at: new Date().toISOString(),
   };
   writeFileSync(`${dir}agent-overhead.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -99,4 +133,4 @@ const flag = (name: string) => {
 const iterations = Number(flag('--iterations') ?? 300);
 const childVariant = flag('--child') as Variant | undefined;
 if (childVariant) await child(childVariant, iterations);
-else parent(iterations);
+else parent(iterations, Number(flag('--repeats') ?? 3));

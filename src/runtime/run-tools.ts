@@ -23,6 +23,14 @@ export interface RunTools {
   close(): Promise<void>;
 }
 
+// One audit log per database: it prepares its statements once, not for every run.
+const auditLogs = new WeakMap<CadreStore, AuditLog>();
+const auditLogOf = (store: CadreStore): AuditLog => {
+  let log = auditLogs.get(store);
+  if (!log) auditLogs.set(store, (log = new AuditLog(store.db)));
+  return log;
+};
+
 /** Tools that come from an MCP server: their definitions are the server's to change, so they are pinned. */
 const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown }).server === 'string';
 
@@ -41,7 +49,7 @@ export async function openRunTools(
   const guards = {
     policy,
     approve: approve === 'interrupt' ? createInterruptApprover(events) : (approve ?? denyWithoutApprover),
-    audit: new AuditLog(store.db),
+    audit: auditLogOf(store),
     rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
       applies: isMcpTool,

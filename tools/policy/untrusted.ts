@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // A `<` that starts anything an XML-ish reader (or a model) could take for a tool_output tag:
 // opening, closing or self-closing, any case, any spaces, slashes or punctuation before the name,
@@ -19,8 +19,22 @@ export function neutraliseUntrusted(output: string): string {
  */
 export function delimitUntrusted(toolName: string, output: string): string {
   const name = toolName.replace(/[^a-zA-Z0-9_-]/g, '_');
-  const id = randomBytes(8).toString('hex');
+  const id = randomId();
   return `<tool_output tool="${name}" untrusted="true" id="${id}">\n${neutraliseUntrusted(output)}\n</tool_output id="${id}">`;
+}
+
+// Ids come from a pooled random buffer: one call into the system per 512 ids, not one per result.
+const pool = Buffer.alloc(4096);
+let taken = pool.length;
+
+/** 16 random hex digits, as unpredictable as `randomBytes(8)`. */
+function randomId(): string {
+  if (taken + 8 > pool.length) {
+    randomFillSync(pool);
+    taken = 0;
+  }
+  taken += 8;
+  return pool.toString('hex', taken - 8, taken);
 }
 
 const wrapped = /^<tool_output tool="[^"]*" untrusted="true" id="([0-9a-f]{16})">\n([\s\S]*)\n<\/tool_output id="\1">$/;
