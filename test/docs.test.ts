@@ -1,16 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from 'cadre';
 import { configFields, configReference } from '../scripts/config-reference.js';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const docsDir = join(root, 'docs');
-/** Blocks are written here (gitignored) so they resolve `cadre`, `cadre/tools`, … through tsconfig paths. */
-const blockDir = join(root, 'scratch', 'docs-blocks');
+// Blocks are written under the repository (scratch/ is gitignored), where they resolve `cadre`,
+// `cadre/tools`, … through tsconfig paths; one folder per test process, so parallel runs do not meet.
+mkdirSync(join(root, 'scratch'), { recursive: true });
+const blockDir = mkdtempSync(join(root, 'scratch', 'docs-blocks-'));
 
 /**
  * One fenced TypeScript block of a guide. ```ts blocks run as programs; ```ts vitest blocks are test
@@ -59,8 +61,10 @@ const offline = {
   CADRE_DATA_DIR: dataDir,
 };
 
-rmSync(blockDir, { recursive: true, force: true });
-mkdirSync(blockDir, { recursive: true });
+afterAll(() => {
+  rmSync(blockDir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+});
 for (const block of blocks) if (block.mode !== 'no-run') writeFileSync(join(blockDir, fileOf(block)), block.code);
 
 /** Runs one block file as a program, the way `npx tsx file.ts` would; exit code 0 means it passed its checks. */
@@ -87,7 +91,7 @@ function runVitest(file: string) {
   return spawnSync(
     process.execPath,
     [join(root, 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--config', config, '--root', blockDir, file],
-    { cwd: root, env: offline, encoding: 'utf8', timeout: 90_000 },
+    { cwd: root, env: { ...offline, NO_COLOR: '1' }, encoding: 'utf8', timeout: 90_000 },
   );
 }
 const valueOf = (config: object, key: string) => JSON.stringify((config as Record<string, unknown>)[key]);
@@ -124,7 +128,7 @@ describe('the guides in docs/', { timeout: 120_000 }, () => {
       [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(blockDir, 'tsconfig.json')],
       { cwd: root, encoding: 'utf8', timeout: 110_000 },
     );
-    // Errors name the block's file, e.g. scratch/docs-blocks/tools-line-40.ts(12,3) = docs/tools.md, line 40 + 12.
+    // Errors name the block's file: tools-line-40.ts(12,3) is docs/tools.md, line 40 + 12.
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.status).toBe(0);
   });
@@ -140,10 +144,44 @@ describe('the guides in docs/', { timeout: 120_000 }, () => {
     it(`docs/${block.guide}, test file at line ${block.line}, passes under vitest`, () => {
       const out = runVitest(fileOf(block));
       expect(out.status, report(out)).toBe(0);
-      expect(out.stdout).toMatch(/Tests\s+\d+ passed/);
-      expect(out.stdout).not.toMatch(/failed/);
+      // Every test of the file passed: none failed, none was skipped.
+      expect(out.stdout).toMatch(/Tests\s+(\d+) passed \(\1\)/);
     });
   }
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+const slug = (heading: string) =>
+  heading
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+const anchorsOf = (text: string) =>
+  new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!.replace(/`/g, '').trim())));
+
+describe('links between the README and the guides', () => {
+  it('point at files and headings that exist', () => {
+    const pages = ['README.md', ...guides.map((g) => `docs/${g}`)];
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(root, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue; // http:, mailto:
+        const [file, anchor] = target!.split('#');
+        const path = file ? join(root, page, '..', file) : join(root, page);
+        let linked: string;
+        try {
+          linked = readFileSync(path, 'utf8');
+        } catch {
+          if (!anchor && existsSync(path)) continue; // a folder, such as docs/
+          broken.push(`${page}: ${target}`);
+          continue;
+        }
+        if (anchor && !anchorsOf(linked).has(anchor)) broken.push(`${page}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
 });
 
 describe('docs/configuration.md', () => {
