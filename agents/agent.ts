@@ -63,5 +63,6 @@ export interface TaskResult {
 export interface Agent {
   readonly name: string;
   readonly role?: string;
+  /** Carries out the task with the run's shared services: models, budget, journal and events. */
   run(task: AgentTask, context: AgentContext): Promise<TaskResult>;
 }

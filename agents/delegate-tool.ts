@@ -4,6 +4,7 @@ import { defineTool, type Tool } from '../tools/index.js';
 import type { AgentContext } from './agent.js';
 import type { RoleRegistry } from './roles.js';
 
+/** What {@link createDelegateTool} needs: the roles to ask and the run they work in. */
 export interface DelegateToolOptions {
   /** Resolved lazily so the tool can be handed to the registry that it delegates to. */
   roles: () => RoleRegistry;

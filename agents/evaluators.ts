@@ -8,12 +8,15 @@ import type { AgentTask } from './agent.js';
 export interface Verdict {
   pass: boolean;
   feedback: string;
+  /** A grade the evaluator may add; only `pass` decides. */
   score?: number;
 }
 
+/** What an evaluator judges: the task, one answer to it, and which attempt gave it. */
 export interface EvaluationInput {
   task: AgentTask;
   answer: string;
+  /** 1 for the first attempt. */
   attempt: number;
   signal?: AbortSignal;
 }
@@ -34,7 +37,9 @@ export function functionEvaluator(
   };
 }
 
+/** The executable {@link commandEvaluator} runs, with its arguments and working directory. */
 export interface CommandEvaluatorOptions {
+  /** The executable, run without a shell. */
   command: string;
   args?: string[];
   cwd?: string;
@@ -71,6 +76,7 @@ export function commandEvaluator(options: CommandEvaluatorOptions): Evaluator {
     });
 }
 
+/** The model {@link llmJudgeEvaluator} asks, and what it judges against. */
 export interface LlmJudgeOptions {
   model: BaseChatModel;
   /** What a good answer must satisfy. */

@@ -1,3 +1,8 @@
+/**
+ * Agents that carry out one task each: ReAct and Reflexion loops, roles, evaluators, delegation.
+ *
+ * @module cadre/agents
+ */
 export * from './agent.js';
 export * from './agent-spec.js';
 export * from './react-agent.js';

@@ -29,6 +29,7 @@ import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskRes
 import { routeFor } from './route-request.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
 
+/** Limits a ReActAgent applies to every tool call. */
 export interface ReActAgentOptions {
   /** Per-call tool timeout when a tool sets none. Default 30 s. */
   toolTimeoutMs?: number;

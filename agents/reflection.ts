@@ -6,8 +6,10 @@ import { usageFromMessage } from '../src/models/usage.js';
 import type { AgentContext, AgentTask } from './agent.js';
 import { routeFor } from './route-request.js';
 
+/** A failed attempt to reflect on: the task, what the attempt produced, and why it failed. */
 export interface ReflectionInput {
   task: AgentTask;
+  /** The failed attempt, 1 for the first. */
   attempt: number;
   /** What the failed attempt produced: its answer, or what it was doing when it failed. */
   answer: string;

@@ -7,11 +7,12 @@ import { ReActAgent } from './react-agent.js';
 import { reflectOnFailure } from './reflection.js';
 import { isAgent } from './team-checks.js';
 
+/** A {@link ReflexionAgent}'s actor, evaluator and attempt limit, and where its lessons are kept. */
 export interface ReflexionOptions {
   /** Does the work; an AgentSpec becomes a ReActAgent. */
   actor: Agent | AgentSpec;
   evaluator: Evaluator;
-  /** Default 3. */
+  /** Attempts in all, the first included. Default 3. */
   maxAttempts?: number;
   /** Where lessons are saved and recalled from. */
   episodes?: EpisodeStore;

@@ -15,6 +15,7 @@ export interface RoleDefinition {
   taskKind?: string;
 }
 
+/** Options for every ReActAgent built from a role's spec, and tools every such role gets. */
 export interface RoleRegistryOptions extends ReActAgentOptions {
   /** Added to every spec-defined role's tools, e.g. the run's `delegate` tool. */
   extraTools?: readonly Tool[];
@@ -60,6 +61,7 @@ export class RoleRegistry {
     return this.definitions.get(name)?.taskKind;
   }
 
+  /** The role names, in the order they were given. */
   names(): string[] {
     return [...this.definitions.keys()];
   }

@@ -14,6 +14,7 @@ import { SqliteProceduralStore } from './sqlite-procedural-store.js';
 import type { VectorStore } from './vector-store.js';
 import { openEmbeddedVectorStore } from './vector/embedded-vector-store.js';
 
+/** Where {@link createMemory} keeps its stores, its default scope, and stores or an embedder to use instead. */
 export interface CreateMemoryOptions {
   /** Folder of the embedded stores. Default `.cadre/memory`. */
   dir?: string;

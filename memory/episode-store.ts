@@ -24,6 +24,7 @@ export interface Episode {
   embedding?: number[];
 }
 
+/** How much each part of an episode's recall score counts; see {@link RecallOptions}. */
 export interface RecallWeights {
   similarity?: number;
   recency?: number;
@@ -58,13 +59,17 @@ export interface EpisodeStore {
   add(episode: Episode): Promise<void>;
   /** The top `k` visible episodes by the score documented on `RecallOptions`, best first. */
   recall(task: string, options?: RecallOptions): Promise<Episode[]>;
+  /** How many episodes the store holds, in every scope. */
   count(): Promise<number>;
 }
 
+/** The scope of an episode or query that names none. */
 export const defaultScope: Scope = Object.freeze({ tenant: 'default' });
+/** Recall weights when a query gives none. */
 export const defaultRecallWeights: Required<RecallWeights> = Object.freeze({
   similarity: 0.6,
   recency: 0.2,
   importance: 0.2,
 });
+/** Recency half-life when a query gives none: 7 days. */
 export const defaultHalfLifeMs = 7 * 24 * 60 * 60 * 1000;

@@ -11,6 +11,7 @@ export interface Entity {
   createdAt: number;
 }
 
+/** An entity to create or resolve to an existing one. */
 export interface EntityInput {
   name: string;
   type: string;
@@ -45,6 +46,7 @@ export interface Relation {
   scope: Scope;
 }
 
+/** A fact to record; its subject and object may be new entities, created on the way in. */
 export interface RelationInput {
   /** Entity ids, or entity inputs resolved (and created when new) on the way in. */
   subject: string | EntityInput;
@@ -61,12 +63,14 @@ export interface RelationInput {
   provenance?: Provenance;
 }
 
+/** The scope a graph query reads in, and the time its facts must be true at. */
 export interface GraphQueryOptions {
   scope: Scope;
   /** Facts true at this time (ms since epoch); default now. */
   asOf?: number;
 }
 
+/** The entities around one entity and the facts that connect them. */
 export interface Neighbourhood {
   entities: Entity[];
   relations: Relation[];
@@ -95,6 +99,8 @@ export interface GraphStore {
   ): Promise<Relation[] | null>;
   /** Closes a fact at `at` (default now) without deleting it. */
   invalidate(relationId: string, options: { scope: Scope; at?: number }): Promise<void>;
+  /** Entities and facts (closed ones included) visible in `scope`; without one, in every scope. */
   count(scope?: Scope): Promise<{ entities: number; relations: number }>;
+  /** Releases what the store holds open, such as a Neo4j driver. */
   close(): Promise<void>;
 }

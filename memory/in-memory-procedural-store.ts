@@ -5,6 +5,7 @@ import { cosineSimilarity } from './vectors.js';
 import type { PlanTemplate, ProceduralStore, TemplateMatch } from './procedural-store.js';
 import { checkScope, isVisible, type Scope } from './scope.js';
 
+/** The goal similarity a template needs to match when a query sets none. */
 export const defaultMinSimilarity = 0.85;
 const defaultK = 5;
 // Similarities closer than this count as equal, so float noise does not hide the success rate.

@@ -1,3 +1,8 @@
+/**
+ * Long-term memory (episodes, plan templates, a knowledge graph, vectors) and short-term context.
+ *
+ * @module cadre/memory
+ */
 export * from './scope.js';
 export * from './vector-store.js';
 export * from './graph-store.js';
@@ -13,5 +18,7 @@ export * from './vectors.js';
 export * from './memory.js';
 export * from './create-memory.js';
 export { SqliteGraphStore } from './graph/sqlite-graph-store.js';
-export { extractFacts } from './graph/extract-facts.js';
+export { extractFacts, type ExtractFactsOptions } from './graph/extract-facts.js';
 export { EmbeddedVectorStore, openEmbeddedVectorStore } from './vector/embedded-vector-store.js';
+export type { EmbeddedVectorStoreOptions } from './vector/embedded-vector-store-options.js';
+export type { IndexRepair } from './vector/hnsw-index.js';

@@ -11,6 +11,7 @@ import { assembleContext, type MemoryTier, type RecallItem, type RecallResult } 
 import { checkScope, type Scope } from './scope.js';
 import type { JsonPrimitive, VectorStore } from './vector-store.js';
 
+/** The stores behind a {@link Memory}, one per tier, and the embedder they share. */
 export interface MemoryStores {
   embedder: Embedder;
   vector: VectorStore;
@@ -19,7 +20,9 @@ export interface MemoryStores {
   procedures: ProceduralStore;
 }
 
+/** Where and how {@link Memory.remember} stores a text. */
 export interface RememberOptions {
+  /** Default: the memory's own scope. */
   scope?: Scope;
   /** What it is: `note`, `task_result`, `document`... stored and filterable. */
   kind?: string;
@@ -30,6 +33,7 @@ export interface RememberOptions {
   id?: string;
 }
 
+/** Where {@link Memory.recall} searches and how large a context block it may return. */
 export interface MemoryRecallOptions {
   /** Scopes to search, each enforced by the stores; default the memory's own scope. */
   scopes?: Scope[];
@@ -37,6 +41,7 @@ export interface MemoryRecallOptions {
   tokenBudget?: number;
   /** Candidates per tier and scope. Default 8. */
   k?: number;
+  /** Tiers to search. Default all four. */
   tiers?: MemoryTier[];
   /** Graph facts true at this time. Default now. */
   asOf?: number;
@@ -64,14 +69,17 @@ export class Memory {
 
   private readonly closeStores?: () => Promise<void>;
 
+  /** Episodic memory: lessons from earlier attempts. */
   get episodes(): EpisodeStore {
     return this.stores.episodes;
   }
 
+  /** The knowledge graph of facts. */
   get graph(): GraphStore {
     return this.stores.graph;
   }
 
+  /** Procedural memory: plans that worked. */
   get procedures(): ProceduralStore {
     return this.stores.procedures;
   }
@@ -164,6 +172,7 @@ export class Memory {
     };
   }
 
+  /** Closes the stores when this memory opened them (`createMemory`); stores passed in stay open. */
   async close(): Promise<void> {
     await this.closeStores?.();
   }

@@ -13,6 +13,7 @@ export interface PlanTemplate {
   lastUsedAt: number;
 }
 
+/** A stored template that matched a goal, and how closely. */
 export interface TemplateMatch {
   template: PlanTemplate;
   /** Similarity of the goals, 0..1. */
@@ -27,5 +28,6 @@ export interface ProceduralStore {
   match(goal: string, options: { scope: Scope; minSimilarity?: number; k?: number }): Promise<TemplateMatch[]>;
   /** Records how a reused template fared. */
   recordOutcome(id: string, outcome: 'success' | 'failure', scope: Scope): Promise<void>;
+  /** Templates visible in `scope`; without one, in every scope. */
   count(scope?: Scope): Promise<number>;
 }

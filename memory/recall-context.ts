@@ -16,6 +16,7 @@ export interface RecallItem {
   scope: Scope;
   /** Run, task, episode or document that produced it, when known. */
   source?: string;
+  /** The time it refers to, in ms since the epoch: when stored, a fact's `validFrom`, a template's last use. */
   at?: number;
 }
 
@@ -24,6 +25,7 @@ export interface RecallResult {
   items: RecallItem[];
   /** A context block for a prompt: one line per item with its provenance. */
   text: string;
+  /** Tokens `text` takes. */
   tokens: number;
   /** Items left out because the budget was full. */
   dropped: number;

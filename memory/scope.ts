@@ -13,8 +13,10 @@ export const ScopeSchema = z.strictObject({
   agent: part.optional(),
   run: part.optional(),
 });
+/** Who an item belongs to: a tenant, narrowed by user, agent and run (see {@link ScopeSchema}). */
 export type Scope = z.infer<typeof ScopeSchema>;
 
+/** The levels below the tenant, widest first. */
 export const scopeLevels = ['user', 'agent', 'run'] as const;
 
 /** Validates a scope; an unknown key, a missing tenant or a bad value is `input_invalid` naming it. */

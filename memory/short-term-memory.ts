@@ -5,8 +5,10 @@ import { CadreError } from '../src/core/index.js';
 import { privacyRefusal, currentPrivacy } from '../src/models/privacy-scope.js';
 import { createFixedRouter, type ModelRouter } from '../src/models/router.js';
 
+/** The tiktoken encoding messages are counted in. */
 export type TokenEncoding = 'cl100k_base' | 'o200k_base';
 
+/** A conversation window's token budget, and how old messages leave it. */
 export interface ShortTermMemoryOptions {
   /** Budget for everything `messages()` returns, summary included. */
   maxTokens: number;

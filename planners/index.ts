@@ -1,3 +1,8 @@
+/**
+ * Planners that turn a goal into a task graph, the graph's checks and operations, and replanning.
+ *
+ * @module cadre/planners
+ */
 export * from './task-graph.js';
 export * from './validate-task-graph.js';
 export * from './task-graph-ops.js';

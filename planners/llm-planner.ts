@@ -5,11 +5,14 @@ import { requestPlan } from './structured-plan.js';
 import { checkTaskGraph, validateTaskGraph } from './validate-task-graph.js';
 import type { TaskGraph, TaskGraphInput } from './task-graph.js';
 
+/** The model an {@link LlmPlanner} asks, how often it may repair a plan, and the plan's size limits. */
 export interface LlmPlannerOptions {
   model: BaseChatModel;
   /** Corrections asked of the model after the first attempt. Default 2. */
   maxRepairs?: number;
+  /** Most tasks in a plan. Default 50. */
   maxTasks?: number;
+  /** Longest chain of dependent tasks. Default 12. */
   maxDepth?: number;
 }
 

@@ -25,6 +25,7 @@ export interface PlanReport {
 
 /** Turns a goal into a validated task graph. */
 export interface Planner {
+  /** Plans the goal for the run's roles and tools; throws `plan_invalid` when no valid plan comes of it. */
   plan(goal: string, context: PlanContext): Promise<PlanReport>;
 }
 
@@ -38,5 +39,6 @@ export interface TaskFailure {
 
 /** Rewrites the failed part of a plan. */
 export interface Replanner {
+  /** The plan with its failed part rewritten; finished tasks stay as they were. */
   revise(graph: TaskGraph, failure: TaskFailure, context: PlanContext): Promise<TaskGraph>;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const id = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'ids are 1-64 letters, digits, _ or -');
 
+/** A task's own limits, within the run's budget: exceeding one fails only that task. */
 export const TaskBudgetSchema = z.object({
   maxSteps: z.number().int().positive().optional(),
   maxTokens: z.number().int().positive().optional(),
@@ -29,6 +30,9 @@ export const TaskGraphSchema = z.object({
   tasks: z.array(TaskSchema),
 });
 
+/** One task of a plan, as {@link TaskSchema} checks it (defaults filled in). */
 export type Task = z.infer<typeof TaskSchema>;
+/** A goal broken into tasks with dependencies, as {@link TaskGraphSchema} checks it (defaults filled in). */
 export type TaskGraph = z.infer<typeof TaskGraphSchema>;
+/** A task graph as written before parsing: `dependsOn` may be left out. */
 export type TaskGraphInput = z.input<typeof TaskGraphSchema>;

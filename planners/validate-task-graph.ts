@@ -2,6 +2,7 @@ import { CadreError } from '../src/core/index.js';
 import { outputSchemaOf } from './output-schema.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
 
+/** What kind of problem a plan has; `schema` covers anything the task graph schema rejects. */
 export type PlanProblemCode =
   | 'schema'
   | 'empty'
@@ -21,14 +22,19 @@ export interface PlanProblem {
   message: string;
 }
 
+/** What a plan is checked against: the team's roles and tools, and its size limits. */
 export interface ValidateOptions {
+  /** Every task's role must be one of these. */
   roles: readonly string[];
   /** When given, every task's tools must be among these. */
   tools?: readonly string[];
+  /** Default 50. */
   maxTasks?: number;
+  /** Longest chain of dependent tasks. Default 12. */
   maxDepth?: number;
 }
 
+/** A checked plan, or every problem found in it. */
 export type CheckResult = { ok: true; graph: TaskGraph } | { ok: false; problems: PlanProblem[] };
 
 /** Checks a plan and returns every problem at once, without throwing. */

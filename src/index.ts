@@ -1,3 +1,18 @@
-/** cadre: plan a goal, run it with agents over local and cloud models, stream what happens. */
+/**
+ * cadre: plan a goal, run it with agents over local and cloud models, stream what happens.
+ *
+ * @module cadre
+ */
 export * from './runtime/index.js';
 export * from './core/index.js';
+// Types that the run and store signatures above name; type-only, so the root import stays light.
+export type { ModelSpend } from './runtime/run-types.js';
+export type {
+  OpenDatabaseOptions,
+  RevisionState,
+  RunRegistry,
+  SqliteEventLog,
+  SqliteStepJournal,
+  SqliteToolCallJournal,
+  TaskOutcomeLog,
+} from './runtime/store/index.js';

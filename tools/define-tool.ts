@@ -26,6 +26,7 @@ export interface ToolContext {
   idempotencyKey?: string;
 }
 
+/** A tool's arguments: a zod object, checked before `run` and sent to the model as JSON Schema. */
 export type ToolInputSchema = z.ZodObject<z.ZodRawShape>;
 
 /** A tool as cadre runs it: declared input, effects and limits, and the function itself. */
@@ -36,10 +37,13 @@ export interface Tool<I extends ToolInputSchema = ToolInputSchema> {
   readonly effects: ToolEffects;
   /** Safe to run twice (see ToolIdempotency); only idempotent or keyed tools are retried or re-run on resume. */
   readonly idempotent: ToolIdempotency;
+  /** Per call; default the agent's tool timeout. */
   readonly timeoutMs?: number;
+  /** Does the work with checked arguments; returns a string or any JSON-serialisable value. */
   run(args: z.infer<I>, context: ToolContext): unknown;
 }
 
+/** What {@link defineTool} takes: a tool's name, description, input schema, effects and function. */
 export interface ToolDefinition<I extends ToolInputSchema> {
   name: string;
   description: string;
@@ -47,6 +51,7 @@ export interface ToolDefinition<I extends ToolInputSchema> {
   effects: ToolEffects;
   /** Default: true for `read` tools, false otherwise. */
   idempotent?: ToolIdempotency;
+  /** Per call; default the agent's tool timeout. */
   timeoutMs?: number;
   /** Returns a string or any JSON-serialisable value. */
   run(args: z.infer<I>, context: ToolContext): unknown;

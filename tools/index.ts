@@ -1,3 +1,8 @@
+/**
+ * Tools agents call: definitions, the registry and executor, built-in tools, MCP servers and call policy.
+ *
+ * @module cadre/tools
+ */
 export * from './define-tool.js';
 export * from './tool-registry.js';
 export * from './tool-executor.js';

@@ -17,6 +17,7 @@ import { delimitUntrusted } from './policy/untrusted.js';
 import { ToolRegistry } from './tool-registry.js';
 
 /** Policy, approval, pinning, rate limits and audit apply when given; per-call context overrides these. */
+/** The executor's tools and guards, and its limits for every call. */
 export interface ToolExecutorOptions extends ToolGuards {
   tools: readonly Tool[] | ToolRegistry;
   /** Per-call limit when the tool sets none. Default 30 s. */
@@ -32,15 +33,19 @@ export interface ToolExecutorOptions extends ToolGuards {
   delimitOutput?: boolean;
 }
 
+/** A tool call as the model asked for it: its id, the tool's name and the arguments, not yet checked. */
 export interface ToolCallRequest {
+  /** The model's id for the call. */
   id: string;
   name: string;
   args: unknown;
 }
 
+/** Where a call comes from (run, task, step) and what to record it in; its guards override the executor's. */
 export interface ExecuteContext extends ToolGuards {
   runId: string;
   taskId: string;
+  /** The agent's step that made the call, for events. */
   step: number;
   signal?: AbortSignal;
   events?: RunEventStream;
@@ -69,7 +74,9 @@ export interface ToolOutcome {
   ok: boolean;
   output: string;
   error?: ErrorInfo;
+  /** Whether the output was cut to the output limit. */
   truncated: boolean;
+  /** Times the tool ran; 0 when the result was replayed. */
   attempts: number;
   durationMs: number;
   /** True when the result came from the tool-call journal instead of running the tool. */
@@ -99,6 +106,7 @@ export class ToolExecutor {
     this.delimitOutput = options.delimitOutput ?? false;
   }
 
+  /** The tools this executor runs. */
   get tools(): Tool[] {
     return this.registry.list();
   }

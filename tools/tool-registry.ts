@@ -17,18 +17,22 @@ export class ToolRegistry {
     return this;
   }
 
+  /** The tool with this name, if there is one. */
   get(name: string): Tool | undefined {
     return this.tools.get(name);
   }
 
+  /** Whether a tool has this name. */
   has(name: string): boolean {
     return this.tools.has(name);
   }
 
+  /** Every tool, in the order registered. */
   list(): Tool[] {
     return [...this.tools.values()];
   }
 
+  /** Every tool's name, in the order registered. */
   names(): string[] {
     return [...this.tools.keys()];
   }

@@ -76,10 +76,12 @@ const snakeCase = (s: string) =>
     .replace(/[^\p{L}\p{N}]+/gu, '_')
     .replace(/^_+|_+$/g, '');
 
+/** The model and text {@link extractFacts} works on, and hooks around each model call. */
 export interface ExtractFactsOptions {
   model: BaseChatModel;
   text: string;
   signal?: AbortSignal;
+  /** Times schema problems are fed back to the model. Default 1. */
   maxRepairs?: number;
   /** Called before each model call, e.g. to check a run's budget. */
   beforeModelCall?: (messages: readonly BaseMessage[]) => void;

@@ -1,6 +1,7 @@
 import { CadreError } from '../../src/core/index.js';
 import { defaultConnectivity, defaultExpansionSearch } from './hnsw-index.js';
 
+/** Where an embedded vector store lives, its vectors' size, and how its HNSW index is tuned. */
 export interface EmbeddedVectorStoreOptions {
   /** A directory; holds `vectors.db` (the truth) and `vectors.usearch` (a derived HNSW index). */
   path: string;

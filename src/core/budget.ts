@@ -15,6 +15,7 @@ export interface CallEstimate {
   tokens?: number;
 }
 
+/** Which limit was reached, as a `budget_exceeded` error's details name it. */
 export type BudgetLimit = 'steps' | 'tokens' | 'costUsd' | 'wallTimeMs';
 
 /** What a run has spent so far. */
@@ -30,7 +31,9 @@ export interface BudgetSpend {
  * really used; `release` drops it when the call failed without a reply. Either may be called once.
  */
 export interface Reservation {
+  /** Charges what the call used; throws `budget_exceeded` when that went past a limit. */
   settle(usage: Usage, costUsd: number): void;
+  /** Drops the claim; the step still counts. */
   release(): void;
 }
 
@@ -177,6 +180,7 @@ export class Budget {
     return max === undefined ? undefined : Math.max(0, max - (this.now() - this.startedAt));
   }
 
+  /** What has been spent so far: steps begun, tokens, dollars and time. */
   spend(): BudgetSpend {
     return {
       steps: this.steps,

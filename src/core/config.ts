@@ -12,7 +12,9 @@ const csv = (value: unknown) =>
         .filter(Boolean)
     : value;
 
+/** The model providers cadre detects, in its default order of preference. */
 export const providerKinds = ['ollama', 'local', 'openai', 'anthropic'] as const;
+/** One of `providerKinds`. */
 export type ProviderKind = (typeof providerKinds)[number];
 
 /** cadre's configuration. Every field has a default or is optional; `CADRE_*` variables override. */
@@ -211,6 +213,7 @@ export const ConfigSchema = z.object({
     .describe('How long provider detection waits for each server to answer, in ms.'),
 });
 
+/** cadre's configuration once loaded: every field with its value or default. */
 export type CadreConfig = z.infer<typeof ConfigSchema>;
 /** Config as code passes it: every field optional, with the type it has once loaded. */
 export type CadreConfigInput = { [K in keyof CadreConfig]?: CadreConfig[K] | undefined };

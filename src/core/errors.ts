@@ -35,9 +35,12 @@ export type ErrorCode =
   | 'privacy_blocked'
   | 'internal';
 
+/** The optional parts of a {@link CadreError}. */
 export interface CadreErrorOptions {
+  /** Default: `user` for codes a caller causes (bad input, budget, cancellation...), else `system`. */
   kind?: ErrorKind;
   cause?: unknown;
+  /** Facts about the failure as JSON, kept with the error in events and logs. */
   details?: Record<string, unknown>;
 }
 

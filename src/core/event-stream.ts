@@ -3,6 +3,7 @@ import type { CadreEvent, CadreEventOf, CadreEventPayload, CadreEventType } from
 import type { EventLog } from './event-log.js';
 import { redact } from './redact.js';
 
+/** Where a run's event stream keeps its events, and where a resumed run's numbering starts. */
 export interface RunEventStreamOptions {
   /** Every event is appended here as it is emitted, e.g. SQLite for replay after a restart. */
   log?: EventLog;
@@ -10,6 +11,7 @@ export interface RunEventStreamOptions {
   startSeq?: number;
 }
 
+/** @inline */
 type Listener<T extends CadreEventType> = (event: CadreEventOf<T>) => void;
 
 /**
@@ -75,6 +77,7 @@ export class RunEventStream {
 
   /** Calls `listener` for each new event of `type` ('*' for all); returns an unsubscribe function. */
   on<T extends CadreEventType>(type: T, listener: Listener<T>): () => void;
+  /** Calls `listener` for each new event of every type; returns an unsubscribe function. */
   on(type: '*', listener: (event: CadreEvent) => void): () => void;
   on(type: string, listener: (event: CadreEvent) => void): () => void {
     this.emitter.on(type, listener);
@@ -86,6 +89,7 @@ export class RunEventStream {
     return this.log;
   }
 
+  /** Whether `close()` was called: later events are dropped. */
   get isClosed(): boolean {
     return this.closed;
   }

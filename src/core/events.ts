@@ -140,6 +140,7 @@ export type CadreEventPayload =
     }
   | { type: 'run.cancelled'; reason: string };
 
+/** The `type` of every event, such as `run.started` or `tool.called`. */
 export type CadreEventType = CadreEventPayload['type'];
 
 /** An event as consumers see it: a payload stamped with its run, sequence number and time. */

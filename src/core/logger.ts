@@ -1,6 +1,7 @@
 import { pino, destination, type Logger, type LevelWithSilent } from 'pino';
 import { redact, redactText } from './redact.js';
 
+/** pino's logger, which every part of cadre logs through. */
 export type { Logger };
 
 const shared = new Map<string, Logger>();

@@ -31,6 +31,7 @@ export interface ToolStep {
   error?: ErrorInfo;
 }
 
+/** One step of a task in the journal: a model reply or a finished tool call. */
 export type JournalStep = ModelStep | ToolStep;
 
 /**
@@ -38,7 +39,9 @@ export type JournalStep = ModelStep | ToolStep;
  * replays these steps instead of calling the model or tools again.
  */
 export interface StepJournal {
+  /** Records the next step of a task. */
   append(step: JournalStep): void | Promise<void>;
+  /** The steps recorded for a task attempt (its `attemptKey`), in order. */
   replay(runId: string, taskId: string): readonly JournalStep[] | Promise<readonly JournalStep[]>;
 }
 

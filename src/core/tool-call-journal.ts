@@ -28,6 +28,7 @@ export interface ToolCallStart extends ToolCallKey {
   digest: string;
 }
 
+/** One journaled tool call: begun, and completed once it finished. */
 export interface ToolCallRecord extends ToolCallKey {
   tool: string;
   args: Record<string, unknown>;
@@ -46,8 +47,11 @@ export interface ToolCallRecord extends ToolCallKey {
  * the tool is idempotent or keyed) or reported instead of silently repeated.
  */
 export interface ToolCallJournal {
+  /** Records that a call is about to run. */
   begin(call: ToolCallStart): void | Promise<void>;
+  /** Records how a begun call ended. */
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void | Promise<void>;
+  /** The record of a call, if it was begun. */
   get(key: ToolCallKey): ToolCallRecord | undefined | Promise<ToolCallRecord | undefined>;
 }
 

@@ -5,6 +5,7 @@ export interface Usage {
   totalTokens: number;
 }
 
+/** A new usage of zero tokens. */
 export const emptyUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
 
 /** Sums two usages into a new one. */

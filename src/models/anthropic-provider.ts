@@ -2,6 +2,7 @@ import { ChatAnthropic } from '@langchain/anthropic';
 import type { ChatModelOptions, ModelProvider } from './provider.js';
 import { getJson } from './http-json.js';
 
+/** The key and endpoint of Anthropic's API. */
 export interface AnthropicProviderOptions {
   apiKey?: string;
   /** Default `https://api.anthropic.com`. */

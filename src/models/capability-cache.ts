@@ -16,14 +16,18 @@ export interface ProbeResult {
 export interface CapabilityCache {
   /** The entry, or undefined when there is none or it is older than the TTL. */
   get(key: string): ProbeResult | undefined;
+  /** Stores a result under `key` (`provider:model@baseURL`), replacing any older one. */
   set(key: string, result: ProbeResult): void;
+  /** Forgets every entry, so each model is probed again. */
   clear(): void;
 }
 
+/** The database a capability cache lives in, and how long its entries stay fresh. */
 export interface CapabilityCacheOptions {
   db: Database.Database;
   /** How long an entry stays fresh. */
   ttlMs: number;
+  /** The clock, in ms since the epoch. Default `Date.now`. */
   now?: () => number;
 }
 

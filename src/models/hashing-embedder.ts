@@ -1,6 +1,7 @@
 import { CadreError } from '../core/index.js';
 import type { Embedder } from './embedder.js';
 
+/** The size of the vectors a hashing embedder makes. */
 export interface HashingEmbedderOptions {
   /** Default 384. */
   dimensions?: number;

@@ -1,3 +1,8 @@
+/**
+ * Chat models and embedders: providers, the model pool, routing by policy and load, pricing and privacy.
+ *
+ * @module cadre/models
+ */
 export * from './model-ref.js';
 export * from './provider.js';
 export * from './ollama-provider.js';

@@ -5,6 +5,7 @@ import { CadreError, cancelledError } from '../core/index.js';
 import type { ModelRef } from './model-ref.js';
 import { toModelError } from './model-errors.js';
 
+/** How often and how patiently a model call is retried after rate limits and server errors. */
 export interface RetryOptions {
   /** Extra attempts after the first. Default 3. */
   retries?: number;

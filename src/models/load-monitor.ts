@@ -21,6 +21,7 @@ export interface LoadSource {
   readonly unlisted?: Partial<ModelLoad>;
 }
 
+/** The server a load source asks, and how long it waits for an answer. */
 export interface LoadSourceOptions {
   baseURL: string;
   headers?: Record<string, string>;
@@ -35,11 +36,13 @@ export interface PrometheusSample {
   value: number;
 }
 
+/** The sources a load monitor asks, and how fresh their figures must be. */
 export interface LoadMonitorOptions {
   /** Each source with its models: server model name -> pool model id. */
   sources: Array<{ source: LoadSource; models: Record<string, string> }>;
   /** How old the server figures may get before `load` asks again. Default 1000 ms. */
   ttlMs?: number;
+  /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
   /** A source failed to answer; its last figures stay in use. */
   onError?: (error: CadreError) => void;

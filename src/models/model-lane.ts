@@ -15,9 +15,13 @@ export const healthFailure = (e: unknown) =>
   CadreError.isInstance(e) &&
   (e.code === 'provider_error' || e.code === 'rate_limited' || e.code === 'timeout' || e.code === 'model_unavailable');
 
+/** A lane's circuit breaker and call timeout (from `routing.breaker` and `routing.timeoutMs`). */
 export interface LaneOptions {
+  /** Consecutive failures that open the breaker. */
   failures: number;
+  /** How long the breaker stays open before it lets a trial call through. */
   halfOpenAfterMs: number;
+  /** Longest a call may take before it counts as failed. */
   timeoutMs: number;
 }
 

@@ -25,4 +25,5 @@ export function parseModelRef(text: string): ModelRef {
   return { provider, model, location: locationOf(provider) };
 }
 
+/** `provider:model`, the form `parseModelRef` reads. */
 export const formatModelRef = (ref: Pick<ModelRef, 'provider' | 'model'>) => `${ref.provider}:${ref.model}`;

@@ -4,6 +4,7 @@ import type { Embedder } from './embedder.js';
 import { toModelError } from './model-errors.js';
 import { locationOf } from './model-ref.js';
 
+/** The Ollama server and embedding model, and how requests to it are sized and bounded. */
 export interface OllamaEmbedderOptions {
   /** Default `http://127.0.0.1:11434`. */
   baseUrl?: string;

@@ -3,6 +3,7 @@ import { Ollama } from 'ollama';
 import type { ChatModelOptions, ModelProvider } from './provider.js';
 import { getJson } from './http-json.js';
 
+/** Where the Ollama server is, and headers to send it. */
 export interface OllamaProviderOptions {
   /** Default `http://127.0.0.1:11434`. */
   baseURL?: string;
@@ -22,11 +23,15 @@ export interface OllamaLoadedModel {
   name: string;
   sizeBytes: number;
   vramBytes: number;
+  /** When Ollama unloads it unless it is used again. */
   expiresAt: Date;
 }
 
+/** A model provider for Ollama that can also say what a model can do and which models are loaded. */
 export interface OllamaProvider extends ModelProvider {
+  /** What `/api/show` says about a pulled model. */
   show(model: string): Promise<OllamaModelInfo>;
+  /** The models loaded in memory now (`/api/ps`). */
   ps(): Promise<OllamaLoadedModel[]>;
 }
 

@@ -4,6 +4,7 @@ import { toModelError } from './model-errors.js';
 import { locationOf } from './model-ref.js';
 import { batchedEmbedder } from './ollama-embedder.js';
 
+/** The server and embedding model, and how requests to it are sized and bounded. */
 export interface OpenAICompatibleEmbedderOptions {
   /** Default `https://api.openai.com/v1`; for vLLM, llama.cpp, TEI, LocalAI or LM Studio, their `/v1` URL (and `kind: 'local'`). */
   baseUrl?: string;

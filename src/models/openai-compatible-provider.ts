@@ -2,6 +2,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import type { ChatModelOptions, ModelProvider } from './provider.js';
 import { getJson } from './http-json.js';
 
+/** The server's URL, key and extra headers, and whether it runs in the cloud or locally. */
 export interface OpenAICompatibleProviderOptions {
   /** Default `https://api.openai.com/v1`; for vLLM, llama.cpp, TGI, LocalAI or LM Studio, their `/v1` URL. */
   baseURL?: string;

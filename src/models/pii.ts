@@ -1,6 +1,9 @@
 import { containsSensitive, findSensitive, type SensitiveKind } from '../core/sensitive/index.js';
 
-/** Personal data and secrets that raise a prompt to privacy `sensitive`, keeping it on local models. */
+/**
+ * Personal data and secrets that raise a prompt to privacy `sensitive`, keeping it on local models:
+ * `email`, `phone`, `card`, `iban`, `api_key` or `private_key`.
+ */
 export type PiiKind = SensitiveKind;
 
 /**
@@ -9,7 +12,9 @@ export type PiiKind = SensitiveKind;
  */
 export interface PiiFinding {
   kind: PiiKind;
+  /** Offset of its first character, in UTF-16 code units. */
   start: number;
+  /** Offset just past its last character. */
   end: number;
 }
 

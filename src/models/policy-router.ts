@@ -28,9 +28,11 @@ export interface RouterHookContext {
 /** Reorders or narrows the candidates; privacy and capability limits are applied again afterwards. */
 export type RouterHook = (context: RouterHookContext) => readonly PoolModel[] | undefined;
 
+/** The model pool a policy router chooses from, its routing config and hook, and the servers' load. */
 export interface PolicyRouterOptions {
   /** The pool, each with the chat model that serves it. */
   models: ReadonlyArray<{ model: PoolModel; chat: BaseChatModel }>;
+  /** `routing` from the config; when omitted every default applies (only the built-in rules). */
   routing?: RoutingConfig | RoutingConfigInput;
   hook?: RouterHook;
   /** Requests a server reports waiting for a model (e.g. a LoadMonitor's `load(id).waiting`). */
@@ -44,18 +46,24 @@ export interface RoutePlan {
   privacy: 'public' | 'sensitive';
   /** Kinds of personal data found in the request text (never the values). */
   piiFound: PiiKind[];
+  /** The models left after the hard limits, in the order they are tried: the first, then the fallbacks. */
   chain: PoolModel[];
+  /** The models a hard limit ruled out, and which limit. */
   excluded: Array<{ id: string; why: string }>;
+  /** The rules that matched, by name (or `rule n`). */
   rules: string[];
+  /** False when a tool call is needed but no candidate calls tools natively (JSON tool protocol instead). */
   nativeTools: boolean;
   cascade?: { models: PoolModel[]; check: RoutingConfig['cascade'][string]['check'] };
   reason: string;
 }
 
+/** A model router over a pool that can also explain its decisions and report each model's lane and queue. */
 export interface PolicyRouter extends ModelRouter {
   readonly pool: readonly PoolModel[];
   /** The decision `select` would make, with every candidate's verdict; calls nothing. */
   plan(request: RouteRequest): RoutePlan;
+  /** The lane (queue, timeout, breaker) a pool model's calls go through; `model_unavailable` for an unknown id. */
   lane(id: string): ModelLane;
   /** Calls waiting on a model: cadre's own queue plus what its server reports. */
   queueDepth(id: string): number;

@@ -14,7 +14,9 @@ export interface ServedModel {
   chat: BaseChatModel;
 }
 
+/** How long provider detection may take, and where probed capabilities are cached. */
 export interface PoolFromConfigOptions {
+  /** Per provider when detecting their models. Default `detectTimeoutMs` from the config. */
   timeoutMs?: number;
   signal?: AbortSignal;
   /** Where probed capabilities are kept between runs (cadre's SQLite database). */

@@ -14,6 +14,7 @@ export interface ModelCapabilities {
   contextWindow?: number;
 }
 
+/** Checks {@link ModelCapabilities} as written in the config or read back from the probe cache. */
 export const CapabilitiesSchema = z
   .object({
     tools: z.boolean().optional(),
@@ -50,6 +51,7 @@ export const ModelEntrySchema = z
   })
   .strict();
 
+/** A pool entry as written, before defaults are filled in. */
 export type ModelEntryInput = z.input<typeof ModelEntrySchema>;
 
 /** A pool entry with every default filled in. */
@@ -60,11 +62,17 @@ export interface PoolModel {
   price: Price;
   /** False for a cloud model with no price given and none in the table. */
   priced: boolean;
+  /** Calls cadre sends the model at once. */
   concurrency: number;
+  /** 1 (small) to 10 (frontier); `prefer: "strongest"` orders by it. */
   strength: number;
+  /** Labels routing rules match. */
   tags: string[];
+  /** The server, when not the provider's configured one. */
   baseUrl?: string;
+  /** Longest one call may take before it counts as failed. */
   timeoutMs?: number;
+  /** Cap on output tokens per call. */
   maxOutputTokens?: number;
 }
 

@@ -6,6 +6,7 @@ import { getJson, postJson } from './http-json.js';
 import { toModelError } from './model-errors.js';
 import { knownCapabilities, type ModelCapabilities, type PoolModel } from './pool.js';
 
+/** Headers, time limit and cancellation for a probe's HTTP requests. */
 export interface ProbeHttpOptions {
   headers?: Record<string, string>;
   /** Longest one request may take; default 2000 ms. */
@@ -183,16 +184,19 @@ function parseJsonText(content: unknown): unknown {
   }
 }
 
+/** Where and how {@link probeModel} asks about a model, and the cache it keeps results in. */
 export interface ProbeModelOptions extends ProbeHttpOptions {
   /** The provider's base URL (Ollama host, or the `/v1` URL of an OpenAI-compatible server). */
   baseURL: string;
   apiKey?: string;
-  /** Also run `liveProbe` on `chatModel`; its answers win over what the server lists. */
+  /** Also ask `chatModel` for one tool call and one JSON answer; its answers win over what the server lists. */
   live?: boolean;
+  /** The model the live check calls. */
   chatModel?: BaseChatModel;
   cache?: CapabilityCache;
   /** Cached results older than this are probed again (on top of the cache's own TTL). */
   ttlMs?: number;
+  /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
   /** Longest each live check may take; default 30 s. */
   liveTimeoutMs?: number;

@@ -1,6 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { ProviderKind } from '../core/index.js';
 
+/** Sampling settings for a chat model; the provider's defaults apply to what is left out. */
 export interface ChatModelOptions {
   temperature?: number;
   maxTokens?: number;

@@ -23,25 +23,32 @@ import { usageFromMessage } from './usage.js';
 
 /** What the routed model adds to each reply's `response_metadata.cadre`: who answered, and at what cost. */
 export interface RoutedReplyInfo {
+  /** The pool id of the model that answered. */
   model: string;
   provider: string;
+  /** The model's name at its provider. */
   name: string;
   location: 'local' | 'cloud';
   /** Of every call this reply took (a cascade's rejected answers and checks included). */
   costUsd: number;
 }
 
+/** The lanes a routed model calls through, their chat models, and what to do on a cascade or reroute. */
 export interface RoutedChatModelOptions {
   /** The fallback chain, or a cascade's levels cheapest first. */
   lanes: ModelLane[];
+  /** The chat model for each pool model id. */
   chats: ReadonlyMap<string, BaseChatModel>;
   cascade?: { check: 'schema' | 'self-check' | 'evaluator'; checkAnswer?: AnswerCheck };
+  /** Output tokens assumed for a model without `maxOutputTokens`, for cost estimates. */
   expectedOutputTokens: number;
   /** The local-only chain, for a conversation that turns out to hold personal data. */
   toSensitive?: () => ModelLane[];
   /** Text the router already found free of personal data; a message with exactly this text is not scanned again. */
   scanned?: string;
+  /** Told each time a call moves to another model (a fallback, an escalation, a privacy move). */
   onReroute?: (reroute: Reroute) => void;
+  /** Tools bound with `bindTools`, passed on to whichever model answers. */
   tools?: { tools: BindToolsInput[]; kwargs?: Record<string, unknown> };
   /** Ends the first lane's reservation once the first call is under way. */
   release?: () => void;
@@ -73,6 +80,7 @@ export class RoutedChatModel extends BaseChatModel {
     this.lanes = options.lanes;
   }
 
+  /** LangChain's name for this kind of model. @internal */
   _llmType(): string {
     return 'cadre-routed';
   }
@@ -82,6 +90,7 @@ export class RoutedChatModel extends BaseChatModel {
     return this.lanes[0]!.model;
   }
 
+  /** A routed model that binds these tools on whichever model answers. */
   override bindTools(
     tools: BindToolsInput[],
     kwargs?: Record<string, unknown>,
@@ -94,10 +103,12 @@ export class RoutedChatModel extends BaseChatModel {
   }
 
   // Straight to the lanes: the callback machinery of BaseChatModel.invoke costs more than routing.
+  /** One call through the lanes: the first model that answers (or, in a cascade, passes its check) wins. */
   override async invoke(input: BaseLanguageModelInput, options?: { signal?: AbortSignal }): Promise<AIMessageChunk> {
     return (await this.call(toMessages(input), options?.signal)) as unknown as AIMessageChunk;
   }
 
+  /** LangChain's generation hook. @internal */
   async _generate(messages: BaseMessage[], options: this['ParsedCallOptions']): Promise<ChatResult> {
     const message = await this.call(messages, options.signal);
     return { generations: [{ text: textOf(message), message }] };

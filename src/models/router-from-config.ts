@@ -3,6 +3,7 @@ import { createLoadMonitor, ollamaLoadSource, metricsLoadSource, type LoadMonito
 import { createPolicyRouter, type PolicyRouter, type RouterHook } from './policy-router.js';
 import { poolFromConfig, type PoolFromConfigOptions, type ServedModel } from './pool-from-config.js';
 
+/** How the pool is found (see {@link PoolFromConfigOptions}), plus a routing hook and a load-error listener. */
 export interface RouterFromConfigOptions extends PoolFromConfigOptions {
   /** The programmable routing hook (rules in `routing` cover most needs). */
   hook?: RouterHook;

@@ -2,6 +2,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { CadreError } from '../core/index.js';
 import { formatModelRef, parseModelRef, type ModelRef } from './model-ref.js';
 
+/** What a request may need from a model beyond plain chat. */
 export type Capability = 'tools' | 'json' | 'vision';
 
 /** A check a cascade applies to a cheap model's answer before accepting it. */
@@ -58,11 +59,13 @@ export interface RouteDecision {
 
 /** Picks the model for each call. */
 export interface ModelRouter {
+  /** The model for this request, and why it was chosen. */
   select(request: RouteRequest): Promise<RouteDecision>;
   /** Models this router can choose from. */
   readonly candidates: readonly ModelRef[];
 }
 
+/** A model the simple router may pick, with its reference. */
 export interface RouteCandidate {
   ref: ModelRef;
   model: BaseChatModel;

@@ -44,7 +44,9 @@ export const RoutingRuleSchema = z
   })
   .strict();
 
+/** One routing rule, as {@link RoutingRuleSchema} checks it. */
 export type RoutingRule = z.output<typeof RoutingRuleSchema>;
+/** How a rule orders the candidates it leaves, as {@link PreferSchema} checks it. */
 export type Prefer = z.output<typeof PreferSchema>;
 
 /** Built in after your own rules (unless `defaultRules: false`): strong models plan, small jobs go to the cheapest model. */
@@ -91,7 +93,9 @@ export const RoutingConfigSchema = z
   })
   .strict();
 
+/** `routing` from the config with defaults filled in, as {@link RoutingConfigSchema} checks it. */
 export type RoutingConfig = z.output<typeof RoutingConfigSchema>;
+/** `routing` as written in the config, before defaults are filled in. */
 export type RoutingConfigInput = z.input<typeof RoutingConfigSchema>;
 
 /** Checks `routing` from the config; `config_invalid` names every bad field. */

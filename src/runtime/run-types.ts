@@ -22,13 +22,16 @@ import type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workf
 /** Decides at the approval gate, in-process. */
 export type PlanApprover = (request: PlanApprovalRequest) => PlanDecision | Promise<PlanDecision>;
 
+/** What {@link run} needs: the goal, and optionally the team, models, config, memory, tools and approvals. */
 export interface RunOptions {
   goal: string;
   /** One agent for the whole goal: a one-task plan, no planning call. */
   agent?: Agent | AgentSpec;
   /** The team a planner assigns tasks to; default: researcher, coder, critic and writer. */
   roles?: readonly RoleDefinition[];
+  /** Turns the goal into a task graph; default an LlmPlanner on a model routed for `plan` (none with `agent`). */
   planner?: Planner;
+  /** Revises the plan under the `replan` failure policy; default an LlmReplanner (with `agent`, a RetryReplanner). */
   replanner?: Replanner;
   /** One chat model for every call; skips detection. */
   model?: BaseChatModel;
@@ -36,9 +39,11 @@ export interface RunOptions {
   router?: ModelRouter;
   /** `sensitive` keeps every model call of the run on local models; personal data found in prompts raises it per call anyway. */
   privacy?: 'public' | 'sensitive';
+  /** Settings that win over cadre.config.json and `CADRE_*` variables. */
   config?: CadreConfigInput;
   /** Where agent steps are journaled; default the run's SQLite database. */
   journal?: StepJournal;
+  /** Default: a new id. */
   runId?: string;
   signal?: AbortSignal;
   logger?: Logger;
@@ -70,6 +75,7 @@ export interface RunOptions {
   metadata?: Record<string, unknown>;
 }
 
+/** What {@link resume} needs: the team the run started with, and the answer when it waits for approval. */
 export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId'> {
   /**
    * The answer for a run waiting at `awaiting_approval`: for its plan, `approve`, `edit` or `reject`;
@@ -118,6 +124,7 @@ export interface RunHandle {
   events(fromSeq?: number): AsyncGenerator<CadreEvent, void, undefined>;
   /** Calls `listener` as each event of `type` ('*' for all) is emitted, synchronously; returns an unsubscribe function. */
   on<T extends CadreEventType>(type: T, listener: (event: CadreEventOf<T>) => void): () => void;
+  /** Calls `listener` for every event, as it is emitted; returns an unsubscribe function. */
   on(type: '*', listener: (event: CadreEvent) => void): () => void;
   /** Stops the run at the next step of each running task; state stays resumable, status `cancelled`. */
   cancel(reason?: string): void;

@@ -7,7 +7,9 @@ import { CadreError } from '../core/index.js';
  * from vitest: vitest is a dev dependency, and the CLI loads this package at run time.
  */
 export interface ConformanceTestApi {
+  /** Groups the suite's tests, like vitest's `describe`. */
   describe(name: string, body: () => void): unknown;
+  /** One test, like vitest's `it`. */
   it(name: string, body: () => Promise<void>): unknown;
 }
 

@@ -34,8 +34,10 @@ export interface ScriptContext {
   toolResults: ReadonlyArray<{ name: string; content: string; callId: string }>;
 }
 
+/** Answers one call from what the model was sent: the scripted model's `respond`. */
 export type ScriptFunction = (context: ScriptContext) => ScriptedReply | Promise<ScriptedReply>;
 
+/** The script a {@link ScriptedChatModel} plays: fixed replies or a function, and its latency and name. */
 export interface ScriptedChatModelOptions {
   /** Replies in order; used when `respond` is not given. */
   replies?: ScriptedReply[];
@@ -47,7 +49,8 @@ export interface ScriptedChatModelOptions {
   modelName?: string;
 }
 
-interface ScriptedCallOptions extends BaseChatModelCallOptions {
+/** Call options of {@link ScriptedChatModel}: the names of the tools bound with `bindTools`. */
+export interface ScriptedCallOptions extends BaseChatModelCallOptions {
   tools?: string[];
 }
 
@@ -79,10 +82,12 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     }
   }
 
+  /** LangChain's name for this kind of model. @internal */
   _llmType(): string {
     return 'scripted';
   }
 
+  /** Binds tools by name only: the script sees them in `tools` and decides which to call. */
   override bindTools(tools: BindToolsInput[]) {
     const names = tools.map((tool) => {
       if (isLangChainTool(tool)) return tool.name;
@@ -92,6 +97,7 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     return this.withConfig({ tools: names });
   }
 
+  /** LangChain's generation hook. @internal */
   async _generate(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
@@ -104,6 +110,7 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     return { generations: [{ message, text: textOf(message) }], llmOutput: { tokenUsage: message.usage_metadata } };
   }
 
+  /** LangChain's streaming hook: the whole reply as one chunk. @internal */
   override async *_streamResponseChunks(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],

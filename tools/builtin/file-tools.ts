@@ -7,6 +7,7 @@ import { resolveInsideRoot } from './path-guard.js';
 import { openFileInsideRoot, openFolderInsideRoot } from './verified-open.js';
 import { writeInsideRoot } from './verified-write.js';
 
+/** The folder the file tools are confined to, and how much `read_file` returns. */
 export interface FileToolsOptions {
   /** The only folder the tools may read or write. */
   root: string;

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { CadreError } from '../../src/core/index.js';
 import { defineTool, type Tool } from '../define-tool.js';
 
+/** The hosts `http_fetch` may reach, and its limits. */
 export interface HttpFetchOptions {
   /** Host names the tool may reach (exact, case-insensitive; `.example.com` also allows subdomains). */
   allowedHosts: readonly string[];
+  /** The fetch implementation. Default the global `fetch`. */
   fetch?: typeof fetch;
   /** Most bytes of body returned. Default 256 KiB. */
   maxBytes?: number;
+  /** Per call. Default: the agent's tool timeout. */
   timeoutMs?: number;
 }
 

@@ -4,7 +4,7 @@ import { createCurrentTimeTool } from './current-time.js';
 import { createFileTools } from './file-tools.js';
 import { createHttpFetchTool } from './http-fetch.js';
 
-export { calculate, createCalculatorTool } from './calculator.js';
+export { createCalculatorTool } from './calculator.js';
 export { createCurrentTimeTool } from './current-time.js';
 export { createFileTools, type FileToolsOptions } from './file-tools.js';
 export { createHttpFetchTool, type HttpFetchOptions } from './http-fetch.js';

@@ -6,6 +6,7 @@ import { CadreError } from '../../src/core/index.js';
 import { defineTool, type Tool } from '../define-tool.js';
 import { resolveInsideRoot } from './path-guard.js';
 
+/** Where the shell tool runs commands, which executables it may run, and its limits. */
 export interface ShellToolOptions {
   /** The folder commands run in (or below); `cwd` may not leave it. */
   root: string;

@@ -41,12 +41,21 @@ const httpServerSchema = z.strictObject({
   ...cadreOptions,
 });
 
+/** One server entry of `mcpServers`: a command to start (stdio) or a URL to reach (HTTP). */
 export const mcpServerConfigSchema = z.union([stdioServerSchema, httpServerSchema]);
+/** A whole `mcpServers` object: server name → server entry. */
 export const mcpServersConfigSchema = z.record(z.string().min(1), mcpServerConfigSchema);
 
+/**
+ * A server started as a child process and spoken to over stdio: `command` with `args`, `env` and
+ * `cwd`, plus cadre's options (`idleTimeoutMs`, `effects`, `idempotent`, `timeoutMs`, `disabled`).
+ */
 export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
+/** A server reached over HTTP: `url` and `headers`, plus cadre's options as for stdio. */
 export type McpHttpServerConfig = z.infer<typeof httpServerSchema>;
+/** One server entry: stdio or HTTP. */
 export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;
+/** Server name → server entry, as {@link parseMcpServers} returns it. */
 export type McpServersConfig = Record<string, McpServerConfig>;
 
 export const defaultIdleTimeoutMs = 5 * 60_000;

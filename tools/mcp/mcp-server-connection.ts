@@ -16,15 +16,19 @@ import { followSignal, type FollowedSignal } from './follow-signal.js';
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
 export type McpServerState = 'idle' | 'connecting' | 'ready' | 'closed' | 'failed';
 
+/** A progress notification a server sent during a call. */
 export interface McpProgress {
   progress: number;
   total?: number;
   message?: string;
 }
 
+/** Cancellation, progress and limits for one tool call. */
 export interface McpCallOptions {
   signal?: AbortSignal;
+  /** Told of each progress notification; progress is asked for only when this is given. */
   onProgress?: (progress: McpProgress) => void;
+  /** The SDK's request timeout, reset by progress. Default 10 minutes; the tool executor enforces cadre's own limit. */
   timeoutMs?: number;
   /** Sent in the request's `_meta` under `idempotencyMetaKey`, for servers that deduplicate by it. */
   idempotencyKey?: string;
@@ -33,11 +37,13 @@ export interface McpCallOptions {
 /** The `_meta` key that carries a call's idempotency key to and from MCP servers. */
 export const idempotencyMetaKey = 'io.cadre/idempotency-key';
 
+/** The server to connect to, under its name, and listeners for its tools and state. */
 export interface McpServerConnectionOptions {
   name: string;
   config: McpServerConfig;
   /** Called with the fresh list after every connect and every `tools/list_changed`. */
   onTools?: (tools: McpToolInfo[]) => void;
+  /** Called on every state change, with the error when one caused it. */
   onStateChange?: (state: McpServerState, error?: CadreError) => void;
   /** Connection attempts per call before giving up. Default 3. */
   connectAttempts?: number;
@@ -67,6 +73,7 @@ export class McpServerConnection {
     this.options = options;
   }
 
+  /** Where the connection stands now. */
   get state(): McpServerState {
     return this.currentState;
   }
@@ -76,6 +83,7 @@ export class McpServerConnection {
     return this.handle?.pid;
   }
 
+  /** The last error that closed or failed the connection; kept after a reconnect. */
   get lastError(): CadreError | undefined {
     return this.error;
   }

@@ -29,6 +29,7 @@ export type McpEvent =
       message?: string;
     };
 
+/** One server as `cadre mcp` shows it: state, process id, how many tools it offers, and the last error. */
 export interface McpServerStatus {
   server: string;
   state: McpServerState;
@@ -37,18 +38,22 @@ export interface McpServerStatus {
   lastError?: string;
 }
 
+/** The servers of a toolset, where their tool lists are cached, and a listener for what happens. */
 export interface McpToolsetOptions {
   servers: McpServersConfig;
   /** JSON file caching each server's tool list, e.g. `.cadre/mcp-tools.json`. Without it every server is started once. */
   cachePath?: string;
+  /** Told of state changes, tool list changes and progress. */
   onEvent?: (event: McpEvent) => void;
 }
 
+/** The tools of a set of MCP servers, and control over the servers. */
 export interface McpToolset {
   /** Every MCP tool as a cadre tool, named `<server>__<tool>` (made provider-safe). */
   tools(): McpTool[];
   /** `mcp_read_resource`: reads a resource by server and URI. */
   resourceTool(): Tool;
+  /** Each server's state now; starts nothing. */
   status(): McpServerStatus[];
   /** Connects to every server and re-lists its tools (starts servers that are not running). */
   refresh(): Promise<void>;

@@ -16,8 +16,10 @@ export interface ApprovalRequest {
   reason: string;
 }
 
+/** An approver's answer to one call. */
 export interface ApprovalDecision {
   approved: boolean;
+  /** Why; a refusal's reason reaches the model. */
   reason?: string;
 }
 

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { redact } from '../../src/core/index.js';
 
+/** What became of a call: it ran, or which check stopped it. */
 export type AuditDecision = 'allowed' | 'denied' | 'approval_denied' | 'quarantined' | 'rate_limited';
 
 /** One tool call as the audit log records it. */
@@ -16,13 +17,16 @@ export interface AuditEntry {
   error?: string;
 }
 
+/** An audit entry as stored: numbered, timed, its arguments redacted. */
 export interface AuditRecord extends Omit<AuditEntry, 'args'> {
   id: number;
+  /** When it was recorded, in ms since the epoch. */
   at: number;
   /** The arguments after redaction; the originals are never stored. */
   args: Record<string, unknown>;
 }
 
+/** Which audit records to read: by run, tool or decision, newest first. */
 export interface AuditQuery {
   runId?: string;
   tool?: string;

@@ -25,6 +25,11 @@ export interface Refusal {
   decision: AuditDecision;
 }
 
+/**
+ * The call being authorised: its arguments, where it comes from, and its id and attempt when known.
+ *
+ * @inline
+ */
 interface CallInfo {
   args: Record<string, unknown>;
   runId: string;

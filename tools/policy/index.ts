@@ -1,9 +1,9 @@
 export * from './tool-policy.js';
 export * from './approvals.js';
-export * from './rate-limiter.js';
+export { RateLimiter, type RateLimit, type RateLimiterOptions } from './rate-limiter.js';
 export * from './tool-pins.js';
 export * from './audit-log.js';
-export * from './untrusted.js';
+export { delimitUntrusted, unwrapUntrusted } from './untrusted.js';
 export * from './visible-tools.js';
 export { admitCall, authorizeCall, type ToolGuards, type Refusal } from './call-gate.js';
 export { toolJsonSchema, type ToolWithJsonSchema } from './tool-json-schema.js';

@@ -2,10 +2,12 @@ import picomatch from 'picomatch';
 import { CadreError } from '../../src/core/index.js';
 import type { ToolPolicy } from './tool-policy.js';
 
+/** How many calls a minute a bucket allows; bursts up to that many. */
 export interface RateLimit {
   perMinute: number;
 }
 
+/** Rate limits by tool and by MCP server. */
 export interface RateLimiterOptions {
   /** Globs over tool names; each matching tool gets its own bucket. */
   tools?: Record<string, RateLimit>;

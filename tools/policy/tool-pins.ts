@@ -4,25 +4,32 @@ import { CadreError, canonicalJson } from '../../src/core/index.js';
 import type { Tool } from '../define-tool.js';
 import { toolJsonSchema } from './tool-json-schema.js';
 
+/** `new`: never pinned; `pinned`: as approved; `quarantined`: changed since it was pinned. */
 export type PinState = 'new' | 'pinned' | 'quarantined';
 
+/** How a tool compares with its pin. */
 export interface PinCheck {
   state: PinState;
   /** What differs from the pinned version: `description` and/or `schema`. */
   changes?: string[];
 }
 
+/** A pinned tool: the approved description and schema, and their hash. */
 export interface ToolPin {
   name: string;
+  /** SHA-256 of the name, description and schema. */
   hash: string;
   description: string;
   schema: Record<string, unknown>;
+  /** When it was pinned, in ms since the epoch. */
   approvedAt: number;
 }
 
+/** Which tools a pin store pins, a listener for changed tools, and its clock. */
 export interface ToolPinStoreOptions {
   /** Told when a pinned tool changes under the same name (a possible rug pull). */
   onChange?: (change: { name: string; changes: string[] }) => void;
+  /** The clock, in ms. Default `Date.now`. */
   now?: () => number;
   /**
    * Which tools are pinned. Default: every tool. cadre's runs pin tools from MCP servers only, whose

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CadreError } from '../../src/core/index.js';
 import type { Tool } from '../define-tool.js';
 
+/** What a call of a tool needs: `allow` runs it, `ask` asks an approver first, `deny` refuses it. */
 export type ApprovalMode = 'ask' | 'allow' | 'deny';
 
 const globs = z.array(z.string().min(1));
@@ -28,6 +29,7 @@ export const toolPolicyConfigSchema = z
   })
   .strict();
 
+/** The tool policy as written in the config (see {@link toolPolicyConfigSchema}). */
 export type ToolPolicyConfig = z.input<typeof toolPolicyConfigSchema>;
 
 /** Who is calling: the agent by name and, when it has one, its role. */
@@ -36,6 +38,7 @@ export interface PolicySubject {
   role?: string;
 }
 
+/** @inline */
 type ToolRef = Pick<Tool, 'name' | 'effects'>;
 interface CompiledRules {
   allow?: (name: string) => boolean;

@@ -2,6 +2,7 @@ import type { Tool } from '../define-tool.js';
 import type { ToolPinStore } from './tool-pins.js';
 import type { PolicySubject, ToolPolicy } from './tool-policy.js';
 
+/** Who the agent is, and the policy and pins that decide which tools it may see. */
 export interface VisibleToolsOptions extends PolicySubject {
   policy?: ToolPolicy;
   pins?: ToolPinStore;

@@ -20,6 +20,7 @@ export interface CadreStore {
   readonly toolCalls: SqliteToolCallJournal;
   readonly runs: RunRegistry;
   readonly outcomes: TaskOutcomeLog;
+  /** Commits pending writes and closes the database; the next open of the same file opens it afresh. */
   close(): void;
 }
 

@@ -5,6 +5,7 @@ import { CadreError } from '../../core/index.js';
 
 export type SqliteDatabase = Database.Database;
 
+/** Where cadre's database is, and how durable its writes are. */
 export interface OpenDatabaseOptions {
   /** A file path, or `:memory:` for a database that lives as long as the process. */
   path: string;

@@ -52,6 +52,7 @@ export class RunRegistry {
     this.listStatement = db.prepare<[number], Row>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
   }
 
+  /** Records a new run as `running`, claimed by this process. */
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
     this.batch.write(() =>
@@ -87,11 +88,13 @@ export class RunRegistry {
     this.batch.commit();
   }
 
+  /** The run's record; a `running` run whose process on this host is gone reads as `interrupted`. */
   get(id: string): RunRecord | undefined {
     const row = this.getStatement.get(id);
     return row ? toRecord(row) : undefined;
   }
 
+  /** The newest runs first, at most `limit` (default 50). */
   list(limit = 50): RunRecord[] {
     return this.listStatement.all(limit).map(toRecord);
   }

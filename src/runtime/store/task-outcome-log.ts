@@ -36,11 +36,13 @@ export class TaskOutcomeLog {
     );
   }
 
+  /** Records a task's outcome under its first attempt, committed before this returns. */
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
     this.batch.write(() => this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)));
     this.batch.commit();
   }
 
+  /** The outcome recorded for a task's first attempt, if any. */
   get(runId: string, taskId: string, firstAttempt: number): TaskOutcome | undefined {
     const row = this.select.get(runId, taskId, firstAttempt);
     return row ? (JSON.parse(row.body) as TaskOutcome) : undefined;
