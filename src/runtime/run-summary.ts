@@ -1,6 +1,15 @@
 import { topologicalOrder, type TaskGraph } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import type { WorkflowOutput } from './workflow.js';
+import type { ErrorInfo } from '../core/index.js';
+
+/** How a run's plan ended: its status, answer, final plan and every task's outcome. */
+export interface WorkflowOutput {
+  status: 'completed' | 'failed' | 'rejected';
+  answer: string | null;
+  graph: TaskGraph;
+  tasks: TaskOutcome[];
+  error?: ErrorInfo;
+}
 
 /** The run's answer: the answer of the final task, or of every task nothing else builds on. */
 export function summarise(graph: TaskGraph, outcomes: Map<string, TaskOutcome>): WorkflowOutput {

@@ -14,12 +14,12 @@ import {
   type Task,
   type TaskGraph,
 } from '../../planners/index.js';
-import { CadreError, type CadreConfig, type ErrorInfo } from '../core/index.js';
+import { CadreError, type CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, skippedOutcome } from './task-runner.js';
-import { summarise } from './run-summary.js';
+import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
 
 /** A human's or program's answer to the approval gate. */
@@ -39,13 +39,7 @@ export interface PlanApprovalRequest {
 /** What a run stopped at `awaiting_approval` waits for: its plan, or one tool call. */
 export type ApprovalRequest = PlanApprovalRequest | ToolApprovalRequest;
 
-export interface WorkflowOutput {
-  status: 'completed' | 'failed' | 'rejected';
-  answer: string | null;
-  graph: TaskGraph;
-  tasks: TaskOutcome[];
-  error?: ErrorInfo;
-}
+export type { WorkflowOutput } from './run-summary.js';
 
 export interface WorkflowOptions {
   planner: Planner;

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,24 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     const out = cadre(['run', 'x', '--max-steps', 'ten']);
     expect(out.status).toBe(2);
     expect(out.stderr).toMatch(/max-steps/);
+  });
+
+  it('runs the demo from any folder, as an installed package would: the folder it lists is the current one', () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'cadre-elsewhere-'));
+    writeFileSync(join(elsewhere, 'notes.txt'), 'hello');
+    const tsx = join(root, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
+    const out = spawnSync(process.execPath, ['--import', tsx, join(root, 'src/cli/main.ts'), 'demo', '--json'], {
+      cwd: elsewhere,
+      env: envFor({}),
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
+    expect(out.status).toBe(0);
+    const events = jsonLines(out.stdout);
+    const listed = events.find((e) => e.type === 'tool.result' && e.tool === 'list_dir');
+    expect(listed).toMatchObject({ ok: true });
+    expect(String(listed!.output)).toContain('notes.txt');
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
   });
 
   it('runs the demo through the planner: parallel tasks, several roles, tool calls, a recovered failure, the task table', () => {

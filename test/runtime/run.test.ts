@@ -100,3 +100,40 @@ describe('run()', () => {
     );
   });
 });
+
+describe('a task that answered although a tool failed', () => {
+  it('says so: task.completed and the task outcome count the failed tool calls', async () => {
+    const broken = defineTool({
+      name: 'lookup',
+      description: 'looks something up',
+      input: z.object({ q: z.string() }),
+      effects: 'read',
+      run: () => {
+        throw new Error('ENOENT: no such folder');
+      },
+    });
+    const model = new ScriptedChatModel({
+      replies: [
+        {
+          toolCalls: [
+            { name: 'lookup', args: { q: 'a' } },
+            { name: 'lookup', args: { q: 'b' } },
+          ],
+        },
+        'Here is what I found.',
+      ],
+    });
+    const handle = run({
+      goal: 'look it up',
+      agent: { name: 'a', instructions: 'x', tools: [broken] },
+      model,
+      config: { ...offline, databasePath: ':memory:' },
+    });
+    const completed: CadreEvent[] = [];
+    handle.on('task.completed', (event) => completed.push(event));
+    const result = await handle.result;
+    expect(result.status).toBe('completed');
+    expect(completed).toMatchObject([{ type: 'task.completed', toolErrors: 2 }]);
+    expect(result.tasks[0]).toMatchObject({ status: 'completed', toolErrors: 2 });
+  });
+});
