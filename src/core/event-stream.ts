@@ -52,6 +52,13 @@ export class RunEventStream {
     return event;
   }
 
+  /** Reserves the first block of seqs now (one durable write), before any event is emitted. */
+  reserveSeqs(): void {
+    if (!this.persisted?.reserve) return;
+    this.reserved = this.offset + 256;
+    this.persisted.reserve(this.runId, this.reserved);
+  }
+
   /** The first failure to store an event, if any; events stay available in memory either way. */
   persistError: Error | undefined;
 

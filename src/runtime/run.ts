@@ -115,6 +115,8 @@ function start(
   engine: Execution['engine'],
 ): RunHandle {
   const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.nextSeq(runId) });
+  // One commit makes both durable: a new run's record (batched by runs.create) and its seq reservation.
+  events.reserveSeqs();
   const controller = new AbortController();
   const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.

@@ -52,7 +52,10 @@ export class RunRegistry {
     this.listStatement = db.prepare<[number], Row>('SELECT * FROM runs ORDER BY created_at DESC LIMIT ?');
   }
 
-  /** Records a new run as `running`, claimed by this process. */
+  /**
+   * Records a new run as `running`, claimed by this process. Joins the write batch: `run()` commits it
+   * together with the run's first seq reservation, before it returns.
+   */
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
     this.batch.write(() =>
@@ -67,10 +70,12 @@ export class RunRegistry {
         run.settings ? JSON.stringify(run.settings) : null,
       ),
     );
-    this.batch.commit();
   }
 
-  /** Updates status and, when given, plan or result; also claims the run for this process. */
+  /**
+   * Updates status and, when given, plan or result; also claims the run for this process. A result
+   * (the run ended or waits for approval) commits at once; the rest rides with the step's batch.
+   */
   update(id: string, patch: { status?: RunState; plan?: unknown; result?: unknown }): void {
     const sets = ['updated_at = ?', 'pid = ?', 'host = ?'];
     const values: unknown[] = [Date.now(), process.pid, hostname()];
@@ -85,7 +90,7 @@ export class RunRegistry {
     let statement = this.updates.get(sql);
     if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
     this.batch.write(() => statement.run(...values, id));
-    this.batch.commit();
+    if (patch.result !== undefined) this.batch.commit();
   }
 
   /** The run's record; a `running` run whose process on this host is gone reads as `interrupted`. */

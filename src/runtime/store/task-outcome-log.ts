@@ -50,8 +50,8 @@ export class TaskOutcomeLog {
 
   /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
   putRevision(runId: string, revision: number, state: RevisionState): void {
+    // Batched: a revision lost to a crash is made again (the plan step is repeated, nothing else).
     this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)));
-    this.batch.commit();
   }
 
   /** The latest revision kept by `putRevision`, if any. */
