@@ -288,13 +288,15 @@ export class ToolExecutor {
     }
   }
 
+  // Built once per executor: a cockatiel policy keeps no state between executions.
+  private cachedRetryPolicy: ReturnType<typeof retry> | undefined;
   private retryPolicy() {
     const retryable = (e: unknown) =>
       !isApprovalPending(e) && !(CadreError.isInstance(e) && (e.kind === 'user' || e.code === 'cancelled'));
-    return retry(handleWhen(retryable), {
+    return (this.cachedRetryPolicy ??= retry(handleWhen(retryable), {
       maxAttempts: this.retries,
       backoff: new ExponentialBackoff({ initialDelay: 20, maxDelay: 500 }),
-    });
+    }));
   }
 
   /**

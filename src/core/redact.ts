@@ -47,6 +47,9 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
+// cadre's own ids, on every journal step: not secrets, and long enough to cost a scan each time.
+const ownIds = new Set(['runId', 'taskId']);
+
 function redactValue(value: unknown, depth: number, path: object[]): unknown {
   if (typeof value === 'string') return redactText(value);
   if (value === null || typeof value !== 'object') return value;
@@ -62,7 +65,11 @@ function redactValue(value: unknown, depth: number, path: object[]): unknown {
     for (const key of Object.keys(value)) {
       const item = (value as Record<string, unknown>)[key];
       const secret = item != null && item !== '' && typeof item !== 'boolean' && isSecretKey(key);
-      copy[key] = secret ? REDACTED : redactValue(item, depth + 1, path);
+      copy[key] = secret
+        ? REDACTED
+        : ownIds.has(key) && typeof item === 'string'
+          ? item
+          : redactValue(item, depth + 1, path);
     }
     out = copy;
   }

@@ -6,6 +6,7 @@ import {
   addUsage,
   createLogger,
   emptyUsage,
+  type CadreEvent,
   type JournalStep,
   type RunStatus,
 } from '../core/index.js';
@@ -239,7 +240,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
     tasks,
     usage: spend.usage,
     costUsd: spend.costUsd,
-    models: spendByModel(store, runId),
+    // A run that started here has every event in memory; a resumed one reads the earlier ones back.
+    models: spendByModel(x.resuming ? store.events.read(runId) : events.history()),
     steps: spend.steps,
     durationMs,
     ...(info ? { error: info } : {}),
@@ -262,9 +264,9 @@ function statusOf(error: CadreError): RunStatus {
 
 /** What earlier processes of this run paid for: their non-replayed model responses. */
 /** What each model cost the run so far (every process of it), from its `model.response` events. */
-function spendByModel(store: CadreStore, runId: string): ModelSpend[] {
+function spendByModel(events: readonly CadreEvent[]): ModelSpend[] {
   const byModel = new Map<string, ModelSpend>();
-  for (const event of store.events.read(runId)) {
+  for (const event of events) {
     // A replayed response was paid for when it was first made.
     if (event.type !== 'model.response' || event.replayed) continue;
     const spend = byModel.get(event.model) ?? { model: event.model, calls: 0, usage: emptyUsage(), costUsd: 0 };
@@ -280,7 +282,7 @@ function spendByModel(store: CadreStore, runId: string): ModelSpend[] {
 
 /** What earlier processes of a resumed run spent, so its limits hold across restarts. */
 function spentBefore(store: CadreStore, runId: string) {
-  const models = spendByModel(store, runId);
+  const models = spendByModel(store.events.read(runId));
   return {
     steps: models.reduce((n, m) => n + m.calls, 0),
     usage: models.reduce((u, m) => addUsage(u, m.usage), emptyUsage()),
