@@ -49,13 +49,7 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
     };
   },
   async cadre() {
-    const add = defineTool({
-      name: 'add',
-      description: 'adds',
-      input: addSchema,
-      effects: 'read',
-      run: ({ a, b }) => String(a + b),
-    });
+    const add = cadreAdd();
     const agent = new ReActAgent({ name: 'bench', instructions: 's', tools: [add], maxSteps: 20 });
     const router = createFixedRouter(scripted());
     let n = 0;
@@ -106,13 +100,7 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
 
 /** What users call: `run({ goal, agent, model })` with events listened to and the run durable in SQLite. */
 function runVariant(databasePath: string): () => Promise<unknown> {
-  const add = defineTool({
-    name: 'add',
-    description: 'adds',
-    input: addSchema,
-    effects: 'read',
-    run: ({ a, b }) => String(a + b),
-  });
+  const add = cadreAdd();
   const agent = { name: 'bench', instructions: 's', tools: [add], maxSteps: 20 };
   const model = scripted();
   const config = { databasePath, maxSteps: 50, ollamaHost: 'http://127.0.0.1:2' };
@@ -123,4 +111,15 @@ function runVariant(databasePath: string): () => Promise<unknown> {
     if (result.status !== 'completed') throw new Error(`bench run ${result.status}: ${result.error?.message}`);
     return result.answer;
   };
+}
+
+/** The same `add` as a cadre tool. */
+function cadreAdd() {
+  return defineTool({
+    name: 'add',
+    description: 'adds',
+    input: addSchema,
+    effects: 'read',
+    run: ({ a, b }) => String(a + b),
+  });
 }

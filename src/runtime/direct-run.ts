@@ -1,11 +1,12 @@
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import { validateTaskGraph, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
-import { CadreError, type CadreConfig } from '../core/index.js';
+import type { CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-scope.js';
+import { revisePlan } from './revise-plan.js';
 import { summarise } from './run-summary.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import { runTask } from './task-runner.js';
+import { runTask, settleTask } from './task-runner.js';
 import type { WorkflowOutput } from './workflow.js';
 
 export interface DirectRunOptions {
@@ -56,32 +57,19 @@ export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
     if (outcome.status !== 'failed' || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) {
       return summarise(graph, new Map([[task.id, outcome]]));
     }
-    let revised: TaskGraph;
-    try {
-      revised = validate(
-        await o.replanner.revise(
-          graph,
-          { taskId: task.id, error: outcome.error?.message ?? 'failed', completed: new Set() },
-          planContext(),
-        ),
-      );
-    } catch (thrown) {
-      const error = CadreError.from(thrown, 'plan_invalid');
-      if (error.code === 'cancelled' || error.code === 'budget_exceeded') throw error;
-      events.emit({
-        type: 'plan.revision_failed',
-        failedTaskId: task.id,
-        error: { code: error.code, kind: error.kind, message: error.message },
-      });
-      return summarise(graph, new Map([[task.id, outcome]]));
-    }
-    events.emit({
-      type: 'plan.revised',
-      graph: revised,
-      failedTaskId: task.id,
-      reason: outcome.error?.message ?? 'failed',
-    });
-    o.onPlan?.(revised);
+    const revised = await revisePlan(
+      {
+        replanner: o.replanner,
+        validate,
+        planContext: planContext(),
+        events,
+        ...(o.onPlan ? { onPlan: o.onPlan } : {}),
+      },
+      graph,
+      outcome,
+      [],
+    );
+    if (!revised) return summarise(graph, new Map([[task.id, outcome]]));
     graph = revised;
     revision += 1;
     firstAttempt += outcome.attempts;
@@ -105,18 +93,7 @@ async function attempt(o: DirectRunOptions, task: Task, revision: number, firstA
       reflect: o.policy.failurePolicy === 'reflect',
     }),
   );
-  o.outcomes.put(o.context.runId, firstAttempt, outcome);
-  if (outcome.status === 'completed') {
-    o.context.events.emit({
-      type: 'task.completed',
-      taskId: task.id,
-      answer: outcome.answer ?? '',
-      steps: outcome.steps,
-      usage: outcome.usage,
-      costUsd: outcome.costUsd,
-      ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
-    });
-  }
+  settleTask(o.context, o.outcomes, firstAttempt, outcome);
   o.onOutcome?.(outcome);
   return outcome;
 }

@@ -224,3 +224,26 @@ function contextFrom(inputs: readonly TaskOutcome[]): string {
   const parts = inputs.map((input) => `### ${input.taskId}: ${input.title}\n${input.answer ?? ''}`);
   return `Results of the tasks this one builds on:\n\n${parts.join('\n\n')}`;
 }
+
+/**
+ * Commits a task's outcome, then says so: `task.completed` only once a resume would read the outcome
+ * back instead of running the task again.
+ */
+export function settleTask(
+  ctx: Pick<AgentContext, 'runId' | 'events'>,
+  outcomes: { put(runId: string, firstAttempt: number, outcome: TaskOutcome): void },
+  firstAttempt: number,
+  outcome: TaskOutcome,
+): void {
+  outcomes.put(ctx.runId, firstAttempt, outcome);
+  if (outcome.status !== 'completed') return;
+  ctx.events.emit({
+    type: 'task.completed',
+    taskId: outcome.taskId,
+    answer: outcome.answer ?? '',
+    steps: outcome.steps,
+    usage: outcome.usage,
+    costUsd: outcome.costUsd,
+    ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
+  });
+}

@@ -18,7 +18,8 @@ import { CadreError, type CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import { runTask, skippedOutcome } from './task-runner.js';
+import { runTask, settleTask, skippedOutcome } from './task-runner.js';
+import { revisePlan } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
 
@@ -185,18 +186,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
           if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
           if (o.memory && o.policy.learnFacts) await quietly(() => learnFromTask(o.memory!, o.context, task, outcome));
           if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
-          o.outcomes.put(o.context.runId, firstAttempt, outcome);
-          if (outcome.status === 'completed') {
-            events.emit({
-              type: 'task.completed',
-              taskId: task.id,
-              answer: outcome.answer ?? '',
-              steps: outcome.steps,
-              usage: outcome.usage,
-              costUsd: outcome.costUsd,
-              ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
-            });
-          }
+          settleTask(o.context, o.outcomes, firstAttempt, outcome);
           o.onOutcome?.(outcome);
           return outcome;
         }),
@@ -205,39 +195,23 @@ export function createRunWorkflow(o: WorkflowOptions) {
     }),
   );
 
-  // A revision that cannot be made (the replanner's plans stay invalid, its model is down) ends
-  // replanning, not the run: the failure stands and the run reports it with everything else.
+  // A revision that cannot be made ends replanning, not the run (see revisePlan).
   const revise = step(
     'revise',
-    privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> => {
-      let revised: TaskGraph;
-      try {
-        revised = validate(
-          await o.replanner.revise(
-            graph,
-            { taskId: failed.taskId, error: failed.error?.message ?? 'failed', completed: new Set(completed) },
-            planContext(),
-          ),
-        );
-      } catch (thrown) {
-        const error = CadreError.from(thrown, 'plan_invalid');
-        if (error.code === 'cancelled' || error.code === 'budget_exceeded') throw error;
-        events.emit({
-          type: 'plan.revision_failed',
-          failedTaskId: failed.taskId,
-          error: { code: error.code, kind: error.kind, message: error.message },
-        });
-        return null;
-      }
-      events.emit({
-        type: 'plan.revised',
-        graph: revised,
-        failedTaskId: failed.taskId,
-        reason: failed.error?.message ?? 'failed',
-      });
-      o.onPlan?.(revised);
-      return revised;
-    }),
+    privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> =>
+      revisePlan(
+        {
+          replanner: o.replanner,
+          validate,
+          planContext: planContext(),
+          events,
+          ...(o.onPlan ? { onPlan: o.onPlan } : {}),
+        },
+        graph,
+        failed,
+        completed,
+      ),
+    ),
   );
 
   function skip(task: Task, revision: number, reason: string): TaskOutcome {
