@@ -167,7 +167,7 @@ export class ReActAgent implements Agent {
         modelStep.toolCalls.map((call, n) =>
           task.tools && !task.tools.includes(call.name)
             ? refused(call)
-            : this.callTool(call, `${step}.${n + 1}`, step, task, ctx, replay),
+            : this.callTool(call, `${step}.${n + 1}`, step, task, ctx, replay, replayed),
         ),
       );
       // Only cancellation, a pending approval or a journal mismatch rejects. The other calls have
@@ -229,8 +229,9 @@ export class ReActAgent implements Agent {
     task: AgentTask,
     ctx: AgentContext,
     replay: JournalCursor,
+    replayed: boolean,
   ): Promise<Pick<ToolOutcome, 'callId' | 'tool' | 'ok' | 'output'>> {
-    const recorded = replay.toolResult(position, call);
+    const recorded = replay.toolResult(position, call, replayed);
     if (recorded) {
       ctx.events.emit({
         type: 'tool.result',
@@ -272,6 +273,7 @@ export class ReActAgent implements Agent {
       callId: call.id,
       tool: call.name,
       args: call.args,
+      digest: callDigest(call.name, call.args),
       ok: outcome.ok,
       output: outcome.output,
       ...(outcome.error ? { error: outcome.error } : {}),
@@ -330,12 +332,13 @@ class JournalCursor {
   }
 
   /** The recorded result at this position; a recorded call that differs from `call` is a divergence. */
-  toolResult(position: string, call: ToolCallInfo): ToolStep | undefined {
+  toolResult(position: string, call: ToolCallInfo, replayed: boolean): ToolStep | undefined {
     const recorded = this.tools.get(position);
-    if (
-      recorded &&
-      (recorded.tool !== call.name || callDigest(recorded.tool, recorded.args) !== callDigest(call.name, call.args))
-    ) {
+    // A replayed step's arguments are as stored (maybe redacted), like the recorded call's; a step
+    // asked anew has them as sent, which the recorded digest was taken of.
+    const stored = (step: ToolStep) =>
+      replayed ? callDigest(step.tool, step.args) : (step.digest ?? callDigest(step.tool, step.args));
+    if (recorded && (recorded.tool !== call.name || stored(recorded) !== callDigest(call.name, call.args))) {
       throw new CadreError(
         'journal_mismatch',
         `The journal recorded ${recorded.tool} at call ${position} of ${recorded.taskId}, but ${call.name} with other arguments was asked; it was neither run nor answered from the journal.`,

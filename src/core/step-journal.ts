@@ -22,6 +22,8 @@ export interface ToolStep {
   index: number;
   /** cadre's identity of the call: its position `<step>.<n>` in the attempt (model ids repeat). */
   call?: string;
+  /** `callDigest(tool, args)` of the arguments as asked, before a store redacted them. */
+  digest?: string;
   /** The model's id for the call, for pairing the result in the conversation. */
   callId: string;
   tool: string;

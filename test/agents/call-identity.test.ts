@@ -182,6 +182,45 @@ describe('replay of a step stored with redacted arguments', () => {
   });
 });
 
+describe('a step asked again after redaction, with a call already recorded', () => {
+  it('answers the recorded call by the digest of its real arguments and runs only the other one', async () => {
+    const store = openCadreStore({ path: ':memory:' });
+    const secret = `ghp_${'Z9y8X7w6V5'.repeat(4)}`;
+    const runs: string[] = [];
+    const tool = defineTool({
+      name: 'login',
+      description: 'logs in',
+      input: z.object({ token: z.string(), site: z.string() }),
+      effects: 'read',
+      run: ({ site }) => {
+        runs.push(site);
+        return `ok ${site}`;
+      },
+    });
+    const asked = {
+      toolCalls: ['a', 'b'].map((site) => ({ name: 'login', args: { token: secret, site }, id: `c_${site}` })),
+    };
+    // The first process journaled the step and finished the call to site a, then died.
+    const first = new ScriptedChatModel({ replies: [asked, { error: new Error('process died') }] });
+    const agent = new ReActAgent({ name: 'w', instructions: 'x', tools: [tool] });
+    const ctx = context(first, store.steps, new InMemoryToolCallJournal());
+    await expect(agent.run({ id: 't', instruction: 'go' }, ctx)).rejects.toThrow();
+    const steps = store.steps.replay('run_id', 't');
+    const kept = steps.filter((s) => s.kind === 'model' || (s.kind === 'tool' && s.call === '1.1'));
+    const resumed = openCadreStore({ path: ':memory:' });
+    for (const step of kept) resumed.steps.append(step);
+    runs.length = 0;
+    const again = new ScriptedChatModel({ replies: [asked, 'done'] });
+    const result = await agent.run(
+      { id: 't', instruction: 'go' },
+      context(again, resumed.steps, new InMemoryToolCallJournal()),
+    );
+    expect(result.answer).toBe('done');
+    expect(runs).toEqual(['b']);
+    expect(again.calls).toBe(2);
+  });
+});
+
 describe('idempotency keys over MCP', () => {
   let serving: HttpServing | undefined;
   afterEach(async () => {
