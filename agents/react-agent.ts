@@ -5,6 +5,7 @@ import {
   REDACTED,
   addUsage,
   callDigest,
+  journalMismatch,
   emptyUsage,
   throwIfAborted,
   type JournalStep,
@@ -339,18 +340,10 @@ class JournalCursor {
     const stored = (step: ToolStep) =>
       replayed ? callDigest(step.tool, step.args) : (step.digest ?? callDigest(step.tool, step.args));
     if (recorded && (recorded.tool !== call.name || stored(recorded) !== callDigest(call.name, call.args))) {
-      throw new CadreError(
-        'journal_mismatch',
-        `The journal recorded ${recorded.tool} at call ${position} of ${recorded.taskId}, but ${call.name} with other arguments was asked; it was neither run nor answered from the journal.`,
-        {
-          details: {
-            runId: recorded.runId,
-            taskId: recorded.taskId,
-            callId: position,
-            recorded: recorded.tool,
-            asked: call.name,
-          },
-        },
+      throw journalMismatch(
+        { runId: recorded.runId, taskId: recorded.taskId, callId: position },
+        recorded.tool,
+        call.name,
       );
     }
     return recorded;

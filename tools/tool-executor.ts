@@ -2,6 +2,7 @@ import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import {
   CadreError,
   callDigest,
+  journalMismatch,
   cancelledError,
   idempotencyKeyOf,
   type ErrorInfo,
@@ -199,19 +200,7 @@ export class ToolExecutor {
       const previous = await ctx.journal!.get(key);
       // The same position asked for a different call: the journal is not this run's history.
       if (previous && (previous.tool !== tool.name || (previous.digest !== undefined && previous.digest !== digest))) {
-        throw new CadreError(
-          'journal_mismatch',
-          `The journal recorded ${previous.tool} at call ${key.callId} of ${key.taskId}, but ${tool.name} with other arguments was asked; it was neither run nor answered from the journal.`,
-          {
-            details: {
-              runId: key.runId,
-              taskId: key.taskId,
-              callId: key.callId,
-              recorded: previous.tool,
-              asked: tool.name,
-            },
-          },
-        );
+        throw journalMismatch(key, previous.tool, tool.name);
       }
       if (previous?.state === 'completed' && previous.outcome) {
         return { ...previous.outcome, truncated: false, attempts: 0, replayed: true, decision: 'allowed' };

@@ -54,8 +54,13 @@ export class RunEventStream {
 
   /** Reserves the first block of seqs now (one durable write), before any event is emitted. */
   reserveSeqs(): void {
+    this.reserveFrom(this.offset + 1);
+  }
+
+  // Seqs are reserved in blocks of 256, one durable write per block rather than one per event.
+  private reserveFrom(seq: number): void {
     if (!this.persisted?.reserve) return;
-    this.reserved = this.offset + 256;
+    this.reserved = seq + 255;
     this.persisted.reserve(this.runId, this.reserved);
   }
 
@@ -70,11 +75,7 @@ export class RunEventStream {
       this.persistError ??= error instanceof Error ? error : new Error(String(error));
     };
     try {
-      // Seqs are reserved in blocks, one durable write per block rather than one per event.
-      if (this.persisted.reserve && event.seq > this.reserved) {
-        this.reserved = event.seq + 255;
-        this.persisted.reserve(this.runId, this.reserved);
-      }
+      if (event.seq > this.reserved) this.reserveFrom(event.seq);
       const pending = this.persisted.append(event);
       if (pending instanceof Promise) pending.catch(remember);
     } catch (error) {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
+import { CadreError } from './errors.js';
 import type { ErrorInfo } from './events.js';
 
 /**
@@ -71,6 +72,18 @@ export function callDigest(tool: string, args: unknown): string {
 export function idempotencyKeyOf(key: ToolCallKey): string {
   const digest = createHash('sha256').update(`${key.runId}\u0000${key.taskId}\u0000${key.callId}`).digest('base64url');
   return `cadre-${digest.slice(0, 32)}`;
+}
+
+/**
+ * The error for a journal that recorded another call at this position: the call asked for is
+ * neither run nor answered from the journal.
+ */
+export function journalMismatch(key: ToolCallKey, recorded: string, asked: string): CadreError {
+  return new CadreError(
+    'journal_mismatch',
+    `The journal recorded ${recorded} at call ${key.callId} of ${key.taskId}, but ${asked} with other arguments was asked; it was neither run nor answered from the journal.`,
+    { details: { ...key, recorded, asked } },
+  );
 }
 
 const keyOf = (k: ToolCallKey) => `${k.runId}\u0000${k.taskId}\u0000${k.callId}`;

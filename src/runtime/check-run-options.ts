@@ -1,5 +1,7 @@
 import { CadreError, ConfigSchema, rejectUnknownKeys } from '../core/index.js';
+import type { RunOptions } from './run-types.js';
 
+// Every key of RunOptions, checked both ways by the type below: an option added there must be added here.
 const runKeys = [
   'goal',
   'agent',
@@ -20,7 +22,9 @@ const runKeys = [
   'approveTool',
   'tools',
   'metadata',
-];
+] as const satisfies ReadonlyArray<keyof RunOptions>;
+const everyKeyListed: [Exclude<keyof RunOptions, (typeof runKeys)[number]>] extends [never] ? true : never = true;
+void everyKeyListed;
 const resumeKeys = [...runKeys.filter((k) => k !== 'goal' && k !== 'runId'), 'decision'];
 const configKeys = Object.keys(ConfigSchema.shape);
 

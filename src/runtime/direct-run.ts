@@ -1,7 +1,8 @@
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
-import { validateTaskGraph, type Planner, type Replanner, type Task, type TaskGraph } from '../../planners/index.js';
+import type { Planner, Replanner, Task, TaskGraph } from '../../planners/index.js';
 import type { CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-scope.js';
+import { planChecks } from './plan-checks.js';
 import { revisePlan } from './revise-plan.js';
 import { summarise } from './run-summary.js';
 import type { TaskOutcomeLog } from './store/index.js';
@@ -30,14 +31,7 @@ export interface DirectRunOptions {
  */
 export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
   const { runId, events } = o.context;
-  const roleNames = o.roles.names();
-  const validate = (graph: unknown) =>
-    validateTaskGraph(graph, { roles: roleNames, tools: o.roles.tools().map((t) => t.name) });
-  const planContext = () => ({
-    roles: o.roles.describe(),
-    tools: o.roles.tools().map((t) => ({ name: t.name, description: t.description })),
-    signal: o.context.signal,
-  });
+  const { planContext, validate } = planChecks(o.roles, o.context.signal);
   const kept = o.outcomes.lastRevision(runId);
   let revision = kept?.revision ?? 0;
   let firstAttempt = kept?.firstAttempt ?? 1;

@@ -80,7 +80,9 @@ async function executeNow(x: Execution): Promise<RunResult> {
     maxCostUsd: config.maxCostUsd,
     maxWallTimeMs: config.maxWallTimeMs,
   });
-  if (x.resuming) budget.restore(spentBefore(store, runId));
+  // Read once: what earlier processes of a resumed run spent counts toward its limits and its report.
+  const earlier = x.resuming ? store.events.read(runId) : [];
+  if (x.resuming) budget.restore(spentBefore(earlier));
   // A model call can outlast the wall-time limit, so the limit also aborts whatever is in flight.
   const wallTimer =
     config.maxWallTimeMs === undefined
@@ -128,8 +130,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
       router,
       () => context,
     );
-    // A run that now stops for approvals needs LangGraph's interrupts, whatever it started on.
-    if (x.engine === 'direct' && !options.approvePlan && options.approveTool !== 'interrupt') {
+    if (x.engine === 'direct') {
       output = await runDirect({
         goal: options.goal,
         ...team,
@@ -240,8 +241,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     tasks,
     usage: spend.usage,
     costUsd: spend.costUsd,
-    // A run that started here has every event in memory; a resumed one reads the earlier ones back.
-    models: spendByModel(x.resuming ? store.events.read(runId) : events.history()),
+    models: spendByModel([...earlier, ...events.history()]),
     steps: spend.steps,
     durationMs,
     ...(info ? { error: info } : {}),
@@ -262,7 +262,6 @@ function statusOf(error: CadreError): RunStatus {
   return 'failed';
 }
 
-/** What earlier processes of this run paid for: their non-replayed model responses. */
 /** What each model cost the run so far (every process of it), from its `model.response` events. */
 function spendByModel(events: readonly CadreEvent[]): ModelSpend[] {
   const byModel = new Map<string, ModelSpend>();
@@ -281,8 +280,8 @@ function spendByModel(events: readonly CadreEvent[]): ModelSpend[] {
 }
 
 /** What earlier processes of a resumed run spent, so its limits hold across restarts. */
-function spentBefore(store: CadreStore, runId: string) {
-  const models = spendByModel(store.events.read(runId));
+function spentBefore(earlier: readonly CadreEvent[]) {
+  const models = spendByModel(earlier);
   return {
     steps: models.reduce((n, m) => n + m.calls, 0),
     usage: models.reduce((u, m) => addUsage(u, m.usage), emptyUsage()),

@@ -29,6 +29,7 @@ export function run(options: RunOptions): RunHandle {
   const store = openConfiguredStore(config);
   if (store.runs.get(runId))
     throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
+  const engine = engineFor(options);
   store.runs.create({
     id: runId,
     goal: options.goal,
@@ -38,10 +39,10 @@ export function run(options: RunOptions): RunHandle {
       approval: Boolean(options.approvePlan),
       ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
       ...(options.privacy ? { privacy: options.privacy } : {}),
-      engine: engineFor(options),
+      engine,
     },
   });
-  return start(runId, options, store, config, false, undefined, engineFor(options));
+  return start(runId, options, store, config, false, undefined, engine);
 }
 
 /**
@@ -71,8 +72,10 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
     toolApprovalAnswer(options.decision, waiting.request);
   // A run labelled sensitive stays so: its resumed calls must not reach a cloud model either.
   const privacy = options.privacy ?? (record.settings?.privacy === 'sensitive' ? 'sensitive' : undefined);
-  // Runs recorded before engines were kept ran on the workflow.
-  const engine = record.settings?.engine === 'direct' ? 'direct' : 'workflow';
+  // Runs recorded before engines were kept ran on the workflow; a run that now stops for approvals
+  // needs LangGraph's interrupts, whatever it started on.
+  const direct = record.settings?.engine === 'direct' && !approvePlan && approveTool !== 'interrupt';
+  const engine = direct ? 'direct' : 'workflow';
   return start(
     runId,
     {

@@ -7,8 +7,6 @@ import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, re
 import {
   schedulingPriority,
   topologicalOrder,
-  validateTaskGraph,
-  type PlanContext,
   type Planner,
   type Replanner,
   type Task,
@@ -19,6 +17,7 @@ import { withPrivacy } from '../models/privacy-scope.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, settleTask, skippedOutcome } from './task-runner.js';
+import { planChecks } from './plan-checks.js';
 import { revisePlan } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
@@ -76,13 +75,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
   let priority = new Map<string, number>();
   const promises = new Map<string, Promise<TaskOutcome>>();
   let stopScheduling = false;
-  const planContext = (): PlanContext => ({
-    roles: o.roles.describe(),
-    tools: o.roles.tools().map((t) => ({ name: t.name, description: t.description })),
-    signal: o.context.signal,
-  });
-  const validate = (graph: unknown) =>
-    validateTaskGraph(graph, { roles: o.roles.names(), tools: o.roles.tools().map((t) => t.name) });
+  const { planContext, validate } = planChecks(o.roles, o.context.signal);
   // Memory's embedders and summarisers sit too deep in the stores to be handed the run's privacy;
   // every step carries it in its async context instead (`withPrivacy`), tools and delegation included.
   const privately =

@@ -42,18 +42,18 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   if (existing) return existing;
   const db = openDatabase({ ...options, path });
   // One batch per connection: a step's events and journal rows commit together.
-  const batch = new WriteBatch(db);
+  const batch = WriteBatch.of(db);
   let saver: SqliteSaver | undefined;
   if (path !== ':memory:') commitAtExit.add(batch);
   const store: CadreStore = {
     path,
     db,
     checkpointer: async () => (saver ??= new (await import('@langchain/langgraph-checkpoint-sqlite')).SqliteSaver(db)),
-    events: new SqliteEventLog(db, batch),
-    steps: new SqliteStepJournal(db, batch),
-    toolCalls: new SqliteToolCallJournal(db, batch),
-    runs: new RunRegistry(db, batch),
-    outcomes: new TaskOutcomeLog(db, batch),
+    events: new SqliteEventLog(db),
+    steps: new SqliteStepJournal(db),
+    toolCalls: new SqliteToolCallJournal(db),
+    runs: new RunRegistry(db),
+    outcomes: new TaskOutcomeLog(db),
     close: () => {
       open.delete(path);
       commitAtExit.delete(batch);

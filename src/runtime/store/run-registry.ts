@@ -40,11 +40,10 @@ export class RunRegistry {
   private readonly listStatement;
   /** Prepared UPDATEs by the set of columns they write (a handful of shapes). */
   private readonly updates = new Map<string, Database.Statement>();
+  private readonly batch: WriteBatch;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly batch = new WriteBatch(db),
-  ) {
+  constructor(private readonly db: SqliteDatabase) {
+    this.batch = WriteBatch.of(db);
     this.insert = db.prepare(
       'INSERT INTO runs (id, goal, status, pid, host, created_at, updated_at, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );

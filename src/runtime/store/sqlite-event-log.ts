@@ -13,11 +13,10 @@ export class SqliteEventLog implements EventLog {
   private readonly last;
   private readonly reserveStatement;
   private readonly reservedStatement;
+  private readonly batch: WriteBatch;
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly batch = new WriteBatch(db),
-  ) {
+  constructor(db: SqliteDatabase) {
+    this.batch = WriteBatch.of(db);
     this.insert = db.prepare('INSERT OR REPLACE INTO events (run_id, seq, type, ts, body) VALUES (?, ?, ?, ?, ?)');
     this.select = db.prepare<[string, number], { body: string }>(
       'SELECT body FROM events WHERE run_id = ? AND seq >= ? ORDER BY seq',

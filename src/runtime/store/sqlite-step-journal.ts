@@ -3,18 +3,17 @@ import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
 /**
- * The StepJournal in SQLite: each step is committed before the agent goes on, so a crash loses none.
- * Steps are stored with secrets redacted (model text, tool arguments and output alike). A step joins
- * the batch; the `model.response` event that follows a model step commits both.
+ * The StepJournal in SQLite. A step joins the connection's write batch; the `model.response` event
+ * that follows a model step commits both before the agent acts on the reply, so a crash loses no
+ * reply. Steps are stored with secrets redacted (model text, tool arguments and output alike).
  */
 export class SqliteStepJournal implements StepJournal {
   private readonly insert;
   private readonly select;
+  private readonly batch: WriteBatch;
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly batch = new WriteBatch(db),
-  ) {
+  constructor(db: SqliteDatabase) {
+    this.batch = WriteBatch.of(db);
     this.insert = db.prepare('INSERT OR REPLACE INTO steps (run_id, task_key, idx, body) VALUES (?, ?, ?, ?)');
     this.select = db.prepare<[string, string], { body: string }>(
       'SELECT body FROM steps WHERE run_id = ? AND task_key = ? ORDER BY idx',
@@ -24,11 +23,6 @@ export class SqliteStepJournal implements StepJournal {
   append(step: JournalStep): void {
     const body = JSON.stringify(redact(step));
     this.batch.write(() => this.insert.run(step.runId, step.taskId, step.index, body));
-  }
-
-  /** Commits what is batched: for callers whose model steps are not followed by a stored event. */
-  commit(): void {
-    this.batch.commit();
   }
 
   replay(runId: string, taskId: string): JournalStep[] {

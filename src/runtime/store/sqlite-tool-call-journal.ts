@@ -31,11 +31,10 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   private readonly completeStatement;
   private readonly getStatement;
   private readonly forRunStatement;
+  private readonly batch: WriteBatch;
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly batch = new WriteBatch(db),
-  ) {
+  constructor(db: SqliteDatabase) {
+    this.batch = WriteBatch.of(db);
     this.beginStatement = db.prepare(
       `INSERT OR REPLACE INTO tool_calls (run_id, task_key, call_id, tool, args, digest, state, started_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)`,
     );

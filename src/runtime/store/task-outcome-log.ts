@@ -20,11 +20,10 @@ export class TaskOutcomeLog {
   private readonly insert;
   private readonly select;
   private readonly latest;
+  private readonly batch: WriteBatch;
 
-  constructor(
-    db: SqliteDatabase,
-    private readonly batch = new WriteBatch(db),
-  ) {
+  constructor(db: SqliteDatabase) {
+    this.batch = WriteBatch.of(db);
     this.insert = db.prepare(
       'INSERT OR REPLACE INTO task_outcomes (run_id, task_id, first_attempt, body) VALUES (?, ?, ?, ?)',
     );

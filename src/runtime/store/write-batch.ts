@@ -1,5 +1,7 @@
 import type { SqliteDatabase } from './database.js';
 
+const batches = new WeakMap<SqliteDatabase, WriteBatch>();
+
 /**
  * Groups the store's small writes (events, journal steps) into one transaction, so a step costs one
  * commit instead of one per row. What must survive a kill -9 at once commits at a durability point
@@ -10,7 +12,17 @@ export class WriteBatch {
   private open = false;
   private timer: NodeJS.Immediate | undefined;
 
-  constructor(private readonly db: SqliteDatabase) {}
+  private constructor(private readonly db: SqliteDatabase) {}
+
+  /**
+   * The one batch of a connection. Shared, because a durability point must commit every write made
+   * on that connection, whichever journal or log made it.
+   */
+  static of(db: SqliteDatabase): WriteBatch {
+    let batch = batches.get(db);
+    if (!batch) batches.set(db, (batch = new WriteBatch(db)));
+    return batch;
+  }
 
   /** Runs `write` inside the batch's transaction, opening one when none is. */
   write(write: () => void): void {
