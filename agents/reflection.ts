@@ -3,6 +3,7 @@ import type { ModelStep } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
 import { costOfReply } from '../src/models/routed-chat-model.js';
 import { usageFromMessage } from '../src/models/usage.js';
+import type { EpisodeStore } from '../memory/index.js';
 import type { AgentContext, AgentTask } from './agent.js';
 import { routeFor } from './route-request.js';
 
@@ -88,3 +89,26 @@ export async function reflectOnFailure(input: ReflectionInput, ctx: AgentContext
 }
 
 const textOf = (m: BaseMessage) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content));
+
+/**
+ * Keeps a failed attempt's lesson for later runs. Its id is stable per run, task and attempt, so
+ * saving it again (after a replayed reflection) leaves one copy in an upserting store.
+ */
+export async function saveLesson(
+  episodes: EpisodeStore | undefined,
+  ctx: Pick<AgentContext, 'runId'>,
+  task: Pick<AgentTask, 'id' | 'instruction'>,
+  attempt: number,
+  lesson: string,
+): Promise<void> {
+  await episodes?.add({
+    id: `${ctx.runId}:${task.id}:${attempt}`,
+    runId: ctx.runId,
+    taskId: task.id,
+    task: task.instruction,
+    outcome: 'failure',
+    lesson,
+    importance: 0.7,
+    createdAt: Date.now(),
+  });
+}

@@ -4,7 +4,7 @@ import type { Agent, AgentContext, AgentTask, TaskResult } from './agent.js';
 import type { AgentSpec } from './agent-spec.js';
 import type { Evaluator } from './evaluators.js';
 import { ReActAgent } from './react-agent.js';
-import { reflectOnFailure } from './reflection.js';
+import { reflectOnFailure, saveLesson } from './reflection.js';
 import { isAgent } from './team-checks.js';
 
 /** A {@link ReflexionAgent}'s actor, evaluator and attempt limit, and where its lessons are kept. */
@@ -72,16 +72,7 @@ export class ReflexionAgent implements Agent {
       ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: verdict.feedback, lesson });
       // Saved even when the reflection was replayed: the id is stable, so an upserting store keeps
       // one copy, and a crash between journaling and saving does not lose the lesson.
-      await this.options.episodes?.add({
-        id: `${ctx.runId}:${task.id}:${attempt}`,
-        runId: ctx.runId,
-        taskId: task.id,
-        task: task.instruction,
-        outcome: 'failure',
-        lesson,
-        importance: 0.7,
-        createdAt: Date.now(),
-      });
+      await saveLesson(this.options.episodes, ctx, task, attempt, lesson);
       context = joinContext(context, `Attempt ${attempt} failed: ${verdict.feedback}\nLesson: ${lesson}`);
     }
     throw new CadreError(

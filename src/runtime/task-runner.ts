@@ -1,6 +1,6 @@
 import { isGraphBubbleUp } from '@langchain/langgraph';
 import { Budget, CadreError, addUsage, emptyUsage, redact, type ErrorInfo, type Usage } from '../core/index.js';
-import { reflectOnFailure, type AgentContext, type RoleRegistry } from '../../agents/index.js';
+import { reflectOnFailure, saveLesson, type AgentContext, type RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { extractJson, outputSchemaOf, type Task } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -187,16 +187,7 @@ async function reflect(options: RunTaskOptions, attempt: number, error: string):
     ctx,
   );
   ctx.events.emit({ type: 'task.reflected', taskId: task.id, attempt, feedback: error, lesson });
-  await options.episodes?.add({
-    id: `${ctx.runId}:${task.id}:${attempt}`,
-    runId: ctx.runId,
-    taskId: task.id,
-    task: task.instruction,
-    outcome: 'failure',
-    lesson,
-    importance: 0.7,
-    createdAt: Date.now(),
-  });
+  await saveLesson(options.episodes, ctx, task, attempt, lesson);
   return lesson;
 }
 
