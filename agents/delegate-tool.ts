@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CadreError } from '../src/core/index.js';
-import { defineTool, type Tool } from '../tools/index.js';
+import { defineTool, type Tool } from '../tools/define-tool.js';
 import type { AgentContext } from './agent.js';
 import type { RoleRegistry } from './roles.js';
 

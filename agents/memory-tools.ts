@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Memory, Scope } from '../memory/index.js';
 import { refusalOf } from '../src/models/privacy-scope.js';
-import { defineTool, type Tool } from '../tools/index.js';
+import { defineTool, type Tool } from '../tools/define-tool.js';
 
 /**
  * The tools an agent uses to reach shared memory: `remember` (store a note), `recall` (search

@@ -18,13 +18,10 @@ import { invokeModel } from '../src/models/invoke-model.js';
 import { costOfReply } from '../src/models/routed-chat-model.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
-import {
-  ToolExecutor,
-  delimitUntrusted,
-  modelVisibleTools,
-  toLangChainTool,
-  type ToolOutcome,
-} from '../tools/index.js';
+// Named modules, not tools/index.js: that would load the MCP client into every run.
+import { ToolExecutor, type ToolOutcome } from '../tools/tool-executor.js';
+import { toLangChainTool } from '../tools/langchain.js';
+import { delimitUntrusted, modelVisibleTools } from '../tools/policy/index.js';
 import { withJsonToolProtocol } from './json-tool-protocol.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { routeFor } from './route-request.js';

@@ -3,6 +3,7 @@ import type { Tool } from '../tools/index.js';
 import type { Agent } from './agent.js';
 import type { AgentSpec } from './agent-spec.js';
 import { ReActAgent, type ReActAgentOptions } from './react-agent.js';
+import { agentForSpec } from './spec-agents.js';
 import { checkRoleNames, isAgent } from './team-checks.js';
 
 /** A role a planner can assign: a name, what it is good at, and the agent that plays it. */
@@ -46,12 +47,15 @@ export class RoleRegistry {
     const extra = (this.options.extraTools ?? []).filter(
       (t) => !(definition.agent as AgentSpec).tools?.some((own) => own.name === t.name),
     );
+    const options = { toolTimeoutMs: this.options.toolTimeoutMs, toolOutputMaxChars: this.options.toolOutputMaxChars };
     const agent = isAgent(definition.agent)
       ? definition.agent
-      : new ReActAgent(
-          { ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] },
-          this.options,
-        );
+      : extra.length === 0
+        ? agentForSpec(definition.agent, name, options)
+        : new ReActAgent(
+            { ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] },
+            options,
+          );
     this.agents.set(name, agent);
     return agent;
   }

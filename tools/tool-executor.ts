@@ -8,6 +8,7 @@ import {
   type ErrorInfo,
   type RunEventStream,
   type ToolCallJournal,
+  type ToolCallKey,
 } from '../src/core/index.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
@@ -193,7 +194,6 @@ export class ToolExecutor {
       };
     }
     const key = { runId: ctx.runId, taskId: ctx.journalKey ?? ctx.taskId, callId: ctx.callKey ?? call.id };
-    const idempotencyKey = ctx.idempotencyKey ?? idempotencyKeyOf(key);
     const journaled = tool.effects !== 'read' && ctx.journal !== undefined;
     const digest = journaled ? callDigest(tool.name, call.args) : '';
     if (journaled) {
@@ -229,7 +229,7 @@ export class ToolExecutor {
     const authorized = await authorizeCall(tool, info, ctx);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
-    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, idempotencyKey }, ctx);
+    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key }, ctx);
     if (journaled)
       await ctx.journal!.complete(key, {
         ok: outcome.ok,
@@ -251,11 +251,20 @@ export class ToolExecutor {
       return this.runOnce(tool, args, ids, ctx);
     };
     try {
-      // Only idempotent and keyed tools are retried (a keyed one with the same key); the others skip building a retry policy.
-      const value =
-        tool.idempotent !== false && this.retries > 1
-          ? await this.retryPolicy().execute(once, ctx.signal)
-          : await once();
+      // Only idempotent and keyed tools are retried (a keyed one with the same key). The first
+      // attempt runs plainly; the retry policy takes over after it fails, with that failure as its first.
+      let value: unknown;
+      try {
+        value = await once();
+      } catch (error) {
+        if (tool.idempotent === false || this.retries <= 1 || ctx.signal?.aborted) throw error;
+        let failed = true;
+        value = await this.retryPolicy().execute(() => {
+          if (!failed) return once();
+          failed = false;
+          throw error;
+        }, ctx.signal);
+      }
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;
       const output = truncated
@@ -292,12 +301,7 @@ export class ToolExecutor {
    * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
    * own, aborted on either; one listener and one timer, both removed when the call settles.
    */
-  private runOnce(
-    tool: Tool,
-    args: unknown,
-    { callId, idempotencyKey }: CallIds,
-    ctx: ExecuteContext,
-  ): Promise<unknown> {
+  private runOnce(tool: Tool, args: unknown, { callId, key }: CallIds, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
@@ -330,7 +334,10 @@ export class ToolExecutor {
             runId: ctx.runId,
             taskId: ctx.taskId,
             callId,
-            idempotencyKey,
+            // A hash per call: computed only for the tools that read it.
+            get idempotencyKey() {
+              return ctx.idempotencyKey ?? idempotencyKeyOf(key);
+            },
           }),
         )
         .then(
@@ -341,8 +348,8 @@ export class ToolExecutor {
   }
 }
 
-/** The model's id of a call (for pairing) and the key a keyed tool deduplicates by. */
-type CallIds = { callId: string; idempotencyKey: string };
+/** The model's id of a call (for pairing) and its identity, from which a keyed tool's key is made. */
+type CallIds = { callId: string; key: ToolCallKey };
 type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
 /** An attempt with what the audit log needs: the policy decision and the output's size. */
 type Audited = Attempt & { decision?: Refusal['decision']; size?: number };

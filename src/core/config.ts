@@ -293,8 +293,18 @@ export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEn
   const { values, sources } = fromEnv(env);
   for (const key of Object.keys(file.values)) if (!(key in sources)) sources[key] = file.path!;
   const explicit = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const parsed = ConfigSchema.safeParse({ ...file.values, ...values, ...explicit });
-  if (parsed.success) return parsed.data;
+  const input = { ...file.values, ...values, ...explicit };
+  const key = cacheKey(input);
+  const cached = key === undefined ? undefined : parsedConfigs.get(key);
+  if (cached) return cached;
+  const parsed = ConfigSchema.safeParse(input);
+  if (parsed.success) {
+    if (key !== undefined) {
+      if (parsedConfigs.size >= 32) parsedConfigs.clear();
+      parsedConfigs.set(key, Object.freeze(parsed.data));
+    }
+    return parsed.data;
+  }
   const problems = parsed.error.issues.map((issue) => {
     const field = String(issue.path[0] ?? '(root)');
     const source = field in explicit ? 'option' : sources[field];
@@ -302,4 +312,21 @@ export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEn
   });
   const text = problems.map((p) => `${p.field}${p.source ? ` (from ${p.source})` : ''}: ${p.message}`).join('; ');
   throw new CadreError('config_invalid', `Invalid config: ${text}`, { details: { problems } });
+}
+
+// A program that starts many runs loads the same config each time: the file and environment are
+// read again (they may change), but the same input is validated once. Frozen, as it is shared.
+const parsedConfigs = new Map<string, CadreConfig>();
+
+/** The input as a cache key, or undefined when it holds what JSON cannot tell apart (a function, NaN). */
+function cacheKey(input: Record<string, unknown>): string | undefined {
+  let plain = true;
+  const key = JSON.stringify(input, (_, value: unknown) => {
+    const kind = typeof value;
+    if (kind === 'function' || kind === 'symbol' || kind === 'bigint') plain = false;
+    // NaN and Infinity become null in JSON, yet validate differently.
+    if (kind === 'number' && !Number.isFinite(value)) plain = false;
+    return typeof value === 'bigint' ? String(value) : value;
+  });
+  return plain ? key : undefined;
 }

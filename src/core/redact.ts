@@ -47,8 +47,9 @@ function isSecretKey(key: string): boolean {
   return secret;
 }
 
-// cadre's own ids, on every journal step: not secrets, and long enough to cost a scan each time.
-const ownIds = new Set(['runId', 'taskId']);
+// cadre's own ids and digests, at the top level of every event and journal step: not secrets, and
+// long enough to cost a scan each time. Deeper down (inside tool arguments) the same names are scanned.
+const ownIds = new Set(['runId', 'taskId', 'digest']);
 
 function redactValue(value: unknown, depth: number, path: object[]): unknown {
   if (typeof value === 'string') return redactText(value);
@@ -67,7 +68,7 @@ function redactValue(value: unknown, depth: number, path: object[]): unknown {
       const secret = item != null && item !== '' && typeof item !== 'boolean' && isSecretKey(key);
       copy[key] = secret
         ? REDACTED
-        : ownIds.has(key) && typeof item === 'string'
+        : depth === 0 && ownIds.has(key) && typeof item === 'string'
           ? item
           : redactValue(item, depth + 1, path);
     }

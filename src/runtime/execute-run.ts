@@ -1,4 +1,3 @@
-import { Command } from '@langchain/langgraph';
 import PQueue from 'p-queue';
 import {
   Budget,
@@ -14,51 +13,13 @@ import { createFixedRouter } from '../models/router.js';
 import { createCapabilityCache } from '../models/capability-cache.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
-import type { ModelSpend, RunOptions, RunResult, PlanApprover } from './run-types.js';
-import type { CadreStore } from './store/index.js';
+import type { ModelSpend, RunOptions, RunResult } from './run-types.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { openRunTools, type RunTools } from './run-tools.js';
 import { assembleTeam } from './team.js';
-import { toolApprovalAnswer } from './tool-approval-gate.js';
-import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
+import type { WorkflowOutput } from './run-summary.js';
 import { runDirect } from './direct-run.js';
-
 import type { Execution, PendingApproval } from './execution.js';
-
-type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest }> };
-
-/**
- * The first of a stopped run's pending approvals. Parallel tasks can stop at once (and a task that
- * waits for a stopped one repeats its interrupt): the earliest task in the plan comes first.
- */
-function interruptOf(value: unknown, order: readonly string[]): PendingApproval | undefined {
-  const pending = (value as Interrupted | undefined)?.__interrupt__;
-  if (!pending?.length) return undefined;
-  const rank = (request: ApprovalRequest) =>
-    request.kind === 'tool_approval' ? order.indexOf(request.taskId.split('>')[0]!) : -1;
-  const [first] = [...pending].sort((a, b) => rank(a.value) - rank(b.value));
-  return { request: first!.value, ...(first!.id ? { interruptId: first!.id } : {}) };
-}
-
-/** The workflow's input when resuming: a decision answers the interrupt the run stopped at. */
-function resumeInput(x: Execution): unknown {
-  const { decision } = x.options;
-  if (!x.waiting || !decision) return null;
-  const pending = x.waiting === true ? undefined : x.waiting;
-  if (pending?.request.kind !== 'tool_approval' || !pending.interruptId) return new Command({ resume: decision });
-  const { request } = pending;
-  const answer = toolApprovalAnswer(decision, request);
-  x.events.emit({
-    type: 'tool.approval',
-    taskId: request.taskId,
-    ...(request.callId !== undefined ? { callId: request.callId } : {}),
-    tool: request.tool,
-    decision: answer.approved ? 'approved' : 'rejected',
-    ...(answer.reason ? { reason: answer.reason } : {}),
-  });
-  // Addressed to this interrupt alone: other tasks waiting at the same time keep waiting.
-  return new Command({ resume: { [pending.interruptId]: answer } });
-}
 
 /** Runs of this process that are executing; the rest wait here, first come first served. */
 const activeRuns = new PQueue({ concurrency: 256 });
@@ -141,35 +102,12 @@ async function executeNow(x: Execution): Promise<RunResult> {
         onOutcome: (outcome) => finished.push(outcome),
       });
     } else {
-      const workflow = createRunWorkflow({
-        ...team,
-        context,
-        checkpointer: await store.checkpointer(),
-        policy: config,
-        approval: Boolean(options.approvePlan),
-        ...((options.episodes ?? options.memory) ? { episodes: options.episodes ?? options.memory!.episodes } : {}),
-        ...(options.memory ? { memory: options.memory } : {}),
-        onPlan: (graph) => store.runs.update(runId, { plan: graph }),
-        outcomes: store.outcomes,
-        onOutcome: (outcome) => finished.push(outcome),
-      });
-      const thread = { configurable: { thread_id: runId }, recursionLimit: 10_000, signal: x.signal };
-      // A run killed before its first checkpoint has nothing to continue from: it starts afresh (nothing ran).
-      const checkpointed =
-        x.resuming &&
-        (await (await store.checkpointer()).getTuple({ configurable: { thread_id: runId } })) !== undefined;
-      let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
-      for (;;) {
-        const value: unknown = await workflow.invoke(input as never, thread);
-        approval = interruptOf(value, planOrder(store, runId));
-        if (!approval) {
-          output = value as WorkflowOutput;
-          break;
-        }
-        if (approval.request.kind !== 'plan_approval' || typeof options.approvePlan !== 'function') break;
-        input = new Command({ resume: await (options.approvePlan as PlanApprover)(approval.request) });
-        approval = undefined;
-      }
+      // Loaded only here, so a single-agent run never loads LangGraph.
+      const { runWorkflow } = await import('./workflow-engine.js');
+      const end = await runWorkflow(x, team, context, (outcome) => finished.push(outcome));
+      ({ output, approval } = end);
+      // The run still waits for its approval, and reports why it was not answered here.
+      if (end.approverError !== undefined) throw end.approverError;
     }
   } catch (thrown) {
     error =
@@ -248,12 +186,6 @@ async function executeNow(x: Execution): Promise<RunResult> {
     ...(request ? { approval: request } : {}),
     trace,
   };
-}
-
-/** The plan's task ids in order, to rank approvals that wait at the same time. */
-function planOrder(store: CadreStore, runId: string): string[] {
-  const plan = store.runs.get(runId)?.plan as { tasks?: Array<{ id: string }> } | undefined;
-  return plan?.tasks?.map((t) => t.id) ?? [];
 }
 
 function statusOf(error: CadreError): RunStatus {

@@ -5,16 +5,13 @@ import {
   RateLimiter,
   ToolPinStore,
   ToolPolicy,
-  createMcpToolset,
   denyWithoutApprover,
-  parseMcpServers,
   type ApprovalHandler,
-  type McpToolset,
-  type Tool,
-} from '../../tools/index.js';
+} from '../../tools/policy/index.js';
+import type { McpToolset } from '../../tools/mcp/index.js';
+import type { Tool } from '../../tools/define-tool.js';
 import type { CadreConfig, RunEventStream } from '../core/index.js';
 import type { CadreStore } from './store/index.js';
-import { createInterruptApprover } from './tool-approval-gate.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
 export interface RunTools {
@@ -48,7 +45,11 @@ export async function openRunTools(
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
     policy,
-    approve: approve === 'interrupt' ? createInterruptApprover(events) : (approve ?? denyWithoutApprover),
+    // Interrupts and the MCP client are loaded only by runs that use them (LangGraph, the MCP SDK).
+    approve:
+      approve === 'interrupt'
+        ? (await import('./tool-approval-gate.js')).createInterruptApprover(events)
+        : (approve ?? denyWithoutApprover),
     audit: auditLogOf(store),
     rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
@@ -58,6 +59,7 @@ export async function openRunTools(
   };
   let toolset: McpToolset | undefined;
   if (config.mcpServers && Object.keys(config.mcpServers).length) {
+    const { createMcpToolset, parseMcpServers } = await import('../../tools/mcp/index.js');
     toolset = await createMcpToolset({
       servers: parseMcpServers(config.mcpServers),
       cachePath: join(config.dataDir, 'mcp-tools.json'),

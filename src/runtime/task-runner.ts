@@ -1,4 +1,3 @@
-import { isGraphBubbleUp } from '@langchain/langgraph';
 import { Budget, CadreError, addUsage, emptyUsage, redact, type ErrorInfo, type Usage } from '../core/index.js';
 import { reflectOnFailure, saveLesson, type AgentContext, type RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
@@ -237,4 +236,12 @@ export function settleTask(
     costUsd: outcome.costUsd,
     ...(outcome.toolErrors ? { toolErrors: outcome.toolErrors } : {}),
   });
+}
+
+/**
+ * LangGraph's own test (`isGraphBubbleUp`), kept here so a run without a workflow does not load
+ * LangGraph: its interrupts and parent commands carry `is_bubble_up`.
+ */
+function isGraphBubbleUp(thrown: unknown): boolean {
+  return typeof thrown === 'object' && thrown !== null && (thrown as { is_bubble_up?: unknown }).is_bubble_up === true;
 }

@@ -18,7 +18,8 @@ import {
   type Planner,
   type Replanner,
 } from '../../planners/index.js';
-import { builtinTools, type Tool } from '../../tools/index.js';
+import { builtinTools } from '../../tools/builtin/index.js';
+import type { Tool } from '../../tools/define-tool.js';
 import type { CadreConfig } from '../core/index.js';
 import type { ModelRouter, RouteDecision } from '../models/router.js';
 import { accounting } from './model-accounting.js';

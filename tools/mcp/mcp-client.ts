@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { isStdioServer, type McpServerConfig } from './mcp-config.js';
 
 /** A connected SDK client plus what cadre needs to know about the process behind it. */
@@ -89,4 +90,9 @@ async function endSession(client: Client, transport: StreamableHTTPClientTranspo
 
 function isClientError(error: unknown): boolean {
   return error instanceof StreamableHTTPError && error.code !== undefined && error.code >= 400 && error.code < 500;
+}
+
+/** Calls `handler` whenever the server says its tool list changed. */
+export function onToolListChanged(client: Client, handler: () => Promise<void>): void {
+  client.setNotificationHandler(ToolListChangedNotificationSchema, handler);
 }

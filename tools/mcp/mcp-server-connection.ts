@@ -1,15 +1,11 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import {
-  ToolListChangedNotificationSchema,
-  type CallToolResult,
-  type ReadResourceResult,
-} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
 import { ExponentialBackoff, handleAll, retry, type IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, abortable, cancelledError } from '../../src/core/index.js';
 import { defaultIdleTimeoutMs, type McpServerConfig } from './mcp-config.js';
-import { openMcpClient, type McpClientHandle } from './mcp-client.js';
+import type { McpClientHandle } from './mcp-client.js';
 import { fetchTools, type McpToolInfo } from './mcp-tool-info.js';
 import { followSignal, type FollowedSignal } from './follow-signal.js';
 
@@ -176,9 +172,11 @@ export class McpServerConnection {
     let opened: McpClientHandle | undefined;
     try {
       if (this.reconnectBackoff) await sleep(this.reconnectBackoff.duration);
+      // The SDK loads with the first connection, so importing cadre's tools does not load it.
+      const { openMcpClient, onToolListChanged } = await import('./mcp-client.js');
       const handle = (opened = await policy.execute(() => openMcpClient(this.config)));
       handle.client.onclose = () => this.onTransportClosed(handle);
-      handle.client.setNotificationHandler(ToolListChangedNotificationSchema, async () => {
+      onToolListChanged(handle.client, async () => {
         const tools = await fetchTools(handle.client).catch(() => undefined);
         if (tools) this.options.onTools?.(tools);
       });
