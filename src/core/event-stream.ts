@@ -1,5 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
-import type { CadreEvent, CadreEventOf, CadreEventPayload, CadreEventType } from './events.js';
+import {
+  isTransientEvent,
+  transientEventTypes,
+  type CadreEvent,
+  type CadreEventOf,
+  type CadreEventPayload,
+  type CadreEventType,
+} from './events.js';
 import type { EventLog } from './event-log.js';
 import { redact } from './redact.js';
 
@@ -13,6 +20,15 @@ export interface RunEventStreamOptions {
 
 /** @inline */
 type Listener<T extends CadreEventType> = (event: CadreEventOf<T>) => void;
+
+/** What `events()` yields besides the stored events. */
+export interface RunEventsOptions {
+  /** Also yield transient events (`model.delta`) emitted while iterating, each after the stored event it follows. */
+  transient?: boolean;
+}
+
+// Iterators wait on this rather than on '*', so '*' counts only the callers' own listeners.
+const wake = Symbol('wake');
 
 /**
  * The event log of one run: stamps each payload with `seq` and time, redacts secrets, keeps the
@@ -36,9 +52,13 @@ export class RunEventStream {
     this.reserved = this.offset;
   }
 
-  /** Appends an event and notifies listeners. Events after `close()` are dropped. */
+  /**
+   * Appends an event and notifies listeners. Events after `close()` are dropped. A transient event
+   * (`model.delta`) only notifies: it is neither kept nor stored and takes no seq.
+   */
   emit(payload: CadreEventPayload): CadreEvent | undefined {
     if (this.closed) return undefined;
+    if (isTransientEvent(payload.type)) return this.notify(payload);
     const event = {
       ...redact(payload),
       runId: this.runId,
@@ -49,7 +69,30 @@ export class RunEventStream {
     this.persist(event);
     this.emitter.emit(event.type, event);
     this.emitter.emit('*', event);
+    this.emitter.emit(wake);
     return event;
+  }
+
+  private notify(payload: CadreEventPayload): CadreEvent {
+    const event = {
+      ...redact(payload),
+      runId: this.runId,
+      seq: this.offset + this.log.length,
+      ts: Date.now(),
+    } as CadreEvent;
+    this.emitter.emit(event.type, event);
+    this.emitter.emit('*', event);
+    this.emitter.emit(wake);
+    return event;
+  }
+
+  /**
+   * Whether anything listens live for events of `type`: a callback for it or for every event, or an
+   * iterator that asked for transient events. Lets a producer skip work nobody would see, such as
+   * streaming a model's reply.
+   */
+  hasListeners(type: CadreEventType): boolean {
+    return this.emitter.listenerCount(type) + this.emitter.listenerCount('*') > 0;
   }
 
   /** Reserves the first block of seqs now (one durable write), before any event is emitted. */
@@ -106,34 +149,42 @@ export class RunEventStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.emitter.emit('close');
+    this.emitter.emit(wake);
   }
 
-  /** Yields every event with `seq >= fromSeq` (already emitted ones first), then live ones until close. */
-  async *events(fromSeq = 1): AsyncGenerator<CadreEvent, void, undefined> {
-    let next = Math.max(1, fromSeq);
-    if (next <= this.offset && this.persisted) {
-      for (const event of await this.persisted.read(this.runId, next)) {
-        if (event.seq > this.offset) break;
-        yield event;
+  /**
+   * Yields every event with `seq >= fromSeq` (already emitted ones first), then live ones until close;
+   * with `transient`, also the transient events emitted from the first `next()` on.
+   */
+  async *events(fromSeq = 1, options: RunEventsOptions = {}): AsyncGenerator<CadreEvent, void, undefined> {
+    const live: CadreEvent[] = [];
+    const keep = (event: CadreEvent) => live.push(event);
+    if (options.transient) for (const type of transientEventTypes) this.emitter.on(type, keep);
+    try {
+      let next = Math.max(1, fromSeq);
+      if (next <= this.offset && this.persisted) {
+        for (const event of await this.persisted.read(this.runId, next)) {
+          if (event.seq > this.offset) break;
+          yield event;
+        }
       }
-    }
-    next = Math.max(next, this.offset + 1);
-    while (true) {
-      while (next - this.offset <= this.log.length) {
-        yield this.log[next - this.offset - 1] as CadreEvent;
-        next += 1;
+      next = Math.max(next, this.offset + 1);
+      while (true) {
+        // A transient event goes right after the stored event it follows.
+        while (live.length > 0 && live[0]!.seq < next) yield live.shift()!;
+        if (next - this.offset <= this.log.length) {
+          yield this.log[next - this.offset - 1] as CadreEvent;
+          next += 1;
+          continue;
+        }
+        if (this.closed) {
+          yield* live.splice(0);
+          return;
+        }
+        await new Promise<void>((resolve) => this.emitter.once(wake, resolve));
       }
-      if (this.closed) return;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          this.emitter.off('*', wake);
-          this.emitter.off('close', wake);
-          resolve();
-        };
-        this.emitter.on('*', wake);
-        this.emitter.on('close', wake);
-      });
+    } finally {
+      for (const type of transientEventTypes) this.emitter.off(type, keep);
     }
   }
 }

@@ -15,6 +15,18 @@ export interface ToolCallInfo {
   args: Record<string, unknown>;
 }
 
+/**
+ * A piece of a tool call as a model streams it. `index` tells parallel calls of one reply apart;
+ * `id` and `name` come with a call's first piece, and its `argsDelta`s joined in order are the JSON
+ * of its arguments.
+ */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  argsDelta: string;
+}
+
 /** A plan as events carry it: plain JSON, the same shape as planners' TaskGraph. */
 export interface PlanGraphInfo {
   goal: string;
@@ -58,6 +70,21 @@ export type CadreEventPayload =
       privacy?: 'public' | 'sensitive';
       /** `provider:model` of the models tried next, in order. */
       fallbacks?: string[];
+    }
+  | {
+      /**
+       * A piece of a model's reply as it streams: text to append, or a piece of a tool call's
+       * arguments (exactly one of the two). Live only: listeners get it, the event log does not keep
+       * it, and it takes no seq of its own; the `model.response` of the same `step` carries the whole
+       * reply, so a client that connects later reads that instead.
+       */
+      type: 'model.delta';
+      taskId: string;
+      agent: string;
+      /** The step whose `model.response` completes this reply. */
+      step: number;
+      text?: string;
+      toolCall?: ToolCallDelta;
     }
   | {
       type: 'model.response';
@@ -143,10 +170,20 @@ export type CadreEventPayload =
 /** The `type` of every event, such as `run.started` or `tool.called`. */
 export type CadreEventType = CadreEventPayload['type'];
 
+/** Event types that reach live listeners only: never stored, replayed or given a seq of their own. */
+export const transientEventTypes: ReadonlySet<CadreEventType> = new Set<CadreEventType>(['model.delta']);
+
+/** Whether events of `type` are live only (see {@link transientEventTypes}). */
+export const isTransientEvent = (type: CadreEventType): boolean => transientEventTypes.has(type);
+
 /** An event as consumers see it: a payload stamped with its run, sequence number and time. */
 export type CadreEvent = CadreEventPayload & {
   runId: string;
-  /** Monotonic within a run, starting at 1; replay from any seq. */
+  /**
+   * Monotonic within a run, starting at 1; replay from any seq. A transient event (`model.delta`)
+   * carries the seq of the stored event it follows (0 before the first), so resuming from it loses
+   * only other transient events.
+   */
   seq: number;
   /** Milliseconds since the epoch. */
   ts: number;

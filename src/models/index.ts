@@ -12,6 +12,7 @@ export * from './usage.js';
 export * from './pricing.js';
 export * from './model-errors.js';
 export * from './invoke-model.js';
+export * from './stream-model.js';
 export {
   createFixedRouter,
   type AnswerCheck,
@@ -37,6 +38,7 @@ export * from './routing-config.js';
 export * from './call-estimate.js';
 export * from './model-lane.js';
 export * from './routed-chat-model.js';
+export * from './model-delta.js';
 export * from './policy-router.js';
 export {
   createLoadMonitor,

@@ -12,7 +12,7 @@ export interface ModelProvider {
   readonly kind: ProviderKind;
   readonly location: 'local' | 'cloud';
   readonly baseURL: string;
-  /** A LangChain chat model for `model`; supports `bindTools` and AbortSignal. */
+  /** A LangChain chat model for `model`; supports `bindTools`, AbortSignal and `stream()` with usage. */
   chatModel(model: string, options?: ChatModelOptions): BaseChatModel;
   /** Model names the server offers. Rejects when it does not answer in time. */
   listModels(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<string[]>;

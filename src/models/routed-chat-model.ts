@@ -2,36 +2,34 @@ import { BaseChatModel, type BindToolsInput } from '@langchain/core/language_mod
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
 import type { AIMessage } from '@langchain/core/messages';
 import {
+  AIMessageChunk,
   HumanMessage,
   SystemMessage,
   coerceMessageLikeToMessage,
-  type AIMessageChunk,
   type BaseMessage,
 } from '@langchain/core/messages';
-import type { ChatResult } from '@langchain/core/outputs';
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import type { Runnable } from '@langchain/core/runnables';
 import { CadreError, addUsage, emptyUsage, type Usage } from '../core/index.js';
 import { callCost, estimateMessageTokens } from './call-estimate.js';
+import {
+  chainFailure,
+  collectStream,
+  streamFallback,
+  type LaneStreamResult,
+  type LaneStreamRoute,
+} from './lane-stream.js';
 import type { ModelLane } from './model-lane.js';
 import { toModelError } from './model-errors.js';
-import type { ModelRef } from './model-ref.js';
-import { costOf } from './pricing.js';
 import { containsPii } from './pii.js';
 import type { PoolModel } from './pool.js';
 import type { AnswerCheck, Reroute } from './router.js';
 import { usageFromMessage } from './usage.js';
+import type { RoutedReplyInfo } from './reply-info.js';
 
-/** What the routed model adds to each reply's `response_metadata.cadre`: who answered, and at what cost. */
-export interface RoutedReplyInfo {
-  /** The pool id of the model that answered. */
-  model: string;
-  provider: string;
-  /** The model's name at its provider. */
-  name: string;
-  location: 'local' | 'cloud';
-  /** Of every call this reply took (a cascade's rejected answers and checks included). */
-  costUsd: number;
-}
+// Kept apart so an agent can price a reply without loading routing (and the PII detector it uses).
+export { costOfReply, routedReplyInfo, type RoutedReplyInfo } from './reply-info.js';
 
 /** The lanes a routed model calls through, their chat models, and what to do on a cascade or reroute. */
 export interface RoutedChatModelOptions {
@@ -114,6 +112,33 @@ export class RoutedChatModel extends BaseChatModel {
     return { generations: [{ text: textOf(message), message }] };
   }
 
+  // `stream()` comes here, past BaseChatModel's callback machinery, as `invoke` does.
+  /**
+   * Streams one call: chunks come from the first model that starts answering. A model that fails
+   * before its first chunk gives way to the next; after it, the error ends the stream. A cascade
+   * holds back each level's answer until it passes its check and streams its last level live. The
+   * last chunk carries `response_metadata.cadre` and, in a cascade, the usage of rejected attempts.
+   */
+  override async *_streamIterator(
+    input: BaseLanguageModelInput,
+    options?: { signal?: AbortSignal },
+  ): AsyncGenerator<AIMessageChunk> {
+    yield* this.streamCall(toMessages(input), options?.signal);
+  }
+
+  /** LangChain's streaming hook, for `generate` with a streaming callback. @internal */
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    for await (const message of this.streamCall(messages, options.signal)) {
+      const chunk = new ChatGenerationChunk({ message, text: message.text });
+      yield chunk;
+      await runManager?.handleLLMNewToken(chunk.text, undefined, undefined, undefined, undefined, { chunk });
+    }
+  }
+
   /** Highest cost and tokens the next call on `messages` could take. */
   estimate(messages: readonly { content: unknown }[]): { costUsd: number; tokens: number } {
     const input = estimateMessageTokens(messages);
@@ -152,6 +177,71 @@ export class RoutedChatModel extends BaseChatModel {
     // The lane counts this call itself from here on.
     queueMicrotask(() => this.options.release?.());
     return this.options.cascade ? this.cascade(messages, signal) : this.fallback(this.lanes, messages, signal);
+  }
+
+  private async *streamCall(messages: BaseMessage[], signal?: AbortSignal): AsyncGenerator<AIMessageChunk> {
+    this.guardPrivacy(messages);
+    queueMicrotask(() => this.options.release?.());
+    if (this.options.cascade) yield* this.streamCascade(messages, signal);
+    else yield* this.streamChain(this.lanes, messages, signal);
+  }
+
+  private readonly route: LaneStreamRoute = {
+    member: (lane) => this.member(lane),
+    onReroute: (reroute) => this.options.onReroute?.(reroute),
+  };
+
+  private async *streamChain(
+    lanes: ModelLane[],
+    messages: BaseMessage[],
+    signal: AbortSignal | undefined,
+    spent?: Spent,
+  ): AsyncGenerator<AIMessageChunk> {
+    const { lane, usage } = yield* streamFallback(lanes, messages, signal, this.route);
+    yield closingChunk(lane, usage, spent);
+  }
+
+  private async *streamCascade(messages: BaseMessage[], signal?: AbortSignal): AsyncGenerator<AIMessageChunk> {
+    const spent: Spent = { usage: emptyUsage(), costUsd: 0 };
+    const levels = this.lanes;
+    for (let i = 0; i < levels.length; i++) {
+      const lane = levels[i]!;
+      const next = levels[i + 1];
+      if (!next) return yield* this.streamChain([lane], messages, signal, spent);
+      // An answer that may yet be rejected is held back: a client never sees text that is then withdrawn.
+      let held: { chunks: AIMessageChunk[]; result: LaneStreamResult };
+      try {
+        held = await collectStream(streamFallback([lane], messages, signal, this.route));
+      } catch (error) {
+        if (CadreError.from(error).code === 'cancelled') throw error;
+        this.options.onReroute?.({
+          kind: 'escalate',
+          from: lane.model.ref,
+          to: next.model.ref,
+          reason: `${lane.model.id} failed: ${CadreError.from(error).code}`,
+        });
+        continue;
+      }
+      const { chunks, result } = held;
+      const reply = chunks.reduce((all, chunk) => all.concat(chunk), new AIMessageChunk({ content: '' }));
+      // Tool calls are steps, not answers: only a final answer is judged.
+      const verdict = reply.tool_calls?.length
+        ? { ok: true }
+        : await this.check(lane, messages, textOf(reply), spent, signal);
+      if (verdict.ok) {
+        yield* chunks;
+        yield closingChunk(result.lane, result.usage, spent);
+        return;
+      }
+      spent.usage = addUsage(spent.usage, result.usage);
+      spent.costUsd += priced(lane, result.usage);
+      this.options.onReroute?.({
+        kind: 'escalate',
+        from: lane.model.ref,
+        to: next.model.ref,
+        reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}`,
+      });
+    }
   }
 
   private guardPrivacy(messages: BaseMessage[]): void {
@@ -225,12 +315,7 @@ export class RoutedChatModel extends BaseChatModel {
           });
       }
     }
-    if (!last)
-      throw new CadreError('provider_error', `Every model is failing (${tried.join('; ')})`, { details: { tried } });
-    throw new CadreError(last.code, tried.length > 1 ? `Every model failed: ${tried.join('; ')}` : last.message, {
-      cause: last,
-      details: { ...last.details, tried },
-    });
+    throw chainFailure(last, tried);
   }
 
   private async cascade(messages: BaseMessage[], signal?: AbortSignal): Promise<AIMessage> {
@@ -316,18 +401,38 @@ function addSpent(spent: Spent, message: AIMessage, lane?: ModelLane): void {
   spent.costUsd += info?.costUsd ?? (lane ? priced(lane, usage) : 0);
 }
 
+function replyInfo(lane: ModelLane, usage: Usage): RoutedReplyInfo {
+  const { ref, id } = lane.model;
+  return { model: id, provider: ref.provider, name: ref.model, location: ref.location, costUsd: priced(lane, usage) };
+}
+
 /** Marks who answered a reply and what it cost. */
 function annotate(reply: AIMessage, lane: ModelLane): AIMessage {
-  const { ref, id } = lane.model;
-  const info: RoutedReplyInfo = {
-    model: id,
-    provider: ref.provider,
-    name: ref.model,
-    location: ref.location,
-    costUsd: priced(lane, usageFromMessage(reply)),
-  };
-  reply.response_metadata = { ...reply.response_metadata, cadre: info };
+  reply.response_metadata = { ...reply.response_metadata, cadre: replyInfo(lane, usageFromMessage(reply)) };
   return reply;
+}
+
+/**
+ * The last chunk of a streamed reply: who answered and the cost, plus what earlier attempts of the
+ * same call spent (added to the usage the chunks reported, as LangChain sums usage over chunks).
+ */
+function closingChunk(lane: ModelLane, usage: Usage, spent?: Spent): AIMessageChunk {
+  const info = replyInfo(lane, usage);
+  const earlier = spent && (spent.usage.totalTokens > 0 || spent.costUsd > 0) ? spent : undefined;
+  if (earlier) info.costUsd += earlier.costUsd;
+  return new AIMessageChunk({
+    content: '',
+    response_metadata: { cadre: info },
+    ...(earlier
+      ? {
+          usage_metadata: {
+            input_tokens: earlier.usage.inputTokens,
+            output_tokens: earlier.usage.outputTokens,
+            total_tokens: earlier.usage.totalTokens,
+          },
+        }
+      : {}),
+  });
 }
 
 /** Adds what earlier attempts of the same call spent (a cascade's rejected answers and checks). */
@@ -348,19 +453,4 @@ function toMessages(input: BaseLanguageModelInput): BaseMessage[] {
   if (typeof input === 'string') return [new HumanMessage(input)];
   if (Array.isArray(input)) return input.map((m) => coerceMessageLikeToMessage(m));
   return (input as { toChatMessages(): BaseMessage[] }).toChatMessages();
-}
-
-/** Who answered a reply, when a policy-router model made it. */
-export const routedReplyInfo = (message: Pick<AIMessage, 'response_metadata'>): RoutedReplyInfo | undefined =>
-  message.response_metadata?.cadre as RoutedReplyInfo | undefined;
-
-/** What a reply cost: the routed model's own figure (its price, cascade attempts included), else the price table's. */
-export function costOfReply(
-  reply: Pick<AIMessage, 'response_metadata' | 'usage_metadata'>,
-  ref: Pick<ModelRef, 'model' | 'location'>,
-): { costUsd: number; model: string } {
-  const info = routedReplyInfo(reply);
-  return info
-    ? { costUsd: info.costUsd, model: info.name }
-    : { costUsd: costOf(ref, usageFromMessage(reply)).usd, model: ref.model };
 }

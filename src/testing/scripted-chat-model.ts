@@ -3,12 +3,13 @@ import {
   type BaseChatModelCallOptions,
   type BindToolsInput,
 } from '@langchain/core/language_models/chat_models';
-import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, type BaseMessage } from '@langchain/core/messages';
 import { ChatGenerationChunk, type ChatResult } from '@langchain/core/outputs';
 import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { isLangChainTool } from '@langchain/core/utils/function_calling';
 import { CadreError, throwIfAborted, type Usage } from '../core/index.js';
 import { unwrapUntrusted } from '../../tools/policy/untrusted.js';
+import { chunkReply } from './scripted-chunks.js';
 
 /** A tool call the script asks for. `id` defaults to a deterministic one. */
 export interface ScriptedToolCall {
@@ -43,8 +44,12 @@ export interface ScriptedChatModelOptions {
   replies?: ScriptedReply[];
   /** Answers from the conversation; wins over `replies`. */
   respond?: ScriptFunction;
-  /** Simulated latency per call, in ms (a number, or a [min, max] range). Default 0. */
+  /** Simulated latency per call, in ms (a number, or a [min, max] range); when streaming, before the first chunk. Default 0. */
   latencyMs?: number | [number, number];
+  /** Characters of text (or of a tool call's argument JSON) per streamed chunk. Default 4, about a token. */
+  chunkSize?: number;
+  /** When streaming, the time each chunk takes to arrive, in ms, the first one included. Default 0. */
+  chunkDelayMs?: number;
   /** Reported model name. Default "scripted". */
   modelName?: string;
 }
@@ -61,7 +66,9 @@ const textOf = (message: BaseMessage) =>
 /**
  * A real LangChain chat model that answers from a script: fixed replies, tool calls (several per
  * turn for parallel calls) or a function of the conversation. Token usage is estimated at four
- * characters a token unless the script gives it. Use it to test agents and tools with no network.
+ * characters a token unless the script gives it. `stream()` sends the same reply in chunks (tool
+ * calls as `tool_call_chunks`), paced by `chunkDelayMs`. Use it to test agents, tools and streaming
+ * clients with no network.
  */
 export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
   /** How many times the model has been called. */
@@ -69,6 +76,8 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
   private readonly replies: ScriptedReply[];
   private readonly respond: ScriptFunction | undefined;
   private readonly latency: number | [number, number];
+  private readonly chunkSize: number;
+  private readonly chunkDelayMs: number;
   readonly modelName: string;
 
   constructor(options: ScriptedChatModelOptions = {}) {
@@ -77,6 +86,14 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     this.respond = options.respond;
     this.latency = options.latencyMs ?? 0;
     this.modelName = options.modelName ?? 'scripted';
+    this.chunkSize = options.chunkSize ?? 4;
+    this.chunkDelayMs = options.chunkDelayMs ?? 0;
+    if (!(Number.isInteger(this.chunkSize) && this.chunkSize > 0) || !(this.chunkDelayMs >= 0)) {
+      throw new CadreError(
+        'input_invalid',
+        'ScriptedChatModel needs a positive whole `chunkSize` and `chunkDelayMs` >= 0',
+      );
+    }
     if (!this.respond && this.replies.length === 0) {
       throw new CadreError('input_invalid', 'ScriptedChatModel needs `replies` or a `respond` function');
     }
@@ -110,26 +127,24 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     return { generations: [{ message, text: textOf(message) }], llmOutput: { tokenUsage: message.usage_metadata } };
   }
 
-  /** LangChain's streaming hook: the whole reply as one chunk. @internal */
+  /**
+   * LangChain's streaming hook: the reply `invoke` would give, in chunks of `chunkSize` characters
+   * (tool calls as `tool_call_chunks`), each after `chunkDelayMs`. @internal
+   */
   override async *_streamResponseChunks(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    const result = await this._generate(messages, options, runManager);
-    const message = result.generations[0]?.message as AIMessage;
-    const chunk = new AIMessageChunk({
-      content: message.content,
-      tool_call_chunks: (message.tool_calls ?? []).map((c, index) => ({
-        id: c.id,
-        name: c.name,
-        args: JSON.stringify(c.args),
-        index,
-        type: 'tool_call_chunk' as const,
-      })),
-      usage_metadata: message.usage_metadata,
-    });
-    yield new ChatGenerationChunk({ message: chunk, text: textOf(message) });
+    const call = this.calls++;
+    await this.wait(options.signal);
+    const reply = await this.nextReply(call, messages, options.tools ?? []);
+    for (const message of chunkReply(this.toMessage(call, messages, reply), this.chunkSize)) {
+      if (this.chunkDelayMs > 0) await sleep(this.chunkDelayMs, options.signal);
+      const chunk = new ChatGenerationChunk({ message, text: message.content as string });
+      yield chunk;
+      await runManager?.handleLLMNewToken(chunk.text, undefined, undefined, undefined, undefined, { chunk });
+    }
   }
 
   private async nextReply(call: number, messages: BaseMessage[], tools: string[]): Promise<ScriptedReply> {
@@ -168,18 +183,23 @@ export class ScriptedChatModel extends BaseChatModel<ScriptedCallOptions> {
     const [min, max] = typeof this.latency === 'number' ? [this.latency, this.latency] : this.latency;
     const ms = min + Math.random() * (max - min);
     if (ms <= 0) return throwIfAborted(signal);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          reject(new CadreError('cancelled', 'Cancelled while waiting for the scripted model'));
-        },
-        { once: true },
-      );
-    });
+    await sleep(ms, signal);
   }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  throwIfAborted(signal);
+  return new Promise<void>((resolve, reject) => {
+    const cancel = () => {
+      clearTimeout(timer);
+      reject(new CadreError('cancelled', 'Cancelled while waiting for the scripted model'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', cancel);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', cancel, { once: true });
+  });
 }
 
 function scriptContext(call: number, messages: BaseMessage[], tools: string[]): ScriptContext {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RunEventStream, type CadreEvent } from 'cadre';
+import { RunEventStream, type CadreEvent, type CadreEventPayload, type EventLog } from 'cadre';
 
 describe('RunEventStream', () => {
   it('numbers events from 1 and replays from any seq, then follows live events until closed', async () => {
@@ -68,5 +68,117 @@ describe('RunEventStream', () => {
     stream.emit({ type: 'run.cancelled', reason: 'r' });
     expect(stream.history().map((e) => e.seq)).toEqual([1, 2]);
     expect(stream.persistError?.message).toBe('disk full');
+  });
+
+  describe('model.delta', () => {
+    const delta = (text: string): CadreEventPayload => ({
+      type: 'model.delta',
+      taskId: 't1',
+      agent: 'writer',
+      step: 1,
+      text,
+    });
+    const response: CadreEventPayload = {
+      type: 'model.response',
+      taskId: 't1',
+      step: 1,
+      model: 'scripted',
+      content: 'Hello',
+      toolCalls: [],
+      usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 },
+      costUsd: 0,
+      latencyMs: 1,
+      replayed: false,
+    };
+    /** A durable log in memory, resumed at `startSeq` as a restarted run would be. */
+    const memoryLog = (): EventLog & { stored: CadreEvent[] } => {
+      const stored: CadreEvent[] = [];
+      return {
+        stored,
+        append: (event) => void stored.push(event),
+        read: (_runId, fromSeq = 1) => stored.filter((e) => e.seq >= fromSeq),
+        lastSeq: () => stored.at(-1)?.seq ?? 0,
+      };
+    };
+
+    it('reaches live listeners but is neither stored nor given a seq of its own', () => {
+      const log = memoryLog();
+      const stream = new RunEventStream('run_d', { log, startSeq: 5 });
+      const typed: string[] = [];
+      const all: CadreEvent[] = [];
+      stream.on('model.delta', (event) => typed.push(event.text ?? ''));
+      stream.on('*', (event) => all.push(event));
+      stream.emit({ type: 'run.started', goal: 'greet' });
+      stream.emit(delta('Hel'));
+      stream.emit(delta('lo'));
+      stream.emit(response);
+      stream.emit({ type: 'run.cancelled', reason: 'done' });
+
+      expect(typed).toEqual(['Hel', 'lo']);
+      expect(all.map((e) => [e.type, e.seq])).toEqual([
+        ['run.started', 5],
+        ['model.delta', 5],
+        ['model.delta', 5],
+        ['model.response', 6],
+        ['run.cancelled', 7],
+      ]);
+      expect(log.stored.map((e) => [e.type, e.seq])).toEqual([
+        ['run.started', 5],
+        ['model.response', 6],
+        ['run.cancelled', 7],
+      ]);
+      expect(stream.history().map((e) => e.seq)).toEqual([5, 6, 7]);
+    });
+
+    it('reaches an iterator only when it asks for transient events, each after the event it follows', async () => {
+      const stream = new RunEventStream('run_i');
+      stream.emit({ type: 'run.started', goal: 'greet' });
+      const plain: string[] = [];
+      const live: string[] = [];
+      const read = async (into: string[], transient: boolean) => {
+        for await (const event of stream.events(1, { transient }))
+          into.push(
+            event.type === 'model.delta' ? `delta ${event.text} after ${event.seq}` : `${event.type} ${event.seq}`,
+          );
+      };
+      const reading = Promise.all([read(plain, false), read(live, true)]);
+      await new Promise((r) => setTimeout(r, 5));
+      stream.emit(delta('Hel'));
+      stream.emit(delta('lo'));
+      stream.emit(response);
+      stream.close();
+      await reading;
+      expect(plain).toEqual(['run.started 1', 'model.response 2']);
+      expect(live).toEqual(['run.started 1', 'delta Hel after 1', 'delta lo after 1', 'model.response 2']);
+      // A reader that comes later gets the whole response from the log, and no deltas.
+      const late: string[] = [];
+      await read(late, true);
+      expect(late).toEqual(['run.started 1', 'model.response 2']);
+    });
+
+    it('says whether anyone listens live, so a producer can skip streaming nobody sees', async () => {
+      const stream = new RunEventStream('run_l');
+      const waiting = (transient: boolean) => stream.events(1, { transient })[Symbol.asyncIterator]().next();
+      const plainReader = waiting(false);
+      await new Promise((r) => setTimeout(r, 5));
+      expect(stream.hasListeners('model.delta')).toBe(false);
+      const liveReader = waiting(true);
+      await new Promise((r) => setTimeout(r, 5));
+      expect(stream.hasListeners('model.delta')).toBe(true);
+      stream.emit(response);
+      await Promise.all([plainReader, liveReader]);
+      expect(stream.hasListeners('model.delta')).toBe(true); // the live reader is still open
+    });
+
+    it('counts callbacks as live listeners until they unsubscribe', () => {
+      const stream = new RunEventStream('run_c');
+      expect(stream.hasListeners('model.delta')).toBe(false);
+      const off = stream.on('model.delta', () => undefined);
+      expect(stream.hasListeners('model.delta')).toBe(true);
+      off();
+      expect(stream.hasListeners('model.delta')).toBe(false);
+      stream.on('*', () => undefined);
+      expect(stream.hasListeners('model.delta')).toBe(true);
+    });
   });
 });
