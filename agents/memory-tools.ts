@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Memory, Scope } from '../memory/index.js';
-import { refusalOf } from '../src/models/privacy-scope.js';
+import { refusalOf } from '../src/models/privacy-errors.js';
 import { defineTool, type Tool } from '../tools/define-tool.js';
 
 /**

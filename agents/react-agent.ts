@@ -15,7 +15,7 @@ import {
   type ToolStep,
 } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
-import { costOfReply } from '../src/models/routed-chat-model.js';
+import { costOfReply } from '../src/models/reply-info.js';
 import type { RouteDecision } from '../src/models/router.js';
 import { usageFromMessage } from '../src/models/usage.js';
 // Named modules, not tools/index.js: that would load the MCP client into every run.

@@ -1,7 +1,7 @@
 import { HumanMessage, SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ModelStep } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
-import { costOfReply } from '../src/models/routed-chat-model.js';
+import { costOfReply } from '../src/models/reply-info.js';
 import { usageFromMessage } from '../src/models/usage.js';
 import type { EpisodeStore } from '../memory/index.js';
 import type { AgentContext, AgentTask } from './agent.js';

@@ -1,40 +1,60 @@
-import { HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
-import type { AIMessage } from '@langchain/core/messages';
-import { tool } from '@langchain/core/tools';
-import { END, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
-import { ToolNode, createReactAgent } from '@langchain/langgraph/prebuilt';
-import { z } from 'zod';
+import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Budget, InMemoryStepJournal, RunEventStream, run } from 'cadre';
-import { ReActAgent } from 'cadre/agents';
-import { createFixedRouter } from 'cadre/models';
-import { defineTool } from 'cadre/tools';
-import { ScriptedChatModel } from 'cadre/testing';
+
+// Each variant imports what it uses when it is built, so a child process measuring one variant's
+// peak RSS holds that variant's modules only (cadre's run() does not load LangGraph, for one).
+
+/** Peak RSS is read after this many runs (warm-up included), as the target is stated. */
+export const rssAfterRuns = 220;
 
 export type Variant = 'bare' | 'cadre' | 'run' | 'run-memory-db' | 'stategraph' | 'prebuilt';
 // Tool-calling steps before the answer: 10 for the main table, 0 to measure a run's fixed cost.
 const toolSteps = Number(process.env.BENCH_TOOL_STEPS ?? 10);
 
 /** Ten steps that each call `add`, then an answer; stateless, so one model serves every run. */
-const scripted = () =>
-  new ScriptedChatModel({
+async function scripted() {
+  const { ScriptedChatModel } = await import('cadre/testing');
+  return new ScriptedChatModel({
     respond: ({ messages }) => {
       const done = messages.filter((m) => m.getType() === 'tool').length;
       return done < toolSteps ? { toolCalls: [{ name: 'add', args: { a: done, b: 1 }, id: `c${done}` }] } : 'done';
     },
   });
-const addSchema = z.object({ a: z.number(), b: z.number() });
-const lcAdd = tool(({ a, b }: { a: number; b: number }) => String(a + b), {
-  name: 'add',
-  description: 'adds',
-  schema: addSchema,
-});
+}
+
+/** LangChain's message classes and `add` as a LangChain tool. */
+async function langchain() {
+  const [messages, { tool }, { z }] = await Promise.all([
+    import('@langchain/core/messages'),
+    import('@langchain/core/tools'),
+    import('zod'),
+  ]);
+  const add = tool(({ a, b }: { a: number; b: number }) => String(a + b), {
+    name: 'add',
+    description: 'adds',
+    schema: z.object({ a: z.number(), b: z.number() }),
+  });
+  return { ...messages, add };
+}
+
+/** The same `add` as a cadre tool. */
+async function cadreAdd() {
+  const [{ defineTool }, { z }] = await Promise.all([import('cadre/tools'), import('zod')]);
+  return defineTool({
+    name: 'add',
+    description: 'adds',
+    input: z.object({ a: z.number(), b: z.number() }),
+    effects: 'read',
+    run: ({ a, b }) => String(a + b),
+  });
+}
 
 export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = {
   async bare() {
-    const model = scripted().bindTools([lcAdd]);
+    const { HumanMessage, SystemMessage, ToolMessage, add } = await langchain();
+    const model = (await scripted()).bindTools([add]);
     return async () => {
       const messages: BaseMessage[] = [new SystemMessage('s'), new HumanMessage('go')];
       for (;;) {
@@ -42,16 +62,20 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
         messages.push(reply);
         if (!reply.tool_calls?.length) return reply.content;
         for (const call of reply.tool_calls) {
-          const output = await lcAdd.invoke(call.args as { a: number; b: number });
+          const output = await add.invoke(call.args as { a: number; b: number });
           messages.push(new ToolMessage({ content: output, tool_call_id: call.id ?? '' }));
         }
       }
     };
   },
   async cadre() {
-    const add = cadreAdd();
-    const agent = new ReActAgent({ name: 'bench', instructions: 's', tools: [add], maxSteps: 20 });
-    const router = createFixedRouter(scripted());
+    const [{ Budget, InMemoryStepJournal, RunEventStream }, { ReActAgent }, { createFixedRouter }] = await Promise.all([
+      import('cadre'),
+      import('cadre/agents'),
+      import('cadre/models'),
+    ]);
+    const agent = new ReActAgent({ name: 'bench', instructions: 's', tools: [await cadreAdd()], maxSteps: 20 });
+    const router = createFixedRouter(await scripted());
     let n = 0;
     return async () => {
       const runId = `run_${n++}`;
@@ -78,12 +102,15 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
     return runVariant(':memory:');
   },
   async stategraph() {
-    const model = scripted().bindTools([lcAdd]);
+    const { HumanMessage, SystemMessage, add } = await langchain();
+    const { END, MessagesAnnotation, START, StateGraph } = await import('@langchain/langgraph');
+    const { ToolNode } = await import('@langchain/langgraph/prebuilt');
+    const model = (await scripted()).bindTools([add]);
     const graph = new StateGraph(MessagesAnnotation)
       .addNode('agent', async (state: typeof MessagesAnnotation.State) => ({
         messages: [await model.invoke(state.messages)],
       }))
-      .addNode('tools', new ToolNode([lcAdd]))
+      .addNode('tools', new ToolNode([add]))
       .addEdge(START, 'agent')
       .addConditionalEdges('agent', (state) =>
         (state.messages.at(-1) as AIMessage).tool_calls?.length ? 'tools' : END,
@@ -93,16 +120,18 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
     return () => graph.invoke({ messages: [new SystemMessage('s'), new HumanMessage('go')] }, { recursionLimit: 100 });
   },
   async prebuilt() {
-    const agent = createReactAgent({ llm: scripted(), tools: [lcAdd] });
+    const { HumanMessage, add } = await langchain();
+    const { createReactAgent } = await import('@langchain/langgraph/prebuilt');
+    const agent = createReactAgent({ llm: await scripted(), tools: [add] });
     return () => agent.invoke({ messages: [new HumanMessage('go')] }, { recursionLimit: 100 });
   },
 };
 
 /** What users call: `run({ goal, agent, model })` with events listened to and the run durable in SQLite. */
-function runVariant(databasePath: string): () => Promise<unknown> {
-  const add = cadreAdd();
-  const agent = { name: 'bench', instructions: 's', tools: [add], maxSteps: 20 };
-  const model = scripted();
+async function runVariant(databasePath: string): Promise<() => Promise<unknown>> {
+  const { run } = await import('cadre');
+  const agent = { name: 'bench', instructions: 's', tools: [await cadreAdd()], maxSteps: 20 };
+  const model = await scripted();
   const config = { databasePath, maxSteps: 50, ollamaHost: 'http://127.0.0.1:2' };
   return async () => {
     const handle = run({ goal: 'go', agent, model, config });
@@ -111,15 +140,4 @@ function runVariant(databasePath: string): () => Promise<unknown> {
     if (result.status !== 'completed') throw new Error(`bench run ${result.status}: ${result.error?.message}`);
     return result.answer;
   };
-}
-
-/** The same `add` as a cadre tool. */
-function cadreAdd() {
-  return defineTool({
-    name: 'add',
-    description: 'adds',
-    input: addSchema,
-    effects: 'read',
-    run: ({ a, b }) => String(a + b),
-  });
 }

@@ -14,10 +14,14 @@
  *   npm run bench:agent [-- --iterations 300 --repeats 3]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { variants, type Variant } from './agent-overhead-variants.js';
+import ts from 'typescript';
+import { rssAfterRuns, variants, type Variant } from './agent-overhead-variants.js';
 import { fmt, percentile, printTable } from './bench-kit.js';
+
+const require = createRequire(import.meta.url);
 
 interface Sample {
   variant: Variant;
@@ -25,33 +29,42 @@ interface Sample {
   peakRssMb: number;
 }
 
-async function child(variant: Variant, iterations: number): Promise<void> {
-  const runOnce = await variants[variant]();
-  for (let i = 0; i < Math.min(50, iterations); i++) await runOnce(); // warm-up: JIT and lazy imports
-  const perRunMs: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await runOnce();
-    perRunMs.push(performance.now() - start);
+/**
+ * Children run the way users run cadre: plain Node on the built package (`npm run build`), not
+ * through tsx, whose loader would add its own memory to each child's peak RSS. The two bench files
+ * a child needs are compiled next to the results; `cadre` resolves to dist/ by the package's exports.
+ */
+function compileChild(): string {
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: 'inherit',
+  });
+  const out = fileURLToPath(new URL('./results/.child/', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  for (const name of ['agent-overhead-child', 'agent-overhead-variants']) {
+    const source = readFileSync(fileURLToPath(new URL(`./${name}.ts`, import.meta.url)), 'utf8');
+    const { outputText } = ts.transpileModule(source, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    writeFileSync(`${out}${name}.js`, outputText);
   }
-  const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ variant, perRunMs, peakRssMb } satisfies Sample));
+  return `${out}agent-overhead-child.js`;
 }
 
 /** p50 ms per run of each variant, and its peak RSS, with `steps` tool steps per run. */
-function measure(list: Variant[], iterations: number, steps: number): Map<Variant, { p50: number; rss: number }> {
-  const script = fileURLToPath(import.meta.url);
+function measure(
+  script: string,
+  list: Variant[],
+  iterations: number,
+  steps: number,
+): Map<Variant, { p50: number; rss: number }> {
   const out = new Map<Variant, { p50: number; rss: number }>();
   for (const variant of list) {
-    const text = execFileSync(
-      process.execPath,
-      [...process.execArgv, script, '--child', variant, '--iterations', String(iterations)],
-      {
-        encoding: 'utf8',
-        maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, BENCH_TOOL_STEPS: String(steps) },
-      },
-    );
+    const text = execFileSync(process.execPath, [script, variant, String(iterations)], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, BENCH_TOOL_STEPS: String(steps) },
+    });
     const sample = JSON.parse(text) as Sample;
     out.set(variant, {
       p50: percentile(
@@ -74,9 +87,10 @@ const show = (v: { min: number; median: number; max: number }, digits = 3) =>
 function parent(iterations: number, repeats: number): void {
   const all = Object.keys(variants) as Variant[];
   const modelCalls = 11;
+  const script = compileChild();
   const rounds = Array.from({ length: repeats }, () => ({
-    main: measure(all, iterations, 10),
-    fixed: measure(['bare', 'run'], iterations, 0),
+    main: measure(script, all, iterations, 10),
+    fixed: measure(script, ['bare', 'run'], iterations, 0),
   }));
   const rows = all.map((variant) => {
     const perCall = rounds.map((r) => r.main.get(variant)!.p50 / modelCalls);
@@ -96,7 +110,7 @@ function parent(iterations: number, repeats: number): void {
   );
   console.log('min / median / max over the repeats of each p50\n');
   printTable(
-    ['variant', 'ms per call', 'overhead ms per call (vs bare)', 'x bare', 'peak RSS MB'],
+    ['variant', 'ms per call', 'overhead ms per call (vs bare)', 'x bare', `peak RSS MB (${rssAfterRuns} runs)`],
     rows.map((r) => [
       r.variant,
       show(r.perCallMs),
@@ -130,7 +144,4 @@ const flag = (name: string) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const iterations = Number(flag('--iterations') ?? 300);
-const childVariant = flag('--child') as Variant | undefined;
-if (childVariant) await child(childVariant, iterations);
-else parent(iterations, Number(flag('--repeats') ?? 3));
+parent(Number(flag('--iterations') ?? 300), Number(flag('--repeats') ?? 3));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { Embedder } from '../src/models/embedder.js';
 import { privateEmbedder } from '../src/models/private-embedder.js';
-import { refusalOf } from '../src/models/privacy-scope.js';
+import { refusalOf } from '../src/models/privacy-errors.js';
 import type { EpisodeStore } from './episode-store.js';
 import { extractFacts, type ExtractFactsOptions } from './graph/extract-facts.js';
 import type { GraphStore, Provenance, Relation } from './graph-store.js';

@@ -1,7 +1,7 @@
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { Planner, Replanner, Task, TaskGraph } from '../../planners/index.js';
 import type { CadreConfig } from '../core/index.js';
-import { withPrivacy } from '../models/privacy-scope.js';
+import { withPrivacy } from '../models/privacy-label.js';
 import { planChecks } from './plan-checks.js';
 import { revisePlan } from './revise-plan.js';
 import { summarise } from './run-summary.js';

@@ -10,8 +10,6 @@ import {
   type RunStatus,
 } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
-import { createCapabilityCache } from '../models/capability-cache.js';
-import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { AgentContext } from '../../agents/index.js';
 import type { ModelSpend, RunOptions, RunResult } from './run-types.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -20,6 +18,7 @@ import { assembleTeam } from './team.js';
 import type { WorkflowOutput } from './run-summary.js';
 import { runDirect } from './direct-run.js';
 import type { Execution, PendingApproval } from './execution.js';
+import type { CadreStore } from './store/index.js';
 
 /** Runs of this process that are executing; the rest wait here, first come first served. */
 const activeRuns = new PQueue({ concurrency: 256 });
@@ -67,9 +66,10 @@ async function executeNow(x: Execution): Promise<RunResult> {
       options.router ??
       (options.model
         ? createFixedRouter(options.model)
-        : await createRouterFromConfig(config, {
+        : await routerFromConfig(config, {
             timeoutMs: config.detectTimeoutMs,
-            cache: createCapabilityCache({ db: store.db, ttlMs: config.probeTtlMs }),
+            db: store.db,
+            ttlMs: config.probeTtlMs,
             onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
           }));
     runTools = await openRunTools(config, store, options.approveTool, events);
@@ -236,4 +236,23 @@ async function traceOf(
     }
   }
   return steps;
+}
+
+/**
+ * The router the config describes, with detection cached in the run's database. Loaded on demand:
+ * a run given its model or router needs neither detection nor the PII detector behind routing rules.
+ */
+async function routerFromConfig(
+  config: Execution['config'],
+  options: { timeoutMs: number; db: CadreStore['db']; ttlMs: number; onLoadError: (error: CadreError) => void },
+) {
+  const [{ createRouterFromConfig }, { createCapabilityCache }] = await Promise.all([
+    import('../models/router-from-config.js'),
+    import('../models/capability-cache.js'),
+  ]);
+  return createRouterFromConfig(config, {
+    timeoutMs: options.timeoutMs,
+    cache: createCapabilityCache({ db: options.db, ttlMs: options.ttlMs }),
+    onLoadError: options.onLoadError,
+  });
 }

@@ -1,7 +1,7 @@
 import type { AIMessage, BaseMessage } from '@langchain/core/messages';
 import type { AgentContext } from '../../agents/index.js';
 import type { Reservation } from '../core/index.js';
-import { costOfReply } from '../models/routed-chat-model.js';
+import { costOfReply } from '../models/reply-info.js';
 import type { RouteDecision } from '../models/router.js';
 import { usageFromMessage } from '../models/usage.js';
 

@@ -13,7 +13,7 @@ import {
   type TaskGraph,
 } from '../../planners/index.js';
 import { CadreError, type CadreConfig } from '../core/index.js';
-import { withPrivacy } from '../models/privacy-scope.js';
+import { withPrivacy } from '../models/privacy-label.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, settleTask, skippedOutcome } from './task-runner.js';

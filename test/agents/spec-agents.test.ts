@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { run, type AgentSpec } from 'cadre';
+import { run } from 'cadre';
+import type { AgentSpec } from 'cadre/agents';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 
