@@ -9,7 +9,7 @@ export * from './core/index.js';
 export type { ModelSpend } from './runtime/run-types.js';
 export type {
   OpenDatabaseOptions,
-  RevisionState,
+  RevisionRecord,
   RunRegistry,
   SqliteEventLog,
   SqliteStepJournal,

@@ -1,14 +1,13 @@
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
-import type { Planner, Replanner, Task, TaskGraph } from '../../planners/index.js';
+import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-label.js';
 import { planChecks } from './plan-checks.js';
 import { revisePlan } from './revise-plan.js';
-import { summarise } from './run-summary.js';
-import type { TaskOutcomeLog } from './store/index.js';
+import { summarise, type WorkflowOutput } from './run-summary.js';
+import type { RevisionRecord, TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import { runTask, settleTask } from './task-runner.js';
-import type { WorkflowOutput } from './workflow.js';
+import { TaskScheduler, runRevisions, type RevisionState } from './task-scheduler.js';
 
 export interface DirectRunOptions {
   goal: string;
@@ -16,78 +15,92 @@ export interface DirectRunOptions {
   replanner: Replanner;
   roles: RoleRegistry;
   context: AgentContext;
-  policy: Pick<CadreConfig, 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
+  policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
   outcomes: TaskOutcomeLog;
   onPlan?: (graph: TaskGraph) => void;
   onOutcome?: (outcome: TaskOutcome) => void;
 }
 
 /**
- * A single-agent run carried out without a LangGraph workflow: one task needs no scheduling, and
- * what a checkpoint would give a resume is kept anyway — each plan revision and each finished attempt
- * (the task outcome log), every step (the step journal) and every call with effects (the tool-call
- * journal). A resumed run reads back the latest revision and any finished attempt, and an unfinished
- * attempt replays its journal, so nothing done is done again.
+ * A run carried out without a LangGraph workflow: tasks are scheduled as the workflow schedules them,
+ * and what a checkpoint would give a resume is kept anyway — each plan revision (with the attempts made
+ * and the tasks completed before it), each finished attempt (the task outcome log), every step (the step
+ * journal) and every call with effects (the tool-call journal). A resumed run reads back the latest
+ * revision and every finished attempt, and an unfinished attempt replays its journal, so nothing done
+ * is done again. Runs that stop for approvals or use memory keep the workflow (see run.ts).
  */
 export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
   const { runId, events } = o.context;
   const { planContext, validate } = planChecks(o.roles, o.context.signal);
   const kept = o.outcomes.lastRevision(runId);
-  let revision = kept?.revision ?? 0;
-  let firstAttempt = kept?.firstAttempt ?? 1;
-  let graph: TaskGraph;
+  let state: RevisionState;
   if (kept) {
-    graph = validate(kept.graph);
+    state = restore(o, validate(kept.graph), kept);
   } else {
     const report = await o.planner.plan(o.goal, planContext());
-    graph = report.graph;
-    events.emit({ type: 'plan.created', graph, attempts: report.attempts, rejected: report.rejected });
-    o.onPlan?.(graph);
-    o.outcomes.putRevision(runId, 0, { graph, firstAttempt });
+    events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
+    o.onPlan?.(report.graph);
+    state = { graph: report.graph, revision: 0, outcomes: new Map(), attempts: new Map() };
+    o.outcomes.putRevision(runId, 0, record(state));
   }
-  for (;;) {
-    const task = graph.tasks[0]!;
-    const outcome = o.outcomes.get(runId, task.id, firstAttempt) ?? (await attempt(o, task, revision, firstAttempt));
-    if (outcome.status !== 'failed' || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) {
-      return summarise(graph, new Map([[task.id, outcome]]));
-    }
-    const revised = await revisePlan(
+  const scheduler = new TaskScheduler({
+    roles: o.roles,
+    context: o.context,
+    policy: o.policy,
+    outcomes: o.outcomes,
+    ...(o.onOutcome ? { onOutcome: o.onOutcome } : {}),
+  });
+  const end = await withPrivacy(o.context.privacy, () =>
+    runRevisions(
+      scheduler,
       {
-        replanner: o.replanner,
-        validate,
-        planContext: planContext(),
-        events,
-        ...(o.onPlan ? { onPlan: o.onPlan } : {}),
+        policy: o.policy,
+        issue: (task, revision, firstAttempt) => scheduler.execute(task, revision, firstAttempt),
+        revise: (graph, failed, completed) =>
+          revisePlan(
+            {
+              replanner: o.replanner,
+              validate,
+              planContext: planContext(),
+              events,
+              ...(o.onPlan ? { onPlan: o.onPlan } : {}),
+            },
+            graph,
+            failed,
+            completed,
+          ),
+        onRevision: (next) => o.outcomes.putRevision(runId, next.revision, record(next)),
       },
-      graph,
-      outcome,
-      [],
-    );
-    if (!revised) return summarise(graph, new Map([[task.id, outcome]]));
-    graph = revised;
-    revision += 1;
-    firstAttempt += outcome.attempts;
-    o.outcomes.putRevision(runId, revision, { graph, firstAttempt });
-  }
+      state,
+    ),
+  );
+  return summarise(end.graph, end.outcomes);
 }
 
-/** One attempt at the task (with its retries), committed before `task.completed` is emitted. */
-async function attempt(o: DirectRunOptions, task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> {
-  const retries =
-    o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
-  const outcome = await withPrivacy(o.context.privacy, () =>
-    runTask({
-      task,
-      inputs: [],
-      roles: o.roles,
-      context: o.context,
-      retries,
-      revision,
-      firstAttempt,
-      reflect: o.policy.failurePolicy === 'reflect',
-    }),
+/** What a revision keeps: its plan, the attempts made so far, and the first attempt of each completed task. */
+function record(state: RevisionState): RevisionRecord {
+  return {
+    graph: state.graph,
+    attempts: Object.fromEntries(state.attempts),
+    completed: Object.fromEntries(
+      [...state.outcomes.values()].map((outcome) => [
+        outcome.taskId,
+        (state.attempts.get(outcome.taskId) ?? 0) - outcome.attempts + 1,
+      ]),
+    ),
+  };
+}
+
+/** A kept revision as the loop continues it: completed tasks read back from the outcome log. */
+function restore(o: DirectRunOptions, graph: TaskGraph, kept: RevisionRecord & { revision: number }): RevisionState {
+  // Revisions kept by single-agent runs before plans had many tasks hold only their task's first attempt.
+  const attempts = new Map(
+    Object.entries(kept.attempts ?? { [graph.tasks[0]!.id]: (kept.firstAttempt ?? 1) - 1 }).map(([id, n]) => [id, n]),
   );
-  settleTask(o.context, o.outcomes, firstAttempt, outcome);
-  o.onOutcome?.(outcome);
-  return outcome;
+  const outcomes = new Map<string, TaskOutcome>();
+  for (const [taskId, firstAttempt] of Object.entries(kept.completed ?? {})) {
+    const outcome = o.outcomes.get(o.context.runId, taskId, firstAttempt);
+    if (outcome) outcomes.set(taskId, outcome);
+  }
+  return { graph, revision: kept.revision, outcomes, attempts };
 }

@@ -102,7 +102,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
         onOutcome: (outcome) => finished.push(outcome),
       });
     } else {
-      // Loaded only here, so a single-agent run never loads LangGraph.
+      // Loaded only here, so a run on the direct engine never loads LangGraph.
       const { runWorkflow } = await import('./workflow-engine.js');
       const end = await runWorkflow(x, team, context, (outcome) => finished.push(outcome));
       ({ output, approval } = end);

@@ -94,17 +94,12 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
 }
 
 /**
- * One agent with nothing that needs LangGraph (a plan gate, durable tool approvals, memory, a
- * planner of its own) runs without a workflow; see direct-run.ts. Kept with the run for its resumes.
+ * A run with nothing that needs LangGraph — no plan gate and no durable tool approvals (both are
+ * LangGraph interrupts), no memory (its steps are checkpointed with the tasks) — runs without a
+ * workflow; see direct-run.ts. Kept with the run for its resumes.
  */
 function engineFor(options: RunOptions): Execution['engine'] {
-  const direct =
-    options.agent &&
-    !options.approvePlan &&
-    options.approveTool !== 'interrupt' &&
-    !options.memory &&
-    !options.episodes &&
-    !options.planner;
+  const direct = !options.approvePlan && options.approveTool !== 'interrupt' && !options.memory && !options.episodes;
   return direct ? 'direct' : 'workflow';
 }
 

@@ -8,7 +8,7 @@ import { toolApprovalAnswer } from './tool-approval-gate.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 import type { Execution, PendingApproval } from './execution.js';
 
-// Loaded only by runs on the workflow engine, so a single-agent run never loads LangGraph.
+// Loaded only by runs on the workflow engine, so a run on the direct engine never loads LangGraph.
 
 type Interrupted = { __interrupt__?: Array<{ id?: string; value: ApprovalRequest }> };
 

@@ -1,22 +1,13 @@
-import { AsyncResource } from 'node:async_hooks';
 import { entrypoint, interrupt, task as step, type BaseCheckpointSaver } from '@langchain/langgraph';
-import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';
 import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, reusablePlan } from './run-memory.js';
-import {
-  schedulingPriority,
-  topologicalOrder,
-  type Planner,
-  type Replanner,
-  type Task,
-  type TaskGraph,
-} from '../../planners/index.js';
+import type { Planner, Replanner, Task, TaskGraph } from '../../planners/index.js';
 import { CadreError, type CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-label.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
-import { runTask, settleTask, skippedOutcome } from './task-runner.js';
+import { TaskScheduler, runRevisions } from './task-scheduler.js';
 import { planChecks } from './plan-checks.js';
 import { revisePlan } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
@@ -70,11 +61,6 @@ export interface WorkflowOptions {
  */
 export function createRunWorkflow(o: WorkflowOptions) {
   const { events } = o.context;
-  // Ready tasks wait here; the one heading the longest remaining chain of tasks goes first.
-  const queue = new PQueue({ concurrency: o.policy.concurrency });
-  let priority = new Map<string, number>();
-  const promises = new Map<string, Promise<TaskOutcome>>();
-  let stopScheduling = false;
   const { planContext, validate } = planChecks(o.roles, o.context.signal);
   // Memory's embedders and summarisers sit too deep in the stores to be handed the run's privacy;
   // every step carries it in its async context instead (`withPrivacy`), tools and delegation included.
@@ -142,50 +128,29 @@ export function createRunWorkflow(o: WorkflowOptions) {
     return { graph: chosen, rejected: action === 'reject' };
   });
 
+  const memory = o.memory;
+  const scheduler = new TaskScheduler({
+    roles: o.roles,
+    context: o.context,
+    policy: o.policy,
+    outcomes: o.outcomes,
+    ...(o.episodes ? { episodes: o.episodes } : {}),
+    ...(o.onOutcome ? { onOutcome: o.onOutcome } : {}),
+    ...(memory
+      ? {
+          hooks: {
+            before: (task: Task) => quietly(() => recallForTask(memory, task, events)),
+            after: async (task: Task, outcome: TaskOutcome) => {
+              await quietly(() => recordTask(memory, o.context.runId, outcome, task, events));
+              if (o.policy.learnFacts) await quietly(() => learnFromTask(memory, o.context, task, outcome));
+            },
+          },
+        }
+      : {}),
+  });
   const execute = step(
     'task',
-    privately(async (task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> => {
-      const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
-      if (saved) return saved;
-      const inputs = await Promise.all(task.dependsOn.map((d) => promises.get(d)!));
-      const blocked = inputs.find((i) => i.status !== 'completed');
-      if (blocked)
-        return skip(
-          task,
-          revision,
-          `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`,
-        );
-      // Bound to this task's async context: a queued job otherwise starts in the context of the job
-      // that freed its slot, and LangGraph's interrupt() would answer for the wrong task.
-      return await queue.add(
-        AsyncResource.bind(async () => {
-          if (stopScheduling) return skip(task, revision, 'the run stops at the first failure (fail-fast)');
-          const retries =
-            o.policy.failurePolicy === 'continue' || o.policy.failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries;
-          const reflect = o.policy.failurePolicy === 'reflect';
-          const recalled = o.memory ? await quietly(() => recallForTask(o.memory!, task, events)) : undefined;
-          const outcome = await runTask({
-            task,
-            inputs,
-            roles: o.roles,
-            context: o.context,
-            retries,
-            revision,
-            firstAttempt,
-            reflect,
-            ...(o.episodes ? { episodes: o.episodes } : {}),
-            ...(recalled ? { recalled } : {}),
-          });
-          if (o.memory) await quietly(() => recordTask(o.memory!, o.context.runId, outcome, task, events));
-          if (o.memory && o.policy.learnFacts) await quietly(() => learnFromTask(o.memory!, o.context, task, outcome));
-          if (outcome.status === 'failed' && o.policy.failurePolicy === 'fail-fast') stopScheduling = true;
-          settleTask(o.context, o.outcomes, firstAttempt, outcome);
-          o.onOutcome?.(outcome);
-          return outcome;
-        }),
-        { priority: priority.get(task.id) ?? 0 },
-      );
-    }),
+    privately((task: Task, revision: number, firstAttempt: number) => scheduler.execute(task, revision, firstAttempt)),
   );
 
   // A revision that cannot be made ends replanning, not the run (see revisePlan).
@@ -207,11 +172,6 @@ export function createRunWorkflow(o: WorkflowOptions) {
     ),
   );
 
-  function skip(task: Task, revision: number, reason: string): TaskOutcome {
-    events.emit({ type: 'task.skipped', taskId: task.id, reason });
-    return skippedOutcome(task, revision, reason);
-  }
-
   return entrypoint(
     { name: 'cadre_run', checkpointer: o.checkpointer },
     async (input: { goal: string }): Promise<WorkflowOutput> => {
@@ -223,38 +183,18 @@ export function createRunWorkflow(o: WorkflowOptions) {
         if (decided.rejected) return { status: 'rejected', answer: null, graph, tasks: [] };
         graph = decided.graph;
       }
-      const outcomes = new Map<string, TaskOutcome>();
-      const attemptsSoFar = new Map<string, number>();
-      for (let revision = 0; ; revision++) {
-        // Issued in one synchronous pass, in topological order: the call order (which LangGraph uses to
-        // match checkpointed results on resume) never depends on timing.
-        const pending = topologicalOrder(graph).filter((t) => !outcomes.has(t.id));
-        priority = schedulingPriority(graph);
-        for (const task of pending) {
-          // LangGraph types a task's result as Promise<Promise<T>>; `then` flattens the type (the value already is).
-          promises.set(
-            task.id,
-            execute(task, revision, (attemptsSoFar.get(task.id) ?? 0) + 1).then((outcome) => outcome),
-          );
-        }
-        const settled = await Promise.allSettled(pending.map((t) => promises.get(t.id)!));
-        const stopped = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-        if (stopped) throw stopped.reason;
-        for (const s of settled) {
-          const outcome = (s as PromiseFulfilledResult<TaskOutcome>).value;
-          outcomes.set(outcome.taskId, outcome);
-          attemptsSoFar.set(outcome.taskId, (attemptsSoFar.get(outcome.taskId) ?? 0) + outcome.attempts);
-        }
-        const failed = pending.map((t) => outcomes.get(t.id)!).find((x) => x.status === 'failed');
-        if (!failed || o.policy.failurePolicy !== 'replan' || revision >= o.policy.maxReplans) break;
-        const completed = [...outcomes.values()].filter((x) => x.status === 'completed').map((x) => x.taskId);
-        const revised = await revise(graph, failed, completed);
-        if (!revised) break;
-        graph = revised;
-        for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
-      }
-      const summary = summarise(graph, outcomes);
-      if (o.memory) await rememberPlan(input.goal, graph, summary.status === 'completed', planned.reusedFrom ?? null);
+      const end = await runRevisions(
+        scheduler,
+        {
+          policy: o.policy,
+          issue: (task, revision, firstAttempt) => execute(task, revision, firstAttempt).then((outcome) => outcome),
+          revise: (current, failed, completed) => revise(current, failed, completed).then((revised) => revised),
+        },
+        { graph, revision: 0, outcomes: new Map(), attempts: new Map() },
+      );
+      const summary = summarise(end.graph, end.outcomes);
+      if (o.memory)
+        await rememberPlan(input.goal, end.graph, summary.status === 'completed', planned.reusedFrom ?? null);
       return summary;
     },
   );

@@ -229,6 +229,38 @@ describe('orchestrator', () => {
     expect(result.answer).toBe('d(a,c)');
   });
 
+  it('resumes a replanned run from its latest revision: tasks completed before it are read back, not run again', async () => {
+    const spans: Span[] = [];
+    const databasePath = fileDb();
+    const graph: TaskGraphInput = {
+      goal: 'g',
+      tasks: [plainTask('a'), plainTask('b'), plainTask('c', ['b']), plainTask('d', ['a', 'c'])],
+    };
+    const revision = { goal: 'g', tasks: [plainTask('b2'), plainTask('c', ['b2']), plainTask('d', ['a', 'c'])] };
+    const options = () => ({
+      roles: team(spans, { fails: (id: string) => id === 'b' }),
+      planner: new StaticPlanner(graph),
+      replanner: new LlmReplanner({
+        model: new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'submit_plan', args: revision }] }] }),
+      }),
+      model,
+      config: { ...offline, databasePath, failurePolicy: 'replan' as const, maxRetries: 0 },
+    });
+    const first = run({ goal: 'g', ...options() });
+    first.on('task.completed', (event) => event.taskId === 'b2' && first.cancel('test'));
+    const stopped = await first.result;
+    expect(stopped.status).toBe('cancelled');
+    // The replanner is not asked again on resume (it would have no reply left): the revision is read back.
+    const { result, events } = await collect(resume(stopped.runId, options()));
+    expect(result.status).toBe('completed');
+    const resumedAt = events.find((x) => x.type === 'run.resumed')!.seq;
+    const fresh = events.filter((e) => e.seq >= resumedAt);
+    expect(startedIds(fresh).sort()).toEqual(['c', 'd']);
+    expect(fresh.filter((e) => e.type === 'plan.created' || e.type === 'plan.revised')).toEqual([]);
+    expect(result.plan!.tasks.map((t) => t.id)).toEqual(['a', 'b2', 'c', 'd']);
+    expect(result.answer).toBe('d(a,c)');
+  });
+
   it('a replanner that cannot produce a valid revision ends replanning, not the run', async () => {
     const spans: Span[] = [];
     const graph = { goal: 'g', tasks: [plainTask('a'), plainTask('b')] };

@@ -2,10 +2,16 @@ import type { TaskOutcome } from '../task-outcome.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
-/** A plan revision of a run carried out without a workflow: the plan and its tasks' first attempt. */
-export interface RevisionState {
+/**
+ * A plan revision of a run carried out without a workflow: the plan, the attempts made at each task
+ * before it, and the first attempt of each task completed before it (whose outcome is kept here).
+ */
+export interface RevisionRecord {
   graph: unknown;
-  firstAttempt: number;
+  attempts?: Record<string, number>;
+  completed?: Record<string, number>;
+  /** Kept by single-agent runs before plans had many tasks: their one task's first attempt. */
+  firstAttempt?: number;
 }
 
 // Revisions share the table under a task id no task can have (task ids are checked by the planner).
@@ -48,14 +54,14 @@ export class TaskOutcomeLog {
   }
 
   /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
-  putRevision(runId: string, revision: number, state: RevisionState): void {
+  putRevision(runId: string, revision: number, state: RevisionRecord): void {
     // Batched: a revision lost to a crash is made again (the plan step is repeated, nothing else).
     this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)));
   }
 
   /** The latest revision kept by `putRevision`, if any. */
-  lastRevision(runId: string): (RevisionState & { revision: number }) | undefined {
+  lastRevision(runId: string): (RevisionRecord & { revision: number }) | undefined {
     const row = this.latest.get(runId, revisionKey);
-    return row ? { ...(JSON.parse(row.body) as RevisionState), revision: row.first_attempt } : undefined;
+    return row ? { ...(JSON.parse(row.body) as RevisionRecord), revision: row.first_attempt } : undefined;
   }
 }
