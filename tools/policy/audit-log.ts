@@ -57,8 +57,10 @@ export class AuditLog {
     private readonly db: Database.Database,
     private readonly now: () => number = Date.now,
   ) {
+    // Append-only, so a plain rowid never repeats an id; AUTOINCREMENT would cost one more page
+    // written (sqlite_sequence) with every tool call. Databases made before keep their definition.
     db.exec(`CREATE TABLE IF NOT EXISTS tool_audit (
-      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, agent TEXT,
+      id INTEGER PRIMARY KEY, at INTEGER NOT NULL, run_id TEXT NOT NULL, task_id TEXT NOT NULL, agent TEXT,
       tool TEXT NOT NULL, args_redacted TEXT NOT NULL, decision TEXT NOT NULL, duration_ms REAL, result_size INTEGER, error TEXT
     )`);
     db.exec('CREATE INDEX IF NOT EXISTS tool_audit_run ON tool_audit (run_id, id)');
