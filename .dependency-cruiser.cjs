@@ -1,4 +1,4 @@
-/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- cli, server. */
+/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- app <- server <- cli. */
 const layer = (name, path, mayImport) => ({
   name: `${name}-imports-only-below`,
   severity: 'error',
@@ -21,7 +21,27 @@ module.exports = {
     layer('planners', 'planners', ['src/core', 'src/models', 'tools', 'memory', 'agents']),
     layer('runtime', 'src/runtime', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners']),
     layer('testing', 'src/testing', ['src/core', 'src/models', 'tools', 'memory']),
-    layer('server', 'src/server', ['src/core', 'src/models', 'tools', 'memory', 'agents', 'planners', 'src/runtime']),
+    // The app registry: teams by name over the runtime; the built-in demo team plays scripted models.
+    layer('app', 'src/app', [
+      'src/core',
+      'src/models',
+      'tools',
+      'memory',
+      'agents',
+      'planners',
+      'src/runtime',
+      'src/testing',
+    ]),
+    layer('server', 'src/server', [
+      'src/core',
+      'src/models',
+      'tools',
+      'memory',
+      'agents',
+      'planners',
+      'src/runtime',
+      'src/app',
+    ]),
     layer('cli', 'src/cli', [
       'src/core',
       'src/models',
@@ -31,6 +51,7 @@ module.exports = {
       'planners',
       'src/runtime',
       'src/testing',
+      'src/app',
       'src/server',
     ]),
     {

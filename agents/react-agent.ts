@@ -15,8 +15,10 @@ import {
   type ToolStep,
 } from '../src/core/index.js';
 import { invokeModel } from '../src/models/invoke-model.js';
+import { modelDeltas } from '../src/models/model-delta.js';
 import { costOfReply } from '../src/models/reply-info.js';
 import type { RouteDecision } from '../src/models/router.js';
+import { streamModel } from '../src/models/stream-model.js';
 import { usageFromMessage } from '../src/models/usage.js';
 // Named modules, not tools/index.js: that would load the MCP client into every run.
 import { ToolExecutor, type ToolOutcome } from '../tools/tool-executor.js';
@@ -82,7 +84,8 @@ export class ReActAgent implements Agent {
       ...(task.checkAnswer ? { checkAnswer: task.checkAnswer } : {}),
     });
     const { ref } = decision;
-    const model = this.bind(decision, tools);
+    const json = tools.length > 0 && this.usesJsonProtocol(decision);
+    const model = this.bind(decision, tools, json);
     const key = attemptKey(task);
     const recorded = await ctx.journal.replay(ctx.runId, key);
     const replay = new JournalCursor(recorded);
@@ -105,7 +108,11 @@ export class ReActAgent implements Agent {
         // The call's most is held before it starts, so parallel tasks cannot promise past a cap together.
         reservation = ctx.budget.beforeStep(decision.estimate?.(messages));
         try {
-          const message = await invokeModel(model, messages, { signal: ctx.signal, ref });
+          // Streamed only while someone listens for deltas; the JSON tool protocol answers whole.
+          const message =
+            !json && ctx.events.hasListeners('model.delta')
+              ? await this.streamStep(model, messages, task, step, ctx, ref)
+              : await invokeModel(model, messages, { signal: ctx.signal, ref });
           // The model that answered: with fallback or a cascade it may not be the one first chosen.
           const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
           modelStep = {
@@ -197,17 +204,40 @@ export class ReActAgent implements Agent {
     );
   }
 
-  private bind(decision: RouteDecision, tools: typeof this.lcTools): Runnable<BaseMessage[], AIMessage> {
+  /** Models without native tool calling (or told not to use it) get tools through JSON in text. */
+  private usesJsonProtocol(decision: RouteDecision): boolean {
+    return this.spec.toolProtocol === 'json' || decision.nativeTools === false || !decision.model.bindTools;
+  }
+
+  private bind(decision: RouteDecision, tools: typeof this.lcTools, json: boolean): Runnable<BaseMessage[], AIMessage> {
     if (tools.length === 0) return decision.model as Runnable<BaseMessage[], AIMessage>;
-    // Models without native tool calling (or told not to use it) get tools through JSON in text.
-    if (this.spec.toolProtocol === 'json' || decision.nativeTools === false || !decision.model.bindTools) {
+    if (json) {
       const allowed = new Set(tools.map((t) => t.name));
       return withJsonToolProtocol(
         decision.model,
         this.spec.tools.filter((t) => allowed.has(t.name)),
       );
     }
-    return decision.model.bindTools(tools) as Runnable<BaseMessage[], AIMessage>;
+    return decision.model.bindTools!(tools) as Runnable<BaseMessage[], AIMessage>;
+  }
+
+  /** One model call through `stream()`, each chunk emitted as `model.delta` events of this step. */
+  private streamStep(
+    model: Runnable<BaseMessage[], AIMessage>,
+    messages: BaseMessage[],
+    task: AgentTask,
+    step: number,
+    ctx: AgentContext,
+    ref: RouteDecision['ref'],
+  ): Promise<AIMessage> {
+    const where = { taskId: task.id, agent: this.name, step };
+    return streamModel(model, messages, {
+      signal: ctx.signal,
+      ref,
+      onChunk: (chunk) => {
+        for (const delta of modelDeltas(chunk, where)) ctx.events.emit(delta);
+      },
+    });
   }
 
   private initialMessages(task: AgentTask): BaseMessage[] {

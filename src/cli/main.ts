@@ -29,6 +29,7 @@ const nonNegative = (value: string) => {
 
 interface RunFlags {
   json?: boolean;
+  stream?: boolean;
   model?: string;
   maxSteps?: number;
   maxCost?: number;
@@ -64,6 +65,7 @@ const program = new Command('cadre')
 const withRunFlags = (command: Command) =>
   command
     .option('--json', 'print events as JSON lines instead of live progress')
+    .option('--stream', 'with --json, also print model.delta events (reply text as it streams, not stored)')
     .option('--model <provider:model>', 'use this model, e.g. ollama:llama3.1 or openai:gpt-4o-mini')
     .option('--max-steps <n>', 'most model calls for the run', positiveInt)
     .option('--max-cost <usd>', 'most US dollars the run may spend', nonNegative)
@@ -86,6 +88,7 @@ withRunFlags(program.command('run').argument('<goal>', 'what you want done').des
       goal,
       config: configFrom(flags),
       json: Boolean(flags.json),
+      stream: Boolean(flags.stream),
       scripted: flags.scripted ? 'force' : 'never',
       ...approvals(flags),
     });
@@ -100,6 +103,7 @@ withRunFlags(
     goal: demoGoal,
     config: configFrom(flags),
     json: Boolean(flags.json),
+    stream: Boolean(flags.stream),
     scripted: 'auto',
     ...approvals(flags),
   });
@@ -114,10 +118,11 @@ program
   .option('--approve', 'approve what the run waits for: its plan, or a tool call')
   .option('--reject', 'reject what the run waits for: its plan, or a tool call')
   .option('--reason <text>', 'why, kept with the decision (a rejected tool call shows it to the model)')
+  .option('--app <module>', 'the app registry of a run started by name (default: CADRE_APP or ./cadre.app.ts)')
   .action(
     async (
       runId: string,
-      flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string },
+      flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string; app?: string },
     ) => {
       const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
       const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
@@ -129,9 +134,64 @@ program
         config: { dataDir: flags.data },
         json: Boolean(flags.json),
         ...(decision ? { decision } : {}),
+        ...(flags.app ? { app: flags.app } : {}),
       });
     },
   );
+
+program
+  .command('serve')
+  .description('serve the HTTP API (runs of the teams in the app registry) on 127.0.0.1')
+  .option('--port <n>', 'port (default 7700; 0 for any free one)', (v) => (v === '0' ? 0 : positiveInt(v)))
+  .option('--host <host>', 'interface to bind (default 127.0.0.1: this machine only)')
+  .option('--app <module>', 'the app registry (default: CADRE_APP or ./cadre.app.ts, .js, .mjs)')
+  .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
+  .action(async (flags: { port?: number; host?: string; app?: string; data?: string }) => {
+    process.exitCode = await (
+      await import('./serve-command.js')
+    ).serve({
+      config: { dataDir: flags.data },
+      ...(flags.port !== undefined ? { port: flags.port } : {}),
+      ...(flags.host ? { host: flags.host } : {}),
+      ...(flags.app ? { app: flags.app } : {}),
+    });
+  });
+
+const keysCommand = program.command('keys').description('API keys of `cadre serve` (stored hashed)');
+keysCommand
+  .command('create')
+  .description('make a key and print it once')
+  .option('--name <name>', 'what the key is for')
+  .option('--admin', "the key sees and acts on every key's runs")
+  .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (flags: { name?: string; admin?: boolean; data?: string; json?: boolean }) => {
+    process.exitCode = (await import('./keys-command.js')).createKey({
+      config: { dataDir: flags.data },
+      admin: Boolean(flags.admin),
+      json: Boolean(flags.json),
+      ...(flags.name ? { name: flags.name } : {}),
+    });
+  });
+keysCommand
+  .command('list')
+  .description('every key: id, name, admin, created, revoked (never the key)')
+  .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
+  .option('--json', 'print JSON lines')
+  .action(async (flags: { data?: string; json?: boolean }) => {
+    process.exitCode = (await import('./keys-command.js')).listKeys({
+      config: { dataDir: flags.data },
+      json: Boolean(flags.json),
+    });
+  });
+keysCommand
+  .command('revoke')
+  .argument('<id>', 'the key id, as `cadre keys list` shows it')
+  .description('stop a key working, at once')
+  .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
+  .action(async (id: string, flags: { data?: string }) => {
+    process.exitCode = (await import('./keys-command.js')).revokeKey({ config: { dataDir: flags.data }, id });
+  });
 
 program
   .command('runs')

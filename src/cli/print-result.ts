@@ -3,8 +3,15 @@ import type { RunResult } from '../runtime/index.js';
 
 const statusColour = (status: string) => (status === 'completed' ? pc.green : status === 'failed' ? pc.red : pc.yellow);
 
-/** The end of a run on a terminal: the task table, the answer, totals, and what to do next. */
-export function printResult(result: RunResult, out: NodeJS.WritableStream = process.stdout): void {
+/**
+ * The end of a run on a terminal: the task table, the answer (unless `answerShown`: it streamed onto
+ * the screen already), totals, and what to do next.
+ */
+export function printResult(
+  result: RunResult,
+  out: NodeJS.WritableStream = process.stdout,
+  options: { answerShown?: boolean } = {},
+): void {
   if (result.tasks.length > 0) {
     out.write(`\n${pc.bold('tasks')}\n`);
     out.write(
@@ -28,7 +35,7 @@ export function printResult(result: RunResult, out: NodeJS.WritableStream = proc
       );
     }
   }
-  if (result.answer !== null) out.write(`\n${pc.bold('answer')}\n${result.answer}\n`);
+  if (result.answer !== null && !options.answerShown) out.write(`\n${pc.bold('answer')}\n${result.answer}\n`);
   const tokens = `${result.usage.totalTokens} tokens (in ${result.usage.inputTokens} / out ${result.usage.outputTokens})`;
   out.write(
     `\n${statusColour(result.status)(result.status)} · ${result.steps} model calls · ${tokens} · $${result.costUsd.toFixed(4)} · ${(result.durationMs / 1000).toFixed(2)} s · ${pc.dim(result.runId)}\n`,

@@ -30,16 +30,23 @@ const marks: Record<TaskRow['status'], string> = {
 
 /**
  * Shows a run as it happens: the plan as a graph, one permanent line per notable step (tool calls,
- * failures, reflections), and on a terminal a live table of tasks (status, role, model, time,
- * tokens) kept at the bottom and redrawn as tasks start and finish.
+ * failures, reflections), the final task's reply as it streams (`model.delta`), and on a terminal a
+ * live table of tasks (status, role, model, time, tokens) kept at the bottom and redrawn as tasks
+ * start and finish.
  */
 export class ProgressView {
   private readonly live;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly tasks = new Map<string, TaskRow>();
   private frame = 0;
+  /** The task the run's answer comes from: the plan's only task nothing else builds on. */
+  private finalTask: string | undefined;
+  /** The step whose text is being written out as it streams; the live table waits meanwhile. */
+  private streaming: { step: number; text: string } | undefined;
   /** While paused (e.g. a prompt is open) the live table is not redrawn. */
   paused = false;
+  /** The final task's last reply that streamed whole onto the screen, so the summary need not repeat it. */
+  streamedAnswer: string | undefined;
 
   constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
     this.live = out.isTTY ? createLogUpdate(out) : undefined;
@@ -89,7 +96,11 @@ export class ProgressView {
           );
         else this.print(`  ${who} ${pc.dim(`model ${oneLine(event.reason, 110)}`)}`);
         break;
+      case 'model.delta':
+        if (event.taskId === this.finalTask && event.text) this.streamText(event.step, event.text);
+        break;
       case 'model.response':
+        if (this.streaming && event.taskId === this.finalTask) this.endStream(event.step, event.content);
         if (!row) break; // planning calls: the plan itself is shown when it is made
         row.tokens += event.usage.totalTokens;
         for (const call of event.toolCalls)
@@ -175,9 +186,35 @@ export class ProgressView {
 
   /** Prints a permanent line above the live table. */
   print(line: string): void {
+    if (this.streaming) this.closeStreamLine();
     if (!this.paused) this.live?.clear();
     this.out.write(`${line}\n`);
     this.render();
+  }
+
+  // Text goes out as it arrives, after a heading on the step's first piece; the table is cleared
+  // first and not redrawn until the reply is whole, so the two never overwrite each other.
+  private streamText(step: number, text: string): void {
+    if (this.streaming?.step !== step) {
+      if (this.streaming) this.closeStreamLine();
+      if (!this.paused) this.live?.clear();
+      this.out.write(`\n${pc.bold('answer')}\n`);
+      this.streaming = { step, text: '' };
+    }
+    this.streaming.text += text;
+    this.out.write(text);
+  }
+
+  /** The streamed reply is whole: a reply that called no tool is the task's answer, on screen. */
+  private endStream(step: number, content: string): void {
+    const streamed = this.streaming?.step === step && this.streaming.text === content;
+    this.closeStreamLine();
+    this.streamedAnswer = streamed ? content : undefined;
+  }
+
+  private closeStreamLine(): void {
+    if (this.streaming && !this.streaming.text.endsWith('\n')) this.out.write('\n');
+    this.streaming = undefined;
   }
 
   stop(): void {
@@ -197,10 +234,13 @@ export class ProgressView {
       );
     }
     for (const id of this.tasks.keys()) if (!graph.tasks.some((t) => t.id === id)) this.tasks.delete(id);
+    // With several such tasks the answer joins them all, and their replies could interleave: none streams.
+    const sinks = graph.tasks.filter((t) => !graph.tasks.some((other) => other.dependsOn.includes(t.id)));
+    this.finalTask = sinks.length === 1 ? sinks[0]!.id : undefined;
   }
 
   private render(): void {
-    if (!this.live || !this.timer || this.paused) return;
+    if (!this.live || !this.timer || this.paused || this.streaming) return;
     this.frame = (this.frame + 1) % spinner.length;
     const now = Date.now();
     const rows = [...this.tasks.values()].map((t) => {

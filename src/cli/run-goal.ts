@@ -15,8 +15,9 @@ import {
   type RunResult,
 } from '../runtime/index.js';
 import type { ApprovalHandler } from '../../tools/index.js';
-import { createDefaultTeam } from './demo-team.js';
-import { createDemoRouter } from './demo-model.js';
+import { loadApp, resumeNamed } from '../app/index.js';
+import { createDefaultTeam } from '../app/demo-team.js';
+import { createDemoRouter } from '../app/demo-model.js';
 import { ProgressView, renderPlan } from './progress-view.js';
 import { printResult } from './print-result.js';
 
@@ -32,6 +33,8 @@ export interface RunGoalOptions {
   approveLater?: boolean;
   /** `sensitive`: local models only. */
   privacy?: 'public' | 'sensitive';
+  /** With `json`, also print the live `model.delta` events (not stored) as JSON lines. */
+  stream?: boolean;
 }
 
 /** Plans and runs a goal with the default team, shows it live (or as JSON lines), returns the exit code. */
@@ -52,7 +55,7 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
       approvePlan: options.approvePlan ? approverFor(view) : false,
       metadata: { scripted },
     });
-    return await follow(handle, view);
+    return await follow(handle, view, 1, options.stream);
   } finally {
     await memory.close();
   }
@@ -63,6 +66,8 @@ export interface ResumeRunOptions {
   config: CadreConfigInput;
   json: boolean;
   decision?: PlanDecision;
+  /** The app registry module, for a run started by name (default: CADRE_APP or ./cadre.app.ts). */
+  app?: string;
 }
 
 /** Continues a stopped, crashed or waiting run with the same team and model source it started with. */
@@ -70,6 +75,16 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   const config = loadConfig(options.config);
   const record = openConfiguredStore(config).runs.get(options.runId);
   if (!record) throw new CadreError('run_not_found', `No run ${options.runId} in ${openConfiguredStore(config).path}`);
+  // A run started by name (e.g. over HTTP) is rebuilt from the app registry, whoever started it.
+  if (record.settings?.app) {
+    const fromSeq = openConfiguredStore(config).events.nextSeq(options.runId);
+    const handle = await resumeNamed(options.runId, {
+      app: await loadApp(options.app ? { path: options.app } : {}),
+      config: options.config,
+      ...(options.decision ? { decision: options.decision } : {}),
+    });
+    return follow(handle, options.json ? undefined : new ProgressView(), fromSeq);
+  }
   const metadata = (record.settings?.metadata ?? {}) as { scripted?: boolean };
   const { router } = await chooseRouter(metadata.scripted ? 'force' : 'never', config);
   const view = options.json ? undefined : new ProgressView();
@@ -92,21 +107,25 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
   }
 }
 
-/** Streams a run to the terminal; Ctrl-C or SIGTERM drains it into a resumable state. */
-async function follow(handle: RunHandle, view: ProgressView | undefined, fromSeq = 1): Promise<number> {
+/**
+ * Streams a run to the terminal, the final task's reply as it is written; Ctrl-C or SIGTERM drains
+ * it into a resumable state. JSON lines hold stored events only, unless `deltas` adds `model.delta`.
+ */
+async function follow(handle: RunHandle, view: ProgressView | undefined, fromSeq = 1, deltas = false): Promise<number> {
   const stop = (signal: string) => () => handle.cancel(`${signal} received; resume with: cadre resume ${handle.runId}`);
   const onSigint = stop('SIGINT');
   const onSigterm = stop('SIGTERM');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
-  for await (const event of handle.events(fromSeq)) {
+  // Asking for deltas makes the agents stream their replies; without a reader they answer whole.
+  for await (const event of handle.events(fromSeq, { transient: Boolean(view) || deltas })) {
     if (view) view.handle(event);
     else process.stdout.write(`${JSON.stringify(event)}\n`);
   }
   process.off('SIGINT', onSigint);
   process.off('SIGTERM', onSigterm);
   const result = await handle.result;
-  if (view) printResult(result);
+  if (view) printResult(result, process.stdout, { answerShown: result.answer === view.streamedAnswer });
   return exitCode(result);
 }
 

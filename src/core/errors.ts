@@ -33,6 +33,15 @@ export type ErrorCode =
   | 'store_failed'
   | 'delegation_failed'
   | 'privacy_blocked'
+  | 'app_not_found'
+  | 'app_invalid'
+  | 'team_not_found'
+  | 'run_conflict'
+  | 'auth_failed'
+  | 'request_forbidden'
+  | 'body_too_large'
+  | 'not_found'
+  | 'unavailable'
   | 'internal';
 
 /** The optional parts of a {@link CadreError}. */
@@ -57,6 +66,14 @@ const userCodes: ReadonlySet<ErrorCode> = new Set([
   'plan_invalid',
   'run_not_found',
   'privacy_blocked',
+  'app_not_found',
+  'app_invalid',
+  'team_not_found',
+  'run_conflict',
+  'auth_failed',
+  'request_forbidden',
+  'body_too_large',
+  'not_found',
 ]);
 
 /**

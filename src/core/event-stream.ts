@@ -54,7 +54,8 @@ export class RunEventStream {
 
   /**
    * Appends an event and notifies listeners. Events after `close()` are dropped. A transient event
-   * (`model.delta`) only notifies: it is neither kept nor stored and takes no seq.
+   * (`model.delta`) only notifies its own listeners and transient iterators, never '*': it is
+   * neither kept nor stored and takes no seq.
    */
   emit(payload: CadreEventPayload): CadreEvent | undefined {
     if (this.closed) return undefined;
@@ -80,19 +81,20 @@ export class RunEventStream {
       seq: this.offset + this.log.length,
       ts: Date.now(),
     } as CadreEvent;
+    // '*' means every stored event: a logger of all events is not flooded with deltas.
     this.emitter.emit(event.type, event);
-    this.emitter.emit('*', event);
     this.emitter.emit(wake);
     return event;
   }
 
   /**
-   * Whether anything listens live for events of `type`: a callback for it or for every event, or an
-   * iterator that asked for transient events. Lets a producer skip work nobody would see, such as
-   * streaming a model's reply.
+   * Whether anything listens live for events of `type`: a callback for it, a '*' callback (stored
+   * types only), or for a transient type an iterator that asked for transient events. Lets a
+   * producer skip work nobody would see, such as streaming a model's reply.
    */
   hasListeners(type: CadreEventType): boolean {
-    return this.emitter.listenerCount(type) + this.emitter.listenerCount('*') > 0;
+    const own = this.emitter.listenerCount(type);
+    return isTransientEvent(type) ? own > 0 : own + this.emitter.listenerCount('*') > 0;
   }
 
   /** Reserves the first block of seqs now (one durable write), before any event is emitted. */
@@ -126,9 +128,12 @@ export class RunEventStream {
     }
   }
 
-  /** Calls `listener` for each new event of `type` ('*' for all); returns an unsubscribe function. */
+  /**
+   * Calls `listener` for each new event of `type` ('*' for every stored event, without the transient
+   * `model.delta`, which only its own listeners get); returns an unsubscribe function.
+   */
   on<T extends CadreEventType>(type: T, listener: Listener<T>): () => void;
-  /** Calls `listener` for each new event of every type; returns an unsubscribe function. */
+  /** Calls `listener` for each new stored event, of every type; returns an unsubscribe function. */
   on(type: '*', listener: (event: CadreEvent) => void): () => void;
   on(type: string, listener: (event: CadreEvent) => void): () => void {
     this.emitter.on(type, listener);

@@ -22,10 +22,12 @@ const runKeys = [
   'approveTool',
   'tools',
   'metadata',
+  'app',
+  'owner',
 ] as const satisfies ReadonlyArray<keyof RunOptions>;
 const everyKeyListed: [Exclude<keyof RunOptions, (typeof runKeys)[number]>] extends [never] ? true : never = true;
 void everyKeyListed;
-const resumeKeys = [...runKeys.filter((k) => k !== 'goal' && k !== 'runId'), 'decision'];
+const resumeKeys = [...runKeys.filter((k) => !['goal', 'runId', 'owner'].includes(k)), 'decision'];
 const configKeys = Object.keys(ConfigSchema.shape);
 
 /**
@@ -51,7 +53,7 @@ export function checkRunOptions(options: unknown, call: 'run' | 'resume'): void 
     throw wrong('approvePlan', 'true, false or a function');
   for (const key of ['roles', 'tools'] as const)
     if (o[key] !== undefined && !Array.isArray(o[key])) throw wrong(key, 'an array');
-  for (const key of ['metadata', 'config'] as const)
+  for (const key of ['metadata', 'config', 'app', 'owner'] as const)
     if (o[key] !== undefined && (typeof o[key] !== 'object' || o[key] === null || Array.isArray(o[key])))
       throw wrong(key, 'an object');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw wrong('signal', 'an AbortSignal');

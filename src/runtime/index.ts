@@ -1,5 +1,13 @@
 export { run, resume } from './run.js';
-export type { RunOptions, ResumeOptions, RunResult, RunHandle, PlanApprover } from './run-types.js';
+export type {
+  RunOptions,
+  ResumeOptions,
+  RunResult,
+  RunHandle,
+  PlanApprover,
+  RunAppEntry,
+  RunOwner,
+} from './run-types.js';
 export type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workflow.js';
 export type { ToolApprovalRequest } from './tool-approval-gate.js';
 export type { TaskOutcome } from './task-outcome.js';

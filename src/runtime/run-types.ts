@@ -7,6 +7,7 @@ import type {
   ErrorInfo,
   JournalStep,
   Logger,
+  RunEventsOptions,
   RunStatus,
   StepJournal,
   Usage,
@@ -73,10 +74,32 @@ export interface RunOptions {
   tools?: readonly Tool[];
   /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
   metadata?: Record<string, unknown>;
+  /**
+   * The registered team or agent the run was started by (`runNamed` sets it), kept in the run's
+   * record so that any process can rebuild the run from the app registry (`resumeNamed`). On
+   * `resume`: the entry the team options were rebuilt from.
+   */
+  app?: RunAppEntry;
+  /** Who started the run over HTTP: the API key's id and the end user, kept in the run's record. */
+  owner?: RunOwner;
+}
+
+/** The app registry entry a run was started by, as its record keeps it (plain JSON). */
+export interface RunAppEntry {
+  team?: string;
+  agent?: string;
+  /** The config overrides the run was started with (e.g. a lower budget), applied again on resume. */
+  config?: CadreConfigInput;
+}
+
+/** The API key (its id, never the key) and end user that started a run; they alone may see it. */
+export interface RunOwner {
+  key: string;
+  user?: string;
 }
 
 /** What {@link resume} needs: the team the run started with, and the answer when it waits for approval. */
-export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId'> {
+export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId' | 'owner'> {
   /**
    * The answer for a run waiting at `awaiting_approval`: for its plan, `approve`, `edit` or `reject`;
    * for a tool call, `approve` or `reject` (its `reason` reaches the model with the refusal).
@@ -120,11 +143,17 @@ export interface RunHandle {
   readonly runId: string;
   /** Resolves when the run ends or stops, whatever the status; never rejects. */
   readonly result: Promise<RunResult>;
-  /** Every event of the run from `fromSeq` (default 1), then live ones until the run ends. */
-  events(fromSeq?: number): AsyncGenerator<CadreEvent, void, undefined>;
-  /** Calls `listener` as each event of `type` ('*' for all) is emitted, synchronously; returns an unsubscribe function. */
+  /**
+   * Every stored event of the run from `fromSeq` (default 1), then live ones until the run ends; with
+   * `{ transient: true }` also the live `model.delta` events, each after the stored event it follows.
+   */
+  events(fromSeq?: number, options?: RunEventsOptions): AsyncGenerator<CadreEvent, void, undefined>;
+  /**
+   * Calls `listener` as each event of `type` is emitted, synchronously ('*' for every stored event;
+   * `model.delta` reaches only its own listeners); returns an unsubscribe function.
+   */
   on<T extends CadreEventType>(type: T, listener: (event: CadreEventOf<T>) => void): () => void;
-  /** Calls `listener` for every event, as it is emitted; returns an unsubscribe function. */
+  /** Calls `listener` for every stored event (not `model.delta`), as it is emitted; returns an unsubscribe function. */
   on(type: '*', listener: (event: CadreEvent) => void): () => void;
   /** Stops the run at the next step of each running task; state stays resumable, status `cancelled`. */
   cancel(reason?: string): void;

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig, type CadreEvent } from '../core/index.js';
 import { checkTeam } from '../../agents/team-checks.js';
-import type { ResumeOptions, RunHandle, RunOptions } from './run-types.js';
+import type { ResumeOptions, RunAppEntry, RunHandle, RunOptions } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { pendingApproval, type Execution } from './execution.js';
 import { toolApprovalAnswer } from './tool-approval-answer.js';
@@ -40,6 +40,8 @@ export function run(options: RunOptions): RunHandle {
       ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
       ...(options.privacy ? { privacy: options.privacy } : {}),
       engine,
+      ...(options.app ? { app: options.app } : {}),
+      ...(options.owner ? { owner: options.owner } : {}),
     },
   });
   return start(runId, options, store, config, false, undefined, engine);
@@ -63,6 +65,13 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
       `Run ${runId} has already ended (${record.status}); there is nothing to resume`,
     );
   }
+  // Without its team, a run started by name would resume with the built-in roles: the wrong team.
+  const named = record.settings?.app as RunAppEntry | undefined;
+  if (named && (options.app ? !sameEntry(options.app, named) : !options.agent && !options.roles && !options.planner))
+    throw new CadreError(
+      'input_invalid',
+      `Run ${runId} was started by name (${JSON.stringify(named)}); resume it with resumeNamed(runId), or pass its team`,
+    );
   // The gate is part of the workflow's shape: a run planned with it is resumed with it.
   const approvePlan = options.approvePlan ?? Boolean(record.settings?.approval);
   // A run that stops for tool approvals keeps doing so, unless the caller now decides in-process.
@@ -92,6 +101,8 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
     engine,
   );
 }
+
+const sameEntry = (a: RunAppEntry, b: RunAppEntry) => a.team === b.team && a.agent === b.agent;
 
 /**
  * A run with nothing that needs LangGraph — no plan gate and no durable tool approvals (both are
@@ -136,7 +147,7 @@ function start(
   return {
     runId,
     result,
-    events: (fromSeq) => events.events(fromSeq),
+    events: (fromSeq, options) => events.events(fromSeq, options),
     on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
     cancel: (reason = 'cancelled by caller') =>
       controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),

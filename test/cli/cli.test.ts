@@ -91,6 +91,37 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     expect(out.stdout).toMatch(/the plan is saved for similar goals/);
   });
 
+  it("streams the final task's answer onto the screen as it is written, and does not repeat it at the end", () => {
+    const out = cadre(['demo']);
+    expect(out.status).toBe(0);
+    const finalAnswer = /\n✓ write-up /.exec(out.stdout);
+    expect(finalAnswer).not.toBeNull();
+    // The answer is on screen before the final task is reported done: it arrived in pieces, not with the result.
+    const streamed = /answer\n(Here is the briefing:[\s\S]*?)\n✓ write-up /.exec(out.stdout);
+    expect(streamed?.[1]).toMatch(/the calculation gives 433[\s\S]*the current time is/);
+    expect(out.stdout.indexOf(streamed![1]!)).toBeLessThan(finalAnswer!.index);
+    expect(out.stdout.slice(out.stdout.indexOf('\ntasks\n'))).not.toMatch(/Here is the briefing|^answer$/m);
+    expect(out.stdout).toMatch(/completed · \d+ model calls/);
+  });
+
+  it('adds model.delta lines to --json only with --stream; they spell out each stored model.response', () => {
+    const out = cadre(['demo', '--json', '--stream']);
+    expect(out.status).toBe(0);
+    const lines = jsonLines(out.stdout);
+    const stored = lines.filter((e) => e.type !== 'model.delta');
+    expect(stored.map((e) => e.seq)).toEqual(stored.map((_, i) => i + 1));
+    const deltas = lines.filter((e) => e.type === 'model.delta');
+    const final = lines.find((e) => e.type === 'model.response' && e.taskId === 'write-up')!;
+    const text = deltas
+      .filter((d) => d.taskId === 'write-up' && d.step === final.step)
+      .map((d) => String(d.text ?? ''))
+      .join('');
+    expect(text).toBe(final.content);
+    expect(text).toMatch(/the calculation gives 433/);
+    // Each delta sits after the stored event it follows, and before the response it builds.
+    expect(lines.indexOf(deltas.at(-1)!)).toBeLessThan(lines.lastIndexOf(final));
+  });
+
   it('remembers across runs: the second demo reuses the plan and gets it right first time; `memory` commands inspect it', () => {
     expect(cadre(['demo']).status).toBe(0);
     const again = cadre(['demo']);

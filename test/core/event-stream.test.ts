@@ -101,26 +101,20 @@ describe('RunEventStream', () => {
       };
     };
 
-    it('reaches live listeners but is neither stored nor given a seq of its own', () => {
+    it('reaches its own listeners but is neither stored nor given a seq of its own', () => {
       const log = memoryLog();
       const stream = new RunEventStream('run_d', { log, startSeq: 5 });
-      const typed: string[] = [];
-      const all: CadreEvent[] = [];
-      stream.on('model.delta', (event) => typed.push(event.text ?? ''));
-      stream.on('*', (event) => all.push(event));
+      const typed: Array<[string, number]> = [];
+      stream.on('model.delta', (event) => typed.push([event.text ?? '', event.seq]));
       stream.emit({ type: 'run.started', goal: 'greet' });
       stream.emit(delta('Hel'));
       stream.emit(delta('lo'));
       stream.emit(response);
       stream.emit({ type: 'run.cancelled', reason: 'done' });
 
-      expect(typed).toEqual(['Hel', 'lo']);
-      expect(all.map((e) => [e.type, e.seq])).toEqual([
-        ['run.started', 5],
-        ['model.delta', 5],
-        ['model.delta', 5],
-        ['model.response', 6],
-        ['run.cancelled', 7],
+      expect(typed).toEqual([
+        ['Hel', 5],
+        ['lo', 5],
       ]);
       expect(log.stored.map((e) => [e.type, e.seq])).toEqual([
         ['run.started', 5],
@@ -128,6 +122,20 @@ describe('RunEventStream', () => {
         ['run.cancelled', 7],
       ]);
       expect(stream.history().map((e) => e.seq)).toEqual([5, 6, 7]);
+    });
+
+    it("does not reach '*' listeners, which get every stored event and nothing else", () => {
+      const stream = new RunEventStream('run_s');
+      const all: CadreEvent[] = [];
+      stream.on('*', (event) => all.push(event));
+      stream.emit({ type: 'run.started', goal: 'greet' });
+      stream.emit(delta('Hel'));
+      stream.emit(delta('lo'));
+      stream.emit(response);
+      expect(all.map((e) => [e.type, e.seq])).toEqual([
+        ['run.started', 1],
+        ['model.response', 2],
+      ]);
     });
 
     it('reaches an iterator only when it asks for transient events, each after the event it follows', async () => {
@@ -177,8 +185,13 @@ describe('RunEventStream', () => {
       expect(stream.hasListeners('model.delta')).toBe(true);
       off();
       expect(stream.hasListeners('model.delta')).toBe(false);
+    });
+
+    it("does not count a '*' listener as listening for deltas, only for stored events", () => {
+      const stream = new RunEventStream('run_w');
       stream.on('*', () => undefined);
-      expect(stream.hasListeners('model.delta')).toBe(true);
+      expect(stream.hasListeners('model.delta')).toBe(false);
+      expect(stream.hasListeners('model.response')).toBe(true);
     });
   });
 });

@@ -41,6 +41,12 @@ const schema = [
      state TEXT NOT NULL, outcome TEXT, started_at INTEGER NOT NULL, completed_at INTEGER, digest TEXT,
      PRIMARY KEY (run_id, task_key, call_id)
    ) WITHOUT ROWID`,
+  // Runs started over HTTP, by the API key that owns them (see RunRegistry.listOwned).
+  `CREATE INDEX IF NOT EXISTS runs_owner ON runs (json_extract(settings, '$.owner.key'), created_at)`,
+  `CREATE TABLE IF NOT EXISTS api_keys (
+     id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, admin INTEGER NOT NULL,
+     created_at INTEGER NOT NULL, revoked_at INTEGER
+   ) WITHOUT ROWID`,
 ];
 
 /** Columns added after a table first shipped: added in place to databases made before them. */

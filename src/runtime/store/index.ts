@@ -6,3 +6,4 @@ export * from './sqlite-step-journal.js';
 export * from './sqlite-tool-call-journal.js';
 export * from './task-outcome-log.js';
 export * from './write-batch.js';
+export * from './api-key-store.js';

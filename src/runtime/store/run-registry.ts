@@ -38,7 +38,7 @@ export class RunRegistry {
   private readonly insert;
   private readonly getStatement;
   private readonly listStatement;
-  /** Prepared UPDATEs by the set of columns they write (a handful of shapes). */
+  /** Prepared UPDATEs by the set of columns they write, and owned-run queries by filter (a handful of shapes). */
   private readonly updates = new Map<string, Database.Statement>();
   private readonly batch: WriteBatch;
 
@@ -101,6 +101,25 @@ export class RunRegistry {
   /** The newest runs first, at most `limit` (default 50). */
   list(limit = 50): RunRecord[] {
     return this.listStatement.all(limit).map(toRecord);
+  }
+
+  /**
+   * The newest runs first that `owner.key` (and, when given, `owner.user`) started, created before
+   * `before` (ms) when given; at most `limit`. No `key`: every run, filtered by user alone.
+   */
+  listOwned(filter: { key?: string; user?: string; before?: number; limit?: number }): RunRecord[] {
+    const where = [
+      ...(filter.key !== undefined ? [`json_extract(settings, '$.owner.key') = @key`] : []),
+      ...(filter.user !== undefined ? [`json_extract(settings, '$.owner.user') = @user`] : []),
+      ...(filter.before !== undefined ? ['created_at < @before'] : []),
+    ];
+    const sql = `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC LIMIT @limit`;
+    let statement = this.updates.get(sql);
+    if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
+    const params = Object.fromEntries(
+      Object.entries({ ...filter, limit: filter.limit ?? 50 }).filter(([, v]) => v !== undefined),
+    );
+    return (statement.all(params) as Row[]).map(toRecord);
   }
 }
 

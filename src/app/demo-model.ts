@@ -17,6 +17,7 @@ export function createDemoModel(options: { latencyMs?: number; modelName?: strin
   return new ScriptedChatModel({
     respond,
     latencyMs: options.latencyMs ?? 120,
+    chunkDelayMs: 5,
     modelName: options.modelName ?? 'scripted-demo',
   });
 }

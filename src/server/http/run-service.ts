@@ -1,0 +1,154 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CadreError, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
+import type { PlanDecision, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
+import type { CadreStore } from '../../runtime/store/index.js';
+import { resumeNamed, runNamed, type CadreApp, type RunBudget } from '../../app/index.js';
+import type { Caller } from './api-key-auth.js';
+
+/** What a caller asks for to start a run. */
+export interface StartRunInput {
+  team?: string;
+  agent?: string;
+  goal: string;
+  budget?: RunBudget;
+  privacy?: 'public' | 'sensitive';
+  metadata?: Record<string, unknown>;
+}
+
+/**
+ * The runs this server answers for: starts and resumes them by name (the registry rebuilds their
+ * team), keeps the handles of those running here, and decides who may see which run. The same
+ * runNamed / resumeNamed serve the CLI and, later, workers; nothing here carries out a run.
+ */
+export class RunService {
+  private readonly live = new Map<string, RunHandle>();
+  /** Runs being resumed right now, so two approvals of one run cannot both resume it. */
+  private readonly resuming = new Set<string>();
+  private closing = false;
+
+  constructor(
+    private readonly options: { app: CadreApp; config: CadreConfigInput; store: CadreStore; pollMs: number },
+  ) {}
+
+  /** Starts a run owned by `caller`; the run is committed before this resolves. */
+  async start(input: StartRunInput, caller: Caller): Promise<RunHandle> {
+    this.refuseWhenClosing();
+    const owner: RunOwner = { key: caller.keyId, ...(caller.user !== undefined ? { user: caller.user } : {}) };
+    const handle = await runNamed({ ...input, app: this.options.app, config: this.options.config, owner });
+    return this.track(handle);
+  }
+
+  /** The run's record when `caller` may see it; `run_not_found` otherwise, so ids cannot be probed. */
+  get(runId: string, caller: Caller): RunRecord {
+    const record = this.options.store.runs.get(runId);
+    if (!record || !visible(record, caller)) throw new CadreError('run_not_found', `No run ${runId}`);
+    return record;
+  }
+
+  /** The caller's runs, newest first. */
+  list(caller: Caller, page: { limit: number; before?: number }): RunRecord[] {
+    return this.options.store.runs.listOwned({
+      ...(caller.admin ? {} : { key: caller.keyId }),
+      ...(caller.user !== undefined ? { user: caller.user } : {}),
+      ...page,
+    });
+  }
+
+  /** Stops a run running here at its next step (resumable, status `cancelled`). */
+  cancel(runId: string, caller: Caller, reason: string): RunRecord {
+    const record = this.get(runId, caller);
+    const handle = this.live.get(runId);
+    if (!handle) throw new CadreError('run_conflict', conflict(record.status, 'cancelled'));
+    handle.cancel(reason);
+    return record;
+  }
+
+  /**
+   * Answers what a run at `awaiting_approval` waits for and resumes it, as `resume(runId, { decision })`;
+   * `fromSeq` is the seq of the resumed run's first event.
+   */
+  async decide(runId: string, caller: Caller, decision: PlanDecision): Promise<{ handle: RunHandle; fromSeq: number }> {
+    this.refuseWhenClosing();
+    const record = this.get(runId, caller);
+    if (record.status !== 'awaiting_approval' || this.live.has(runId) || this.resuming.has(runId))
+      throw new CadreError('run_conflict', conflict(record.status, 'answered'));
+    this.resuming.add(runId);
+    try {
+      const fromSeq = this.options.store.events.nextSeq(runId);
+      const handle = await resumeNamed(runId, { app: this.options.app, config: this.options.config, decision });
+      return { handle: this.track(handle), fromSeq };
+    } finally {
+      this.resuming.delete(runId);
+    }
+  }
+
+  /** The handle of a run running in this process, if any. */
+  handle(runId: string): RunHandle | undefined {
+    return this.live.get(runId);
+  }
+
+  /**
+   * The run's events from `fromSeq`: from its handle when it runs here (replay, then live), else
+   * from the store, polled while another process carries the run out. Ends when the run stops.
+   */
+  async *events(runId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined> {
+    const handle = this.live.get(runId);
+    if (handle) return yield* handle.events(fromSeq);
+    const { store, pollMs } = this.options;
+    let next = fromSeq;
+    while (!signal.aborted) {
+      // The status is read first: once it is final, every event was committed before it.
+      const status = store.runs.get(runId)?.status;
+      for (const event of store.events.read(runId, next)) {
+        yield event;
+        next = event.seq + 1;
+      }
+      if (status !== 'running') return;
+      const moved = this.live.get(runId);
+      if (moved) return yield* moved.events(next);
+      await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  /** Where the run stands now, once a handle's events ended: its final status. */
+  async status(runId: string): Promise<RunState | undefined> {
+    const handle = this.live.get(runId);
+    if (handle) return (await handle.result).status;
+    return this.options.store.runs.get(runId)?.status;
+  }
+
+  /** Refuses new runs, stops those running here at their next step, and waits up to `timeoutMs` for them. */
+  async drain(reason: string, timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const handles = [...this.live.values()];
+    for (const handle of handles) handle.cancel(reason);
+    const timeout = sleep(timeoutMs, undefined, { ref: false });
+    await Promise.race([Promise.allSettled(handles.map((h) => h.result)), timeout]);
+  }
+
+  private track(handle: RunHandle): RunHandle {
+    this.live.set(handle.runId, handle);
+    void handle.result.finally(() => {
+      if (this.live.get(handle.runId) === handle) this.live.delete(handle.runId);
+    });
+    return handle;
+  }
+
+  private refuseWhenClosing(): void {
+    if (this.closing) throw new CadreError('unavailable', 'The server is shutting down; try again later');
+  }
+}
+
+/** Whether `caller` may see a run: its own key's (any key's for an admin), and its own user's when it names one. */
+export function visible(record: RunRecord, caller: Caller): boolean {
+  const owner = record.settings?.owner as RunOwner | undefined;
+  if (!caller.admin && owner?.key !== caller.keyId) return false;
+  return caller.user === undefined || owner?.user === caller.user;
+}
+
+function conflict(status: RunState, wanted: 'cancelled' | 'answered'): string {
+  if (wanted === 'answered') return `The run is ${status}; only a run awaiting approval can be answered`;
+  if (status === 'awaiting_approval') return 'The run waits for approval; answer it with POST /runs/{id}/approval';
+  if (status === 'running') return 'The run is carried out by another process; cancel it there';
+  return `The run is ${status}; there is nothing to cancel`;
+}

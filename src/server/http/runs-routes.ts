@@ -1,0 +1,169 @@
+import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { RunAppEntry, RunHandle, RunOwner, RunRecord } from '../../runtime/index.js';
+import type { ApiEnv } from './api-key-auth.js';
+import { ErrorSchema } from './http-errors.js';
+import { streamRunEvents } from './run-events-sse.js';
+import type { RunService } from './run-service.js';
+import {
+  ApprovalSchema,
+  CancelSchema,
+  EventStreamSchema,
+  EventsHeaders,
+  EventsQuery,
+  ListQuery,
+  RunIdParams,
+  RunListSchema,
+  RunSchema,
+  StartRunSchema,
+} from './runs-schemas.js';
+
+/** How the runs sub-app streams events. */
+export interface RunsAppOptions {
+  runs: RunService;
+  stallMs: number;
+  heartbeatMs: number;
+  shutdown: AbortSignal;
+  /** The streams open now; each removes itself once its final frame is written. */
+  openStreams: Set<Promise<void>>;
+  /** Answers a request whose body or parameters fail their schema. */
+  invalid: (issues: z.ZodError, c: Context) => Response;
+}
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+const errors = {
+  400: json(ErrorSchema, 'Bad input'),
+  401: json(ErrorSchema, 'No valid API key'),
+  404: json(ErrorSchema, 'No such run for this key and user'),
+} as const;
+const sse = { content: { 'text/event-stream': { schema: EventStreamSchema } }, description: "The run's events" };
+const tags = ['runs'];
+
+const startRun = createRoute({
+  method: 'post',
+  path: '/',
+  tags,
+  summary: 'Start a run of a registered team or agent',
+  request: { body: { required: true, ...json(StartRunSchema, 'The run to start') } },
+  responses: { 202: json(RunSchema, 'Started (committed)'), 200: sse, ...errors, 409: json(ErrorSchema, 'Conflict') },
+});
+const listRuns = createRoute({
+  method: 'get',
+  path: '/',
+  tags,
+  summary: "The caller's runs, newest first",
+  request: { query: ListQuery },
+  responses: { 200: json(RunListSchema, 'Runs'), ...errors },
+});
+const getRun = createRoute({
+  method: 'get',
+  path: '/{id}',
+  tags,
+  summary: 'One run',
+  request: { params: RunIdParams },
+  responses: { 200: json(RunSchema, 'The run'), ...errors },
+});
+const runEvents = createRoute({
+  method: 'get',
+  path: '/{id}/events',
+  tags,
+  summary: "A run's events as SSE: replayed from `from` or Last-Event-ID, then live",
+  request: { params: RunIdParams, query: EventsQuery, headers: EventsHeaders },
+  responses: { 200: sse, ...errors },
+});
+const cancelRun = createRoute({
+  method: 'post',
+  path: '/{id}/cancel',
+  tags,
+  summary: 'Stop a run at its next step (resumable)',
+  request: { params: RunIdParams, body: { required: false, ...json(CancelSchema, 'Why') } },
+  responses: { 202: json(RunSchema, 'Stopping'), ...errors, 409: json(ErrorSchema, 'Not running here') },
+});
+const approveRun = createRoute({
+  method: 'post',
+  path: '/{id}/approval',
+  tags,
+  summary: 'Answer what a run awaiting approval waits for (its plan or a tool call), and resume it',
+  request: { params: RunIdParams, body: { required: true, ...json(ApprovalSchema, 'The decision') } },
+  responses: { 202: json(RunSchema, 'Resumed'), 200: sse, ...errors, 409: json(ErrorSchema, 'Not waiting') },
+});
+
+/** The runs resource: start, list, read, follow (SSE), cancel and answer runs. */
+export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
+  const { runs } = options;
+  const app = new OpenAPIHono<ApiEnv>({
+    defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
+  });
+  const follow = (c: Context, runId: string, fromSeq: number, handle?: RunHandle, cancelOnDisconnect = false) =>
+    streamRunEvents(c, {
+      runId,
+      events: (signal) => (handle ? handle.events(fromSeq) : runs.events(runId, fromSeq, signal)),
+      status: async () => (handle ? (await handle.result).status : runs.status(runId)),
+      stallMs: options.stallMs,
+      heartbeatMs: options.heartbeatMs,
+      // A run of this process ends its own stream: shutdown stops the run, and its last events still go out.
+      shutdown: handle ? new AbortController().signal : options.shutdown,
+      openStreams: options.openStreams,
+      ...(cancelOnDisconnect && handle ? { onDisconnect: () => handle.cancel('the client disconnected') } : {}),
+    });
+  const started = (c: Context, handle: RunHandle, stream?: boolean, onDisconnect?: string, fromSeq = 1) => {
+    c.header('X-Cadre-Run-Id', handle.runId);
+    c.header('Location', `/runs/${handle.runId}`);
+    if (stream) return follow(c, handle.runId, fromSeq, handle, onDisconnect === 'cancel');
+    return c.json(runView(runs.get(handle.runId, c.var.caller)), 202);
+  };
+
+  app.openapi(startRun, async (c) => {
+    const { stream, onDisconnect, ...input } = c.req.valid('json');
+    const handle = await runs.start(input, c.var.caller);
+    return started(c, handle, stream, onDisconnect);
+  });
+  app.openapi(listRuns, (c) => {
+    const { limit, before } = c.req.valid('query');
+    const page = runs.list(c.var.caller, { limit, ...(before !== undefined ? { before } : {}) });
+    return c.json({ runs: page.map(runView) }, 200);
+  });
+  app.openapi(getRun, (c) => c.json(runView(runs.get(c.req.valid('param').id, c.var.caller)), 200));
+  app.openapi(runEvents, (c) => {
+    const { id } = c.req.valid('param');
+    runs.get(id, c.var.caller);
+    const lastSeen = c.req.valid('header')['last-event-id'];
+    const from = lastSeen !== undefined ? Number(lastSeen) + 1 : (c.req.valid('query').from ?? 1);
+    return follow(c, id, from, runs.handle(id));
+  });
+  app.openapi(cancelRun, async (c) => {
+    const { id } = c.req.valid('param');
+    const reason = c.req.valid('json').reason ?? 'cancelled over HTTP';
+    return c.json(runView(runs.cancel(id, c.var.caller, reason)), 202);
+  });
+  app.openapi(approveRun, async (c) => {
+    const { id } = c.req.valid('param');
+    const { stream, onDisconnect, ...decision } = c.req.valid('json');
+    const { handle, fromSeq } = await runs.decide(id, c.var.caller, decision);
+    return started(c, handle, stream, onDisconnect, fromSeq);
+  });
+  return app;
+}
+
+/** A run record as the API shows it: never its owner's key id or internal settings. */
+export function runView(record: RunRecord): z.infer<typeof RunSchema> {
+  const settings = record.settings ?? {};
+  const entry = (settings.app ?? {}) as RunAppEntry;
+  const owner = settings.owner as RunOwner | undefined;
+  return {
+    id: record.id,
+    goal: record.goal,
+    status: record.status,
+    ...(entry.team !== undefined ? { team: entry.team } : {}),
+    ...(entry.agent !== undefined ? { agent: entry.agent } : {}),
+    ...(owner?.user !== undefined ? { user: owner.user } : {}),
+    metadata: (settings.metadata ?? {}) as Record<string, unknown>,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    ...(record.plan !== undefined ? { plan: record.plan } : {}),
+    ...(record.result !== undefined ? { result: record.result as Record<string, unknown> } : {}),
+  };
+}
