@@ -45,6 +45,11 @@ export interface StepJournal {
   append(step: JournalStep): void | Promise<void>;
   /** The steps recorded for a task attempt (its `attemptKey`), in order. */
   replay(runId: string, taskId: string): readonly JournalStep[] | Promise<readonly JournalStep[]>;
+  /**
+   * Optional: every step of a run, grouped by task attempt key (each attempt's steps in order), for
+   * a run's trace in one read rather than one per attempt.
+   */
+  replayRun?(runId: string): ReadonlyMap<string, readonly JournalStep[]>;
 }
 
 /** A StepJournal held in memory; the default for a single process. */

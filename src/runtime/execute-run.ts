@@ -227,10 +227,13 @@ async function traceOf(
   runId: string,
   taskIds: string[],
 ): Promise<JournalStep[]> {
+  // One read of the whole run where the journal offers it, else one per attempt.
+  const all = journal.replayRun?.(runId);
+  const replay = all ? (key: string) => all.get(key) ?? [] : (key: string) => journal.replay(runId, key);
   const steps: JournalStep[] = [];
   for (const id of taskIds) {
     for (let attempt = 1; attempt <= 20; attempt++) {
-      const recorded = await journal.replay(runId, attempt === 1 ? id : `${id}#${attempt}`);
+      const recorded = await replay(attempt === 1 ? id : `${id}#${attempt}`);
       if (recorded.length === 0 && attempt > 1) break;
       steps.push(...recorded);
     }

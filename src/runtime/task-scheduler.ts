@@ -19,6 +19,11 @@ export interface TaskSchedulerOptions {
   episodes?: EpisodeStore;
   /** Called as each task ends in this process, so a run that stops early still reports them. */
   onOutcome?: (outcome: TaskOutcome) => void;
+  /**
+   * Run each queued task in the async context it was issued from. The workflow needs it (LangGraph's
+   * `interrupt()` finds its task through that context); binding costs a little, so others skip it.
+   */
+  bindContext?: boolean;
   /** Around each task that runs (memory: recall before, record after). */
   hooks?: {
     before?: (task: Task) => Promise<string | undefined>;
@@ -60,33 +65,32 @@ export class TaskScheduler {
         revision,
         `depends on ${blocked.taskId}, which ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`,
       );
-    // Bound to this task's async context: a queued job otherwise starts in the context of the job
-    // that freed its slot, and LangGraph's interrupt() would answer for the wrong task.
-    return await this.queue.add(
-      AsyncResource.bind(async () => {
-        if (this.stopped) return this.skip(task, revision, 'the run stops at the first failure (fail-fast)');
-        const { failurePolicy } = o.policy;
-        const recalled = await o.hooks?.before?.(task);
-        const outcome = await runTask({
-          task,
-          inputs,
-          roles: o.roles,
-          context: o.context,
-          retries: failurePolicy === 'continue' || failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries,
-          revision,
-          firstAttempt,
-          reflect: failurePolicy === 'reflect',
-          ...(o.episodes ? { episodes: o.episodes } : {}),
-          ...(recalled ? { recalled } : {}),
-        });
-        await o.hooks?.after?.(task, outcome);
-        if (outcome.status === 'failed' && failurePolicy === 'fail-fast') this.stopped = true;
-        settleTask(o.context, o.outcomes, firstAttempt, outcome);
-        o.onOutcome?.(outcome);
-        return outcome;
-      }),
-      { priority: this.priority.get(task.id) ?? 0 },
-    );
+    // A queued job otherwise starts in the async context of the job that freed its slot.
+    const job = async (): Promise<TaskOutcome> => {
+      if (this.stopped) return this.skip(task, revision, 'the run stops at the first failure (fail-fast)');
+      const { failurePolicy } = o.policy;
+      const recalled = await o.hooks?.before?.(task);
+      const outcome = await runTask({
+        task,
+        inputs,
+        roles: o.roles,
+        context: o.context,
+        retries: failurePolicy === 'continue' || failurePolicy === 'fail-fast' ? 0 : o.policy.maxRetries,
+        revision,
+        firstAttempt,
+        reflect: failurePolicy === 'reflect',
+        ...(o.episodes ? { episodes: o.episodes } : {}),
+        ...(recalled ? { recalled } : {}),
+      });
+      await o.hooks?.after?.(task, outcome);
+      if (outcome.status === 'failed' && failurePolicy === 'fail-fast') this.stopped = true;
+      settleTask(o.context, o.outcomes, firstAttempt, outcome);
+      o.onOutcome?.(outcome);
+      return outcome;
+    };
+    return await this.queue.add(o.bindContext ? AsyncResource.bind(job) : job, {
+      priority: this.priority.get(task.id) ?? 0,
+    });
   }
 
   private skip(task: Task, revision: number, reason: string): TaskOutcome {

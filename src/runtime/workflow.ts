@@ -130,6 +130,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
 
   const memory = o.memory;
   const scheduler = new TaskScheduler({
+    bindContext: true,
     roles: o.roles,
     context: o.context,
     policy: o.policy,

@@ -39,6 +39,28 @@ describe('run()', () => {
     expect(result.trace.map((s) => s.kind)).toEqual(['model', 'tool', 'model']);
   });
 
+  it("keeps every attempt's steps in the trace, in plan order and attempt by attempt", async () => {
+    // The first attempt ends past the agent's step limit; the retry answers at once.
+    const model = new ScriptedChatModel({
+      respond: ({ call }) =>
+        call < 2 ? { toolCalls: [{ name: 'echo', args: { text: `try ${call}` } }] } : 'second try',
+    });
+    const result = await run({
+      goal: 'g',
+      agent: { ...agent, maxSteps: 2 },
+      model,
+      config: { ...offline, failurePolicy: 'retry', maxRetries: 1 },
+    }).result;
+    expect(result.status).toBe('completed');
+    expect(result.trace.map((s) => `${s.taskId}:${s.kind}`)).toEqual([
+      'main:model',
+      'main:tool',
+      'main:model',
+      'main:tool',
+      'main#2:model',
+    ]);
+  });
+
   it('stops at maxSteps with budget_exceeded and keeps what it had', async () => {
     const handle = run({ goal: 'loop', agent, model: loopingModel(), config: { ...offline, maxSteps: 3 } });
     const result = await handle.result;

@@ -10,6 +10,7 @@ import { WriteBatch } from './write-batch.js';
 export class SqliteStepJournal implements StepJournal {
   private readonly insert;
   private readonly select;
+  private readonly selectRun;
   private readonly batch: WriteBatch;
 
   constructor(db: SqliteDatabase) {
@@ -17,6 +18,9 @@ export class SqliteStepJournal implements StepJournal {
     this.insert = db.prepare('INSERT OR REPLACE INTO steps (run_id, task_key, idx, body) VALUES (?, ?, ?, ?)');
     this.select = db.prepare<[string, string], { body: string }>(
       'SELECT body FROM steps WHERE run_id = ? AND task_key = ? ORDER BY idx',
+    );
+    this.selectRun = db.prepare<[string], { task_key: string; body: string }>(
+      'SELECT task_key, body FROM steps WHERE run_id = ? ORDER BY task_key, idx',
     );
   }
 
@@ -27,5 +31,16 @@ export class SqliteStepJournal implements StepJournal {
 
   replay(runId: string, taskId: string): JournalStep[] {
     return this.select.all(runId, taskId).map((row) => JSON.parse(row.body) as JournalStep);
+  }
+
+  replayRun(runId: string): Map<string, JournalStep[]> {
+    const byAttempt = new Map<string, JournalStep[]>();
+    for (const row of this.selectRun.all(runId)) {
+      const steps = byAttempt.get(row.task_key);
+      const step = JSON.parse(row.body) as JournalStep;
+      if (steps) steps.push(step);
+      else byAttempt.set(row.task_key, [step]);
+    }
+    return byAttempt;
   }
 }
