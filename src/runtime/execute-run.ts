@@ -55,7 +55,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
           );
         }, config.maxWallTimeMs);
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
-  store.runs.update(runId, { status: 'running' });
+  // A new run's record was made `running` by this process a moment ago; a resumed one is claimed here.
+  if (x.resuming) store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
   const finished: TaskOutcome[] = [];
   let approval: PendingApproval | undefined;
