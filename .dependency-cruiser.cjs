@@ -1,4 +1,4 @@
-/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- app <- server <- cli. */
+/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- app <- server <- cli; client <- core's types only. */
 const layer = (name, path, mayImport) => ({
   name: `${name}-imports-only-below`,
   severity: 'error',
@@ -54,6 +54,27 @@ module.exports = {
       'src/app',
       'src/server',
     ]),
+    // cadre/client runs in browsers: cadre's error and event types, and one SSE parser, nothing else.
+    {
+      name: 'client-imports-only-core-types',
+      severity: 'error',
+      comment: 'src/client may import only src/core/errors.ts and src/core/events.ts (and what they import)',
+      from: { path: '^src/client/' },
+      to: {
+        path: '^(src|agents|planners|memory|tools)/',
+        pathNot: ['^src/client/', '^src/core/(errors|events|usage)[.]ts$'],
+      },
+    },
+    {
+      name: 'client-packages-browser-safe',
+      severity: 'error',
+      comment: 'src/client may use only eventsource-parser from npm (no database, model or server packages)',
+      from: { path: '^src/client/' },
+      to: {
+        dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown', 'core'],
+        pathNot: ['eventsource-parser'],
+      },
+    },
     {
       name: 'no-dev-deps-in-library',
       severity: 'error',

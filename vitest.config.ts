@@ -17,6 +17,7 @@ export default defineConfig({
       { find: /^cadre\/tools$/, replacement: here('./tools/index.ts') },
       { find: /^cadre\/models$/, replacement: here('./src/models/index.ts') },
       { find: /^cadre\/testing$/, replacement: here('./src/testing/index.ts') },
+      { find: /^cadre\/client$/, replacement: here('./src/client/index.ts') },
       { find: /^cadre$/, replacement: here('./src/index.ts') },
     ],
   },

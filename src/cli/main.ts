@@ -207,6 +207,35 @@ program
     });
   });
 
+const threadsCommand = program
+  .command('threads')
+  .description("list the conversations of `cadre serve` (every key's), newest first")
+  .option('--json', 'print JSON lines')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--limit <n>', 'how many threads', positiveInt, 20)
+  .action(async (flags: { json?: boolean; data?: string; limit: number }) => {
+    process.exitCode = (await import('./threads-command.js')).listThreads({
+      config: { dataDir: flags.data },
+      json: Boolean(flags.json),
+      limit: flags.limit,
+    });
+  });
+threadsCommand
+  .command('show')
+  .argument('<id>', 'the thread')
+  .description('one thread and its messages, in order')
+  .option('--json', 'print JSON')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .action(async (id: string, _flags: unknown, command: Command) => {
+    // `threads` takes --json and --data too, and may parse them first.
+    const flags = command.optsWithGlobals<{ json?: boolean; data?: string }>();
+    process.exitCode = (await import('./threads-command.js')).showThread({
+      config: { dataDir: flags.data },
+      id,
+      json: Boolean(flags.json),
+    });
+  });
+
 program
   .command('events')
   .argument('<runId>', 'the run')

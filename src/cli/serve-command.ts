@@ -40,6 +40,10 @@ export async function serve(options: ServeOptions): Promise<number> {
   process.stderr.write(
     `cadre serving ${pc.bold(serving.url)} (runs in ${loadConfig(options.config).dataDir}) · teams: ${teams}${agents ? ` · agents: ${agents}` : ''}\n`,
   );
+  const { resumed, failed } = serving.redriven;
+  if (resumed.length) process.stderr.write(`Resumed ${resumed.length} run(s) left running by a stopped process\n`);
+  for (const { runId, error } of failed)
+    process.stderr.write(pc.yellow(`Could not resume run ${runId} (${error.code}): ${error.message}\n`));
   if (!['127.0.0.1', 'localhost', '::1'].includes(api.options.host))
     process.stderr.write(pc.yellow(`Listening on ${api.options.host}: other machines can reach this server.\n`));
   const signal = await new Promise<string>((resolve) => {

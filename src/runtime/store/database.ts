@@ -47,6 +47,19 @@ const schema = [
      id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL, admin INTEGER NOT NULL,
      created_at INTEGER NOT NULL, revoked_at INTEGER
    ) WITHOUT ROWID`,
+  // Conversations over HTTP (see ThreadStore): each message starts, or is the answer of, one run.
+  `CREATE TABLE IF NOT EXISTS threads (
+     id TEXT PRIMARY KEY, owner_key TEXT NOT NULL, owner_user TEXT, team TEXT, agent TEXT, policy TEXT NOT NULL,
+     context_tokens INTEGER NOT NULL, metadata TEXT, summary TEXT, folded_seq INTEGER, folded_reply INTEGER,
+     created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS threads_owner ON threads (owner_key, created_at)',
+  `CREATE TABLE IF NOT EXISTS thread_messages (
+     thread_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, role TEXT NOT NULL, text TEXT NOT NULL,
+     run_id TEXT, status TEXT NOT NULL, created_at INTEGER NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   ) WITHOUT ROWID`,
+  'CREATE INDEX IF NOT EXISTS thread_messages_status ON thread_messages (status, thread_id)',
 ];
 
 /** Columns added after a table first shipped: added in place to databases made before them. */

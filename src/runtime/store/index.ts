@@ -7,3 +7,4 @@ export * from './sqlite-tool-call-journal.js';
 export * from './task-outcome-log.js';
 export * from './write-batch.js';
 export * from './api-key-store.js';
+export * from './thread-store.js';

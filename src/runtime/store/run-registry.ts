@@ -98,6 +98,30 @@ export class RunRegistry {
     return row ? toRecord(row) : undefined;
   }
 
+  /**
+   * Claims for this process the runs left `running` by a process of this host that is gone (those
+   * `accept` takes), and returns them as they were (`interrupted`). A claim is a compare-and-set on
+   * the dead process's id, so of two processes starting at once only one gets each run.
+   */
+  claimInterrupted(accept: (record: RunRecord) => boolean = () => true): RunRecord[] {
+    const rows = this.db
+      .prepare<[string], Row>("SELECT * FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL")
+      .all(hostname());
+    const claim = this.db.prepare(
+      "UPDATE runs SET pid = ?, updated_at = ? WHERE id = ? AND status = 'running' AND pid = ?",
+    );
+    const claimed: RunRecord[] = [];
+    for (const row of rows) {
+      const record = toRecord(row);
+      if (record.status !== 'interrupted' || !accept(record)) continue;
+      this.batch.write(() => {
+        if (claim.run(process.pid, Date.now(), row.id, row.pid).changes === 1) claimed.push(record);
+      });
+    }
+    this.batch.commit();
+    return claimed;
+  }
+
   /** The newest runs first, at most `limit` (default 50). */
   list(limit = 50): RunRecord[] {
     return this.listStatement.all(limit).map(toRecord);

@@ -21,7 +21,8 @@ export const userHeader = 'x-cadre-user';
 
 // Names a key is commonly passed under in a URL, where it ends up in logs and browser history.
 const keyParams = ['key', 'api_key', 'apikey', 'access_token', 'token', 'auth'];
-const userPattern = /^[\w.@:+-]{1,128}$/;
+/** What an end user's id may be (`X-Cadre-User`, or the `user` of an OpenAI request). */
+export const userPattern = /^[\w.@:+-]{1,128}$/;
 
 /**
  * Authenticates every request by `Authorization: Bearer <key>` against the stored keys (hashed,

@@ -12,6 +12,8 @@ import { errorResponse } from './http-errors.js';
 import { hostOriginGuard, loopbackPolicy, type HostOriginPolicy } from './request-guard.js';
 import { RunService } from './run-service.js';
 import { createRunsApp } from './runs-routes.js';
+import { createThreadsApp } from './threads-routes.js';
+import { createOpenAIApp } from './openai-routes.js';
 import { loadHttpServerOptions, type HttpServerOptions, type HttpServerOptionsInput } from './server-options.js';
 
 /** What the HTTP API serves: the app registry, where runs are stored, and the server's settings. */
@@ -92,6 +94,34 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     '/runs',
     createRunsApp({
       runs,
+      stallMs: server.sseStallMs,
+      heartbeatMs: server.sseHeartbeatMs,
+      shutdown: shutdown.signal,
+      openStreams,
+      invalid,
+    }),
+  );
+  // The key check runs inside the sub-app, so that its errors too come out in OpenAI's shape.
+  app.route(
+    '/v1',
+    createOpenAIApp({
+      app: options.app,
+      runs,
+      auth,
+      tools: server.openaiTools,
+      heartbeatMs: server.sseHeartbeatMs,
+      logger,
+    }),
+  );
+  app.use('/threads/*', auth);
+  app.route(
+    '/threads',
+    createThreadsApp({
+      app: options.app,
+      config: options.config ?? {},
+      store,
+      runs,
+      pollMs: server.ssePollMs,
       stallMs: server.sseStallMs,
       heartbeatMs: server.sseHeartbeatMs,
       shutdown: shutdown.signal,

@@ -8,3 +8,4 @@ export {
 } from './server-options.js';
 export { loopbackPolicy, type HostOriginPolicy } from './request-guard.js';
 export type { Caller } from './api-key-auth.js';
+export type { RedriveReport } from './run-service.js';

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
-import type { PlanDecision, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
+import type { PlanDecision, RunAppEntry, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
 import type { CadreStore } from '../../runtime/store/index.js';
-import { resumeNamed, runNamed, type CadreApp, type RunBudget } from '../../app/index.js';
+import { hasEntry, resumeNamed, runNamed, type CadreApp, type RunBudget } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
 
 /** What a caller asks for to start a run. */
@@ -13,6 +13,8 @@ export interface StartRunInput {
   budget?: RunBudget;
   privacy?: 'public' | 'sensitive';
   metadata?: Record<string, unknown>;
+  /** Default: a new id (a thread names its message's run before starting it). */
+  runId?: string;
 }
 
 /**
@@ -82,6 +84,30 @@ export class RunService {
     }
   }
 
+  /**
+   * Resumes every run a dead process of this host left `running` that was started by a name the
+   * registry has, so that no run stays `running` forever after a crash. Each run is claimed by one
+   * process only; one that cannot be resumed is marked `interrupted` and reported.
+   */
+  async redrive(): Promise<RedriveReport> {
+    const { app, config, store } = this.options;
+    const claimed = store.runs.claimInterrupted((record) => {
+      const entry = record.settings?.app as RunAppEntry | undefined;
+      return entry !== undefined && hasEntry(app, entry);
+    });
+    const report: RedriveReport = { resumed: [], failed: [] };
+    for (const record of claimed) {
+      try {
+        this.track(await resumeNamed(record.id, { app, config }));
+        report.resumed.push(record.id);
+      } catch (error) {
+        store.runs.update(record.id, { status: 'interrupted' });
+        report.failed.push({ runId: record.id, error: CadreError.from(error) });
+      }
+    }
+    return report;
+  }
+
   /** The handle of a run running in this process, if any. */
   handle(runId: string): RunHandle | undefined {
     return this.live.get(runId);
@@ -137,6 +163,12 @@ export class RunService {
   private refuseWhenClosing(): void {
     if (this.closing) throw new CadreError('unavailable', 'The server is shutting down; try again later');
   }
+}
+
+/** What {@link RunService.redrive} did with the runs it found left `running` by a dead process. */
+export interface RedriveReport {
+  resumed: string[];
+  failed: Array<{ runId: string; error: CadreError }>;
 }
 
 /** Whether `caller` may see a run: its own key's (any key's for an admin), and its own user's when it names one. */

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createAdaptorServer } from '@hono/node-server';
 import { CadreError } from '../../core/index.js';
 import type { HttpApi } from './http-app.js';
+import type { RedriveReport } from './run-service.js';
 import { loopbackPolicy } from './request-guard.js';
 
 /** A listening API server. */
@@ -11,6 +12,8 @@ export interface HttpApiServing {
   /** `http://host:port`, with the port actually bound. */
   url: string;
   port: number;
+  /** The runs a dead process left `running` that this server resumed (or failed to) as it started. */
+  redriven: RedriveReport;
   /**
    * Graceful stop: stops accepting connections, stops running runs at their next step (they stay
    * resumable), ends every event stream with a final frame, then closes what is left.
@@ -23,6 +26,9 @@ export async function serveHttpApi(api: HttpApi): Promise<HttpApiServing> {
   const { host, port } = api.options;
   // Node's own Request and Response stay as they are for the rest of the process.
   const server = createAdaptorServer({ fetch: api.app.fetch, overrideGlobalObjects: false }) as Server;
+  // Runs a dead process left `running` are resumed before the first request, so none stays `running`
+  // forever and a client reconnecting at once follows the resumed run rather than its interruption.
+  const redriven = await api.runs.redrive();
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -41,6 +47,7 @@ export async function serveHttpApi(api: HttpApi): Promise<HttpApiServing> {
   return {
     url: `http://${urlHost}:${bound}`,
     port: bound,
+    redriven,
     close: (reason) =>
       (closing ??= (async () => {
         let done = false;

@@ -38,6 +38,8 @@ export const HttpServerOptionsSchema = z.object({
   ssePollMs: z.coerce.number().int().positive().default(250),
   /** On shutdown, how long running runs get to reach their next step before streams are closed. */
   drainMs: z.coerce.number().int().positive().default(10_000),
+  /** `tools` or `functions` in a `/v1/chat/completions` request: `reject` (400) or `ignore` (dropped). */
+  openaiTools: z.enum(['reject', 'ignore']).default('reject'),
 });
 
 /** The HTTP server's settings once loaded. */

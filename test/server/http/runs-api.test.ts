@@ -219,6 +219,13 @@ describe('/openapi.json', () => {
         'GET /runs/{id}/events',
         'POST /runs/{id}/cancel',
         'POST /runs/{id}/approval',
+        'GET /threads',
+        'POST /threads',
+        'GET /threads/{id}',
+        'POST /threads/{id}/messages',
+        'GET /v1/models',
+        'GET /v1/models/{model}',
+        'POST /v1/chat/completions',
       ].sort(),
     );
     expect(document.components.securitySchemes).toMatchObject({ apiKey: { type: 'http', scheme: 'bearer' } });
