@@ -31,11 +31,11 @@ export interface DirectRunOptions {
  */
 export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
   const { runId, events } = o.context;
-  const { planContext, validate } = planChecks(o.roles, o.context.signal);
+  const { planContext, validate, restore: readBack } = planChecks(o.roles, o.context.signal);
   const kept = o.outcomes.lastRevision(runId);
   let state: RevisionState;
   if (kept) {
-    state = restore(o, validate(kept.graph), kept);
+    state = restore(o, readBack(kept.graph), kept);
   } else {
     const report = await o.planner.plan(o.goal, planContext());
     events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });

@@ -11,5 +11,16 @@ export function planChecks(roles: RoleRegistry, signal: AbortSignal) {
     }),
     validate: (graph: unknown): TaskGraph =>
       validateTaskGraph(graph, { roles: roles.names(), tools: roles.tools().map((t) => t.name) }),
+    /**
+     * A kept plan, read back on resume, checked against today's team. Not against the size limits
+     * that guard model-written plans: it was accepted when made, perhaps by a planner that raised them.
+     */
+    restore: (graph: unknown): TaskGraph =>
+      validateTaskGraph(graph, {
+        roles: roles.names(),
+        tools: roles.tools().map((t) => t.name),
+        maxTasks: Number.MAX_SAFE_INTEGER,
+        maxDepth: Number.MAX_SAFE_INTEGER,
+      }),
   };
 }

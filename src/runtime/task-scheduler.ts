@@ -3,7 +3,7 @@ import PQueue from 'p-queue';
 import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { schedulingPriority, topologicalOrder, type Task, type TaskGraph } from '../../planners/index.js';
-import type { CadreConfig } from '../core/index.js';
+import { throwIfAborted, type CadreConfig } from '../core/index.js';
 import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, settleTask, skippedOutcome } from './task-runner.js';
@@ -67,6 +67,8 @@ export class TaskScheduler {
       );
     // A queued job otherwise starts in the async context of the job that freed its slot.
     const job = async (): Promise<TaskOutcome> => {
+      // A cancelled run (or one past its budget) starts nothing new; what is running drains.
+      throwIfAborted(o.context.signal);
       if (this.stopped) return this.skip(task, revision, 'the run stops at the first failure (fail-fast)');
       const { failurePolicy } = o.policy;
       const recalled = await o.hooks?.before?.(task);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resume, run, type CadreEvent, type PlanDecision } from 'cadre';
-import { LlmPlanner, LlmReplanner, StaticPlanner, type TaskGraphInput } from 'cadre/planners';
+import { LlmPlanner, LlmReplanner, StaticPlanner, validateTaskGraph, type TaskGraphInput } from 'cadre/planners';
 import { ScriptedChatModel } from 'cadre/testing';
 import { InMemoryEpisodeStore } from 'cadre/memory';
 import type { AgentContext, AgentTask } from 'cadre/agents';
@@ -259,6 +259,35 @@ describe('orchestrator', () => {
     expect(fresh.filter((e) => e.type === 'plan.created' || e.type === 'plan.revised')).toEqual([]);
     expect(result.plan!.tasks.map((t) => t.id)).toEqual(['a', 'b2', 'c', 'd']);
     expect(result.answer).toBe('d(a,c)');
+  });
+
+  it('resumes a plan past the default size limits (its planner raised them) and starts no task after a cancel', async () => {
+    const spans: Span[] = [];
+    const databasePath = fileDb();
+    const ids = Array.from({ length: 60 }, (_, i) => `p${i}`);
+    const graph = { goal: 'g', tasks: [...ids.map((id) => plainTask(id)), plainTask('join', ids)] };
+    const options = () => ({
+      roles: team(spans),
+      planner: {
+        plan: async (_goal: string, context: { roles: ReadonlyArray<{ name: string }> }) => ({
+          graph: validateTaskGraph(graph, { roles: context.roles.map((r) => r.name), maxTasks: 100 }),
+          attempts: 0,
+          rejected: [],
+        }),
+      },
+      model,
+      config: { ...offline, databasePath },
+    });
+    const first = run({ goal: 'g', ...options() });
+    let completed = 0;
+    first.on('task.completed', () => ++completed === 60 && first.cancel('test'));
+    const { result: stopped, events: before } = await collect(first);
+    expect(stopped.status).toBe('cancelled');
+    expect(startedIds(before)).not.toContain('join');
+    const { result, events } = await collect(resume(stopped.runId, options()));
+    expect(result.status).toBe('completed');
+    const resumedAt = events.find((x) => x.type === 'run.resumed')!.seq;
+    expect(startedIds(events.filter((e) => e.seq >= resumedAt))).toEqual(['join']);
   });
 
   it('a replanner that cannot produce a valid revision ends replanning, not the run', async () => {
