@@ -18,15 +18,23 @@ export interface RetryOptions {
 const retryable = (e: unknown) =>
   CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
 
+/** Where a model call goes and how it is retried. */
+export interface ModelCallOptions {
+  signal?: AbortSignal;
+  ref?: Pick<ModelRef, 'provider' | 'model'>;
+  retry?: RetryOptions;
+}
+
 /**
- * Calls a chat model once, retrying rate limits and server errors with exponential backoff (or as
- * long as the server's Retry-After says, capped), and maps failures to CadreErrors.
+ * Runs one model call under cadre's retry policy: rate limits and server errors are retried with
+ * exponential backoff (or as long as the server's Retry-After says, capped), failures are mapped to
+ * CadreErrors. `mayRetry` can refuse a retry, e.g. once a stream has shown part of its reply.
  */
-export async function invokeModel(
-  model: Runnable<BaseMessage[], AIMessage>,
-  messages: BaseMessage[],
-  options: { signal?: AbortSignal; ref?: Pick<ModelRef, 'provider' | 'model'>; retry?: RetryOptions } = {},
-): Promise<AIMessage> {
+export async function withModelRetry<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  options: ModelCallOptions,
+  mayRetry: () => boolean = () => true,
+): Promise<T> {
   const { retries = 3, baseDelayMs = 500, maxDelayMs = 30_000 } = options.retry ?? {};
   const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>(
     (context) => {
@@ -35,11 +43,14 @@ export async function invokeModel(
       return Math.min(maxDelayMs, asked ?? baseDelayMs * 2 ** (context.attempt - 1));
     },
   );
-  const policy = retry(handleWhen(retryable), { maxAttempts: retries, backoff });
+  const policy = retry(
+    handleWhen((e) => mayRetry() && retryable(e)),
+    { maxAttempts: retries, backoff },
+  );
   try {
     return await policy.execute(async ({ signal }) => {
       try {
-        return await model.invoke(messages, { signal });
+        return await call(signal);
       } catch (error) {
         throw toModelError(error, options.ref);
       }
@@ -48,4 +59,13 @@ export async function invokeModel(
     if (options.signal?.aborted) throw cancelledError(options.signal);
     throw toModelError(error, options.ref);
   }
+}
+
+/** Calls a chat model once under the retry policy (see `withModelRetry`). */
+export function invokeModel(
+  model: Runnable<BaseMessage[], AIMessage>,
+  messages: BaseMessage[],
+  options: ModelCallOptions = {},
+): Promise<AIMessage> {
+  return withModelRetry((signal) => model.invoke(messages, { signal }), options);
 }

@@ -1,16 +1,9 @@
 import { AIMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
-import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
-import { CadreError, cancelledError } from '../core/index.js';
-import type { RetryOptions } from './invoke-model.js';
-import type { ModelRef } from './model-ref.js';
-import { toModelError } from './model-errors.js';
+import { withModelRetry, type ModelCallOptions } from './invoke-model.js';
 
 /** Where a streamed call goes, how it is retried, and who sees its chunks. */
-export interface StreamModelOptions {
-  signal?: AbortSignal;
-  ref?: Pick<ModelRef, 'provider' | 'model'>;
-  retry?: RetryOptions;
+export interface StreamModelOptions extends ModelCallOptions {
   /** Called with each chunk as it arrives, e.g. to emit `model.delta` events (see `modelDeltas`). */
   onChunk: (chunk: AIMessageChunk) => void;
 }
@@ -25,36 +18,20 @@ export async function streamModel(
   messages: BaseMessage[],
   options: StreamModelOptions,
 ): Promise<AIMessage> {
-  const { retries = 3, baseDelayMs = 500, maxDelayMs = 30_000 } = options.retry ?? {};
   let started = false;
-  const retryable = (e: unknown) =>
-    !started && CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
-  const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>(
-    (context) => {
-      const error = 'error' in context.result ? context.result.error : undefined;
-      const asked = CadreError.isInstance(error) ? (error.details.retryAfterMs as number | undefined) : undefined;
-      return Math.min(maxDelayMs, asked ?? baseDelayMs * 2 ** (context.attempt - 1));
-    },
-  );
-  const policy = retry(handleWhen(retryable), { maxAttempts: retries, backoff });
-  try {
-    return await policy.execute(async ({ signal }) => {
+  return withModelRetry(
+    async (signal) => {
       let whole: AIMessageChunk | undefined;
-      try {
-        for await (const chunk of await model.stream(messages, { signal })) {
-          started = true;
-          options.onChunk(chunk as AIMessageChunk);
-          whole = whole ? whole.concat(chunk as AIMessageChunk) : (chunk as AIMessageChunk);
-        }
-      } catch (error) {
-        throw toModelError(error, options.ref);
+      for await (const chunk of await model.stream(messages, { signal })) {
+        started = true;
+        options.onChunk(chunk as AIMessageChunk);
+        whole = whole ? whole.concat(chunk as AIMessageChunk) : (chunk as AIMessageChunk);
       }
       return toMessage(whole);
-    }, options.signal);
-  } catch (error) {
-    if (options.signal?.aborted) throw cancelledError(options.signal);
-    throw toModelError(error, options.ref);
-  }
+    },
+    options,
+    () => !started,
+  );
 }
 
 /** The chunks joined as a plain AIMessage, the type `invoke` returns and the journal stores. */

@@ -3,7 +3,7 @@ import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-label.js';
 import { planChecks } from './plan-checks.js';
-import { revisePlan } from './revise-plan.js';
+import { planReviser } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { RevisionRecord, TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
@@ -56,19 +56,7 @@ export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
       {
         policy: o.policy,
         issue: (task, revision, firstAttempt) => scheduler.execute(task, revision, firstAttempt),
-        revise: (graph, failed, completed) =>
-          revisePlan(
-            {
-              replanner: o.replanner,
-              validate,
-              planContext: planContext(),
-              events,
-              ...(o.onPlan ? { onPlan: o.onPlan } : {}),
-            },
-            graph,
-            failed,
-            completed,
-          ),
+        revise: planReviser({ replanner: o.replanner, validate, planContext, events, onPlan: o.onPlan }),
         onRevision: (next) => o.outcomes.putRevision(runId, next.revision, record(next)),
       },
       state,

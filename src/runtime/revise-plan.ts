@@ -46,3 +46,9 @@ export async function revisePlan(
   o.onPlan?.(revised);
   return revised;
 }
+
+/** `revisePlan` bound to a run's replanner, checks and events, as both engines call it. */
+export function planReviser(o: Omit<RevisePlanOptions, 'planContext'> & { planContext: () => PlanContext }) {
+  return (graph: TaskGraph, failed: TaskOutcome, completed: readonly string[]): Promise<TaskGraph | null> =>
+    revisePlan({ ...o, planContext: o.planContext() }, graph, failed, completed);
+}

@@ -9,7 +9,7 @@ import type { TaskOutcomeLog } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { TaskScheduler, runRevisions } from './task-scheduler.js';
 import { planChecks } from './plan-checks.js';
-import { revisePlan } from './revise-plan.js';
+import { planReviser } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
 
@@ -157,20 +157,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
   // A revision that cannot be made ends replanning, not the run (see revisePlan).
   const revise = step(
     'revise',
-    privately(async (graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null> =>
-      revisePlan(
-        {
-          replanner: o.replanner,
-          validate,
-          planContext: planContext(),
-          events,
-          ...(o.onPlan ? { onPlan: o.onPlan } : {}),
-        },
-        graph,
-        failed,
-        completed,
-      ),
-    ),
+    privately(planReviser({ replanner: o.replanner, validate, planContext, events, onPlan: o.onPlan })),
   );
 
   return entrypoint(

@@ -125,10 +125,10 @@ describe('EmbeddedVectorStore', () => {
         expect(await store.count()).toBe(2498);
         const after = (await query(store)).map((h) => h.id);
         // A loaded index answers exactly as before; a rebuilt HNSW graph is approximate and may
-        // swap a near-tie at the tail, so it must agree on the nearest and on 8 of the 10.
+        // swap near-ties, so its nearest must be among the first three before, and 8 of the 10 agree.
         if (repair === 'none') expect(after).toEqual(before);
         else {
-          expect(after[0]).toBe(before[0]);
+          expect(before.slice(0, 3)).toContain(after[0]);
           expect(after.filter((id) => before.includes(id)).length).toBeGreaterThanOrEqual(8);
         }
         return after;

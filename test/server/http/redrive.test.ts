@@ -23,7 +23,8 @@ async function serveInChild(data: string, env: Record<string, string>) {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', data, '--app', fixtureApp],
-    { cwd: root, env: { ...process.env, CADRE_DATABASE_PATH: '', ...env } },
+    // Plain output: picocolors colours it under CI=true, which would split the lines read below.
+    { cwd: root, env: { ...process.env, CADRE_DATABASE_PATH: '', NO_COLOR: '1', ...env } },
   );
   children.push(child);
   let stdout = '';

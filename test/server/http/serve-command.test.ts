@@ -8,7 +8,8 @@ import { parseFrames } from './http-fixtures.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 // Runs in the test's folder keep to its database; the suite's `:memory:` default would not be shared.
-const env = { ...process.env, CADRE_DATABASE_PATH: '' };
+// Plain output: picocolors colours it under CI=true, which would split the lines read below.
+const env = { ...process.env, CADRE_DATABASE_PATH: '', NO_COLOR: '1' };
 const children: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
