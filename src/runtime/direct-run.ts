@@ -82,9 +82,7 @@ function record(state: RevisionState): RevisionRecord {
 /** A kept revision as the loop continues it: completed tasks read back from the outcome log. */
 function restore(o: DirectRunOptions, graph: TaskGraph, kept: RevisionRecord & { revision: number }): RevisionState {
   // Revisions kept by single-agent runs before plans had many tasks hold only their task's first attempt.
-  const attempts = new Map(
-    Object.entries(kept.attempts ?? { [graph.tasks[0]!.id]: (kept.firstAttempt ?? 1) - 1 }).map(([id, n]) => [id, n]),
-  );
+  const attempts = new Map(Object.entries(kept.attempts ?? { [graph.tasks[0]!.id]: (kept.firstAttempt ?? 1) - 1 }));
   const outcomes = new Map<string, TaskOutcome>();
   for (const [taskId, firstAttempt] of Object.entries(kept.completed ?? {})) {
     const outcome = o.outcomes.get(o.context.runId, taskId, firstAttempt);
