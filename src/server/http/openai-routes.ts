@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { CadreError, type Logger } from '../../core/index.js';
 import type { CadreApp } from '../../app/index.js';
 import type { ApiEnv, Caller } from './api-key-auth.js';
+import { errorResponses, jsonContent } from './openapi-parts.js';
 import { chatCompletion } from './openai-completion.js';
 import { conversationGoal } from './openai-conversation.js';
 import { openAIErrorResponse } from './openai-errors.js';
@@ -32,15 +33,7 @@ export interface OpenAIAppOptions {
   logger?: Logger;
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const errors = {
-  400: json(OpenAIErrorSchema, 'Bad input'),
-  401: json(OpenAIErrorSchema, 'No valid API key'),
-  404: json(OpenAIErrorSchema, 'No such model (registered team or agent)'),
-} as const;
+const errors = errorResponses(OpenAIErrorSchema, 'No such model (registered team or agent)');
 const tags = ['openai'];
 
 const listModels = createRoute({
@@ -48,7 +41,7 @@ const listModels = createRoute({
   path: '/models',
   tags,
   summary: 'Every registered team and agent, as OpenAI models',
-  responses: { 200: json(ModelListSchema, 'Models'), ...errors },
+  responses: { 200: jsonContent(ModelListSchema, 'Models'), ...errors },
 });
 const getModel = createRoute({
   method: 'get',
@@ -56,7 +49,7 @@ const getModel = createRoute({
   tags,
   summary: 'One registered team or agent, as an OpenAI model',
   request: { params: ModelParams },
-  responses: { 200: json(ModelSchema, 'The model'), ...errors },
+  responses: { 200: jsonContent(ModelSchema, 'The model'), ...errors },
 });
 const chatCompletions = createRoute({
   method: 'post',
@@ -65,7 +58,7 @@ const chatCompletions = createRoute({
   summary: 'Run a registered team or agent on a chat conversation (OpenAI Chat Completions)',
   description:
     'The last user message is the goal and earlier turns are given to the run as context. The run id is in the `X-Cadre-Run-Id` header; the run is committed before the answer starts, and a dropped connection does not stop it. `user` scopes the run like `X-Cadre-User`.',
-  request: { body: { required: true, ...json(ChatCompletionRequestSchema, 'The conversation') } },
+  request: { body: { required: true, ...jsonContent(ChatCompletionRequestSchema, 'The conversation') } },
   responses: {
     200: {
       content: {
@@ -75,7 +68,7 @@ const chatCompletions = createRoute({
       description: 'The answer, whole or (`stream: true`) as chunks',
     },
     ...errors,
-    409: json(OpenAIErrorSchema, 'The run waits for approval'),
+    409: jsonContent(OpenAIErrorSchema, 'The run waits for approval'),
   },
 });
 

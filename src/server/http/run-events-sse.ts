@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { CadreEvent } from '../../core/index.js';
-import type { RunState } from '../../runtime/index.js';
+import type { RunHandle, RunState } from '../../runtime/index.js';
 
 /** How a run's event stream is sent, and what ends it. */
 export interface RunStreamOptions {
@@ -19,6 +19,41 @@ export interface RunStreamOptions {
   onDisconnect?: () => void;
   /** Counts open streams, so a shutdown can wait for their final frames. */
   openStreams?: Set<Promise<void>>;
+}
+
+/** What every followed run's stream shares: the server's settings. */
+export type StreamSettings = Pick<RunStreamOptions, 'stallMs' | 'heartbeatMs' | 'shutdown' | 'openStreams'>;
+
+/** One run to follow: its handle when this process runs it, else how to read it from the store. */
+export interface FollowedRun {
+  runId: string;
+  handle?: RunHandle;
+  /** The first seq to send (with a handle; `stored` starts where it starts). */
+  fromSeq?: number;
+  /** The run's events read back and followed from the store, for a run this process does not run. */
+  stored: (signal: AbortSignal) => AsyncGenerator<CadreEvent, void, undefined>;
+  /** The run's status from the store, for the closing frame. */
+  storedStatus: () => Promise<RunState | undefined>;
+  /** Cancel the run (of this process) when its client goes away. */
+  cancelOnDisconnect?: boolean;
+}
+
+/**
+ * Streams a run's events (see `streamRunEvents`). A run of this process is followed through its
+ * handle and ends its own stream: shutdown stops the run, and its last events still go out.
+ */
+export function followRun(c: Context, settings: StreamSettings, run: FollowedRun): Response {
+  const { handle } = run;
+  return streamRunEvents(c, {
+    runId: run.runId,
+    stallMs: settings.stallMs,
+    heartbeatMs: settings.heartbeatMs,
+    ...(settings.openStreams ? { openStreams: settings.openStreams } : {}),
+    events: (signal) => (handle ? handle.events(run.fromSeq ?? 1) : run.stored(signal)),
+    status: async () => (handle ? (await handle.result).status : run.storedStatus()),
+    shutdown: handle ? new AbortController().signal : settings.shutdown,
+    ...(run.cancelOnDisconnect && handle ? { onDisconnect: () => handle.cancel('the client disconnected') } : {}),
+  });
 }
 
 type Next = { kind: 'event'; result: IteratorResult<CadreEvent> } | { kind: 'idle' } | { kind: 'stop' };

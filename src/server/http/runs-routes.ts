@@ -2,8 +2,9 @@ import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { RunAppEntry, RunHandle, RunOwner, RunRecord } from '../../runtime/index.js';
 import type { ApiEnv } from './api-key-auth.js';
+import { errorResponses, jsonContent } from './openapi-parts.js';
 import { ErrorSchema } from './http-errors.js';
-import { streamRunEvents } from './run-events-sse.js';
+import { followRun } from './run-events-sse.js';
 import type { RunService } from './run-service.js';
 import {
   ApprovalSchema,
@@ -30,15 +31,7 @@ export interface RunsAppOptions {
   invalid: (issues: z.ZodError, c: Context) => Response;
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const errors = {
-  400: json(ErrorSchema, 'Bad input'),
-  401: json(ErrorSchema, 'No valid API key'),
-  404: json(ErrorSchema, 'No such run for this key and user'),
-} as const;
+const errors = errorResponses(ErrorSchema, 'No such run for this key and user');
 const sse = { content: { 'text/event-stream': { schema: EventStreamSchema } }, description: "The run's events" };
 const tags = ['runs'];
 
@@ -47,8 +40,13 @@ const startRun = createRoute({
   path: '/',
   tags,
   summary: 'Start a run of a registered team or agent',
-  request: { body: { required: true, ...json(StartRunSchema, 'The run to start') } },
-  responses: { 202: json(RunSchema, 'Started (committed)'), 200: sse, ...errors, 409: json(ErrorSchema, 'Conflict') },
+  request: { body: { required: true, ...jsonContent(StartRunSchema, 'The run to start') } },
+  responses: {
+    202: jsonContent(RunSchema, 'Started (committed)'),
+    200: sse,
+    ...errors,
+    409: jsonContent(ErrorSchema, 'Conflict'),
+  },
 });
 const listRuns = createRoute({
   method: 'get',
@@ -56,7 +54,7 @@ const listRuns = createRoute({
   tags,
   summary: "The caller's runs, newest first",
   request: { query: ListQuery },
-  responses: { 200: json(RunListSchema, 'Runs'), ...errors },
+  responses: { 200: jsonContent(RunListSchema, 'Runs'), ...errors },
 });
 const getRun = createRoute({
   method: 'get',
@@ -64,7 +62,7 @@ const getRun = createRoute({
   tags,
   summary: 'One run',
   request: { params: RunIdParams },
-  responses: { 200: json(RunSchema, 'The run'), ...errors },
+  responses: { 200: jsonContent(RunSchema, 'The run'), ...errors },
 });
 const runEvents = createRoute({
   method: 'get',
@@ -79,16 +77,21 @@ const cancelRun = createRoute({
   path: '/{id}/cancel',
   tags,
   summary: 'Stop a run at its next step (resumable)',
-  request: { params: RunIdParams, body: { required: false, ...json(CancelSchema, 'Why') } },
-  responses: { 202: json(RunSchema, 'Stopping'), ...errors, 409: json(ErrorSchema, 'Not running here') },
+  request: { params: RunIdParams, body: { required: false, ...jsonContent(CancelSchema, 'Why') } },
+  responses: { 202: jsonContent(RunSchema, 'Stopping'), ...errors, 409: jsonContent(ErrorSchema, 'Not running here') },
 });
 const approveRun = createRoute({
   method: 'post',
   path: '/{id}/approval',
   tags,
   summary: 'Answer what a run awaiting approval waits for (its plan or a tool call), and resume it',
-  request: { params: RunIdParams, body: { required: true, ...json(ApprovalSchema, 'The decision') } },
-  responses: { 202: json(RunSchema, 'Resumed'), 200: sse, ...errors, 409: json(ErrorSchema, 'Not waiting') },
+  request: { params: RunIdParams, body: { required: true, ...jsonContent(ApprovalSchema, 'The decision') } },
+  responses: {
+    202: jsonContent(RunSchema, 'Resumed'),
+    200: sse,
+    ...errors,
+    409: jsonContent(ErrorSchema, 'Not waiting'),
+  },
 });
 
 /** The runs resource: start, list, read, follow (SSE), cancel and answer runs. */
@@ -98,16 +101,13 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
   const follow = (c: Context, runId: string, fromSeq: number, handle?: RunHandle, cancelOnDisconnect = false) =>
-    streamRunEvents(c, {
+    followRun(c, options, {
       runId,
-      events: (signal) => (handle ? handle.events(fromSeq) : runs.events(runId, fromSeq, signal)),
-      status: async () => (handle ? (await handle.result).status : runs.status(runId)),
-      stallMs: options.stallMs,
-      heartbeatMs: options.heartbeatMs,
-      // A run of this process ends its own stream: shutdown stops the run, and its last events still go out.
-      shutdown: handle ? new AbortController().signal : options.shutdown,
-      openStreams: options.openStreams,
-      ...(cancelOnDisconnect && handle ? { onDisconnect: () => handle.cancel('the client disconnected') } : {}),
+      fromSeq,
+      ...(handle ? { handle } : {}),
+      stored: (signal) => runs.events(runId, fromSeq, signal),
+      storedStatus: () => runs.status(runId),
+      cancelOnDisconnect,
     });
   const started = (c: Context, handle: RunHandle, stream?: boolean, onDisconnect?: string, fromSeq = 1) => {
     c.header('X-Cadre-Run-Id', handle.runId);

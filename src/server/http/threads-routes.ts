@@ -4,8 +4,9 @@ import type { CadreConfigInput } from '../../core/index.js';
 import type { CadreStore, ThreadMessage, ThreadRecord } from '../../runtime/store/index.js';
 import type { CadreApp } from '../../app/index.js';
 import type { ApiEnv } from './api-key-auth.js';
+import { errorResponses, jsonContent } from './openapi-parts.js';
 import { ErrorSchema } from './http-errors.js';
-import { streamRunEvents } from './run-events-sse.js';
+import { followRun } from './run-events-sse.js';
 import type { RunService } from './run-service.js';
 import { runView } from './runs-routes.js';
 import { EventStreamSchema, ListQuery } from './runs-schemas.js';
@@ -37,15 +38,7 @@ export interface ThreadsAppOptions {
   invalid: (issues: z.ZodError, c: Context) => Response;
 }
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const errors = {
-  400: json(ErrorSchema, 'Bad input'),
-  401: json(ErrorSchema, 'No valid API key'),
-  404: json(ErrorSchema, 'No such thread for this key and user'),
-} as const;
+const errors = errorResponses(ErrorSchema, 'No such thread for this key and user');
 const tags = ['threads'];
 
 const createThread = createRoute({
@@ -53,8 +46,8 @@ const createThread = createRoute({
   path: '/',
   tags,
   summary: 'Open a conversation with a registered team or agent',
-  request: { body: { required: true, ...json(CreateThreadSchema, 'The thread to open') } },
-  responses: { 201: json(ThreadSchema, 'Opened'), ...errors },
+  request: { body: { required: true, ...jsonContent(CreateThreadSchema, 'The thread to open') } },
+  responses: { 201: jsonContent(ThreadSchema, 'Opened'), ...errors },
 });
 const listThreads = createRoute({
   method: 'get',
@@ -62,7 +55,7 @@ const listThreads = createRoute({
   tags,
   summary: "The caller's threads, newest first",
   request: { query: ListQuery },
-  responses: { 200: json(ThreadListSchema, 'Threads'), ...errors },
+  responses: { 200: jsonContent(ThreadListSchema, 'Threads'), ...errors },
 });
 const getThread = createRoute({
   method: 'get',
@@ -70,19 +63,19 @@ const getThread = createRoute({
   tags,
   summary: 'One thread, with its messages and runs',
   request: { params: ThreadIdParams },
-  responses: { 200: json(ThreadDetailSchema, 'The thread'), ...errors },
+  responses: { 200: jsonContent(ThreadDetailSchema, 'The thread'), ...errors },
 });
 const postMessage = createRoute({
   method: 'post',
   path: '/{id}/messages',
   tags,
   summary: "Send a message: starts a run of the thread's team with the earlier turns (or queues it)",
-  request: { params: ThreadIdParams, body: { required: true, ...json(PostMessageSchema, 'The message') } },
+  request: { params: ThreadIdParams, body: { required: true, ...jsonContent(PostMessageSchema, 'The message') } },
   responses: {
-    202: json(PostedMessageSchema, 'Admitted (committed): started or queued'),
+    202: jsonContent(PostedMessageSchema, 'Admitted (committed): started or queued'),
     200: { content: { 'text/event-stream': { schema: EventStreamSchema } }, description: "The answering run's events" },
     ...errors,
-    409: json(ErrorSchema, 'The thread is busy and its policy is `reject`'),
+    409: jsonContent(ErrorSchema, 'The thread is busy and its policy is `reject`'),
   },
 });
 
@@ -115,18 +108,12 @@ export function createThreadsApp(options: ThreadsAppOptions): OpenAPIHono<ApiEnv
     c.header('X-Cadre-Run-Id', runId);
     c.header('Location', `/runs/${runId}`);
     if (stream)
-      return streamRunEvents(c, {
+      return followRun(c, options, {
         runId,
-        events: (signal) => (handle ? handle.events(1) : threads.events(id, runId, signal)),
-        status: async () => (handle ? (await handle.result).status : runs.status(runId)),
-        stallMs: options.stallMs,
-        heartbeatMs: options.heartbeatMs,
-        // A run of this process ends its own stream: shutdown stops the run, and its last events still go out.
-        shutdown: handle ? new AbortController().signal : options.shutdown,
-        openStreams: options.openStreams,
-        ...(onDisconnect === 'cancel' && handle
-          ? { onDisconnect: () => handle.cancel('the client disconnected') }
-          : {}),
+        ...(handle ? { handle } : {}),
+        stored: (signal) => threads.events(id, runId, signal),
+        storedStatus: () => runs.status(runId),
+        cancelOnDisconnect: onDisconnect === 'cancel',
       });
     const record = handle ? runs.get(runId, c.var.caller) : undefined;
     return c.json(
