@@ -1,8 +1,15 @@
 import { CadreError, rejectUnknownKeys, type CadreConfig } from '../core/index.js';
 import type { RunOptions } from '../runtime/index.js';
+import { runKeys } from '../runtime/check-run-options.js';
 
 /** What a registered team runs with: the team options of {@link RunOptions}, less what each run brings. */
 export type TeamSettings = Omit<RunOptions, 'goal' | 'runId' | 'signal' | 'metadata' | 'app' | 'owner'>;
+
+// What each run brings, checked both ways against TeamSettings; a registered team sets every other option.
+type PerRunKey = Exclude<keyof RunOptions, keyof TeamSettings>;
+const perRunKeys = ['goal', 'runId', 'signal', 'metadata', 'app', 'owner'] as const satisfies ReadonlyArray<PerRunKey>;
+const everyPerRunKey: [Exclude<PerRunKey, (typeof perRunKeys)[number]>] extends [never] ? true : never = true;
+void everyPerRunKey;
 
 /** What a registered agent runs with: one `agent` (a spec or a ready Agent) and, optionally, its models and tools. */
 export type AgentSettings = TeamSettings & Required<Pick<RunOptions, 'agent'>>;
@@ -35,26 +42,8 @@ export interface CadreApp {
   readonly agents: ReadonlyMap<string, AgentDefinition>;
 }
 
-// Every key of TeamSettings, checked both ways by the type below: a run option added there is added here.
-const settingKeys = [
-  'agent',
-  'roles',
-  'planner',
-  'replanner',
-  'model',
-  'router',
-  'privacy',
-  'config',
-  'journal',
-  'logger',
-  'approvePlan',
-  'episodes',
-  'memory',
-  'approveTool',
-  'tools',
-] as const satisfies ReadonlyArray<keyof TeamSettings>;
-const everyKeyListed: [Exclude<keyof TeamSettings, (typeof settingKeys)[number]>] extends [never] ? true : never = true;
-void everyKeyListed;
+// The keys of TeamSettings, from the checked list of every run option.
+const settingKeys = runKeys.filter((key) => !(perRunKeys as readonly string[]).includes(key));
 
 const namePattern = /^[A-Za-z0-9][\w.-]{0,63}$/;
 const isObject = (value: unknown): value is Record<string, unknown> =>

@@ -2,7 +2,8 @@ import { CadreError, ConfigSchema, rejectUnknownKeys } from '../core/index.js';
 import type { RunOptions } from './run-types.js';
 
 // Every key of RunOptions, checked both ways by the type below: an option added there must be added here.
-const runKeys = [
+/** @internal The keys of RunOptions (the app registry derives its team settings' keys from them). */
+export const runKeys = [
   'goal',
   'agent',
   'roles',
