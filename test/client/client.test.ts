@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, createClient, type CadreEvent, type ClientOptions } from 'cadre/client';
 import { serveHttpApi, type HttpApiServing } from '../../src/server/http/index.js';
 import { testApi, testApp } from '../server/http/http-fixtures.js';
+import { seeded } from '../fixtures/seeded.js';
 
 const t = testApi({ app: testApp({ latencyMs: [5, 15], tasks: 6 }).app, server: { port: 0 } });
 const key = t.api.keys.create({ name: 'client' }).key;
@@ -17,23 +18,12 @@ afterAll(async () => serving.close());
 const seqs = (events: CadreEvent[]) => events.map((e) => e.seq);
 const storedSeqs = (runId: string) => t.store.events.read(runId).map((e) => e.seq);
 
-/** A small seeded generator, so a failing cut pattern can be replayed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A fetch whose event streams break after a random number of bytes (mid-frame as often as not), as a
  * dropped connection does, `cuts` times; records the Last-Event-ID each reconnection sent.
  */
 function cuttingFetch(cuts: number, seed: number) {
-  const next = random(seed);
+  const next = seeded(seed);
   const lastEventIds: Array<string | null> = [];
   let left = cuts;
   const cutting: typeof fetch = async (input, init) => {

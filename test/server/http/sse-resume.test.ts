@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runNamed } from 'cadre';
 import { serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
 import { open, parseFrames, testApi, testApp, type Frame } from './http-fixtures.js';
+import { seeded } from '../../fixtures/seeded.js';
 
 const t = testApi({ app: testApp({ latencyMs: [20, 50], tasks: 8 }).app, server: { port: 0 } });
 const keyRecord = t.api.keys.create({ name: 'sse' });
@@ -13,17 +14,6 @@ beforeAll(async () => {
   headers = { Host: new URL(serving.url).host, Authorization: `Bearer ${keyRecord.key}` };
 });
 afterAll(async () => serving.close());
-
-/** A small seeded generator, so a failing cut pattern can be replayed from its seed. */
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x ^= x + Math.imul(x ^ (x >>> 7), 61 | x);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Connection {
   frames: Frame[];
@@ -92,7 +82,7 @@ function expectExactlyTheLog(runId: string, seen: Frame[], seed: number) {
 describe('resumable SSE of a run', () => {
   it('gives a client cut off at random points exactly the stored log once it reconnects with Last-Event-ID', async () => {
     const seed = Date.now();
-    const next = random(seed);
+    const next = seeded(seed);
     const started = await Promise.all(
       Array.from({ length: 10 }, async () => {
         const response = await fetch(`${serving.url}/runs`, {
@@ -121,7 +111,7 @@ describe('resumable SSE of a run', () => {
       owner: { key: keyRecord.id },
     });
     expect(t.api.runs.handle(handle.runId)).toBeUndefined();
-    const { seen } = await followWithCuts(handle.runId, 8, random(seed));
+    const { seen } = await followWithCuts(handle.runId, 8, seeded(seed));
     await handle.result;
     expectExactlyTheLog(handle.runId, seen, seed);
   }, 60_000);
