@@ -2,20 +2,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
 import type { PlanDecision, RunAppEntry, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
 import type { CadreStore } from '../../runtime/store/index.js';
-import { hasEntry, resumeNamed, runNamed, type CadreApp, type RunBudget } from '../../app/index.js';
+import { hasEntry, resumeNamed, runNamed, type CadreApp, type RunNamedOptions } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
 
-/** What a caller asks for to start a run. */
-export interface StartRunInput {
-  team?: string;
-  agent?: string;
-  goal: string;
-  budget?: RunBudget;
-  privacy?: 'public' | 'sensitive';
-  metadata?: Record<string, unknown>;
-  /** Default: a new id (a thread names its message's run before starting it). */
-  runId?: string;
-}
+/**
+ * What a caller asks for to start a run: `runNamed`'s own fields. `runId` defaults to a new id (a
+ * thread names its message's run before starting it).
+ */
+export type StartRunInput = Pick<
+  RunNamedOptions,
+  'team' | 'agent' | 'goal' | 'budget' | 'privacy' | 'metadata' | 'runId'
+>;
 
 /**
  * The runs this server answers for: starts and resumes them by name (the registry rebuilds their
