@@ -214,12 +214,7 @@ export class RoutedChatModel extends BaseChatModel {
         held = await collectStream(streamFallback([lane], messages, signal, this.route));
       } catch (error) {
         if (CadreError.from(error).code === 'cancelled') throw error;
-        this.options.onReroute?.({
-          kind: 'escalate',
-          from: lane.model.ref,
-          to: next.model.ref,
-          reason: `${lane.model.id} failed: ${CadreError.from(error).code}`,
-        });
+        this.escalate(lane, next, { error });
         continue;
       }
       const { chunks, result } = held;
@@ -235,12 +230,7 @@ export class RoutedChatModel extends BaseChatModel {
       }
       spent.usage = addUsage(spent.usage, result.usage);
       spent.costUsd += priced(lane, result.usage);
-      this.options.onReroute?.({
-        kind: 'escalate',
-        from: lane.model.ref,
-        to: next.model.ref,
-        reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}`,
-      });
+      this.escalate(lane, next, { verdict });
     }
   }
 
@@ -329,12 +319,7 @@ export class RoutedChatModel extends BaseChatModel {
         reply = await this.fallback([lane], messages, signal);
       } catch (error) {
         if (!next || CadreError.from(error).code === 'cancelled') throw error;
-        this.options.onReroute?.({
-          kind: 'escalate',
-          from: lane.model.ref,
-          to: next.model.ref,
-          reason: `${lane.model.id} failed: ${CadreError.from(error).code}`,
-        });
+        this.escalate(lane, next, { error });
         continue;
       }
       // Tool calls are steps, not answers: only a final answer is judged.
@@ -342,14 +327,18 @@ export class RoutedChatModel extends BaseChatModel {
       const verdict = await this.check(lane, messages, textOf(reply), spent, signal);
       if (verdict.ok) return fold(reply, spent);
       addSpent(spent, reply);
-      this.options.onReroute?.({
-        kind: 'escalate',
-        from: lane.model.ref,
-        to: next.model.ref,
-        reason: `answer failed the ${this.options.cascade!.check}${verdict.reason ? `: ${verdict.reason}` : ''}`,
-      });
+      this.escalate(lane, next, { verdict });
     }
     throw new CadreError('model_failed', 'The cascade ended without an answer');
+  }
+
+  /** Tells the router a cascade level gave way to the next: it failed, or its answer failed the check. */
+  private escalate(from: ModelLane, to: ModelLane, why: { error: unknown } | { verdict: { reason?: string } }): void {
+    const reason =
+      'error' in why
+        ? `${from.model.id} failed: ${CadreError.from(why.error).code}`
+        : `answer failed the ${this.options.cascade!.check}${why.verdict.reason ? `: ${why.verdict.reason}` : ''}`;
+    this.options.onReroute?.({ kind: 'escalate', from: from.model.ref, to: to.model.ref, reason });
   }
 
   private async check(
