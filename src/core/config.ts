@@ -230,6 +230,8 @@ const wellKnownEnv: Record<string, keyof CadreConfig> = {
 };
 
 const fieldToEnv = (field: string) => `CADRE_${field.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+/** Each field with its `CADRE_*` variable, worked out once: config is loaded once per run. */
+const envNames = configKeys.map((field) => [field, fieldToEnv(field)] as const);
 
 /** Reads config-relevant variables out of an environment, remembering which variable set each field. */
 function fromEnv(env: NodeJS.ProcessEnv): { values: Record<string, string>; sources: Record<string, string> } {
@@ -242,8 +244,7 @@ function fromEnv(env: NodeJS.ProcessEnv): { values: Record<string, string>; sour
       sources[field] = name;
     }
   }
-  for (const field of Object.keys(ConfigSchema.shape)) {
-    const name = fieldToEnv(field);
+  for (const [field, name] of envNames) {
     const value = env[name];
     if (value !== undefined && value !== '') {
       values[field] = value;

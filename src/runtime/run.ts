@@ -27,7 +27,8 @@ export function run(options: RunOptions): RunHandle {
   const config = loadConfig(options.config);
   checkToolConfig(config);
   const store = openConfiguredStore(config);
-  if (store.runs.get(runId))
+  // A generated id is new by construction; only a caller's own id can name an existing run.
+  if (options.runId && store.runs.get(runId))
     throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   const engine = engineFor(options);
   store.runs.create({
@@ -123,7 +124,8 @@ function start(
   waiting: Execution['waiting'] | undefined,
   engine: Execution['engine'],
 ): RunHandle {
-  const events = new RunEventStream(runId, { log: store.events, startSeq: store.events.nextSeq(runId) });
+  const startSeq = resuming ? store.events.nextSeq(runId) : 1;
+  const events = new RunEventStream(runId, { log: store.events, startSeq });
   // One commit makes both durable: a new run's record (batched by runs.create) and its seq reservation.
   events.reserveSeqs();
   const controller = new AbortController();

@@ -48,6 +48,8 @@ interface Row {
 
 type Fingerprint = Omit<ToolPin, 'approvedAt'>;
 
+const withTable = new WeakSet<Database.Database>();
+
 /**
  * Trust on first use for tools: the first approved version of a tool is pinned by hash, and a later
  * tool with the same name but another description or schema is quarantined until re-approved. This
@@ -61,9 +63,13 @@ export class ToolPinStore {
     private readonly db: Database.Database,
     private readonly options: ToolPinStoreOptions = {},
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS tool_pins (
-      name TEXT PRIMARY KEY, hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, approved_at INTEGER NOT NULL
-    )`);
+    // A run makes its own store on a shared connection: the table is made once per connection.
+    if (!withTable.has(db)) {
+      db.exec(`CREATE TABLE IF NOT EXISTS tool_pins (
+        name TEXT PRIMARY KEY, hash TEXT NOT NULL, description TEXT NOT NULL, schema TEXT NOT NULL, approved_at INTEGER NOT NULL
+      )`);
+      withTable.add(db);
+    }
     this.now = options.now ?? Date.now;
   }
 
