@@ -9,7 +9,7 @@ import { join } from 'node:path';
 /** Peak RSS is read after this many runs (warm-up included), as the target is stated. */
 export const rssAfterRuns = 220;
 
-export type Variant = 'bare' | 'cadre' | 'run' | 'run-memory-db' | 'stategraph' | 'prebuilt';
+export type Variant = 'bare' | 'cadre' | 'run' | 'run-memory-db' | 'openai-agents' | 'stategraph' | 'prebuilt';
 // Tool-calling steps before the answer: 10 for the main table, 0 to measure a run's fixed cost.
 const toolSteps = Number(process.env.BENCH_TOOL_STEPS ?? 10);
 
@@ -100,6 +100,48 @@ export const variants: Record<Variant, () => Promise<() => Promise<unknown>>> = 
   },
   async 'run-memory-db'() {
     return runVariant(':memory:');
+  },
+  // The OpenAI Agents SDK's own loop (`Runner.run`, tracing off) over a model of its own interface
+  // that answers as the scripted model does: its fastest path, for the same 10 steps and an answer.
+  async 'openai-agents'() {
+    const [{ Agent, Runner, Usage, tool }, { z }] = await Promise.all([import('@openai/agents-core'), import('zod')]);
+    const add = tool({
+      name: 'add',
+      description: 'adds',
+      parameters: z.object({ a: z.number(), b: z.number() }),
+      execute: ({ a, b }) => String(a + b),
+    });
+    const model = {
+      async getResponse(request: { input: string | { type?: string }[] }) {
+        const done =
+          typeof request.input === 'string' ? 0 : request.input.filter((i) => i.type === 'function_call_result').length;
+        const output =
+          done < toolSteps
+            ? [
+                {
+                  type: 'function_call' as const,
+                  callId: `c${done}`,
+                  name: 'add',
+                  arguments: JSON.stringify({ a: done, b: 1 }),
+                },
+              ]
+            : [
+                {
+                  type: 'message' as const,
+                  role: 'assistant' as const,
+                  status: 'completed' as const,
+                  content: [{ type: 'output_text' as const, text: 'done' }],
+                },
+              ];
+        return { usage: new Usage(), output };
+      },
+      getStreamedResponse(): never {
+        throw new Error('not streamed');
+      },
+    };
+    const agent = new Agent({ name: 'bench', instructions: 's', tools: [add], model });
+    const runner = new Runner({ tracingDisabled: true });
+    return async () => (await runner.run(agent, 'go', { maxTurns: 50 })).finalOutput;
   },
   async stategraph() {
     const { HumanMessage, SystemMessage, add } = await langchain();

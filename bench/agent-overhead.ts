@@ -5,6 +5,7 @@
  *   cadre          cadre's ReActAgent alone, events on, in-memory journal
  *   run            what users call: run({ goal, agent, model }), default file database, events on
  *   run-memory-db  the same with databasePath ':memory:'
+ *   openai-agents  the OpenAI Agents SDK's Runner.run (tracing off) over a zero-latency model of its own
  *   stategraph     a hand-written LangGraph StateGraph agent -> ToolNode loop
  *   prebuilt       LangGraph's createReactAgent
  * Then a run's fixed cost: the same with no tool step (one model call), run() against bare.
