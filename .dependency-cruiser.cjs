@@ -32,6 +32,17 @@ module.exports = {
       'src/runtime',
       'src/testing',
     ]),
+    // Jobs, schedules and workers: a worker rebuilds a job's team by name from the registry.
+    layer('jobs', 'src/jobs', [
+      'src/core',
+      'src/models',
+      'tools',
+      'memory',
+      'agents',
+      'planners',
+      'src/runtime',
+      'src/app',
+    ]),
     layer('server', 'src/server', [
       'src/core',
       'src/models',
@@ -41,6 +52,7 @@ module.exports = {
       'planners',
       'src/runtime',
       'src/app',
+      'src/jobs',
     ]),
     layer('cli', 'src/cli', [
       'src/core',
@@ -53,6 +65,7 @@ module.exports = {
       'src/testing',
       'src/app',
       'src/server',
+      'src/jobs',
     ]),
     // cadre/client runs in browsers: cadre's error and event types, and one SSE parser, nothing else.
     {

@@ -3,11 +3,19 @@ import type { RunOptions } from '../runtime/index.js';
 import { runKeys } from '../runtime/check-run-options.js';
 
 /** What a registered team runs with: the team options of {@link RunOptions}, less what each run brings. */
-export type TeamSettings = Omit<RunOptions, 'goal' | 'runId' | 'signal' | 'metadata' | 'app' | 'owner'>;
+export type TeamSettings = Omit<RunOptions, 'goal' | 'runId' | 'signal' | 'metadata' | 'app' | 'owner' | 'job'>;
 
 // What each run brings, checked both ways against TeamSettings; a registered team sets every other option.
 type PerRunKey = Exclude<keyof RunOptions, keyof TeamSettings>;
-const perRunKeys = ['goal', 'runId', 'signal', 'metadata', 'app', 'owner'] as const satisfies ReadonlyArray<PerRunKey>;
+const perRunKeys = [
+  'goal',
+  'runId',
+  'signal',
+  'metadata',
+  'app',
+  'owner',
+  'job',
+] as const satisfies ReadonlyArray<PerRunKey>;
 const everyPerRunKey: [Exclude<PerRunKey, (typeof perRunKeys)[number]>] extends [never] ? true : never = true;
 void everyPerRunKey;
 

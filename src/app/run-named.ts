@@ -36,6 +36,8 @@ export interface RunNamedOptions {
   signal?: AbortSignal;
   /** Who started the run, kept with it (the HTTP server sets it). */
   owner?: RunOwner;
+  /** The job the run carries out (workers set it). */
+  job?: string;
 }
 
 /** What {@link resumeNamed} needs; the team comes from the registry entry the run was started by. */
@@ -46,6 +48,8 @@ export interface ResumeNamedOptions {
   config?: CadreConfigInput;
   /** The answer for a run waiting at `awaiting_approval`, as for `resume`. */
   decision?: PlanDecision;
+  /** Run the failed tasks again (see `resume`). */
+  retryFailed?: boolean;
   signal?: AbortSignal;
 }
 
@@ -73,6 +77,7 @@ export async function runNamed(options: RunNamedOptions): Promise<RunHandle> {
     ...(options.runId ? { runId: options.runId } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.owner ? { owner: options.owner } : {}),
+    ...(options.job ? { job: options.job } : {}),
   });
 }
 
@@ -95,6 +100,7 @@ export async function resumeNamed(runId: string, options: ResumeNamedOptions = {
     config: { ...settings.config, ...options.config, ...entry.config },
     app: entry,
     ...(options.decision ? { decision: options.decision } : {}),
+    ...(options.retryFailed ? { retryFailed: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
 }

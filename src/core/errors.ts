@@ -42,6 +42,8 @@ export type ErrorCode =
   | 'body_too_large'
   | 'not_found'
   | 'unavailable'
+  | 'lease_lost'
+  | 'job_not_found'
   | 'internal';
 
 /** The optional parts of a {@link CadreError}. */
@@ -74,6 +76,7 @@ const userCodes: ReadonlySet<ErrorCode> = new Set([
   'request_forbidden',
   'body_too_large',
   'not_found',
+  'job_not_found',
 ]);
 
 /**

@@ -10,6 +10,7 @@ export * from './budget.js';
 export * from './step-journal.js';
 export * from './tool-call-journal.js';
 export * from './event-log.js';
+export * from './job-queue.js';
 export * from './config.js';
 export * from './unknown-keys.js';
 export * from './logger.js';

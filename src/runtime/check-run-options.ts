@@ -25,10 +25,15 @@ export const runKeys = [
   'metadata',
   'app',
   'owner',
+  'job',
 ] as const satisfies ReadonlyArray<keyof RunOptions>;
 const everyKeyListed: [Exclude<keyof RunOptions, (typeof runKeys)[number]>] extends [never] ? true : never = true;
 void everyKeyListed;
-const resumeKeys = [...runKeys.filter((k) => !['goal', 'runId', 'owner'].includes(k)), 'decision'];
+const resumeKeys = [
+  ...runKeys.filter((k) => !['goal', 'runId', 'owner', 'job'].includes(k)),
+  'decision',
+  'retryFailed',
+];
 const configKeys = Object.keys(ConfigSchema.shape);
 
 /**
@@ -58,4 +63,5 @@ export function checkRunOptions(options: unknown, call: 'run' | 'resume'): void 
     if (o[key] !== undefined && (typeof o[key] !== 'object' || o[key] === null || Array.isArray(o[key])))
       throw wrong(key, 'an object');
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw wrong('signal', 'an AbortSignal');
+  if (o.job !== undefined && typeof o.job !== 'string') throw wrong('job', 'a job id');
 }

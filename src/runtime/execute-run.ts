@@ -98,7 +98,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
         ...team,
         context,
         policy: config,
-        outcomes: store.outcomes,
+        outcomes: options.retryFailed ? completedOnly(store.outcomes) : store.outcomes,
         onPlan: (graph) => store.runs.update(runId, { plan: graph }),
         onOutcome: (outcome) => finished.push(outcome),
       });
@@ -187,6 +187,16 @@ async function executeNow(x: Execution): Promise<RunResult> {
     ...(request ? { approval: request } : {}),
     trace,
   };
+}
+
+/** The outcome log as a retry sees it: a task that did not complete has no outcome, so it runs again. */
+function completedOnly(log: CadreStore['outcomes']): CadreStore['outcomes'] {
+  return Object.assign(Object.create(log) as CadreStore['outcomes'], {
+    get: (runId: string, taskId: string, firstAttempt: number) => {
+      const outcome = log.get(runId, taskId, firstAttempt);
+      return outcome?.status === 'completed' ? outcome : undefined;
+    },
+  });
 }
 
 function statusOf(error: CadreError): RunStatus {

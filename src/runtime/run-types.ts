@@ -82,6 +82,8 @@ export interface RunOptions {
   app?: RunAppEntry;
   /** Who started the run over HTTP: the API key's id and the end user, kept in the run's record. */
   owner?: RunOwner;
+  /** The job the run carries out (`cadre/jobs`): its workers continue it after a crash, no one else. */
+  job?: string;
 }
 
 /** The app registry entry a run was started by, as its record keeps it (plain JSON). */
@@ -99,12 +101,18 @@ export interface RunOwner {
 }
 
 /** What {@link resume} needs: the team the run started with, and the answer when it waits for approval. */
-export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId' | 'owner'> {
+export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId' | 'owner' | 'job'> {
   /**
    * The answer for a run waiting at `awaiting_approval`: for its plan, `approve`, `edit` or `reject`;
    * for a tool call, `approve` or `reject` (its `reason` reaches the model with the refusal).
    */
   decision?: PlanDecision;
+  /**
+   * Run again the tasks that failed (and those skipped for them) instead of reading their failure back;
+   * each replays its journal first, so no model call is paid and no effect repeated twice. For runs
+   * without a LangGraph workflow (no plan gate, durable tool approvals or memory); a job's retry sets it.
+   */
+  retryFailed?: boolean;
 }
 
 /** What one model cost a run: calls, tokens and dollars (priced from the pool or the price table). */

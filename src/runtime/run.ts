@@ -43,6 +43,7 @@ export function run(options: RunOptions): RunHandle {
       engine,
       ...(options.app ? { app: options.app } : {}),
       ...(options.owner ? { owner: options.owner } : {}),
+      ...(options.job ? { job: options.job } : {}),
     },
   });
   return start(runId, options, store, config, false, undefined, engine);

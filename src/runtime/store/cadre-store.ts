@@ -7,6 +7,7 @@ import { SqliteEventLog } from './sqlite-event-log.js';
 import { SqliteStepJournal } from './sqlite-step-journal.js';
 import { SqliteToolCallJournal } from './sqlite-tool-call-journal.js';
 import { TaskOutcomeLog } from './task-outcome-log.js';
+import { RunFences } from './run-fences.js';
 import { WriteBatch } from './write-batch.js';
 
 /** Everything a durable run keeps, in one SQLite database: checkpoints, events, journals, runs. */
@@ -20,6 +21,8 @@ export interface CadreStore {
   readonly toolCalls: SqliteToolCallJournal;
   readonly runs: RunRegistry;
   readonly outcomes: TaskOutcomeLog;
+  /** Fencing tokens of runs held under a job's lease. */
+  readonly fences: RunFences;
   /** Commits pending writes and closes the database; the next open of the same file opens it afresh. */
   close(): void;
 }
@@ -54,6 +57,7 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     toolCalls: new SqliteToolCallJournal(db),
     runs: new RunRegistry(db),
     outcomes: new TaskOutcomeLog(db),
+    fences: new RunFences(db),
     close: () => {
       open.delete(path);
       commitAtExit.delete(batch);

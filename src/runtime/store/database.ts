@@ -60,6 +60,8 @@ const schema = [
      PRIMARY KEY (thread_id, seq)
    ) WITHOUT ROWID`,
   'CREATE INDEX IF NOT EXISTS thread_messages_status ON thread_messages (status, thread_id)',
+  // The epoch of the lease a run is held under (jobs): writes of a fenced run check it (see WriteBatch).
+  'CREATE TABLE IF NOT EXISTS run_fences (run_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID',
 ];
 
 /** Columns added after a table first shipped: added in place to databases made before them. */

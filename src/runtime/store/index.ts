@@ -5,6 +5,7 @@ export * from './sqlite-event-log.js';
 export * from './sqlite-step-journal.js';
 export * from './sqlite-tool-call-journal.js';
 export * from './task-outcome-log.js';
+export * from './run-fences.js';
 export * from './write-batch.js';
 export * from './api-key-store.js';
 export * from './thread-store.js';

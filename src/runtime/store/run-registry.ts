@@ -57,17 +57,19 @@ export class RunRegistry {
    */
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
-    this.batch.write(() =>
-      this.insert.run(
-        run.id,
-        run.goal,
-        'running',
-        process.pid,
-        hostname(),
-        now,
-        now,
-        run.settings ? JSON.stringify(run.settings) : null,
-      ),
+    this.batch.write(
+      () =>
+        this.insert.run(
+          run.id,
+          run.goal,
+          'running',
+          process.pid,
+          hostname(),
+          now,
+          now,
+          run.settings ? JSON.stringify(run.settings) : null,
+        ),
+      run.id,
     );
   }
 
@@ -88,7 +90,7 @@ export class RunRegistry {
     const sql = `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`;
     let statement = this.updates.get(sql);
     if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
-    this.batch.write(() => statement.run(...values, id));
+    this.batch.write(() => statement.run(...values, id), id);
     if (patch.result !== undefined) this.batch.commit();
   }
 

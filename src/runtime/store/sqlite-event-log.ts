@@ -31,7 +31,10 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(event: CadreEvent): void {
-    this.batch.write(() => this.insert.run(event.runId, event.seq, event.type, event.ts, JSON.stringify(event)));
+    this.batch.write(
+      () => this.insert.run(event.runId, event.seq, event.type, event.ts, JSON.stringify(event)),
+      event.runId,
+    );
     if (event.type === 'model.response') this.batch.commit();
   }
 
@@ -45,7 +48,7 @@ export class SqliteEventLog implements EventLog {
 
   /** Committed at once: events up to `upTo` may be emitted before their batch commits. */
   reserve(runId: string, upTo: number): void {
-    this.batch.write(() => this.reserveStatement.run(runId, upTo));
+    this.batch.write(() => this.reserveStatement.run(runId, upTo), runId);
     this.batch.commit();
   }
 

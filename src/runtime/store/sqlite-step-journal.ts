@@ -26,7 +26,7 @@ export class SqliteStepJournal implements StepJournal {
 
   append(step: JournalStep): void {
     const body = JSON.stringify(redact(step));
-    this.batch.write(() => this.insert.run(step.runId, step.taskId, step.index, body));
+    this.batch.write(() => this.insert.run(step.runId, step.taskId, step.index, body), step.runId);
   }
 
   replay(runId: string, taskId: string): JournalStep[] {

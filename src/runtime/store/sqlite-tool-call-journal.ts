@@ -49,23 +49,26 @@ export class SqliteToolCallJournal implements ToolCallJournal {
 
   begin(call: ToolCallStart): void {
     // Committed before the tool runs, with whatever the step batched: the durability point of a call.
-    this.batch.write(() =>
-      this.beginStatement.run(
-        call.runId,
-        call.taskId,
-        call.callId,
-        call.tool,
-        JSON.stringify(redact(call.args)),
-        call.digest,
-        Date.now(),
-      ),
+    this.batch.write(
+      () =>
+        this.beginStatement.run(
+          call.runId,
+          call.taskId,
+          call.callId,
+          call.tool,
+          JSON.stringify(redact(call.args)),
+          call.digest,
+          Date.now(),
+        ),
+      call.runId,
     );
     this.batch.commit();
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
-    this.batch.write(() =>
-      this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId),
+    this.batch.write(
+      () => this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId),
+      key.runId,
     );
     this.batch.commit();
   }

@@ -43,7 +43,7 @@ export class TaskOutcomeLog {
 
   /** Records a task's outcome under its first attempt, committed before this returns. */
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
-    this.batch.write(() => this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)));
+    this.batch.write(() => this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)), runId);
     this.batch.commit();
   }
 
@@ -56,7 +56,7 @@ export class TaskOutcomeLog {
   /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
   putRevision(runId: string, revision: number, state: RevisionRecord): void {
     // Batched: a revision lost to a crash is made again (the plan step is repeated, nothing else).
-    this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)));
+    this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)), runId);
   }
 
   /** The latest revision kept by `putRevision`, if any. */

@@ -90,7 +90,8 @@ export class RunService {
     const { app, config, store } = this.options;
     const claimed = store.runs.claimInterrupted((record) => {
       const entry = record.settings?.app as RunAppEntry | undefined;
-      return entry !== undefined && hasEntry(app, entry);
+      // A job's run is continued by a worker once its lease runs out, not here.
+      return entry !== undefined && record.settings?.job === undefined && hasEntry(app, entry);
     });
     const report: RedriveReport = { resumed: [], failed: [] };
     for (const record of claimed) {

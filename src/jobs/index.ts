@@ -1,0 +1,27 @@
+/**
+ * Long-running jobs: a durable queue, schedules and workers. Jobs live in the same database as runs
+ * (embedded by default); workers in any number of processes lease them, fenced so a worker that lost
+ * its lease can never finish a run a second time.
+ *
+ * @module cadre/jobs
+ */
+export { enqueue, schedule, type EnqueueOptions } from './enqueue.js';
+export { ScheduleStore, type Schedule, type ScheduleInput, type ScheduledJob } from './schedules.js';
+export { createWorker, type Worker, type WorkerEvent, type WorkerOptions } from './worker.js';
+export { openJobQueue, openScheduleStore } from './open-job-queue.js';
+export { SqliteJobQueue } from './sqlite-job-queue.js';
+export { backoffDelay, defaultRetry } from './job-input.js';
+export { checkScheduleTiming, firesDue, nextFireAfter, type ScheduleTiming } from './schedule-timing.js';
+export type {
+  Job,
+  JobBudget,
+  JobError,
+  JobFilter,
+  JobInput,
+  JobOutcome,
+  JobQueue,
+  JobState,
+  LeasedJob,
+  LeaseRequest,
+  RetryPolicy,
+} from '../core/index.js';

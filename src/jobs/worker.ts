@@ -1,0 +1,276 @@
+import { hostname } from 'node:os';
+import {
+  CadreError,
+  createId,
+  loadConfig,
+  type CadreConfigInput,
+  type Job,
+  type JobOutcome,
+  type JobQueue,
+  type LeasedJob,
+  type ErrorInfo,
+  type Logger,
+  type RunStatus,
+} from '../core/index.js';
+import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runtime/index.js';
+import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
+import { openJobQueue, openScheduleStore } from './open-job-queue.js';
+
+/** What a worker reports as it goes: for progress output and tests. */
+export type WorkerEvent =
+  | { type: 'job.started'; job: Job; epoch: number; resumed: boolean }
+  | { type: 'job.settled'; job: Job; outcome: JobOutcome['kind'] }
+  | { type: 'job.lost'; job: Job; epoch: number; reason: string }
+  | { type: 'worker.idle' }
+  | { type: 'worker.stopped' };
+
+/** How a worker runs. */
+export interface WorkerOptions {
+  /** This process's settings (data folder, database). */
+  config?: CadreConfigInput;
+  /** The registry the jobs' teams come from; default `loadApp()` (`CADRE_APP` or `cadre.app.ts`). */
+  app?: CadreApp;
+  /** Default: the embedded queue in the configured database. */
+  queue?: JobQueue;
+  /** Jobs run at once by this worker; default 4. */
+  concurrency?: number;
+  /** Queues to lease from; default all. */
+  queues?: readonly string[];
+  /** Most jobs of a team (or agent, by name) running at once over every worker. */
+  teamLimits?: Readonly<Record<string, number>>;
+  /** How long a lease lasts without a heartbeat; default 30 s. Heartbeats come three times a lease. */
+  leaseMs?: number;
+  /** How often an idle worker looks for work; default 250 ms. */
+  pollMs?: number;
+  /** Default: host, pid and a random suffix. */
+  id?: string;
+  /** Fire due schedules (any number of workers may: each instant is queued once); default true. */
+  schedules?: boolean;
+  logger?: Logger;
+  onEvent?: (event: WorkerEvent) => void;
+}
+
+/** A running worker. */
+export interface Worker {
+  readonly id: string;
+  /** Jobs this worker holds now. */
+  readonly active: number;
+  /**
+   * Drains: leases nothing more, stops each running run at its next step and hands its job back to
+   * the queue (another worker continues it from its checkpoint). Resolves when every job is handed back.
+   */
+  stop(): Promise<void>;
+  /** Resolves once the worker found no job to lease with none running (for scripts and tests). */
+  idle(): Promise<void>;
+}
+
+/**
+ * Starts a worker: it leases jobs, runs each job's team by name from the registry (or continues its
+ * run from the checkpoint), heartbeats its leases and settles each job by how its run ended. Every
+ * write of a job's run is fenced by the lease's epoch: a worker that lost its lease (paused past it,
+ * cut off) is refused at its next write and stops that run.
+ */
+export function createWorker(options: WorkerOptions = {}): Worker {
+  const config = loadConfig(options.config);
+  const queue = options.queue ?? openJobQueue(config);
+  const store = openConfiguredStore(config);
+  const id = options.id ?? `${hostname()}:${process.pid}:${createId('w').slice(-6)}`;
+  const concurrency = options.concurrency ?? 4;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const pollMs = options.pollMs ?? 250;
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new CadreError('input_invalid', 'Worker `concurrency` must be a whole number of at least 1');
+  if (!Number.isInteger(leaseMs) || leaseMs < 100)
+    throw new CadreError('input_invalid', 'Worker `leaseMs` must be a whole number of ms, at least 100');
+  const emit = (event: WorkerEvent) => options.onEvent?.(event);
+  const schedules = options.schedules === false ? undefined : openScheduleStore(config);
+  const running = new Map<string, { stop: () => void; done: Promise<void> }>();
+  let app: Promise<CadreApp> | undefined;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let filling = false;
+  const idleWaiters: (() => void)[] = [];
+
+  const fill = async () => {
+    if (filling || stopping) return;
+    filling = true;
+    clearTimeout(timer);
+    try {
+      await schedules?.tick(queue);
+      while (!stopping && running.size < concurrency) {
+        const leased = await queue.lease({
+          worker: id,
+          leaseMs,
+          ...(options.queues ? { queues: options.queues } : {}),
+          ...(options.teamLimits ? { teamLimits: options.teamLimits } : {}),
+        });
+        if (!leased) break;
+        start(leased);
+      }
+    } catch (error) {
+      options.logger?.error({ err: error, worker: id }, 'leasing a job failed');
+    } finally {
+      filling = false;
+    }
+    if (running.size === 0 && !stopping) {
+      emit({ type: 'worker.idle' });
+      for (const resolve of idleWaiters.splice(0)) resolve();
+    }
+    if (!stopping) timer = setTimeout(() => void fill(), pollMs);
+  };
+
+  const start = (leased: LeasedJob) => {
+    const controller = new AbortController();
+    const done = runJob(leased, controller).finally(() => {
+      running.delete(leased.job.id);
+      void fill();
+    });
+    running.set(leased.job.id, { stop: () => controller.abort(drained()), done });
+  };
+
+  const runJob = async ({ job, epoch }: LeasedJob, controller: AbortController): Promise<void> => {
+    let lost: string | undefined;
+    let cancelled = false;
+    let timedOut = false;
+    const stopRun = (reason: CadreError) => controller.abort(reason);
+    if (!store.fences.take(job.runId, epoch)) {
+      emit({ type: 'job.lost', job, epoch, reason: 'a newer lease holds the run' });
+      return;
+    }
+    store.fences.hold(job.runId, epoch, (error) => {
+      lost ??= error.message;
+      stopRun(error);
+    });
+    const beat = setInterval(
+      () => {
+        void queue.heartbeat(job.id, epoch, leaseMs).then((state) => {
+          if (state === 'lost') {
+            lost ??= 'the lease ran out before this worker renewed it';
+            stopRun(new CadreError('lease_lost', `Job ${job.id}: ${lost}`));
+          } else if (state === 'cancelled' && !cancelled) {
+            cancelled = true;
+            stopRun(new CadreError('cancelled', `Job ${job.id} was cancelled`));
+          }
+        });
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
+    const timeout =
+      job.timeoutMs !== undefined
+        ? setTimeout(() => {
+            timedOut = true;
+            stopRun(new CadreError('timeout', `Job ${job.id} ran past its ${job.timeoutMs} ms timeout`));
+          }, job.timeoutMs)
+        : undefined;
+    try {
+      const record = store.runs.get(job.runId);
+      emit({ type: 'job.started', job, epoch, resumed: record !== undefined });
+      let result: Ended;
+      try {
+        const exists = record !== undefined;
+        result =
+          record?.status === 'completed'
+            ? finished(record.result)
+            : ended(await (await begin(job, exists, controller.signal)).result);
+      } catch (error) {
+        if (lost) return;
+        const failure = CadreError.from(error);
+        result = { status: 'failed', error: failure.toJSON() };
+      }
+      if (lost) {
+        emit({ type: 'job.lost', job, epoch, reason: lost });
+        return;
+      }
+      const outcome = outcomeOf(result, { cancelled, timedOut, drained: stopping });
+      const settled = await queue.settle(job.id, epoch, outcome);
+      if (settled) emit({ type: 'job.settled', job: settled, outcome: outcome.kind });
+      else emit({ type: 'job.lost', job, epoch, reason: 'the lease moved on before the job was settled' });
+    } finally {
+      clearInterval(beat);
+      clearTimeout(timeout);
+      store.fences.release(job.runId);
+    }
+  };
+
+  const begin = async (job: Job, exists: boolean, signal: AbortSignal): Promise<RunHandle> => {
+    const registry = await (app ??= options.app ? Promise.resolve(options.app) : loadApp());
+    if (exists)
+      return resumeNamed(job.runId, {
+        app: registry,
+        ...(options.config ? { config: options.config } : {}),
+        ...(job.decision !== undefined ? { decision: job.decision as PlanDecision } : {}),
+        // A retry after a failed attempt runs the failed tasks again; after a crash there are none.
+        retryFailed: true,
+        signal,
+      });
+    return runNamed({
+      app: registry,
+      ...(job.team !== undefined ? { team: job.team } : { agent: job.agent! }),
+      goal: job.goal,
+      runId: job.runId,
+      job: job.id,
+      signal,
+      ...(options.config ? { config: options.config } : {}),
+      ...(job.budget ? { budget: job.budget } : {}),
+      ...(job.privacy ? { privacy: job.privacy } : {}),
+      ...(job.metadata ? { metadata: job.metadata } : {}),
+    });
+  };
+
+  void fill();
+  return {
+    id,
+    get active() {
+      return running.size;
+    },
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      const jobs = [...running.values()];
+      for (const job of jobs) job.stop();
+      await Promise.all(jobs.map((job) => job.done));
+      emit({ type: 'worker.stopped' });
+    },
+    idle() {
+      return new Promise((resolve) => {
+        idleWaiters.push(resolve);
+        void fill();
+      });
+    },
+  };
+}
+
+/** How a run ended, as a job's outcome needs it. */
+interface Ended {
+  status: RunStatus;
+  answer?: string;
+  error?: ErrorInfo;
+}
+
+const ended = (result: { status: RunStatus; answer: string | null; error?: ErrorInfo }): Ended => ({
+  status: result.status,
+  ...(result.answer !== null ? { answer: result.answer } : {}),
+  ...(result.error ? { error: result.error } : {}),
+});
+
+const drained = () => new CadreError('cancelled', 'The worker is stopping; the job goes back to the queue');
+
+/** A run that completed before its job was settled (the worker died in between): nothing runs again. */
+function finished(result: unknown): Ended {
+  const r = (result ?? {}) as { answer?: string };
+  return { status: 'completed', ...(typeof r.answer === 'string' ? { answer: r.answer } : {}) };
+}
+
+/** How a job's attempt ended, from how its run ended and why it was stopped. */
+function outcomeOf(result: Ended, why: { cancelled: boolean; timedOut: boolean; drained: boolean }): JobOutcome {
+  const { status } = result;
+  if (status === 'completed' || status === 'rejected')
+    return { kind: 'completed', result: { status, ...(result.answer !== undefined ? { answer: result.answer } : {}) } };
+  if (status === 'awaiting_approval') return { kind: 'waiting', result: { status } };
+  if (why.cancelled) return { kind: 'cancelled' };
+  if (why.timedOut) return { kind: 'failed', error: { code: 'timeout', message: 'The job ran past its timeout' } };
+  if (status === 'cancelled' && why.drained) return { kind: 'released' };
+  const error = result.error ?? { code: status, message: `The run ended ${status}` };
+  // Over budget is not bad luck: trying again would spend the same and fail the same way.
+  return { kind: 'failed', error: { code: error.code, message: error.message }, retry: status !== 'budget_exceeded' };
+}
