@@ -12,6 +12,7 @@ export type { ModelSpend } from './runtime/run-types.js';
 export type {
   OpenDatabaseOptions,
   RevisionRecord,
+  RunFences,
   RunRegistry,
   SqliteEventLog,
   SqliteStepJournal,

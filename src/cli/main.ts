@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { CadreError } from '../core/errors.js';
 import type { CadreConfigInput } from '../core/config.js';
 import { packageVersion } from './package-version.js';
+import { addJobsCommands } from './jobs-commands.js';
 
 // Each command loads its module (and through it the framework) only when it runs, so `--help`,
 // `--version` and bad flags answer at once.
@@ -406,6 +407,8 @@ program
       });
     },
   );
+
+addJobsCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 /** Where a job stands. `waiting`: its run waits for an approval, with no worker held. `dead`: out of attempts. */
 export type JobState = 'queued' | 'running' | 'waiting' | 'completed' | 'dead' | 'cancelled';
 
+/** Every state a job can be in. */
 export const jobStates: readonly JobState[] = ['queued', 'running', 'waiting', 'completed', 'dead', 'cancelled'];
 
 /** How a failed job is tried again: `attempts` in all, waiting `backoffMs`·2^(n-1) (with jitter) before try n+1. */
@@ -138,6 +139,7 @@ export interface JobQueue {
   heartbeat(id: string, epoch: number, leaseMs: number, now?: number): Promise<'held' | 'lost' | 'cancelled'>;
   /** Ends an attempt; undefined when the lease is no longer this one. */
   settle(id: string, epoch: number, outcome: JobOutcome, now?: number): Promise<Job | undefined>;
+  /** The job, or undefined for an unknown id. */
   get(id: string): Promise<Job | undefined>;
   /** Newest first. */
   list(filter?: JobFilter): Promise<Job[]>;
@@ -147,7 +149,9 @@ export interface JobQueue {
   cancel(id: string, now?: number): Promise<Job>;
   /** Answers a `waiting` job: queued again with the decision for its run. */
   answer(id: string, decision: unknown, now?: number): Promise<Job>;
+  /** Stops leasing from a queue (running jobs go on). */
   pause(queue: string): Promise<void>;
+  /** Leases from a paused queue again. */
   resume(queue: string): Promise<void>;
   /** Paused queues. */
   paused(): Promise<string[]>;

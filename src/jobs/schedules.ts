@@ -90,11 +90,13 @@ export class ScheduleStore {
     return this.get(id)!;
   }
 
+  /** The schedule, or undefined for an unknown id. */
   get(id: string): Schedule | undefined {
     const row = this.statements.get.get(id);
     return row ? toSchedule(row) : undefined;
   }
 
+  /** Every schedule, oldest first. */
   list(): Schedule[] {
     return this.statements.all.all().map(toSchedule);
   }
@@ -106,6 +108,7 @@ export class ScheduleStore {
     return this.get(id)!;
   }
 
+  /** Deletes a schedule (its queued jobs stay); `job_not_found` for an unknown id. */
   remove(id: string): void {
     if (this.statements.remove.run(id).changes === 0)
       throw new CadreError('job_not_found', `No schedule ${id}`, { details: { id } });

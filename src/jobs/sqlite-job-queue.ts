@@ -226,6 +226,7 @@ export class SqliteJobQueue implements JobQueue {
     );
   }
 
+  /** The job, or undefined for an unknown id. */
   get(id: string): Promise<Job | undefined> {
     const row = this.statements.get.get(id);
     return Promise.resolve(row ? toJob(row) : undefined);
@@ -264,11 +265,13 @@ export class SqliteJobQueue implements JobQueue {
     );
   }
 
+  /** Stops leasing from a queue (running jobs go on). */
   pause(queue: string): Promise<void> {
     this.statements.setQueue.run(queue, 1);
     return Promise.resolve();
   }
 
+  /** Leases from a paused queue again. */
   resume(queue: string): Promise<void> {
     this.statements.setQueue.run(queue, 0);
     return Promise.resolve();

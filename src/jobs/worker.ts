@@ -47,6 +47,7 @@ export interface WorkerOptions {
   /** Fire due schedules (any number of workers may: each instant is queued once); default true. */
   schedules?: boolean;
   logger?: Logger;
+  /** Called as jobs start, settle or are lost (the CLI shows progress with it). */
   onEvent?: (event: WorkerEvent) => void;
 }
 
