@@ -1,5 +1,6 @@
 /**
- * Agents that carry out one task each: ReAct and Reflexion loops, roles, evaluators, delegation.
+ * Agents that carry out one task each: ReAct and Reflexion loops, reasoning strategies (chain-of-thought,
+ * self-consistency, Tree of Thoughts, LATS), roles, evaluators, delegation.
  *
  * @module cadre/agents
  */
@@ -14,3 +15,4 @@ export * from './reflection.js';
 export * from './memory-tools.js';
 export { jsonToolInstructions, withJsonToolProtocol } from './json-tool-protocol.js';
 export * from './route-request.js';
+export * from './strategies/index.js';

@@ -56,6 +56,15 @@ describe('examples run offline on the scripted model', { timeout: 120_000 }, () 
     expect(out.stdout).toMatch(/sensitive run: completed, models used: llama3\.1:8b\n/);
   });
 
+  it('strategies: on a model poor in one go but good at single steps, tree of thoughts solves what cot and self-consistency miss', () => {
+    const out = example('strategies.ts');
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/^cot: completed, .* -> wrong, 1 model call$/m);
+    expect(out.stdout).toMatch(/^self-consistency \(5\): completed, .* -> wrong, 5 model calls$/m);
+    expect(out.stdout).toMatch(/^tree of thoughts \(b=5\): completed, .* -> right, \d+ model calls$/m);
+    expect(out.stdout).toMatch(/tree of thoughts \(b=5\): \d+ thoughts kept, \d+ pruned/);
+  });
+
   it('mcp uses the filesystem MCP server under a policy: a destructive move needs approval', () => {
     const out = example('mcp.ts');
     expect(out.status).toBe(0);

@@ -37,6 +37,9 @@ export interface PlanGraphInfo {
 export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded' | 'rejected' | 'awaiting_approval';
 
 /** Every event payload, keyed by `type`. Add new kinds here and nowhere else. */
+/** The reasoning strategies that report their search in events. */
+export type StrategyName = 'cot' | 'self-consistency' | 'tree-of-thoughts' | 'lats';
+
 export type CadreEventPayload =
   | { type: 'run.started'; goal: string }
   | { type: 'run.resumed'; goal: string }
@@ -165,7 +168,40 @@ export type CadreEventPayload =
       durationMs: number;
       error?: ErrorInfo;
     }
-  | { type: 'run.cancelled'; reason: string };
+  | { type: 'run.cancelled'; reason: string }
+  /** Each node of a reasoning strategy's search (a sample, a thought, a trajectory step) and its final pick. */
+  | {
+      /** A node of a strategy's search; `node` ids are stable across a resumed run, `parent` links the tree. */
+      type: 'strategy.node';
+      taskId: string;
+      strategy: StrategyName;
+      node: string;
+      parent?: string;
+      depth: number;
+      /** The thought, the sampled answer, or the trajectory step's reply. */
+      text: string;
+      /** The evaluator's value of the node, larger is better; for a sample, absent. */
+      value?: number;
+      status: 'proposed' | 'kept' | 'pruned' | 'answer' | 'failed' | 'reflected';
+    }
+  | {
+      /** What a strategy settled on, with how sure it is and how much search it took. */
+      type: 'strategy.decided';
+      taskId: string;
+      strategy: StrategyName;
+      answer: string;
+      /** Self-consistency: the winner's share of the votes, in [0, 1]. */
+      confidence?: number;
+      votes?: Record<string, number>;
+      /** Model calls the strategy made or replayed. */
+      calls: number;
+      /** Self-consistency stopped sampling once the winner was certain. */
+      stoppedEarly?: boolean;
+      /** Tree searches: nodes valued in all. */
+      nodes?: number;
+      /** Tree searches: whether a node reached an answer that its evaluation accepted. */
+      solved?: boolean;
+    };
 
 /** The `type` of every event, such as `run.started` or `tool.called`. */
 export type CadreEventType = CadreEventPayload['type'];

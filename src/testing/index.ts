@@ -8,3 +8,13 @@ export * from './episode-store-conformance.js';
 export * from './vector-store-conformance.js';
 export * from './procedural-store-conformance.js';
 export * from './graph-store-conformance.js';
+export {
+  checkGame24,
+  game24Solutions,
+  judgeGame24,
+  solve24,
+  type Game24Solution,
+  type Game24Verdict,
+} from './game24.js';
+export { game24Model, game24Task, type Game24ModelOptions } from './game24-model.js';
+export { mulberry32 } from './seeded-random.js';
