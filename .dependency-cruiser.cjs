@@ -1,4 +1,4 @@
-/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- app <- server <- cli; client <- core's types only. */
+/** Import direction (see DESIGN.md): core <- models, tools, memory <- agents, planners <- runtime <- app <- server, eval <- cli; client <- core's types only. */
 const layer = (name, path, mayImport) => ({
   name: `${name}-imports-only-below`,
   severity: 'error',
@@ -31,6 +31,18 @@ module.exports = {
       'planners',
       'src/runtime',
       'src/testing',
+    ]),
+    // The evaluation harness: runs agents, strategies and registered teams over suites of cases.
+    layer('eval', 'src/eval', [
+      'src/core',
+      'src/models',
+      'tools',
+      'memory',
+      'agents',
+      'planners',
+      'src/runtime',
+      'src/testing',
+      'src/app',
     ]),
     // Jobs, schedules and workers: a worker rebuilds a job's team by name from the registry.
     layer('jobs', 'src/jobs', [
@@ -66,6 +78,7 @@ module.exports = {
       'src/app',
       'src/server',
       'src/jobs',
+      'src/eval',
     ]),
     // cadre/client runs in browsers: cadre's error and event types, and one SSE parser, nothing else.
     {

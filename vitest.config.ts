@@ -18,6 +18,8 @@ export default defineConfig({
       { find: /^cadre\/models$/, replacement: here('./src/models/index.ts') },
       { find: /^cadre\/testing$/, replacement: here('./src/testing/index.ts') },
       { find: /^cadre\/client$/, replacement: here('./src/client/index.ts') },
+      { find: /^cadre\/jobs$/, replacement: here('./src/jobs/index.ts') },
+      { find: /^cadre\/eval$/, replacement: here('./src/eval/index.ts') },
       { find: /^cadre$/, replacement: here('./src/index.ts') },
     ],
   },

@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { CadreError } from '../core/errors.js';
 import type { CadreConfigInput } from '../core/config.js';
 import { packageVersion } from './package-version.js';
+import { addEvalCommand } from './eval-command.js';
 import { addJobsCommands } from './jobs-commands.js';
 
 // Each command loads its module (and through it the framework) only when it runs, so `--help`,
@@ -408,6 +409,7 @@ program
     },
   );
 
+addEvalCommand(program);
 addJobsCommands(program);
 
 try {

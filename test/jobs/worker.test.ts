@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openCadreStore } from 'cadre';
-import { createWorker, enqueue, openJobQueue, type Job, type WorkerEvent } from '../../src/jobs/index.js';
+import { createWorker, enqueue, openJobQueue, type Job, type WorkerEvent } from 'cadre/jobs';
 import app from '../fixtures/jobs-app.js';
 
 let dir: string;
