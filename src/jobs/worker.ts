@@ -174,9 +174,8 @@ export function createWorker(options: WorkerOptions = {}): Worker {
             ? finished(record.result)
             : ended(await (await begin(job, exists, controller.signal)).result);
       } catch (error) {
-        if (lost) return;
-        const failure = CadreError.from(error);
-        result = { status: 'failed', error: failure.toJSON() };
+        // A run whose lease was lost ends with its final write refused; that is reported below.
+        result = { status: 'failed', error: CadreError.from(error).toJSON() };
       }
       if (lost) {
         emit({ type: 'job.lost', job, epoch, reason: lost });
