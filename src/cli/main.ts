@@ -148,7 +148,10 @@ program
   .option('--host <host>', 'interface to bind (default 127.0.0.1: this machine only)')
   .option('--app <module>', 'the app registry (default: CADRE_APP or ./cadre.app.ts, .js, .mjs)')
   .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
-  .action(async (flags: { port?: number; host?: string; app?: string; data?: string }) => {
+  .option('--workers <n>', 'jobs the server runs at once (default 2; 0: leave them to `cadre worker`)', (v) =>
+    v === '0' ? 0 : positiveInt(v),
+  )
+  .action(async (flags: { port?: number; host?: string; app?: string; data?: string; workers?: number }) => {
     process.exitCode = await (
       await import('./serve-command.js')
     ).serve({
@@ -156,6 +159,7 @@ program
       ...(flags.port !== undefined ? { port: flags.port } : {}),
       ...(flags.host ? { host: flags.host } : {}),
       ...(flags.app ? { app: flags.app } : {}),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     });
   });
 

@@ -11,6 +11,8 @@ export interface ServeOptions {
   app?: string;
   port?: number;
   host?: string;
+  /** Jobs the server's own worker runs at once (0: none). */
+  workers?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     server: {
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host ? { host: options.host } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
     },
     version: packageVersion(),
   });

@@ -8,7 +8,7 @@ import {
 } from '../core/index.js';
 import { hasEntry, loadApp, type CadreApp } from '../app/index.js';
 import { openJobQueue, openScheduleStore } from './open-job-queue.js';
-import type { Schedule, ScheduleInput } from './schedules.js';
+import type { Schedule, ScheduleInput, ScheduleStore } from './schedules.js';
 
 /** Where {@link enqueue} puts a job, and the registry its team is checked against. */
 export interface EnqueueOptions {
@@ -16,6 +16,8 @@ export interface EnqueueOptions {
   /** Default `loadApp()`: a job for a team the registry lacks is refused before it is queued. */
   app?: CadreApp;
   queue?: JobQueue;
+  /** For {@link schedule}: default the schedules in the configured database. */
+  schedules?: ScheduleStore;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function enqueue(input: JobInput, options: EnqueueOptions = {}): Pr
  */
 export async function schedule(input: ScheduleInput, options: EnqueueOptions = {}): Promise<Schedule> {
   await checkRegistered(input?.job ?? {}, options.app);
-  return openScheduleStore(loadConfig(options.config)).add(input);
+  return (options.schedules ?? openScheduleStore(options.config)).add(input);
 }
 
 async function checkRegistered(input: Partial<JobInput>, registry: CadreApp | undefined): Promise<void> {

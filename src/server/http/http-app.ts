@@ -1,7 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import type { z } from 'zod';
 import { CadreError, createLogger, loadConfig, type CadreConfigInput } from '../../core/index.js';
@@ -14,6 +13,9 @@ import { RunService } from './run-service.js';
 import { createRunsApp } from './runs-routes.js';
 import { createThreadsApp } from './threads-routes.js';
 import { createOpenAIApp } from './openai-routes.js';
+import { createJobsApp } from './jobs-routes.js';
+import { bodyLimit } from './body-limit.js';
+import { createWorker, openJobQueue, openScheduleStore, type Worker } from '../../jobs/index.js';
 import { loadHttpServerOptions, type HttpServerOptions, type HttpServerOptionsInput } from './server-options.js';
 
 /** What the HTTP API serves: the app registry, where runs are stored, and the server's settings. */
@@ -35,6 +37,8 @@ export interface HttpApi {
   readonly options: HttpServerOptions;
   /** Sets the Host and Origin values accepted (default: loopback names on the configured port). */
   setPolicy(policy: HostOriginPolicy): void;
+  /** Starts the server's own job worker (`workers` jobs at once); `serveHttpApi` does when `workers` > 0. */
+  startWorker(): Worker;
   /** Refuses new runs, stops running ones at their next step, then ends every event stream. */
   shutdown(reason?: string): Promise<void>;
 }
@@ -74,7 +78,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   app.use(
     cors({
       origin: (origin) => (server.corsOrigins.includes(origin) ? origin : null),
-      allowMethods: ['GET', 'POST'],
+      allowMethods: ['GET', 'POST', 'DELETE'],
       allowHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', userHeader],
       exposeHeaders: ['X-Cadre-Run-Id', 'Location', 'Retry-After'],
       maxAge: 600,
@@ -129,6 +133,10 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       invalid,
     }),
   );
+  const queue = openJobQueue(config);
+  const schedules = openScheduleStore(config);
+  for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);
+  app.route('/', createJobsApp({ app: options.app, queue, schedules, invalid }));
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',
@@ -146,6 +154,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     keys,
     options: server,
     setPolicy: (next) => void (policy = next),
+    startWorker: () => createWorker({ app: options.app, config, queue, concurrency: server.workers, logger }),
     shutdown: async (reason = 'the server is shutting down') => {
       await runs.drain(`${reason}; the run can be resumed`, server.drainMs);
       shutdown.abort();

@@ -20,6 +20,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   auth_failed: 401,
   request_forbidden: 403,
   run_not_found: 404,
+  job_not_found: 404,
   team_not_found: 404,
   not_found: 404,
   run_conflict: 409,

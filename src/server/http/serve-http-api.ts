@@ -29,6 +29,8 @@ export async function serveHttpApi(api: HttpApi): Promise<HttpApiServing> {
   // Runs a dead process left `running` are resumed before the first request, so none stays `running`
   // forever and a client reconnecting at once follows the resumed run rather than its interruption.
   const redriven = await api.runs.redrive();
+  // Jobs whose worker died are continued by leases, not by the re-drive above.
+  const worker = api.options.workers > 0 ? api.startWorker() : undefined;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -52,6 +54,8 @@ export async function serveHttpApi(api: HttpApi): Promise<HttpApiServing> {
       (closing ??= (async () => {
         let done = false;
         const closed = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (done = true));
+        // Jobs go back to the queue at their next step, so another worker (or the next start) continues them.
+        await worker?.stop();
         await api.shutdown(reason);
         // Streams have handed over their final frame: connections close as their responses end
         // (idle ones are closed as they appear); whatever is still open after a grace period is cut.

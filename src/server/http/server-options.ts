@@ -38,6 +38,8 @@ export const HttpServerOptionsSchema = z.object({
   ssePollMs: z.coerce.number().int().positive().default(250),
   /** On shutdown, how long running runs get to reach their next step before streams are closed. */
   drainMs: z.coerce.number().int().positive().default(10_000),
+  /** Jobs the server's own worker runs at once (0: none; run `cadre worker` processes instead). */
+  workers: z.coerce.number().int().min(0).max(256).default(2),
   /** `tools` or `functions` in a `/v1/chat/completions` request: `reject` (400) or `ignore` (dropped). */
   openaiTools: z.enum(['reject', 'ignore']).default('reject'),
 });
