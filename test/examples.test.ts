@@ -38,6 +38,15 @@ describe('examples run offline on the scripted model', { timeout: 120_000 }, () 
     ]);
   });
 
+  it('jobs queues one job under a dedupe key, schedules a daily run, and a worker completes the job', () => {
+    const out = example('jobs.ts');
+    expect(out.status, out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/the same key again is the same job/);
+    expect(out.stdout).toMatch(/fires next at \d{4}-\d\d-\d\dT0[56]:00:00\.000Z \(07:00 in Paris\)/);
+    expect(out.stdout).toMatch(/completed: report: orders of 2026-12-05/);
+    expect(out.stdout).toMatch(/jobs: 1 completed, 0 queued/);
+  });
+
   it('team runs a plan over three roles, stops, and resumes without redoing finished work', () => {
     const out = example('team.ts');
     expect(out.status).toBe(0);
