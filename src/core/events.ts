@@ -36,10 +36,10 @@ export interface PlanGraphInfo {
 /** How a run ended; `awaiting_approval` runs continue with `resume(runId, { decision })`. */
 export type RunStatus = 'completed' | 'failed' | 'cancelled' | 'budget_exceeded' | 'rejected' | 'awaiting_approval';
 
-/** Every event payload, keyed by `type`. Add new kinds here and nowhere else. */
 /** The reasoning strategies that report their search in events. */
 export type StrategyName = 'cot' | 'self-consistency' | 'tree-of-thoughts' | 'lats';
 
+/** Every event payload, keyed by `type`. Add new kinds here and nowhere else. */
 export type CadreEventPayload =
   | { type: 'run.started'; goal: string }
   | { type: 'run.resumed'; goal: string }

@@ -97,12 +97,21 @@ export class SqliteJobQueue implements JobQueue {
       ),
       get: db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?'),
       byDedupe: db.prepare<[string], Row>('SELECT * FROM jobs WHERE dedupe_key = ?'),
-      ready: db.prepare<[number, number], Row>(
-        `SELECT * FROM jobs WHERE (state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until < ?)
-         ORDER BY priority DESC, run_at, id LIMIT ${leaseWindow}`,
+      // Paused, unasked-for and saturated jobs are left out here, not skipped below: a backlog of them
+      // longer than the window would otherwise hide every ready job behind it. Age is created_at (ids
+      // made in one ms are in random order).
+      ready: db.prepare<{ now: number; queues: string | null; full: string }, Row>(
+        `SELECT * FROM jobs WHERE ((state = 'queued' AND run_at <= @now) OR (state = 'running' AND lease_until < @now))
+           AND queue NOT IN (SELECT name FROM job_queues WHERE paused = 1)
+           AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+           AND (state = 'running' OR (CASE WHEN team IS NOT NULL THEN 'team:' || team ELSE 'agent:' || agent END)
+             NOT IN (SELECT value FROM json_each(@full)))
+         ORDER BY priority DESC, run_at, created_at, id LIMIT ${leaseWindow}`,
       ),
-      running: db.prepare<[number], { team: string | null; agent: string | null; n: number }>(
-        `SELECT team, agent, COUNT(*) AS n FROM jobs WHERE state = 'running' AND lease_until >= ? GROUP BY team, agent`,
+      // An expired lease still holds its team's slot (its worker may be late, and a heartbeat revives it);
+      // leasing that job again hands the slot on rather than taking another.
+      running: db.prepare<[], { team: string | null; agent: string | null; n: number }>(
+        `SELECT team, agent, COUNT(*) AS n FROM jobs WHERE state = 'running' GROUP BY team, agent`,
       ),
       paused: db.prepare<[], { name: string }>('SELECT name FROM job_queues WHERE paused = 1'),
       take: db.prepare(
@@ -119,7 +128,8 @@ export class SqliteJobQueue implements JobQueue {
     };
   }
 
-  enqueue(input: JobInput, now = Date.now()): Promise<{ job: Job; created: boolean }> {
+  // async: a bad input rejects the promise rather than throwing before the caller has one.
+  async enqueue(input: JobInput, now = Date.now()): Promise<{ job: Job; created: boolean }> {
     const job = checkJobInput(input, now);
     const body: Body = {
       retry: { ...defaultRetry, ...job.retry },
@@ -155,12 +165,17 @@ export class SqliteJobQueue implements JobQueue {
           const paused = new Set(this.statements.paused.all().map((q) => q.name));
           const running = new Map<string, number>();
           if (request.teamLimits)
-            for (const r of this.statements.running.all(now)) running.set(entryKey(r.team, r.agent), r.n);
-          for (const row of this.statements.ready.all(now, now)) {
+            for (const r of this.statements.running.all()) running.set(entryKey(r.team, r.agent), r.n);
+          const full = Object.entries(request.teamLimits ?? {}).flatMap(([name, limit]) =>
+            [entryKey(name, null), entryKey(null, name)].filter((key) => (running.get(key) ?? 0) >= limit),
+          );
+          const queues = request.queues ? JSON.stringify(request.queues) : null;
+          for (const row of this.statements.ready.all({ now, queues, full: JSON.stringify(full) })) {
             if (paused.has(row.queue) || (request.queues && !request.queues.includes(row.queue))) continue;
             const key = entryKey(row.team, row.agent);
             const limit = request.teamLimits?.[row.team ?? row.agent ?? ''];
-            if (limit !== undefined && (running.get(key) ?? 0) >= limit) continue;
+            const others = (running.get(key) ?? 0) - (row.state === 'running' ? 1 : 0);
+            if (limit !== undefined && others >= limit) continue;
             if (row.cancel_requested) {
               // Cancelled while its worker was gone: nobody is left to stop it.
               this.update(row.id, row.epoch, now, { state: 'cancelled' });
@@ -288,7 +303,7 @@ export class SqliteJobQueue implements JobQueue {
   }
 
   /** A change a person asks for, allowed only from some states; `job_not_found` or `input_invalid` otherwise. */
-  private change(id: string, from: JobState[], verb: string, apply: (row: Row) => Job): Promise<Job> {
+  private async change(id: string, from: JobState[], verb: string, apply: (row: Row) => Job): Promise<Job> {
     return Promise.resolve(
       this.db
         .transaction(() => {

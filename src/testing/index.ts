@@ -18,3 +18,4 @@ export {
 } from './game24.js';
 export { game24Model, game24Task, type Game24ModelOptions } from './game24-model.js';
 export { mulberry32 } from './seeded-random.js';
+export { jobQueueConformance, type JobQueueConformanceOptions } from './job-queue-conformance.js';
