@@ -15,6 +15,7 @@ import {
 import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runtime/index.js';
 import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
 import { openJobQueue, openScheduleStore } from './open-job-queue.js';
+import { watchDatabase } from './watch-database.js';
 
 /** What a worker reports as it goes: for progress output and tests. */
 export type WorkerEvent =
@@ -40,7 +41,10 @@ export interface WorkerOptions {
   teamLimits?: Readonly<Record<string, number>>;
   /** How long a lease lasts without a heartbeat; default 30 s. Heartbeats come three times a lease. */
   leaseMs?: number;
-  /** How often an idle worker looks for work; default 250 ms. */
+  /**
+   * How often an idle worker looks for work; default 250 ms. Besides, a worker on the embedded store
+   * looks as soon as the database file changes (a job queued by any process).
+   */
   pollMs?: number;
   /** Default: host, pid and a random suffix. */
   id?: string;
@@ -90,11 +94,15 @@ export function createWorker(options: WorkerOptions = {}): Worker {
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
   let filling = false;
+  let again = false;
   const idleWaiters: (() => void)[] = [];
 
-  const fill = async () => {
-    if (filling || stopping) return;
+  const fill = async (): Promise<void> => {
+    if (stopping) return;
+    // A wake-up while leasing is not lost: one more pass follows.
+    if (filling) return void (again = true);
     filling = true;
+    again = false;
     clearTimeout(timer);
     try {
       await schedules?.tick(queue);
@@ -117,7 +125,9 @@ export function createWorker(options: WorkerOptions = {}): Worker {
       emit({ type: 'worker.idle' });
       for (const resolve of idleWaiters.splice(0)) resolve();
     }
-    if (!stopping) timer = setTimeout(() => void fill(), pollMs);
+    if (stopping) return;
+    if (again) return fill();
+    timer = setTimeout(() => void fill(), pollMs);
   };
 
   const start = (leased: LeasedJob) => {
@@ -217,6 +227,12 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     });
   };
 
+  // Only a queue in this store can be watched this way; another queue (BullMQ) notifies on its own.
+  const unwatch = options.queue
+    ? () => undefined
+    : watchDatabase(store.path, () => {
+        if (running.size < concurrency) void fill();
+      });
   void fill();
   return {
     id,
@@ -226,6 +242,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     async stop() {
       stopping = true;
       clearTimeout(timer);
+      unwatch();
       const jobs = [...running.values()];
       for (const job of jobs) job.stop();
       await Promise.all(jobs.map((job) => job.done));
