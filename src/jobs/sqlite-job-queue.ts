@@ -51,11 +51,25 @@ const schema = [
      created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL
    ) WITHOUT ROWID`,
   // Leasing reads ready jobs in this order; expired leases are found by the second index.
-  'CREATE INDEX IF NOT EXISTS jobs_ready ON jobs (state, priority DESC, run_at, id)',
+  // Leasing walks this index in order and stops at the first jobs it may take (no sort of the backlog).
+  'DROP INDEX IF EXISTS jobs_ready',
+  'CREATE INDEX IF NOT EXISTS jobs_ready_order ON jobs (state, priority DESC, run_at, created_at, id)',
   'CREATE INDEX IF NOT EXISTS jobs_leases ON jobs (state, lease_until)',
   'CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created_at)',
   'CREATE TABLE IF NOT EXISTS job_queues (name TEXT PRIMARY KEY, paused INTEGER NOT NULL) WITHOUT ROWID',
 ];
+
+// Paused, unasked-for and saturated jobs are left out in SQL, not skipped in JS: a backlog of them
+// longer than the window would otherwise hide every ready job behind it. A running job whose lease
+// ran out keeps its team's slot, so it is never left out for its team being full.
+const eligible = `AND queue NOT IN (SELECT name FROM job_queues WHERE paused = 1)
+  AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
+  AND (state = 'running' OR (CASE WHEN team IS NOT NULL THEN 'team:' || team ELSE 'agent:' || agent END)
+    NOT IN (SELECT value FROM json_each(@full)))`;
+
+/** Lease order: priority, then due time, then age (created_at: ids made in one ms are in random order). */
+const leaseOrder = (a: Row, b: Row) =>
+  b.priority - a.priority || a.run_at - b.run_at || a.created_at - b.created_at || (a.id < b.id ? -1 : 1);
 
 /** Columns a change sets; `null` clears one. */
 interface Patch {
@@ -69,7 +83,7 @@ interface Patch {
 }
 
 /** Jobs looked at per lease when team limits skip some. */
-const leaseWindow = 64;
+const leaseWindow = 16;
 
 /**
  * The embedded job queue: jobs in the same SQLite database as runs, so one process is enough and
@@ -79,6 +93,8 @@ const leaseWindow = 64;
  */
 export class SqliteJobQueue implements JobQueue {
   private readonly statements;
+  /** Prepared UPDATEs by the columns they set (a handful of shapes). */
+  private readonly updates = new Map<string, Database.Statement>();
 
   constructor(
     private readonly db: Database.Database,
@@ -97,15 +113,14 @@ export class SqliteJobQueue implements JobQueue {
       ),
       get: db.prepare<[string], Row>('SELECT * FROM jobs WHERE id = ?'),
       byDedupe: db.prepare<[string], Row>('SELECT * FROM jobs WHERE dedupe_key = ?'),
-      // Paused, unasked-for and saturated jobs are left out here, not skipped below: a backlog of them
-      // longer than the window would otherwise hide every ready job behind it. Age is created_at (ids
-      // made in one ms are in random order).
+      // Queued jobs that are due, and running ones whose lease ran out, each in lease order; two
+      // queries rather than one with OR, so that each walks its own index.
       ready: db.prepare<{ now: number; queues: string | null; full: string }, Row>(
-        `SELECT * FROM jobs WHERE ((state = 'queued' AND run_at <= @now) OR (state = 'running' AND lease_until < @now))
-           AND queue NOT IN (SELECT name FROM job_queues WHERE paused = 1)
-           AND (@queues IS NULL OR queue IN (SELECT value FROM json_each(@queues)))
-           AND (state = 'running' OR (CASE WHEN team IS NOT NULL THEN 'team:' || team ELSE 'agent:' || agent END)
-             NOT IN (SELECT value FROM json_each(@full)))
+        `SELECT * FROM jobs WHERE state = 'queued' AND run_at <= @now ${eligible}
+         ORDER BY priority DESC, run_at, created_at, id LIMIT ${leaseWindow}`,
+      ),
+      expired: db.prepare<{ now: number; queues: string | null; full: string }, Row>(
+        `SELECT * FROM jobs WHERE state = 'running' AND lease_until < @now ${eligible}
          ORDER BY priority DESC, run_at, created_at, id LIMIT ${leaseWindow}`,
       ),
       // An expired lease still holds its team's slot (its worker may be late, and a heartbeat revives it);
@@ -170,7 +185,9 @@ export class SqliteJobQueue implements JobQueue {
             [entryKey(name, null), entryKey(null, name)].filter((key) => (running.get(key) ?? 0) >= limit),
           );
           const queues = request.queues ? JSON.stringify(request.queues) : null;
-          for (const row of this.statements.ready.all({ now, queues, full: JSON.stringify(full) })) {
+          const params = { now, queues, full: JSON.stringify(full) };
+          const candidates = [...this.statements.ready.all(params), ...this.statements.expired.all(params)];
+          for (const row of candidates.sort(leaseOrder)) {
             if (paused.has(row.queue) || (request.queues && !request.queues.includes(row.queue))) continue;
             const key = entryKey(row.team, row.agent);
             const limit = request.teamLimits?.[row.team ?? row.agent ?? ''];
@@ -340,7 +357,10 @@ export class SqliteJobQueue implements JobQueue {
     if (patch.cancelRequested !== undefined) set('cancel_requested', patch.cancelRequested);
     for (const key of ['result', 'error', 'decision'] as const)
       if (patch[key] !== undefined) set(key, patch[key] === null ? null : JSON.stringify(patch[key]));
-    this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND epoch = ?`).run(...values, id, epoch);
+    const sql = `UPDATE jobs SET ${sets.join(', ')} WHERE id = ? AND epoch = ?`;
+    let statement = this.updates.get(sql);
+    if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
+    statement.run(...values, id, epoch);
     return toJob(this.statements.get.get(id)!);
   }
 }
