@@ -170,6 +170,18 @@ export const ConfigSchema = z.object({
     .optional()
     .describe('Base URL of the OpenAI API or an OpenAI-compatible cloud endpoint.'),
   anthropicApiKey: z.string().min(1).optional().describe('Anthropic API key.'),
+  webhookSecret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]{24,}={0,2}$/, 'a Standard Webhooks secret: whsec_ and at least 18 bytes in base64')
+    .optional()
+    .describe('The secret that signs job webhooks (Standard Webhooks, HMAC-SHA256): `whsec_` and base64.'),
+  webhookHosts: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+      z.array(z.string().min(1)),
+    )
+    .default([])
+    .describe('Hosts (`host` or `host:port`) job webhooks may be sent to; none by default.'),
   anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),
   /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */
   models: z

@@ -41,6 +41,11 @@ export interface JobInput {
   metadata?: Record<string, unknown>;
   /** The schedule that made this job, if one did. */
   scheduleId?: string;
+  /**
+   * A URL that gets a signed POST (Standard Webhooks) when the job completes, an attempt fails, it is
+   * dead or it waits for an approval; its host must be in the config's `webhookHosts`.
+   */
+  webhook?: string;
 }
 
 /** How a job's last attempt ended, in JSON. */
@@ -70,6 +75,7 @@ export interface Job {
   privacy?: 'public' | 'sensitive';
   metadata?: Record<string, unknown>;
   scheduleId?: string;
+  webhook?: string;
   /** The epoch of the latest lease: grows by one with every lease of the job. */
   epoch: number;
   /** The worker holding the job while `running`. */

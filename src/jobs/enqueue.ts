@@ -1,5 +1,6 @@
 import {
   CadreError,
+  type CadreConfig,
   loadConfig,
   type CadreConfigInput,
   type Job,
@@ -27,8 +28,34 @@ export interface EnqueueOptions {
  */
 export async function enqueue(input: JobInput, options: EnqueueOptions = {}): Promise<{ job: Job; created: boolean }> {
   await checkRegistered(input, options.app);
-  const queue = options.queue ?? openJobQueue(loadConfig(options.config));
+  const config = loadConfig(options.config);
+  checkWebhook(input?.webhook, config);
+  const queue = options.queue ?? openJobQueue(config);
   return queue.enqueue(input);
+}
+
+/**
+ * A webhook goes only to a host the config allows (`webhookHosts`), and only when there is a secret to
+ * sign it with: a job must not become a way to make the server call anywhere.
+ */
+function checkWebhook(url: unknown, config: CadreConfig): void {
+  if (url === undefined) return;
+  let host: string;
+  try {
+    host = new URL(String(url)).host;
+  } catch {
+    return; // the job's own check names the bad URL
+  }
+  if (!config.webhookSecret)
+    throw new CadreError('config_invalid', 'A job webhook needs a signing secret: set CADRE_WEBHOOK_SECRET (whsec_…)');
+  if (!config.webhookHosts.includes(host))
+    throw new CadreError(
+      'input_invalid',
+      `Job field "webhook": host ${host} is not in webhookHosts (CADRE_WEBHOOK_HOSTS)`,
+      {
+        details: { field: 'webhook', host },
+      },
+    );
 }
 
 /**
@@ -37,6 +64,7 @@ export async function enqueue(input: JobInput, options: EnqueueOptions = {}): Pr
  */
 export async function schedule(input: ScheduleInput, options: EnqueueOptions = {}): Promise<Schedule> {
   await checkRegistered(input?.job ?? {}, options.app);
+  checkWebhook(input?.job?.webhook, loadConfig(options.config));
   return (options.schedules ?? openScheduleStore(options.config)).add(input);
 }
 

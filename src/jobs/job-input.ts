@@ -35,6 +35,10 @@ const JobInputSchema = z
     privacy: z.enum(['public', 'sensitive']).optional(),
     metadata: z.record(z.string(), z.unknown()).optional(),
     scheduleId: z.string().optional(),
+    webhook: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
   })
   .refine((input) => (input.team === undefined) !== (input.agent === undefined), {
     message: 'name either a team or an agent',

@@ -13,6 +13,7 @@ import {
   type LeaseRequest,
 } from '../core/index.js';
 import { backoffDelay, checkJobInput, defaultRetry } from './job-input.js';
+import { WebhookOutbox, type WebhookEvent } from './webhook-outbox.js';
 
 interface Row {
   id: string;
@@ -40,7 +41,7 @@ interface Row {
 }
 
 /** What a job keeps beside its columns. */
-type Body = Pick<Job, 'retry' | 'timeoutMs' | 'budget' | 'privacy' | 'metadata'>;
+type Body = Pick<Job, 'retry' | 'timeoutMs' | 'budget' | 'privacy' | 'metadata' | 'webhook'>;
 
 const schema = [
   `CREATE TABLE IF NOT EXISTS jobs (
@@ -93,6 +94,8 @@ const leaseWindow = 16;
  */
 export class SqliteJobQueue implements JobQueue {
   private readonly statements;
+  /** Webhook messages of settled jobs, written with the settle. */
+  readonly outbox: WebhookOutbox;
   /** Prepared UPDATEs by the columns they set (a handful of shapes). */
   private readonly updates = new Map<string, Database.Statement>();
 
@@ -103,6 +106,7 @@ export class SqliteJobQueue implements JobQueue {
     db.transaction(() => {
       for (const statement of schema) db.exec(statement);
     })();
+    this.outbox = new WebhookOutbox(db);
     this.statements = {
       insert: db.prepare(
         `INSERT INTO jobs (id, queue, state, priority, run_at, team, agent, goal, run_id, attempts, epoch, dedupe_key,
@@ -152,6 +156,7 @@ export class SqliteJobQueue implements JobQueue {
       ...(job.budget ? { budget: job.budget } : {}),
       ...(job.privacy ? { privacy: job.privacy } : {}),
       ...(job.metadata ? { metadata: job.metadata } : {}),
+      ...(job.webhook ? { webhook: job.webhook } : {}),
     };
     const id = createId('job');
     const inserted = this.statements.insert.run({
@@ -234,23 +239,31 @@ export class SqliteJobQueue implements JobQueue {
           if (!row || row.epoch !== epoch || row.state !== 'running') return undefined;
           const retry = (JSON.parse(row.body) as Body).retry;
           // A decision answers one wait: whatever the attempt ended in, it is used up.
-          const update = (patch: Patch) => this.update(id, epoch, now, { ...patch, decision: null });
+          const update = (patch: Patch, event?: WebhookEvent) => {
+            const job = this.update(id, epoch, now, { ...patch, decision: null });
+            // In the same transaction: a settled job always has its webhook message.
+            if (event && job.webhook) this.outbox.add(job, event, now);
+            return job;
+          };
           switch (outcome.kind) {
             case 'completed':
-              return update({ state: 'completed', result: outcome.result, error: null });
+              return update({ state: 'completed', result: outcome.result, error: null }, 'job.completed');
             case 'waiting':
-              return update({ state: 'waiting', result: outcome.result });
+              return update({ state: 'waiting', result: outcome.result }, 'job.waiting');
             case 'released':
               return update({ state: 'queued', runAt: now, attempts: row.attempts - 1 });
             case 'cancelled':
               return update({ state: 'cancelled' });
             case 'failed': {
               const again = outcome.retry !== false && row.attempts < retry.attempts;
-              return update({
-                state: again ? 'queued' : 'dead',
-                error: outcome.error,
-                ...(again ? { runAt: now + backoffDelay(retry, row.attempts, this.random) } : {}),
-              });
+              return update(
+                {
+                  state: again ? 'queued' : 'dead',
+                  error: outcome.error,
+                  ...(again ? { runAt: now + backoffDelay(retry, row.attempts, this.random) } : {}),
+                },
+                again ? 'job.failed' : 'job.dead',
+              );
             }
           }
         })

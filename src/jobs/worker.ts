@@ -16,6 +16,8 @@ import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runti
 import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
 import { openJobQueue, openScheduleStore } from './open-job-queue.js';
 import { watchDatabase } from './watch-database.js';
+import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { createWebhookSender } from './webhook-sender.js';
 
 /** What a worker reports as it goes: for progress output and tests. */
 export type WorkerEvent =
@@ -89,6 +91,15 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     throw new CadreError('input_invalid', 'Worker `leaseMs` must be a whole number of ms, at least 100');
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
   const schedules = options.schedules === false ? undefined : openScheduleStore(config);
+  // Webhook messages of the embedded queue are delivered by its workers (at least once, with backoff).
+  const webhooks =
+    queue instanceof SqliteJobQueue && config.webhookSecret
+      ? createWebhookSender({
+          outbox: queue.outbox,
+          secret: config.webhookSecret,
+          ...(options.logger ? { logger: options.logger } : {}),
+        })
+      : undefined;
   const running = new Map<string, { stop: () => void; done: Promise<void> }>();
   let app: Promise<CadreApp> | undefined;
   let stopping = false;
@@ -106,6 +117,9 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     clearTimeout(timer);
     try {
       await schedules?.tick(queue);
+      void webhooks?.deliverDue().catch((error: unknown) => {
+        options.logger?.error({ err: error, worker: id }, 'delivering webhooks failed');
+      });
       while (!stopping && running.size < concurrency) {
         const leased = await queue.lease({
           worker: id,
