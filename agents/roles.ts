@@ -4,6 +4,8 @@ import type { Agent } from './agent.js';
 import type { AgentSpec } from './agent-spec.js';
 import { ReActAgent, type ReActAgentOptions } from './react-agent.js';
 import { agentForSpec } from './spec-agents.js';
+import { strategyForRole } from './strategies/strategy-for-role.js';
+import { isTaskStrategy, taskStrategies } from './strategies/task-strategies.js';
 import { checkRoleNames, isAgent } from './team-checks.js';
 
 /** A role a planner can assign: a name, what it is good at, and the agent that plays it. */
@@ -37,26 +39,36 @@ export class RoleRegistry {
     for (const role of roles) this.definitions.set(role.name, role);
   }
 
-  /** The agent for a role; throws `input_invalid` for an unknown one. */
-  get(name: string): Agent {
-    const cached = this.agents.get(name);
+  /**
+   * The agent for a role: its own, or with a `strategy` (as a task of a plan names it) that
+   * strategy's agent for the role. Throws `input_invalid` for an unknown role or strategy.
+   */
+  get(name: string, strategy?: string): Agent {
+    if (strategy !== undefined && !isTaskStrategy(strategy))
+      throw new CadreError(
+        'input_invalid',
+        `Unknown strategy "${strategy}"; known strategies: ${taskStrategies.join(', ')}`,
+      );
+    // `react` is the role's own agent: the same one a task that names no strategy gets.
+    const chosen = strategy === 'react' ? undefined : strategy;
+    const key = chosen === undefined ? name : `${name}:${chosen}`;
+    const cached = this.agents.get(key);
     if (cached) return cached;
     const definition = this.definitions.get(name);
     if (!definition)
       throw new CadreError('input_invalid', `Unknown role "${name}"; known roles: ${this.names().join(', ')}`);
-    const extra = (this.options.extraTools ?? []).filter(
-      (t) => !(definition.agent as AgentSpec).tools?.some((own) => own.name === t.name),
-    );
+    const own = isAgent(definition.agent) ? [] : (definition.agent.tools ?? []);
+    const extra = (this.options.extraTools ?? []).filter((t) => !own.some((tool) => tool.name === t.name));
     const options = { toolTimeoutMs: this.options.toolTimeoutMs, toolOutputMaxChars: this.options.toolOutputMaxChars };
-    const agent = isAgent(definition.agent)
-      ? definition.agent
-      : extra.length === 0
-        ? agentForSpec(definition.agent, name, options)
-        : new ReActAgent(
-            { ...definition.agent, role: name, tools: [...(definition.agent.tools ?? []), ...extra] },
-            options,
-          );
-    this.agents.set(name, agent);
+    const agent =
+      chosen !== undefined
+        ? strategyForRole(chosen, { name, tools: [...own, ...extra] })
+        : isAgent(definition.agent)
+          ? definition.agent
+          : extra.length === 0
+            ? agentForSpec(definition.agent, name, options)
+            : new ReActAgent({ ...definition.agent, role: name, tools: [...own, ...extra] }, options);
+    this.agents.set(key, agent);
     return agent;
   }
 
@@ -70,9 +82,13 @@ export class RoleRegistry {
     return [...this.definitions.keys()];
   }
 
-  /** Names and descriptions, for planning prompts. */
-  describe(): Array<{ name: string; description: string }> {
-    return [...this.definitions.values()].map(({ name, description }) => ({ name, description }));
+  /** Names, descriptions and task kinds, for planning prompts and a planner's per-kind strategies. */
+  describe(): Array<{ name: string; description: string; kind?: string }> {
+    return [...this.definitions.values()].map(({ name, description, taskKind }) => ({
+      name,
+      description,
+      ...(taskKind ? { kind: taskKind } : {}),
+    }));
   }
 
   /** Every tool any spec-defined role can use, once each, for planning prompts and validation. */

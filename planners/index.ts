@@ -9,5 +9,6 @@ export * from './task-graph-ops.js';
 export * from './planner.js';
 export { extractPlan } from './structured-plan.js';
 export * from './llm-planner.js';
+export * from './strategies-by-kind.js';
 export * from './replanner.js';
 export * from './output-schema.js';

@@ -1,6 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { HumanMessage, SystemMessage } from '@langchain/core/messages';
 import type { PlanContext, PlanReport, Planner } from './planner.js';
+import { assignStrategies, checkStrategiesByKind, type StrategiesByKind } from './strategies-by-kind.js';
 import { requestPlan } from './structured-plan.js';
 import { checkTaskGraph, validateTaskGraph } from './validate-task-graph.js';
 import type { TaskGraph, TaskGraphInput } from './task-graph.js';
@@ -14,6 +15,8 @@ export interface LlmPlannerOptions {
   maxTasks?: number;
   /** Longest chain of dependent tasks. Default 12. */
   maxDepth?: number;
+  /** The strategy for each task kind when a task names none, e.g. `{ reason: 'tree-of-thoughts' }`. */
+  strategies?: StrategiesByKind;
 }
 
 /** Describes roles and tools for a planning prompt. */
@@ -28,7 +31,9 @@ export function describeTeam(context: PlanContext): string {
  * for models without tool calling; invalid plans are repaired from the validation problems.
  */
 export class LlmPlanner implements Planner {
-  constructor(private readonly options: LlmPlannerOptions) {}
+  constructor(private readonly options: LlmPlannerOptions) {
+    checkStrategiesByKind(options.strategies);
+  }
 
   async plan(goal: string, context: PlanContext): Promise<PlanReport> {
     const limits = {
@@ -46,7 +51,7 @@ export class LlmPlanner implements Planner {
       describeTeam(context),
       ...(context.hints ? ['', `What earlier runs learned:\n${context.hints}`] : []),
     ].join('\n');
-    return requestPlan({
+    const report = await requestPlan({
       model: this.options.model,
       messages: [new SystemMessage(system), new HumanMessage(`Goal: ${goal}`)],
       check: (value) => checkTaskGraph(value, limits),
@@ -54,12 +59,21 @@ export class LlmPlanner implements Planner {
       signal: context.signal,
       hooks: context,
     });
+    return { ...report, graph: assignStrategies(report.graph, this.options.strategies, context.roles) };
   }
 }
 
-/** A planner for programs that already know their plan; the plan is validated like any other. */
+/**
+ * A planner for programs that already know their plan; the plan is validated like any other.
+ * `strategies` gives each task kind a strategy where a task names none.
+ */
 export class StaticPlanner implements Planner {
-  constructor(private readonly source: TaskGraphInput | ((goal: string) => TaskGraphInput)) {}
+  constructor(
+    private readonly source: TaskGraphInput | ((goal: string) => TaskGraphInput),
+    private readonly options: { strategies?: StrategiesByKind } = {},
+  ) {
+    checkStrategiesByKind(options.strategies);
+  }
 
   async plan(goal: string, context: PlanContext): Promise<PlanReport> {
     const input = typeof this.source === 'function' ? this.source(goal) : this.source;
@@ -67,6 +81,6 @@ export class StaticPlanner implements Planner {
       roles: context.roles.map((r) => r.name),
       tools: context.tools.map((t) => t.name),
     });
-    return { graph, attempts: 0, rejected: [] };
+    return { graph: assignStrategies(graph, this.options.strategies, context.roles), attempts: 0, rejected: [] };
   }
 }

@@ -3,7 +3,8 @@ import type { TaskGraph } from './task-graph.js';
 
 /** What a planner knows about the run it plans for. */
 export interface PlanContext {
-  roles: ReadonlyArray<{ name: string; description?: string }>;
+  /** The team's roles; `kind` is the routing task kind of a role's work, when it declares one. */
+  roles: ReadonlyArray<{ name: string; description?: string; kind?: string }>;
   tools: ReadonlyArray<{ name: string; description: string }>;
   signal?: AbortSignal;
   /** Recalled memory: lessons, past plans, facts. */

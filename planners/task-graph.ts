@@ -22,6 +22,12 @@ export const TaskSchema = z.object({
     .object({ description: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional() })
     .optional(),
   budget: TaskBudgetSchema.optional(),
+  /**
+   * How the role's agent reasons on this task: `react` (the role's own agent), `cot`,
+   * `self-consistency`, `tree-of-thoughts` or `lats`. Omitted: the planner's default for the
+   * task's kind, else the role's own agent.
+   */
+  strategy: z.string().min(1).optional(),
 });
 
 /** A goal broken into tasks with dependencies: the unit the orchestrator executes. */

@@ -1,3 +1,4 @@
+import { isTaskStrategy, taskStrategies } from '../agents/strategies/task-strategies.js';
 import { CadreError } from '../src/core/index.js';
 import { outputSchemaOf } from './output-schema.js';
 import { TaskGraphSchema, type TaskGraph } from './task-graph.js';
@@ -12,6 +13,7 @@ export type PlanProblemCode =
   | 'cycle'
   | 'unknown_role'
   | 'unknown_tool'
+  | 'unknown_strategy'
   | 'too_many_tasks'
   | 'too_deep';
 
@@ -84,6 +86,12 @@ export function checkTaskGraph(input: unknown, options: ValidateOptions): CheckR
         message: `Task "${task.id}" has role "${task.role}"; known roles: ${[...roles].join(', ')}`,
       });
     }
+    if (task.strategy !== undefined && !isTaskStrategy(task.strategy))
+      problems.push({
+        code: 'unknown_strategy',
+        taskId: task.id,
+        message: `Task "${task.id}" names strategy "${task.strategy}"; known strategies: ${taskStrategies.join(', ')}`,
+      });
     const { error: schemaError } = outputSchemaOf(task);
     if (schemaError) problems.push({ code: 'schema', taskId: task.id, message: schemaError });
     for (const tool of task.tools ?? []) {

@@ -13,6 +13,7 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkGame24, game24Solutions, solve24 } from '../src/testing/game24.js';
+import { game24Task } from '../src/testing/game24-model.js';
 
 /** One puzzle with what its difficulty is ranked by. */
 export interface RankedPuzzle {
@@ -65,7 +66,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const cases = ranked.slice(900, 1000).map(({ numbers }, i) => {
     const solution = solve24(numbers);
     if (!solution || !checkGame24(solution, numbers)) throw new Error(`puzzle ${numbers.join(' ')} did not verify`);
-    return { id: String(901 + i), input: numbers.join(' '), check: { type: 'game24', numbers } };
+    // The task in words, as a model reads it: bare numbers would not say what to do with them.
+    return { id: String(901 + i), input: game24Task(numbers), check: { type: 'game24', numbers } };
   });
   const suite = { name: 'game24', description, simulator: 'game24', cases };
   const path = fileURLToPath(new URL('../examples/evals/game24.json', import.meta.url));

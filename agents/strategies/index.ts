@@ -6,7 +6,7 @@ export {
   type SelfConsistencyOptions,
   type SelfConsistencyResult,
 } from './self-consistency.js';
-export { treeOfThoughts, type TreeOfThoughtsOptions } from './tree-of-thoughts.js';
+export { treeOfThoughts, treeOfThoughtsMaxCalls, type TreeOfThoughtsOptions } from './tree-of-thoughts.js';
 export {
   evaluatePrompt,
   parseProposals,
@@ -16,6 +16,8 @@ export {
   type ThoughtState,
 } from './thought-prompts.js';
 export { lats, type LatsOptions } from './lats.js';
+export { isTaskStrategy, taskStrategies, type TaskStrategy } from './task-strategies.js';
+export { strategyForRole } from './strategy-for-role.js';
 export { normalizeAnswer } from './majority-vote.js';
 export { extractAnswer, type StrategyOptions } from './strategy-options.js';
 export type { StrategyEventPayload, StrategyName } from './strategy-events.js';

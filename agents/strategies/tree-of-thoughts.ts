@@ -65,6 +65,35 @@ const shape = strategyShape({
   prune: z.number().optional(),
 });
 
+/** The search's size with its defaults: nodes kept per level, levels, thoughts asked per node, evaluations per node. */
+const searchSize = (options: TreeOfThoughtsOptions) => {
+  const breadth = options.breadth ?? 5;
+  return {
+    breadth,
+    depth: options.depth ?? 4,
+    count: options.propose?.count ?? breadth + 3,
+    samples: options.evaluate?.samples ?? 1,
+  };
+};
+
+/**
+ * The most model calls one task can take with these options: for `bfs`, one proposal and its
+ * evaluations at the root, then at most `breadth` of each per level; for `dfs`, every kept child
+ * expanded in turn. Fewer in practice: pruned nodes are not expanded and a state reached twice is
+ * valued once. For setting a task's step limit.
+ */
+export function treeOfThoughtsMaxCalls(options: TreeOfThoughtsOptions = {}): number {
+  checkStrategyOptions('treeOfThoughts', shape, options);
+  const { breadth, depth, count, samples } = searchSize(options);
+  const perNode = 1 + count * samples;
+  if (options.search === 'dfs') {
+    let expanded = 0;
+    for (let level = 0; level < depth; level++) expanded += breadth ** level;
+    return expanded * perNode;
+  }
+  return perNode + (depth - 1) * breadth * perNode;
+}
+
 /** A node of the tree: its id (`r.2.1`: second child of the root, then its first), thoughts and value. */
 interface ThoughtNode {
   id: string;
@@ -83,10 +112,8 @@ interface ThoughtNode {
  */
 export function treeOfThoughts(options: TreeOfThoughtsOptions = {}): Agent {
   checkStrategyOptions('treeOfThoughts', shape, options);
-  const breadth = options.breadth ?? 5;
-  const depth = options.depth ?? 4;
+  const { breadth, depth, count } = searchSize(options);
   const prune = options.prune ?? 0.01;
-  const count = options.propose?.count ?? breadth + 3;
   const extract = options.extract ?? extractAnswer;
   return {
     name: options.name ?? 'tree-of-thoughts',

@@ -16,6 +16,10 @@ export interface EvalCommandOptions {
   /** Answer with the suite's offline model even when a real one is reachable. */
   scripted: boolean;
   accuracy?: number;
+  /** The game24 simulator's chance that proposed next steps hold one that can still reach 24. */
+  proposeAccuracy?: number;
+  /** The game24 simulator's chance that a sure / likely / impossible verdict is right. */
+  valueAccuracy?: number;
   seed: number;
   concurrency?: number;
   budget: BudgetLimits;
@@ -50,6 +54,8 @@ interface EvalFlags {
   model?: string;
   scripted?: boolean;
   accuracy?: number;
+  proposeAccuracy?: number;
+  valueAccuracy?: number;
   seed: number;
   concurrency?: number;
   maxCost?: number;
@@ -80,7 +86,17 @@ export function addEvalCommand(program: Command): void {
     .option('--scripted', "answer with the suite's simulated or scripted model even when a real one is reachable")
     .option(
       '--accuracy <p>',
-      'how often the simulated model is right (default 0.6 for game24, 0.8 for oracle)',
+      'how often the simulated model answers right in one go (default 0.04 for game24, 0.8 for oracle)',
+      fraction,
+    )
+    .option(
+      '--propose-accuracy <p>',
+      'game24 simulator: how often its proposed next steps hold one that can still reach 24 (default 0.9)',
+      fraction,
+    )
+    .option(
+      '--value-accuracy <p>',
+      'game24 simulator: how often its sure / likely / impossible verdict on a step is right (default 0.9)',
       fraction,
     )
     .option('--seed <n>', 'seed of the simulated model', (v) => (v === '0' ? 0 : positiveInt(v)), 1)
@@ -88,7 +104,11 @@ export function addEvalCommand(program: Command): void {
     .option('--max-cost <usd>', 'most US dollars the whole suite may spend', nonNegative)
     .option('--max-tokens <n>', 'most tokens the whole suite may use', positiveInt)
     .option('--max-calls <n>', 'most model calls the whole suite may make', positiveInt)
-    .option('--max-steps <n>', 'most model calls one case may make (default 200)', positiveInt)
+    .option(
+      '--max-steps <n>',
+      "most model calls one case may make (default 200, or the strategy's most when larger)",
+      positiveInt,
+    )
     .option('--cache <file>', 'the answer cache (default: <data>/eval-cache.db)')
     .option('--no-cache', 'ask the model every time')
     .option('--out <file>', 'where the results JSON goes (default: <data>/evals/<suite>-<time>.json)')
@@ -130,6 +150,8 @@ export function addEvalCommand(program: Command): void {
         ...(flags.team ? { team: flags.team } : {}),
         ...(flags.app ? { app: flags.app } : {}),
         ...(flags.accuracy !== undefined ? { accuracy: flags.accuracy } : {}),
+        ...(flags.proposeAccuracy !== undefined ? { proposeAccuracy: flags.proposeAccuracy } : {}),
+        ...(flags.valueAccuracy !== undefined ? { valueAccuracy: flags.valueAccuracy } : {}),
         ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
         ...(flags.out ? { out: flags.out } : {}),
         ...(flags.compare ? { compare: flags.compare } : {}),
@@ -191,6 +213,11 @@ export async function evaluate(o: EvalCommandOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify({ ...results, ...(comparison ? { comparison } : {}) })}\n`);
   } else {
     process.stdout.write(harness.formatEvalTable(results));
+    // The table's figures are the script's, not a model's: said where they are read, not only on stderr.
+    if (results.models.kind === 'simulated' || results.models.kind === 'scripted')
+      process.stdout.write(
+        pc.yellow(`These answers come from a ${results.models.kind} model: a simulation, not a language model.\n`),
+      );
     process.stdout.write(pc.dim(`results: ${out}\n`));
     if (comparison && o.compare) process.stdout.write(`\n${harness.formatComparison(comparison, o.compare)}`);
     if (belowMin)
@@ -211,6 +238,8 @@ async function chooseModels(o: EvalCommandOptions, suite: EvalSuite, config: Cad
       suite,
       seed: o.seed,
       ...(o.accuracy !== undefined ? { accuracy: o.accuracy } : {}),
+      ...(o.proposeAccuracy !== undefined ? { proposeAccuracy: o.proposeAccuracy } : {}),
+      ...(o.valueAccuracy !== undefined ? { valueAccuracy: o.valueAccuracy } : {}),
     });
     return { ...chosen, notice: `${why} Answers come from ${chosen.source.description}.` };
   };

@@ -1,4 +1,13 @@
-import { ReActAgent, cot, lats, selfConsistency, treeOfThoughts, type Agent } from '../../agents/index.js';
+import {
+  ReActAgent,
+  cot,
+  lats,
+  selfConsistency,
+  treeOfThoughts,
+  treeOfThoughtsMaxCalls,
+  type Agent,
+  type TreeOfThoughtsOptions,
+} from '../../agents/index.js';
 import type { Tool } from '../../tools/index.js';
 
 /** The agents `cadre eval --agent` knows by name, besides the ones an app registers. */
@@ -6,6 +15,9 @@ export const strategyNames = ['react', 'cot', 'sc', 'tot', 'lats'] as const;
 
 /** One of {@link strategyNames}. */
 export type StrategyAgentName = (typeof strategyNames)[number];
+
+const scSamples = 5;
+const totOptions: TreeOfThoughtsOptions = { breadth: 5 };
 
 const answerLine = 'When you are done, give the final answer alone on the last line as: Answer: <answer>';
 
@@ -29,10 +41,21 @@ export function strategyAgent(name: StrategyAgentName, options: { tools: readonl
     case 'cot':
       return cot();
     case 'sc':
-      return selfConsistency({ samples: 5 });
+      return selfConsistency({ samples: scSamples });
     case 'tot':
-      return treeOfThoughts({ breadth: 5 });
+      return treeOfThoughts(totOptions);
     case 'lats':
       return lats({ tools: options.tools });
   }
+}
+
+/**
+ * The most model calls one case of a strategy can make: 1 for `cot`, its samples for `sc`, the
+ * search's bound for `tot` (144 at breadth 5); undefined for `react` and `lats`, which have no fixed bound.
+ */
+export function strategyMaxCalls(name: StrategyAgentName): number | undefined {
+  if (name === 'cot') return 1;
+  if (name === 'sc') return scSamples;
+  if (name === 'tot') return treeOfThoughtsMaxCalls(totOptions);
+  return undefined;
 }

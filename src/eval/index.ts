@@ -34,6 +34,6 @@ export { formatComparison, formatEvalTable } from './format-results.js';
 export { readResults, writeResults } from './results-file.js';
 export { openAnswerCache, type AnswerCache, type CachedAnswer } from './answer-cache.js';
 export { isStrategyName, strategyAgent, strategyNames, type StrategyAgentName } from './agent-by-name.js';
-export { offlineModels, type OfflineModelOptions } from './offline-models.js';
+export { game24Defaults, offlineModels, type OfflineModelOptions } from './offline-models.js';
 export { oracleModel, type OracleModelOptions } from './oracle-model.js';
 export { toolScriptModel } from './tool-script-model.js';

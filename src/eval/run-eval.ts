@@ -15,6 +15,7 @@ import { createFixedRouter, type ModelRouter } from '../models/router.js';
 import { formatModelRef } from '../models/model-ref.js';
 import { run } from '../runtime/index.js';
 import type { AnswerCache } from './answer-cache.js';
+import { isStrategyName, strategyMaxCalls } from './agent-by-name.js';
 import { checkAnswer } from './check-answer.js';
 import { summarise, type CaseResult, type EvalResults, type ModelSource } from './eval-results.js';
 import { evalSubject, type EvalSubject } from './eval-subject.js';
@@ -40,7 +41,10 @@ export interface RunEvalOptions {
   concurrency?: number;
   /** Limits for the whole suite; cases not started when one is reached are `skipped`. */
   budget?: BudgetLimits;
-  /** Each case's run config; default: 200 model calls, one attempt (`fail-fast`), runs kept in memory only. */
+  /**
+   * Each case's run config; default: 200 model calls (more when a strategy named in `agent` can
+   * need more), one attempt (`fail-fast`), runs kept in memory only.
+   */
   config?: CadreConfigInput;
   /** The tools cases may name. Default: the built-in tools over `config.workspaceDir`. */
   tools?: readonly Tool[];
@@ -58,8 +62,10 @@ export interface RunEvalOptions {
  */
 export async function runEval(options: RunEvalOptions): Promise<EvalResults> {
   // One attempt per case: the suite measures the agent, not the runtime's retries and replans.
+  // A strategy whose search can take more calls than the default is never cut short by it.
+  const bound = typeof options.agent === 'string' && isStrategyName(options.agent) && strategyMaxCalls(options.agent);
   const config: CadreConfigInput = {
-    maxSteps: 200,
+    maxSteps: Math.max(200, bound || 0),
     failurePolicy: 'fail-fast',
     maxRetries: 0,
     databasePath: ':memory:',

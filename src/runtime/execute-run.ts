@@ -232,7 +232,7 @@ function spentBefore(earlier: readonly CadreEvent[]) {
   };
 }
 
-/** Every recorded step of the plan's tasks, attempt by attempt. */
+/** Every recorded step of the plan's tasks, attempt by attempt, a strategy's calls included. */
 async function traceOf(
   journal: RunOptions['journal'] & object,
   runId: string,
@@ -241,10 +241,13 @@ async function traceOf(
   // One read of the whole run where the journal offers it, else one per attempt.
   const all = journal.replayRun?.(runId);
   const replay = all ? (key: string) => all.get(key) ?? [] : (key: string) => journal.replay(runId, key);
+  // A strategy journals each call under a key below the attempt's (`a/cot`, `a/tot/r.1/propose`).
+  const below = (key: string) => [...(all ?? [])].flatMap(([k, s]) => (k.startsWith(`${key}/`) ? s : []));
   const steps: JournalStep[] = [];
   for (const id of taskIds) {
     for (let attempt = 1; attempt <= 20; attempt++) {
-      const recorded = await replay(attempt === 1 ? id : `${id}#${attempt}`);
+      const key = attempt === 1 ? id : `${id}#${attempt}`;
+      const recorded = [...(await replay(key)), ...below(key)];
       if (recorded.length === 0 && attempt > 1) break;
       steps.push(...recorded);
     }

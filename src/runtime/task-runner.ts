@@ -31,7 +31,8 @@ export interface RunTaskOptions {
 export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   const { task, context: ctx } = options;
   const started = performance.now();
-  const agent = options.roles.get(task.role);
+  // A task that names a strategy is carried out by that strategy's agent for its role.
+  const agent = options.roles.get(task.role, task.strategy);
   const kind = options.roles.taskKindOf(task.role);
   const budget = task.budget ? new Budget(task.budget, Date.now, ctx.budget) : ctx.budget;
   let usage: Usage = emptyUsage();

@@ -20,7 +20,8 @@ export interface Game24ModelOptions {
   /**
    * Chance that a list of proposed next steps holds one from which 24 can still be reached.
    * Default: `accuracy`. A model good at single steps but poor in one go (as the Tree of Thoughts
-   * paper found GPT-4 to be) has this high and `accuracy` low.
+   * paper found GPT-4 to be) has this high and `accuracy` low. Also the chance that, with the
+   * numbers used up short of 24, it says so instead of claiming 24 with a wrong answer.
    */
   proposeAccuracy?: number;
   /** Chance that a value judgement (sure / likely / impossible) is right. Default: `accuracy`. */
@@ -45,10 +46,13 @@ type Item = { value: Rational; expression: Expression };
  * A scripted chat model that plays a fallible Game of 24 solver of known quality. It reads the
  * prompts of the `cot`, `selfConsistency` and `treeOfThoughts` strategies: asked to propose next
  * steps ("Propose up to 5 ...") it lists steps such as `4 + 9 = 13 (left: 10 13 13)`, one of them
- * on a path to 24 with probability `proposeAccuracy`; asked to evaluate it answers sure / likely /
- * impossible from an exact solver, right with probability `valueAccuracy`; otherwise it answers
- * `Answer: <expression> = 24`, right with probability `accuracy`. Each draw is seeded by the
- * seed, the prompt and how often that prompt was asked, so runs repeat exactly.
+ * on a path to 24 with probability `proposeAccuracy`; once the steps leave one number, it writes
+ * the answer they built when that number is 24, and otherwise says the path ends short of 24 (with
+ * probability `proposeAccuracy`) or claims 24 with a wrong answer. Asked to evaluate, it answers
+ * sure / likely / impossible from an exact solver, right with probability `valueAccuracy`;
+ * otherwise it answers `Answer: <expression> = 24` in one go, right with probability `accuracy`.
+ * Each draw is seeded by the seed, the prompt and how often that prompt was asked, so runs repeat
+ * exactly. It is a simulation of a model of known quality, not a language model.
  */
 export function game24Model(options: Game24ModelOptions): ScriptedChatModel {
   const { accuracy, seed = 1, proposals = 5 } = options;
@@ -75,8 +79,11 @@ export function game24Model(options: Game24ModelOptions): ScriptedChatModel {
   });
 }
 
+const four = /\b(\d{1,2})[ ,]+(\d{1,2})[ ,]+(\d{1,2})[ ,]+(\d{1,2})\b/;
+
+/** The puzzle: the four numbers after `Input:` (as {@link game24Task} writes them), else the first four in a row. */
 const puzzleOf = (text: string): number[] | undefined => {
-  const match = /\b(\d{1,2})[ ,]+(\d{1,2})[ ,]+(\d{1,2})[ ,]+(\d{1,2})\b/.exec(text);
+  const match = new RegExp(`Input:\\s*${four.source}`).exec(text) ?? four.exec(text);
   return match ? match.slice(1, 5).map(Number) : undefined;
 };
 
@@ -151,8 +158,11 @@ function proposeSteps(state: State, count: number, accuracy: number, random: () 
   if ('broken' in state) return 'These steps do not follow from the numbers.';
   const last = state.items[0];
   if (state.items.length === 1 && last) {
-    // The numbers are used up: the model writes the expression the steps built.
-    return `Answer: ${formatExpression(last.expression)} = 24`;
+    // The numbers are used up. At 24 the steps built an answer. Short of it, the model says so as
+    // often as it proposes well; otherwise it claims 24 anyway, a wrong answer the value step can judge.
+    const built = `Answer: ${formatExpression(last.expression)} = 24`;
+    if (equals(last.value, rational(24)) || random() >= accuracy) return built;
+    return `(no step left: these steps end at ${formatRational(last.value)}, not 24)`;
   }
   const steps = nextSteps(state.items);
   const good = shuffle(

@@ -109,10 +109,31 @@ describe('cadre eval', { timeout: 120_000 }, () => {
   it("runs the Game of 24 suite offline with Tree of Thoughts and prints the table (the issue's done-when)", () => {
     const out = cadre(['examples/evals/game24.json', '--agent', 'tot']);
     expect(out.status).toBe(0);
-    expect(out.stderr).toMatch(/Answers come from the simulated model game24-sim \(accuracy 0\.6, seed 1/);
+    expect(out.stderr).toMatch(
+      /Answers come from the simulated model game24-sim \(accuracy 0\.04, propose 0\.9, value 0\.9, seed 1/,
+    );
     expect(out.stdout).toMatch(/^suite game24 · 100 cases · tot · models: the simulated model game24-sim/m);
     const rows = out.stdout.split('\n').filter((line) => /^\d{3,4} +(passed|failed|error) +\d+ /.test(line));
     expect(rows).toHaveLength(100);
+    // No case cut short by the per-case step limit: Tree of Thoughts' widest search fits in it.
+    expect(out.stdout).not.toMatch(/budget exceeded/i);
     expect(out.stdout).toMatch(/pass rate \d+\.\d% \(\d+\/100 passed.*95% CI/);
+    expect(out.stdout).toMatch(/a simulation, not a language model/);
+  });
+
+  it("takes the game24 simulator's three qualities as flags, and refuses step qualities for another simulator", () => {
+    const flags = ['--scripted', '--no-cache', '--json', '--concurrency', '8'];
+    const qualities = ['--accuracy', '0.5', '--propose-accuracy', '0.7', '--value-accuracy', '0.8'];
+    const out = cadre(['examples/evals/game24.json', '--agent', 'cot', ...qualities, ...flags]);
+    expect(out.status).toBe(0);
+    const printed = JSON.parse(out.stdout) as EvalResults;
+    expect(printed.models.description).toMatch(/game24-sim \(accuracy 0\.5, propose 0\.7, value 0\.8, seed 1/);
+    // cot answers in one go: only `--accuracy` counts, 0.5 over 100 puzzles.
+    expect(printed.summary.passed).toBeGreaterThan(30);
+    expect(printed.summary.passed).toBeLessThan(70);
+
+    const wrong = cadre(['examples/evals/arithmetic.json', '--propose-accuracy', '0.7', ...flags]);
+    expect(wrong.status).not.toBe(0);
+    expect(wrong.stderr).toMatch(/input_invalid: proposeAccuracy and valueAccuracy apply to the game24 simulator/);
   });
 });

@@ -76,6 +76,29 @@ describe('LlmPlanner', () => {
     expect(report.rejected[0]).toMatch(/role "poet"/);
     expect(report.rejected[0]).toMatch(/tool "shell"/);
   });
+
+  it('sends an unknown strategy back for repair, and gives each task kind its strategy where the plan names none', async () => {
+    const kinds = { ...context, roles: [{ name: 'researcher', kind: 'reason' }, { name: 'writer' }] };
+    const named = {
+      goal: 'g',
+      tasks: [{ ...task('a'), strategy: 'tree-of-thoughts' }, task('b'), task('c', [], 'writer')],
+    };
+    const model = new ScriptedChatModel({
+      replies: [
+        { toolCalls: [{ name: 'submit_plan', args: { goal: 'g', tasks: [{ ...task('a'), strategy: 'ponder' }] } }] },
+        { toolCalls: [{ name: 'submit_plan', args: named }] },
+      ],
+    });
+    const planner = new LlmPlanner({ model, strategies: { reason: 'cot', agent: 'lats' } });
+    const report = await planner.plan('g', kinds);
+    expect(report.rejected[0]).toMatch(/Task "a" names strategy "ponder"/);
+    // The writer declares no kind: its tasks are of kind `agent`.
+    expect(report.graph.tasks.map((t) => [t.id, t.strategy])).toEqual([
+      ['a', 'tree-of-thoughts'],
+      ['b', 'cot'],
+      ['c', 'lats'],
+    ]);
+  });
 });
 
 describe('StaticPlanner', () => {

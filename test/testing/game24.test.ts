@@ -94,6 +94,33 @@ describe('game24Model', () => {
     expect(bad.filter((l) => !l.includes('/')).some(stillSolvable)).toBe(false);
   });
 
+  it('writes an answer only when the steps end at 24; short of 24 it claims one only as often as it proposes wrong', async () => {
+    const after = (steps: string[]) =>
+      `${task}\n\nSteps so far:\n${steps.join('\n')}\n\nPropose up to 8 possible next steps`;
+    // (13 - 9) * (10 - 4) = 24; (13 - 9) + (10 - 4) = 10.
+    const at24 = ['13 - 9 = 4 (left: 4 10 4)', '10 - 4 = 6 (left: 4 6)', '4 * 6 = 24 (left: 24)'];
+    const at10 = ['13 - 9 = 4 (left: 4 10 4)', '10 - 4 = 6 (left: 4 6)', '4 + 6 = 10 (left: 10)'];
+    const right = await ask(game24Model({ accuracy: 0, proposeAccuracy: 0, seed: 4 }), after(at24));
+    expect(checkGame24(right, [4, 9, 10, 13]), right).toBe(true);
+    expect(await ask(game24Model({ accuracy: 0, proposeAccuracy: 1 }), after(at10))).not.toMatch(/Answer:/);
+
+    let claims = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const reply = await ask(game24Model({ accuracy: 0, proposeAccuracy: 0.8, seed }), after(at10));
+      if (reply.startsWith('Answer:')) {
+        claims += 1;
+        // A wrong claim the value step can judge: the expression the steps built, which is not 24.
+        expect(judgeGame24(reply, [4, 9, 10, 13])).toEqual({ ok: false, reason: 'equals 10/1' });
+      }
+    }
+    expect(Math.abs(claims / 400 - 0.2)).toBeLessThan(3 * Math.sqrt((0.2 * 0.8) / 400));
+  });
+
+  it('reads the puzzle after "Input:" even when other numbers come first', async () => {
+    const reply = await ask(game24Model({ accuracy: 1 }), `Scores so far: 1, 2, 3, 4.\n\n${game24Task([3, 3, 8, 8])}`);
+    expect(checkGame24(reply.split('Answer:')[1] ?? '', [3, 3, 8, 8]), reply).toBe(true);
+  });
+
   it('values states with the solver: sure when 24 is reachable, impossible when not', async () => {
     const model = game24Model({ accuracy: 1 });
     const state = (step: string) =>

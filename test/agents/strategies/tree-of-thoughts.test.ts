@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { treeOfThoughts } from 'cadre/agents';
+import { treeOfThoughts, treeOfThoughtsMaxCalls } from 'cadre/agents';
 import { ScriptedChatModel, checkGame24, game24Model, game24Task } from 'cadre/testing';
 import { strategyContext, strategyEvents } from './strategy-context.js';
 
@@ -71,6 +71,28 @@ describe('treeOfThoughts', () => {
     await expect(
       treeOfThoughts({ breadth: 5 }).run({ id: 'g', instruction: game24Task([4, 9, 10, 13]) }, ctx),
     ).rejects.toMatchObject({ code: 'task_failed' });
+  });
+
+  it('makes as many calls as its bound says when nothing is pruned and no answer ends the search', async () => {
+    // Every thought new and "likely": each level keeps `breadth` nodes, and each is expanded.
+    const endless = () =>
+      new ScriptedChatModel({
+        respond: ({ task, call }) =>
+          /Propose up to (\d+)/.test(task)
+            ? Array.from({ length: 3 }, (_, i) => `idea ${call}-${i}`).join('\n')
+            : 'Maybe.\nlikely',
+      });
+    for (const search of ['bfs', 'dfs'] as const) {
+      const options = { search, breadth: 2, depth: 3, propose: { count: 3 } };
+      const model = endless();
+      await expect(
+        treeOfThoughts(options).run({ id: 't', instruction: 'Think.' }, strategyContext(model)),
+      ).rejects.toMatchObject({ code: 'task_failed' });
+      // bfs: (1 + 3) at the root, then 2 nodes x (1 + 3) on each of two levels; dfs: 1 + 2 + 4 nodes x (1 + 3).
+      expect(model.calls, search).toBe(search === 'bfs' ? 20 : 28);
+      expect(treeOfThoughtsMaxCalls(options), search).toBe(model.calls);
+    }
+    expect(treeOfThoughtsMaxCalls({ breadth: 5 })).toBe(144);
   });
 
   it('averages several evaluations of each node, one call each', async () => {
