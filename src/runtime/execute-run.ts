@@ -158,6 +158,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const waitingFor = approval
     ? { approval: approval.request, ...(approval.interruptId ? { interruptId: approval.interruptId } : {}) }
     : {};
+  // Kept with the run: what each model cost it, for `/metrics` and reports read from the store.
+  const models = spendByModel([...earlier, ...events.history()]);
   store.runs.update(runId, {
     status,
     result: {
@@ -166,6 +168,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
       usage: spend.usage,
       costUsd: spend.costUsd,
       steps: spend.steps,
+      durationMs,
+      models,
       tasks,
       ...(info ? { error: info } : {}),
       ...waitingFor,
@@ -180,7 +184,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     tasks,
     usage: spend.usage,
     costUsd: spend.costUsd,
-    models: spendByModel([...earlier, ...events.history()]),
+    models,
     steps: spend.steps,
     durationMs,
     ...(info ? { error: info } : {}),

@@ -15,6 +15,7 @@ import { createThreadsApp } from './threads-routes.js';
 import { createOpenAIApp } from './openai-routes.js';
 import { createJobsApp } from './jobs-routes.js';
 import { bodyLimit } from './body-limit.js';
+import { createMetrics } from './metrics.js';
 import { createWorker, openJobQueue, openScheduleStore, type Worker } from '../../jobs/index.js';
 import { loadHttpServerOptions, type HttpServerOptions, type HttpServerOptionsInput } from './server-options.js';
 
@@ -137,6 +138,12 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   const schedules = openScheduleStore(config);
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);
   app.route('/', createJobsApp({ app: options.app, queue, schedules, invalid }));
+  // Prometheus scrapes with an admin key (`authorization` / `bearer_token` in its scrape config).
+  const metrics = createMetrics({ db: store.db, queue });
+  app.get('/metrics', auth, async (c) => {
+    if (!c.get('caller').admin) throw new CadreError('request_forbidden', '/metrics needs an admin API key');
+    return c.body(await metrics.metrics(), 200, { 'Content-Type': metrics.contentType });
+  });
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',

@@ -69,6 +69,23 @@ describe('jobs over HTTP on cadre serve', () => {
     expect((await call(user, '/runs')).status).toBe(200);
   });
 
+  it('serves Prometheus metrics read from the store to admin keys: jobs, queue depth, runs, tokens and cost by team and model', async () => {
+    await call(admin, '/jobs', {
+      body: { agent: 'echo', goal: 'later', queue: 'night', runAt: Date.now() + 3_600_000 },
+    });
+    const res = await call(admin, '/metrics');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^cadre_jobs\{state="completed"\} [1-9]/m);
+    expect(text).toMatch(/^cadre_queue_depth\{queue="night"\} 1$/m);
+    expect(text).toMatch(/^cadre_runs\{status="completed"\} [1-9]/m);
+    expect(text).toMatch(/^cadre_model_tokens\{team="agent:echo",model="[^"]+",direction="in"\} \d+/m);
+    expect(text).toMatch(/^cadre_model_cost_usd\{team="agent:echo",model="[^"]+"\} [\d.e-]+$/m);
+    expect(text).toMatch(/^cadre_run_seconds_count\{team="agent:echo"\} [1-9]/m);
+    expect((await call(user, '/metrics')).status).toBe(403);
+  });
+
   it('documents the jobs routes in /openapi.json', async () => {
     const doc = (await (await fetch(`${serving.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(
