@@ -226,6 +226,15 @@ describe('/openapi.json', () => {
         'GET /v1/models',
         'GET /v1/models/{model}',
         'POST /v1/chat/completions',
+        'GET /jobs',
+        'POST /jobs',
+        'GET /jobs/{id}',
+        'POST /jobs/{id}/cancel',
+        'POST /jobs/{id}/retry',
+        'POST /jobs/{id}/approval',
+        'GET /schedules',
+        'POST /schedules',
+        'DELETE /schedules/{id}',
       ].sort(),
     );
     expect(document.components.securitySchemes).toMatchObject({ apiKey: { type: 'http', scheme: 'bearer' } });
