@@ -100,7 +100,10 @@ export function streamRunEvents(c: Context, options: RunStreamOptions): Response
 
 type Ending = { reason?: 'slow_consumer' | 'server_shutdown' | 'error'; status?: RunState };
 
-/** Writes events until the run's events end, the stream is stopped, or the client stalls. */
+/**
+ * Writes events until the run's events end, the stream is stopped, or the client stalls. The
+ * per-event path allocates no timer: one heartbeat timer and one stall watchdog serve the stream.
+ */
 async function pump(
   stream: SSEStreamingApi,
   events: AsyncGenerator<CadreEvent, void, undefined>,
@@ -108,10 +111,11 @@ async function pump(
   signal: AbortSignal,
 ): Promise<{ ending: Ending; lastSeq?: number }> {
   let lastSeq: number | undefined;
+  const watch = streamWatch(options, signal);
   try {
-    let pending = events.next();
+    let pending = events.next().then((result): Next => ({ kind: 'event', result }));
     for (;;) {
-      const next = await nextOrIdle(pending, options.heartbeatMs, signal);
+      const next = await Promise.race([pending, watch.idle(), watch.stopped]);
       if (next.kind === 'event' && next.result.done) return { ending: {}, lastSeq };
       // Stopped before the run's events ended: the server is shutting down (or the client left).
       if (next.kind === 'stop') return { ending: { reason: 'server_shutdown' }, lastSeq };
@@ -119,16 +123,67 @@ async function pump(
         next.kind === 'idle'
           ? stream.write(': keep-alive\n\n')
           : stream.writeSSE({ id: String(next.result.value.seq), data: JSON.stringify(next.result.value) });
-      if (!(await within(write, options.stallMs))) return { ending: { reason: 'slow_consumer' }, lastSeq };
+      if (!(await watch.written(write))) return { ending: { reason: 'slow_consumer' }, lastSeq };
       if (next.kind === 'event') {
         lastSeq = next.result.value.seq;
-        pending = events.next();
+        pending = events.next().then((result): Next => ({ kind: 'event', result }));
       }
     }
   } catch {
     // The run's events could not be read (the store failed): the client may retry from lastSeq.
     return { ending: { reason: 'error' }, lastSeq };
+  } finally {
+    watch.close();
   }
+}
+
+/**
+ * A stream's two clocks: `idle()` resolves once no keep-alive went out for `heartbeatMs` (the same
+ * promise until it does), and `written(write)` is false when a write is still pending after
+ * `stallMs` (a client that stopped reading), checked by one watchdog rather than a timer per write.
+ */
+function streamWatch(options: Pick<RunStreamOptions, 'heartbeatMs' | 'stallMs'>, signal: AbortSignal) {
+  let idle: Promise<Next> | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let writeStarted = 0;
+  let stall: (() => void) | undefined;
+  const stopped = new Promise<Next>((resolve) => {
+    if (signal.aborted) resolve({ kind: 'stop' });
+    else signal.addEventListener('abort', () => resolve({ kind: 'stop' }), { once: true });
+  });
+  const watchdog = setInterval(
+    () => {
+      if (writeStarted && Date.now() - writeStarted >= options.stallMs) stall?.();
+    },
+    Math.max(10, Math.min(1000, Math.floor(options.stallMs / 4))),
+  );
+  return {
+    stopped,
+    idle(): Promise<Next> {
+      return (idle ??= new Promise<Next>((resolve) => {
+        heartbeat = setTimeout(() => {
+          idle = undefined;
+          resolve({ kind: 'idle' });
+        }, options.heartbeatMs);
+      }));
+    },
+    async written(write: Promise<unknown>): Promise<boolean> {
+      writeStarted = Date.now();
+      try {
+        return await Promise.race([
+          write.then(() => true),
+          new Promise<boolean>((resolve) => (stall = () => resolve(false))),
+        ]);
+      } finally {
+        writeStarted = 0;
+        stall = undefined;
+      }
+    },
+    close() {
+      clearInterval(watchdog);
+      clearTimeout(heartbeat);
+    },
+  };
 }
 
 const endMessages = {
@@ -145,30 +200,6 @@ function endFrame(runId: string, lastSeq: number | undefined, ending: Ending) {
     ...(ending.reason ? { reason: ending.reason, message: endMessages[ending.reason] } : {}),
     ...(lastSeq !== undefined ? { lastSeq } : {}),
   };
-}
-
-/** The next event, `idle` when none came within `idleMs`, or `stop` when the stream is to end. */
-async function nextOrIdle(
-  pending: Promise<IteratorResult<CadreEvent>>,
-  idleMs: number,
-  signal: AbortSignal,
-): Promise<Next> {
-  if (signal.aborted) return { kind: 'stop' };
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      pending.then((result): Next => ({ kind: 'event', result })),
-      new Promise<Next>((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'idle' }), idleMs);
-        onAbort = () => resolve({ kind: 'stop' });
-        signal.addEventListener('abort', onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
-  }
 }
 
 /** Whether `write` finished within `ms`: a client that stopped reading leaves it pending. */
