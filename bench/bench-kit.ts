@@ -16,14 +16,5 @@ export function printTable(head: string[], rows: Array<Array<string | number>>):
   for (const r of rows) console.log(row(r, widths));
 }
 
-/** mulberry32: a tiny seeded PRNG, uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the seeded PRNG cadre/testing ships, so benches and tests draw the same sequences. */
+export { mulberry32 } from 'cadre/testing';

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { fraction, nonNegative, positiveInt } from './arg-parsers.js';
 import pc from 'picocolors';
 import type { BudgetLimits } from '../core/budget.js';
 import type { CadreConfig, CadreConfigInput } from '../core/config.js';
@@ -32,20 +33,6 @@ export interface EvalCommandOptions {
   json: boolean;
   keepRuns: boolean;
 }
-
-const positiveInt = (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
-};
-const nonNegative = (value: string) => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a non-negative number');
-  return Number(value);
-};
-const fraction = (value: string) => {
-  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) > 1)
-    throw new InvalidArgumentError('expected a number from 0 to 1');
-  return Number(value);
-};
 
 interface EvalFlags {
   agent?: string;

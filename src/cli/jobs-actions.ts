@@ -218,8 +218,8 @@ export function removeSchedule(id: string, flags: CommonFlags): Promise<number> 
 const describeTiming = (s: Schedule) =>
   s.timing.cron !== undefined ? `cron "${s.timing.cron}" ${s.timing.tz ?? 'UTC'}` : `every ${s.timing.everyMs} ms`;
 
-/** `cadre worker`: runs jobs until SIGTERM / SIGINT (drain), or with --until-idle until nothing is left. */
-export async function runWorker(flags: {
+/** What `cadre worker` takes. */
+export interface WorkerFlags {
   concurrency?: number;
   queue?: string[];
   lease?: number;
@@ -227,7 +227,10 @@ export async function runWorker(flags: {
   app?: string;
   data?: string;
   json?: boolean;
-}): Promise<number> {
+}
+
+/** `cadre worker`: runs jobs until SIGTERM / SIGINT (drain), or with --until-idle until nothing is left. */
+export async function runWorker(flags: WorkerFlags): Promise<number> {
   const app = await loadApp(flags.app ? { path: flags.app } : {});
   const worker = createWorker({
     app,

@@ -1,30 +1,10 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { duration, instant, positiveInt as positive, wholeNumber as whole } from './arg-parsers.js';
 import type { JobState } from '../core/job-queue.js';
-import type { AddFlags, CommonFlags } from './jobs-actions.js';
+import type { AddFlags, CommonFlags, WorkerFlags } from './jobs-actions.js';
 
 // Registration only: each action loads jobs-actions.ts (and through it the framework) when it runs.
 const actions = () => import('./jobs-actions.js');
-
-const whole = (value: string) => {
-  if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
-  return Number(value);
-};
-const positive = (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
-};
-const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** `1500`, `30s`, `15m`, `2h` or `1d`, in ms. */
-export const duration = (value: string): number => {
-  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (!match) throw new InvalidArgumentError('expected a duration such as 1500, 30s, 15m, 2h or 1d');
-  return Number(match[1]) * units[match[2] ?? 'ms']!;
-};
-const instant = (value: string) => {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new InvalidArgumentError('expected a date and time, e.g. 2026-12-24T07:00:00Z');
-  return ms;
-};
 
 const common = (command: Command) =>
   command
@@ -121,17 +101,7 @@ export function addJobsCommands(program: Command): void {
     .option('--app <module>', 'the app registry (default: CADRE_APP or ./cadre.app.ts)')
     .option('--data <dir>', 'where runs and jobs are stored (default: .cadre)')
     .option('--json', 'print what the worker does as JSON lines')
-    .action(
-      async (flags: {
-        concurrency?: number;
-        queue?: string[];
-        lease?: number;
-        untilIdle?: boolean;
-        app?: string;
-        data?: string;
-        json?: boolean;
-      }) => {
-        process.exitCode = await (await actions()).runWorker(flags);
-      },
-    );
+    .action(async (flags: WorkerFlags) => {
+      process.exitCode = await (await actions()).runWorker(flags);
+    });
 }

@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import { CadreError } from '../core/errors.js';
 import type { CadreConfigInput } from '../core/config.js';
 import { packageVersion } from './package-version.js';
+import { nonNegative, positiveInt } from './arg-parsers.js';
 import { addEvalCommand } from './eval-command.js';
 import { addJobsCommands } from './jobs-commands.js';
 
@@ -19,15 +20,6 @@ setMaxListeners(0);
 // The folder it lists is the current one, which exists wherever cadre is installed.
 const demoGoal =
   'Prepare a short briefing: work out `(17 * 23) + sqrt(1764)`, list what is in the current folder `.`, and tell me the current UTC time.';
-
-const positiveInt = (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
-};
-const nonNegative = (value: string) => {
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a non-negative number');
-  return Number(value);
-};
 
 interface RunFlags {
   json?: boolean;
