@@ -177,7 +177,13 @@ export const ConfigSchema = z.object({
     .describe('The secret that signs job webhooks (Standard Webhooks, HMAC-SHA256): `whsec_` and base64.'),
   webhookHosts: z
     .preprocess(
-      (value) => (typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value),
+      (value) =>
+        typeof value === 'string'
+          ? value
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : value,
       z.array(z.string().min(1)),
     )
     .default([])
