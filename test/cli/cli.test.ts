@@ -204,6 +204,18 @@ describe('cadre CLI', { timeout: 120_000 }, () => {
     expect(JSON.parse(json.stdout.trim())).toMatchObject({ type: 'error', code: 'model_unavailable', kind: 'user' });
   });
 
+  it('bin/cadre.js (what `npx cadre` runs) works in a checkout whether or not it was built', () => {
+    // In CI the tests run before `npm run build`: there, this is the unbuilt path through tsx.
+    const out = spawnSync(process.execPath, [join(root, 'bin/cadre.js'), 'jobs', 'list', '--json'], {
+      cwd: root,
+      env: envFor({}),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual([]);
+  });
+
   it('prints its version with --version and -V', () => {
     const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
     for (const flag of ['--version', '-V']) {
