@@ -10,11 +10,11 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 type Line = { type: string; replayed?: boolean; status?: string; answer?: string };
 
 /** Runs the fixture in its own process; `killAfter` kills it with SIGKILL after that many new model replies. */
-function fixture(mode: 'run' | 'resume', dir: string, runId: string, killAfter?: number) {
+function fixture(mode: 'run' | 'resume', dir: string, runId: string, killAfter?: number, strategy = 'tot') {
   return new Promise<{ lines: Line[]; signal: NodeJS.Signals | null }>((resolve) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/fixtures/strategy-crash-run.ts', mode, dir, runId],
+      ['--import', 'tsx', 'test/fixtures/strategy-crash-run.ts', mode, dir, runId, strategy],
       {
         cwd: root,
         env: { ...process.env },
@@ -58,6 +58,32 @@ describe('a strategy after kill -9', () => {
     expect(after.length).toBeLessThan(resumed.lines.length);
     // Every reply seen before the kill comes back from the journal (and maybe one committed as the
     // process died); between them, the two processes asked exactly what one uninterrupted run asks.
+    expect(replayed(after)).toBeGreaterThanOrEqual(before);
+    expect(replayed(after) + fresh(after)).toBe(total);
+  }, 90_000);
+
+  it('selfConsistency resumes in a new process, replaying every sample recorded before the kill', async () => {
+    const reference = await fixture(
+      'run',
+      mkdtempSync(join(tmpdir(), 'cadre-sc-clean-')),
+      'run_sc_reference',
+      undefined,
+      'sc',
+    );
+    const expected = reference.lines.at(-1)!;
+    expect(expected).toMatchObject({ type: 'result', status: 'completed' });
+    const total = fresh(reference.lines);
+    expect(total).toBe(9);
+
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-sc-crash-'));
+    const killed = await fixture('run', dir, 'run_sc_crash', 4, 'sc');
+    expect(killed.signal).toBe('SIGKILL');
+    const before = fresh(killed.lines);
+    expect(before).toBeLessThan(total);
+
+    const resumed = await fixture('resume', dir, 'run_sc_crash', undefined, 'sc');
+    expect(resumed.lines.at(-1)).toMatchObject({ type: 'result', status: 'completed', answer: expected.answer });
+    const after = resumed.lines.slice(resumed.lines.findIndex((l) => l.type === 'run.resumed'));
     expect(replayed(after)).toBeGreaterThanOrEqual(before);
     expect(replayed(after) + fresh(after)).toBe(total);
   }, 90_000);
