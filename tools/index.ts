@@ -1,5 +1,5 @@
 /**
- * Tools agents call: definitions, the registry and executor, built-in tools, MCP servers and call policy.
+ * Tools agents call: definitions, the registry and executor, built-in tools, MCP servers, call policy and the sandbox.
  *
  * @module cadre/tools
  */
@@ -9,4 +9,5 @@ export * from './tool-executor.js';
 export { toLangChainTool, fromLangChainTool } from './langchain.js';
 export * from './builtin/index.js';
 export * from './mcp/index.js';
+export * from './sandbox/index.js';
 export * from './policy/index.js';

@@ -13,6 +13,7 @@ async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
   return createMcpToolset({
     servers: parseMcpServers(config.mcpServers),
     cachePath: join(config.dataDir, 'mcp-tools.json'),
+    sandbox: { hide: [config.dataDir] },
   });
 }
 

@@ -44,6 +44,7 @@ export type ErrorCode =
   | 'unavailable'
   | 'lease_lost'
   | 'job_not_found'
+  | 'sandbox_unavailable'
   | 'internal';
 
 /** The optional parts of a {@link CadreError}. */

@@ -63,6 +63,8 @@ export async function openRunTools(
     toolset = await createMcpToolset({
       servers: parseMcpServers(config.mcpServers),
       cachePath: join(config.dataDir, 'mcp-tools.json'),
+      // A sandboxed server must not read the runs, journals and tokens kept there.
+      sandbox: { hide: [config.dataDir] },
       // Server state and progress of long calls become run events, for the CLI and chat frontends.
       onEvent: (event) => {
         if (event.type === 'mcp.progress') {

@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
-import { access, constants, realpath } from 'node:fs/promises';
-import { delimiter, isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from '../../src/core/index.js';
 import { defineTool, type Tool } from '../define-tool.js';
+import { findExecutable } from '../sandbox/find-executable.js';
+import { sandboxCommand, type SandboxOptions } from '../sandbox/sandbox-command.js';
 import { resolveInsideRoot } from './path-guard.js';
 
 /** Where the shell tool runs commands, which executables it may run, and its limits. */
@@ -18,50 +18,37 @@ export interface ShellToolOptions {
   outputMaxChars?: number;
   /** Environment for the child. Default: PATH, HOME, LANG only, so secrets in ours do not leak. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Run each command under bubblewrap (Linux): read-only system, no network, writes only inside
+   * `root` (and `write`), no home folder or data dir. Default `true`; a missing bwrap is then a
+   * `sandbox_unavailable` error, never an unsandboxed run. `false` turns it off explicitly.
+   */
+  sandbox?: boolean | SandboxOptions;
 }
 
 const killGraceMs = 500;
 // One plain executable name or path: no spaces or shell syntax, even though no shell ever sees it.
 const commandPattern = /^[A-Za-z0-9._/+-]{1,256}$/;
 
-/** Finds the real path of an executable the way a shell would: absolute as is, else the first on PATH. */
-async function which(command: string, pathVar: string | undefined): Promise<string | undefined> {
-  const candidates = isAbsolute(command)
-    ? [command]
-    : command.includes('/')
-      ? []
-      : (pathVar ?? '')
-          .split(delimiter)
-          .filter(Boolean)
-          .map((dir) => join(dir, command));
-  for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return await realpath(candidate);
-    } catch {
-      // not here; try the next PATH entry
-    }
-  }
-  return undefined;
-}
-
 /**
  * `run_command`: runs one allowed executable with literal arguments (never through a shell), in a
- * folder inside `root`, with a timeout and capped output. Off by default; add it explicitly.
+ * folder inside `root`, with a timeout and capped output, under bubblewrap unless `sandbox: false`.
+ * Not among the default tools; add it explicitly.
  */
 export function createShellTool(options: ShellToolOptions): Tool {
   const timeoutMs = options.timeoutMs ?? 30_000;
   const outputMaxChars = options.outputMaxChars ?? 16_000;
   const env = options.env ?? { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG };
+  const sandbox = options.sandbox === false ? undefined : options.sandbox === true ? {} : (options.sandbox ?? {});
   let allowed: Promise<Set<string>> | undefined;
   const allowedPaths = () =>
-    (allowed ??= Promise.all(options.allow.map((entry) => which(entry, env.PATH))).then(
+    (allowed ??= Promise.all(options.allow.map((entry) => findExecutable(entry, env.PATH))).then(
       (paths) => new Set(paths.filter((p): p is string => p !== undefined)),
     ));
 
   return defineTool({
     name: 'run_command',
-    description: `Run one program with arguments (no shell: pipes, redirects and ; are passed literally). Allowed programs: ${options.allow.join(', ') || 'none'}.`,
+    description: `Run one program with arguments (no shell: pipes, redirects and ; are passed literally). Allowed programs: ${options.allow.join(', ') || 'none'}.${sandbox ? ` Runs sandboxed: writes only inside the workspace${sandbox.network ? '' : ', no network'}.` : ''}`,
     input: z.object({
       command: z.string().regex(commandPattern, 'must be one executable name, without spaces or shell syntax'),
       args: z.array(z.string().max(8192)).max(256).default([]),
@@ -72,7 +59,7 @@ export function createShellTool(options: ShellToolOptions): Tool {
     // Our own timer kills the child; the executor's limit is only a backstop.
     timeoutMs: timeoutMs + killGraceMs + 1_000,
     run: async ({ command, args, cwd }, context) => {
-      const resolved = await which(command, env.PATH);
+      const resolved = await findExecutable(command, env.PATH);
       if (!resolved || !(await allowedPaths()).has(resolved)) {
         throw new CadreError(
           'input_invalid',
@@ -80,12 +67,18 @@ export function createShellTool(options: ShellToolOptions): Tool {
           { details: { command } },
         );
       }
-      const { path: dir } = await resolveInsideRoot(options.root, cwd ?? '.');
+      const { path: dir, root } = await resolveInsideRoot(options.root, cwd ?? '.');
+      const launch = sandbox
+        ? await sandboxCommand(
+            { file: resolved, args, cwd: dir, env },
+            { ...sandbox, write: [root, ...(sandbox.write ?? [])] },
+          )
+        : { file: resolved, args, cwd: dir, env };
       return runProcess({
-        file: resolved,
-        args,
-        cwd: dir,
-        env,
+        file: launch.file,
+        args: [...launch.args],
+        cwd: launch.cwd,
+        env: launch.env,
         timeoutMs,
         outputMaxChars,
         signal: context.signal,

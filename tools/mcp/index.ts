@@ -2,6 +2,7 @@ export { parseMcpServers, mcpServersConfigSchema, mcpServerConfigSchema, isStdio
 export type { McpServersConfig, McpServerConfig, McpStdioServerConfig, McpHttpServerConfig } from './mcp-config.js';
 export { McpToolNames, mcpToolName, type McpToolRef } from './tool-names.js';
 export { McpServerConnection, idempotencyMetaKey } from './mcp-server-connection.js';
+export type { McpSandboxSettings } from './mcp-sandbox.js';
 export type { McpToolInfo } from './mcp-tool-info.js';
 export type {
   McpServerState,

@@ -27,11 +27,25 @@ const cadreOptions = {
   autoApprove: z.array(z.string()).optional(),
 };
 
+/**
+ * Run the server under bubblewrap: `true` (no network, writes nowhere, reads its `cwd` and the
+ * system) or what it may reach besides. Paths are absolute or relative to the server's `cwd`.
+ */
+const sandboxSchema = z.union([
+  z.boolean(),
+  z.strictObject({
+    network: z.boolean().optional(),
+    read: z.array(z.string().min(1)).optional(),
+    write: z.array(z.string().min(1)).optional(),
+  }),
+]);
+
 const stdioServerSchema = z.strictObject({
   command: z.string().min(1),
   args: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
+  sandbox: sandboxSchema.optional(),
   ...cadreOptions,
 });
 
@@ -48,7 +62,7 @@ export const mcpServersConfigSchema = z.record(z.string().min(1), mcpServerConfi
 
 /**
  * A server started as a child process and spoken to over stdio: `command` with `args`, `env` and
- * `cwd`, plus cadre's options (`idleTimeoutMs`, `effects`, `idempotent`, `timeoutMs`, `disabled`).
+ * `cwd`, `sandbox`, plus cadre's options (`idleTimeoutMs`, `effects`, `idempotent`, `timeoutMs`, `disabled`).
  */
 export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
 /** A server reached over HTTP: `url` and `headers`, plus cadre's options as for stdio. */

@@ -8,6 +8,7 @@ import { defaultIdleTimeoutMs, type McpServerConfig } from './mcp-config.js';
 import type { McpClientHandle } from './mcp-client.js';
 import { fetchTools, type McpToolInfo } from './mcp-tool-info.js';
 import { followSignal, type FollowedSignal } from './follow-signal.js';
+import { sandboxedServerConfig, type McpSandboxSettings } from './mcp-sandbox.js';
 
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
 export type McpServerState = 'idle' | 'connecting' | 'ready' | 'closed' | 'failed';
@@ -43,6 +44,8 @@ export interface McpServerConnectionOptions {
   onStateChange?: (state: McpServerState, error?: CadreError) => void;
   /** Connection attempts per call before giving up. Default 3. */
   connectAttempts?: number;
+  /** Where bwrap is and what stays hidden, for a server whose config turns `sandbox` on. */
+  sandbox?: McpSandboxSettings;
 }
 
 /**
@@ -174,7 +177,9 @@ export class McpServerConnection {
       if (this.reconnectBackoff) await sleep(this.reconnectBackoff.duration);
       // The SDK loads with the first connection, so importing cadre's tools does not load it.
       const { openMcpClient, onToolListChanged } = await import('./mcp-client.js');
-      const handle = (opened = await policy.execute(() => openMcpClient(this.config)));
+      // Outside the retries: a missing bwrap or a bad grant will not fix itself in 100 ms.
+      const launch = await sandboxedServerConfig(this.config, this.options.sandbox);
+      const handle = (opened = await policy.execute(() => openMcpClient(launch)));
       handle.client.onclose = () => this.onTransportClosed(handle);
       onToolListChanged(handle.client, async () => {
         const tools = await fetchTools(handle.client).catch(() => undefined);
@@ -187,10 +192,12 @@ export class McpServerConnection {
       return handle;
     } catch (error) {
       await opened?.close().catch(() => undefined);
+      // A sandbox refusal keeps its own code, so callers can tell it from a server that crashed.
+      const refused = CadreError.isInstance(error) && sandboxRefusals.has(error.code);
       const failure = new CadreError(
-        'tool_failed',
+        refused ? error.code : 'tool_failed',
         `MCP server "${this.name}" could not be started: ${messageOf(error)}`,
-        { cause: error },
+        { cause: error, ...(refused ? { details: error.details } : {}) },
       );
       this.setState('failed', failure);
       throw failure;
@@ -247,5 +254,6 @@ export class McpServerConnection {
   }
 }
 
+const sandboxRefusals: ReadonlySet<string> = new Set(['sandbox_unavailable', 'config_invalid']);
 const reconnectBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 });
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

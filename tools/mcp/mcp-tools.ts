@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CadreError, type ErrorInfo } from '../../src/core/index.js';
 import { defineTool, type Tool, type ToolInputSchema } from '../define-tool.js';
 import type { McpServersConfig } from './mcp-config.js';
+import type { McpSandboxSettings } from './mcp-sandbox.js';
 import { mcpResourceText, mcpResultText } from './mcp-result-text.js';
 import { McpServerConnection, type McpServerState } from './mcp-server-connection.js';
 import type { McpToolInfo } from './mcp-tool-info.js';
@@ -45,6 +46,8 @@ export interface McpToolsetOptions {
   cachePath?: string;
   /** Told of state changes, tool list changes and progress. */
   onEvent?: (event: McpEvent) => void;
+  /** For servers with `sandbox` on: where bwrap is, and what they never see (pass the data dir). */
+  sandbox?: McpSandboxSettings;
 }
 
 /** The tools of a set of MCP servers, and control over the servers. */
@@ -84,6 +87,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       new McpServerConnection({
         name: server,
         config,
+        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
         onTools: (tools) => {
           lists.set(server, tools);
           built = undefined;

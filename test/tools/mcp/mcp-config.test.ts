@@ -11,6 +11,8 @@ describe('parseMcpServers', () => {
           env: { A: '1' },
           effects: { read_file: 'read' },
         },
+        boxed: { command: 'node', args: ['server.js'], sandbox: true },
+        boxedWithGrants: { command: 'node', sandbox: { network: true, read: ['/srv/data'], write: ['out'] } },
         remote: {
           url: 'https://example.com/mcp',
           headers: { authorization: 'Bearer x' },
@@ -31,6 +33,9 @@ describe('parseMcpServers', () => {
     [{ both: { url: 'https://x.dev', command: 'x' } }, /mcpServers\.both: give either/],
     [{ neither: { args: [] } }, /mcpServers\.neither\.command/],
     [{ typo: { command: 'x', arg: [] } }, /mcpServers\.typo.*arg/],
+    [{ boxed: { command: 'x', sandbox: { write: '/tmp' } } }, /mcpServers\.boxed\.sandbox/],
+    [{ boxed: { command: 'x', sandbox: { hide: [] } } }, /mcpServers\.boxed\.sandbox/],
+    [{ web: { url: 'https://x.dev', sandbox: true } }, /mcpServers\.web.*sandbox/],
     ['nope', /mcpServers must be an object/],
   ])('rejects %j with config_invalid naming the server and field', (value, message) => {
     expect(() => parseMcpServers(value)).toThrow(

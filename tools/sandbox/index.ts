@@ -1,0 +1,1 @@
+export { sandboxCommand, type SandboxOptions, type SandboxCommand } from './sandbox-command.js';
