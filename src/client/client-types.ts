@@ -76,3 +76,57 @@ export interface StreamEnd {
   message?: string;
   lastSeq?: number;
 }
+
+/** What a thread does with a message that arrives while its previous run is still going. */
+export type DoubleTextPolicy = 'reject' | 'enqueue' | 'interrupt' | 'rollback';
+
+/** The body of `threads.create`: the registered team or agent (one of them) that answers. */
+export interface CreateThreadInput {
+  team?: string;
+  agent?: string;
+  /** Default `enqueue`. */
+  policy?: DoubleTextPolicy;
+  metadata?: Record<string, unknown>;
+  /** Tokens the earlier turns may take in each run's context (older turns are summarised). */
+  contextTokens?: number;
+}
+
+/** A conversation as the server shows it. */
+export interface Thread {
+  id: string;
+  team?: string;
+  agent?: string;
+  user?: string;
+  policy: DoubleTextPolicy;
+  contextTokens: number;
+  metadata: Record<string, unknown>;
+  summary?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One turn of a thread. */
+export interface ThreadMessage {
+  id: string;
+  seq: number;
+  role: 'user' | 'assistant';
+  text: string;
+  /** The run the message started (user) or that answered it (assistant). */
+  runId?: string;
+  status: string;
+  createdAt: number;
+}
+
+/** A thread with its messages and runs. */
+export interface ThreadDetail extends Thread {
+  messages: ThreadMessage[];
+  runs: Run[];
+}
+
+/** What `threads.send` answers: the message, and the run answering it (started, or queued with its id). */
+export interface PostedMessage {
+  message: ThreadMessage;
+  runId: string;
+  queued: boolean;
+  run?: Run;
+}

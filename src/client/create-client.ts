@@ -1,4 +1,14 @@
-import type { ApprovalDecision, CreateRunInput, Run, RunEventsOptions } from './client-types.js';
+import type {
+  ApprovalDecision,
+  CreateRunInput,
+  CreateThreadInput,
+  DoubleTextPolicy,
+  PostedMessage,
+  Run,
+  RunEventsOptions,
+  Thread,
+  ThreadDetail,
+} from './client-types.js';
 import { createTransport, type ClientOptions } from './client-transport.js';
 import { RunEventStream } from './run-event-stream.js';
 
@@ -18,12 +28,25 @@ export interface RunsResource {
   events(runId: string, options?: RunEventsOptions): RunEventStream;
 }
 
+/** The threads API: conversations, each message answered by a run of the thread's team. */
+export interface ThreadsResource {
+  /** Opens a conversation with a registered team or agent. */
+  create(input: CreateThreadInput): Promise<Thread>;
+  /** One thread with its messages and runs; `not_found` for one this key and user may not see. */
+  get(threadId: string): Promise<ThreadDetail>;
+  /** This key's (and user's) threads, newest first. */
+  list(page?: { limit?: number }): Promise<Thread[]>;
+  /**
+   * Sends a message: a run of the thread's team answers it with the earlier turns (or it waits its
+   * turn, by the double-texting policy). Follow the answer with `runs.events(posted.runId)`.
+   */
+  send(threadId: string, text: string, options?: { policy?: DoubleTextPolicy }): Promise<PostedMessage>;
+}
+
 /** A typed client of cadre's HTTP API. */
 export interface CadreClient {
   readonly runs: RunsResource;
-  // threads: the conversations API (POST /threads, GET /threads/:id, POST /threads/:id/messages)
-  // belongs here as `readonly threads: ThreadsResource`, built on the same transport, once the
-  // server serves those routes.
+  readonly threads: ThreadsResource;
 }
 
 /**
@@ -49,5 +72,19 @@ export function createClient(options: ClientOptions): CadreClient {
     approve: (runId, decision) => transport.json<Run>(path(runId, '/approval'), { method: 'POST', body: decision }),
     events: (runId, eventOptions) => new RunEventStream(transport, runId, eventOptions),
   };
-  return { runs };
+  const thread = (threadId: string, rest = '') => `/threads/${encodeURIComponent(threadId)}${rest}`;
+  const threads: ThreadsResource = {
+    create: (input) => transport.json<Thread>('/threads', { method: 'POST', body: input }),
+    get: (threadId) => transport.json<ThreadDetail>(thread(threadId)),
+    list: async (page = {}) => {
+      const suffix = page.limit !== undefined ? `?limit=${page.limit}` : '';
+      return (await transport.json<{ threads: Thread[] }>(`/threads${suffix}`)).threads;
+    },
+    send: (threadId, text, sendOptions = {}) =>
+      transport.json<PostedMessage>(thread(threadId, '/messages'), {
+        method: 'POST',
+        body: { text, ...(sendOptions.policy ? { policy: sendOptions.policy } : {}) },
+      }),
+  };
+  return { runs, threads };
 }

@@ -4,17 +4,23 @@
  *
  * @module cadre/client
  */
-export { createClient, type CadreClient, type RunsResource } from './create-client.js';
+export { createClient, type CadreClient, type RunsResource, type ThreadsResource } from './create-client.js';
 export type { ClientOptions } from './client-transport.js';
 export { RunEventStream } from './run-event-stream.js';
 export type {
   ApprovalDecision,
   CadreEvent,
   CreateRunInput,
+  CreateThreadInput,
+  DoubleTextPolicy,
+  PostedMessage,
   Run,
   RunBudget,
   RunEventsOptions,
   RunState,
   StreamEnd,
+  Thread,
+  ThreadDetail,
+  ThreadMessage,
 } from './client-types.js';
 export { CadreError, type ErrorCode, type ErrorKind } from '../core/errors.js';

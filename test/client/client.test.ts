@@ -155,3 +155,33 @@ describe('cadre/client against a running server', () => {
     await expect(bob.runs.get(run.id)).rejects.toMatchObject({ code: 'run_not_found' });
   });
 });
+
+describe('cadre/client threads', () => {
+  it('opens a thread, sends two messages and reads the conversation back, each answer followed as events', async () => {
+    const client = createClient(options);
+    const thread = await client.threads.create({ agent: 'echo' });
+    expect(thread).toMatchObject({ agent: 'echo', policy: 'enqueue' });
+    for (const text of ['first question', 'second question']) {
+      const posted = await client.threads.send(thread.id, text);
+      expect(posted.message).toMatchObject({ role: 'user', text });
+      const events: CadreEvent[] = [];
+      for await (const event of client.runs.events(posted.runId)) events.push(event);
+      expect(events.at(-1)?.type).toBe('run.completed');
+    }
+    const detail = await client.threads.get(thread.id);
+    expect(detail.messages.map((m) => [m.role, m.text])).toEqual([
+      ['user', 'first question'],
+      ['assistant', 'echo'],
+      ['user', 'second question'],
+      ['assistant', 'echo'],
+    ]);
+    expect(detail.runs).toHaveLength(2);
+    expect((await client.threads.list()).map((t) => t.id)).toContain(thread.id);
+  });
+
+  it('throws the server’s code for a thread this key may not see', async () => {
+    const other = createClient({ ...options, user: 'someone-else' });
+    const thread = await createClient({ ...options, user: 'owner' }).threads.create({ agent: 'echo' });
+    await expect(other.threads.get(thread.id)).rejects.toMatchObject({ code: expect.stringMatching(/not_found/) });
+  });
+});
