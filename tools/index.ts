@@ -6,6 +6,7 @@
 export * from './define-tool.js';
 export * from './tool-registry.js';
 export * from './tool-executor.js';
+export { StructuredOutput } from './structured-output.js';
 export { toLangChainTool, fromLangChainTool } from './langchain.js';
 export * from './builtin/index.js';
 export * from './mcp/index.js';

@@ -1,5 +1,6 @@
 import { tool as lcTool, type StructuredToolInterface } from '@langchain/core/tools';
 import { defineTool, type Tool, type ToolEffects, type ToolInputSchema } from './define-tool.js';
+import { StructuredOutput } from './structured-output.js';
 
 /** A LangChain tool with the cadre tool's name, description and input schema, for `bindTools`. */
 export function toLangChainTool(tool: Tool): StructuredToolInterface {
@@ -31,9 +32,10 @@ export function fromLangChainTool(
   });
 }
 
-/** Tool output as text: strings as they are, anything else as JSON. */
+/** Tool output as text: strings as they are, a StructuredOutput's text, anything else as JSON. */
 export function stringify(value: unknown): string {
   if (typeof value === 'string') return value;
+  if (StructuredOutput.isInstance(value)) return value.text;
   if (value === undefined) return '';
   return JSON.stringify(value) ?? String(value);
 }

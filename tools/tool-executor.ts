@@ -16,6 +16,7 @@ import { isApprovalPending } from './policy/approvals.js';
 import { admitCall, authorizeCall, type Refusal, type ToolGuards } from './policy/call-gate.js';
 import { jsonSchemaArgIssues } from './policy/json-schema-args.js';
 import { delimitUntrusted } from './policy/untrusted.js';
+import { StructuredOutput } from './structured-output.js';
 import { ToolRegistry } from './tool-registry.js';
 
 /** Policy, approval, pinning, rate limits and audit apply when given; per-call context overrides these. */
@@ -83,6 +84,8 @@ export interface ToolOutcome {
   durationMs: number;
   /** True when the result came from the tool-call journal instead of running the tool. */
   replayed?: boolean;
+  /** The value a tool returned as a `StructuredOutput` (e.g. an MCP tool's checked `structuredContent`); not journaled. */
+  structured?: unknown;
 }
 
 /**
@@ -277,6 +280,7 @@ export class ToolExecutor {
         truncated,
         attempts,
         size: text.length,
+        ...(StructuredOutput.isInstance(value) ? { structured: value.structured } : {}),
       };
     } catch (error) {
       if (ctx.signal?.aborted) throw cancelledError(ctx.signal);

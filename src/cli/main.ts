@@ -354,6 +354,17 @@ mcpCommand
     ).listMcp({ config: { dataDir: flags.data }, json: Boolean(flags.json) });
   });
 mcpCommand
+  .command('prompts')
+  .argument('[server]', 'only this server (default: every server that offers prompts)')
+  .description('prompts the MCP servers offer, with their arguments (* = required)')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (server: string | undefined, flags: { data?: string; json?: boolean }) => {
+    process.exitCode = await (
+      await import('./mcp-command.js')
+    ).listMcpPrompts({ config: { dataDir: flags.data }, json: Boolean(flags.json), ...(server ? { server } : {}) });
+  });
+mcpCommand
   .command('approve')
   .argument('<tool>', 'the namespaced tool name, as `cadre mcp list` shows it')
   .description('trust a tool again after its server changed its description or schema')

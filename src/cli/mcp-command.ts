@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import pc from 'picocolors';
-import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
+import { CadreError, createLogger, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import { openConfiguredStore } from '../runtime/index.js';
 import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio } from '../server/mcp/index.js';
@@ -14,6 +14,8 @@ async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
     servers: parseMcpServers(config.mcpServers),
     cachePath: join(config.dataDir, 'mcp-tools.json'),
     sandbox: { hide: [config.dataDir] },
+    workspaceDir: config.workspaceDir,
+    logger: createLogger({ level: config.logLevel }),
   });
 }
 
@@ -41,6 +43,38 @@ export async function listMcp(options: { config: CadreConfigInput; json: boolean
             : pc.dim(tool.pin);
         process.stdout.write(`  ${tool.name.padEnd(40)} ${tool.effects.padEnd(11)} ${pin}\n`);
       }
+    }
+    return 0;
+  } finally {
+    await toolset.close();
+  }
+}
+
+/** `cadre mcp prompts [server]`: the prompts of one server or of all, with their arguments (`*` = required). */
+export async function listMcpPrompts(options: {
+  config: CadreConfigInput;
+  server?: string;
+  json: boolean;
+}): Promise<number> {
+  const config = loadConfig(options.config);
+  const toolset = await toolsetOf(config);
+  try {
+    const prompts = await toolset.listPrompts(options.server);
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ prompts })}\n`);
+      return 0;
+    }
+    if (prompts.length === 0) {
+      process.stdout.write(
+        `${options.server ? `MCP server "${options.server}" offers` : 'No MCP server offers'} no prompts\n`,
+      );
+      return 0;
+    }
+    for (const prompt of prompts) {
+      const args = (prompt.arguments ?? []).map((a) => `${a.name}${a.required ? '*' : ''}`).join(' ');
+      process.stdout.write(
+        `${pc.bold(`${prompt.server}/${prompt.name}`)}${args ? ` ${args}` : ''}${prompt.description ? pc.dim(` · ${prompt.description}`) : ''}\n`,
+      );
     }
     return 0;
   } finally {

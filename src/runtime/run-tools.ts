@@ -10,7 +10,7 @@ import {
 } from '../../tools/policy/index.js';
 import type { McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
-import type { CadreConfig, RunEventStream } from '../core/index.js';
+import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
 import type { CadreStore } from './store/index.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
@@ -65,6 +65,10 @@ export async function openRunTools(
       cachePath: join(config.dataDir, 'mcp-tools.json'),
       // A sandboxed server must not read the runs, journals and tokens kept there.
       sandbox: { hide: [config.dataDir] },
+      // Offered to servers as their first root (roots/list).
+      workspaceDir: config.workspaceDir,
+      // Servers' log messages, at the run's log level.
+      logger: createLogger({ level: config.logLevel }),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.
       onEvent: (event) => {
         if (event.type === 'mcp.progress') {

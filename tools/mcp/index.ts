@@ -2,6 +2,15 @@ export { parseMcpServers, mcpServersConfigSchema, mcpServerConfigSchema, isStdio
 export type { McpServersConfig, McpServerConfig, McpStdioServerConfig, McpHttpServerConfig } from './mcp-config.js';
 export { McpToolNames, mcpToolName, type McpToolRef } from './tool-names.js';
 export { McpServerConnection, idempotencyMetaKey } from './mcp-server-connection.js';
+export type { McpResourceListener } from './mcp-resource-subscriptions.js';
+export { declineReasonMetaKey } from './mcp-client-setup.js';
+export type {
+  McpSamplingHandler,
+  McpSamplingRequest,
+  McpElicitHandler,
+  McpElicitRequest,
+  McpServerRequestEvent,
+} from './mcp-client-setup.js';
 export type { McpSandboxSettings } from './mcp-sandbox.js';
 export type { McpToolInfo } from './mcp-tool-info.js';
 export type {
@@ -13,4 +22,14 @@ export type {
 export { McpToolCache, mcpConfigHash } from './mcp-tool-cache.js';
 export { mcpResultText, mcpResourceText } from './mcp-result-text.js';
 export { createMcpToolset } from './mcp-tools.js';
-export type { McpTool, McpToolset, McpToolsetOptions, McpEvent, McpServerStatus } from './mcp-tools.js';
+export type {
+  McpTool,
+  McpToolset,
+  McpToolsetOptions,
+  McpEvent,
+  McpServerStatus,
+  McpPromptInfo,
+  McpResourceInfo,
+  McpResourceTemplateInfo,
+  McpResourceContents,
+} from './mcp-tools.js';

@@ -3,6 +3,8 @@ import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
+import type { McpClientSetup } from './mcp-client-setup.js';
 import { isStdioServer, type McpServerConfig } from './mcp-config.js';
 
 /** A connected SDK client plus what cadre needs to know about the process behind it. */
@@ -17,15 +19,34 @@ export interface McpClientHandle {
 }
 
 const clientInfo = { name: 'cadre', version: '0.1.0' };
+
+// cadre checks structuredContent itself (mcp-structured-result.ts) against the tool list it keeps:
+// the SDK's own check forgets every tool but the last page's of a paginated list, and knows nothing
+// of tools listed from the cache, so it would pass or fail the same call depending on page order.
+const acceptAll: jsonSchemaValidator = {
+  getValidator: () => (input) => ({ valid: true, data: input as never, errorMessage: undefined }),
+};
+
+/** A client with cadre's capabilities and handlers for this server, not yet connected. */
+function newClient(setup: McpClientSetup | undefined): Client {
+  const client = new Client(clientInfo, { jsonSchemaValidator: acceptAll });
+  setup?.install(client);
+  return client;
+}
 const stderrKeep = 4_000;
 /** How long closing waits for the server to acknowledge the end of a Streamable HTTP session. */
 const terminateWithinMs = 2_000;
 
 /**
- * Starts (stdio) or reaches (HTTP) one server and completes the MCP handshake. Over HTTP,
- * Streamable HTTP is tried first and legacy SSE only when the server answers 4xx to the POST.
+ * Starts (stdio) or reaches (HTTP) one server and completes the MCP handshake, declaring the
+ * capabilities `setup` gives. Over HTTP, Streamable HTTP is tried first and legacy SSE only when
+ * the server answers 4xx to the POST.
  */
-export async function openMcpClient(config: McpServerConfig, signal?: AbortSignal): Promise<McpClientHandle> {
+export async function openMcpClient(
+  config: McpServerConfig,
+  options: { setup?: McpClientSetup | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<McpClientHandle> {
+  const { setup, signal } = options;
   if (isStdioServer(config)) {
     const transport = new StdioClientTransport({
       command: config.command,
@@ -39,7 +60,7 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
     transport.stderr?.on('data', (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-stderrKeep);
     });
-    const client = new Client(clientInfo);
+    const client = newClient(setup);
     try {
       await client.connect(transport, signal ? { signal } : undefined);
     } catch (error) {
@@ -55,7 +76,7 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
   }
   const url = new URL(config.url);
   const requestInit = config.headers ? { headers: config.headers } : undefined;
-  const client = new Client(clientInfo);
+  const client = newClient(setup);
   const transport = new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined);
   try {
     await client.connect(transport, signal ? { signal } : undefined);
@@ -64,7 +85,7 @@ export async function openMcpClient(config: McpServerConfig, signal?: AbortSigna
     await client.close().catch(() => undefined);
     if (!isClientError(error)) throw error;
   }
-  const legacy = new Client(clientInfo);
+  const legacy = newClient(setup);
   await legacy.connect(
     new SSEClientTransport(url, requestInit ? { requestInit } : undefined),
     signal ? { signal } : undefined,

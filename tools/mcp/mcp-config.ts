@@ -25,6 +25,16 @@ const cadreOptions = {
    * without asking is cadre's tool policy's decision, not the server config's.
    */
   autoApprove: z.array(z.string()).optional(),
+  /**
+   * Offers the server roots: its `roots/list` gets the workspace and these folders (absolute paths,
+   * paths relative to the workspace, or `file://` URIs; `[]` for the workspace alone). Without it
+   * the server is not offered roots and keeps the folders it was started with.
+   */
+  roots: z.array(z.string().min(1)).optional(),
+  /** Let the server ask cadre's models for completions (`sampling/createMessage`). Default: refused. */
+  sampling: z.boolean().optional(),
+  /** Let the server ask the user for input (`elicitation/create`). Default true; `false` never offers it. */
+  elicitation: z.boolean().optional(),
 };
 
 /**
@@ -62,7 +72,8 @@ export const mcpServersConfigSchema = z.record(z.string().min(1), mcpServerConfi
 
 /**
  * A server started as a child process and spoken to over stdio: `command` with `args`, `env` and
- * `cwd`, `sandbox`, plus cadre's options (`idleTimeoutMs`, `effects`, `idempotent`, `timeoutMs`, `disabled`).
+ * `cwd`, `sandbox`, plus cadre's options (`idleTimeoutMs`, `effects`, `idempotent`, `timeoutMs`, `disabled`, `roots`,
+ * `sampling`, `elicitation`).
  */
 export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
 /** A server reached over HTTP: `url` and `headers`, plus cadre's options as for stdio. */

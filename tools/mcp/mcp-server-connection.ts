@@ -1,14 +1,25 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  CallToolResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
 import { ExponentialBackoff, handleAll, retry, type IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CadreError, abortable, cancelledError } from '../../src/core/index.js';
+import { CadreError, abortable, cancelledError, createLogger, type Logger } from '../../src/core/index.js';
 import { defaultIdleTimeoutMs, type McpServerConfig } from './mcp-config.js';
 import type { McpClientHandle } from './mcp-client.js';
 import { fetchTools, type McpToolInfo } from './mcp-tool-info.js';
 import { followSignal, type FollowedSignal } from './follow-signal.js';
 import { sandboxedServerConfig, type McpSandboxSettings } from './mcp-sandbox.js';
+import { mcpClientSetup, type McpClientSetupOptions } from './mcp-client-setup.js';
+import { allPages, type McpPage } from './mcp-pages.js';
+import { mcpLogLevelFor } from './mcp-server-log.js';
+import { McpResourceSubscriptions, type McpResourceListener } from './mcp-resource-subscriptions.js';
 
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
 export type McpServerState = 'idle' | 'connecting' | 'ready' | 'closed' | 'failed';
@@ -46,6 +57,16 @@ export interface McpServerConnectionOptions {
   connectAttempts?: number;
   /** Where bwrap is and what stays hidden, for a server whose config turns `sandbox` on. */
   sandbox?: McpSandboxSettings;
+  /** The first root offered to the server (`roots/list`). */
+  workspaceDir?: string;
+  /** Where the server's log messages go. Default: cadre's logger. */
+  logger?: Logger;
+  /** Answers the server's sampling requests, when its config allows them. */
+  sampling?: McpClientSetupOptions['sampling'];
+  /** Answers the server's elicitation requests. */
+  elicit?: McpClientSetupOptions['elicit'];
+  /** Told of every sampling and elicitation request the server made and what became of it. */
+  onRequest?: McpClientSetupOptions['onRequest'];
 }
 
 /**
@@ -65,11 +86,17 @@ export class McpServerConnection {
   private error: CadreError | undefined;
   /** Grows with each unexpected close in a row, so a crash-looping server is not respawned flat out. */
   private reconnectBackoff: IBackoff<unknown> | undefined;
+  private readonly subscriptions: McpResourceSubscriptions;
+  private readonly logger: Logger;
+  /** The list fetched while connecting, until a `listTools` takes it. */
+  private freshTools: McpToolInfo[] | undefined;
 
   constructor(options: McpServerConnectionOptions) {
     this.name = options.name;
     this.config = options.config;
     this.options = options;
+    this.logger = options.logger ?? createLogger();
+    this.subscriptions = new McpResourceSubscriptions({ server: this.name, logger: this.logger });
   }
 
   /** Where the connection stands now. */
@@ -87,9 +114,14 @@ export class McpServerConnection {
     return this.error;
   }
 
-  /** Lists the server's tools, connecting first if needed. */
+  /** Lists the server's tools, connecting first if needed (then the list the connection fetched serves). */
   listTools(signal?: AbortSignal): Promise<McpToolInfo[]> {
-    return this.use((client, requestSignal) => fetchTools(client, requestSignal), signal);
+    return this.use((client, requestSignal) => {
+      // Listing a large paginated set twice on every cold start would double its cost.
+      const fresh = this.freshTools;
+      this.freshTools = undefined;
+      return fresh ? Promise.resolve(fresh) : fetchTools(client, requestSignal);
+    }, signal);
   }
 
   /** Calls one tool; when the signal aborts, the SDK tells the server the call is cancelled. */
@@ -121,13 +153,88 @@ export class McpServerConnection {
     );
   }
 
-  /** Stops the server (or drops the HTTP session); a later call starts it again. */
+  /** Every prompt the server offers, following pagination cursors; none when it offers no prompts. */
+  listPrompts(signal?: AbortSignal): Promise<Prompt[]> {
+    return this.listPaged('prompts', 'prompts/list', signal, async (client, params, options) => {
+      const page = await client.listPrompts(params, options);
+      return { items: page.prompts, nextCursor: page.nextCursor };
+    });
+  }
+
+  /** One prompt, its arguments filled in. */
+  getPrompt(name: string, args: Record<string, string> = {}, signal?: AbortSignal): Promise<GetPromptResult> {
+    return this.use(
+      (client, requestSignal) => client.getPrompt({ name, arguments: args }, requestOptions(requestSignal)),
+      signal,
+    );
+  }
+
+  /** Every resource the server lists, following pagination cursors; none when it offers no resources. */
+  listResources(signal?: AbortSignal): Promise<Resource[]> {
+    return this.listPaged('resources', 'resources/list', signal, async (client, params, options) => {
+      const page = await client.listResources(params, options);
+      return { items: page.resources, nextCursor: page.nextCursor };
+    });
+  }
+
+  /** Every resource template (URI pattern) the server offers, following pagination cursors. */
+  listResourceTemplates(signal?: AbortSignal): Promise<ResourceTemplate[]> {
+    return this.listPaged('resources', 'resources/templates/list', signal, async (client, params, options) => {
+      const page = await client.listResourceTemplates(params, options);
+      return { items: page.resourceTemplates, nextCursor: page.nextCursor };
+    });
+  }
+
+  /** All pages of one list; none when the server does not offer `capability` (it would answer "method not found"). */
+  private listPaged<T>(
+    capability: 'prompts' | 'resources',
+    method: string,
+    signal: AbortSignal | undefined,
+    page: (client: Client, params: { cursor: string } | undefined, options?: RequestOptions) => Promise<McpPage<T>>,
+  ): Promise<T[]> {
+    return this.use((client, requestSignal) => {
+      if (!client.getServerCapabilities()?.[capability]) return Promise.resolve([]);
+      return allPages(
+        (cursor) => page(client, cursor ? { cursor } : undefined, requestOptions(requestSignal)),
+        `MCP server "${this.name}"'s ${method}`,
+      );
+    }, signal);
+  }
+
+  /**
+   * Subscribes to changes of one resource; `listener` hears of each. While any subscription is
+   * open the server is not stopped when idle, and a reconnect subscribes again. Resolves to the
+   * function that ends this subscription.
+   */
+  async subscribeResource(
+    uri: string,
+    listener: McpResourceListener,
+    signal?: AbortSignal,
+  ): Promise<() => Promise<void>> {
+    if (!this.subscriptions.has(uri))
+      await this.use(
+        (client, requestSignal) => client.subscribeResource({ uri }, requestOptions(requestSignal)),
+        signal,
+      );
+    this.subscriptions.add(uri, listener);
+    return async () => {
+      if (!this.subscriptions.remove(uri, listener)) return;
+      // Nothing to tell a server that is not running: its subscriptions ended with it.
+      const client = this.handle?.client;
+      if (client) await client.unsubscribeResource({ uri }).catch(() => undefined);
+      this.armIdleTimer();
+    };
+  }
+
+  /** Stops the server (or drops the HTTP session) and ends its subscriptions; a later call starts it again. */
   async close(): Promise<void> {
+    this.subscriptions.clear();
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     const handle = this.handle ?? (await this.connecting?.catch(() => undefined));
     this.handle = undefined;
     this.connecting = undefined;
+    this.freshTools = undefined;
     if (handle) {
       handle.client.onclose = undefined;
       await handle.close().catch(() => undefined);
@@ -179,14 +286,27 @@ export class McpServerConnection {
       const { openMcpClient, onToolListChanged } = await import('./mcp-client.js');
       // Outside the retries: a missing bwrap or a bad grant will not fix itself in 100 ms.
       const launch = await sandboxedServerConfig(this.config, this.options.sandbox);
-      const handle = (opened = await policy.execute(() => openMcpClient(launch)));
+      const setup = mcpClientSetup({
+        server: this.name,
+        config: this.config,
+        workspaceDir: this.options.workspaceDir,
+        logger: this.logger,
+        sampling: this.options.sampling,
+        elicit: this.options.elicit,
+        onRequest: this.options.onRequest,
+        onResourceUpdated: (uri) => this.subscriptions.notify(uri),
+      });
+      const handle = (opened = await policy.execute(() => openMcpClient(launch, { setup })));
       handle.client.onclose = () => this.onTransportClosed(handle);
       onToolListChanged(handle.client, async () => {
+        this.freshTools = undefined;
         const tools = await fetchTools(handle.client).catch(() => undefined);
         if (tools) this.options.onTools?.(tools);
       });
       const tools = await fetchTools(handle.client);
+      await this.afterConnect(handle.client);
       this.handle = handle;
+      this.freshTools = tools;
       this.setState('ready');
       this.options.onTools?.(tools);
       return handle;
@@ -204,9 +324,18 @@ export class McpServerConnection {
     }
   }
 
+  /** Asks for the log level cadre's logger keeps, and renews subscriptions a reconnect lost. */
+  private async afterConnect(client: Client): Promise<void> {
+    // Either may fail on a server that half-implements them; neither is worth failing the connection.
+    if (client.getServerCapabilities()?.logging)
+      await client.setLoggingLevel(mcpLogLevelFor(this.logger)).catch(() => undefined);
+    for (const uri of this.subscriptions.uris()) await client.subscribeResource({ uri }).catch(() => undefined);
+  }
+
   private onTransportClosed(handle: McpClientHandle): void {
     if (this.handle !== handle) return;
     this.handle = undefined;
+    this.freshTools = undefined;
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.reconnectBackoff = this.reconnectBackoff ? this.reconnectBackoff.next(undefined) : reconnectBackoff.next();
@@ -221,7 +350,8 @@ export class McpServerConnection {
   }
 
   private armIdleTimer(): void {
-    if (this.inFlight > 0 || !this.handle) return;
+    // A subscription is a standing request for news: stopping the server would end it silently.
+    if (this.inFlight > 0 || !this.handle || this.subscriptions.size > 0) return;
     // One timer, restarted after each call: no allocation per call on the hot path.
     if (this.idleTimer) {
       this.idleTimer.refresh();
@@ -230,7 +360,7 @@ export class McpServerConnection {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
       // A call may have started since the timer was last restarted; it re-arms when it ends.
-      if (this.inFlight === 0) void this.close();
+      if (this.inFlight === 0 && this.subscriptions.size === 0) void this.close();
     }, this.config.idleTimeoutMs ?? defaultIdleTimeoutMs);
     // An idle server must never keep the host process alive.
     this.idleTimer.unref();
@@ -256,4 +386,6 @@ export class McpServerConnection {
 
 const sandboxRefusals: ReadonlySet<string> = new Set(['sandbox_unavailable', 'config_invalid']);
 const reconnectBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 });
+const requestOptions = (signal: AbortSignal | undefined): RequestOptions | undefined =>
+  signal ? { signal } : undefined;
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));

@@ -5,7 +5,8 @@ import type { McpServerConfig } from './mcp-config.js';
 import type { McpToolInfo } from './mcp-tool-info.js';
 
 interface CacheFile {
-  version: 1;
+  /** 2 since tools keep their `outputSchema`; older files are a miss, so their schemas are fetched. */
+  version: 2;
   servers: Record<string, { configHash: string; updatedAt: string; tools: McpToolInfo[] }>;
 }
 
@@ -19,7 +20,7 @@ export function mcpConfigHash(config: McpServerConfig): string {
  * Entries are keyed by server name and checked against the config hash; a stale entry is a miss.
  */
 export class McpToolCache {
-  private data: CacheFile = { version: 1, servers: {} };
+  private data: CacheFile = { version: 2, servers: {} };
   private writing: Promise<void> = Promise.resolve();
 
   private constructor(private readonly path: string | undefined) {}
@@ -30,7 +31,7 @@ export class McpToolCache {
     if (!path) return cache;
     try {
       const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<CacheFile>;
-      if (parsed.version === 1 && parsed.servers && typeof parsed.servers === 'object')
+      if (parsed.version === 2 && parsed.servers && typeof parsed.servers === 'object')
         cache.data = parsed as CacheFile;
     } catch {
       // Absent or corrupt: treat as empty and rewrite on the next connect.

@@ -1,17 +1,35 @@
+import type {
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { CadreError, type ErrorInfo } from '../../src/core/index.js';
+import { CadreError, type ErrorInfo, type Logger } from '../../src/core/index.js';
 import { defineTool, type Tool, type ToolInputSchema } from '../define-tool.js';
+import { StructuredOutput } from '../structured-output.js';
 import type { McpServersConfig } from './mcp-config.js';
 import type { McpSandboxSettings } from './mcp-sandbox.js';
+import { delimitUntrusted } from '../policy/untrusted.js';
+import type { McpElicitHandler, McpSamplingHandler, McpServerRequestEvent } from './mcp-client-setup.js';
 import { mcpResourceText, mcpResultText } from './mcp-result-text.js';
+import type { McpResourceListener } from './mcp-resource-subscriptions.js';
 import { McpServerConnection, type McpServerState } from './mcp-server-connection.js';
+import { checkedStructuredContent } from './mcp-structured-result.js';
 import type { McpToolInfo } from './mcp-tool-info.js';
 import { McpToolCache } from './mcp-tool-cache.js';
 import { McpToolNames } from './tool-names.js';
 
-/** A cadre tool backed by an MCP server; `jsonSchema` is the server's input schema, kept for validation. */
+/**
+ * A cadre tool backed by an MCP server; `jsonSchema` is the server's input schema, kept for
+ * validation. With an `outputSchema`, `run` returns a `StructuredOutput`: the result's text for
+ * the model (its `structuredContent` as JSON when it has no text) and the checked
+ * `structuredContent` for code.
+ */
 export type McpTool = Tool & {
   readonly jsonSchema: Record<string, unknown>;
+  readonly outputSchema?: Record<string, unknown>;
   readonly server: string;
   readonly mcpName: string;
 };
@@ -28,7 +46,8 @@ export type McpEvent =
       progress: number;
       total?: number;
       message?: string;
-    };
+    }
+  | McpServerRequestEvent;
 
 /** One server as `cadre mcp` shows it: state, process id, how many tools it offers, and the last error. */
 export interface McpServerStatus {
@@ -48,6 +67,31 @@ export interface McpToolsetOptions {
   onEvent?: (event: McpEvent) => void;
   /** For servers with `sandbox` on: where bwrap is, and what they never see (pass the data dir). */
   sandbox?: McpSandboxSettings;
+  /** Offered to every server as its first root (`roots/list`); pass the config's `workspaceDir`. */
+  workspaceDir?: string;
+  /** Receives servers' log messages (`notifications/message`). Default: cadre's logger. */
+  logger?: Logger;
+  /**
+   * Answers `sampling/createMessage` from servers whose config says `sampling: true`. Without it
+   * those requests are refused with an error saying so; other servers are never offered sampling.
+   */
+  sampling?: McpSamplingHandler;
+  /** Answers `elicitation/create`. Without it every request is declined, with the reason in `_meta`. */
+  elicit?: McpElicitHandler;
+}
+
+/** A prompt and the server offering it. */
+export type McpPromptInfo = Prompt & { server: string };
+/** A resource and the server offering it. */
+export type McpResourceInfo = Resource & { server: string };
+/** A resource URI template and the server offering it. */
+export type McpResourceTemplateInfo = ResourceTemplate & { server: string };
+
+/** A resource as read: the server's contents, and their text wrapped as untrusted data for a model. */
+export interface McpResourceContents {
+  contents: ReadResourceResult['contents'];
+  /** The contents as text inside `<tool_output untrusted="true">` delimiters (see `delimitUntrusted`). */
+  text: string;
 }
 
 /** The tools of a set of MCP servers, and control over the servers. */
@@ -56,6 +100,23 @@ export interface McpToolset {
   tools(): McpTool[];
   /** `mcp_read_resource`: reads a resource by server and URI. */
   resourceTool(): Tool;
+  /** Prompts of one server, or of every server that offers prompts. */
+  listPrompts(server?: string, signal?: AbortSignal): Promise<McpPromptInfo[]>;
+  /** One prompt's messages, its arguments filled in. */
+  getPrompt(
+    server: string,
+    name: string,
+    args?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<GetPromptResult>;
+  /** Resources of one server, or of every server that offers resources. */
+  listResources(server?: string, signal?: AbortSignal): Promise<McpResourceInfo[]>;
+  /** Resource URI templates of one server, or of every server that offers resources. */
+  listResourceTemplates(server?: string, signal?: AbortSignal): Promise<McpResourceTemplateInfo[]>;
+  /** Reads one resource; hand agents its `text`, which marks it as data, not instructions. */
+  readResource(server: string, uri: string, signal?: AbortSignal): Promise<McpResourceContents>;
+  /** Subscribes to one resource's changes; resolves to the function that unsubscribes. */
+  subscribeResource(server: string, uri: string, onUpdated: McpResourceListener): Promise<() => Promise<void>>;
   /** Each server's state now; starts nothing. */
   status(): McpServerStatus[];
   /** Connects to every server and re-lists its tools (starts servers that are not running). */
@@ -88,6 +149,11 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
         name: server,
         config,
         ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+        ...(options.workspaceDir !== undefined ? { workspaceDir: options.workspaceDir } : {}),
+        ...(options.logger ? { logger: options.logger } : {}),
+        ...(options.sampling ? { sampling: options.sampling } : {}),
+        ...(options.elicit ? { elicit: options.elicit } : {}),
+        onRequest: emit,
         onTools: (tools) => {
           lists.set(server, tools);
           built = undefined;
@@ -156,13 +222,26 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
           timeoutMs: config.timeoutMs,
           ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
         });
-        const text = mcpResultText(result);
-        if (result.isError)
+        if (result.isError) {
+          const text = mcpResultText(result);
           throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);
-        return text;
+        }
+        const text = mcpResultText(result);
+        if (!info.outputSchema) return text;
+        // The model reads the server's text (the spec has it carry the same JSON); code gets the checked value.
+        return new StructuredOutput(
+          text,
+          checkedStructuredContent({ server, tool: info.name }, info.outputSchema, result),
+        );
       },
     });
-    return Object.freeze({ ...tool, jsonSchema: info.inputSchema, server, mcpName: info.name });
+    return Object.freeze({
+      ...tool,
+      jsonSchema: info.inputSchema,
+      ...(info.outputSchema ? { outputSchema: info.outputSchema } : {}),
+      server,
+      mcpName: info.name,
+    });
   };
 
   const resourceTool = defineTool({
@@ -174,9 +253,31 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       mcpResourceText(await connection(server).readResource(uri, context.signal)),
   });
 
+  // One server by name (its failure is the caller's), or all of them: then, as when loading tools,
+  // a server that cannot start is left out and reported in status().
+  const across = async <T>(server: string | undefined, list: (c: McpServerConnection) => Promise<T[]>) => {
+    const targets = server !== undefined ? [connection(server)] : [...connections.values()];
+    const lists = await Promise.all(
+      targets.map(async (c) => {
+        const items = server !== undefined ? await list(c) : await list(c).catch(() => [] as T[]);
+        return items.map((item) => ({ ...item, server: c.name }));
+      }),
+    );
+    return lists.flat();
+  };
+
   return {
     tools: () => (built ??= build()),
     resourceTool: () => resourceTool,
+    listPrompts: (server, signal) => across(server, (c) => c.listPrompts(signal)),
+    getPrompt: async (server, name, args, signal) => connection(server).getPrompt(name, args, signal),
+    listResources: (server, signal) => across(server, (c) => c.listResources(signal)),
+    listResourceTemplates: (server, signal) => across(server, (c) => c.listResourceTemplates(signal)),
+    readResource: async (server, uri, signal) => {
+      const result = await connection(server).readResource(uri, signal);
+      return { contents: result.contents, text: delimitUntrusted('mcp_resource', mcpResourceText(result)) };
+    },
+    subscribeResource: async (server, uri, onUpdated) => connection(server).subscribeResource(uri, onUpdated),
     status: () =>
       [...connections.values()].map((c) => ({
         server: c.name,

@@ -31,7 +31,10 @@ describe('server-filesystem over stdio', () => {
     const path = join(dir, 'note.txt');
     await tool('write_file').run({ path, content: 'written over MCP' }, testContext());
     expect(await readFile(path, 'utf8')).toBe('written over MCP');
-    expect(await tool('read_text_file').run({ path }, testContext())).toBe('written over MCP');
+    // read_text_file declares an outputSchema: the model reads the text, code gets the checked value too.
+    const read = await tool('read_text_file').run({ path }, testContext());
+    expect(String(read)).toBe('written over MCP');
+    expect(read).toMatchObject({ structured: { content: 'written over MCP' } });
   });
 
   it('turns an isError result for a path outside the directory into tool_failed', async () => {

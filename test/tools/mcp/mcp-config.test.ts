@@ -12,12 +12,15 @@ describe('parseMcpServers', () => {
           effects: { read_file: 'read' },
         },
         boxed: { command: 'node', args: ['server.js'], sandbox: true },
+        helper: { command: 'node', roots: ['data', '/srv/shared'], sampling: true, elicitation: false },
         boxedWithGrants: { command: 'node', sandbox: { network: true, read: ['/srv/data'], write: ['out'] } },
         remote: {
           url: 'https://example.com/mcp',
           headers: { authorization: 'Bearer x' },
           idleTimeoutMs: 1000,
           timeoutMs: 5000,
+          roots: ['file:///srv/docs'],
+          sampling: false,
         },
       },
     };
@@ -36,6 +39,10 @@ describe('parseMcpServers', () => {
     [{ boxed: { command: 'x', sandbox: { write: '/tmp' } } }, /mcpServers\.boxed\.sandbox/],
     [{ boxed: { command: 'x', sandbox: { hide: [] } } }, /mcpServers\.boxed\.sandbox/],
     [{ web: { url: 'https://x.dev', sandbox: true } }, /mcpServers\.web.*sandbox/],
+    [{ fs: { command: 'x', roots: '/srv' } }, /mcpServers\.fs\.roots/],
+    [{ fs: { command: 'x', roots: [''] } }, /mcpServers\.fs\.roots\.0/],
+    [{ web: { url: 'https://x.dev', sampling: 'yes' } }, /mcpServers\.web\.sampling/],
+    [{ web: { url: 'https://x.dev', elicitation: 1 } }, /mcpServers\.web\.elicitation/],
     ['nope', /mcpServers must be an object/],
   ])('rejects %j with config_invalid naming the server and field', (value, message) => {
     expect(() => parseMcpServers(value)).toThrow(

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { ServerOptions } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -20,6 +21,8 @@ export interface RecordingServer {
 export interface RecordingServerOptions {
   /** Adds tools to each session's server. */
   register?: (server: McpServer) => void;
+  /** Capabilities and the like for each session's server (e.g. `logging`, which must be known at construction). */
+  serverOptions?: ServerOptions;
   /** `refuse` answers 405 (allowed by the spec); `hang` never answers. Default: end the session. */
   onDelete?: 'end' | 'refuse' | 'hang';
 }
@@ -58,7 +61,7 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
       created.onclose = () => {
         if (created.sessionId) transports.delete(created.sessionId);
       };
-      const server = new McpServer({ name: 'recording', version: '1.0.0' });
+      const server = new McpServer({ name: 'recording', version: '1.0.0' }, options.serverOptions);
       options.register?.(server);
       await server.connect(created);
       transport = created;
