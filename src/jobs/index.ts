@@ -12,6 +12,7 @@ export { openJobQueue, openScheduleStore } from './open-job-queue.js';
 export { WebhookOutbox, type WebhookEvent, type WebhookMessage } from './webhook-outbox.js';
 export { signWebhook } from './webhook-sender.js';
 export { SqliteJobQueue } from './sqlite-job-queue.js';
+export { createBullmqJobQueue, type BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue.js';
 export { backoffDelay, defaultRetry } from './job-input.js';
 export { checkScheduleTiming, firesDue, nextFireAfter, type ScheduleTiming } from './schedule-timing.js';
 export type {

@@ -1,0 +1,550 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type * as BullMQ from 'bullmq';
+import type { Job as BullJob, PostgresConnectionOptions, Queue, Worker } from 'bullmq';
+import type * as IORedis from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import {
+  CadreError,
+  createId,
+  jobStates,
+  type Job,
+  type JobFilter,
+  type JobInput,
+  type JobOutcome,
+  type JobQueue,
+  type JobState,
+  type LeasedJob,
+  type LeaseRequest,
+} from '../core/index.js';
+import { backoffDelay, checkJobInput, defaultRetry } from './job-input.js';
+import {
+  bullPriority,
+  bullmqKeys,
+  countTypes,
+  hold,
+  isLost,
+  leaseOrder,
+  limitOf,
+  ownerOf,
+  toJob,
+  type Fields,
+  type SideRecord,
+} from './bullmq-job-record.js';
+
+/** How {@link createBullmqJobQueue} reaches Redis and names its keys. */
+export interface BullmqJobQueueOptions {
+  /** A `redis://` URL or ioredis options. */
+  connection: string | RedisOptions;
+  /** Prefix of every key, BullMQ's and cadre's; default `cadre`. Two prefixes are two separate queues. */
+  prefix?: string;
+  /**
+   * How often BullMQ's stalled-job check runs (ms); default 5 s. It returns to the queue a job whose
+   * lock ran out while no cadre worker was leasing; leasing returns expired jobs by itself as well.
+   */
+  stalledIntervalMs?: number;
+  /**
+   * Floor of the Redis lock's duration (ms); default 0, so the lock lasts `leaseMs`. Only for tests
+   * that drive time through the `now` arguments: a longer lock keeps Redis's clock out of their way.
+   */
+  minLockMs?: number;
+  /**
+   * Keeps BullMQ's jobs in PostgreSQL through BullMQ's PostgreSQL backend instead of Redis; cadre's
+   * record beside each job (epoch, attempts, team slots, the lease lock) stays in Redis at `connection`.
+   * That backend ignores `prefix`: give each deployment a schema of its own (`{ connectionString, schema }`).
+   */
+  postgres?: PostgresConnectionOptions;
+  /** The source of backoff jitter; default `Math.random`. */
+  random?: () => number;
+}
+
+/** The BullMQ queue, with `close()` for its connections. */
+export interface BullmqJobQueue extends JobQueue {
+  /** Closes BullMQ's queues and workers and the Redis connection; jobs and leases stay where they are. */
+  close(): Promise<void>;
+}
+
+// BullMQ and ioredis (about 140 ms to load) load when a queue is made, not with `cadre/jobs`: the
+// embedded queue needs neither. Both are CommonJS packages, so a plain require loads them.
+const loadPackage = createRequire(import.meta.url);
+
+/**
+ * A {@link JobQueue} on BullMQ (Redis): BullMQ keeps the jobs, their order by priority, the lease as
+ * a lock with a token (a stale token can neither extend nor finish the job), stalled-job recovery,
+ * pause/resume and counts. cadre keeps beside each job what BullMQ has no notion of: the lease epoch
+ * (a counter that grows by one with every lease), attempts, runAt, results, decisions, team slots.
+ * Leasing runs under a short Redis lock, so team limits hold over every process.
+ */
+export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQueue {
+  const { Job: BullJob, Queue, Worker, createPostgresBackend } = loadPackage('bullmq') as typeof BullMQ;
+  const { Redis } = loadPackage('ioredis') as typeof IORedis;
+  const prefix = options.prefix ?? 'cadre';
+  const random = options.random ?? Math.random;
+  const minLockMs = options.minLockMs ?? 0;
+  const redisOptions = { maxRetriesPerRequest: null } as const;
+  const redis =
+    typeof options.connection === 'string'
+      ? new Redis(options.connection, redisOptions)
+      : new Redis({ ...options.connection, ...redisOptions });
+  const k = bullmqKeys(prefix);
+  const queues = new Map<string, Queue<Fields>>();
+  const workers = new Map<string, Worker<Fields>>();
+  const queueFor = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue)
+      queues.set(
+        name,
+        (queue = options.postgres
+          ? (new Queue(
+              name,
+              { connection: options.postgres, prefix },
+              createPostgresBackend,
+            ) as unknown as Queue<Fields>)
+          : new Queue<Fields>(name, { connection: redis, prefix })),
+      );
+    return queue;
+  };
+  // BullMQ hands out jobs through a Worker; one per queue, never run, used only for getNextJob.
+  const workerFor = (name: string) => {
+    let worker = workers.get(name);
+    if (!worker) {
+      const settings = {
+        prefix,
+        autorun: false,
+        skipLockRenewal: true,
+        stalledInterval: options.stalledIntervalMs ?? 5000,
+        // cadre decides when a job that keeps losing its lease is dead (lease_expired), not BullMQ; the
+        // largest PostgreSQL integer, as BullMQ's PostgreSQL backend passes it to SQL.
+        maxStalledCount: 2_147_483_647,
+      };
+      worker = options.postgres
+        ? (new Worker(
+            name,
+            null,
+            { ...settings, connection: options.postgres },
+            createPostgresBackend,
+          ) as unknown as Worker<Fields>)
+        : new Worker<Fields>(name, null, { ...settings, connection: redis });
+      workers.set(name, worker);
+      void worker.startStalledCheckTimer();
+    }
+    return worker;
+  };
+  const load = async (id: string) => {
+    const record = (await redis.hgetall(k.job(id))) as SideRecord;
+    if (!record.queue) return undefined;
+    const bull = (await BullJob.fromId(queueFor(record.queue), id)) as BullJob<Fields> | undefined;
+    return bull ? { record, bull } : undefined;
+  };
+
+  const get = async (id: string): Promise<Job | undefined> => {
+    const found = await load(id);
+    if (!found) return undefined;
+    return toJob(id, found.record, found.bull.data, await found.bull.getState());
+  };
+
+  /** Promotes held jobs in lease order, so BullMQ's first-come order within a priority is runAt, then age. */
+  const promote = async (ids: string[]) => {
+    const found = (await Promise.all(ids.map(async (id) => ({ id, found: await load(id) })))).flatMap(
+      ({ id, found }) =>
+        found ? [{ id, f: found.bull.data, runAt: Number(found.record.runAt), bull: found.bull }] : [],
+    );
+    for (const { id, bull } of found.sort(leaseOrder)) {
+      // BullMQ's own stalled or delayed handling may have moved it already: then there is nothing to do.
+      await bull.promote().catch(() => undefined);
+      await redis.multi().zrem(k.due, id).hdel(k.job(id), 'hold').exec();
+    }
+  };
+
+  /** Queues every held job whose runAt has come, by the caller's clock (`now`), not Redis's. */
+  const promoteDue = async (now: number) => promote(await redis.zrangebyscore(k.due, '-inf', now));
+
+  /** Hands back to BullMQ's wait list every job whose lease ran out by `now`, keeping its token as the mark. */
+  const expireLeases = async (now: number) => {
+    for (const id of await redis.zrangebyscore(k.leases, '-inf', `(${now}`)) {
+      const found = await load(id);
+      const until = Number(found?.record.leaseUntil ?? 0);
+      if (found && until < now) {
+        const token = found.record.token;
+        // With the token the lock goes too; without (the lock already ran out) BullMQ skips the check.
+        await found.bull.moveToWait(token).catch(() => found.bull.moveToWait());
+      }
+      await redis.zrem(k.leases, id);
+    }
+  };
+
+  /** Lets parked jobs compete again for teams that have room under this request's limits. */
+  const unpark = async (request: LeaseRequest) => {
+    for (const owner of await redis.smembers(k.parkedOwners)) {
+      const limit = request.teamLimits?.[owner.slice(owner.indexOf(':') + 1)];
+      if (limit !== undefined && (await redis.scard(k.slots(owner))) >= limit) continue;
+      const ids = await redis.smembers(k.parked(owner));
+      await redis.multi().del(k.parked(owner)).srem(k.parkedOwners, owner).exec();
+      await promote(ids);
+    }
+  };
+
+  /** Of several queues, the one whose next job comes first in lease order. */
+  const firstQueue = async (names: string[]) => {
+    if (names.length <= 1) return names[0];
+    const heads = await Promise.all(
+      names.map(async (name) => {
+        const [head] = await queueFor(name).getJobs(['prioritized', 'wait'], 0, 0, true);
+        const runAt = head ? Number(await redis.hget(k.job(head.id!), 'runAt')) : 0;
+        return head ? [{ name, id: head.id!, f: head.data, runAt }] : [];
+      }),
+    );
+    return heads.flat().sort(leaseOrder)[0]?.name;
+  };
+
+  // One lease at a time over every process: team slots are counted and taken under it.
+  let chain: Promise<unknown> = Promise.resolve();
+  const underLeaseLock = <T>(body: () => Promise<T>): Promise<T> => {
+    const run = chain.then(async () => {
+      const token = randomUUID();
+      while ((await redis.set(k.lock, token, 'PX', 10_000, 'NX')) !== 'OK')
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      try {
+        return await body();
+      } finally {
+        await redis.eval(
+          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+          1,
+          k.lock,
+          token,
+        );
+      }
+    });
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  /**
+   * A settle that stopped between BullMQ's move and cadre's record (a process killed there) leaves its
+   * team slot taken: a slot belongs to a job that is active, or back in the wait list after its lease
+   * ran out. Frees the others; returns how many slots are taken.
+   */
+  const freeSlots = async (owner: string) => {
+    const ids = await redis.smembers(k.slots(owner));
+    const states = await Promise.all(ids.map(async (id) => (await load(id))?.bull.getState()));
+    const stale = ids.filter((_, i) => !['active', 'waiting', 'prioritized'].includes(states[i] ?? ''));
+    if (stale.length) await redis.srem(k.slots(owner), ...stale);
+    return ids.length - stale.length;
+  };
+
+  /**
+   * Decides what to do with a job BullMQ just made active: cancelled, parked behind its team's limit,
+   * dead after losing its last lease, or leased (epoch + 1).
+   */
+  const take = async (bull: BullJob<Fields>, token: string, request: LeaseRequest, now: number) => {
+    const id = bull.id!;
+    const record = (await redis.hgetall(k.job(id))) as SideRecord;
+    const fields = bull.data;
+    const owner = ownerOf(fields);
+    const clearLease = () =>
+      redis
+        .multi()
+        .hdel(k.job(id), 'token', 'worker', 'leaseUntil')
+        .hset(k.job(id), 'updatedAt', now)
+        .srem(k.slots(owner), id)
+        .zrem(k.leases, id);
+    if (record.cancel || record.hold === 'cancelled') {
+      // Cancelled while queued, or while running on a worker that vanished: nobody is left to stop it.
+      await bull.moveToDelayed(hold, token);
+      await clearLease().hset(k.job(id), 'hold', 'cancelled').sadd(k.held('cancelled'), id).exec();
+      return undefined;
+    }
+    const limit = limitOf(request, fields);
+    if (limit !== undefined) {
+      const [taken, self] = await Promise.all([redis.scard(k.slots(owner)), redis.sismember(k.slots(owner), id)]);
+      if (taken - self >= limit && (await freeSlots(owner)) - self >= limit) {
+        await bull.moveToDelayed(hold, token);
+        await clearLease()
+          .hset(k.job(id), 'hold', 'parked')
+          .sadd(k.parked(owner), id)
+          .sadd(k.parkedOwners, owner)
+          .exec();
+        return undefined;
+      }
+    }
+    if (record.token && Number(record.attempts) >= fields.retry.attempts) {
+      // Its last lease ran out: a job that kills its worker every time must stop.
+      const error = {
+        code: 'lease_expired',
+        message: `The worker running attempt ${record.attempts} stopped answering`,
+      };
+      await bull.moveToFailed(new Error(error.message), token, false);
+      await clearLease().hset(k.job(id), 'error', JSON.stringify(error)).exec();
+      return undefined;
+    }
+    const leaseUntil = now + request.leaseMs;
+    const results = await redis
+      .multi()
+      .hincrby(k.job(id), 'epoch', 1)
+      .hincrby(k.job(id), 'attempts', 1)
+      .hset(k.job(id), { token, worker: request.worker, leaseUntil, updatedAt: now })
+      .zadd(k.leases, leaseUntil, id)
+      .sadd(k.slots(owner), id)
+      .hgetall(k.job(id))
+      .exec();
+    const leased = results![5]![1] as SideRecord;
+    return { job: toJob(id, leased, fields, 'active'), epoch: Number(leased.epoch) };
+  };
+
+  const change = async (id: string, from: JobState[], verb: string) => {
+    const found = await load(id);
+    if (!found) throw new CadreError('job_not_found', `No job ${id}`, { details: { id } });
+    const job = toJob(id, found.record, found.bull.data, await found.bull.getState());
+    if (!from.includes(job.state))
+      throw new CadreError(
+        'input_invalid',
+        `Job ${id} is ${job.state}; only a ${from.join(' or ')} job can be ${verb}`,
+        {
+          details: { id, state: job.state },
+        },
+      );
+    return { ...found, job };
+  };
+
+  return {
+    async enqueue(input: JobInput, now = Date.now()) {
+      const checked = checkJobInput(input, now);
+      const { queue: queueName = 'default', runAt = now, retry, ...rest } = checked;
+      // The same dedupe key names the same job: BullMQ refuses a second job of one id.
+      const id = checked.dedupeKey
+        ? `job_d${createHash('sha256').update(checked.dedupeKey).digest('hex').slice(0, 32)}`
+        : createId('job');
+      if (!(await redis.hsetnx(k.job(id), 'queue', queueName))) {
+        for (let tries = 0; tries < 50; tries++) {
+          const existing = await get(id);
+          if (existing) return { job: existing, created: false };
+          // Another process is adding it at this moment.
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new CadreError('internal', `Job ${id} of dedupe key ${checked.dedupeKey} was never completed`);
+      }
+      const fields: Fields = {
+        ...rest,
+        queue: queueName,
+        priority: checked.priority ?? 0,
+        runId: createId('run'),
+        retry: { ...defaultRetry, ...retry },
+        createdAt: now,
+      };
+      const due = runAt > now;
+      const write = redis
+        .multi()
+        .hset(k.job(id), { epoch: 0, attempts: 0, runAt, updatedAt: now, ...(due ? { hold: 'due' } : {}) })
+        .sadd(k.queues, queueName)
+        .zadd(k.created(), now, id)
+        .zadd(k.created(queueName), now, id);
+      await (due ? write.zadd(k.due, runAt, id) : write).exec();
+      // Jobs that came due before this one go ahead of it.
+      if (!due) await promoteDue(now);
+      try {
+        await queueFor(queueName).add('run', fields, {
+          jobId: id,
+          priority: bullPriority(fields.priority),
+          attempts: 1,
+          ...(due ? { delay: hold - Date.now() } : {}),
+        });
+      } catch (error) {
+        // Not left half-made: the dedupe key must stay free for the next try.
+        await redis.multi().del(k.job(id)).zrem(k.created(), id).zrem(k.created(queueName), id).zrem(k.due, id).exec();
+        throw error;
+      }
+      return { job: (await get(id))!, created: true };
+    },
+
+    lease(request: LeaseRequest): Promise<LeasedJob | undefined> {
+      const now = request.now ?? Date.now();
+      return underLeaseLock(async () => {
+        await expireLeases(now);
+        await promoteDue(now);
+        await unpark(request);
+        const paused = new Set(await redis.smembers(k.paused));
+        let names = (request.queues ?? (await redis.smembers(k.queues))).filter((name) => !paused.has(name));
+        for (let name = await firstQueue(names); name !== undefined; name = await firstQueue(names)) {
+          const token = `${request.worker}:${randomUUID()}`;
+          const worker = workerFor(name);
+          // The lock is the lease as BullMQ sees it: it runs out after leaseMs without a heartbeat.
+          worker.opts.lockDuration = Math.max(request.leaseMs, minLockMs);
+          const bull = await worker.getNextJob(token, { block: false });
+          if (!bull) {
+            names = names.filter((n) => n !== name);
+            continue;
+          }
+          const leased = await take(bull, token, request, now);
+          if (leased) return leased;
+        }
+        return undefined;
+      });
+    },
+
+    async heartbeat(id, epoch, leaseMs, now = Date.now()) {
+      const [held, token, cancel, queueName] = await redis.hmget(k.job(id), 'epoch', 'token', 'cancel', 'queue');
+      if (Number(held) !== epoch || !token || !queueName) return 'lost';
+      const bull = new BullJob<Fields>(queueFor(queueName), 'run', {} as Fields, {}, id);
+      if (!(await bull.extendLock(token, Math.max(leaseMs, minLockMs)))) return 'lost';
+      await redis
+        .multi()
+        .hset(k.job(id), { leaseUntil: now + leaseMs, updatedAt: now })
+        .zadd(k.leases, now + leaseMs, id)
+        .exec();
+      return cancel ? 'cancelled' : 'held';
+    },
+
+    async settle(id, epoch, outcome: JobOutcome, now = Date.now()) {
+      const found = await load(id);
+      if (!found || Number(found.record.epoch) !== epoch || !found.record.token) return undefined;
+      const { record, bull } = found;
+      const token = record.token!;
+      const attempts = Number(record.attempts);
+      const write = redis
+        .multi()
+        .hdel(k.job(id), 'token', 'worker', 'leaseUntil', 'decision')
+        .zrem(k.leases, id)
+        .srem(k.slots(ownerOf(bull.data)), id);
+      const patch: Record<string, string | number> = { updatedAt: now };
+      try {
+        switch (outcome.kind) {
+          case 'completed':
+            await bull.moveToCompleted(outcome.result, token, false);
+            patch.result = JSON.stringify(outcome.result);
+            write.hdel(k.job(id), 'error');
+            break;
+          case 'waiting':
+            await bull.moveToDelayed(hold, token);
+            Object.assign(patch, { result: JSON.stringify(outcome.result), hold: 'waiting' });
+            write.sadd(k.held('waiting'), id);
+            break;
+          case 'released':
+            await bull.moveToWait(token);
+            Object.assign(patch, { attempts: attempts - 1, runAt: now });
+            break;
+          case 'cancelled':
+            await bull.moveToDelayed(hold, token);
+            patch.hold = 'cancelled';
+            write.sadd(k.held('cancelled'), id);
+            break;
+          case 'failed': {
+            patch.error = JSON.stringify(outcome.error);
+            if (outcome.retry !== false && attempts < bull.data.retry.attempts) {
+              const runAt = now + backoffDelay(bull.data.retry, attempts, random);
+              await bull.moveToDelayed(hold, token);
+              Object.assign(patch, { runAt, hold: 'due' });
+              write.zadd(k.due, runAt, id);
+            } else await bull.moveToFailed(new Error(outcome.error.message), token, false);
+          }
+        }
+      } catch (error) {
+        if (isLost(error)) return undefined;
+        throw error;
+      }
+      await write.hset(k.job(id), patch).exec();
+      return get(id);
+    },
+
+    get,
+
+    async list(filter: JobFilter = {}) {
+      const limit = filter.limit ?? 100;
+      const jobs: Job[] = [];
+      for (let start = 0; jobs.length < limit; start += 200) {
+        const ids = await redis.zrevrange(k.created(filter.queue), start, start + 199);
+        if (ids.length === 0) break;
+        for (const job of await Promise.all(ids.map(get)))
+          if (job && (filter.state === undefined || job.state === filter.state)) jobs.push(job);
+      }
+      return jobs.slice(0, limit);
+    },
+
+    retry(id, now = Date.now()) {
+      // Retry, cancel and answer run under the lease lock: the job they change is not being leased meanwhile.
+      return underLeaseLock(async () => {
+        const { bull, job } = await change(id, ['dead', 'cancelled'], 'retried');
+        if (job.state === 'dead') await bull.retry('failed');
+        // A cancelled job sits in the delayed set, or still in the wait list when cancelled there.
+        else await bull.promote().catch(() => undefined);
+        await redis
+          .multi()
+          .hdel(k.job(id), 'error', 'cancel', 'hold')
+          .hset(k.job(id), { attempts: 0, runAt: now, updatedAt: now })
+          .srem(k.held('cancelled'), id)
+          .exec();
+        return (await get(id))!;
+      });
+    },
+
+    cancel(id, now = Date.now()) {
+      return underLeaseLock(async () => {
+        const { bull, job } = await change(id, ['queued', 'waiting', 'running'], 'cancelled');
+        if (job.state === 'running') await redis.hset(k.job(id), { cancel: 1, updatedAt: now });
+        else {
+          // A job in BullMQ's wait list stays there until leasing pops it and moves it aside.
+          const owner = ownerOf(bull.data);
+          await redis
+            .multi()
+            .hdel(k.job(id), 'token', 'worker', 'leaseUntil')
+            .hset(k.job(id), { hold: 'cancelled', updatedAt: now })
+            .zrem(k.due, id)
+            .zrem(k.leases, id)
+            .srem(k.slots(owner), id)
+            .srem(k.parked(owner), id)
+            .srem(k.held('waiting'), id)
+            .sadd(k.held('cancelled'), id)
+            .exec();
+        }
+        return (await get(id))!;
+      });
+    },
+
+    answer(id, decision, now = Date.now()) {
+      return underLeaseLock(async () => {
+        const { bull } = await change(id, ['waiting'], 'answered');
+        await bull.promote();
+        await redis
+          .multi()
+          .hdel(k.job(id), 'hold')
+          .hset(k.job(id), { decision: JSON.stringify(decision), runAt: now, updatedAt: now })
+          .srem(k.held('waiting'), id)
+          .exec();
+        return (await get(id))!;
+      });
+    },
+
+    async pause(queue) {
+      await redis.multi().sadd(k.paused, queue).sadd(k.queues, queue).exec();
+      await queueFor(queue).pause();
+    },
+
+    async resume(queue) {
+      await redis.srem(k.paused, queue);
+      await queueFor(queue).resume();
+    },
+
+    paused: () => redis.smembers(k.paused),
+
+    async counts() {
+      const counts = Object.fromEntries(jobStates.map((state) => [state, 0])) as Record<JobState, number>;
+      for (const name of await redis.smembers(k.queues)) {
+        const bull = await queueFor(name).getJobCounts(...countTypes, 'active', 'completed', 'failed');
+        counts.queued += countTypes.reduce((sum, type) => sum + (bull[type] ?? 0), 0);
+        counts.running += bull.active ?? 0;
+        counts.completed += bull.completed ?? 0;
+        counts.dead += bull.failed ?? 0;
+      }
+      // Waiting and cancelled jobs are BullMQ jobs held back (delayed) or not yet moved aside (wait).
+      counts.waiting = await redis.scard(k.held('waiting'));
+      counts.cancelled = await redis.scard(k.held('cancelled'));
+      counts.queued -= counts.waiting + counts.cancelled;
+      return counts;
+    },
+
+    async close() {
+      await Promise.all([...workers.values()].map((worker) => worker.close()));
+      await Promise.all([...queues.values()].map((queue) => queue.close()));
+      await redis.quit();
+    },
+  };
+}
