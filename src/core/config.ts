@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { CadreError } from './errors.js';
 import { rejectUnknownKeys } from './unknown-keys.js';
 
-const csv = (value: unknown) =>
+/** A comma-separated string (as environment variables give lists) split into its trimmed items. */
+export const csv = (value: unknown): unknown =>
   typeof value === 'string'
     ? value
         .split(',')
@@ -176,16 +177,7 @@ export const ConfigSchema = z.object({
     .optional()
     .describe('The secret that signs job webhooks (Standard Webhooks, HMAC-SHA256): `whsec_` and base64.'),
   webhookHosts: z
-    .preprocess(
-      (value) =>
-        typeof value === 'string'
-          ? value
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : value,
-      z.array(z.string().min(1)),
-    )
+    .preprocess(csv, z.array(z.string().min(1)))
     .default([])
     .describe('Hosts (`host` or `host:port`) job webhooks may be sent to; none by default.'),
   anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),

@@ -1,16 +1,7 @@
 import { z } from 'zod';
-import { CadreError } from '../../core/index.js';
+import { CadreError, csv } from '../../core/index.js';
 
-const list = z.preprocess(
-  (value) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : value,
-  z.array(z.string().min(1)),
-);
+const list = z.preprocess(csv, z.array(z.string().min(1)));
 
 /** The HTTP server's settings; each has a default and a `CADRE_SERVE_*` variable (e.g. `CADRE_SERVE_PORT`). */
 export const HttpServerOptionsSchema = z.object({
