@@ -67,7 +67,10 @@ export interface Worker {
    * the queue (another worker continues it from its checkpoint). Resolves when every job is handed back.
    */
   stop(): Promise<void>;
-  /** Resolves once the worker found no job to lease with none running (for scripts and tests). */
+  /**
+   * Resolves once the queue is empty: no job ready to lease and none running, here or on another
+   * worker (for scripts and tests; `cadre worker --until-idle`).
+   */
   idle(): Promise<void>;
 }
 
@@ -137,7 +140,10 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     }
     if (running.size === 0 && !stopping) {
       emit({ type: 'worker.idle' });
-      for (const resolve of idleWaiters.splice(0)) resolve();
+      // Idle means the queue is empty: a job still held by another worker (or by a dead one, until its
+      // lease runs out and this worker takes it over) is not done yet.
+      if (idleWaiters.length > 0 && (await queue.counts()).running === 0)
+        for (const resolve of idleWaiters.splice(0)) resolve();
     }
     if (stopping) return;
     if (again) return fill();
