@@ -5,7 +5,6 @@ import {
   REDACTED,
   addUsage,
   callDigest,
-  journalMismatch,
   emptyUsage,
   throwIfAborted,
   type JournalStep,
@@ -25,6 +24,7 @@ import { ToolExecutor, type ToolOutcome } from '../tools/tool-executor.js';
 import { toLangChainTool } from '../tools/langchain.js';
 import { delimitUntrusted, modelVisibleTools } from '../tools/policy/index.js';
 import { withJsonToolProtocol } from './json-tool-protocol.js';
+import { checkRecordedCall } from './recorded-call.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { routeFor } from './route-request.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
@@ -362,17 +362,7 @@ class JournalCursor {
   /** The recorded result at this position; a recorded call that differs from `call` is a divergence. */
   toolResult(position: string, call: ToolCallInfo, replayed: boolean): ToolStep | undefined {
     const recorded = this.tools.get(position);
-    // A replayed step's arguments are as stored (maybe redacted), like the recorded call's; a step
-    // asked anew has them as sent, which the recorded digest was taken of.
-    const stored = (step: ToolStep) =>
-      replayed ? callDigest(step.tool, step.args) : (step.digest ?? callDigest(step.tool, step.args));
-    if (recorded && (recorded.tool !== call.name || stored(recorded) !== callDigest(call.name, call.args))) {
-      throw journalMismatch(
-        { runId: recorded.runId, taskId: recorded.taskId, callId: position },
-        recorded.tool,
-        call.name,
-      );
-    }
+    if (recorded) checkRecordedCall(recorded, call, replayed, position);
     return recorded;
   }
 

@@ -1,4 +1,5 @@
-import { callDigest, journalMismatch, type ToolCallInfo, type ToolStep } from '../../src/core/index.js';
+import { callDigest, type ToolCallInfo, type ToolStep } from '../../src/core/index.js';
+import { checkRecordedCall } from '../recorded-call.js';
 import type { Tool } from '../../tools/define-tool.js';
 import { ToolExecutor } from '../../tools/tool-executor.js';
 import type { AgentContext, AgentTask } from '../agent.js';
@@ -55,10 +56,7 @@ export class SearchTools {
       (s): s is ToolStep => s.kind === 'tool' && s.call === String(n),
     );
     if (recorded) {
-      // A replayed reply's arguments are as stored (maybe redacted), like the recorded call's.
-      const stored = at.replayed ? callDigest(recorded.tool, recorded.args) : (recorded.digest ?? '');
-      if (recorded.tool !== call.name || stored !== callDigest(call.name, call.args))
-        throw journalMismatch({ runId: ctx.runId, taskId: key, callId: String(n) }, recorded.tool, call.name);
+      checkRecordedCall(recorded, call, at.replayed, String(n));
       return { callId: call.id, tool: call.name, ok: recorded.ok, output: recorded.output };
     }
     const tool = this.byName.get(call.name);
