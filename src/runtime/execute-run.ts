@@ -245,8 +245,16 @@ async function traceOf(
   // One read of the whole run where the journal offers it, else one per attempt.
   const all = journal.replayRun?.(runId);
   const replay = all ? (key: string) => all.get(key) ?? [] : (key: string) => journal.replay(runId, key);
-  // A strategy journals each call under a key below the attempt's (`a/cot`, `a/tot/r.1/propose`).
-  const below = (key: string) => [...(all ?? [])].flatMap(([k, s]) => (k.startsWith(`${key}/`) ? s : []));
+  // A strategy journals each call under a key below the attempt's (`a/cot`, `a/tot/r.1/propose`); task
+  // ids hold no '/', so the attempt is what comes before the first one. Grouped in one pass.
+  const byAttempt = new Map<string, JournalStep[]>();
+  for (const [key, recorded] of all ?? []) {
+    const slash = key.indexOf('/');
+    if (slash < 0) continue;
+    const attempt = key.slice(0, slash);
+    byAttempt.set(attempt, [...(byAttempt.get(attempt) ?? []), ...recorded]);
+  }
+  const below = (key: string) => byAttempt.get(key) ?? [];
   const steps: JournalStep[] = [];
   for (const id of taskIds) {
     for (let attempt = 1; attempt <= 20; attempt++) {
