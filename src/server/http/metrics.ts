@@ -53,21 +53,36 @@ export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue }):
   gauge('cadre_runs', 'Runs by status.', ['status'], (g) => {
     for (const { status, n } of statements.runs.all()) g.set({ status }, n);
   });
-  gauge('cadre_run_seconds_sum', 'Time completed runs took, by team (with _count: the mean).', ['team'], (g) => {
-    for (const { team, seconds } of statements.runTime.all()) g.set({ team }, seconds);
+  // Pairs read from one query each scrape: the first gauge's collect fills both.
+  const runCount = new Gauge({
+    name: 'cadre_run_seconds_count',
+    help: 'Completed runs by team.',
+    labelNames: ['team'],
+    registers: [],
   });
-  gauge('cadre_run_seconds_count', 'Completed runs by team.', ['team'], (g) => {
-    for (const { team, n } of statements.runTime.all()) g.set({ team }, n);
+  gauge('cadre_run_seconds_sum', 'Time completed runs took, by team (with _count: the mean).', ['team'], (g) => {
+    runCount.reset();
+    for (const { team, seconds, n } of statements.runTime.all()) {
+      g.set({ team }, seconds);
+      runCount.set({ team }, n);
+    }
+  });
+  registry.registerMetric(runCount);
+  const cost = new Gauge({
+    name: 'cadre_model_cost_usd',
+    help: 'US dollars by team and model.',
+    labelNames: ['team', 'model'],
+    registers: [],
   });
   gauge('cadre_model_tokens', 'Tokens by team, model and direction (in, out).', ['team', 'model', 'direction'], (g) => {
+    cost.reset();
     for (const row of statements.spend.all()) {
       g.set({ team: row.team, model: row.model, direction: 'in' }, row.input ?? 0);
       g.set({ team: row.team, model: row.model, direction: 'out' }, row.output ?? 0);
+      cost.set({ team: row.team, model: row.model }, row.cost ?? 0);
     }
   });
-  gauge('cadre_model_cost_usd', 'US dollars by team and model.', ['team', 'model'], (g) => {
-    for (const row of statements.spend.all()) g.set({ team: row.team, model: row.model }, row.cost ?? 0);
-  });
+  registry.registerMetric(cost);
   gauge(
     'cadre_worker_lease_age_seconds',
     'Seconds since each worker holding a job last renewed a lease.',
