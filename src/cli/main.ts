@@ -375,6 +375,25 @@ mcpCommand
     ).approveMcpTool({ config: { dataDir: flags.data }, tool });
   });
 mcpCommand
+  .command('login')
+  .argument('<server>', 'an HTTP server of mcpServers that asks for OAuth')
+  .description('log in to an MCP server (OAuth 2.1: prints a URL to open; tokens saved under the data dir)')
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .option('--json', 'print JSON')
+  .action(async (server: string, flags: { data?: string; json?: boolean }) => {
+    process.exitCode = await (
+      await import('./mcp-login-command.js')
+    ).loginMcp({ config: { dataDir: flags.data }, server, json: Boolean(flags.json) });
+  });
+mcpCommand
+  .command('logout')
+  .argument('<server>', 'the MCP server whose saved login to forget')
+  .description("forget an MCP server's saved tokens and client registration")
+  .option('--data <dir>', 'where runs are stored (default: .cadre)')
+  .action(async (server: string, flags: { data?: string }) => {
+    process.exitCode = (await import('./mcp-login-command.js')).logoutMcp({ config: { dataDir: flags.data }, server });
+  });
+mcpCommand
   .command('serve')
   .description("serve cadre's tools and run_goal to MCP clients (stdio by default)")
   .option('--http', 'serve Streamable HTTP on 127.0.0.1 instead of stdio')

@@ -16,6 +16,7 @@ async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
     sandbox: { hide: [config.dataDir] },
     workspaceDir: config.workspaceDir,
     logger: createLogger({ level: config.logLevel }),
+    oauthDir: join(config.dataDir, 'mcp-auth'),
   });
 }
 

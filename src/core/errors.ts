@@ -45,6 +45,7 @@ export type ErrorCode =
   | 'lease_lost'
   | 'job_not_found'
   | 'sandbox_unavailable'
+  | 'mcp_auth_required'
   | 'internal';
 
 /** The optional parts of a {@link CadreError}. */
@@ -78,6 +79,7 @@ const userCodes: ReadonlySet<ErrorCode> = new Set([
   'body_too_large',
   'not_found',
   'job_not_found',
+  'mcp_auth_required',
 ]);
 
 /**

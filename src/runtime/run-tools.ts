@@ -67,6 +67,8 @@ export async function openRunTools(
       sandbox: { hide: [config.dataDir] },
       // Offered to servers as their first root (roots/list).
       workspaceDir: config.workspaceDir,
+      // Logins made with `cadre mcp login`, for servers that answer 401.
+      oauthDir: join(config.dataDir, 'mcp-auth'),
       // Servers' log messages, at the run's log level.
       logger: createLogger({ level: config.logLevel }),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.

@@ -33,3 +33,5 @@ export type {
   McpResourceTemplateInfo,
   McpResourceContents,
 } from './mcp-tools.js';
+export { loginMcpServer, logoutMcpServer, type McpLoginOptions, type McpLoginResult } from './mcp-login.js';
+export { McpOAuthStore, type McpOAuthRecord } from './mcp-oauth-store.js';

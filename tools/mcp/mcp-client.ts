@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { McpClientSetup } from './mcp-client-setup.js';
@@ -44,9 +45,14 @@ const terminateWithinMs = 2_000;
  */
 export async function openMcpClient(
   config: McpServerConfig,
-  options: { setup?: McpClientSetup | undefined; signal?: AbortSignal | undefined } = {},
+  options: {
+    setup?: McpClientSetup | undefined;
+    signal?: AbortSignal | undefined;
+    /** Answers an HTTP server's 401 with OAuth (see McpOAuthProvider). */
+    authProvider?: OAuthClientProvider | undefined;
+  } = {},
 ): Promise<McpClientHandle> {
-  const { setup, signal } = options;
+  const { setup, signal, authProvider } = options;
   if (isStdioServer(config)) {
     const transport = new StdioClientTransport({
       command: config.command,
@@ -75,9 +81,12 @@ export async function openMcpClient(
     };
   }
   const url = new URL(config.url);
-  const requestInit = config.headers ? { headers: config.headers } : undefined;
+  const transportOptions = {
+    ...(config.headers ? { requestInit: { headers: config.headers } } : {}),
+    ...(authProvider ? { authProvider } : {}),
+  };
   const client = newClient(setup);
-  const transport = new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined);
+  const transport = new StreamableHTTPClientTransport(url, transportOptions);
   try {
     await client.connect(transport, signal ? { signal } : undefined);
     return { client, stderrTail: () => '', close: () => endSession(client, transport) };
@@ -86,10 +95,7 @@ export async function openMcpClient(
     if (!isClientError(error)) throw error;
   }
   const legacy = newClient(setup);
-  await legacy.connect(
-    new SSEClientTransport(url, requestInit ? { requestInit } : undefined),
-    signal ? { signal } : undefined,
-  );
+  await legacy.connect(new SSEClientTransport(url, transportOptions), signal ? { signal } : undefined);
   return { client: legacy, stderrTail: () => '', close: () => legacy.close() };
 }
 
@@ -109,8 +115,15 @@ async function endSession(client: Client, transport: StreamableHTTPClientTranspo
   }
 }
 
+/** A 4xx to the POST: the server may speak legacy SSE instead. A 401 is a login matter, not that. */
 function isClientError(error: unknown): boolean {
-  return error instanceof StreamableHTTPError && error.code !== undefined && error.code >= 400 && error.code < 500;
+  return (
+    error instanceof StreamableHTTPError &&
+    error.code !== undefined &&
+    error.code >= 400 &&
+    error.code < 500 &&
+    error.code !== 401
+  );
 }
 
 /** Calls `handler` whenever the server says its tool list changed. */

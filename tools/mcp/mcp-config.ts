@@ -59,9 +59,27 @@ const stdioServerSchema = z.strictObject({
   ...cadreOptions,
 });
 
+/**
+ * OAuth 2.1 for a server that asks for it (a 401 naming its authorization server): on by default,
+ * with dynamic client registration; an object names a pre-registered client or the scope to ask for;
+ * `false` never answers a 401 with a login.
+ */
+const oauthSchema = z.union([
+  z.literal(false),
+  z.strictObject({
+    clientId: z.string().min(1).optional(),
+    clientSecret: z.string().min(1).optional(),
+    scope: z.string().min(1).optional(),
+    clientName: z.string().min(1).optional(),
+    /** The loopback port `cadre mcp login` listens on for the browser's return; default: any free port. */
+    redirectPort: z.number().int().min(1).max(65_535).optional(),
+  }),
+]);
+
 const httpServerSchema = z.strictObject({
   url: z.url(),
   headers: z.record(z.string(), z.string()).optional(),
+  oauth: oauthSchema.optional(),
   ...cadreOptions,
 });
 
@@ -76,7 +94,7 @@ export const mcpServersConfigSchema = z.record(z.string().min(1), mcpServerConfi
  * `sampling`, `elicitation`).
  */
 export type McpStdioServerConfig = z.infer<typeof stdioServerSchema>;
-/** A server reached over HTTP: `url` and `headers`, plus cadre's options as for stdio. */
+/** A server reached over HTTP: `url`, `headers` and `oauth`, plus cadre's options as for stdio. */
 export type McpHttpServerConfig = z.infer<typeof httpServerSchema>;
 /** One server entry: stdio or HTTP. */
 export type McpServerConfig = z.infer<typeof mcpServerConfigSchema>;

@@ -8,10 +8,10 @@ import type {
   Resource,
   ResourceTemplate,
 } from '@modelcontextprotocol/sdk/types.js';
-import { ExponentialBackoff, handleAll, retry, type IBackoff } from 'cockatiel';
+import { ExponentialBackoff, handleWhen, retry, type IBackoff } from 'cockatiel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, abortable, cancelledError, createLogger, type Logger } from '../../src/core/index.js';
-import { defaultIdleTimeoutMs, type McpServerConfig } from './mcp-config.js';
+import { defaultIdleTimeoutMs, isStdioServer, type McpServerConfig } from './mcp-config.js';
 import type { McpClientHandle } from './mcp-client.js';
 import { fetchTools, type McpToolInfo } from './mcp-tool-info.js';
 import { followSignal, type FollowedSignal } from './follow-signal.js';
@@ -19,6 +19,8 @@ import { sandboxedServerConfig, type McpSandboxSettings } from './mcp-sandbox.js
 import { mcpClientSetup, type McpClientSetupOptions } from './mcp-client-setup.js';
 import { allPages, type McpPage } from './mcp-pages.js';
 import { mcpLogLevelFor } from './mcp-server-log.js';
+import { McpOAuthProvider } from './mcp-oauth-provider.js';
+import type { McpOAuthStore } from './mcp-oauth-store.js';
 import { McpResourceSubscriptions, type McpResourceListener } from './mcp-resource-subscriptions.js';
 
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
@@ -67,6 +69,8 @@ export interface McpServerConnectionOptions {
   elicit?: McpClientSetupOptions['elicit'];
   /** Told of every sampling and elicitation request the server made and what became of it. */
   onRequest?: McpClientSetupOptions['onRequest'];
+  /** Saved OAuth logins (`cadre mcp login`): an HTTP server answering 401 is sent its tokens. */
+  oauthStore?: McpOAuthStore;
 }
 
 /**
@@ -275,16 +279,20 @@ export class McpServerConnection {
 
   private async open(): Promise<McpClientHandle> {
     this.setState('connecting');
-    const policy = retry(handleAll, {
-      maxAttempts: (this.options.connectAttempts ?? 3) - 1,
-      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
-    });
+    // What the server or cadre refused will not fix itself in 100 ms: a login, the sandbox, a bad grant.
+    const policy = retry(
+      handleWhen((error) => !(CadreError.isInstance(error) && refusals.has(error.code))),
+      {
+        maxAttempts: (this.options.connectAttempts ?? 3) - 1,
+        backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5_000 }),
+      },
+    );
     let opened: McpClientHandle | undefined;
     try {
       if (this.reconnectBackoff) await sleep(this.reconnectBackoff.duration);
       // The SDK loads with the first connection, so importing cadre's tools does not load it.
       const { openMcpClient, onToolListChanged } = await import('./mcp-client.js');
-      // Outside the retries: a missing bwrap or a bad grant will not fix itself in 100 ms.
+      // Outside the retries: a missing bwrap or a bad grant fails at once.
       const launch = await sandboxedServerConfig(this.config, this.options.sandbox);
       const setup = mcpClientSetup({
         server: this.name,
@@ -296,7 +304,11 @@ export class McpServerConnection {
         onRequest: this.options.onRequest,
         onResourceUpdated: (uri) => this.subscriptions.notify(uri),
       });
-      const handle = (opened = await policy.execute(() => openMcpClient(launch, { setup })));
+      const authProvider =
+        !isStdioServer(this.config) && this.config.oauth !== false && this.options.oauthStore
+          ? new McpOAuthProvider(this.name, this.config, this.options.oauthStore, { kind: 'background' })
+          : undefined;
+      const handle = (opened = await policy.execute(() => openMcpClient(launch, { setup, authProvider })));
       handle.client.onclose = () => this.onTransportClosed(handle);
       onToolListChanged(handle.client, async () => {
         this.freshTools = undefined;
@@ -312,8 +324,8 @@ export class McpServerConnection {
       return handle;
     } catch (error) {
       await opened?.close().catch(() => undefined);
-      // A sandbox refusal keeps its own code, so callers can tell it from a server that crashed.
-      const refused = CadreError.isInstance(error) && sandboxRefusals.has(error.code);
+      // A refusal (sandbox, login) keeps its own code, so callers can tell it from a server that crashed.
+      const refused = CadreError.isInstance(error) && refusals.has(error.code);
       const failure = new CadreError(
         refused ? error.code : 'tool_failed',
         `MCP server "${this.name}" could not be started: ${messageOf(error)}`,
@@ -384,7 +396,7 @@ export class McpServerConnection {
   }
 }
 
-const sandboxRefusals: ReadonlySet<string> = new Set(['sandbox_unavailable', 'config_invalid']);
+const refusals: ReadonlySet<string> = new Set(['sandbox_unavailable', 'config_invalid', 'mcp_auth_required']);
 const reconnectBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 });
 const requestOptions = (signal: AbortSignal | undefined): RequestOptions | undefined =>
   signal ? { signal } : undefined;

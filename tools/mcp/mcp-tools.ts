@@ -19,6 +19,7 @@ import { McpServerConnection, type McpServerState } from './mcp-server-connectio
 import { checkedStructuredContent } from './mcp-structured-result.js';
 import type { McpToolInfo } from './mcp-tool-info.js';
 import { McpToolCache } from './mcp-tool-cache.js';
+import { McpOAuthStore } from './mcp-oauth-store.js';
 import { McpToolNames } from './tool-names.js';
 
 /**
@@ -78,6 +79,11 @@ export interface McpToolsetOptions {
   sampling?: McpSamplingHandler;
   /** Answers `elicitation/create`. Without it every request is declined, with the reason in `_meta`. */
   elicit?: McpElicitHandler;
+  /**
+   * Where `cadre mcp login` keeps OAuth logins (the data dir's `mcp-auth`): an HTTP server that
+   * answers 401 gets its saved tokens, refreshed when they expire. Without it such a server fails.
+   */
+  oauthDir?: string;
 }
 
 /** A prompt and the server offering it. */
@@ -139,6 +145,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
   const lists = new Map<string, McpToolInfo[]>();
   let built: McpTool[] | undefined;
 
+  const oauthStore = options.oauthDir ? new McpOAuthStore(options.oauthDir) : undefined;
   const connections = new Map<string, McpServerConnection>();
   for (const [server, config] of Object.entries(options.servers)) {
     const cached = cache.get(server, config);
@@ -153,6 +160,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
         ...(options.logger ? { logger: options.logger } : {}),
         ...(options.sampling ? { sampling: options.sampling } : {}),
         ...(options.elicit ? { elicit: options.elicit } : {}),
+        ...(oauthStore ? { oauthStore } : {}),
         onRequest: emit,
         onTools: (tools) => {
           lists.set(server, tools);

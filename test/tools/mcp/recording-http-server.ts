@@ -25,6 +25,8 @@ export interface RecordingServerOptions {
   serverOptions?: ServerOptions;
   /** `refuse` answers 405 (allowed by the spec); `hang` never answers. Default: end the session. */
   onDelete?: 'end' | 'refuse' | 'hang';
+  /** Sees each request first; returns true when it answered it (e.g. a 401, or a well-known document). */
+  guard?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 /** Starts the server on 127.0.0.1 at a free port; one SDK server and transport per session. */
@@ -37,6 +39,7 @@ export async function startRecordingServer(options: RecordingServerOptions = {})
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (options.guard?.(req, res)) return;
     const sessionId = header(req, 'mcp-session-id');
     if (req.method === 'DELETE') {
       recorded.deletes.push(sessionId);

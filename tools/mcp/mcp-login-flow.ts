@@ -1,0 +1,154 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
+import { CadreError } from '../../src/core/index.js';
+import type { McpHttpServerConfig } from './mcp-config.js';
+import { McpOAuthProvider } from './mcp-oauth-provider.js';
+import { McpOAuthStore } from './mcp-oauth-store.js';
+
+/** One login to an OAuth-protected HTTP MCP server. */
+export interface McpLoginOptions {
+  server: string;
+  config: McpHttpServerConfig;
+  /** Where logins are kept: the data dir's `mcp-auth`. */
+  oauthDir: string;
+  /** Shown the authorization URL to open in a browser (the CLI prints it, and may open it). */
+  onAuthorizationUrl: (url: URL) => void;
+  /** How long to wait for the browser to come back. Default 5 minutes. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/** What a login came to: `authorized` (tokens saved), or `not_required` (the server let cadre in without one). */
+export type McpLoginResult = { status: 'authorized' | 'not_required' };
+
+const page = (title: string) =>
+  `<!doctype html><meta charset="utf-8"><title>cadre</title><p>${title}</p><p>You can close this window.</p>`;
+
+/**
+ * OAuth 2.1 authorization code + PKCE for one server, as the MCP authorization spec asks: the
+ * server's 401 names its protected-resource metadata, the SDK's `auth()` discovers the authorization
+ * server, registers cadre (unless `oauth.clientId` is configured), and builds the authorization URL;
+ * the browser comes back to a listener on 127.0.0.1, whose `state` must match; the code is exchanged
+ * and the tokens saved (0600). A server that does not ask for a login is left as it is.
+ */
+export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginResult> {
+  const { server, config } = options;
+  if (config.oauth === false) {
+    throw new CadreError('config_invalid', `MCP server "${server}" has "oauth": false: there is nothing to log in to`);
+  }
+  const challenge = await probe(config);
+  if (!challenge) return { status: 'not_required' };
+
+  const callback = await listenForCallback(config.oauth ? config.oauth.redirectPort : undefined);
+  try {
+    const provider = new McpOAuthProvider(server, config, new McpOAuthStore(options.oauthDir), {
+      kind: 'login',
+      redirectUrl: callback.redirectUrl,
+      onAuthorizationUrl: options.onAuthorizationUrl,
+    });
+    const flow = { serverUrl: config.url, ...challenge };
+    if ((await auth(provider, flow)) === 'AUTHORIZED') return { status: 'authorized' };
+    const code = await callback.code(provider.expectedState(), options.timeoutMs ?? 5 * 60_000, options.signal);
+    if ((await auth(provider, { ...flow, authorizationCode: code })) !== 'AUTHORIZED') {
+      throw new CadreError('auth_failed', `MCP server "${server}": the authorization server did not issue tokens`);
+    }
+    return { status: 'authorized' };
+  } catch (error) {
+    if (CadreError.isInstance(error)) throw error;
+    throw new CadreError('auth_failed', `Login to MCP server "${server}" failed: ${(error as Error).message}`, {
+      cause: error,
+    });
+  } finally {
+    await callback.close();
+  }
+}
+
+/**
+ * Asks the server to initialize with no token: a 401 says a login is needed, and its
+ * `WWW-Authenticate` names the resource metadata and scope to ask for.
+ */
+async function probe(config: McpHttpServerConfig) {
+  const response = await fetch(config.url, {
+    method: 'POST',
+    headers: {
+      ...config.headers,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cadre', version: '0.1.0' } },
+    }),
+  }).catch((error: unknown) => {
+    throw new CadreError('tool_failed', `Cannot reach MCP server at ${config.url}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
+  await response.body?.cancel();
+  if (response.status !== 401) return undefined;
+  const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
+  return { ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) };
+}
+
+/** A listener on 127.0.0.1 for the browser's return to `/callback`. */
+async function listenForCallback(port = 0) {
+  let deliver: ((query: URLSearchParams) => void) | undefined;
+  const arrived = new Promise<URLSearchParams>((resolve) => (deliver = resolve));
+  const listener = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.method !== 'GET' || url.pathname !== '/callback') {
+      response.writeHead(404).end();
+      return;
+    }
+    const failed = url.searchParams.has('error');
+    response
+      .writeHead(failed ? 400 : 200, { 'content-type': 'text/html; charset=utf-8' })
+      .end(page(failed ? 'The login did not complete.' : 'Logged in: cadre has what it needs.'));
+    deliver?.(url.searchParams);
+  });
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(port, '127.0.0.1', resolve);
+  });
+  const { port: bound } = listener.address() as AddressInfo;
+  return {
+    redirectUrl: `http://127.0.0.1:${bound}/callback`,
+    /** The authorization code, once the browser comes back with the `state` this login sent. */
+    async code(state: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new CadreError('timeout', `No login came back within ${Math.round(timeoutMs / 1000)} s`)),
+          timeoutMs,
+        );
+        signal?.addEventListener('abort', () => reject(new CadreError('cancelled', 'Login cancelled')), {
+          once: true,
+        });
+      });
+      try {
+        const query = await Promise.race([arrived, timeout]);
+        if (query.has('error')) {
+          const reason = query.get('error_description') ?? query.get('error');
+          throw new CadreError('auth_failed', `The authorization server refused the login: ${reason}`);
+        }
+        // A response to some other request (or forged): its state is not the one this login sent.
+        if (!state || query.get('state') !== state) {
+          throw new CadreError('auth_failed', 'The login came back with a state this login did not send; refused');
+        }
+        const code = query.get('code');
+        if (!code) throw new CadreError('auth_failed', 'The login came back without an authorization code');
+        return code;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        listener.close(() => resolve());
+        listener.closeAllConnections();
+      }),
+  };
+}
