@@ -35,6 +35,7 @@ export class McpOAuthStore {
     return join(this.dir, `${safe}-${digest}.json`);
   }
 
+  /** The server's saved login; an empty record when there is none (or it was for another URL). */
   read(server: string, serverUrl: string): McpOAuthRecord {
     try {
       const record = JSON.parse(readFileSync(this.fileOf(server, serverUrl), 'utf8')) as McpOAuthRecord;
