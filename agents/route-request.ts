@@ -2,11 +2,14 @@ import type { RouteDecision, RouteRequest } from '../src/models/router.js';
 import { formatModelRef } from '../src/models/model-ref.js';
 import type { AgentContext } from './agent.js';
 
+/** What routing needs of a run: its router, budget, privacy label and events. */
+type RoutingContext = Pick<AgentContext, 'router' | 'budget' | 'privacy' | 'events'>;
+
 /**
  * A route request with what the run knows added: its privacy label, the cost budget left (for
  * downgrades and pre-call checks), and a `model.routed` event whenever a call changes model.
  */
-export function routeRequest(ctx: AgentContext, taskId: string, request: RouteRequest): RouteRequest {
+export function routeRequest(ctx: RoutingContext, taskId: string, request: RouteRequest): RouteRequest {
   const limitUsd = ctx.budget.costLimitUsd();
   return {
     ...(ctx.privacy ? { privacy: ctx.privacy } : {}),
@@ -25,7 +28,7 @@ export function routeRequest(ctx: AgentContext, taskId: string, request: RouteRe
 }
 
 /** Routes a request for `taskId` and emits its `model.routed` event. */
-export async function routeFor(ctx: AgentContext, taskId: string, request: RouteRequest): Promise<RouteDecision> {
+export async function routeFor(ctx: RoutingContext, taskId: string, request: RouteRequest): Promise<RouteDecision> {
   const decision = await ctx.router.select(routeRequest(ctx, taskId, request));
   const { ref, reason, privacy, fallbacks } = decision;
   ctx.events.emit({

@@ -73,7 +73,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
             ttlMs: config.probeTtlMs,
             onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
           }));
-    runTools = await openRunTools(config, store, options.approveTool, events);
+    runTools = await openRunTools(config, store, options.approveTool, events, () => context);
     const context: AgentContext = {
       runId,
       router,

@@ -11,11 +11,49 @@ export interface ModelCallHooks {
   afterModelCall: (reply: AIMessage, latencyMs?: number) => void;
 }
 
+/** What charging a call needs of a run: its budget and its events. */
+type AccountingContext = Pick<AgentContext, 'budget' | 'events'>;
+
+/**
+ * Charges a reply to the run and reports it as a `model.response` event of `taskId`: settles the
+ * call's reservation with its priced usage (or charges the budget when it had none).
+ */
+export function chargeReply(
+  ctx: AccountingContext,
+  call: { decision: RouteDecision; taskId: string; step: number; reservation?: Reservation | undefined },
+  reply: AIMessage,
+  latencyMs: number,
+): void {
+  const { taskId } = call;
+  const usage = usageFromMessage(reply);
+  const { costUsd, model } = costOfReply(reply, call.decision.ref);
+  const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({
+    id: c.id ?? `${taskId}_${i}`,
+    name: c.name,
+    args: c.args as Record<string, unknown>,
+  }));
+  const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
+  ctx.events.emit({
+    type: 'model.response',
+    taskId,
+    step: call.step,
+    model,
+    content,
+    toolCalls,
+    usage,
+    costUsd,
+    latencyMs,
+    replayed: false,
+  });
+  if (call.reservation) call.reservation.settle(usage, costUsd);
+  else ctx.budget.charge(usage, costUsd);
+}
+
 /**
  * Makes such calls spend the run's budget and show up as `model.response` events of `taskId`,
  * like agents' calls: the budget is checked before each call and charged with its priced usage after.
  */
-export function accounting(decision: RouteDecision, taskId: string, ctx: AgentContext): ModelCallHooks {
+export function accounting(decision: RouteDecision, taskId: string, ctx: AccountingContext): ModelCallHooks {
   let step = 0;
   let pending: Reservation | undefined;
   return {
@@ -25,30 +63,9 @@ export function accounting(decision: RouteDecision, taskId: string, ctx: AgentCo
       pending = ctx.budget.beforeStep(decision.estimate?.(messages));
     },
     afterModelCall: (reply, latencyMs = 0) => {
-      const usage = usageFromMessage(reply);
-      const { costUsd, model } = costOfReply(reply, decision.ref);
       const reservation = pending;
       pending = undefined;
-      const toolCalls = (reply.tool_calls ?? []).map((c, i) => ({
-        id: c.id ?? `${taskId}_${i}`,
-        name: c.name,
-        args: c.args as Record<string, unknown>,
-      }));
-      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
-      ctx.events.emit({
-        type: 'model.response',
-        taskId,
-        step: ++step,
-        model,
-        content,
-        toolCalls,
-        usage,
-        costUsd,
-        latencyMs,
-        replayed: false,
-      });
-      if (reservation) reservation.settle(usage, costUsd);
-      else ctx.budget.charge(usage, costUsd);
+      chargeReply(ctx, { decision, taskId, step: ++step, reservation }, reply, latencyMs);
     },
   };
 }

@@ -11,6 +11,7 @@ import {
 import type { McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
 import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
+import { createSamplingHandler, type SamplingContext } from './mcp-sampling.js';
 import type { CadreStore } from './store/index.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
@@ -41,6 +42,8 @@ export async function openRunTools(
   store: CadreStore,
   approve: ApprovalHandler | 'interrupt' | undefined,
   events: RunEventStream,
+  /** The run as MCP servers allowed to sample (`sampling: true`) borrow it; read when they ask. */
+  sampling?: () => SamplingContext,
 ): Promise<RunTools> {
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
@@ -69,6 +72,8 @@ export async function openRunTools(
       workspaceDir: config.workspaceDir,
       // Logins made with `cadre mcp login`, for servers that answer 401.
       oauthDir: join(config.dataDir, 'mcp-auth'),
+      // Servers allowed to sample are answered by the run's own models, under its budget and privacy.
+      ...(sampling ? { sampling: createSamplingHandler(sampling, guards.audit) } : {}),
       // Servers' log messages, at the run's log level.
       logger: createLogger({ level: config.logLevel }),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.
