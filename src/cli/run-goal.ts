@@ -20,6 +20,7 @@ import { createDefaultTeam } from '../app/demo-team.js';
 import { createDemoRouter } from '../app/demo-model.js';
 import { ProgressView, renderPlan } from './progress-view.js';
 import { printResult } from './print-result.js';
+import { terminalElicitor } from './elicitation-prompt.js';
 
 export interface RunGoalOptions {
   goal: string;
@@ -51,6 +52,7 @@ export async function runGoal(options: RunGoalOptions): Promise<number> {
       config: options.config,
       memory,
       approveTool: options.approveLater ? 'interrupt' : toolApprover(view),
+      ...elicitAt(view),
       ...(options.privacy ? { privacy: options.privacy } : {}),
       approvePlan: options.approvePlan ? approverFor(view) : false,
       metadata: { scripted },
@@ -99,6 +101,7 @@ export async function resumeRun(options: ResumeRunOptions): Promise<number> {
       config: options.config,
       memory,
       approveTool,
+      ...elicitAt(view),
       ...(options.decision ? { decision: options.decision } : {}),
     });
     return await follow(handle, view, fromSeq);
@@ -147,6 +150,12 @@ function approverFor(view: ProgressView | undefined) {
       if (view) view.paused = false;
     }
   };
+}
+
+/** MCP servers' questions asked at the terminal, unless output is JSON (then they are declined). */
+function elicitAt(view: ProgressView | undefined) {
+  const elicit = view ? terminalElicitor(view) : undefined;
+  return elicit ? { elicit } : {};
 }
 
 /** Asks on a terminal before a tool the policy marks `ask` runs; without a terminal, such calls are refused. */

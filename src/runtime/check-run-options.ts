@@ -21,6 +21,7 @@ export const runKeys = [
   'episodes',
   'memory',
   'approveTool',
+  'elicit',
   'tools',
   'metadata',
   'app',
@@ -55,6 +56,7 @@ export function checkRunOptions(options: unknown, call: 'run' | 'resume'): void 
     throw wrong('runId', '1-128 letters, digits or _ . : -');
   if (o.approveTool !== undefined && o.approveTool !== 'interrupt' && typeof o.approveTool !== 'function')
     throw wrong('approveTool', "a function or 'interrupt'");
+  if (o.elicit !== undefined && typeof o.elicit !== 'function') throw wrong('elicit', 'a function');
   if (o.approvePlan !== undefined && typeof o.approvePlan !== 'boolean' && typeof o.approvePlan !== 'function')
     throw wrong('approvePlan', 'true, false or a function');
   for (const key of ['roles', 'tools'] as const)

@@ -73,7 +73,11 @@ async function executeNow(x: Execution): Promise<RunResult> {
             ttlMs: config.probeTtlMs,
             onLoadError: (e) => logger.debug({ err: e.toJSON() }, 'a load source did not answer'),
           }));
-    runTools = await openRunTools(config, store, options.approveTool, events, () => context);
+    runTools = await openRunTools(config, store, events, {
+      approve: options.approveTool,
+      sampling: () => context,
+      elicit: options.elicit,
+    });
     const context: AgentContext = {
       runId,
       router,

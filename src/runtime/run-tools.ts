@@ -8,7 +8,7 @@ import {
   denyWithoutApprover,
   type ApprovalHandler,
 } from '../../tools/policy/index.js';
-import type { McpToolset } from '../../tools/mcp/index.js';
+import type { McpElicitHandler, McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
 import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
 import { createSamplingHandler, type SamplingContext } from './mcp-sampling.js';
@@ -40,11 +40,16 @@ const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown })
 export async function openRunTools(
   config: CadreConfig,
   store: CadreStore,
-  approve: ApprovalHandler | 'interrupt' | undefined,
   events: RunEventStream,
-  /** The run as MCP servers allowed to sample (`sampling: true`) borrow it; read when they ask. */
-  sampling?: () => SamplingContext,
+  answers: {
+    approve?: ApprovalHandler | 'interrupt' | undefined;
+    /** The run as MCP servers allowed to sample (`sampling: true`) borrow it; read when they ask. */
+    sampling?: () => SamplingContext;
+    /** Answers MCP servers' questions to the user; without it they are declined. */
+    elicit?: McpElicitHandler | undefined;
+  } = {},
 ): Promise<RunTools> {
+  const { approve, sampling, elicit } = answers;
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
   const guards = {
     policy,
@@ -74,6 +79,7 @@ export async function openRunTools(
       oauthDir: join(config.dataDir, 'mcp-auth'),
       // Servers allowed to sample are answered by the run's own models, under its budget and privacy.
       ...(sampling ? { sampling: createSamplingHandler(sampling, guards.audit) } : {}),
+      ...(elicit ? { elicit } : {}),
       // Servers' log messages, at the run's log level.
       logger: createLogger({ level: config.logLevel }),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.

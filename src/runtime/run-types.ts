@@ -15,7 +15,7 @@ import type {
 import type { ModelRouter } from '../models/router.js';
 import type { Agent, AgentSpec, RoleDefinition } from '../../agents/index.js';
 import type { EpisodeStore, Memory } from '../../memory/index.js';
-import type { ApprovalHandler, Tool } from '../../tools/index.js';
+import type { ApprovalHandler, McpElicitHandler, Tool } from '../../tools/index.js';
 import type { Planner, Replanner, TaskGraph } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workflow.js';
@@ -70,6 +70,12 @@ export interface RunOptions {
    * Without either, such calls are refused with a tool error the model sees, and the refusal is audited.
    */
   approveTool?: ApprovalHandler | 'interrupt';
+  /**
+   * Answers MCP servers' questions to the user (`elicitation/create`): the CLI asks at the terminal;
+   * a program answers in code. The server waits on the live call, so a question is not kept across
+   * a restart. Without it every question is declined, with the reason, and the server carries on.
+   */
+  elicit?: McpElicitHandler;
   /** More tools for every spec-defined role, next to MCP tools from `mcpServers` in the config. */
   tools?: readonly Tool[];
   /** JSON kept with the run, e.g. what a CLI needs to rebuild the run on `resume`. */
