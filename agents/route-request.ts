@@ -3,7 +3,7 @@ import { formatModelRef } from '../src/models/model-ref.js';
 import type { AgentContext } from './agent.js';
 
 /** What routing needs of a run: its router, budget, privacy label and events. */
-type RoutingContext = Pick<AgentContext, 'router' | 'budget' | 'privacy' | 'events'>;
+export type RoutingContext = Pick<AgentContext, 'router' | 'budget' | 'privacy' | 'events'>;
 
 /**
  * A route request with what the run knows added: its privacy label, the cost budget left (for
