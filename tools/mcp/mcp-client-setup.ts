@@ -123,7 +123,10 @@ export function mcpClientSetup(options: McpClientSetupOptions): McpClientSetup {
           };
         }
         try {
-          const result = await options.elicit({ server, params: request.params, signal: extra.signal });
+          const result = withDefaults(
+            request.params,
+            await options.elicit({ server, params: request.params, signal: extra.signal }),
+          );
           emit({ type: 'mcp.elicitation', server, action: result.action });
           return result;
         } catch (error) {
@@ -134,4 +137,18 @@ export function mcpClientSetup(options: McpClientSetupOptions): McpClientSetup {
     }
   };
   return { capabilities, install };
+}
+
+/**
+ * An accepted form answer with the schema's defaults filled in for the fields it left out, as the
+ * spec asks of clients (SEP-1034): a server gets a value for every field that has a default.
+ */
+function withDefaults(params: ElicitRequest['params'], result: ElicitResult): ElicitResult {
+  if (result.action !== 'accept' || !('requestedSchema' in params)) return result;
+  const content = { ...result.content };
+  for (const [name, field] of Object.entries(params.requestedSchema.properties)) {
+    const fallback = (field as { default?: unknown }).default;
+    if (content[name] === undefined && fallback !== undefined) content[name] = fallback as never;
+  }
+  return { ...result, content };
 }

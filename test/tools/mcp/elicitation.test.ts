@@ -6,7 +6,7 @@ import { testContext } from './mcp-servers.js';
 let server: RecordingServer;
 beforeAll(async () => {
   server = await startRecordingServer({
-    register: (mcp) =>
+    register: (mcp) => {
       mcp.registerTool('deploy', { description: 'Asks the user before deploying' }, async (extra) => {
         try {
           const answer = await mcp.server.elicitInput(
@@ -20,7 +20,26 @@ beforeAll(async () => {
         } catch (error) {
           return { content: [{ type: 'text', text: `elicitation failed: ${(error as Error).message}` }] };
         }
-      }),
+      });
+      mcp.registerTool('profile', { description: 'Asks for a profile with defaults' }, async (extra) => {
+        const answer = await mcp.server.elicitInput(
+          {
+            message: 'Your profile?',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', default: 'John Doe' },
+                age: { type: 'integer', default: 30 },
+                status: { type: 'string', enum: ['active', 'inactive'], default: 'active' },
+                nickname: { type: 'string' },
+              },
+            },
+          },
+          { relatedRequestId: extra.requestId },
+        );
+        return { content: [{ type: 'text', text: JSON.stringify(answer) }] };
+      });
+    },
   });
 });
 afterAll(() => server.close());
@@ -28,7 +47,12 @@ afterAll(() => server.close());
 const clientCapabilities = () =>
   server.received.flatMap((m) => ('method' in m && m.method === 'initialize' ? [m.params?.capabilities] : [])).at(-1);
 const deploy = async (toolset: Awaited<ReturnType<typeof createMcpToolset>>) =>
-  String(await toolset.tools()[0]!.run({}, testContext()));
+  String(
+    await toolset
+      .tools()
+      .find((t) => t.name === 'ops__deploy')!
+      .run({}, testContext()),
+  );
 
 describe('MCP elicitation', () => {
   it("hands the server's question to the toolset's elicit handler and returns its answer", async () => {
@@ -52,6 +76,22 @@ describe('MCP elicitation', () => {
         }),
       ]);
       expect(events).toContainEqual({ type: 'mcp.elicitation', server: 'ops', action: 'accept' });
+    } finally {
+      await toolset.close();
+    }
+  });
+
+  it("fills in the schema's defaults for fields an accepted answer left out", async () => {
+    const toolset = await createMcpToolset({
+      servers: { ops: { url: server.url } },
+      elicit: () => Promise.resolve({ action: 'accept', content: { age: 41 } }),
+    });
+    try {
+      const profile = toolset.tools().find((t) => t.name === 'ops__profile')!;
+      expect(JSON.parse(String(await profile.run({}, testContext())))).toEqual({
+        action: 'accept',
+        content: { name: 'John Doe', age: 41, status: 'active' },
+      });
     } finally {
       await toolset.close();
     }
