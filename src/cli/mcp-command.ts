@@ -2,8 +2,11 @@ import { join } from 'node:path';
 import pc from 'picocolors';
 import { CadreError, createLogger, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { createRouterFromConfig } from '../models/router-from-config.js';
+import type { ModelRouter } from '../models/router.js';
+import { loadApp } from '../app/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
-import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio } from '../server/mcp/index.js';
+import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio, type RunGoal } from '../server/mcp/index.js';
+import type { Memory } from '../../memory/index.js';
 import { ToolPinStore, builtinTools, createMcpToolset, parseMcpServers, type McpToolset } from '../../tools/index.js';
 
 async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
@@ -106,20 +109,37 @@ export async function approveMcpTool(options: { config: CadreConfigInput; tool: 
 /**
  * `cadre mcp serve`: cadre's built-in tools and `run_goal` to any MCP client, over stdio or
  * Streamable HTTP on 127.0.0.1 (Origin and Host checked, optional bearer token, body size capped).
+ * The store's runs are resources, the app registry's teams prompts, and memory is searchable.
  */
 export async function serveMcp(options: {
   config: CadreConfigInput;
   http: boolean;
   port: number;
   token?: string;
+  /** The app registry module (default: CADRE_APP or ./cadre.app.ts, .js, .mjs). */
+  app?: string;
 }): Promise<number> {
   const config = loadConfig(options.config);
   const tools = builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts });
-  const runGoal = runGoalWith({
-    config: options.config,
-    router: await createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }),
-  });
-  const create = () => createCadreMcpServer({ tools, runGoal });
+  const app = await loadApp(options.app ? { path: options.app } : {});
+  const store = openConfiguredStore(config);
+  // Models are looked for on the first run_goal that needs them, so runs, prompts and the demo team
+  // are served without one; a failed look is retried on the next call.
+  let router: Promise<ModelRouter> | undefined;
+  const routerOnce = () =>
+    (router ??= createRouterFromConfig(config, { timeoutMs: config.detectTimeoutMs }).catch((error: unknown) => {
+      router = undefined;
+      throw error;
+    }));
+  const runGoal: RunGoal = async (goal, signal, context) => {
+    const base = context?.team === undefined ? { router: await routerOnce() } : {};
+    return runGoalWith({ config: options.config, ...base }, { app })(goal, signal, context);
+  };
+  // Memory (and its stores) loads on the first search: most sessions never search it.
+  let memory: Promise<Memory> | undefined;
+  const openMemory = async () => (await import('./run-goal.js')).openMemory(config);
+  const search = { recall: async (query: string) => (await (memory ??= openMemory())).recall(query) };
+  const create = () => createCadreMcpServer({ tools, runGoal, store, app, memory: search });
   if (!options.http) {
     await serveStdio(create());
     return 0;
@@ -134,5 +154,6 @@ export async function serveMcp(options: {
     process.once('SIGTERM', resolve);
   });
   await serving.close();
+  await (await memory)?.close();
   return 0;
 }

@@ -1,5 +1,14 @@
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { openCadreStore, run, type CadreConfigInput } from 'cadre';
+import { ScriptedChatModel } from 'cadre/testing';
 import { defineTool, type Tool } from 'cadre/tools';
 
 /** A tool that counts its calls, so a test can prove a rejected request ran nothing. */
@@ -58,4 +67,42 @@ export function countCall(padTo = 0): string {
   const size = JSON.stringify(base).length;
   base.params.arguments.note = 'x'.repeat(Math.max(0, padTo - size));
   return JSON.stringify(base);
+}
+
+/** A fresh database file for runs, and its store as the MCP server reads it. */
+export function tempStore() {
+  const dir = mkdtempSync(join(tmpdir(), 'cadre-mcp-'));
+  const config = { databasePath: join(dir, 'cadre.db'), dataDir: dir, ollamaHost: 'http://127.0.0.1:2' };
+  return { dir, config, store: openCadreStore({ path: config.databasePath }) };
+}
+
+/** A real one-agent run of `goal` in the store of `config`, answered by the scripted model. */
+export async function scriptedRun(config: CadreConfigInput, goal: string, answer = `answer to ${goal}`) {
+  const handle = run({
+    goal,
+    agent: { name: 'solo', instructions: 'Answer.' },
+    model: new ScriptedChatModel({ replies: [answer] }),
+    config,
+  });
+  return handle.result;
+}
+
+/** A client connected in memory to `server`, closed by `clients` cleanup. */
+export async function connectInMemory(server: McpServer, clients: Client[]): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: 'test', version: '1.0.0' });
+  await client.connect(clientSide);
+  clients.push(client);
+  return client;
+}
+
+/** The MCP error a request was answered with (fails the test if it succeeded). */
+export async function mcpError(request: Promise<unknown>): Promise<McpError> {
+  const error = await request.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof McpError)) throw new Error(`expected an MCP error, got ${String(error)}`);
+  return error;
 }
