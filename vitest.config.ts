@@ -26,8 +26,9 @@ export default defineConfig({
   test: {
     // The checkpoint validation calls beforeAll as a global.
     globals: true,
-    // Runs keep nothing on disk unless a test gives them a database file.
-    env: { CADRE_DATABASE_PATH: ':memory:' },
+    // Runs keep nothing on disk unless a test gives them a database file; jobs use the embedded queue
+    // unless a test picks BullMQ (CI sets CADRE_REDIS_URL, which alone would pick it).
+    env: { CADRE_DATABASE_PATH: ':memory:', CADRE_JOB_QUEUE: 'sqlite' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: [

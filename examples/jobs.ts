@@ -20,8 +20,12 @@ const app = defineApp({
     },
   },
 });
-// A file of its own, so the queue outlives this process like a real deployment's would.
-const config = { databasePath: join(mkdtempSync(join(tmpdir(), 'cadre-jobs-')), 'cadre.db') };
+// A file of its own, so the queue outlives this process like a real deployment's would. The embedded
+// queue even where CADRE_REDIS_URL is set (which picks BullMQ): drop `jobQueue` to follow the environment.
+const config = {
+  databasePath: join(mkdtempSync(join(tmpdir(), 'cadre-jobs-')), 'cadre.db'),
+  jobQueue: 'sqlite' as const,
+};
 
 const first = await enqueue(
   { agent: 'reporter', goal: 'orders of 2026-12-05', dedupeKey: 'orders:2026-12-05' },
@@ -52,5 +56,7 @@ const worker = createWorker({
 });
 await worker.idle(); // nothing ready and nothing running
 await worker.stop();
-const counts = await openJobQueue(config).counts();
+const queue = openJobQueue(config);
+const counts = await queue.counts();
+await queue.close(); // nothing to close for the embedded queue; a BullMQ one holds connections
 console.log(`jobs: ${counts.completed} completed, ${counts.queued} queued`);

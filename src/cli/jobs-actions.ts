@@ -5,6 +5,7 @@ import {
   type CadreConfigInput,
   type Job,
   type JobInput,
+  type JobQueue,
   type JobState,
 } from '../core/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
@@ -60,6 +61,16 @@ const colour = (state: JobState) =>
           ? (s: string) => s
           : pc.yellow;
 const nameOf = (job: Pick<Job, 'team' | 'agent'>) => (job.team !== undefined ? job.team : `agent:${job.agent}`);
+
+/** Runs `use` on the queue the config names, then closes it: an open Redis connection would keep the process alive. */
+async function withQueue<T>(config: CadreConfigInput, use: (queue: JobQueue) => Promise<T>): Promise<T> {
+  const queue = openJobQueue(config);
+  try {
+    return await use(queue);
+  } finally {
+    await queue.close();
+  }
+}
 
 /** `cadre jobs add`: queues the goal, or schedules it with --cron / --every. */
 export async function addJob(name: string, goal: string, flags: AddFlags & CommonFlags): Promise<number> {
@@ -124,11 +135,13 @@ export async function addJob(name: string, goal: string, flags: AddFlags & Commo
 export async function listJobs(
   flags: CommonFlags & { state?: JobState; queue?: string; limit: number },
 ): Promise<number> {
-  const jobs = await openJobQueue(configOf(flags)).list({
-    ...(flags.state ? { state: flags.state } : {}),
-    ...(flags.queue ? { queue: flags.queue } : {}),
-    limit: flags.limit,
-  });
+  const jobs = await withQueue(configOf(flags), (queue) =>
+    queue.list({
+      ...(flags.state ? { state: flags.state } : {}),
+      ...(flags.queue ? { queue: flags.queue } : {}),
+      limit: flags.limit,
+    }),
+  );
   if (flags.json) {
     print(jobs);
     return 0;
@@ -146,7 +159,7 @@ export async function listJobs(
 /** `cadre jobs show <id>`: the job and where its run stands. */
 export async function showJob(id: string, flags: CommonFlags): Promise<number> {
   const config = configOf(flags);
-  const job = await openJobQueue(config).get(id);
+  const job = await withQueue(config, (queue) => queue.get(id));
   if (!job) throw new CadreError('job_not_found', `No job ${id}`, { details: { id } });
   const run = openConfiguredStore(loadConfig(config)).runs.get(job.runId);
   if (flags.json) {
@@ -173,13 +186,13 @@ export async function changeJob(
   id: string,
   flags: CommonFlags & { reason?: string },
 ): Promise<number> {
-  const queue = openJobQueue(configOf(flags));
-  const job =
+  const job = await withQueue(configOf(flags), (queue) =>
     verb === 'retry'
-      ? await queue.retry(id)
+      ? queue.retry(id)
       : verb === 'cancel'
-        ? await queue.cancel(id)
-        : await queue.answer(id, { action: verb, ...(flags.reason ? { reason: flags.reason } : {}) });
+        ? queue.cancel(id)
+        : queue.answer(id, { action: verb, ...(flags.reason ? { reason: flags.reason } : {}) }),
+  );
   if (flags.json) print(job);
   else process.stdout.write(`${job.id}  ${colour(job.state)(job.state)}${job.cancelRequested ? ' (stopping)' : ''}\n`);
   return 0;
@@ -187,8 +200,7 @@ export async function changeJob(
 
 /** `cadre jobs pause | resume <queue>`. */
 export async function pauseQueue(verb: 'pause' | 'resume', name: string, flags: CommonFlags): Promise<number> {
-  const queue = openJobQueue(configOf(flags));
-  await (verb === 'pause' ? queue.pause(name) : queue.resume(name));
+  await withQueue(configOf(flags), (queue) => (verb === 'pause' ? queue.pause(name) : queue.resume(name)));
   if (flags.json) print({ queue: name, paused: verb === 'pause' });
   else process.stdout.write(`queue ${name} ${verb === 'pause' ? 'paused' : 'resumed'}\n`);
   return 0;
@@ -232,23 +244,29 @@ export interface WorkerFlags {
 /** `cadre worker`: runs jobs until SIGTERM / SIGINT (drain), or with --until-idle until nothing is left. */
 export async function runWorker(flags: WorkerFlags): Promise<number> {
   const app = await loadApp(flags.app ? { path: flags.app } : {});
-  const worker = createWorker({
-    app,
-    config: { dataDir: flags.data },
-    ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
-    ...(flags.queue ? { queues: flags.queue } : {}),
-    ...(flags.lease ? { leaseMs: flags.lease } : {}),
-    onEvent: flags.json ? (event) => print(jsonOf(event)) : showProgress,
+  const config = { dataDir: flags.data };
+  return withQueue(config, async (queue) => {
+    // A queue that cannot be reached is an error here, not a worker waiting in silence.
+    await queue.paused();
+    const worker = createWorker({
+      app,
+      config,
+      queue,
+      ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
+      ...(flags.queue ? { queues: flags.queue } : {}),
+      ...(flags.lease ? { leaseMs: flags.lease } : {}),
+      onEvent: flags.json ? (event) => print(jsonOf(event)) : showProgress,
+    });
+    if (!flags.json) process.stderr.write(pc.dim(`worker ${worker.id} started; SIGTERM drains\n`));
+    const stopped = new Promise<void>((resolve) => {
+      const drain = () => void worker.stop().then(resolve);
+      process.once('SIGTERM', drain);
+      process.once('SIGINT', drain);
+    });
+    if (flags.untilIdle) await Promise.race([worker.idle().then(() => worker.stop()), stopped]);
+    else await stopped;
+    return 0;
   });
-  if (!flags.json) process.stderr.write(pc.dim(`worker ${worker.id} started; SIGTERM drains\n`));
-  const stopped = new Promise<void>((resolve) => {
-    const drain = () => void worker.stop().then(resolve);
-    process.once('SIGTERM', drain);
-    process.once('SIGINT', drain);
-  });
-  if (flags.untilIdle) await Promise.race([worker.idle().then(() => worker.stop()), stopped]);
-  else await stopped;
-  return 0;
 }
 
 /** A worker event as one JSON line: the job's id and state rather than the whole job. */

@@ -180,6 +180,22 @@ export const ConfigSchema = z.object({
     .preprocess(csv, z.array(z.string().min(1)))
     .default([])
     .describe('Hosts (`host` or `host:port`) job webhooks may be sent to; none by default.'),
+  /** Which job queue `openJobQueue` opens; unset: BullMQ when `redisUrl` is set, else the embedded one. */
+  jobQueue: z
+    .enum(['sqlite', 'bullmq'])
+    .optional()
+    .describe(
+      'The job queue of `cadre jobs`, `cadre worker`, `cadre serve` and `cadre/jobs`: `sqlite` (embedded, in the database) or `bullmq` (on `redisUrl`). Unset: `bullmq` when `redisUrl` is set, else `sqlite`.',
+    ),
+  redisUrl: z
+    .url({ protocol: /^rediss?$/, hostname: /./, error: 'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
+    .optional()
+    .describe('The Redis server of the BullMQ job queue (`redis://` or `rediss://`); setting it picks that queue.'),
+  jobQueuePrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a name of letters, digits, _ . - (at most 64)')
+    .default('cadre')
+    .describe('Prefix of the Redis keys of the BullMQ job queue; two prefixes on one Redis are two separate queues.'),
   anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),
   /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */
   models: z

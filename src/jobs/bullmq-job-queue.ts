@@ -27,10 +27,12 @@ import {
   leaseOrder,
   limitOf,
   ownerOf,
+  settledJob,
   toJob,
   type Fields,
   type SideRecord,
 } from './bullmq-job-record.js';
+import type { WebhookOutbox } from './webhook-outbox.js';
 
 /** How {@link createBullmqJobQueue} reaches Redis and names its keys. */
 export interface BullmqJobQueueOptions {
@@ -56,10 +58,18 @@ export interface BullmqJobQueueOptions {
   postgres?: PostgresConnectionOptions;
   /** The source of backoff jitter; default `Math.random`. */
   random?: () => number;
+  /**
+   * Where the webhook messages of settled jobs go, delivered by the workers (`openJobQueue` passes the
+   * outbox in cadre's database). Without one, a job with a `webhook` is refused, and a queue that
+   * settles jobs sends no webhooks.
+   */
+  outbox?: WebhookOutbox;
 }
 
 /** The BullMQ queue, with `close()` for its connections. */
 export interface BullmqJobQueue extends JobQueue {
+  /** The outbox its settles write webhook messages to, if it was given one. */
+  readonly outbox?: WebhookOutbox;
   /** Closes BullMQ's queues and workers and the Redis connection; jobs and leases stay where they are. */
   close(): Promise<void>;
 }
@@ -67,6 +77,10 @@ export interface BullmqJobQueue extends JobQueue {
 // BullMQ and ioredis (about 140 ms to load) load when a queue is made, not with `cadre/jobs`: the
 // embedded queue needs neither. Both are CommonJS packages, so a plain require loads them.
 const loadPackage = createRequire(import.meta.url);
+
+// A webhook message is written before BullMQ settles its job, held back this long in case the process
+// dies before the settle is done, and let go as soon as it is.
+const messageHoldMs = 30_000;
 
 /**
  * A {@link JobQueue} on BullMQ (Redis): BullMQ keeps the jobs, their order by priority, the lease as
@@ -81,11 +95,36 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
   const prefix = options.prefix ?? 'cadre';
   const random = options.random ?? Math.random;
   const minLockMs = options.minLockMs ?? 0;
-  const redisOptions = { maxRetriesPerRequest: null } as const;
+  const outbox = options.outbox;
+  let connected = false;
+  let lastError: Error | undefined;
+  const redisOptions = {
+    // No connection until the queue is used: opening a queue that is never used costs nothing.
+    lazyConnect: true,
+    // Once connected, a lost connection is retried for ever (a Redis restart must not stop a worker);
+    // one that never came up is given up after a few tries, so a wrong address is an error, not a hang.
+    retryStrategy: (times: number) => (connected || times < 4 ? Math.min(times * 200, 2000) : null),
+  };
   const redis =
     typeof options.connection === 'string'
-      ? new Redis(options.connection, redisOptions)
-      : new Redis({ ...options.connection, ...redisOptions });
+      ? new Redis(options.connection, { ...redisOptions, maxRetriesPerRequest: null })
+      : new Redis({ ...redisOptions, ...options.connection, maxRetriesPerRequest: null });
+  redis.on('ready', () => (connected = true));
+  // Recorded for the error below; without a listener ioredis prints every failed reconnect.
+  redis.on('error', (error: Error) => (lastError = error));
+  const where =
+    typeof options.connection === 'string'
+      ? redisHost(options.connection)
+      : `${options.connection.host ?? '127.0.0.1'}:${options.connection.port ?? 6379}`;
+  /** A failure of a connection that never came up, as `unavailable` naming the server; others as they are. */
+  const unreachable = (error: unknown) =>
+    connected || redis.status !== 'end'
+      ? error
+      : new CadreError(
+          'unavailable',
+          `Cannot reach Redis at ${where} for the job queue: ${lastError?.message ?? 'the connection closed'}`,
+          { cause: error, details: { redis: where } },
+        );
   const k = bullmqKeys(prefix);
   const queues = new Map<string, Queue<Fields>>();
   const workers = new Map<string, Worker<Fields>>();
@@ -306,9 +345,16 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     return { ...found, job };
   };
 
-  return {
+  const queue: BullmqJobQueue = {
+    ...(outbox ? { outbox } : {}),
+
     async enqueue(input: JobInput, now = Date.now()) {
       const checked = checkJobInput(input, now);
+      if (checked.webhook !== undefined && !outbox)
+        throw new CadreError(
+          'config_invalid',
+          'This BullMQ job queue has no webhook outbox: pass `outbox` to createBullmqJobQueue, or open it with openJobQueue',
+        );
       const { queue: queueName = 'default', runAt = now, retry, ...rest } = checked;
       // The same dedupe key names the same job: BullMQ refuses a second job of one id.
       const id = checked.dedupeKey
@@ -400,6 +446,10 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const { record, bull } = found;
       const token = record.token!;
       const attempts = Number(record.attempts);
+      const again = outcome.kind === 'failed' && outcome.retry !== false && attempts < bull.data.retry.attempts;
+      const settled =
+        bull.data.webhook && outbox ? settledJob(toJob(id, record, bull.data, 'active'), outcome, again) : undefined;
+      const message = settled && outbox?.add(settled.job, settled.event, now, messageHoldMs);
       const write = redis
         .multi()
         .hdel(k.job(id), 'token', 'worker', 'leaseUntil', 'decision')
@@ -429,7 +479,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
             break;
           case 'failed': {
             patch.error = JSON.stringify(outcome.error);
-            if (outcome.retry !== false && attempts < bull.data.retry.attempts) {
+            if (again) {
               const runAt = now + backoffDelay(bull.data.retry, attempts, random);
               await bull.moveToDelayed(hold, token);
               Object.assign(patch, { runAt, hold: 'due' });
@@ -438,10 +488,12 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           }
         }
       } catch (error) {
+        if (message) outbox?.discard(message);
         if (isLost(error)) return undefined;
         throw error;
       }
       await write.hset(k.job(id), patch).exec();
+      if (message) outbox?.release(message, now);
       return get(id);
     },
 
@@ -544,7 +596,27 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     async close() {
       await Promise.all([...workers.values()].map((worker) => worker.close()));
       await Promise.all([...queues.values()].map((queue) => queue.close()));
-      await redis.quit();
+      // A connection never made (or given up) has nothing to say goodbye to.
+      if (redis.status === 'ready') await redis.quit();
+      else redis.disconnect();
     },
   };
+  const methods = queue as unknown as Record<string, unknown>;
+  for (const [name, method] of Object.entries(methods))
+    if (typeof method === 'function' && name !== 'close')
+      methods[name] = (...args: unknown[]) =>
+        (method as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+          throw unreachable(error);
+        });
+  return queue;
+}
+
+/** `host:port` of a Redis URL, without its credentials. */
+function redisHost(url: string): string {
+  try {
+    const { hostname, port } = new URL(url);
+    return `${hostname || '127.0.0.1'}:${port || 6379}`;
+  } catch {
+    return 'an unreadable URL';
+  }
 }

@@ -1,5 +1,6 @@
 import type { JobType } from 'bullmq';
-import type { Job, JobState, LeaseRequest } from '../core/index.js';
+import type { Job, JobOutcome, JobState, LeaseRequest } from '../core/index.js';
+import type { WebhookEvent } from './webhook-outbox.js';
 
 /** What a job keeps in BullMQ's data: the fields fixed at enqueue. */
 export type Fields = Omit<
@@ -100,4 +101,32 @@ export function toJob(id: string, record: SideRecord, fields: Fields, bullState:
     ...(record.cancel ? { cancelRequested: true } : {}),
     updatedAt: Number(record.updatedAt),
   };
+}
+
+/**
+ * The job as a settle will leave it, with the webhook event that reports it (none for a release or a
+ * cancel), worked out before the settle: the message is written first (see `WebhookOutbox.add`).
+ * `again`: a failed attempt that is tried again.
+ */
+export function settledJob(
+  before: Job,
+  outcome: JobOutcome,
+  again: boolean,
+): { job: Job; event: WebhookEvent } | undefined {
+  switch (outcome.kind) {
+    case 'completed':
+      return {
+        job: { ...before, state: 'completed', result: outcome.result, error: undefined },
+        event: 'job.completed',
+      };
+    case 'waiting':
+      return { job: { ...before, state: 'waiting', result: outcome.result }, event: 'job.waiting' };
+    case 'failed':
+      return {
+        job: { ...before, state: again ? 'queued' : 'dead', error: outcome.error },
+        event: again ? 'job.failed' : 'job.dead',
+      };
+    default:
+      return undefined;
+  }
 }

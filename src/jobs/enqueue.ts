@@ -16,6 +16,7 @@ export interface EnqueueOptions {
   config?: CadreConfigInput;
   /** Default `loadApp()`: a job for a team the registry lacks is refused before it is queued. */
   app?: CadreApp;
+  /** Default: the queue the config names (`openJobQueue`), opened and closed for this call. */
   queue?: JobQueue;
   /** For {@link schedule}: default the schedules in the configured database. */
   schedules?: ScheduleStore;
@@ -30,8 +31,14 @@ export async function enqueue(input: JobInput, options: EnqueueOptions = {}): Pr
   await checkRegistered(input, options.app);
   const config = loadConfig(options.config);
   checkWebhook(input?.webhook, config);
-  const queue = options.queue ?? openJobQueue(config);
-  return queue.enqueue(input);
+  if (options.queue) return options.queue.enqueue(input);
+  // A queue opened here (a BullMQ one holds connections) is closed here.
+  const queue = openJobQueue(config);
+  try {
+    return await queue.enqueue(input);
+  } finally {
+    await queue.close();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Long-running jobs: a durable queue, schedules and workers. Jobs live in the same database as runs
- * (embedded by default); workers in any number of processes lease them, fenced so a worker that lost
- * its lease can never finish a run a second time.
+ * (embedded by default) or in BullMQ (`redisUrl`, `CADRE_REDIS_URL`); workers in any number of
+ * processes lease them, fenced so a worker that lost its lease can never finish a run a second time.
  *
  * @module cadre/jobs
  */
@@ -13,7 +13,7 @@ export { WebhookOutbox, type WebhookEvent, type WebhookMessage } from './webhook
 export { signWebhook } from './webhook-sender.js';
 export { SqliteJobQueue } from './sqlite-job-queue.js';
 export { createBullmqJobQueue, type BullmqJobQueue, type BullmqJobQueueOptions } from './bullmq-job-queue.js';
-export { backoffDelay, defaultRetry } from './job-input.js';
+export { JobFieldsSchema, backoffDelay, defaultRetry, withOneTeamOrAgent } from './job-input.js';
 export { checkScheduleTiming, firesDue, nextFireAfter, type ScheduleTiming } from './schedule-timing.js';
 export type {
   Job,

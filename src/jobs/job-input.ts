@@ -7,43 +7,54 @@ export const defaultRetry: RetryPolicy = { attempts: 3, backoffMs: 1000, maxBack
 const name = z.string().regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a name of letters, digits, _ . - (at most 64)');
 const whole = z.number().int().positive();
 
-const JobInputSchema = z
-  .strictObject({
-    team: name.optional(),
-    agent: name.optional(),
-    goal: z.string().trim().min(1, 'a non-empty goal').max(100_000),
-    queue: name.optional(),
-    priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
-    runAt: z.number().int().nonnegative().optional(),
-    timeoutMs: whole.optional(),
-    retry: z
-      .strictObject({
-        attempts: whole.max(100).optional(),
-        backoffMs: z.number().int().nonnegative().optional(),
-        maxBackoffMs: z.number().int().nonnegative().optional(),
-      })
-      .optional(),
-    dedupeKey: z.string().min(1).max(512).optional(),
-    budget: z
-      .strictObject({
-        maxSteps: whole.optional(),
-        maxTokens: whole.optional(),
-        maxCostUsd: z.number().nonnegative().optional(),
-        maxWallTimeMs: whole.optional(),
-      })
-      .optional(),
-    privacy: z.enum(['public', 'sensitive']).optional(),
-    metadata: z.record(z.string(), z.unknown()).optional(),
-    scheduleId: z.string().optional(),
-    webhook: z
-      .url({ protocol: /^https?$/ })
-      .max(2048)
-      .optional(),
-  })
-  .refine((input) => (input.team === undefined) !== (input.agent === undefined), {
+/**
+ * The fields of a job, each checked: one schema for `enqueue`, schedules and `POST /jobs`. That a job
+ * names exactly one of team and agent is checked beside it ({@link withOneTeamOrAgent}).
+ */
+export const JobFieldsSchema = z.strictObject({
+  team: name.optional(),
+  agent: name.optional(),
+  goal: z.string().trim().min(1, 'a non-empty goal').max(100_000),
+  queue: name.optional(),
+  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
+  runAt: z.number().int().nonnegative().optional(),
+  timeoutMs: whole.optional(),
+  retry: z
+    .strictObject({
+      attempts: whole.max(100).optional(),
+      backoffMs: z.number().int().nonnegative().optional(),
+      maxBackoffMs: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  dedupeKey: z.string().min(1).max(512).optional(),
+  budget: z
+    .strictObject({
+      maxSteps: whole.optional(),
+      maxTokens: whole.optional(),
+      maxCostUsd: z.number().nonnegative().optional(),
+      maxWallTimeMs: whole.optional(),
+    })
+    .optional(),
+  privacy: z.enum(['public', 'sensitive']).optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  scheduleId: z.string().optional(),
+  webhook: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+});
+
+/** Adds to a schema of job fields the rule across them: exactly one of `team` and `agent`. */
+export function withOneTeamOrAgent<T extends z.ZodType<{ team?: string | undefined; agent?: string | undefined }>>(
+  schema: T,
+): T {
+  return schema.refine((input) => (input.team === undefined) !== (input.agent === undefined), {
     message: 'name either a team or an agent',
     path: ['team'],
   });
+}
+
+const JobInputSchema = withOneTeamOrAgent(JobFieldsSchema);
 
 // A run-at a little in the past is "now" seen from another clock; beyond that it is a mistake.
 const pastSlackMs = 60_000;

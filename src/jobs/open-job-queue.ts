@@ -1,20 +1,47 @@
-import { loadConfig, type CadreConfigInput, type JobQueue } from '../core/index.js';
+import type Database from 'better-sqlite3';
+import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
+import { createBullmqJobQueue, type BullmqJobQueue } from './bullmq-job-queue.js';
 import { ScheduleStore } from './schedules.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
 
-const queues = new WeakMap<object, JobQueue>();
+const queues = new WeakMap<object, SqliteJobQueue>();
 const schedules = new WeakMap<object, ScheduleStore>();
 
-/** The job queue a config names: the embedded queue in the configured database, one per connection. */
-export function openJobQueue(config: CadreConfigInput = {}): JobQueue {
-  const { db } = openConfiguredStore(loadConfig(config));
+/** The embedded queue of a database, one per connection. */
+export function embeddedJobQueue(db: Database.Database): SqliteJobQueue {
   let queue = queues.get(db);
   if (!queue) queues.set(db, (queue = new SqliteJobQueue(db)));
   return queue;
 }
 
-/** The schedules in the configured database, one store per connection. */
+/** Which queue a config names: `jobQueue` when set, else BullMQ when `redisUrl` is set, else the embedded one. */
+function jobQueueKind(config: CadreConfig): 'sqlite' | 'bullmq' {
+  return config.jobQueue ?? (config.redisUrl ? 'bullmq' : 'sqlite');
+}
+
+/**
+ * The job queue a config names: `jobQueue` when set, else BullMQ when `redisUrl` is set, else the
+ * embedded queue. The embedded queue is the one in the configured database (one per connection;
+ * closing it does nothing); a BullMQ queue is on `redisUrl` under `jobQueuePrefix`, with connections
+ * of its own made on first use: close it when done. Either way the webhook outbox is in the
+ * configured database, where the workers deliver from. Throws `config_invalid` for
+ * `jobQueue: 'bullmq'` without a `redisUrl`.
+ */
+export function openJobQueue(config: CadreConfigInput = {}): SqliteJobQueue | BullmqJobQueue {
+  const loaded = loadConfig(config);
+  // The embedded queue's tables are made either way: the outbox is one of them, and readers of the
+  // store (metrics) expect the others.
+  const embedded = embeddedJobQueue(openConfiguredStore(loaded).db);
+  if (jobQueueKind(loaded) === 'sqlite') return embedded;
+  if (!loaded.redisUrl)
+    throw new CadreError('config_invalid', 'jobQueue is `bullmq` but no redisUrl is set (CADRE_REDIS_URL)', {
+      details: { field: 'redisUrl' },
+    });
+  return createBullmqJobQueue({ connection: loaded.redisUrl, prefix: loaded.jobQueuePrefix, outbox: embedded.outbox });
+}
+
+/** The schedules in the configured database, one store per connection (with either queue). */
 export function openScheduleStore(config: CadreConfigInput = {}): ScheduleStore {
   const { db } = openConfiguredStore(loadConfig(config));
   let store = schedules.get(db);

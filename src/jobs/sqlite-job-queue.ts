@@ -332,6 +332,11 @@ export class SqliteJobQueue implements JobQueue {
     return Promise.resolve(counts);
   }
 
+  /** Nothing to close: the database belongs to the store, whose runs use it too. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
   /** A change a person asks for, allowed only from some states; `job_not_found` or `input_invalid` otherwise. */
   private async change(id: string, from: JobState[], verb: string, apply: (row: Row) => Job): Promise<Job> {
     return Promise.resolve(

@@ -29,9 +29,11 @@ interface Row {
 }
 
 /**
- * Webhook messages waiting to be delivered, in the same database as the jobs: a message is added in
- * the same transaction that settles its job, so a worker killed between the two loses nothing, and
- * delivered at least once from here, with backoff, by whichever worker claims it.
+ * Webhook messages waiting to be delivered, in cadre's database: the embedded queue adds a message in
+ * the same transaction that settles its job, so a worker killed between the two loses nothing; the
+ * BullMQ queue adds it held back just before its settle and lets it go once the settle is done (see
+ * {@link WebhookOutbox.add}). Delivered at least once from here, with backoff, by whichever worker
+ * claims it.
  */
 export class WebhookOutbox {
   private readonly statements;
@@ -54,11 +56,20 @@ export class WebhookOutbox {
       ),
       settle: db.prepare('UPDATE webhook_outbox SET state = ?, next_at = ?, last_error = ? WHERE id = ?'),
       forJob: db.prepare<[string], Row>('SELECT * FROM webhook_outbox WHERE job_id = ? ORDER BY created_at, id'),
+      // Only a message no worker has tried yet can still be let go early or taken back.
+      release: db.prepare("UPDATE webhook_outbox SET next_at = ? WHERE id = ? AND state = 'pending' AND attempts = 0"),
+      discard: db.prepare('DELETE FROM webhook_outbox WHERE id = ? AND attempts = 0'),
     };
   }
 
-  /** Adds the message for a job's new state (called inside the transaction that settles it). */
-  add(job: Job, event: WebhookEvent, now: number): void {
+  /**
+   * Adds the message for a job's new state and returns its id: inside the transaction that settles
+   * the job, or, where the settle happens elsewhere (Redis), before it with `holdMs`, then
+   * {@link release}d once the settle is done or {@link discard}ed when it was refused. A process
+   * killed in between leaves the message to be delivered after `holdMs`: the attempt it reports did
+   * end that way, even if the next worker then settles the job again.
+   */
+  add(job: Job, event: WebhookEvent, now: number, holdMs = 0): string {
     const id = createId('msg');
     const data = {
       jobId: job.id,
@@ -70,7 +81,18 @@ export class WebhookOutbox {
       ...(job.error ? { error: job.error } : {}),
     };
     const body = JSON.stringify({ type: event, timestamp: new Date(now).toISOString(), data });
-    this.statements.insert.run(id, job.id, job.webhook!, body, now, now);
+    this.statements.insert.run(id, job.id, job.webhook!, body, now + holdMs, now);
+    return id;
+  }
+
+  /** Makes a held message due now. */
+  release(id: string, now: number): void {
+    this.statements.release.run(now, id);
+  }
+
+  /** Removes a held message whose settle did not happen. */
+  discard(id: string): void {
+    this.statements.discard.run(id);
   }
 
   /**

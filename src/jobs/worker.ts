@@ -14,9 +14,10 @@ import {
 } from '../core/index.js';
 import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runtime/index.js';
 import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
-import { openJobQueue, openScheduleStore } from './open-job-queue.js';
+import { embeddedJobQueue, openJobQueue, openScheduleStore } from './open-job-queue.js';
 import { watchDatabase } from './watch-database.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSender } from './webhook-sender.js';
 
 /** What a worker reports as it goes: for progress output and tests. */
@@ -33,7 +34,7 @@ export interface WorkerOptions {
   config?: CadreConfigInput;
   /** The registry the jobs' teams come from; default `loadApp()` (`CADRE_APP` or `cadre.app.ts`). */
   app?: CadreApp;
-  /** Default: the embedded queue in the configured database. */
+  /** Default: the queue the config names (`openJobQueue`), closed when the worker stops. */
   queue?: JobQueue;
   /** Jobs run at once by this worker; default 4. */
   concurrency?: number;
@@ -82,7 +83,8 @@ export interface Worker {
  */
 export function createWorker(options: WorkerOptions = {}): Worker {
   const config = loadConfig(options.config);
-  const queue = options.queue ?? openJobQueue(config);
+  const opened = options.queue ? undefined : openJobQueue(config);
+  const queue = options.queue ?? opened!;
   const store = openConfiguredStore(config);
   const id = options.id ?? `${hostname()}:${process.pid}:${createId('w').slice(-6)}`;
   const concurrency = options.concurrency ?? 4;
@@ -94,11 +96,13 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     throw new CadreError('input_invalid', 'Worker `leaseMs` must be a whole number of ms, at least 100');
   const emit = (event: WorkerEvent) => options.onEvent?.(event);
   const schedules = options.schedules === false ? undefined : openScheduleStore(config);
-  // Webhook messages of the embedded queue are delivered by its workers (at least once, with backoff).
+  // The webhook messages a queue's settles write (the embedded queue's, or a BullMQ queue's given an
+  // outbox) are delivered by its workers, at least once, with backoff.
+  const outbox = (queue as { outbox?: unknown }).outbox;
   const webhooks =
-    queue instanceof SqliteJobQueue && config.webhookSecret
+    outbox instanceof WebhookOutbox && config.webhookSecret
       ? createWebhookSender({
-          outbox: queue.outbox,
+          outbox,
           secret: config.webhookSecret,
           ...(options.logger ? { logger: options.logger } : {}),
         })
@@ -110,6 +114,9 @@ export function createWorker(options: WorkerOptions = {}): Worker {
   let filling = false;
   let again = false;
   const idleWaiters: (() => void)[] = [];
+
+  const reportError = (error: unknown) =>
+    void options.logger?.error({ err: error, worker: id }, 'the job queue failed');
 
   const fill = async (): Promise<void> => {
     if (stopping) return;
@@ -134,7 +141,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
         start(leased);
       }
     } catch (error) {
-      options.logger?.error({ err: error, worker: id }, 'leasing a job failed');
+      reportError(error);
     } finally {
       filling = false;
     }
@@ -142,8 +149,8 @@ export function createWorker(options: WorkerOptions = {}): Worker {
       emit({ type: 'worker.idle' });
       // Idle means the queue is empty: a job still held by another worker (or by a dead one, until its
       // lease runs out and this worker takes it over) is not done yet.
-      if (idleWaiters.length > 0 && (await queue.counts()).running === 0)
-        for (const resolve of idleWaiters.splice(0)) resolve();
+      const busy = idleWaiters.length > 0 ? await queue.counts().then((c) => c.running, reportError) : undefined;
+      if (busy === 0) for (const resolve of idleWaiters.splice(0)) resolve();
     }
     if (stopping) return;
     if (again) return fill();
@@ -157,6 +164,8 @@ export function createWorker(options: WorkerOptions = {}): Worker {
       void fill();
     });
     running.set(leased.job.id, { stop: () => controller.abort(drained()), done });
+    // Leased while the worker was stopping: handed back with the rest.
+    if (stopping) controller.abort(drained());
   };
 
   const runJob = async ({ job, epoch }: LeasedJob, controller: AbortController): Promise<void> => {
@@ -174,6 +183,8 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     });
     const beat = setInterval(
       () => {
+        // A heartbeat that fails (the queue's server away) is tried again at the next beat; the lease's
+        // fence still refuses this run's writes once another worker holds the job.
         void queue.heartbeat(job.id, epoch, leaseMs).then((state) => {
           if (state === 'lost') {
             lost ??= 'the lease ran out before this worker renewed it';
@@ -182,7 +193,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
             cancelled = true;
             stopRun(new CadreError('cancelled', `Job ${job.id} was cancelled`));
           }
-        });
+        }, reportError);
       },
       Math.max(50, Math.floor(leaseMs / 3)),
     );
@@ -247,12 +258,13 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     });
   };
 
-  // Only a queue in this store can be watched this way; another queue (BullMQ) notifies on its own.
-  const unwatch = options.queue
-    ? () => undefined
-    : watchDatabase(store.path, () => {
-        if (running.size < concurrency) void fill();
-      });
+  // Only the embedded queue of this store can be watched this way; another queue is polled.
+  const unwatch =
+    queue instanceof SqliteJobQueue && queue === embeddedJobQueue(store.db)
+      ? watchDatabase(store.path, () => {
+          if (running.size < concurrency) void fill();
+        })
+      : () => undefined;
   void fill();
   return {
     id,
@@ -263,9 +275,13 @@ export function createWorker(options: WorkerOptions = {}): Worker {
       stopping = true;
       clearTimeout(timer);
       unwatch();
+      // A lease in flight is awaited, so its job is handed back too; past leaseMs it has expired anyway.
+      for (const until = Date.now() + leaseMs; filling && Date.now() < until;)
+        await new Promise((resolve) => setTimeout(resolve, 5));
       const jobs = [...running.values()];
       for (const job of jobs) job.stop();
       await Promise.all(jobs.map((job) => job.done));
+      await opened?.close();
       emit({ type: 'worker.stopped' });
     },
     idle() {

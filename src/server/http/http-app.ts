@@ -40,7 +40,7 @@ export interface HttpApi {
   setPolicy(policy: HostOriginPolicy): void;
   /** Starts the server's own job worker (`workers` jobs at once); `serveHttpApi` does when `workers` > 0. */
   startWorker(): Worker;
-  /** Refuses new runs, stops running ones at their next step, then ends every event stream. */
+  /** Refuses new runs, stops running ones at their next step, ends every event stream, then closes the job queue. */
   shutdown(reason?: string): Promise<void>;
 }
 
@@ -134,10 +134,11 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       invalid,
     }),
   );
+  // The queue the config names (BullMQ when `redisUrl` is set); closed by `shutdown`.
   const queue = openJobQueue(config);
   const schedules = openScheduleStore(config);
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);
-  app.route('/', createJobsApp({ app: options.app, queue, schedules, invalid }));
+  app.route('/', createJobsApp({ app: options.app, config, queue, schedules, invalid }));
   // Prometheus scrapes with an admin key (`authorization` / `bearer_token` in its scrape config).
   const metrics = createMetrics({ db: store.db, queue });
   app.get('/metrics', auth, async (c) => {
@@ -167,6 +168,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       shutdown.abort();
       // Each stream writes its final frame and closes; one that cannot is cut with its connection.
       await Promise.race([Promise.all(openStreams), sleep(server.drainMs, undefined, { ref: false })]);
+      await queue.close();
     },
   };
 }

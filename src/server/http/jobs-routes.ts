@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { CadreError, type JobQueue } from '../../core/index.js';
+import { CadreError, type CadreConfigInput, type JobQueue } from '../../core/index.js';
 import type { CadreApp } from '../../app/index.js';
 import { enqueue, schedule, type ScheduleStore } from '../../jobs/index.js';
 import type { ApiEnv } from './api-key-auth.js';
@@ -22,6 +22,8 @@ import {
 /** What the jobs sub-app works on. */
 export interface JobsAppOptions {
   app: CadreApp;
+  /** The server's config: which webhook hosts a job may name, and the secret that signs them. */
+  config: CadreConfigInput;
   queue: JobQueue;
   schedules: ScheduleStore;
   invalid: (issues: z.ZodError, c: Context) => Response;
@@ -106,14 +108,14 @@ const adminOnly: MiddlewareHandler<ApiEnv> = async (c, next) => {
  * cadre/jobs and map the result; nothing here runs a job (the server's worker or any other does).
  */
 export function createJobsApp(options: JobsAppOptions): OpenAPIHono<ApiEnv> {
-  const { queue, schedules } = options;
+  const { app: registry, config, queue, schedules } = options;
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
   // Mounted at the root: the check names its paths, so other routes never see it.
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, adminOnly);
   app.openapi(enqueueRoute, async (c) => {
-    const result = await enqueue(c.req.valid('json'), { app: options.app, queue });
+    const result = await enqueue(c.req.valid('json'), { app: registry, config, queue });
     return c.json(result, result.created ? 201 : 200);
   });
   app.openapi(listRoute, async (c) => c.json({ jobs: await queue.list(c.req.valid('query')) }, 200));
@@ -138,7 +140,7 @@ export function createJobsApp(options: JobsAppOptions): OpenAPIHono<ApiEnv> {
     };
     const added = await schedule(
       { timing, job, ...(overlap !== undefined ? { overlap } : {}) },
-      { app: options.app, schedules },
+      { app: registry, config, schedules },
     );
     return c.json(added, 201);
   });

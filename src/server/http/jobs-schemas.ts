@@ -1,41 +1,22 @@
 import { z } from '@hono/zod-openapi';
-import { BudgetSchema } from './runs-schemas.js';
+import { JobFieldsSchema, withOneTeamOrAgent } from '../../jobs/index.js';
 
-const name = z.string().regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a registered name');
-
-/** Retry policy of a job. */
-const RetrySchema = z
-  .object({
-    attempts: z.number().int().positive().max(100).optional(),
-    backoffMs: z.number().int().nonnegative().optional(),
-    maxBackoffMs: z.number().int().nonnegative().optional(),
-  })
-  .strict()
-  .openapi('Retry');
-
-const jobFields = {
-  team: name.optional().openapi({ example: 'demo' }),
-  agent: name.optional(),
-  goal: z.string().trim().min(1).max(100_000).openapi({ example: "Summarise yesterday's incidents" }),
-  queue: name.optional(),
-  priority: z.number().int().min(-1_000_000).max(1_000_000).optional(),
-  timeoutMs: z.number().int().positive().optional(),
-  retry: RetrySchema.optional(),
-  budget: BudgetSchema.optional(),
-  privacy: z.enum(['public', 'sensitive']).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
-};
+// The job's own schema (cadre/jobs), so the API accepts exactly what `enqueue` does; only the
+// examples are added here. `scheduleId` is set by schedules, never by a caller.
+const { shape } = JobFieldsSchema;
+const jobFields = JobFieldsSchema.omit({ scheduleId: true }).extend({
+  team: shape.team.openapi({ example: 'demo' }),
+  goal: shape.goal.openapi({ example: "Summarise yesterday's incidents" }),
+  runAt: shape.runAt.openapi({ description: 'Not before this instant (ms since the epoch).' }),
+  webhook: shape.webhook.openapi({
+    description:
+      'Gets a signed POST (Standard Webhooks) when the job completes, an attempt fails, it is dead or it waits for an approval; its host must be in `webhookHosts` of the server config.',
+    example: 'https://hooks.example.com/cadre',
+  }),
+});
 
 /** The body of `POST /jobs`. */
-export const EnqueueSchema = z
-  .object({
-    ...jobFields,
-    /** Not before this instant (ms since the epoch). */
-    runAt: z.number().int().nonnegative().optional(),
-    dedupeKey: z.string().min(1).max(512).optional(),
-  })
-  .strict()
-  .openapi('Enqueue');
+export const EnqueueSchema = withOneTeamOrAgent(jobFields).openapi('Enqueue');
 
 /** The body of `POST /schedules`. */
 export const ScheduleBodySchema = z
@@ -45,7 +26,7 @@ export const ScheduleBodySchema = z
     everyMs: z.number().int().optional(),
     missed: z.enum(['skip', 'once']).optional(),
     overlap: z.boolean().optional(),
-    job: z.object(jobFields).strict(),
+    job: withOneTeamOrAgent(jobFields.omit({ runAt: true, dedupeKey: true })),
   })
   .strict()
   .openapi('ScheduleBody');
