@@ -4,8 +4,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const appPath = join(root, 'test/fixtures/jobs-app.ts');
@@ -17,17 +17,7 @@ if (!url)
 
 const prefix = `cadre-test-${randomUUID().slice(0, 8)}`;
 afterAll(async () => {
-  if (!url) return;
-  const redis = new Redis(url);
-  try {
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    redis.disconnect();
-  }
+  if (url) await deleteRedisPrefix(url, prefix);
 });
 
 /**

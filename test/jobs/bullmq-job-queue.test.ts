@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createBullmqJobQueue, createWorker, type BullmqJobQueue, type BullmqJobQueueOptions } from 'cadre/jobs';
 import { jobQueueConformance } from 'cadre/testing';
 import app from '../fixtures/jobs-app.js';
+import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
 
 const url = process.env.CADRE_REDIS_URL;
 const databaseUrl = process.env.CADRE_DATABASE_URL;
@@ -16,18 +17,7 @@ else if (!databaseUrl)
   process.stdout.write('BullMQ-on-PostgreSQL job queue tests skipped: set CADRE_DATABASE_URL (postgres://…)\n');
 
 /** Deletes every key a queue made under its prefix. */
-async function flush(prefix: string): Promise<void> {
-  const redis = new Redis(url!);
-  try {
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
+const flush = (prefix: string) => deleteRedisPrefix(url!, prefix);
 
 /** Where BullMQ keeps the jobs; cadre's record beside each job is in Redis either way. */
 interface Backend {

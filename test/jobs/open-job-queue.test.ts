@@ -1,11 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -17,6 +14,8 @@ import {
   type BullmqJobQueue,
 } from 'cadre/jobs';
 import app from '../fixtures/jobs-app.js';
+import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
+import { startWebhookReceiver } from '../fixtures/webhook-receiver.js';
 
 const url = process.env.CADRE_REDIS_URL;
 if (!url)
@@ -28,18 +27,7 @@ const database = () => join(mkdtempSync(join(tmpdir(), 'cadre-open-queue-')), 'c
 afterEach(() => void vi.unstubAllEnvs());
 
 /** Deletes every key a queue made under its prefix. */
-async function flush(prefix: string): Promise<void> {
-  const redis = new Redis(url!);
-  try {
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
+const flush = (prefix: string) => deleteRedisPrefix(url!, prefix);
 
 describe('openJobQueue picks the queue by the config', () => {
   it('the embedded queue by default, BullMQ once CADRE_REDIS_URL is set, the embedded one again with CADRE_JOB_QUEUE=sqlite or in code', async () => {
@@ -98,23 +86,15 @@ describe('openJobQueue picks the queue by the config', () => {
 
 describe.skipIf(!url)('jobs on the BullMQ queue CADRE_REDIS_URL picks, with webhooks', () => {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
-  const received: { headers: Record<string, string>; body: string }[] = [];
-  const receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      received.push({ headers: req.headers as Record<string, string>, body });
-      res.writeHead(204).end();
-    });
-  });
+  let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
   let host = '';
   const prefixes: string[] = [];
   beforeAll(async () => {
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    host = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    receiver = await startWebhookReceiver();
+    ({ host } = receiver);
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    await receiver.close();
     for (const prefix of prefixes) await flush(prefix);
   });
 
@@ -128,7 +108,7 @@ describe.skipIf(!url)('jobs on the BullMQ queue CADRE_REDIS_URL picks, with webh
     return { databasePath: database(), webhookSecret: secret, webhookHosts: [host] };
   };
   const messagesFor = (jobId: string) =>
-    received
+    receiver.received
       .map((r) => JSON.parse(r.body) as { type: string; data: { jobId: string; state: string; attempts: number } })
       .filter((m) => m.data.jobId === jobId);
   async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -145,7 +125,7 @@ describe.skipIf(!url)('jobs on the BullMQ queue CADRE_REDIS_URL picks, with webh
     const worker = createWorker({ app, config, pollMs: 20 });
     await until(() => messagesFor(job.id).length > 0);
     await worker.stop();
-    const last = received.find((r) => r.body.includes(job.id))!;
+    const last = receiver.received.find((r) => r.body.includes(job.id))!;
     const payload = new Webhook(secret).verify(last.body, last.headers) as {
       type: string;
       data: { jobId: string; state: string; result: { answer: string } };

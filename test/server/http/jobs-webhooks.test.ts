@@ -1,37 +1,28 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CadreConfigInput } from 'cadre';
 import { createHttpApi, serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
+import { deleteRedisPrefix } from '../../fixtures/redis-keys.js';
+import { startWebhookReceiver } from '../../fixtures/webhook-receiver.js';
 import { localHost, testApp } from './http-fixtures.js';
 
 const url = process.env.CADRE_REDIS_URL;
 if (!url) process.stdout.write('POST /jobs with a webhook on BullMQ skipped: set CADRE_REDIS_URL\n');
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
-const received: { headers: Record<string, string>; body: string }[] = [];
-const receiver = createServer((req, res) => {
-  let body = '';
-  req.on('data', (d: Buffer) => (body += d.toString()));
-  req.on('end', () => {
-    received.push({ headers: req.headers as Record<string, string>, body });
-    res.writeHead(204).end();
-  });
-});
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let host = '';
 beforeAll(async () => {
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  host = `127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startWebhookReceiver();
+  ({ host } = receiver);
 });
-afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+afterAll(() => receiver.close());
 
 const prefix = `cadre-test-${randomUUID().slice(0, 8)}`;
 const queues: { name: string; enabled: boolean; config: CadreConfigInput }[] = [
@@ -55,14 +46,7 @@ for (const { name, enabled, config } of queues) {
     });
     afterAll(async () => {
       await serving.close();
-      if (!url || !config.redisUrl) return;
-      const redis = new Redis(url);
-      for (let cursor = '0'; ;) {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length) await redis.del(...keys);
-        if ((cursor = next) === '0') break;
-      }
-      redis.disconnect();
+      if (url && config.redisUrl) await deleteRedisPrefix(url, prefix);
     });
     const post = (body: unknown) =>
       fetch(`${serving.url}/jobs`, {
@@ -77,7 +61,7 @@ for (const { name, enabled, config } of queues) {
       expect(response.status).toBe(201);
       const { job } = (await response.json()) as { job: { id: string; webhook: string } };
       expect(job.webhook).toBe(webhook);
-      const mine = () => received.find((r) => r.body.includes(job.id));
+      const mine = () => receiver.received.find((r) => r.body.includes(job.id));
       for (const deadline = Date.now() + 15_000; !mine() && Date.now() < deadline;) await sleep(20);
       const message = mine()!;
       expect(new Webhook(secret).verify(message.body, message.headers)).toMatchObject({
