@@ -1,6 +1,7 @@
 import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { RunAppEntry, RunHandle, RunOwner, RunRecord } from '../../runtime/index.js';
+import type { RunHandle, RunRecord } from '../../runtime/index.js';
+import { runView as sharedRunView } from '../run-view.js';
 import type { ApiEnv } from './api-key-auth.js';
 import { errorResponses, jsonContent } from './openapi-parts.js';
 import { ErrorSchema } from './http-errors.js';
@@ -149,21 +150,4 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
 }
 
 /** A run record as the API shows it: never its owner's key id or internal settings. */
-export function runView(record: RunRecord): z.infer<typeof RunSchema> {
-  const settings = record.settings ?? {};
-  const entry = (settings.app ?? {}) as RunAppEntry;
-  const owner = settings.owner as RunOwner | undefined;
-  return {
-    id: record.id,
-    goal: record.goal,
-    status: record.status,
-    ...(entry.team !== undefined ? { team: entry.team } : {}),
-    ...(entry.agent !== undefined ? { agent: entry.agent } : {}),
-    ...(owner?.user !== undefined ? { user: owner.user } : {}),
-    metadata: (settings.metadata ?? {}) as Record<string, unknown>,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    ...(record.plan !== undefined ? { plan: record.plan } : {}),
-    ...(record.result !== undefined ? { result: record.result as Record<string, unknown> } : {}),
-  };
-}
+export const runView = (record: RunRecord): z.infer<typeof RunSchema> => sharedRunView(record, { withUser: true });

@@ -1,5 +1,6 @@
 import { ErrorCode, McpError, type Resource } from '@modelcontextprotocol/sdk/types.js';
 import type { RunAppEntry, RunRecord } from '../../runtime/index.js';
+import { runView as sharedRunView, type RunView } from '../run-view.js';
 import type { RunStore } from './run-watch.js';
 
 /** The URI of a run's resource: its record and result as JSON. */
@@ -8,23 +9,8 @@ export const runUri = (runId: string): string => `cadre://runs/${encodeURICompon
 /** The URI of a run's event log. */
 export const runEventsUri = (runId: string): string => `${runUri(runId)}/events`;
 
-/** A run record as MCP clients see it: never the owner's key id or internal settings. */
-export function runView(record: RunRecord): Record<string, unknown> {
-  const settings = record.settings ?? {};
-  const entry = (settings.app ?? {}) as RunAppEntry;
-  return {
-    id: record.id,
-    goal: record.goal,
-    status: record.status,
-    ...(entry.team !== undefined ? { team: entry.team } : {}),
-    ...(entry.agent !== undefined ? { agent: entry.agent } : {}),
-    metadata: settings.metadata ?? {},
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    ...(record.plan !== undefined ? { plan: record.plan } : {}),
-    ...(record.result !== undefined ? { result: record.result } : {}),
-  };
-}
+/** A run record as MCP clients see it: never the owner's key id, its end user or internal settings. */
+export const runView = (record: RunRecord): RunView => sharedRunView(record);
 
 /** A run as an entry of `resources/list`: its URI, id, goal as title, and status. */
 export function runResource(record: RunRecord): Resource {
