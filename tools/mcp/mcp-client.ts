@@ -2,7 +2,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import { extractWWWAuthenticateParams, type OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { jsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/types.js';
 import type { McpClientSetup } from './mcp-client-setup.js';
@@ -50,9 +51,11 @@ export async function openMcpClient(
     signal?: AbortSignal | undefined;
     /** Answers an HTTP server's 401 with OAuth (see McpOAuthProvider). */
     authProvider?: OAuthClientProvider | undefined;
+    /** The error a 403 `insufficient_scope` fails its request with, given the scope the server named. */
+    onInsufficientScope?: ((scope: string | undefined) => Error) | undefined;
   } = {},
 ): Promise<McpClientHandle> {
-  const { setup, signal, authProvider } = options;
+  const { setup, signal, authProvider, onInsufficientScope } = options;
   if (isStdioServer(config)) {
     const transport = new StdioClientTransport({
       command: config.command,
@@ -84,6 +87,7 @@ export async function openMcpClient(
   const transportOptions = {
     ...(config.headers ? { requestInit: { headers: config.headers } } : {}),
     ...(authProvider ? { authProvider } : {}),
+    ...(onInsufficientScope ? { fetch: stoppingAtInsufficientScope(onInsufficientScope) } : {}),
   };
   const client = newClient(setup);
   const transport = new StreamableHTTPClientTransport(url, transportOptions);
@@ -124,6 +128,22 @@ function isClientError(error: unknown): boolean {
     error.code < 500 &&
     error.code !== 401
   );
+}
+
+/**
+ * `fetch`, except that a 403 `insufficient_scope` fails with `refuse`'s error. Left to the SDK, it
+ * would refresh the token (which keeps the login's scope) and fail again with a bare 403, or send a
+ * run, where nobody can follow it, to the authorization page.
+ */
+function stoppingAtInsufficientScope(refuse: (scope: string | undefined) => Error): FetchLike {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (response.status !== 403) return response;
+    const { error, scope } = extractWWWAuthenticateParams(response);
+    if (error !== 'insufficient_scope') return response;
+    await response.body?.cancel();
+    throw refuse(scope);
+  };
 }
 
 /** Calls `handler` whenever the server says its tool list changed. */

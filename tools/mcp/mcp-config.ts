@@ -73,6 +73,14 @@ const oauthSchema = z.union([
     clientName: z.string().min(1).optional(),
     /** The loopback port `cadre mcp login` listens on for the browser's return; default: any free port. */
     redirectPort: z.number().int().min(1).max(65_535).optional(),
+    /**
+     * An https URL serving cadre's client metadata document: used as the client id by authorization
+     * servers that accept such documents, instead of registering.
+     */
+    clientMetadataUrl: z
+      .url({ protocol: /^https$/, error: 'must be an https URL' })
+      .refine((url) => new URL(url).pathname !== '/', 'must name a document, not the site root')
+      .optional(),
   }),
 ]);
 

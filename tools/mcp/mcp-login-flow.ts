@@ -1,6 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { auth, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CadreError } from '../../src/core/index.js';
 import type { McpHttpServerConfig } from './mcp-config.js';
 import { McpOAuthProvider } from './mcp-oauth-provider.js';
@@ -37,17 +40,22 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
   if (config.oauth === false) {
     throw new CadreError('config_invalid', `MCP server "${server}" has "oauth": false: there is nothing to log in to`);
   }
-  const challenge = await probe(config);
+  const challenge = await probe(config, options.signal);
   if (!challenge) return { status: 'not_required' };
 
+  const store = new McpOAuthStore(options.oauthDir);
   const callback = await listenForCallback(config.oauth ? config.oauth.redirectPort : undefined);
   try {
-    const provider = new McpOAuthProvider(server, config, new McpOAuthStore(options.oauthDir), {
+    const provider = new McpOAuthProvider(server, config, store, {
       kind: 'login',
       redirectUrl: callback.redirectUrl,
       onAuthorizationUrl: options.onAuthorizationUrl,
     });
-    const flow = { serverUrl: config.url, ...challenge };
+    // A run was refused for want of scope: ask for it too, and afresh, since a refresh would not grant it.
+    const wanted = store.read(server, config.url).scope;
+    if (wanted) provider.invalidateCredentials('tokens');
+    const scope = joinScopes(challenge.scope, wanted);
+    const flow = { serverUrl: config.url, ...challenge, ...(scope ? { scope } : {}) };
     if ((await auth(provider, flow)) === 'AUTHORIZED') return { status: 'authorized' };
     const code = await callback.code(provider.expectedState(), options.timeoutMs ?? 5 * 60_000, options.signal);
     if ((await auth(provider, { ...flow, authorizationCode: code })) !== 'AUTHORIZED') {
@@ -65,32 +73,53 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
 }
 
 /**
- * Asks the server to initialize with no token: a 401 says a login is needed, and its
- * `WWW-Authenticate` names the resource metadata and scope to ask for.
+ * Connects with no token and lists the tools, as a run starts: the first 401 to a request says a
+ * login is needed, and its `WWW-Authenticate` names the resource metadata and scope to ask for. A
+ * server may let `initialize` through and want a token only from the next request on.
  */
-async function probe(config: McpHttpServerConfig) {
-  const response = await fetch(config.url, {
-    method: 'POST',
-    headers: {
-      ...config.headers,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'cadre', version: '0.1.0' } },
-    }),
-  }).catch((error: unknown) => {
-    throw new CadreError('tool_failed', `Cannot reach MCP server at ${config.url}: ${(error as Error).message}`, {
-      cause: error,
-    });
+async function probe(config: McpHttpServerConfig, signal?: AbortSignal) {
+  let challenge: Response | undefined;
+  let unreachable: unknown;
+  const watching: FetchLike = async (input, init) => {
+    // Only requests count: the event stream the SDK opens on the side may be refused on its own terms.
+    const request = init?.method === 'POST';
+    try {
+      const response = await fetch(input, init);
+      if (request && response.status === 401) challenge ??= response;
+      return response;
+    } catch (error) {
+      if (request) unreachable ??= error;
+      throw error;
+    }
+  };
+  const client = new Client({ name: 'cadre', version: '0.1.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(config.url), {
+    ...(config.headers ? { requestInit: { headers: config.headers } } : {}),
+    fetch: watching,
   });
-  await response.body?.cancel();
-  if (response.status !== 401) return undefined;
-  const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
-  return { ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) };
+  try {
+    await client.connect(transport, signal ? { signal } : undefined);
+    if (client.getServerCapabilities()?.tools) await client.listTools(undefined, signal ? { signal } : undefined);
+  } catch {
+    // A refusal is what this looks for; any other failure is not a login's business.
+  } finally {
+    await client.close().catch(() => undefined);
+  }
+  if (challenge) {
+    const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(challenge);
+    return { ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) };
+  }
+  if (unreachable) {
+    const reason = unreachable instanceof Error ? unreachable.message : String(unreachable);
+    throw new CadreError('tool_failed', `Cannot reach MCP server at ${config.url}: ${reason}`, { cause: unreachable });
+  }
+  return undefined;
+}
+
+/** Space-separated scopes, each once, in the order first named. */
+function joinScopes(...lists: Array<string | undefined>): string | undefined {
+  const scopes = new Set(lists.flatMap((list) => list?.split(' ').filter(Boolean) ?? []));
+  return scopes.size ? [...scopes].join(' ') : undefined;
 }
 
 /** A listener on 127.0.0.1 for the browser's return to `/callback`. */

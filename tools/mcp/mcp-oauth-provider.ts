@@ -69,6 +69,11 @@ export class McpOAuthProvider implements OAuthClientProvider {
     };
   }
 
+  /** Used as the client id where the authorization server accepts client metadata documents (no registration). */
+  get clientMetadataUrl(): string | undefined {
+    return this.oauth.clientMetadataUrl;
+  }
+
   /** A fresh random `state` per authorization request, checked when the browser comes back. */
   state(): string {
     this.loginState = randomBytes(16).toString('base64url');
@@ -104,7 +109,26 @@ export class McpOAuthProvider implements OAuthClientProvider {
   }
 
   saveTokens(tokens: OAuthTokens): void {
-    this.update((record) => ({ ...record, tokens, savedAt: Date.now() }));
+    this.update(({ scope, ...record }) => ({
+      ...record,
+      // A login asked for the scope the server wanted; a refresh in a run did not.
+      ...(this.mode.kind !== 'login' && scope ? { scope } : {}),
+      tokens,
+      savedAt: Date.now(),
+    }));
+  }
+
+  /**
+   * The server refused a request for want of scope (403 `insufficient_scope`). A refresh keeps the
+   * login's scope and a run opens no browser, so the scope is kept for the next login, and the
+   * request fails with `mcp_auth_required` saying so.
+   */
+  scopeRequired(scope: string | undefined): CadreError {
+    if (scope) this.update((record) => ({ ...record, scope }));
+    return mcpAuthRequired(
+      this.server,
+      scope ? `it asks for more access: scope "${scope}"` : 'it asks for more access',
+    );
   }
 
   redirectToAuthorization(url: URL): void {

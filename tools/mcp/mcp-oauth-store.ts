@@ -18,6 +18,8 @@ export interface McpOAuthRecord {
   discovery?: OAuthDiscoveryState;
   /** The PKCE verifier of a login in progress. */
   codeVerifier?: string;
+  /** The scope the server asked for beyond the saved login's (403 `insufficient_scope`); the next login asks for it. */
+  scope?: string;
 }
 
 /**

@@ -308,7 +308,10 @@ export class McpServerConnection {
         !isStdioServer(this.config) && this.config.oauth !== false && this.options.oauthStore
           ? new McpOAuthProvider(this.name, this.config, this.options.oauthStore, { kind: 'background' })
           : undefined;
-      const handle = (opened = await policy.execute(() => openMcpClient(launch, { setup, authProvider })));
+      const onInsufficientScope = authProvider && ((scope?: string) => authProvider.scopeRequired(scope));
+      const handle = (opened = await policy.execute(() =>
+        openMcpClient(launch, { setup, authProvider, onInsufficientScope }),
+      ));
       handle.client.onclose = () => this.onTransportClosed(handle);
       onToolListChanged(handle.client, async () => {
         this.freshTools = undefined;
