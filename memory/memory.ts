@@ -69,6 +69,15 @@ export class Memory {
 
   private readonly closeStores?: () => Promise<void>;
 
+  /**
+   * The same stores seen from a narrower scope: `narrow`'s levels (user, agent, run) replace the
+   * memory's own, the tenant stays. What it remembers is kept there, and it recalls only what that
+   * scope may see. Closing it leaves the stores open: they belong to this memory.
+   */
+  within(narrow: Omit<Scope, 'tenant'>): Memory {
+    return new Memory(this.stores, { scope: { ...this.scope, ...narrow } });
+  }
+
   /** Episodic memory: lessons from earlier attempts. */
   get episodes(): EpisodeStore {
     return this.stores.episodes;

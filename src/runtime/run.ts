@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig, type CadreEvent } from '../core/index.js';
 import { checkTeam } from '../../agents/team-checks.js';
-import type { ResumeOptions, RunAppEntry, RunHandle, RunOptions } from './run-types.js';
+import type { ResumeOptions, RunAppEntry, RunHandle, RunOptions, RunOwner } from './run-types.js';
 import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { pendingApproval, type Execution } from './execution.js';
 import { toolApprovalAnswer } from './tool-approval-answer.js';
@@ -46,7 +47,7 @@ export function run(options: RunOptions): RunHandle {
       ...(options.job ? { job: options.job } : {}),
     },
   });
-  return start(runId, options, store, config, false, undefined, engine);
+  return start(runId, ownersMemory(options, options.owner), store, config, false, undefined, engine);
 }
 
 /**
@@ -90,7 +91,7 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   return start(
     runId,
     {
-      ...options,
+      ...ownersMemory(options, record.settings?.owner as RunOwner | undefined),
       goal: record.goal,
       approvePlan,
       ...(approveTool ? { approveTool } : {}),
@@ -105,6 +106,21 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
 }
 
 const sameEntry = (a: RunAppEntry, b: RunAppEntry) => a.team === b.team && a.agent === b.agent;
+
+/**
+ * A run started for someone (an API key, and the end user a frontend names) reads and writes memory
+ * as that someone only: the team's memory narrowed to a user level derived from the owner, so one
+ * key's or user's notes, lessons and facts never reach another's runs. Runs without an owner (in
+ * code, the CLI) keep the memory's own scope.
+ */
+function ownersMemory<T extends Pick<RunOptions, 'memory'>>(options: T, owner: RunOwner | undefined): T {
+  if (!options.memory || !owner) return options;
+  const digest = createHash('sha256')
+    .update(JSON.stringify([owner.key, owner.user ?? null]))
+    .digest('base64url')
+    .slice(0, 32);
+  return { ...options, memory: options.memory.within({ user: `owner_${digest}` }) };
+}
 
 /**
  * A run with nothing that needs LangGraph — no plan gate and no durable tool approvals (both are
