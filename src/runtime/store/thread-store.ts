@@ -96,6 +96,9 @@ export class ThreadStore {
       ),
       touch: db.prepare('UPDATE threads SET updated_at = ? WHERE id = ?'),
       setStatus: db.prepare('UPDATE thread_messages SET status = ? WHERE thread_id = ? AND seq = ?'),
+      claim: db.prepare(
+        "UPDATE thread_messages SET status = 'started' WHERE thread_id = ? AND seq = ? AND status = 'queued'",
+      ),
       messages: db.prepare<[string], MessageRow>('SELECT * FROM thread_messages WHERE thread_id = ? ORDER BY seq'),
       setSummary: db.prepare(
         'UPDATE threads SET summary = ?, folded_seq = ?, folded_reply = ?, updated_at = ? WHERE id = ?',
@@ -172,6 +175,17 @@ export class ThreadStore {
   setStatus(threadId: string, seq: number, status: ThreadMessageStatus): void {
     this.batch.write(() => this.statements.setStatus.run(status, threadId, seq));
     this.batch.commit();
+  }
+
+  /**
+   * Marks a queued message `started` if it still is `queued`, committed before this returns: of two
+   * processes starting the same message, one gets true.
+   */
+  claim(threadId: string, seq: number): boolean {
+    let claimed = false;
+    this.batch.write(() => (claimed = this.statements.claim.run(threadId, seq).changes === 1));
+    this.batch.commit();
+    return claimed;
   }
 
   /** The thread's messages, in order. */

@@ -11,6 +11,7 @@ import { errorResponse } from './http-errors.js';
 import { hostOriginGuard, loopbackPolicy, type HostOriginPolicy } from './request-guard.js';
 import { RunService } from './run-service.js';
 import { createRunsApp } from './runs-routes.js';
+import { ThreadService } from './thread-service.js';
 import { createThreadsApp } from './threads-routes.js';
 import { createOpenAIApp } from './openai-routes.js';
 import { createJobsApp } from './jobs-routes.js';
@@ -34,6 +35,8 @@ export interface HttpApiOptions {
 export interface HttpApi {
   readonly app: OpenAPIHono<ApiEnv>;
   readonly runs: RunService;
+  /** The conversations: `serveHttpApi` re-drives those a stopped server left with queued messages. */
+  readonly threads: ThreadService;
   readonly keys: ApiKeyStore;
   readonly options: HttpServerOptions;
   /** Sets the Host and Origin values accepted (default: loopback names on the configured port). */
@@ -119,9 +122,17 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     }),
   );
   app.use('/threads/*', auth);
+  const threads = new ThreadService({
+    app: options.app,
+    config: options.config ?? {},
+    store,
+    runs,
+    pollMs: server.ssePollMs,
+  });
   app.route(
     '/threads',
     createThreadsApp({
+      service: threads,
       app: options.app,
       config: options.config ?? {},
       store,
@@ -159,6 +170,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   return {
     app,
     runs,
+    threads,
     keys,
     options: server,
     setPolicy: (next) => void (policy = next),

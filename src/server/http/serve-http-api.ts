@@ -29,6 +29,8 @@ export async function serveHttpApi(api: HttpApi): Promise<HttpApiServing> {
   // Runs a dead process left `running` are resumed before the first request, so none stays `running`
   // forever and a client reconnecting at once follows the resumed run rather than its interruption.
   const redriven = await api.runs.redrive();
+  // Then the conversations: replies of runs that ended are written, queued messages start.
+  await api.threads.redrive();
   // Jobs whose worker died are continued by leases, not by the re-drive above.
   const worker = api.options.workers > 0 ? api.startWorker() : undefined;
   await new Promise<void>((resolve, reject) => {

@@ -181,6 +181,18 @@ export class ThreadService {
     }
   }
 
+  /**
+   * Picks up every thread a stopped server left unsettled: replies of runs that ended meanwhile are
+   * written, a turn whose run is going again (re-driven) is followed, and the next queued message
+   * starts once none is going, so no message stays queued forever. Returns the threads looked at.
+   */
+  async redrive(): Promise<string[]> {
+    const unsettled = this.threads.unsettled();
+    for (const threadId of unsettled)
+      await this.exclusive(threadId, () => this.advance(threadId)).catch(() => undefined);
+    return unsettled;
+  }
+
   /** Writes the replies of runs that ended and starts the next queued message when none is going. */
   private async advance(threadId: string): Promise<void> {
     const thread = this.threads.get(threadId)!;
@@ -188,7 +200,8 @@ export class ThreadService {
       if (this.settle(thread)) return;
       const next = this.threads.messages(threadId).find((m) => m.role === 'user' && m.status === 'queued');
       if (!next) return;
-      this.threads.setStatus(threadId, next.seq, 'started');
+      // Another process (a second server on this database) is starting it: the thread is its to advance.
+      if (!this.threads.claim(threadId, next.seq)) return;
       try {
         await this.startTurn(thread, { ...next, status: 'started' });
         return;

@@ -80,9 +80,9 @@ const postMessage = createRoute({
 });
 
 /** The threads resource: open, list and read conversations, and send them messages. */
-export function createThreadsApp(options: ThreadsAppOptions): OpenAPIHono<ApiEnv> {
+export function createThreadsApp(options: ThreadsAppOptions & { service?: ThreadService }): OpenAPIHono<ApiEnv> {
   const { runs } = options;
-  const threads = new ThreadService(options);
+  const threads = options.service ?? new ThreadService(options);
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineApp, openCadreStore, withBuiltins, type CadreApp } from 'cadre';
 import { ScriptedChatModel, type ScriptContext } from 'cadre/testing';
 import { defineTool } from 'cadre/tools';
-import { createHttpApi } from '../../../src/server/http/index.js';
+import { createHttpApi, serveHttpApi } from '../../../src/server/http/index.js';
 import { historyHeading, messageHeading } from '../../../src/server/http/thread-context.js';
 import { parseFrames, testApi } from './http-fixtures.js';
 
@@ -361,5 +361,29 @@ describe('durability', () => {
       n: 2,
     });
     reopened.close();
+  });
+
+  it('a message left queued by a server that stopped is started, and answered, by the next one', async () => {
+    const h = harness();
+    const id = await h.open({ agent: 'slow' });
+    const first = await h.say(id, 'first');
+    const second = await h.say(id, 'second');
+    expect(second.body).toMatchObject({ queued: true });
+    // The server stops while the first turn runs: that run is cancelled, the second message stays queued.
+    await h.api.shutdown('test stop');
+    await h.settled(first.body.runId);
+    expect(h.store.runs.get(second.body.runId)).toBeUndefined();
+    const next = createHttpApi({ app: app(), config: h.config, server: { port: 0, workers: 0 } });
+    const serving = await serveHttpApi(next);
+    try {
+      await h.until(() => h.store.runs.get(second.body.runId)?.status === 'completed');
+      await next.runs.handle(second.body.runId)?.result;
+      await h.until(() => h.store.events.read(second.body.runId).some((e) => e.type === 'run.completed'));
+      const messages = (await h.thread(id)).messages.map((m) => [m.role, m.text]);
+      expect(messages).toContainEqual(['user', 'second']);
+      expect(messages).toContainEqual(['assistant', 'finished second']);
+    } finally {
+      await serving.close();
+    }
   });
 });
