@@ -1,10 +1,11 @@
 import type { z } from '@hono/zod-openapi';
 import { CadreError } from '../../core/index.js';
 import type { RunResult } from '../../runtime/index.js';
+import { approvalPrompt } from './openai-approval.js';
 import type { ChatCompletionSchema, UsageSchema } from './openai-schemas.js';
 
 /** How a run ended, as much of it as a chat completion shows. */
-export type RunEnding = Pick<RunResult, 'runId' | 'status' | 'answer' | 'usage' | 'error'>;
+export type RunEnding = Pick<RunResult, 'runId' | 'status' | 'answer' | 'usage' | 'error' | 'approval'>;
 
 /** The answer of a run that has one, with why it stopped: `length` when its budget ran out first. */
 export interface RunAnswer {
@@ -13,19 +14,17 @@ export interface RunAnswer {
 }
 
 /**
- * The run's answer, or the error a chat client is given instead: a run waiting for approval is a
- * conflict (it is answered on the runs API), a stopped run is unavailable, a failed one fails.
+ * The run's answer, or what a chat client is given instead: a run waiting for approval answers with
+ * what it waits for and how to answer in the chat (see openai-approval.ts), a rejected one says so,
+ * a stopped run is unavailable, a failed one fails.
  */
 export function answerOf(ending: RunEnding): RunAnswer {
   const { runId, status, answer, error } = ending;
   if (answer !== null && (status === 'completed' || status === 'budget_exceeded'))
     return { content: answer, finishReason: status === 'completed' ? 'stop' : 'length' };
-  if (status === 'awaiting_approval')
-    throw new CadreError(
-      'run_conflict',
-      `Run ${runId} waits for approval before it can answer; answer it with POST /runs/${runId}/approval`,
-      { details: { code: 'awaiting_approval' } },
-    );
+  if (status === 'awaiting_approval') return { content: approvalPrompt(runId, ending.approval), finishReason: 'stop' };
+  if (status === 'rejected')
+    return { content: `Stopped: the run was rejected${error ? ` (${error.message})` : ''}.`, finishReason: 'stop' };
   if (status === 'cancelled')
     throw new CadreError('unavailable', `Run ${runId} was stopped before it answered; it can be resumed`, {
       details: { code: 'run_cancelled' },

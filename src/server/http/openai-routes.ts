@@ -5,6 +5,7 @@ import type { CadreApp } from '../../app/index.js';
 import type { ApiEnv, Caller } from './api-key-auth.js';
 import { errorResponses, jsonContent } from './openapi-parts.js';
 import { chatCompletion } from './openai-completion.js';
+import { approvalAnswer } from './openai-approval.js';
 import { conversationGoal } from './openai-conversation.js';
 import { openAIErrorResponse } from './openai-errors.js';
 import {
@@ -68,7 +69,7 @@ const chatCompletions = createRoute({
       description: 'The answer, whole or (`stream: true`) as chunks',
     },
     ...errors,
-    409: jsonContent(OpenAIErrorSchema, 'The run waits for approval'),
+    409: jsonContent(OpenAIErrorSchema, 'The run an approval answer names no longer waits for one'),
   },
 });
 
@@ -109,9 +110,15 @@ export function createOpenAIApp(options: OpenAIAppOptions): OpenAPIHono<ApiEnv> 
         details: { param: 'n' },
       });
     const entry = entryOf(options.app, body.model);
-    const goal = conversationGoal(body.messages);
     const caller = callerFor(c.var.caller, body.user);
-    const handle = await runs.start({ ...entry, goal, metadata: { via: 'chat.completions' } }, caller);
+    // An answer to a run's approval prompt continues that run; anything else starts a new one.
+    const answered = approvalAnswer(body.messages);
+    const handle = answered
+      ? (await runs.decide(answered.runId, caller, answered.decision)).handle
+      : await runs.start(
+          { ...entry, goal: conversationGoal(body.messages), metadata: { via: 'chat.completions' } },
+          caller,
+        );
     c.header('X-Cadre-Run-Id', handle.runId);
     const now = Math.floor(Date.now() / 1000);
     if (body.stream)

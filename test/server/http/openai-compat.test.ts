@@ -309,14 +309,42 @@ describe('requests a run cannot answer', () => {
     expect(await malformed.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'messages' } });
   });
 
-  it('answers 409 with the run id when the run stops for plan approval', async () => {
-    const response = await post({ model: 'gated', messages: ask('wait for me') });
-    expect(response.status).toBe(409);
-    const runId = response.headers.get('x-cadre-run-id')!;
+  it('asks for a plan approval in the chat, and the next message approves it: the run goes on and answers', async () => {
+    const first = await client.chat.completions.create({ model: 'gated', messages: ask('wait for me') });
+    const prompt = first.choices[0]!.message.content!;
+    const runId = first.id.replace(/^chatcmpl-/, '');
     expect(t.store.runs.get(runId)!.status).toBe('awaiting_approval');
-    expect(await response.json()).toMatchObject({
-      error: { code: 'awaiting_approval', message: expect.stringContaining(`/runs/${runId}/approval`) },
+    expect(prompt).toContain('needs your approval of its plan');
+    expect(prompt).toContain(`[cadre approval: ${runId}]`);
+    const messages = [...ask('wait for me'), { role: 'assistant' as const, content: prompt }, ...ask('approve')];
+    const chunks: string[] = [];
+    const stream = await client.chat.completions.create({ model: 'gated', messages, stream: true });
+    for await (const chunk of stream) chunks.push(chunk.choices[0]?.delta.content ?? '');
+    expect(t.store.runs.get(runId)!.status).toBe('completed');
+    // The final task's words as it speaks them (its text before a tool call too), ending with the answer.
+    expect(chunks.join('').endsWith((t.store.runs.get(runId)!.result as { answer: string }).answer)).toBe(true);
+    // Answering again: the run no longer waits, so the answer is a conflict, not a second run.
+    const again = await post({ model: 'gated', messages });
+    expect(again.status).toBe(409);
+  });
+
+  it('a rejection in the chat stops the run, with its reason; any other reply starts a new run', async () => {
+    const first = await client.chat.completions.create({ model: 'gated', messages: ask('wait again') });
+    const prompt = first.choices[0]!.message.content!;
+    const runId = first.id.replace(/^chatcmpl-/, '');
+    const other = await client.chat.completions.create({
+      model: 'gated',
+      messages: [...ask('wait again'), { role: 'assistant', content: prompt }, ...ask('what is the plan?')],
     });
+    expect(other.id).not.toBe(first.id);
+    expect(t.store.runs.get(runId)!.status).toBe('awaiting_approval');
+    const rejected = await client.chat.completions.create({
+      model: 'gated',
+      messages: [...ask('wait again'), { role: 'assistant', content: prompt }, ...ask('reject: not today')],
+    });
+    expect(rejected.id).toBe(first.id);
+    expect(t.store.runs.get(runId)!.status).toBe('rejected');
+    expect(rejected.choices[0]!.message.content).toMatch(/^Stopped: the run was rejected/);
   });
 
   it('ignores client tools when the server is set to (openaiTools: ignore)', async () => {
