@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CadreError } from 'cadre';
 import { createMcpToolset, loginMcpServer, parseMcpServers, type McpHttpServerConfig } from 'cadre/tools';
-import { followInBrowser } from './oauth-server.js';
+import { failureOf, followInBrowser } from './oauth-server.js';
 import { testContext } from './mcp-servers.js';
 import { startScopedOAuthFixture, type ScopedOAuthFixture, type ScopedOAuthOptions } from './scoped-oauth-server.js';
 
@@ -34,15 +34,6 @@ const ping = async (toolset: Awaited<ReturnType<typeof createMcpToolset>>) => {
   const tool = toolset.tools().find((t) => t.name === 'scoped__ping');
   if (!tool) throw new Error(`scoped__ping not listed: ${JSON.stringify(toolset.status())}`);
   return tool.run({}, testContext());
-};
-
-const failureOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
 };
 
 describe('OAuth scopes of HTTP MCP servers', () => {

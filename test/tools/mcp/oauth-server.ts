@@ -75,16 +75,7 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
   async function handleAs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', issuer);
     if (url.pathname === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, {
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        registration_endpoint: `${issuer}/register`,
-        response_types_supported: ['code'],
-        grant_types_supported: ['authorization_code', 'refresh_token'],
-        code_challenge_methods_supported: ['S256'],
-        token_endpoint_auth_methods_supported: ['none'],
-      });
+      return json(res, 200, authorizationServerMetadata(issuer));
     }
     if (url.pathname === '/register' && req.method === 'POST') {
       const body = JSON.parse(await readBody(req)) as { redirect_uris?: string[] };
@@ -197,6 +188,31 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
     },
   };
   return fixture;
+}
+
+/** RFC 8414 metadata of a test authorization server at `issuer`: code + PKCE S256, refresh, public clients. */
+export function authorizationServerMetadata(issuer: string, extra: Record<string, unknown> = {}) {
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    registration_endpoint: `${issuer}/register`,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'refresh_token'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['none'],
+    ...extra,
+  };
+}
+
+/** What `promise` rejects with; a promise that resolves fails the test. */
+export async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
 }
 
 /** Plays the browser: follows the authorization URL to the redirect, and delivers it to the callback. */

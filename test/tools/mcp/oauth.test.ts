@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CadreError, createLogger } from 'cadre';
 import { createMcpToolset, loginMcpServer, type McpEvent } from 'cadre/tools';
-import { followInBrowser, startOAuthFixture, type OAuthFixture } from './oauth-server.js';
+import { failureOf, followInBrowser, startOAuthFixture, type OAuthFixture } from './oauth-server.js';
 import { testContext } from './mcp-servers.js';
 import { startRecordingServer } from './recording-http-server.js';
 
@@ -49,15 +49,6 @@ const ping = async (toolset: Awaited<ReturnType<typeof createMcpToolset>>) => {
   const tool = (await toolset.refresh(), toolset.tools().find((t) => t.name === 'secure__ping'));
   if (!tool) throw new Error('secure__ping not listed');
   return tool.run({}, testContext());
-};
-
-const failureOf = async (promise: Promise<unknown>) => {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a failure');
 };
 
 describe('OAuth 2.1 for HTTP MCP servers', () => {

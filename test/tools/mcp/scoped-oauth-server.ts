@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { authorizationServerMetadata } from './oauth-server.js';
 
 /** What the authorization server saw. */
 export interface ScopedOAuthFixture {
@@ -50,17 +51,14 @@ export async function startScopedOAuthFixture(options: ScopedOAuthOptions): Prom
   const as = await listen(async (req, res) => {
     const url = new URL(req.url ?? '/', issuer);
     if (url.pathname === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, {
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        registration_endpoint: `${issuer}/register`,
-        response_types_supported: ['code'],
-        grant_types_supported: ['authorization_code', 'refresh_token'],
-        code_challenge_methods_supported: ['S256'],
-        token_endpoint_auth_methods_supported: ['none'],
-        ...(options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
-      });
+      return json(
+        res,
+        200,
+        authorizationServerMetadata(
+          issuer,
+          options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {},
+        ),
+      );
     }
     if (url.pathname === '/register') {
       const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
