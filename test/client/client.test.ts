@@ -145,6 +145,31 @@ describe('cadre/client against a running server', () => {
     await expect(down.runs.list()).rejects.toMatchObject({ code: 'unavailable', kind: 'system' });
   });
 
+  it('decodes characters whose bytes arrive in different chunks', async () => {
+    // Every byte of the event stream in a chunk of its own.
+    const byteByByte: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      if (!String(input).endsWith('/events') || !response.body) return response;
+      const reader = response.body.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { value, done } = await reader.read();
+          if (done) return controller.close();
+          for (const byte of value) controller.enqueue(Uint8Array.of(byte));
+        },
+        cancel: () => reader.cancel(),
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const client = createClient({ ...options, fetch: byteByByte });
+    const goal = 'naïve café, 3 € — ✓ 🚀';
+    const run = await client.runs.create({ agent: 'echo', goal });
+    const events: CadreEvent[] = [];
+    for await (const event of client.runs.events(run.id)) events.push(event);
+    expect(events[0]).toMatchObject({ type: 'run.started', goal });
+    expect(events).toEqual(t.store.events.read(run.id));
+  });
+
   it("scopes runs to the client's user: another user's run is not found", async () => {
     const ann = createClient({ ...options, user: 'ann' });
     const bob = createClient({ ...options, user: 'bob' });

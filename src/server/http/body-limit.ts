@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 
 /**
@@ -6,14 +7,20 @@ import type { Context, MiddlewareHandler } from 'hono';
  * with `new Request(c.req.raw, ...)`, which fails on @hono/node-server's request object when the
  * global Request is not replaced (`overrideGlobalObjects: false`, as here): every chunked POST came
  * back 500. This rebuilds it from its URL, method and headers instead.
+ * The body stream is touched only for a body without a length: on @hono/node-server, asking for
+ * `raw.body` builds a web Request and stream, and the route then reads its body through them
+ * rather than straight from the socket.
  */
 export function bodyLimit(options: { maxSize: number; onError: (c: Context) => Response }): MiddlewareHandler {
   return async (c, next) => {
     const raw = c.req.raw;
-    if (!raw.body) return next();
     const length = raw.headers.get('content-length');
-    if (length !== null && !raw.headers.has('transfer-encoding'))
-      return Number(length) > options.maxSize ? options.onError(c) : next();
+    const chunked = raw.headers.has('transfer-encoding');
+    if (length !== null && !chunked) return Number(length) > options.maxSize ? options.onError(c) : next();
+    // An HTTP/1 request with neither header has no body.
+    if (!chunked && (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.httpVersionMajor === 1)
+      return next();
+    if (!raw.body) return next();
     const chunks: Uint8Array[] = [];
     let size = 0;
     const reader = raw.body.getReader();

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { CadreEvent } from '../../core/index.js';
 import type { RunHandle, RunState } from '../../runtime/index.js';
+import { openSseOutput } from './sse-output.js';
 
 /** How a run's event stream is sent, and what ends it. */
 export interface RunStreamOptions {
@@ -12,6 +12,7 @@ export interface RunStreamOptions {
   status: () => Promise<RunState | undefined>;
   /** A client that reads nothing for this long is cut off; it resumes by Last-Event-ID. */
   stallMs: number;
+  /** A comment line goes out after this long without any write, to keep proxies from closing the stream. */
   heartbeatMs: number;
   /** Aborted when the server shuts down: the stream closes with a final frame. */
   shutdown: AbortSignal;
@@ -56,134 +57,170 @@ export function followRun(c: Context, settings: StreamSettings, run: FollowedRun
   });
 }
 
-type Next = { kind: 'event'; result: IteratorResult<CadreEvent> } | { kind: 'idle' } | { kind: 'stop' };
+/** Frames ready at once go out in one write, up to this many characters (more is written at once). */
+const batchLimit = 64 * 1024;
+
+/** How long the response head may wait for the first frames, so that both go out in one write. */
+const headDelayMs = 10;
+
+/** Each stored event's frame, built once however many clients follow its run. */
+const frames = new WeakMap<CadreEvent, string>();
+
+function frameOf(event: CadreEvent): string {
+  let frame = frames.get(event);
+  if (frame === undefined) {
+    frame = `id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`;
+    frames.set(event, frame);
+  }
+  return frame;
+}
+
+type Ending = { reason?: 'slow_consumer' | 'server_shutdown' | 'error'; status?: RunState };
+
+// Aborting with a reason of our own spares building a DOMException (and its stack) per stream.
+const stopped = new Error('The event stream ended');
 
 /**
  * Sends a run's events as SSE: each frame is `id: <seq>` and the event as JSON, so a client that
  * reconnects with Last-Event-ID continues with no gap and no duplicate. Every stream ends with a
  * `stream.end` frame (the run's status, or why the stream was cut off) that carries no id.
- * Frames are written one at a time as the client reads them (memory stays flat however slow it is).
+ * The events ready at one moment go out in one write; while the client's buffer is full no more
+ * are read, and a client that reads nothing for `stallMs` is cut off, so memory stays flat however
+ * slow it is. A comment line goes out when nothing else did for `heartbeatMs`.
  */
 export function streamRunEvents(c: Context, options: RunStreamOptions): Response {
-  return streamSSE(c, async (stream) => {
-    let finished!: () => void;
-    const done = new Promise<void>((resolve) => (finished = resolve));
-    options.openStreams?.add(done);
-    const stop = new AbortController();
-    let disconnected = false;
-    stream.onAbort(() => {
-      disconnected = !stop.signal.aborted;
-      stop.abort();
+  let finished!: () => void;
+  const done = new Promise<void>((resolve) => (finished = resolve));
+  options.openStreams?.add(done);
+  const stop = new AbortController();
+  let ended = false;
+  let pulling = false;
+  let blocked = false;
+  let flushQueued = false;
+  let batch = '';
+  let lastSeq: number | undefined;
+  let lastWrite = Date.now();
+  let stall: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let head: NodeJS.Timeout | undefined;
+
+  const output = openSseOutput(c, () => void end({}, true));
+  const events = options.events(stop.signal);
+  const onShutdown = () => void end({ reason: 'server_shutdown' });
+  options.shutdown.addEventListener('abort', onShutdown, { once: true });
+
+  // While the client's buffer is full nothing more is read from the run, so at most the batch that
+  // was on its way when it filled up is added to it.
+  const send = (text: string) => {
+    lastWrite = Date.now();
+    if (output.write(text) || blocked) return;
+    blocked = true;
+    stall = setTimeout(() => void end({ reason: 'slow_consumer' }), options.stallMs);
+    output.onDrain(() => {
+      clearTimeout(stall);
+      blocked = false;
+      pull();
     });
-    const onShutdown = () => stop.abort();
-    options.shutdown.addEventListener('abort', onShutdown, { once: true });
-    const events = options.events(stop.signal);
+  };
+  const flush = () => {
+    flushQueued = false;
+    if (ended || batch === '') return;
+    const text = batch;
+    batch = '';
+    send(text);
+  };
+  const pull = () => {
+    if (pulling || blocked || ended) return;
+    pulling = true;
+    // The run's events could not be read (the store failed): the client may retry from lastSeq.
+    events
+      .next()
+      .then(received)
+      .catch(() => {
+        pulling = false;
+        void end({ reason: 'error' });
+      });
+  };
+  const received = (result: IteratorResult<CadreEvent>) => {
+    pulling = false;
+    if (ended) return;
+    if (result.done) return void end({});
+    const event = result.value;
+    batch += frameOf(event);
+    lastSeq = event.seq;
+    if (batch.length >= batchLimit) flush();
+    else if (!flushQueued) {
+      flushQueued = true;
+      // After the microtasks now queued, which hand over every other event already emitted.
+      process.nextTick(flush);
+    }
+    pull();
+  };
+  const beat = () => {
+    if (ended) return;
+    const idle = Date.now() - lastWrite;
+    if (idle >= options.heartbeatMs && !blocked) send(': keep-alive\n\n');
+    heartbeat = setTimeout(
+      beat,
+      idle >= options.heartbeatMs ? options.heartbeatMs : options.heartbeatMs - idle,
+    ).unref();
+  };
+
+  /** Ends the stream once: with its final frame, or quietly when the client went away (`gone`). */
+  async function end(ending: Ending, gone = false): Promise<void> {
+    if (ended) return;
+    ended = true;
+    clearTimeout(stall);
+    clearTimeout(heartbeat);
+    clearTimeout(head);
+    options.shutdown.removeEventListener('abort', onShutdown);
+    stop.abort(stopped);
+    void events.return(undefined).catch(() => undefined);
     try {
-      const pumped = await pump(stream, events, options, stop.signal);
-      const { lastSeq } = pumped;
-      let { ending } = pumped;
-      if (disconnected) return options.onDisconnect?.();
-      if (!ending.reason) ending = { status: (await options.status()) ?? 'running' };
-      stop.abort();
+      if (gone) return options.onDisconnect?.();
+      if (!ending.reason) {
+        const status = options.status().then(
+          (status): Ending => ({ status: status ?? 'running' }),
+          (): Ending => ({ reason: 'error' }),
+        );
+        // The run's last events do not wait for its status: unless it is known by the time they
+        // would have been written, they go out first (usually it is, and all goes in one write).
+        const known = await Promise.race([status, new Promise<undefined>((resolve) => process.nextTick(resolve))]);
+        if (!known && batch !== '') {
+          output.write(batch);
+          batch = '';
+        }
+        ending = known ?? (await status);
+      }
+      const text = `${batch}data: ${JSON.stringify(endFrame(options.runId, lastSeq, ending))}\n\n`;
+      batch = '';
       // A client that stopped reading gets one more stall period to take the frame, then its socket goes.
-      const frame = stream.writeSSE({ data: JSON.stringify(endFrame(options.runId, lastSeq, ending)) });
-      if (!(await within(frame, options.stallMs))) cutOff(c, stream);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          output.destroy();
+          resolve();
+        }, options.stallMs);
+        output.end(text, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    } catch {
+      output.destroy();
     } finally {
-      options.shutdown.removeEventListener('abort', onShutdown);
-      stop.abort();
-      void events.return(undefined).catch(() => undefined);
       options.openStreams?.delete(done);
       finished();
     }
-  });
-}
-
-type Ending = { reason?: 'slow_consumer' | 'server_shutdown' | 'error'; status?: RunState };
-
-/**
- * Writes events until the run's events end, the stream is stopped, or the client stalls. The
- * per-event path allocates no timer: one heartbeat timer and one stall watchdog serve the stream.
- */
-async function pump(
-  stream: SSEStreamingApi,
-  events: AsyncGenerator<CadreEvent, void, undefined>,
-  options: RunStreamOptions,
-  signal: AbortSignal,
-): Promise<{ ending: Ending; lastSeq?: number }> {
-  let lastSeq: number | undefined;
-  const watch = streamWatch(options, signal);
-  try {
-    let pending = events.next().then((result): Next => ({ kind: 'event', result }));
-    for (;;) {
-      const next = await Promise.race([pending, watch.idle(), watch.stopped]);
-      if (next.kind === 'event' && next.result.done) return { ending: {}, lastSeq };
-      // Stopped before the run's events ended: the server is shutting down (or the client left).
-      if (next.kind === 'stop') return { ending: { reason: 'server_shutdown' }, lastSeq };
-      const write =
-        next.kind === 'idle'
-          ? stream.write(': keep-alive\n\n')
-          : stream.writeSSE({ id: String(next.result.value.seq), data: JSON.stringify(next.result.value) });
-      if (!(await watch.written(write))) return { ending: { reason: 'slow_consumer' }, lastSeq };
-      if (next.kind === 'event') {
-        lastSeq = next.result.value.seq;
-        pending = events.next().then((result): Next => ({ kind: 'event', result }));
-      }
-    }
-  } catch {
-    // The run's events could not be read (the store failed): the client may retry from lastSeq.
-    return { ending: { reason: 'error' }, lastSeq };
-  } finally {
-    watch.close();
   }
-}
 
-/**
- * A stream's two clocks: `idle()` resolves once no keep-alive went out for `heartbeatMs` (the same
- * promise until it does), and `written(write)` is false when a write is still pending after
- * `stallMs` (a client that stopped reading), checked by one watchdog rather than a timer per write.
- */
-function streamWatch(options: Pick<RunStreamOptions, 'heartbeatMs' | 'stallMs'>, signal: AbortSignal) {
-  let idle: Promise<Next> | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
-  let writeStarted = 0;
-  let stall: (() => void) | undefined;
-  const stopped = new Promise<Next>((resolve) => {
-    if (signal.aborted) resolve({ kind: 'stop' });
-    else signal.addEventListener('abort', () => resolve({ kind: 'stop' }), { once: true });
-  });
-  const watchdog = setInterval(
-    () => {
-      if (writeStarted && Date.now() - writeStarted >= options.stallMs) stall?.();
-    },
-    Math.max(10, Math.min(1000, Math.floor(options.stallMs / 4))),
-  );
-  return {
-    stopped,
-    idle(): Promise<Next> {
-      return (idle ??= new Promise<Next>((resolve) => {
-        heartbeat = setTimeout(() => {
-          idle = undefined;
-          resolve({ kind: 'idle' });
-        }, options.heartbeatMs);
-      }));
-    },
-    async written(write: Promise<unknown>): Promise<boolean> {
-      writeStarted = Date.now();
-      try {
-        return await Promise.race([
-          write.then(() => true),
-          new Promise<boolean>((resolve) => (stall = () => resolve(false))),
-        ]);
-      } finally {
-        writeStarted = 0;
-        stall = undefined;
-      }
-    },
-    close() {
-      clearInterval(watchdog);
-      clearTimeout(heartbeat);
-    },
-  };
+  if (options.shutdown.aborted) void end({ reason: 'server_shutdown' });
+  else {
+    heartbeat = setTimeout(beat, options.heartbeatMs).unref();
+    // The response head goes out with the first frames, or alone if none are ready soon.
+    head = setTimeout(output.flushHeaders, headDelayMs).unref();
+    pull();
+  }
+  return output.response;
 }
 
 const endMessages = {
@@ -200,22 +237,4 @@ function endFrame(runId: string, lastSeq: number | undefined, ending: Ending) {
     ...(ending.reason ? { reason: ending.reason, message: endMessages[ending.reason] } : {}),
     ...(lastSeq !== undefined ? { lastSeq } : {}),
   };
-}
-
-/** Whether `write` finished within `ms`: a client that stopped reading leaves it pending. */
-async function within(write: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([write.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Drops a client that stopped reading: what it has not read is discarded with its socket. */
-function cutOff(c: Context, stream: SSEStreamingApi): void {
-  const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
-  stream.abort();
-  outgoing?.destroy();
 }

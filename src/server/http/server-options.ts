@@ -23,7 +23,7 @@ export const HttpServerOptionsSchema = z.object({
   rateLimitPerMinute: z.coerce.number().int().positive().default(600),
   /** An event stream whose client reads nothing for this long is cut off (it resumes by Last-Event-ID). */
   sseStallMs: z.coerce.number().int().positive().default(30_000),
-  /** A comment line keeps an idle event stream open through proxies this often. */
+  /** A comment line keeps an event stream open through proxies after this long without anything sent. */
   sseHeartbeatMs: z.coerce.number().int().positive().default(15_000),
   /** How often a stream polls the store for events of a run another process carries out. */
   ssePollMs: z.coerce.number().int().positive().default(250),
