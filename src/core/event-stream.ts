@@ -27,8 +27,6 @@ export interface RunEventsOptions {
   transient?: boolean;
 }
 
-// Iterators wait on this rather than on '*', so '*' counts only the callers' own listeners.
-const wake = Symbol('wake');
 
 /**
  * The event log of one run: stamps each payload with `seq` and time, redacts secrets, keeps the
@@ -39,6 +37,11 @@ export class RunEventStream {
   private readonly log: CadreEvent[] = [];
   private readonly emitter = new EventEmitter();
   private closed = false;
+  /**
+   * What waiting iterators await: one promise for all of them, settled and replaced at each event, so
+   * an event wakes N followers in O(N) (a one-shot listener each would cost O(N²) to remove).
+   */
+  private waiting: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly persisted?: EventLog;
   /** seq of the last event emitted before this stream was created. */
   private readonly offset: number;
@@ -70,7 +73,7 @@ export class RunEventStream {
     this.persist(event);
     this.emitter.emit(event.type, event);
     this.emitter.emit('*', event);
-    this.emitter.emit(wake);
+    this.wakeIterators();
     return event;
   }
 
@@ -83,7 +86,7 @@ export class RunEventStream {
     } as CadreEvent;
     // '*' means every stored event: a logger of all events is not flooded with deltas.
     this.emitter.emit(event.type, event);
-    this.emitter.emit(wake);
+    this.wakeIterators();
     return event;
   }
 
@@ -150,11 +153,28 @@ export class RunEventStream {
     return this.closed;
   }
 
+  /** Wakes every iterator waiting for the next event. */
+  private wakeIterators(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.resolve();
+  }
+
+  /** Resolves at the next event (or close). */
+  private nextEvent(): Promise<void> {
+    if (!this.waiting) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((settle) => (resolve = settle));
+      this.waiting = { promise, resolve };
+    }
+    return this.waiting.promise;
+  }
+
   /** Ends the stream: iterators finish after yielding what is left. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.emitter.emit(wake);
+    this.wakeIterators();
   }
 
   /**
@@ -186,7 +206,7 @@ export class RunEventStream {
           yield* live.splice(0);
           return;
         }
-        await new Promise<void>((resolve) => this.emitter.once(wake, resolve));
+        await this.nextEvent();
       }
     } finally {
       for (const type of transientEventTypes) this.emitter.off(type, keep);
