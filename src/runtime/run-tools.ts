@@ -11,7 +11,7 @@ import {
 import type { McpElicitHandler, McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
 import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
-import { createSamplingHandler, type SamplingContext } from './mcp-sampling.js';
+import type { SamplingContext } from './mcp-sampling.js';
 import type { CadreStore } from './store/index.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
@@ -67,7 +67,10 @@ export async function openRunTools(
   };
   let toolset: McpToolset | undefined;
   if (config.mcpServers && Object.keys(config.mcpServers).length) {
-    const { createMcpToolset, parseMcpServers } = await import('../../tools/mcp/index.js');
+    const [{ createMcpToolset, parseMcpServers }, { createSamplingHandler }] = await Promise.all([
+      import('../../tools/mcp/index.js'),
+      import('./mcp-sampling.js'),
+    ]);
     toolset = await createMcpToolset({
       servers: parseMcpServers(config.mcpServers),
       cachePath: join(config.dataDir, 'mcp-tools.json'),
