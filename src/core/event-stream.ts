@@ -27,7 +27,6 @@ export interface RunEventsOptions {
   transient?: boolean;
 }
 
-
 /**
  * The event log of one run: stamps each payload with `seq` and time, redacts secrets, keeps the
  * events in order, and hands them out as callbacks or as an AsyncIterable that replays from any seq.
