@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { run, type CadreEventOf } from 'cadre';
 import type { McpElicitRequest } from 'cadre/tools';
@@ -53,7 +54,8 @@ describe("an MCP server's questions to the user in a run", { timeout: 60_000 }, 
     const input = new PassThrough();
     const printed = new PassThrough();
     let screen = '';
-    printed.on('data', (chunk: Buffer) => (screen += chunk.toString('utf8')));
+    // Without colours (CI=true turns them on for the CLI): what the person reads.
+    printed.on('data', (chunk: Buffer) => (screen += stripVTControlCharacters(chunk.toString('utf8'))));
     // Answer it; name; a bad boolean then yes; defaults for the first line; email; defaults for homepage and
     // birthdate; an integer out of range then 7; the default number; choices by number, by list, by label.
     const answers = ['y', 'Ana Lima', 'maybe', 'y', '', 'ana@example.com', '', '', '500', '7', '', '2', '1,3'];
