@@ -6,7 +6,6 @@ import type { AuditLog } from '../../tools/policy/index.js';
 import type { McpSamplingHandler, McpSamplingRequest } from '../../tools/mcp/index.js';
 import { CadreError } from '../core/index.js';
 import { invokeModel } from '../models/invoke-model.js';
-import { costOfReply } from '../models/reply-info.js';
 import { chargeReply } from './model-accounting.js';
 
 /** What a run lends the MCP servers it allows to sample: its router, budget, privacy and events. */
@@ -73,9 +72,12 @@ export function createSamplingHandler(context: () => SamplingContext, audit: Aud
         reservation.release();
         throw error;
       }
-      chargeReply(ctx, { decision, taskId, step: ++step, reservation }, reply, performance.now() - started);
-      const { model } = costOfReply(reply, decision.ref);
-      const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
+      const { model, content } = chargeReply(
+        ctx,
+        { decision, taskId, step: ++step, reservation },
+        reply,
+        performance.now() - started,
+      );
       record('allowed', { model });
       const result: CreateMessageResult = {
         role: 'assistant',

@@ -16,14 +16,15 @@ type AccountingContext = Pick<AgentContext, 'budget' | 'events'>;
 
 /**
  * Charges a reply to the run and reports it as a `model.response` event of `taskId`: settles the
- * call's reservation with its priced usage (or charges the budget when it had none).
+ * call's reservation with its priced usage (or charges the budget when it had none). Returns the
+ * model that answered and the reply's text, as the event has them.
  */
 export function chargeReply(
   ctx: AccountingContext,
   call: { decision: RouteDecision; taskId: string; step: number; reservation?: Reservation | undefined },
   reply: AIMessage,
   latencyMs: number,
-): void {
+): { model: string; content: string } {
   const { taskId } = call;
   const usage = usageFromMessage(reply);
   const { costUsd, model } = costOfReply(reply, call.decision.ref);
@@ -47,6 +48,7 @@ export function chargeReply(
   });
   if (call.reservation) call.reservation.settle(usage, costUsd);
   else ctx.budget.charge(usage, costUsd);
+  return { model, content };
 }
 
 /**
