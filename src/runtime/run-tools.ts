@@ -25,7 +25,10 @@ export interface RunTools {
 const auditLogs = new WeakMap<CadreStore, AuditLog>();
 const auditLogOf = (store: CadreStore): AuditLog => {
   let log = auditLogs.get(store);
-  if (!log) auditLogs.set(store, (log = new AuditLog(store.db)));
+  if (!log) {
+    const batch = store.batch;
+    auditLogs.set(store, (log = new AuditLog(store.db, Date.now, (statement, params) => batch.run(statement, params))));
+  }
   return log;
 };
 

@@ -60,6 +60,8 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   checkRunOptions(options, 'resume');
   const config = loadConfig(options.config);
   const store = openConfiguredStore(config);
+  // The run's last steps may still be in the redo log of the process that died running it.
+  store.recover();
   const record = store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
   if (record.status === 'completed' || record.status === 'rejected') {

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import PQueue from 'p-queue';
 import { describe, expect, it } from 'vitest';
 import { resume, type CadreEvent } from 'cadre';
@@ -283,6 +284,40 @@ describe('durability: tool-call identity and kill -9 at any instant', () => {
     }
     expect(results.filter((r) => r.killed).length).toBeGreaterThanOrEqual(list.length - 1);
   }, 240_000);
+
+  it('a model reply kept only in the redo log when the process is killed is applied on resume: not paid twice, no effect repeated', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cadre-redo-'));
+    const reference = await child('run', mkdtempSync(join(tmpdir(), 'cadre-ref-')), 'plain', 'reuse', '', 'agent');
+    const events = reference.lines.filter((l) => l.type !== 'result');
+    // Killed right after the second reply was made durable, before the write it asks for runs.
+    const second = events.map((l, i) => (l.type === 'model.response' ? i + 1 : 0)).filter(Boolean)[1]!;
+    const first = await child('run', dir, 'plain', 'reuse', `event:${second}`, 'agent');
+    expect(first.signal).toBe('SIGKILL');
+    const paid = first.lines.filter((l) => l.type === 'model.response').length;
+    expect(paid).toBe(2);
+    // SQLite itself does not hold that reply: the process died before its transaction committed.
+    const raw = new Database(join(dir, 'cadre.db'), { readonly: true });
+    const committed = raw.prepare("SELECT count(*) AS n FROM events WHERE type = 'model.response'").get() as {
+      n: number;
+    };
+    raw.close();
+    expect(committed.n).toBeLessThan(paid);
+    const logs = () => readdirSync(join(dir, 'cadre.db-redo')).filter((f) => f.endsWith('.log'));
+    const dead = logs();
+    expect(dead).toHaveLength(1);
+
+    const handle = resume('run_d', durabilityOptions(dir, 'plain', 'reuse', 'agent'));
+    const own: Line[] = [];
+    handle.on('*', (event: CadreEvent) => own.push(event as unknown as Line));
+    expect((await handle.result).status).toBe('completed');
+    const replies = [...first.lines, ...own].filter((l) => l.type === 'model.response');
+    const live = replies.filter((l) => !l.replayed).map((l) => `${l.taskId}/${l.step}`);
+    expect(live.filter((key, i) => live.indexOf(key) !== i)).toEqual([]);
+    expect(own.some((l) => l.type === 'model.response' && l.replayed)).toBe(true);
+    expect(effectLines(dir).map(lineOf).sort()).toEqual([...agentLines].sort());
+    // Applied once, then removed (this process's own log may be there now).
+    expect(logs()).not.toContain(dead[0]);
+  }, 60_000);
 
   it('a keyed write tool under kill -9 at random instants: no unknown outcome, no duplicate, nothing lost', async () => {
     const reference = await child('run', mkdtempSync(join(tmpdir(), 'cadre-ref-')), 'keyed', 'reuse');

@@ -49,6 +49,12 @@ interface Row {
   error: string | null;
 }
 
+/**
+ * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
+ * audit row becomes durable with the step that made the call.
+ */
+export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[]) => void;
+
 /** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
 export class AuditLog {
   private readonly insert;
@@ -56,6 +62,7 @@ export class AuditLog {
   constructor(
     private readonly db: Database.Database,
     private readonly now: () => number = Date.now,
+    private readonly write: AuditWrite = (statement, params) => statement.run(...params),
   ) {
     // Append-only, so a plain rowid never repeats an id; AUTOINCREMENT would cost one more page
     // written (sqlite_sequence) with every tool call. Databases made before keep their definition.
@@ -71,7 +78,7 @@ export class AuditLog {
 
   /** Records one call; arguments and error text are redacted before they touch the disk. */
   record(entry: AuditEntry): void {
-    this.insert.run(
+    this.write(this.insert, [
       this.now(),
       entry.runId,
       entry.taskId,
@@ -82,7 +89,7 @@ export class AuditLog {
       entry.durationMs ?? null,
       entry.resultSize ?? null,
       entry.error === undefined ? null : redact(entry.error),
-    );
+    ]);
   }
 
   /** Matching records, newest first. */

@@ -23,6 +23,13 @@ export interface CadreStore {
   readonly outcomes: TaskOutcomeLog;
   /** Fencing tokens of runs held under a job's lease. */
   readonly fences: RunFences;
+  /** The connection's write batch: other writers of this database join it to share its durability points. */
+  readonly batch: WriteBatch;
+  /**
+   * Applies the writes that processes which died left in their redo logs (done on open, before a
+   * lease is taken and before a resume); returns how many durability points were applied.
+   */
+  recover(): number;
   /** Commits pending writes and closes the database; the next open of the same file opens it afresh. */
   close(): void;
 }
@@ -32,7 +39,7 @@ const open = new Map<string, CadreStore>();
 /** File stores' batches, committed if the process exits with one open (`process.exit()` skips the event loop). */
 const commitAtExit = new Set<WriteBatch>();
 process.on('exit', () => {
-  for (const batch of commitAtExit) batch.commit();
+  for (const batch of commitAtExit) batch.close();
 });
 
 /**
@@ -47,7 +54,13 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   // One batch per connection: a step's events and journal rows commit together.
   const batch = WriteBatch.of(db);
   let saver: SqliteSaver | undefined;
-  if (path !== ':memory:') commitAtExit.add(batch);
+  if (path === ':memory:') batch.keepDurable('none');
+  else {
+    // Power-loss durability needs SQLite's own fsync at every durability point: no redo log then.
+    if (options.durability !== 'full') batch.keepDurable({ redoDir: `${path}-redo` });
+    batch.recover();
+    commitAtExit.add(batch);
+  }
   const store: CadreStore = {
     path,
     db,
@@ -58,10 +71,12 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     runs: new RunRegistry(db),
     outcomes: new TaskOutcomeLog(db),
     fences: new RunFences(db),
+    batch,
+    recover: () => batch.recover(),
     close: () => {
       open.delete(path);
       commitAtExit.delete(batch);
-      batch.commit();
+      batch.close();
       if (db.open) db.close();
     },
   };

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { CadreError } from '../../core/index.js';
+import { redoAppliedTable } from './redo-log.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -62,6 +63,8 @@ const schema = [
   'CREATE INDEX IF NOT EXISTS thread_messages_status ON thread_messages (status, thread_id)',
   // The epoch of the lease a run is held under (jobs): writes of a fenced run check it (see WriteBatch).
   'CREATE TABLE IF NOT EXISTS run_fences (run_id TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID',
+  // The last frame of each process's redo log that SQLite holds (see RedoLog).
+  redoAppliedTable,
 ];
 
 /** Columns added after a table first shipped: added in place to databases made before them. */

@@ -3,6 +3,10 @@ import type { RunStatus } from '../../core/index.js';
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
+import type { SqlValue } from './redo-log.js';
+
+/** This machine's name, read once: a run records it with every update (a system call each). */
+const host = hostname();
 
 /** Where a run stands. `running` with a dead process on this host is reported as `interrupted`. */
 export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
@@ -52,35 +56,26 @@ export class RunRegistry {
   }
 
   /**
-   * Records a new run as `running`, claimed by this process. Joins the write batch: `run()` commits it
-   * together with the run's first seq reservation, before it returns.
+   * Records a new run as `running`, claimed by this process. Joins the write batch: `run()` makes it
+   * durable together with the run's first seq reservation, before it returns.
    */
   create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
     const now = Date.now();
-    this.batch.write(
-      () =>
-        this.insert.run(
-          run.id,
-          run.goal,
-          'running',
-          process.pid,
-          hostname(),
-          now,
-          now,
-          run.settings ? JSON.stringify(run.settings) : null,
-        ),
+    this.batch.run(
+      this.insert,
+      [run.id, run.goal, 'running', process.pid, host, now, now, run.settings ? JSON.stringify(run.settings) : null],
       run.id,
     );
   }
 
   /**
    * Updates status and, when given, plan or result; also claims the run for this process. A result
-   * (the run ended or waits for approval) commits at once; the rest rides with the step's batch.
+   * (the run ended or waits for approval) is durable at once; the rest rides with the step's batch.
    */
   update(id: string, patch: { status?: RunState; plan?: unknown; result?: unknown }): void {
     const sets = ['updated_at = ?', 'pid = ?', 'host = ?'];
-    const values: unknown[] = [Date.now(), process.pid, hostname()];
-    const add = (column: string, value: unknown) => {
+    const values: SqlValue[] = [Date.now(), process.pid, host];
+    const add = (column: string, value: SqlValue) => {
       sets.push(`${column} = ?`);
       values.push(value);
     };
@@ -90,8 +85,8 @@ export class RunRegistry {
     const sql = `UPDATE runs SET ${sets.join(', ')} WHERE id = ?`;
     let statement = this.updates.get(sql);
     if (!statement) this.updates.set(sql, (statement = this.db.prepare(sql)));
-    this.batch.write(() => statement.run(...values, id), id);
-    if (patch.result !== undefined) this.batch.commit();
+    this.batch.run(statement, [...values, id], id);
+    if (patch.result !== undefined) this.batch.durable();
   }
 
   /** The run's record; a `running` run whose process on this host is gone reads as `interrupted`. */
@@ -106,9 +101,11 @@ export class RunRegistry {
    * the dead process's id, so of two processes starting at once only one gets each run.
    */
   claimInterrupted(accept: (record: RunRecord) => boolean = () => true): RunRecord[] {
+    // What the dead processes left in their redo logs first: their runs' last steps and states.
+    this.batch.recover();
     const rows = this.db
       .prepare<[string], Row>("SELECT * FROM runs WHERE status = 'running' AND host = ? AND pid IS NOT NULL")
-      .all(hostname());
+      .all(host);
     const claim = this.db.prepare(
       "UPDATE runs SET pid = ?, updated_at = ? WHERE id = ? AND status = 'running' AND pid = ?",
     );
@@ -150,7 +147,7 @@ export class RunRegistry {
 }
 
 function toRecord(row: Row): RunRecord {
-  const dead = row.status === 'running' && row.host === hostname() && row.pid !== null && !alive(row.pid);
+  const dead = row.status === 'running' && row.host === host && row.pid !== null && !alive(row.pid);
   return {
     id: row.id,
     goal: row.goal,

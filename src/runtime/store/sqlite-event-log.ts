@@ -4,8 +4,8 @@ import { WriteBatch } from './write-batch.js';
 
 /**
  * A run's events in SQLite, keyed by (run, seq), so `cadre events <run> --from <seq>` can replay them.
- * Events are batched with the step's other writes; a `model.response` commits the batch before any
- * listener sees it, since resumed runs restore their spend from those events.
+ * Events are batched with the step's other writes; a `model.response` makes the batch durable before
+ * any listener sees it, since resumed runs restore their spend from those events.
  */
 export class SqliteEventLog implements EventLog {
   private readonly insert;
@@ -31,11 +31,8 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(event: CadreEvent): void {
-    this.batch.write(
-      () => this.insert.run(event.runId, event.seq, event.type, event.ts, JSON.stringify(event)),
-      event.runId,
-    );
-    if (event.type === 'model.response') this.batch.commit();
+    this.batch.run(this.insert, [event.runId, event.seq, event.type, event.ts, JSON.stringify(event)], event.runId);
+    if (event.type === 'model.response') this.batch.durable();
   }
 
   read(runId: string, fromSeq = 1): CadreEvent[] {
@@ -46,10 +43,10 @@ export class SqliteEventLog implements EventLog {
     return this.last.get(runId)?.seq ?? 0;
   }
 
-  /** Committed at once: events up to `upTo` may be emitted before their batch commits. */
+  /** Durable at once: events up to `upTo` may be emitted before their batch is. */
   reserve(runId: string, upTo: number): void {
-    this.batch.write(() => this.reserveStatement.run(runId, upTo), runId);
-    this.batch.commit();
+    this.batch.run(this.reserveStatement, [runId, upTo], runId);
+    this.batch.durable();
   }
 
   /** The seq a resumed run's next event takes: after every stored or reserved one. */

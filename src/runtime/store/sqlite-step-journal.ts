@@ -4,7 +4,7 @@ import { WriteBatch } from './write-batch.js';
 
 /**
  * The StepJournal in SQLite. A step joins the connection's write batch; the `model.response` event
- * that follows a model step commits both before the agent acts on the reply, so a crash loses no
+ * that follows a model step makes both durable before the agent acts on the reply, so a crash loses no
  * reply. Steps are stored with secrets redacted (model text, tool arguments and output alike).
  */
 export class SqliteStepJournal implements StepJournal {
@@ -26,7 +26,7 @@ export class SqliteStepJournal implements StepJournal {
 
   append(step: JournalStep): void {
     const body = JSON.stringify(redact(step));
-    this.batch.write(() => this.insert.run(step.runId, step.taskId, step.index, body), step.runId);
+    this.batch.run(this.insert, [step.runId, step.taskId, step.index, body], step.runId);
   }
 
   replay(runId: string, taskId: string): JournalStep[] {

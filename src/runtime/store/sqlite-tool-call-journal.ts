@@ -23,7 +23,7 @@ interface Row {
 }
 
 /**
- * The idempotency journal in SQLite: `begin` commits before the tool runs, `complete` after.
+ * The idempotency journal in SQLite: `begin` is durable before the tool runs, `complete` after.
  * Arguments and outcomes are stored with secrets redacted; a call is matched by its digest.
  */
 export class SqliteToolCallJournal implements ToolCallJournal {
@@ -48,29 +48,22 @@ export class SqliteToolCallJournal implements ToolCallJournal {
   }
 
   begin(call: ToolCallStart): void {
-    // Committed before the tool runs, with whatever the step batched: the durability point of a call.
-    this.batch.write(
-      () =>
-        this.beginStatement.run(
-          call.runId,
-          call.taskId,
-          call.callId,
-          call.tool,
-          JSON.stringify(redact(call.args)),
-          call.digest,
-          Date.now(),
-        ),
+    // Durable before the tool runs, with whatever the step batched: the durability point of a call.
+    this.batch.run(
+      this.beginStatement,
+      [call.runId, call.taskId, call.callId, call.tool, JSON.stringify(redact(call.args)), call.digest, Date.now()],
       call.runId,
     );
-    this.batch.commit();
+    this.batch.durable();
   }
 
   complete(key: ToolCallKey, outcome: ToolCallOutcome): void {
-    this.batch.write(
-      () => this.completeStatement.run(JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId),
+    this.batch.run(
+      this.completeStatement,
+      [JSON.stringify(redact(outcome)), Date.now(), key.runId, key.taskId, key.callId],
       key.runId,
     );
-    this.batch.commit();
+    this.batch.durable();
   }
 
   get(key: ToolCallKey): ToolCallRecord | undefined {

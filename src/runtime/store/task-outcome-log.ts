@@ -41,10 +41,10 @@ export class TaskOutcomeLog {
     );
   }
 
-  /** Records a task's outcome under its first attempt, committed before this returns. */
+  /** Records a task's outcome under its first attempt, durable before this returns. */
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
-    this.batch.write(() => this.insert.run(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)), runId);
-    this.batch.commit();
+    this.batch.run(this.insert, [runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)], runId);
+    this.batch.durable();
   }
 
   /** The outcome recorded for a task's first attempt, if any. */
@@ -56,7 +56,7 @@ export class TaskOutcomeLog {
   /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
   putRevision(runId: string, revision: number, state: RevisionRecord): void {
     // Batched: a revision lost to a crash is made again (the plan step is repeated, nothing else).
-    this.batch.write(() => this.insert.run(runId, revisionKey, revision, JSON.stringify(state)), runId);
+    this.batch.run(this.insert, [runId, revisionKey, revision, JSON.stringify(state)], runId);
   }
 
   /** The latest revision kept by `putRevision`, if any. */

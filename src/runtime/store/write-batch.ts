@@ -1,5 +1,7 @@
+import type Database from 'better-sqlite3';
 import { CadreError } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
+import { markAppliedSql, recoverRedoLogs, RedoLog, type LoggedWrite, type SqlValue } from './redo-log.js';
 
 const batches = new WeakMap<SqliteDatabase, WriteBatch>();
 
@@ -10,11 +12,17 @@ interface Fence {
   lost?: CadreError;
 }
 
+/** Past this many frames in one transaction SQLite commits, so a dead process's log stays short. */
+const framesPerCommit = 100;
+
 /**
- * Groups the store's small writes (events, journal steps) into one transaction, so a step costs one
- * commit instead of one per row. What must survive a kill -9 at once commits at a durability point
- * (`commit()`: a model reply journaled, a tool call with effects about to run, a task's outcome);
- * everything else commits with it, or at the latest when the event loop next turns.
+ * Groups the store's small writes (events, journal steps) into one transaction, committed when the
+ * event loop next turns. What must survive a kill -9 at once is made durable at a durability point
+ * (`durable()`: a model reply journaled, a tool call with effects about to run, a task's outcome):
+ * with a redo log (file databases, the default durability) the writes logged since the last point
+ * are appended to it in one `write()`; otherwise, or when the transaction holds writes the log did
+ * not see (made by another part of cadre on this connection), SQLite commits. `commit()` commits
+ * at once, for writes other processes must see now (a lease's fence, a claim).
  *
  * It is also where leases are fenced: a run a worker holds under a lease ({@link WriteBatch.fence})
  * writes only while `run_fences` still holds that lease's epoch. The check is made once per run and
@@ -28,9 +36,17 @@ export class WriteBatch {
   /** Fenced runs checked in the open transaction. */
   private readonly checked = new Set<string>();
   private readonly fenceOf;
+  /** How durability points are kept: a redo log, a commit each, or nothing (an in-memory database). */
+  private mode: 'commit' | 'none' | { log: RedoLog; dir: string; markApplied: Database.Statement } = 'commit';
+  /** Logged writes since the last durability point, and row changes the log accounts for. */
+  private pending: LoggedWrite[] = [];
+  private expectedChanges = 0;
+  private framesInTransaction = 0;
+  private readonly totalChanges;
 
   private constructor(private readonly db: SqliteDatabase) {
     this.fenceOf = db.prepare<[string], { epoch: number }>('SELECT epoch FROM run_fences WHERE run_id = ?');
+    this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
   }
 
   /**
@@ -47,21 +63,16 @@ export class WriteBatch {
    * Runs `write` inside the batch's transaction, opening one when none is. `runId` names the run the
    * write belongs to: a fenced run's write is refused with `lease_lost` once its lease has moved on.
    */
-  write(write: () => void, runId?: string): void {
+  write<T>(write: () => T, runId?: string): T {
     // Someone else's transaction (better-sqlite3's `transaction()`) is open: the write joins it.
     if (!this.open && this.db.inTransaction) {
       if (runId !== undefined) this.checkFence(runId, false);
       return write();
     }
-    if (!this.open) {
-      this.db.exec('BEGIN IMMEDIATE');
-      this.open = true;
-      this.checked.clear();
-      this.timer = setImmediate(() => this.commit());
-    }
+    if (!this.open) this.begin();
     try {
       if (runId !== undefined) this.checkFence(runId, true);
-      write();
+      return write();
     } catch (error) {
       // A failed statement leaves the transaction usable; what was batched before it still commits.
       this.commit();
@@ -69,12 +80,79 @@ export class WriteBatch {
     }
   }
 
-  /** Commits what is batched; a no-op when nothing is. */
+  /**
+   * Runs a prepared write in the batch, like {@link write}, and keeps it for the redo log, so the
+   * next durability point makes it durable without a commit. Its parameters must be JSON values.
+   */
+  run(statement: Database.Statement, params: SqlValue[], runId?: string): Database.RunResult {
+    const joined = !this.open && this.db.inTransaction;
+    const result = this.write(() => statement.run(...params), runId);
+    if (!joined && this.mode !== 'commit') {
+      if (typeof this.mode === 'object') this.pending.push([statement.source, ...params]);
+      this.expectedChanges += result.changes;
+    }
+    return result;
+  }
+
+  /**
+   * A durability point: what is batched survives a kill -9 once this returns. With a redo log the
+   * logged writes are appended to it; SQLite commits when the transaction holds a write the log has
+   * not seen, or has grown long.
+   */
+  durable(): void {
+    if (!this.open || this.mode === 'none') return;
+    if (this.mode === 'commit' || this.totalChanges.get() !== this.expectedChanges) return this.commit();
+    if (this.pending.length === 0) return;
+    this.mode.log.append(this.pending);
+    this.pending = [];
+    if (++this.framesInTransaction >= framesPerCommit) this.commit();
+  }
+
+  /** Commits what is batched, at once; a no-op when nothing is. */
   commit(): void {
     if (!this.open) return;
     clearImmediate(this.timer);
     this.open = false;
-    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+    const framed = typeof this.mode === 'object' && this.framesInTransaction > 0 ? this.mode : undefined;
+    this.pending = [];
+    this.framesInTransaction = 0;
+    if (!this.db.open || !this.db.inTransaction) return;
+    // SQLite now holds every appended frame: recorded in the same transaction, so recovery skips them.
+    if (framed) framed.markApplied.run(framed.log.id, framed.log.frame, Date.now());
+    this.db.exec('COMMIT');
+    framed?.log.committed();
+  }
+
+  /**
+   * Durability points append to a redo log in `dir` (a file database with normal durability), or
+   * are skipped (`none`: an in-memory database, which nothing outlives); the default commits.
+   */
+  keepDurable(how: { redoDir: string } | 'none'): void {
+    this.mode =
+      how === 'none'
+        ? 'none'
+        : { log: new RedoLog(how.redoDir), dir: how.redoDir, markApplied: this.db.prepare(markAppliedSql) };
+  }
+
+  /** Applies what dead processes left in their redo logs (see {@link recoverRedoLogs}); returns the frames applied. */
+  recover(): number {
+    if (typeof this.mode !== 'object') return 0;
+    this.commit();
+    return recoverRedoLogs(this.db, this.mode.dir);
+  }
+
+  /** Commits, and removes this connection's redo log: before the database closes. */
+  close(): void {
+    this.commit();
+    if (typeof this.mode === 'object') this.mode.log.close();
+  }
+
+  private begin(): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    this.open = true;
+    this.checked.clear();
+    if (this.mode !== 'commit') this.expectedChanges = this.totalChanges.get()!;
+    this.timer = setImmediate(() => this.commit());
   }
 
   /**
@@ -96,6 +174,8 @@ export class WriteBatch {
    * recorded, so an older lease can never take it back. Committed at once.
    */
   takeFence(runId: string, epoch: number): boolean {
+    // A dead worker's last writes to the run come first: they were made under the lease it held.
+    this.recover();
     let taken = false;
     this.write(() => {
       taken =

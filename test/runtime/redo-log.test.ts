@@ -1,0 +1,81 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { openCadreStore } from '../../src/runtime/store/index.js';
+
+const insertEvent = 'INSERT OR REPLACE INTO events (run_id, seq, type, ts, body) VALUES (?, ?, ?, ?, ?)';
+
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
+
+/** A redo log as a process `pid` would have left it: header, the insert's SQL, then `frames` as given. */
+function leaveLog(dbPath: string, pid: number, name: string, body: string[]): string {
+  const dir = `${dbPath}-redo`;
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${pid}-${name}.log`);
+  const lines = [JSON.stringify(['cadre-redo', 1, pid, null]), JSON.stringify(['sql', 0, insertEvent]), ...body];
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+const frame = (n: number, seq: number) =>
+  JSON.stringify([n, [[0, 'run_r', seq, 'run.started', 1, JSON.stringify({ type: 'run.started', seq })]]]);
+
+const seqs = (dbPath: string) => {
+  const store = openCadreStore({ path: dbPath });
+  try {
+    return store.events.read('run_r').map((e) => e.seq);
+  } finally {
+    store.close();
+  }
+};
+
+describe('redo log recovery', () => {
+  it("applies a dead process's frames once, stops at a line cut short by the kill, and removes the log", () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    openCadreStore({ path: dbPath }).close();
+    const log = leaveLog(dbPath, deadPid(), 'a', [frame(1, 1), frame(2, 2), frame(3, 3).slice(0, 20)]);
+    expect(seqs(dbPath)).toEqual([1, 2]);
+    expect(existsSync(log)).toBe(false);
+    // Opened again: nothing applied twice.
+    expect(seqs(dbPath)).toEqual([1, 2]);
+  });
+
+  it('skips the frames a commit of the dead process already recorded as held by SQLite', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    const store = openCadreStore({ path: dbPath });
+    const pid = deadPid();
+    // Its commit held frame 1 (the event was deleted since, so a re-apply would show).
+    store.db.prepare('INSERT INTO redo_applied (log, frame, at) VALUES (?, 1, ?)').run(`${pid}-b`, Date.now());
+    store.close();
+    leaveLog(dbPath, pid, 'b', [frame(1, 1), frame(2, 2)]);
+    expect(seqs(dbPath)).toEqual([2]);
+  });
+
+  it('leaves the log of a live process to its writer', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    openCadreStore({ path: dbPath }).close();
+    const log = leaveLog(dbPath, process.pid, 'c', [frame(1, 1)]);
+    expect(seqs(dbPath)).toEqual([]);
+    expect(existsSync(log)).toBe(true);
+  });
+
+  it('makes a durability point with one append and no commit, and removes its log when the store closes', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    const store = openCadreStore({ path: dbPath });
+    store.events.reserve('run_r', 5);
+    // Durable, yet not committed: another connection does not see it before the event loop turns.
+    const peek = new Database(dbPath, { readonly: true });
+    expect(peek.prepare('SELECT count(*) AS n FROM event_seq').get()).toEqual({ n: 0 });
+    const dir = `${dbPath}-redo`;
+    expect(readdirSync(dir)).toEqual([expect.stringMatching(/^\d+-[0-9a-f]+\.log$/)]);
+    store.close();
+    expect(peek.prepare('SELECT count(*) AS n FROM event_seq').get()).toEqual({ n: 1 });
+    expect(readdirSync(dir)).toEqual([]);
+    peek.close();
+  });
+});
