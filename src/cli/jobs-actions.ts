@@ -14,8 +14,8 @@ import {
   createWorker,
   enqueue,
   openJobQueue,
-  openScheduleStore,
   schedule,
+  schedulesOf,
   type Schedule,
   type WorkerEvent,
 } from '../jobs/index.js';
@@ -206,9 +206,10 @@ export async function pauseQueue(verb: 'pause' | 'resume', name: string, flags: 
   return 0;
 }
 
-/** `cadre jobs schedules`. */
-export function listSchedules(flags: CommonFlags): Promise<number> {
-  const schedules = openScheduleStore(configOf(flags)).list();
+/** `cadre jobs schedules`: BullMQ's when the queue is BullMQ, else the embedded ones. */
+export async function listSchedules(flags: CommonFlags): Promise<number> {
+  const config = configOf(flags);
+  const schedules = await withQueue(config, async (queue) => schedulesOf(queue, config).list());
   if (flags.json) print(schedules);
   else if (schedules.length === 0) process.stdout.write('no schedules\n');
   else
@@ -216,15 +217,16 @@ export function listSchedules(flags: CommonFlags): Promise<number> {
       process.stdout.write(
         `${s.id}  ${s.paused ? pc.yellow('paused') : 'active'}  ${describeTiming(s)}  next ${when(s.nextAt)} UTC  ${nameOf(s.job)}: ${s.job.goal}\n`,
       );
-  return Promise.resolve(0);
+  return 0;
 }
 
 /** `cadre jobs unschedule <id>`. */
-export function removeSchedule(id: string, flags: CommonFlags): Promise<number> {
-  openScheduleStore(configOf(flags)).remove(id);
+export async function removeSchedule(id: string, flags: CommonFlags): Promise<number> {
+  const config = configOf(flags);
+  await withQueue(config, async (queue) => schedulesOf(queue, config).remove(id));
   if (flags.json) print({ id, removed: true });
   else process.stdout.write(`removed ${id}\n`);
-  return Promise.resolve(0);
+  return 0;
 }
 
 const describeTiming = (s: Schedule) =>

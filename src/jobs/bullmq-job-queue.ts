@@ -32,6 +32,7 @@ import {
   type Fields,
   type SideRecord,
 } from './bullmq-job-record.js';
+import { createBullmqSchedules, cronRepeatStrategy, type BullmqScheduleStore } from './bullmq-schedules.js';
 import type { WebhookOutbox } from './webhook-outbox.js';
 
 /** How {@link createBullmqJobQueue} reaches Redis and names its keys. */
@@ -70,6 +71,15 @@ export interface BullmqJobQueueOptions {
 export interface BullmqJobQueue extends JobQueue {
   /** The outbox its settles write webhook messages to, if it was given one. */
   readonly outbox?: WebhookOutbox;
+  /**
+   * The schedules on this queue, as BullMQ job schedulers: every process on the same Redis (and
+   * prefix) sees them, and each fire instant is one job, whichever worker leases it.
+   */
+  readonly schedules: BullmqScheduleStore;
+  /** Queued jobs by queue, as `counts().queued` reckons them (for `/metrics`). */
+  depths(): Promise<Record<string, number>>;
+  /** When each worker holding a job last renewed one of its leases, in ms (for `/metrics`). */
+  leaseRenewals(): Promise<{ worker: string; renewed: number }[]>;
   /** Closes BullMQ's queues and workers and the Redis connection; jobs and leases stay where they are. */
   close(): Promise<void>;
 }
@@ -127,6 +137,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         );
   const k = bullmqKeys(prefix);
   const queues = new Map<string, Queue<Fields>>();
+  // Schedules' crons fire where croner puts them, on the queue (which plans the first fire) and on the
+  // worker (which plans each next one as it hands a fire out).
+  const settings = { repeatStrategy: cronRepeatStrategy };
   const workers = new Map<string, Worker<Fields>>();
   const queueFor = (name: string) => {
     let queue = queues.get(name);
@@ -136,10 +149,10 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         (queue = options.postgres
           ? (new Queue(
               name,
-              { connection: options.postgres, prefix },
+              { connection: options.postgres, prefix, settings },
               createPostgresBackend,
             ) as unknown as Queue<Fields>)
-          : new Queue<Fields>(name, { connection: redis, prefix })),
+          : new Queue<Fields>(name, { connection: redis, prefix, settings })),
       );
     return queue;
   };
@@ -147,8 +160,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
   const workerFor = (name: string) => {
     let worker = workers.get(name);
     if (!worker) {
-      const settings = {
+      const workerSettings = {
         prefix,
+        settings,
         autorun: false,
         skipLockRenewal: true,
         stalledInterval: options.stalledIntervalMs ?? 5000,
@@ -160,10 +174,10 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         ? (new Worker(
             name,
             null,
-            { ...settings, connection: options.postgres },
+            { ...workerSettings, connection: options.postgres },
             createPostgresBackend,
           ) as unknown as Worker<Fields>)
-        : new Worker<Fields>(name, null, { ...settings, connection: redis });
+        : new Worker<Fields>(name, null, { ...workerSettings, connection: redis });
       workers.set(name, worker);
       void worker.startStalledCheckTimer();
     }
@@ -271,12 +285,23 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     return ids.length - stale.length;
   };
 
+  const fires = createBullmqSchedules({
+    redis,
+    keys: k,
+    queueFor,
+    underLeaseLock,
+    get,
+    enqueue: (input, now) => queue.enqueue(input, now),
+    hasOutbox: outbox !== undefined,
+  });
+
   /**
-   * Decides what to do with a job BullMQ just made active: cancelled, parked behind its team's limit,
-   * dead after losing its last lease, or leased (epoch + 1).
+   * Decides what to do with a job BullMQ just made active: a schedule's fire adopted or dropped,
+   * cancelled, parked behind its team's limit, dead after losing its last lease, or leased (epoch + 1).
    */
   const take = async (bull: BullJob<Fields>, token: string, request: LeaseRequest, now: number) => {
     const id = bull.id!;
+    if (bull.repeatJobKey && !(await fires.adopt(bull, token, now))) return undefined;
     const record = (await redis.hgetall(k.job(id))) as SideRecord;
     const fields = bull.data;
     const owner = ownerOf(fields);
@@ -347,6 +372,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
 
   const queue: BullmqJobQueue = {
     ...(outbox ? { outbox } : {}),
+    schedules: fires.store,
 
     async enqueue(input: JobInput, now = Date.now()) {
       const checked = checkJobInput(input, now);
@@ -410,6 +436,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         await unpark(request);
         const paused = new Set(await redis.smembers(k.paused));
         let names = (request.queues ?? (await redis.smembers(k.queues))).filter((name) => !paused.has(name));
+        if (names.length > 1) await fires.promoteFires(names);
         for (let name = await firstQueue(names); name !== undefined; name = await firstQueue(names)) {
           const token = `${request.worker}:${randomUUID()}`;
           const worker = workerFor(name);
@@ -581,7 +608,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const counts = Object.fromEntries(jobStates.map((state) => [state, 0])) as Record<JobState, number>;
       for (const name of await redis.smembers(k.queues)) {
         const bull = await queueFor(name).getJobCounts(...countTypes, 'active', 'completed', 'failed');
-        counts.queued += countTypes.reduce((sum, type) => sum + (bull[type] ?? 0), 0);
+        // A schedule's next fire waits in BullMQ's delayed set; it is no job until it comes due.
+        counts.queued +=
+          countTypes.reduce((sum, type) => sum + (bull[type] ?? 0), 0) - (await fires.pendingFires(name));
         counts.running += bull.active ?? 0;
         counts.completed += bull.completed ?? 0;
         counts.dead += bull.failed ?? 0;
@@ -593,6 +622,32 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       return counts;
     },
 
+    async depths() {
+      const depths: Record<string, number> = {};
+      for (const name of await redis.smembers(k.queues)) {
+        const bull = await queueFor(name).getJobCounts(...countTypes);
+        depths[name] = countTypes.reduce((sum, type) => sum + (bull[type] ?? 0), 0) - (await fires.pendingFires(name));
+      }
+      // Less the jobs held back as waiting or cancelled, each in its own queue.
+      const held = [...(await redis.smembers(k.held('waiting'))), ...(await redis.smembers(k.held('cancelled')))];
+      const names = held.length ? await redis.pipeline(held.map((id) => ['hget', k.job(id), 'queue'])).exec() : [];
+      for (const [, name] of names ?? []) if (typeof name === 'string' && name in depths) depths[name]!--;
+      return depths;
+    },
+
+    async leaseRenewals() {
+      const ids = await redis.zrange(k.leases, 0, -1);
+      const rows = ids.length
+        ? await redis.pipeline(ids.map((id) => ['hmget', k.job(id), 'worker', 'updatedAt'])).exec()
+        : [];
+      const renewed = new Map<string, number>();
+      for (const [, row] of rows ?? []) {
+        const [worker, updatedAt] = row as [string | null, string | null];
+        if (worker && updatedAt) renewed.set(worker, Math.max(renewed.get(worker) ?? 0, Number(updatedAt)));
+      }
+      return [...renewed].map(([worker, at]) => ({ worker, renewed: at }));
+    },
+
     async close() {
       await Promise.all([...workers.values()].map((worker) => worker.close()));
       await Promise.all([...queues.values()].map((queue) => queue.close()));
@@ -601,13 +656,15 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       else redis.disconnect();
     },
   };
-  const methods = queue as unknown as Record<string, unknown>;
-  for (const [name, method] of Object.entries(methods))
-    if (typeof method === 'function' && name !== 'close')
-      methods[name] = (...args: unknown[]) =>
-        (method as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
-          throw unreachable(error);
-        });
+  for (const target of [queue, fires.store]) {
+    const methods = target as unknown as Record<string, unknown>;
+    for (const [name, method] of Object.entries(methods))
+      if (typeof method === 'function' && name !== 'close')
+        methods[name] = (...args: unknown[]) =>
+          (method as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+            throw unreachable(error);
+          });
+  }
   return queue;
 }
 

@@ -78,6 +78,12 @@ export function bullmqKeys(prefix: string) {
     parkedOwners: `${ns}:parked-owners`,
     held: (kind: 'waiting' | 'cancelled') => `${ns}:held:${kind}`,
     lock: `${ns}:lease-lock`,
+    /** A schedule's record: its body and what BullMQ's job scheduler has no field for. */
+    schedule: (id: string) => `${ns}:schedule:${id}`,
+    /** Every schedule's id, by creation time. */
+    schedules: `${ns}:schedules`,
+    /** Queues that have had a schedule: the only ones whose delayed jobs can come due by themselves. */
+    scheduledQueues: `${ns}:scheduled-queues`,
   };
 }
 

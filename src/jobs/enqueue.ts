@@ -8,7 +8,8 @@ import {
   type JobQueue,
 } from '../core/index.js';
 import { hasEntry, loadApp, type CadreApp } from '../app/index.js';
-import { openJobQueue, openScheduleStore } from './open-job-queue.js';
+import type { BullmqScheduleStore } from './bullmq-schedules.js';
+import { openJobQueue, schedulesOf } from './open-job-queue.js';
 import type { Schedule, ScheduleInput, ScheduleStore } from './schedules.js';
 
 /** Where {@link enqueue} puts a job, and the registry its team is checked against. */
@@ -18,8 +19,8 @@ export interface EnqueueOptions {
   app?: CadreApp;
   /** Default: the queue the config names (`openJobQueue`), opened and closed for this call. */
   queue?: JobQueue;
-  /** For {@link schedule}: default the schedules in the configured database. */
-  schedules?: ScheduleStore;
+  /** For {@link schedule}: default the schedules of the queue (`schedulesOf`): BullMQ's on BullMQ, else the embedded ones. */
+  schedules?: ScheduleStore | BullmqScheduleStore;
 }
 
 /**
@@ -66,13 +67,23 @@ function checkWebhook(url: unknown, config: CadreConfig): void {
 }
 
 /**
- * Adds a recurring job (cron in a time zone, or an interval). Throws `team_not_found` for a name the
- * registry lacks and `input_invalid` for a bad cron, zone, interval or job field; nothing is stored then.
+ * Adds a recurring job (cron in a time zone, or an interval). On BullMQ it is a BullMQ job scheduler,
+ * which every machine on the same Redis sees and fires once per instant; else it is in the configured
+ * database. Throws `team_not_found` for a name the registry lacks and `input_invalid` for a bad cron,
+ * zone, interval or job field; nothing is stored then.
  */
 export async function schedule(input: ScheduleInput, options: EnqueueOptions = {}): Promise<Schedule> {
   await checkRegistered(input?.job ?? {}, options.app);
-  checkWebhook(input?.job?.webhook, loadConfig(options.config));
-  return (options.schedules ?? openScheduleStore(options.config)).add(input);
+  const config = loadConfig(options.config);
+  checkWebhook(input?.job?.webhook, config);
+  if (options.schedules) return options.schedules.add(input);
+  if (options.queue) return schedulesOf(options.queue, config).add(input);
+  const queue = openJobQueue(config);
+  try {
+    return await schedulesOf(queue, config).add(input);
+  } finally {
+    await queue.close();
+  }
 }
 
 async function checkRegistered(input: Partial<JobInput>, registry: CadreApp | undefined): Promise<void> {

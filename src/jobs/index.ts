@@ -8,7 +8,8 @@
 export { enqueue, schedule, type EnqueueOptions } from './enqueue.js';
 export { ScheduleStore, type Schedule, type ScheduleInput, type ScheduledJob } from './schedules.js';
 export { createWorker, type Worker, type WorkerEvent, type WorkerOptions } from './worker.js';
-export { openJobQueue, openScheduleStore } from './open-job-queue.js';
+export { openJobQueue, openScheduleStore, schedulesOf } from './open-job-queue.js';
+export type { BullmqScheduleStore } from './bullmq-schedules.js';
 export { WebhookOutbox, type WebhookEvent, type WebhookMessage } from './webhook-outbox.js';
 export { signWebhook } from './webhook-sender.js';
 export { SqliteJobQueue } from './sqlite-job-queue.js';

@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
-import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput } from '../core/index.js';
+import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput, type JobQueue } from '../core/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
 import { createBullmqJobQueue, type BullmqJobQueue } from './bullmq-job-queue.js';
+import type { BullmqScheduleStore } from './bullmq-schedules.js';
 import { ScheduleStore } from './schedules.js';
 import { SqliteJobQueue } from './sqlite-job-queue.js';
 
@@ -41,10 +42,23 @@ export function openJobQueue(config: CadreConfigInput = {}): SqliteJobQueue | Bu
   return createBullmqJobQueue({ connection: loaded.redisUrl, prefix: loaded.jobQueuePrefix, outbox: embedded.outbox });
 }
 
-/** The schedules in the configured database, one store per connection (with either queue). */
+/**
+ * The embedded schedules: those in the configured database, one store per connection. Whatever the
+ * queue, the workers of this database fire them; on BullMQ, {@link schedulesOf} gives the schedules
+ * every machine on the Redis shares.
+ */
 export function openScheduleStore(config: CadreConfigInput = {}): ScheduleStore {
   const { db } = openConfiguredStore(loadConfig(config));
   let store = schedules.get(db);
   if (!store) schedules.set(db, (store = new ScheduleStore(db)));
   return store;
+}
+
+/**
+ * The schedules that go with a queue: a BullMQ queue's own (BullMQ job schedulers in its Redis, seen
+ * and fired once per instant by every machine on it), else the embedded ones of the config's database.
+ */
+export function schedulesOf(queue: JobQueue, config: CadreConfigInput = {}): ScheduleStore | BullmqScheduleStore {
+  const schedules = (queue as Partial<BullmqJobQueue>).schedules;
+  return schedules ?? openScheduleStore(config);
 }

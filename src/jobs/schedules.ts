@@ -75,17 +75,9 @@ export class ScheduleStore {
 
   /** Adds a schedule after checking its timing and job; `input_invalid` naming the field otherwise. */
   add(input: ScheduleInput, now = Date.now()): Schedule {
-    if (typeof input !== 'object' || input === null) throw new CadreError('input_invalid', 'A schedule is an object');
-    const timing = checkScheduleTiming({ ...input.timing, startAt: input.timing?.startAt ?? now });
-    const job = checkJobInput(input.job, now) as ScheduledJob;
-    for (const field of ['runAt', 'dedupeKey', 'scheduleId'] as const)
-      if ((job as JobInput)[field] !== undefined)
-        throw new CadreError('input_invalid', `A scheduled job has no "${field}": the schedule sets it`, {
-          details: { field: `job.${field}` },
-        });
-    const nextAt = nextFireAfter(timing, now - 1);
+    const body = checkScheduleInput(input, now);
+    const nextAt = nextFireAfter(body.timing, now - 1);
     const id = createId('sched');
-    const body = { timing, job, overlap: input.overlap ?? false };
     this.statements.insert.run(id, JSON.stringify(body), nextAt ?? null, now);
     return this.get(id)!;
   }
@@ -157,7 +149,24 @@ export class ScheduleStore {
   }
 }
 
-async function stillGoing(queue: JobQueue, jobId: string | undefined): Promise<boolean> {
+/**
+ * Checks a schedule from untrusted input: its timing (`startAt` defaults to `now`) and its job, which
+ * has no run-at, dedupe key or schedule of its own. Throws `input_invalid` naming the field.
+ */
+export function checkScheduleInput(input: ScheduleInput, now: number): Pick<Schedule, 'timing' | 'job' | 'overlap'> {
+  if (typeof input !== 'object' || input === null) throw new CadreError('input_invalid', 'A schedule is an object');
+  const timing = checkScheduleTiming({ ...input.timing, startAt: input.timing?.startAt ?? now });
+  const job = checkJobInput(input.job, now) as ScheduledJob;
+  for (const field of ['runAt', 'dedupeKey', 'scheduleId'] as const)
+    if ((job as JobInput)[field] !== undefined)
+      throw new CadreError('input_invalid', `A scheduled job has no "${field}": the schedule sets it`, {
+        details: { field: `job.${field}` },
+      });
+  return { timing, job, overlap: input.overlap ?? false };
+}
+
+/** True while a schedule's previous job is still queued, running or waiting (what `overlap: false` waits out). */
+export async function stillGoing(queue: Pick<JobQueue, 'get'>, jobId: string | undefined): Promise<boolean> {
   if (!jobId) return false;
   const job = await queue.get(jobId);
   return job !== undefined && (job.state === 'queued' || job.state === 'running' || job.state === 'waiting');

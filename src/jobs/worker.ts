@@ -51,7 +51,11 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Default: host, pid and a random suffix. */
   id?: string;
-  /** Fire due schedules (any number of workers may: each instant is queued once); default true. */
+  /**
+   * Fire due schedules of the embedded store (any number of workers may: each instant is queued
+   * once); default true. Schedules on BullMQ need no firing: each fire comes due as a BullMQ job and
+   * any worker's lease takes it.
+   */
   schedules?: boolean;
   logger?: Logger;
   /** Called as jobs start, settle or are lost (the CLI shows progress with it). */

@@ -17,7 +17,7 @@ import { createOpenAIApp } from './openai-routes.js';
 import { createJobsApp } from './jobs-routes.js';
 import { bodyLimit } from './body-limit.js';
 import { createMetrics } from './metrics.js';
-import { createWorker, openJobQueue, openScheduleStore, type Worker } from '../../jobs/index.js';
+import { createWorker, openJobQueue, schedulesOf, type Worker } from '../../jobs/index.js';
 import { loadHttpServerOptions, type HttpServerOptions, type HttpServerOptionsInput } from './server-options.js';
 
 /** What the HTTP API serves: the app registry, where runs are stored, and the server's settings. */
@@ -147,7 +147,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   );
   // The queue the config names (BullMQ when `redisUrl` is set); closed by `shutdown`.
   const queue = openJobQueue(config);
-  const schedules = openScheduleStore(config);
+  const schedules = schedulesOf(queue, config);
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);
   app.route('/', createJobsApp({ app: options.app, config, queue, schedules, invalid }));
   // Prometheus scrapes with an admin key (`authorization` / `bearer_token` in its scrape config).

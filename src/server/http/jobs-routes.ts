@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { CadreError, type CadreConfigInput, type JobQueue } from '../../core/index.js';
 import type { CadreApp } from '../../app/index.js';
-import { enqueue, schedule, type ScheduleStore } from '../../jobs/index.js';
+import { enqueue, schedule, type BullmqScheduleStore, type ScheduleStore } from '../../jobs/index.js';
 import type { ApiEnv } from './api-key-auth.js';
 import { ErrorSchema, errorResponse } from './http-errors.js';
 import { errorResponses, jsonContent } from './openapi-parts.js';
@@ -25,7 +25,8 @@ export interface JobsAppOptions {
   /** The server's config: which webhook hosts a job may name, and the secret that signs them. */
   config: CadreConfigInput;
   queue: JobQueue;
-  schedules: ScheduleStore;
+  /** The queue's schedules: BullMQ's job schedulers on BullMQ, else the embedded ones (see `schedulesOf`). */
+  schedules: ScheduleStore | BullmqScheduleStore;
   invalid: (issues: z.ZodError, c: Context) => Response;
 }
 
@@ -144,9 +145,9 @@ export function createJobsApp(options: JobsAppOptions): OpenAPIHono<ApiEnv> {
     );
     return c.json(added, 201);
   });
-  app.openapi(listSchedulesRoute, (c) => c.json({ schedules: schedules.list() }, 200));
-  app.openapi(removeScheduleRoute, (c) => {
-    schedules.remove(c.req.valid('param').id);
+  app.openapi(listSchedulesRoute, async (c) => c.json({ schedules: await schedules.list() }, 200));
+  app.openapi(removeScheduleRoute, async (c) => {
+    await schedules.remove(c.req.valid('param').id);
     return c.body(null, 204);
   });
   return app;

@@ -5,12 +5,21 @@ import type { SqliteDatabase } from '../../runtime/store/index.js';
 /** The team (or `agent:<name>`) a run was started by, in SQL over the runs table. */
 const teamOf = `COALESCE(json_extract(r.settings, '$.app.team'), 'agent:' || json_extract(r.settings, '$.app.agent'), '')`;
 
+/** What a queue that keeps its jobs outside the store (BullMQ) reports itself; the store knows nothing of them. */
+export interface QueueReadings {
+  /** Queued jobs by queue. */
+  depths(): Promise<Record<string, number>>;
+  /** When each worker holding a job last renewed one of its leases, in ms. */
+  leaseRenewals(): Promise<{ worker: string; renewed: number }[]>;
+}
+
 /**
- * Prometheus metrics of the service, read from the store when scraped, so they cover every process
- * that shares it (workers elsewhere included): jobs by state, queue depth, runs by status, run time,
- * tokens and cost by team and model, and how long ago each worker holding a job renewed its lease.
+ * Prometheus metrics of the service, read when scraped from where the jobs and runs are kept, so they
+ * cover every process that shares them (workers elsewhere included): jobs by state, queue depth, runs
+ * by status, run time, tokens and cost by team and model, and how long ago each worker holding a job
+ * renewed its lease. Jobs come from the queue when it reports them (BullMQ: from Redis), else from the store.
  */
-export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue }): Registry {
+export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue & Partial<QueueReadings> }): Registry {
   const { db, queue } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cadre_process_' });
@@ -47,8 +56,11 @@ export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue }):
   gauge('cadre_jobs', 'Jobs by state.', ['state'], async (g) => {
     for (const [state, n] of Object.entries(await queue.counts())) g.set({ state }, n);
   });
-  gauge('cadre_queue_depth', 'Queued jobs by queue.', ['queue'], (g) => {
-    for (const { queue: name, n } of statements.depth.all()) g.set({ queue: name }, n);
+  gauge('cadre_queue_depth', 'Queued jobs by queue.', ['queue'], async (g) => {
+    const depths = queue.depths
+      ? Object.entries(await queue.depths())
+      : statements.depth.all().map((r) => [r.queue, r.n]);
+    for (const [name, n] of depths as [string, number][]) g.set({ queue: name }, n);
   });
   gauge('cadre_runs', 'Runs by status.', ['status'], (g) => {
     for (const { status, n } of statements.runs.all()) g.set({ status }, n);
@@ -87,9 +99,10 @@ export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue }):
     'cadre_worker_lease_age_seconds',
     'Seconds since each worker holding a job last renewed a lease.',
     ['worker'],
-    (g) => {
+    async (g) => {
+      const leases = queue.leaseRenewals ? await queue.leaseRenewals() : statements.leases.all();
       const now = Date.now();
-      for (const { worker, renewed } of statements.leases.all()) g.set({ worker }, (now - renewed) / 1000);
+      for (const { worker, renewed } of leases) g.set({ worker }, (now - renewed) / 1000);
     },
   );
   return registry;

@@ -27,7 +27,7 @@ afterAll(() => receiver.close());
 const prefix = `cadre-test-${randomUUID().slice(0, 8)}`;
 const queues: { name: string; enabled: boolean; config: CadreConfigInput }[] = [
   { name: 'the embedded queue', enabled: true, config: { jobQueue: 'sqlite' } },
-  { name: 'BullMQ', enabled: Boolean(url), config: { redisUrl: url, jobQueuePrefix: prefix } },
+  { name: 'BullMQ', enabled: Boolean(url), config: { jobQueue: 'bullmq', redisUrl: url, jobQueuePrefix: prefix } },
 ];
 
 for (const { name, enabled, config } of queues) {
