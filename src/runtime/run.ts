@@ -8,10 +8,13 @@ import { pendingApproval, type Execution } from './execution.js';
 import { toolApprovalAnswer } from './tool-approval-answer.js';
 import { checkToolConfig } from './check-tool-config.js';
 import { checkRunOptions } from './check-run-options.js';
+import type * as ExecuteRun from './execute-run.js';
 
 // This module checks options and stores the run record at once; the framework that carries a run
-// out (agents, models, LangGraph) loads with the first run, so `import 'cadre'` stays light.
-const executing = () => import('./execute-run.js');
+// out (agents, models, LangGraph) loads with the first run, so `import 'cadre'` stays light. The
+// promise is kept: a dynamic import of a loaded module still costs a trip through the module loader.
+let loading: Promise<typeof ExecuteRun> | undefined;
+const executing = () => (loading ??= import('./execute-run.js'));
 
 /**
  * Starts a run: plans the goal (or gives it to one agent), carries out the plan, and streams
