@@ -100,7 +100,12 @@ export class WriteBatch {
    * not seen, or has grown long.
    */
   durable(): void {
-    if (!this.open || this.mode === 'none') return;
+    if (!this.open) return;
+    // Nothing outlives an in-memory database; its transaction is only kept from growing without end.
+    if (this.mode === 'none') {
+      if (++this.framesInTransaction >= framesPerCommit) this.commit();
+      return;
+    }
     if (this.mode === 'commit' || this.totalChanges.get() !== this.expectedChanges) return this.commit();
     if (this.pending.length === 0) return;
     this.mode.log.append(this.pending);
