@@ -13,6 +13,7 @@ import type { Tool } from '../../tools/define-tool.js';
 import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
 import type { SamplingContext } from './mcp-sampling.js';
 import type { CadreStore } from './store/index.js';
+import { WriteBatch } from './store/write-batch.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
 export interface RunTools {
@@ -26,7 +27,8 @@ const auditLogs = new WeakMap<CadreStore, AuditLog>();
 const auditLogOf = (store: CadreStore): AuditLog => {
   let log = auditLogs.get(store);
   if (!log) {
-    const batch = store.batch;
+    // The call's audit row joins the step's batch, durable with it (see WriteBatch).
+    const batch = WriteBatch.of(store.db);
     auditLogs.set(store, (log = new AuditLog(store.db, Date.now, (statement, params) => batch.run(statement, params))));
   }
   return log;

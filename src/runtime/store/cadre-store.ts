@@ -23,8 +23,6 @@ export interface CadreStore {
   readonly outcomes: TaskOutcomeLog;
   /** Fencing tokens of runs held under a job's lease. */
   readonly fences: RunFences;
-  /** The connection's write batch: other writers of this database join it to share its durability points. */
-  readonly batch: WriteBatch;
   /**
    * Applies the writes that processes which died left in their redo logs (done on open, before a
    * lease is taken and before a resume); returns how many durability points were applied.
@@ -71,7 +69,6 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     runs: new RunRegistry(db),
     outcomes: new TaskOutcomeLog(db),
     fences: new RunFences(db),
-    batch,
     recover: () => batch.recover(),
     close: () => {
       open.delete(path);
