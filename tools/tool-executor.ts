@@ -12,6 +12,7 @@ import {
 } from '../src/core/index.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
+import { endsWithCall } from './mcp/follow-signal.js';
 import { isApprovalPending } from './policy/approvals.js';
 import { admitCall, authorizeCall, type Refusal, type ToolGuards } from './policy/call-gate.js';
 import { jsonSchemaArgIssues } from './policy/json-schema-args.js';
@@ -135,8 +136,8 @@ export class ToolExecutor {
       effects: tool?.effects ?? 'unknown',
       replayed: false,
     });
-    const guards: ToolGuards = hasGuards(ctx) ? { ...this.guards, ...definedOnly(pickGuards(ctx)) } : this.guards;
-    const { decision, size, ...outcome } = await this.attempt(tool, call, args, { ...ctx, ...guards });
+    const guards = hasGuards(ctx) ? withContextGuards(this.guards, ctx) : this.guards;
+    const { decision, size, ...outcome } = await this.attempt(tool, call, args, ctx, guards);
     const result: ToolOutcome = {
       ...outcome,
       callId: call.id,
@@ -178,13 +179,14 @@ export class ToolExecutor {
     call: ToolCallRequest,
     args: Record<string, unknown>,
     ctx: ExecuteContext,
+    guards: ToolGuards,
   ): Promise<Audited> {
     if (!tool) {
       const known = this.registry.names().join(', ') || 'none';
       return failure(new CadreError('tool_not_found', `No tool named "${call.name}". Available tools: ${known}`), 0);
     }
     // Refusals come back as results the model reads; the tool never runs and the run goes on.
-    const admitted = admitCall(tool, ctx);
+    const admitted = admitCall(tool, guards);
     if (admitted) return refusal(admitted);
     const parsed = tool.input.safeParse(call.args ?? {});
     const fields = parsed.success
@@ -229,7 +231,7 @@ export class ToolExecutor {
       callId: call.id,
       ...(ctx.attempt !== undefined ? { attempt: ctx.attempt } : {}),
     };
-    const authorized = await authorizeCall(tool, info, ctx);
+    const authorized = await authorizeCall(tool, info, guards);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
     const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key }, ctx);
@@ -303,13 +305,16 @@ export class ToolExecutor {
 
   /**
    * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
-   * own, aborted on either; one listener and one timer, both removed when the call settles.
+   * own, aborted on either; one listener and one timer, both removed when the call settles. Nothing
+   * keeps that signal after the call, so the MCP client may hand it to the SDK as it is.
    */
   private runOnce(tool: Tool, args: unknown, { callId, key }: CallIds, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
     const controller = new AbortController();
+    const signal = endsWithCall(controller.signal);
+    let idempotencyKey: string | undefined;
     return new Promise<unknown>((resolve, reject) => {
       const settle = (finish: () => void) => {
         clearTimeout(timer);
@@ -331,23 +336,25 @@ export class ToolExecutor {
         limit,
       );
       outer?.addEventListener('abort', onAbort, { once: true });
-      Promise.resolve()
-        .then(() =>
-          tool.run(args as never, {
-            signal: controller.signal,
-            runId: ctx.runId,
-            taskId: ctx.taskId,
-            callId,
-            // A hash per call: computed only for the tools that read it.
-            get idempotencyKey() {
-              return ctx.idempotencyKey ?? idempotencyKeyOf(key);
-            },
-          }),
-        )
-        .then(
-          (value) => settle(() => resolve(value)),
-          (error: unknown) => settle(() => reject(error)),
-        );
+      let running: unknown;
+      try {
+        running = tool.run(args as never, {
+          signal,
+          runId: ctx.runId,
+          taskId: ctx.taskId,
+          callId,
+          // A hash per call: computed only for the tools that read it, once.
+          get idempotencyKey() {
+            return (idempotencyKey ??= ctx.idempotencyKey ?? idempotencyKeyOf(key));
+          },
+        });
+      } catch (error) {
+        running = Promise.reject(error);
+      }
+      Promise.resolve(running).then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
+      );
     });
   }
 }
@@ -365,8 +372,17 @@ function refusal({ error, decision }: Refusal): Audited {
 const hasGuards = (c: ExecuteContext) =>
   (c.policy ?? c.approve ?? c.audit ?? c.pins ?? c.rateLimiter ?? c.agent ?? c.role) !== undefined;
 
-function pickGuards({ policy, approve, audit, pins, rateLimiter, agent, role }: ExecuteContext): ToolGuards {
-  return { policy, approve, audit, pins, rateLimiter, agent, role };
+/** The context's guards over the executor's: a guard the context leaves out keeps the executor's. */
+function withContextGuards(own: ToolGuards, c: ExecuteContext): ToolGuards {
+  return {
+    policy: c.policy ?? own.policy,
+    approve: c.approve ?? own.approve,
+    audit: c.audit ?? own.audit,
+    pins: c.pins ?? own.pins,
+    rateLimiter: c.rateLimiter ?? own.rateLimiter,
+    agent: c.agent ?? own.agent,
+    role: c.role ?? own.role,
+  };
 }
 
 /** Drops undefined fields, so a context that leaves a guard out does not erase the executor's. */

@@ -228,7 +228,8 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
             onEvent &&
             ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
           timeoutMs: config.timeoutMs,
-          ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
+          // Read once: the executor derives it (a hash) when asked.
+          idempotencyKey: context.idempotencyKey,
         });
         if (result.isError) {
           const text = mcpResultText(result);

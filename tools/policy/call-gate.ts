@@ -40,11 +40,8 @@ interface CallInfo {
 
 /** Before argument validation: is the tool allowed for this agent, and unchanged since it was trusted? */
 export function admitCall(tool: Tool, guards: ToolGuards): Refusal | undefined {
-  const subject = {
-    ...(guards.agent !== undefined ? { agent: guards.agent } : {}),
-    ...(guards.role !== undefined ? { role: guards.role } : {}),
-  };
-  if (guards.policy && !guards.policy.isAllowed(tool.name, subject)) {
+  // The guards name the subject themselves (agent, role): no object built per call.
+  if (guards.policy && !guards.policy.isAllowed(tool.name, guards)) {
     const who = guards.agent ? `agent "${guards.agent}"` : 'this agent';
     return {
       decision: 'denied',
@@ -102,6 +99,6 @@ export async function authorizeCall(tool: Tool, call: CallInfo, guards: ToolGuar
       };
     }
   }
-  if (guards.pins?.check(tool).state === 'new') guards.pins.pin(tool);
+  guards.pins?.pinIfNew(tool);
   return undefined;
 }

@@ -58,6 +58,21 @@ describe('cancelling an MCP tool call', () => {
     ).toBe('pong');
   });
 
+  it("cancels a call on the server when the executor's timeout ends it, and leaves no listener on the run's signal", async () => {
+    const executor = new ToolExecutor({ tools: toolset.tools(), timeoutMs: 300, retries: 0 });
+    const run = new AbortController();
+    const before = started.length;
+    const outcome = await executor.execute(
+      { id: 'c2', name: 'slow__wait', args: {} },
+      { runId: 'r', taskId: 't', step: 1, signal: run.signal },
+    );
+    expect(outcome.error?.code).toBe('timeout');
+    const requestId = started[before]!;
+    await vi.waitFor(() => expect(abortedOnServer.map((a) => a.requestId)).toContain(requestId), { timeout: 5_000 });
+    expect(cancellations()).toContainEqual(expect.objectContaining({ requestId }));
+    expect(getEventListeners(run.signal, 'abort')).toHaveLength(0);
+  });
+
   it("leaves no listener on the caller's signal once calls end, so a later abort sends nothing stale", async () => {
     const ping = toolset.tools().find((t) => t.mcpName === 'ping')!;
     const controller = new AbortController();
