@@ -56,6 +56,31 @@ describe('redo log recovery', () => {
     expect(seqs(dbPath)).toEqual([2]);
   });
 
+  it('refuses to open with store_failed when a log cannot be applied, and keeps the log and the database as they were', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    openCadreStore({ path: dbPath }).close();
+    const dir = `${dbPath}-redo`;
+    mkdirSync(dir, { recursive: true });
+    const pid = deadPid();
+    const log = join(dir, `${pid}-d.log`);
+    const bad = JSON.stringify(['sql', 1, 'INSERT INTO no_such_table (x) VALUES (?)']);
+    writeFileSync(
+      log,
+      [
+        JSON.stringify(['cadre-redo', 1, pid, null]),
+        JSON.stringify(['sql', 0, insertEvent]),
+        frame(1, 1),
+        bad,
+        JSON.stringify([2, [[1, 'x']]]),
+      ].join('\n'),
+    );
+    expect(() => openCadreStore({ path: dbPath })).toThrow(expect.objectContaining({ code: 'store_failed' }));
+    expect(existsSync(log)).toBe(true);
+    const raw = new Database(dbPath, { readonly: true });
+    expect(raw.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+    raw.close();
+  });
+
   it('leaves the log of a live process to its writer', () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
     openCadreStore({ path: dbPath }).close();

@@ -56,7 +56,12 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
   else {
     // Power-loss durability needs SQLite's own fsync at every durability point: no redo log then.
     if (options.durability !== 'full') batch.keepDurable({ redoDir: `${path}-redo` });
-    batch.recover();
+    try {
+      batch.recover();
+    } catch (error) {
+      db.close();
+      throw error;
+    }
     commitAtExit.add(batch);
   }
   const store: CadreStore = {

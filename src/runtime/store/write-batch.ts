@@ -143,7 +143,15 @@ export class WriteBatch {
   recover(): number {
     if (typeof this.mode !== 'object') return 0;
     this.commit();
-    return recoverRedoLogs(this.db, this.mode.dir);
+    try {
+      return recoverRedoLogs(this.db, this.mode.dir);
+    } catch (error) {
+      throw new CadreError(
+        'store_failed',
+        `Cannot apply the redo logs in ${this.mode.dir} that a stopped process left: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
   }
 
   /** Commits, and removes this connection's redo log: before the database closes. */
