@@ -29,8 +29,25 @@ const SpecShape = z.object({
   toolProtocol: z.enum(['native', 'json']).optional(),
 });
 
+type DefinedSpec = Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec;
+
+// run() checks its agent spec every time it is called; a spec passed again unchanged is not parsed again.
+const checked = new WeakMap<AgentSpec, { fields: unknown[]; defined: DefinedSpec }>();
+
 /** Checks a spec and returns it with defaults; throws `input_invalid` naming the bad field. */
-export function defineAgentSpec(spec: AgentSpec): Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec {
+export function defineAgentSpec(spec: AgentSpec): DefinedSpec {
+  const fields: unknown[] = [];
+  for (const key of Object.keys(spec)) fields.push(key, spec[key as keyof AgentSpec]);
+  fields.push(...(spec.tools ?? []));
+  const known = checked.get(spec);
+  if (known && known.fields.length === fields.length && known.fields.every((v, i) => Object.is(v, fields[i])))
+    return known.defined;
+  const defined = check(spec);
+  checked.set(spec, { fields, defined });
+  return defined;
+}
+
+function check(spec: AgentSpec): DefinedSpec {
   const parsed = SpecShape.safeParse(spec);
   if (!parsed.success) {
     const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');

@@ -51,6 +51,16 @@ describe('options passed in code are checked like the config file', () => {
     expect(() => loadConfig(wrong)).toThrow(/maxCostUsd/);
   });
 
+  it('checks an agent spec again once it was changed in place after a run', async () => {
+    const agent = { name: 'a', instructions: 'x' };
+    const model = new ScriptedChatModel({ replies: ['done'] });
+    expect((await run({ ...base, agent, model }).result).status).toBe('completed');
+    agent.name = 'not a valid name!';
+    const error = thrown(() => run({ ...base, agent, model }));
+    expect(error.code).toBe('input_invalid');
+    expect(error.message).toContain('Invalid agent spec');
+  });
+
   it('still runs with correct options', async () => {
     const result = await run({ ...base, config: { databasePath: ':memory:', maxCostUsd: 1 } }).result;
     expect(result.status).toBe('completed');
