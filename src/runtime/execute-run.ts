@@ -34,6 +34,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const { options, config, runId, store, events } = x;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const journal = options.journal ?? store.steps;
+  // A run that begins here keeps its steps in memory for its trace; a resumed one reads them back.
+  if (!x.resuming && journal === store.steps) store.steps.keep(runId);
   const budget = new Budget({
     maxSteps: config.maxSteps,
     maxTokens: config.maxTokens,
@@ -179,7 +181,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
       ...waitingFor,
     },
   });
-  const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? []);
+  const kept = journal === store.steps ? store.steps.takeKept(runId) : undefined;
+  const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? [], kept);
   return {
     runId,
     status,
@@ -245,9 +248,10 @@ async function traceOf(
   journal: RunOptions['journal'] & object,
   runId: string,
   taskIds: string[],
+  kept?: ReadonlyMap<string, readonly JournalStep[]>,
 ): Promise<JournalStep[]> {
-  // One read of the whole run where the journal offers it, else one per attempt.
-  const all = journal.replayRun?.(runId);
+  // What was kept in memory, else one read of the whole run where the journal offers it, else one per attempt.
+  const all = kept ?? journal.replayRun?.(runId);
   const replay = all ? (key: string) => all.get(key) ?? [] : (key: string) => journal.replay(runId, key);
   // A strategy journals each call under a key below the attempt's (`a/cot`, `a/tot/r.1/propose`); task
   // ids hold no '/', so the attempt is what comes before the first one. Grouped in one pass.

@@ -1,9 +1,13 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { run, type CadreEvent } from 'cadre';
 import { createFixedRouter } from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
+import { openCadreStore } from '../../src/runtime/store/index.js';
 
 const echo = defineTool({
   name: 'echo',
@@ -59,6 +63,25 @@ describe('run()', () => {
       'main:tool',
       'main#2:model',
     ]);
+  });
+
+  it('gives as its trace the steps its database holds, secrets redacted, every attempt included', async () => {
+    const secret = 'sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c';
+    const model = new ScriptedChatModel({
+      respond: ({ call }) =>
+        call < 2 ? { toolCalls: [{ name: 'echo', args: { text: `key ${secret} ${call}` } }] } : 'second try',
+    });
+    const databasePath = join(mkdtempSync(join(tmpdir(), 'cadre-trace-')), 'cadre.db');
+    const result = await run({
+      goal: 'g',
+      agent: { ...agent, maxSteps: 2 },
+      model,
+      config: { ...offline, databasePath, failurePolicy: 'retry', maxRetries: 1 },
+    }).result;
+    expect(result.trace).toHaveLength(5);
+    const stored = openCadreStore({ path: databasePath }).steps.replayRun(result.runId);
+    expect(result.trace).toEqual([...stored.values()].flat());
+    expect(JSON.stringify(result.trace)).not.toContain(secret);
   });
 
   it('stops at maxSteps with budget_exceeded and keeps what it had', async () => {

@@ -12,6 +12,8 @@ export class SqliteStepJournal implements StepJournal {
   private readonly select;
   private readonly selectRun;
   private readonly batch: WriteBatch;
+  /** Runs that began in this process: the steps appended for each, by attempt key and index. */
+  private readonly kept = new Map<string, Map<string, JournalStep[]>>();
 
   constructor(db: SqliteDatabase) {
     this.batch = WriteBatch.of(db);
@@ -25,8 +27,34 @@ export class SqliteStepJournal implements StepJournal {
   }
 
   append(step: JournalStep): void {
-    const body = JSON.stringify(redact(step));
+    const stored = redact(step);
+    const body = JSON.stringify(stored);
     this.batch.run(this.insert, [step.runId, step.taskId, step.index, body], step.runId);
+    const run = this.kept.get(step.runId);
+    if (run) {
+      const steps = run.get(step.taskId) ?? [];
+      if (steps.length === 0) run.set(step.taskId, steps);
+      // The redacted copy that was stored; a step written again at its index replaces the one there.
+      steps[step.index] = stored;
+    }
+  }
+
+  /**
+   * Keeps in memory the steps this process appends for `runId` from now on, for a run that begins
+   * here: its trace is then {@link takeKept} rather than read back. Nothing else may have journaled it.
+   */
+  keep(runId: string): void {
+    this.kept.set(runId, new Map());
+  }
+
+  /** The steps kept for `runId` since {@link keep}, as {@link replayRun} gives them; forgets them. */
+  takeKept(runId: string): Map<string, JournalStep[]> | undefined {
+    const run = this.kept.get(runId);
+    if (!run) return undefined;
+    this.kept.delete(runId);
+    const byAttempt = new Map<string, JournalStep[]>();
+    for (const key of [...run.keys()].sort()) byAttempt.set(key, run.get(key)!.filter(Boolean));
+    return byAttempt;
   }
 
   replay(runId: string, taskId: string): JournalStep[] {
