@@ -39,6 +39,8 @@ export class RedoLog {
   private fd: number | undefined;
   private size = 0;
   private readonly sqlIds = new Map<string, number>();
+  /** A write failed part-way: the file may end in a cut line, so it starts over at the next commit. */
+  private damaged = false;
   /** The frame last appended; frames are numbered from 1 for the life of the log. */
   frame = 0;
 
@@ -46,7 +48,10 @@ export class RedoLog {
     this.id = `${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** Appends one frame of writes with a single `write()`; durable against kill -9 once it returns. */
+  /**
+   * Appends one frame of writes with a single `write()`; durable against kill -9 once it returns.
+   * Throws when the write fails (a full disk): the caller commits instead, which empties the log.
+   */
   append(writes: readonly LoggedWrite[]): number {
     const fd = (this.fd ??= this.create());
     let text = '';
@@ -60,16 +65,24 @@ export class RedoLog {
       entries.push([n, ...params]);
     }
     this.frame += 1;
-    text += `${JSON.stringify([this.frame, entries])}\n`;
-    this.size += writeSync(fd, text);
+    const bytes = Buffer.from(`${text}${JSON.stringify([this.frame, entries])}\n`);
+    let written = 0;
+    try {
+      written = writeSync(fd, bytes);
+    } finally {
+      this.size += written;
+      if (written !== bytes.length) this.damaged = true;
+    }
+    if (this.damaged) throw new Error(`wrote ${written} of ${bytes.length} bytes to the redo log`);
     return this.frame;
   }
 
   /** Called after SQLite committed every appended frame: a log grown large starts over, empty. */
   committed(): void {
-    if (this.fd === undefined || this.size < rotateAt) return;
+    if (this.fd === undefined || (this.size < rotateAt && !this.damaged)) return;
     ftruncateSync(this.fd, 0);
     this.sqlIds.clear();
+    this.damaged = false;
     this.size = writeSync(this.fd, header());
   }
 
@@ -189,6 +202,8 @@ function applyLog(db: Database.Database, log: string, lines: string[]): number {
       }
       const [frame, writes] = entry as [number, [number, ...SqlValue[]][]];
       if (frame <= last) continue;
+      // A statement the log never defined: the log is damaged from here on, and ends before it.
+      if (writes.some(([n]) => !sql.has(n))) break;
       for (const [n, ...params] of writes) sql.get(n)!.run(...params);
       last = frame;
       applied += 1;

@@ -108,9 +108,15 @@ export class WriteBatch {
     }
     if (this.mode === 'commit' || this.totalChanges.get() !== this.expectedChanges) return this.commit();
     if (this.pending.length === 0) return;
-    this.mode.log.append(this.pending);
+    this.framesInTransaction += 1;
+    try {
+      this.mode.log.append(this.pending);
+    } catch {
+      // The log could not take it (a full disk): SQLite's own commit makes it durable instead.
+      return this.commit();
+    }
     this.pending = [];
-    if (++this.framesInTransaction >= framesPerCommit) this.commit();
+    if (this.framesInTransaction >= framesPerCommit) this.commit();
   }
 
   /** Commits what is batched, at once; a no-op when nothing is. */
