@@ -29,13 +29,14 @@ const SpecShape = z.object({
   toolProtocol: z.enum(['native', 'json']).optional(),
 });
 
-type DefinedSpec = Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec;
-
 // run() checks its agent spec every time it is called; a spec passed again unchanged is not parsed again.
-const checked = new WeakMap<AgentSpec, { fields: unknown[]; defined: DefinedSpec }>();
+const checked = new WeakMap<
+  AgentSpec,
+  { fields: unknown[]; defined: Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec }
+>();
 
 /** Checks a spec and returns it with defaults; throws `input_invalid` naming the bad field. */
-export function defineAgentSpec(spec: AgentSpec): DefinedSpec {
+export function defineAgentSpec(spec: AgentSpec): Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec {
   const fields: unknown[] = [];
   for (const key of Object.keys(spec)) fields.push(key, spec[key as keyof AgentSpec]);
   fields.push(...(spec.tools ?? []));
@@ -47,7 +48,7 @@ export function defineAgentSpec(spec: AgentSpec): DefinedSpec {
   return defined;
 }
 
-function check(spec: AgentSpec): DefinedSpec {
+function check(spec: AgentSpec): Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec {
   const parsed = SpecShape.safeParse(spec);
   if (!parsed.success) {
     const text = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
