@@ -2,12 +2,14 @@
  * The client .ci/mcp-conformance-client.sh hands to the MCP conformance suite's client mode: cadre's
  * own MCP client (`createMcpToolset`, `loginMcpServer`, the `ToolExecutor`) used as a person would.
  * The suite runs it as `tsx conformance-client.ts <server-url>`, with the scenario's data (a
- * pre-registered client) in `MCP_CONFORMANCE_CONTEXT`. It connects and lists the server's tools;
+ * pre-registered client, or a machine's client credentials: a secret or a private key) in
+ * `MCP_CONFORMANCE_CONTEXT`, which goes into the server's `oauth` entry as a user would write it
+ * there, and through the same validation. It connects and lists the server's tools;
  * when the server wants a login it logs in, following the authorization URL as a browser does, and
  * connects again; then it calls every tool once with arguments its input schema asks for, accepting
  * any elicitation as the form stands. Exits 1, with the reason on stderr, when any of that fails.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CadreError, type ErrorInfo } from 'cadre';
@@ -15,6 +17,7 @@ import {
   ToolExecutor,
   createMcpToolset,
   loginMcpServer,
+  parseMcpServers,
   type McpEvent,
   type McpHttpServerConfig,
   type McpTool,
@@ -32,12 +35,14 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 // The suite's authorization servers that accept client metadata documents take this URL as one
 // (nothing is fetched); a user names the https URL where their own document is served.
 const clientMetadataUrl = 'https://conformance-test.local/client-metadata.json';
-const config: McpHttpServerConfig = { url, oauth: oauthOptions(process.env.MCP_CONFORMANCE_CONTEXT) };
 const root = await mkdtemp(join(tmpdir(), 'cadre-conformance-client-'));
 const oauthDir = join(root, 'mcp-auth');
 const needsLogin = (error: ErrorInfo | undefined): boolean => error?.code === 'mcp_auth_required';
 
+let config: McpHttpServerConfig;
 try {
+  const oauth = await oauthOptions(process.env.MCP_CONFORMANCE_CONTEXT);
+  config = parseMcpServers({ [server]: { url, oauth } })[server] as McpHttpServerConfig;
   let { toolset, failure } = await open();
   if (needsLogin(failure)) {
     await toolset.close();
@@ -144,12 +149,35 @@ function sampleValue(field: Record<string, unknown>): unknown {
   }
 }
 
-/** The server's `oauth` entry, with the pre-registered client a scenario names, as a user writes it. */
-function oauthOptions(raw: string | undefined) {
-  const context = raw ? (JSON.parse(raw) as { client_id?: unknown; client_secret?: unknown }) : {};
-  return {
-    clientMetadataUrl,
+/** What a scenario hands the client in `MCP_CONFORMANCE_CONTEXT`. */
+interface ScenarioContext {
+  name?: string;
+  client_id?: string;
+  client_secret?: string;
+  private_key_pem?: string;
+  signing_algorithm?: string;
+}
+
+/**
+ * The server's `oauth` entry, as a user writes it for what the scenario hands out. The
+ * client-credentials scenarios stand for a machine's server, whose owner sets the grant, with the
+ * secret or with the private key saved to a file (0600); the others for a person's login, with a
+ * pre-registered client where there is one.
+ */
+async function oauthOptions(raw: string | undefined): Promise<Record<string, unknown>> {
+  const context = (raw ? JSON.parse(raw) : {}) as ScenarioContext;
+  const client = {
     ...(typeof context.client_id === 'string' ? { clientId: context.client_id } : {}),
     ...(typeof context.client_secret === 'string' ? { clientSecret: context.client_secret } : {}),
+  };
+  if (!context.name?.startsWith('auth/client-credentials')) return { clientMetadataUrl, ...client };
+  if (typeof context.private_key_pem !== 'string') return { grant: 'client_credentials', ...client };
+  const privateKeyFile = join(root, 'client-key.pem');
+  await writeFile(privateKeyFile, context.private_key_pem, { mode: 0o600 });
+  return {
+    grant: 'client_credentials',
+    ...client,
+    privateKeyFile,
+    ...(typeof context.signing_algorithm === 'string' ? { signingAlgorithm: context.signing_algorithm } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CadreError } from '../../src/core/index.js';
+import { oauthSchema } from './mcp-oauth-config.js';
 
 const effectsSchema = z.enum(['read', 'write', 'destructive']);
 
@@ -59,31 +60,6 @@ const stdioServerSchema = z.strictObject({
   ...cadreOptions,
 });
 
-/**
- * OAuth 2.1 for a server that asks for it (a 401 naming its authorization server): on by default,
- * with dynamic client registration; an object names a pre-registered client or the scope to ask for;
- * `false` never answers a 401 with a login.
- */
-const oauthSchema = z.union([
-  z.literal(false),
-  z.strictObject({
-    clientId: z.string().min(1).optional(),
-    clientSecret: z.string().min(1).optional(),
-    scope: z.string().min(1).optional(),
-    clientName: z.string().min(1).optional(),
-    /** The loopback port `cadre mcp login` listens on for the browser's return; default: any free port. */
-    redirectPort: z.number().int().min(1).max(65_535).optional(),
-    /**
-     * An https URL serving cadre's client metadata document: used as the client id by authorization
-     * servers that accept such documents, instead of registering.
-     */
-    clientMetadataUrl: z
-      .url({ protocol: /^https$/, error: 'must be an https URL' })
-      .refine((url) => new URL(url).pathname !== '/', 'must name a document, not the site root')
-      .optional(),
-  }),
-]);
-
 const httpServerSchema = z.strictObject({
   url: z.url(),
   headers: z.record(z.string(), z.string()).optional(),
@@ -134,7 +110,7 @@ export function parseMcpServers(value: unknown): McpServersConfig {
     }
     const parsed = schema.safeParse(entry);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
+      const issue = reportedIssue(parsed.error.issues[0]!);
       const field = issue.path.length ? `.${issue.path.join('.')}` : '';
       throw new CadreError('config_invalid', `mcpServers.${name}${field}: ${issue.message}`, {
         details: { server: name, field: issue.path.join('.') },
@@ -143,6 +119,19 @@ export function parseMcpServers(value: unknown): McpServersConfig {
     if (!parsed.data.disabled) servers[name] = parsed.data;
   }
   return servers;
+}
+
+/**
+ * The issue to name in the message. A union (`oauth` is `false` or an object) fails as a whole
+ * with "Invalid input"; the branch issue that reached into a field says what is actually wrong.
+ */
+function reportedIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const inner = issue.errors
+    .map((branch) => branch[0])
+    .filter((candidate) => candidate !== undefined && candidate.path.length > 0)
+    .sort((a, b) => b!.path.length - a!.path.length)[0];
+  return inner ? reportedIssue({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

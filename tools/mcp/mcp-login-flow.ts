@@ -6,6 +6,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CadreError } from '../../src/core/index.js';
 import type { McpHttpServerConfig } from './mcp-config.js';
+import { McpClientCredentialsProvider } from './mcp-client-credentials.js';
+import { openMcpClient } from './mcp-client.js';
+import { isClientCredentials, type McpClientCredentialsOptions } from './mcp-oauth-config.js';
 import { McpOAuthProvider } from './mcp-oauth-provider.js';
 import { McpOAuthStore } from './mcp-oauth-store.js';
 
@@ -22,7 +25,11 @@ export interface McpLoginOptions {
   signal?: AbortSignal;
 }
 
-/** What a login came to: `authorized` (tokens saved), or `not_required` (the server let cadre in without one). */
+/**
+ * What a login came to: `authorized` (tokens saved), or `not_required`: the server let cadre in
+ * without one, or its entry has the `client_credentials` grant, with which cadre gets tokens by
+ * itself (the credentials were checked; nothing saved).
+ */
 export type McpLoginResult = { status: 'authorized' | 'not_required' };
 
 const page = (title: string) =>
@@ -39,6 +46,9 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
   const { server, config } = options;
   if (config.oauth === false) {
     throw new CadreError('config_invalid', `MCP server "${server}" has "oauth": false: there is nothing to log in to`);
+  }
+  if (isClientCredentials(config.oauth)) {
+    return checkClientCredentials({ server, config, oauth: config.oauth, signal: options.signal });
   }
   const challenge = await probe(config, options.signal);
   if (!challenge) return { status: 'not_required' };
@@ -69,6 +79,41 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
     });
   } finally {
     await callback.close();
+  }
+}
+
+/**
+ * A server reached with client credentials needs no login: cadre gets its tokens by itself. It is
+ * connected to once, as a run would (a token is asked for if the server wants one), so that bad
+ * credentials show now, as `auth_failed`; nothing is saved.
+ */
+async function checkClientCredentials(options: {
+  server: string;
+  config: McpHttpServerConfig;
+  oauth: McpClientCredentialsOptions;
+  signal: AbortSignal | undefined;
+}): Promise<McpLoginResult> {
+  const { server, config, oauth, signal } = options;
+  const authProvider = new McpClientCredentialsProvider({ server, oauth });
+  try {
+    const handle = await openMcpClient(config, { authProvider, signal });
+    try {
+      // Some servers let `initialize` through and want a token from the next request on.
+      if (handle.client.getServerCapabilities()?.tools) await handle.client.listTools(undefined, { signal });
+    } finally {
+      await handle.close();
+    }
+    return { status: 'not_required' };
+  } catch (error) {
+    if (CadreError.isInstance(error)) throw error;
+    // The authorization server's refusals (invalid_scope, unsupported_grant_type…) are a matter of
+    // the credentials; anything else is the server's, as for any connection. The SDK's OAuth errors
+    // are told by their `errorCode`, since `instanceof` fails across two copies of the SDK.
+    const oauthError = (error as { errorCode?: unknown }).errorCode;
+    const code = typeof oauthError === 'string' ? 'auth_failed' : 'tool_failed';
+    const reason =
+      typeof oauthError === 'string' ? `${oauthError}: ${(error as Error).message}` : (error as Error).message;
+    throw new CadreError(code, `MCP server "${server}": ${reason}`, { cause: error });
   }
 }
 

@@ -21,6 +21,8 @@ import { allPages, type McpPage } from './mcp-pages.js';
 import { mcpLogLevelFor } from './mcp-server-log.js';
 import { McpOAuthProvider } from './mcp-oauth-provider.js';
 import type { McpOAuthStore } from './mcp-oauth-store.js';
+import type { McpClientCredentialsProvider } from './mcp-client-credentials.js';
+import { isClientCredentials } from './mcp-oauth-config.js';
 import { McpResourceSubscriptions, type McpResourceListener } from './mcp-resource-subscriptions.js';
 
 /** `idle`: nothing running; `closed`: the transport ended on its own (next call reconnects). */
@@ -94,6 +96,7 @@ export class McpServerConnection {
   private readonly logger: Logger;
   /** The list fetched while connecting, until a `listTools` takes it. */
   private freshTools: McpToolInfo[] | undefined;
+  private authProvider: McpOAuthProvider | McpClientCredentialsProvider | undefined;
 
   constructor(options: McpServerConnectionOptions) {
     this.name = options.name;
@@ -304,10 +307,7 @@ export class McpServerConnection {
         onRequest: this.options.onRequest,
         onResourceUpdated: (uri) => this.subscriptions.notify(uri),
       });
-      const authProvider =
-        !isStdioServer(this.config) && this.config.oauth !== false && this.options.oauthStore
-          ? new McpOAuthProvider(this.name, this.config, this.options.oauthStore, { kind: 'background' })
-          : undefined;
+      const authProvider = (this.authProvider ??= await this.oauthClient());
       const onInsufficientScope = authProvider && ((scope?: string) => authProvider.scopeRequired(scope));
       const handle = (opened = await policy.execute(() =>
         openMcpClient(launch, { setup, authProvider, onInsufficientScope }),
@@ -337,6 +337,22 @@ export class McpServerConnection {
       this.setState('failed', failure);
       throw failure;
     }
+  }
+
+  /**
+   * Who answers an HTTP server's 401: its client credentials when the entry says so (no store
+   * needed; their tokens stay in memory), else the saved login of `cadre mcp login`. Made once, so
+   * tokens held in memory outlive a reconnect.
+   */
+  private async oauthClient(): Promise<McpOAuthProvider | McpClientCredentialsProvider | undefined> {
+    if (isStdioServer(this.config) || this.config.oauth === false) return undefined;
+    if (isClientCredentials(this.config.oauth)) {
+      // Loaded with the first connection, as the SDK is.
+      const { McpClientCredentialsProvider } = await import('./mcp-client-credentials.js');
+      return new McpClientCredentialsProvider({ server: this.name, oauth: this.config.oauth });
+    }
+    const store = this.options.oauthStore;
+    return store ? new McpOAuthProvider(this.name, this.config, store, { kind: 'background' }) : undefined;
   }
 
   /** Asks for the log level cadre's logger keeps, and renews subscriptions a reconnect lost. */
@@ -399,7 +415,12 @@ export class McpServerConnection {
   }
 }
 
-const refusals: ReadonlySet<string> = new Set(['sandbox_unavailable', 'config_invalid', 'mcp_auth_required']);
+const refusals: ReadonlySet<string> = new Set([
+  'sandbox_unavailable',
+  'config_invalid',
+  'mcp_auth_required',
+  'auth_failed',
+]);
 const reconnectBackoff = new ExponentialBackoff({ initialDelay: 100, maxDelay: 10_000 });
 const requestOptions = (signal: AbortSignal | undefined): RequestOptions | undefined =>
   signal ? { signal } : undefined;

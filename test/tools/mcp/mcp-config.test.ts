@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseMcpServers } from 'cadre/tools';
 
+/** The part every client_credentials entry has; PATH stands in for a variable that is set. */
+const machine = { grant: 'client_credentials', clientId: 'reports-service' } as const;
+
 describe('parseMcpServers', () => {
   it('accepts the desktop-client format, whole file or just the servers, with cadre options', () => {
     const file = {
@@ -44,10 +47,53 @@ describe('parseMcpServers', () => {
     [{ web: { url: 'https://x.dev', sampling: 'yes' } }, /mcpServers\.web\.sampling/],
     [{ web: { url: 'https://x.dev', elicitation: 1 } }, /mcpServers\.web\.elicitation/],
     ['nope', /mcpServers must be an object/],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { grant: 'client_credentials', clientSecret: 's' } } },
+      /m2m\.oauth\.clientId: is required/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { grant: 'client_credentials', clientId: 'c' } } },
+      /m2m\.oauth\.clientSecret: is required/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { ...machine, clientSecret: 's', privateKeyEnv: 'PATH' } } },
+      /m2m\.oauth\.clientSecret: give either clientSecret \(client_secret_basic\) or a private key/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { ...machine, privateKeyFile: '/nonexistent/key.pem' } } },
+      /m2m\.oauth\.privateKeyFile: there is no file \/nonexistent\/key\.pem/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { ...machine, privateKeyEnv: 'CADRE_TEST_UNSET_KEY_VARIABLE' } } },
+      /m2m\.oauth\.privateKeyEnv: the environment variable CADRE_TEST_UNSET_KEY_VARIABLE is not set/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { ...machine, privateKeyEnv: 'PATH', signingAlgorithm: 'HS256' } } },
+      /m2m\.oauth\.signingAlgorithm/,
+    ],
+    [
+      { m2m: { url: 'https://x.dev', oauth: { ...machine, clientSecret: 's', redirectPort: 8080 } } },
+      /m2m\.oauth\.redirectPort/,
+    ],
+    [
+      { web: { url: 'https://x.dev', oauth: { clientId: 'c', privateKeyEnv: 'PATH' } } },
+      /web\.oauth\.privateKeyEnv: applies only/,
+    ],
   ])('rejects %j with config_invalid naming the server and field', (value, message) => {
     expect(() => parseMcpServers(value)).toThrow(
       expect.objectContaining({ code: 'config_invalid', message: expect.stringMatching(message) }),
     );
+  });
+
+  it('accepts client_credentials entries with a client secret or a private key', () => {
+    const servers = {
+      basic: { url: 'https://x.dev/mcp', oauth: { ...machine, clientSecret: 's', scope: 'reports:read' } },
+      jwt: {
+        url: 'https://y.dev/mcp',
+        oauth: { ...machine, privateKeyEnv: 'PATH', signingAlgorithm: 'ES256', issuer: 'https://login.y.dev' },
+      },
+    };
+    expect(parseMcpServers(servers)).toEqual(servers);
   });
 
   it('loads desktop-client files with disabled and autoApprove, leaving disabled servers out', () => {

@@ -1,7 +1,8 @@
 // A local OAuth 2.1 authorization server and an MCP server it protects, on loopback; not a test file itself.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { jwtVerify } from 'jose';
 import { startRecordingServer, type RecordingServer } from './recording-http-server.js';
 
 interface Client {
@@ -25,16 +26,34 @@ export interface OAuthFixture {
   authorizeRequests: URLSearchParams[];
   /** `grant_type` of every token request, in order. */
   tokenGrants: string[];
+  /** How each client_credentials request authenticated: `client_secret_basic`, `private_key_jwt`, or `none`. */
+  clientAuthentications: string[];
+  /** Every token request's form, as sent. */
+  tokenForms: URLSearchParams[];
   /** Every access and refresh token issued. */
   issued: string[];
   /** From now on every access token issued so far is rejected as expired. */
   expireAccessTokens(): void;
   /** From now on every token issued so far (access and refresh) is rejected. */
   revokeAll(): void;
+  /** From now on the MCP server's resource metadata names this authorization server instead. */
+  advertiseAuthorizationServer(url: string): void;
   close(): Promise<void>;
 }
 
 const b64url = (buffer: Buffer) => buffer.toString('base64url');
+
+/** What `startOAuthFixture` may be asked for. */
+export interface OAuthFixtureOptions {
+  advertisedResource?: (mcpUrl: string) => string;
+  /**
+   * A pre-registered client for the client_credentials grant, authenticated with `clientSecret`
+   * (HTTP Basic) or with a `client_assertion` JWT that `publicKey` verifies (RFC 7523).
+   */
+  clientCredentials?: { clientId: string; clientSecret?: string; publicKey?: KeyObject };
+  /** Lifetime of access tokens, in seconds. Default 3600. */
+  expiresIn?: number;
+}
 
 /**
  * The authorization server follows the spec's MCP profile: metadata (RFC 8414), dynamic client
@@ -42,8 +61,10 @@ const b64url = (buffer: Buffer) => buffer.toString('base64url');
  * user's consent is given at once), refresh with rotation, and resource indicators (RFC 8707):
  * a token is valid only for the resource it was issued for. The MCP server answers 401 with its
  * protected-resource metadata (RFC 9728), which names `advertisedResource` (default: its own URL).
+ * With `clientCredentials`, it also grants client_credentials (OAuth 2.1 §4.2) to that one client,
+ * access tokens only; a wrong secret or a bad, reused or misaddressed assertion is `invalid_client`.
  */
-export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl: string) => string } = {}) {
+export async function startOAuthFixture(options: OAuthFixtureOptions = {}) {
   const clients = new Map<string, Client>();
   const codes = new Map<string, Grant>();
   const access = new Map<string, { resource: string | null; valid: boolean }>();
@@ -52,20 +73,61 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
     registrations: [] as Client[],
     authorizeRequests: [] as URLSearchParams[],
     tokenGrants: [] as string[],
+    clientAuthentications: [] as string[],
+    tokenForms: [] as URLSearchParams[],
     issued: [] as string[],
   };
+  const assertionIds = new Set<string>();
+  let advertisedServer: string | undefined;
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
+  const expiresIn = options.expiresIn ?? 3600;
   const issue = (clientId: string, resource: string | null) => {
     const accessToken = `at_${b64url(randomBytes(18))}`;
     const refreshToken = `rt_${b64url(randomBytes(18))}`;
     access.set(accessToken, { resource, valid: true });
     refresh.set(refreshToken, { clientId, resource, valid: true });
     seen.issued.push(accessToken, refreshToken);
-    return { access_token: accessToken, token_type: 'Bearer', expires_in: 3600, refresh_token: refreshToken };
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, refresh_token: refreshToken };
   };
+  /** client_credentials: an access token alone, as OAuth 2.1 has it (no refresh token). */
+  const issueToClient = (resource: string | null) => {
+    const accessToken = `at_${b64url(randomBytes(18))}`;
+    access.set(accessToken, { resource, valid: true });
+    seen.issued.push(accessToken);
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn };
+  };
+  /** How a client_credentials request authenticated, or undefined when it did not as the client must. */
+  async function authenticatedBy(req: IncomingMessage, form: URLSearchParams): Promise<string | undefined> {
+    const client = options.clientCredentials;
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (basic) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const ok = client?.clientSecret && decoded.slice(0, colon) === client.clientId;
+      return ok && decoded.slice(colon + 1) === client.clientSecret ? 'client_secret_basic' : undefined;
+    }
+    const assertion = form.get('client_assertion');
+    if (assertion && client?.publicKey) {
+      if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return;
+      try {
+        const { payload } = await jwtVerify(assertion, client.publicKey, {
+          issuer: client.clientId,
+          subject: client.clientId,
+          audience: [issuer, `${issuer}/`],
+        });
+        // An assertion is good for one request: a replayed one is refused.
+        if (!payload.jti || assertionIds.has(payload.jti)) return undefined;
+        assertionIds.add(payload.jti);
+        return 'private_key_jwt';
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
 
   const as = createServer((req, res) => {
     void handleAs(req, res).catch((error: unknown) =>
@@ -75,7 +137,20 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
   async function handleAs(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', issuer);
     if (url.pathname === '/.well-known/oauth-authorization-server') {
-      return json(res, 200, authorizationServerMetadata(issuer));
+      return json(
+        res,
+        200,
+        authorizationServerMetadata(
+          issuer,
+          options.clientCredentials
+            ? {
+                grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+                token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'private_key_jwt'],
+                token_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256'],
+              }
+            : {},
+        ),
+      );
     }
     if (url.pathname === '/register' && req.method === 'POST') {
       const body = JSON.parse(await readBody(req)) as { redirect_uris?: string[] };
@@ -115,6 +190,14 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
       const form = new URLSearchParams(await readBody(req));
       const grantType = form.get('grant_type') ?? '';
       seen.tokenGrants.push(grantType);
+      seen.tokenForms.push(form);
+      if (grantType === 'client_credentials' && options.clientCredentials) {
+        const method = await authenticatedBy(req, form);
+        seen.clientAuthentications.push(method ?? 'none');
+        if (!method)
+          return json(res, 401, { error: 'invalid_client', error_description: 'client authentication failed' });
+        return json(res, 200, issueToClient(form.get('resource')));
+      }
       if (grantType === 'authorization_code') {
         const grant = codes.get(form.get('code') ?? '');
         codes.delete(form.get('code') ?? '');
@@ -156,7 +239,7 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
       if (req.url === metadataPath) {
         json(res, 200, {
           resource: options.advertisedResource?.(mcpUrl) ?? mcpUrl,
-          authorization_servers: [issuer],
+          authorization_servers: [advertisedServer ?? issuer],
         });
         return true;
       }
@@ -181,6 +264,7 @@ export async function startOAuthFixture(options: { advertisedResource?: (mcpUrl:
       access.forEach((t) => (t.valid = false));
       refresh.forEach((t) => (t.valid = false));
     },
+    advertiseAuthorizationServer: (url) => (advertisedServer = url),
     close: async () => {
       await mcp.close();
       as.closeAllConnections();

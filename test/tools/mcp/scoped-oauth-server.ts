@@ -15,6 +15,8 @@ export interface ScopedOAuthFixture {
   registrations: Array<Record<string, unknown>>;
   /** Every `/authorize` request's query. */
   authorizeRequests: URLSearchParams[];
+  /** The `scope` of every client_credentials token request ('' when it named none). */
+  clientCredentialScopes: string[];
   close(): Promise<void>;
 }
 
@@ -25,6 +27,8 @@ export interface ScopedOAuthOptions {
   callScope: string;
   /** Advertise `client_id_metadata_document_supported` and take an https URL as a client id. */
   clientMetadataDocuments?: boolean;
+  /** A client for the client_credentials grant (HTTP Basic); it is granted the scope it asks for. */
+  clientCredentials?: { clientId: string; clientSecret: string };
 }
 
 const b64url = (buffer: Buffer) => buffer.toString('base64url');
@@ -38,7 +42,11 @@ const b64url = (buffer: Buffer) => buffer.toString('base64url');
 export async function startScopedOAuthFixture(options: ScopedOAuthOptions): Promise<ScopedOAuthFixture> {
   const codes = new Map<string, { challenge: string; scope: string }>();
   const tokens = new Map<string, string>(); // access or refresh token → scope
-  const seen = { registrations: [] as Array<Record<string, unknown>>, authorizeRequests: [] as URLSearchParams[] };
+  const seen = {
+    registrations: [] as Array<Record<string, unknown>>,
+    authorizeRequests: [] as URLSearchParams[],
+    clientCredentialScopes: [] as string[],
+  };
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) =>
     void res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
   const issue = (scope: string) => {
@@ -54,10 +62,15 @@ export async function startScopedOAuthFixture(options: ScopedOAuthOptions): Prom
       return json(
         res,
         200,
-        authorizationServerMetadata(
-          issuer,
-          options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {},
-        ),
+        authorizationServerMetadata(issuer, {
+          ...(options.clientMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
+          ...(options.clientCredentials
+            ? {
+                grant_types_supported: ['authorization_code', 'refresh_token', 'client_credentials'],
+                token_endpoint_auth_methods_supported: ['none', 'client_secret_basic'],
+              }
+            : {}),
+        }),
       );
     }
     if (url.pathname === '/register') {
@@ -77,6 +90,14 @@ export async function startScopedOAuthFixture(options: ScopedOAuthOptions): Prom
     }
     if (url.pathname === '/token') {
       const form = new URLSearchParams(await readBody(req));
+      if (form.get('grant_type') === 'client_credentials') {
+        const client = options.clientCredentials;
+        const basic = `Basic ${Buffer.from(`${client?.clientId}:${client?.clientSecret}`).toString('base64')}`;
+        if (!client || req.headers.authorization !== basic) return json(res, 401, { error: 'invalid_client' });
+        seen.clientCredentialScopes.push(form.get('scope') ?? '');
+        const { refresh_token: _none, ...tokens } = issue(form.get('scope') ?? '');
+        return json(res, 200, tokens);
+      }
       if (form.get('grant_type') === 'refresh_token') {
         const scope = tokens.get(form.get('refresh_token') ?? '');
         return scope === undefined ? json(res, 400, { error: 'invalid_grant' }) : json(res, 200, issue(scope));
