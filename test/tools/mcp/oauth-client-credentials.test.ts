@@ -2,15 +2,15 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeProtectedHeader } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CadreError, createLogger } from 'cadre';
-import { createMcpToolset, loginMcpServer, type McpEvent, type McpHttpServerConfig } from 'cadre/tools';
+import { CadreError } from 'cadre';
+import { loginMcpServer, type createMcpToolset, type McpHttpServerConfig } from 'cadre/tools';
 import { failureOf, startOAuthFixture, type OAuthFixture, type OAuthFixtureOptions } from './oauth-server.js';
 import { testContext } from './mcp-servers.js';
 import { startScopedOAuthFixture, type ScopedOAuthFixture } from './scoped-oauth-server.js';
+import { recordingToolset } from './recording-toolset.js';
 
 const clientId = 'reports-service';
 const secret = 'cs_4b7e0f1d9a2c48e6b3f5a7c9d1e3f5a7';
@@ -33,23 +33,9 @@ const scratch = () => mkdtempSync(join(tmpdir(), 'cadre-oauth-cc-'));
 /** A toolset on `config` whose logs and events are kept, to look for secrets in them. */
 async function toolsetOn(config: McpHttpServerConfig) {
   const oauthDir = join(scratch(), 'mcp-auth');
-  const log = new PassThrough();
-  const lines: string[] = [];
-  log.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
-  const events: McpEvent[] = [];
-  const toolset = await createMcpToolset({
-    servers: { secure: config },
-    oauthDir,
-    logger: createLogger({ name: 'oauth-cc-test', level: 'debug', destination: log }),
-    onEvent: (event) => events.push(event),
-  });
-  toolsets.push(toolset);
-  return {
-    toolset,
-    oauthDir,
-    seen: () => JSON.stringify({ lines, events }),
-    failures: () => events.flatMap((e) => (e.type === 'mcp.state' && e.error ? [e.error] : [])),
-  };
+  const recorded = await recordingToolset(config, oauthDir);
+  toolsets.push(recorded.toolset);
+  return { ...recorded, oauthDir };
 }
 
 const ping = async (toolset: Awaited<ReturnType<typeof createMcpToolset>>, server = 'secure') => {

@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CadreError, createLogger } from 'cadre';
-import { createMcpToolset, loginMcpServer, type McpEvent } from 'cadre/tools';
+import { CadreError } from 'cadre';
+import { loginMcpServer, type McpToolset } from 'cadre/tools';
 import { failureOf, followInBrowser, startOAuthFixture, type OAuthFixture } from './oauth-server.js';
 import { testContext } from './mcp-servers.js';
 import { startRecordingServer } from './recording-http-server.js';
+import { recordingToolset } from './recording-toolset.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtures: OAuthFixture[] = [];
@@ -25,27 +25,9 @@ async function setUp(options: Parameters<typeof startOAuthFixture>[0] = {}) {
   return { fixture, oauthDir, config };
 }
 
-/** A toolset on the protected server whose logs and events are kept, to look for tokens in them. */
-async function toolsetOn(config: { url: string }, oauthDir: string) {
-  const log = new PassThrough();
-  const lines: string[] = [];
-  log.on('data', (chunk: Buffer) => lines.push(chunk.toString('utf8')));
-  const events: McpEvent[] = [];
-  const toolset = await createMcpToolset({
-    servers: { secure: config },
-    oauthDir,
-    logger: createLogger({ name: 'oauth-test', level: 'debug', destination: log }),
-    onEvent: (event) => events.push(event),
-  });
-  return {
-    toolset,
-    seen: () => JSON.stringify({ lines, events }),
-    /** The errors servers failed to start with, from the toolset's events. */
-    failures: () => events.flatMap((e) => (e.type === 'mcp.state' && e.error ? [e.error] : [])),
-  };
-}
+const toolsetOn = (config: { url: string }, oauthDir: string) => recordingToolset(config, oauthDir);
 
-const ping = async (toolset: Awaited<ReturnType<typeof createMcpToolset>>) => {
+const ping = async (toolset: McpToolset) => {
   const tool = (await toolset.refresh(), toolset.tools().find((t) => t.name === 'secure__ping'));
   if (!tool) throw new Error('secure__ping not listed');
   return tool.run({}, testContext());
