@@ -1,6 +1,5 @@
 import {
   closeSync,
-  fstatSync,
   ftruncateSync,
   mkdirSync,
   openSync,
@@ -12,6 +11,7 @@ import {
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { processAlive } from './process-alive.js';
 
 /** A value a logged statement binds: what JSON carries unchanged. */
 export type SqlValue = string | number | null;
@@ -44,7 +44,7 @@ export class RedoLog {
   /** The frame last appended; frames are numbered from 1 for the life of the log. */
   frame = 0;
 
-  constructor(private readonly dir: string) {
+  constructor(readonly dir: string) {
     this.id = `${process.pid}-${randomBytes(4).toString('hex')}`;
   }
 
@@ -104,8 +104,9 @@ export class RedoLog {
 
   private create(): number {
     mkdirSync(this.dir, { recursive: true });
+    // A name of its own (pid and random bits): the file is new.
     const fd = openSync(this.path, 'a', 0o600);
-    this.size = fstatSync(fd).size + writeSync(fd, header());
+    this.size = writeSync(fd, header());
     return fd;
   }
 }
@@ -127,13 +128,9 @@ function startOf(pid: number): string | null {
   }
 }
 
-function alive(pid: number, start: string | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return start === null || startOf(pid) === start;
+/** Whether the process that wrote a log still runs: its pid is alive and, where known, started when it did. */
+function writerAlive(pid: number, start: string | null): boolean {
+  return processAlive(pid) && (start === null || startOf(pid) === start);
 }
 
 /** The table where each commit records the last frame of its log that SQLite now holds. */
@@ -162,6 +159,7 @@ export function recoverRedoLogs(db: Database.Database, dir: string): number {
     return 0;
   }
   let applied = 0;
+  let removed = 0;
   for (const name of names) {
     const path = join(dir, name);
     let text: string;
@@ -174,15 +172,17 @@ export function recoverRedoLogs(db: Database.Database, dir: string): number {
     // The writer's pid is in the name too: a log cut before its header is still its writer's.
     const head = parse(lines[0]);
     const start = Array.isArray(head) && head[0] === 'cadre-redo' ? (head[3] as string | null) : null;
-    if (alive(Number.parseInt(name, 10), start)) continue;
+    if (writerAlive(Number.parseInt(name, 10), start)) continue;
     applied += applyLog(db, name.slice(0, -'.log'.length), lines.slice(1));
+    removed += 1;
     try {
       unlinkSync(path);
     } catch {
       // removed by another process that applied it too
     }
   }
-  if (names.length > 0) db.prepare('DELETE FROM redo_applied WHERE at < ?').run(Date.now() - keepAppliedMs);
+  // Pruned only when a dead log was dealt with: a live writer's log alone needs no write here.
+  if (removed > 0) db.prepare('DELETE FROM redo_applied WHERE at < ?').run(Date.now() - keepAppliedMs);
   return applied;
 }
 

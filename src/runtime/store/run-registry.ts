@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 import type { SqlValue } from './redo-log.js';
+import { processAlive } from './process-alive.js';
 
 /** This machine's name, read once: a run records it with every update (a system call each). */
 const host = hostname();
@@ -147,7 +148,7 @@ export class RunRegistry {
 }
 
 function toRecord(row: Row): RunRecord {
-  const dead = row.status === 'running' && row.host === host && row.pid !== null && !alive(row.pid);
+  const dead = row.status === 'running' && row.host === host && row.pid !== null && !processAlive(row.pid);
   return {
     id: row.id,
     goal: row.goal,
@@ -158,14 +159,4 @@ function toRecord(row: Row): RunRecord {
     ...(row.result ? { result: JSON.parse(row.result) as unknown } : {}),
     ...(row.settings ? { settings: JSON.parse(row.settings) as Record<string, unknown> } : {}),
   };
-}
-
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -37,7 +37,7 @@ export class WriteBatch {
   private readonly checked = new Set<string>();
   private readonly fenceOf;
   /** How durability points are kept: a redo log, a commit each, or nothing (an in-memory database). */
-  private mode: 'commit' | 'none' | { log: RedoLog; dir: string; markApplied: Database.Statement } = 'commit';
+  private mode: 'commit' | 'none' | { log: RedoLog; markApplied: Database.Statement } = 'commit';
   /** Logged writes since the last durability point, and row changes the log accounts for. */
   private pending: LoggedWrite[] = [];
   private expectedChanges = 0;
@@ -140,9 +140,7 @@ export class WriteBatch {
    */
   keepDurable(how: { redoDir: string } | 'none'): void {
     this.mode =
-      how === 'none'
-        ? 'none'
-        : { log: new RedoLog(how.redoDir), dir: how.redoDir, markApplied: this.db.prepare(markAppliedSql) };
+      how === 'none' ? 'none' : { log: new RedoLog(how.redoDir), markApplied: this.db.prepare(markAppliedSql) };
   }
 
   /** Applies what dead processes left in their redo logs (see {@link recoverRedoLogs}); returns the frames applied. */
@@ -150,11 +148,11 @@ export class WriteBatch {
     if (typeof this.mode !== 'object') return 0;
     this.commit();
     try {
-      return recoverRedoLogs(this.db, this.mode.dir);
+      return recoverRedoLogs(this.db, this.mode.log.dir);
     } catch (error) {
       throw new CadreError(
         'store_failed',
-        `Cannot apply the redo logs in ${this.mode.dir} that a stopped process left: ${(error as Error).message}`,
+        `Cannot apply the redo logs in ${this.mode.log.dir} that a stopped process left: ${(error as Error).message}`,
         { cause: error },
       );
     }
