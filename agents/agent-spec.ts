@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CadreError } from '../src/core/index.js';
+import { sameFields, specFields } from './spec-fields.js';
 import type { Tool } from '../tools/index.js';
 
 /** Describes an agent: who it is, what it may use and which model it prefers. */
@@ -37,12 +38,9 @@ const checked = new WeakMap<
 
 /** Checks a spec and returns it with defaults; throws `input_invalid` naming the bad field. */
 export function defineAgentSpec(spec: AgentSpec): Required<Pick<AgentSpec, 'maxSteps' | 'tools'>> & AgentSpec {
-  const fields: unknown[] = [];
-  for (const key of Object.keys(spec)) fields.push(key, spec[key as keyof AgentSpec]);
-  fields.push(...(spec.tools ?? []));
+  const fields = specFields(spec);
   const known = checked.get(spec);
-  if (known && known.fields.length === fields.length && known.fields.every((v, i) => Object.is(v, fields[i])))
-    return known.defined;
+  if (known && sameFields(known.fields, fields)) return known.defined;
   const defined = check(spec);
   checked.set(spec, { fields, defined });
   return defined;

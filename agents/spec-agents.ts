@@ -1,4 +1,5 @@
 import type { AgentSpec } from './agent-spec.js';
+import { sameFields, specFields } from './spec-fields.js';
 import { ReActAgent, type ReActAgentOptions } from './react-agent.js';
 
 interface Built {
@@ -13,21 +14,10 @@ const built = new WeakMap<AgentSpec, Built>();
 
 /** The ReActAgent for `spec`, reused while the spec, its tools and the limits stay the same. */
 export function agentForSpec(spec: AgentSpec, role: string, options: ReActAgentOptions): ReActAgent {
-  const fields = fieldsOf(spec, role, options);
+  const fields = specFields(spec, role, options.toolTimeoutMs, options.toolOutputMaxChars);
   const cached = built.get(spec);
   if (cached && sameFields(cached.fields, fields)) return cached.agent;
   const agent = new ReActAgent({ ...spec, role }, options);
   built.set(spec, { fields, agent });
   return agent;
-}
-
-function fieldsOf(spec: AgentSpec, role: string, options: ReActAgentOptions): unknown[] {
-  const fields: unknown[] = [role, options.toolTimeoutMs, options.toolOutputMaxChars];
-  for (const key of Object.keys(spec)) fields.push(key, spec[key as keyof AgentSpec]);
-  fields.push(...(spec.tools ?? []));
-  return fields;
-}
-
-function sameFields(a: unknown[], b: unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
