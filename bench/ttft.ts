@@ -3,8 +3,10 @@
  * breaker, fallback bookkeeping), and of a streaming `POST /v1/chat/completions` to `cadre serve`'s
  * API (a run of a registered agent on that model: auth, the run admitted durably, the agent loop,
  * `model.delta`, the first `chat.completion.chunk` with text), against the same ScriptedChatModel's
- * own `.stream()`, with 0 ms and 20 ms per chunk. All ways run in one process (the server on
- * 127.0.0.1, read with fetch), interleaved call by call, each stream read to its end. The whole set is repeated (default three times); the table shows min / median / max of the
+ * own `.stream()`, with 0 ms and 20 ms per chunk. The floor: a bare node:http server that streams the
+ * same model's chunks as `chat.completion.chunk`s and does nothing else, read the same way. All ways
+ * run in one process (the servers on 127.0.0.1, read with fetch), interleaved call by call, each
+ * stream read to its end. The whole set is repeated (default three times); the table shows min / median / max of the
  * p50s. Prints a table and writes bench/results/ttft.json.
  *
  *   npm run bench:ttft [-- --iterations 60 --repeats 3]
@@ -12,6 +14,8 @@
 import { HumanMessage } from '@langchain/core/messages';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +39,7 @@ async function timeToFirstToken(model: BaseChatModel): Promise<number> {
 }
 
 /** Milliseconds from sending a streaming chat completion to the first chunk with text; the rest is read too. */
-async function timeToFirstChunk(url: string, key: string): Promise<number> {
+async function timeToFirstChunk(url: string, key = ''): Promise<number> {
   const start = performance.now();
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
@@ -76,31 +80,58 @@ async function serve(chunkDelayMs: number) {
   return { serving, key: api.keys.create({ name: 'bench' }).key };
 }
 
-type Ttft = { direct: number; routed: number; http: number };
+/**
+ * The floor: node:http, the body read and parsed, the model's own `.stream()`, each chunk written as
+ * an SSE `chat.completion.chunk` at once. What any server streaming this model over HTTP pays.
+ */
+async function bareServer(chunkDelayMs: number) {
+  const model = new ScriptedChatModel({ respond: () => reply, chunkSize: 4, chunkDelayMs });
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (bytes: Buffer) => (body += bytes.toString()));
+    request.on('end', async () => {
+      const { messages: sent } = JSON.parse(body) as { messages: Array<{ content: string }> };
+      response.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      for await (const chunk of await model.stream([new HumanMessage(sent.at(-1)!.content)]))
+        response.write(
+          `data: ${JSON.stringify({ object: 'chat.completion.chunk', choices: [{ index: 0, delta: { content: chunk.text } }] })}\n\n`,
+        );
+      response.end('data: [DONE]\n\n');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
+
+type Ttft = { direct: number; routed: number; http: number; bare: number };
 
 /** p50 TTFT of each way over `iterations` interleaved calls. */
 async function measure(chunkDelayMs: number, iterations: number): Promise<Ttft> {
   const { chat, router } = setup(chunkDelayMs);
   const routed = (await router.select({})).model;
   const { serving, key } = await serve(chunkDelayMs);
+  const bare = await bareServer(chunkDelayMs);
   const direct: number[] = [];
   const viaRouter: number[] = [];
   const viaHttp: number[] = [];
+  const viaBare: number[] = [];
   try {
     for (let i = 0; i < iterations; i++) {
       direct.push(await timeToFirstToken(chat));
       viaRouter.push(await timeToFirstToken(routed));
       viaHttp.push(await timeToFirstChunk(serving.url, key));
+      viaBare.push(await timeToFirstChunk(bare.url));
     }
   } finally {
     await serving.close();
+    bare.close();
   }
   const p50 = (xs: number[]) =>
     percentile(
       [...xs].sort((a, b) => a - b),
       0.5,
     );
-  return { direct: p50(direct), routed: p50(viaRouter), http: p50(viaHttp) };
+  return { direct: p50(direct), routed: p50(viaRouter), http: p50(viaHttp), bare: p50(viaBare) };
 }
 
 const spread = (values: number[]) => {
@@ -128,6 +159,8 @@ async function main(iterations: number, repeats: number): Promise<void> {
     addedMs: spread(rounds.map((r) => r.get(chunkDelayMs)!.routed - r.get(chunkDelayMs)!.direct)),
     httpMs: spread(rounds.map((r) => r.get(chunkDelayMs)!.http)),
     httpAddedMs: spread(rounds.map((r) => r.get(chunkDelayMs)!.http - r.get(chunkDelayMs)!.direct)),
+    bareAddedMs: spread(rounds.map((r) => r.get(chunkDelayMs)!.bare - r.get(chunkDelayMs)!.direct)),
+    overBareMs: spread(rounds.map((r) => r.get(chunkDelayMs)!.http - r.get(chunkDelayMs)!.bare)),
   }));
   console.log(
     `ttft: ScriptedChatModel, "${reply}" in chunks of 4 characters, ${repeats} repeats, Node ${process.version}`,
@@ -142,6 +175,8 @@ async function main(iterations: number, repeats: number): Promise<void> {
       'added by routing',
       'POST /v1 stream',
       'added by /v1',
+      'added by bare node:http',
+      '/v1 over bare',
     ],
     rows.map((r) => [
       r.chunkDelayMs,
@@ -151,6 +186,8 @@ async function main(iterations: number, repeats: number): Promise<void> {
       show(r.addedMs),
       show(r.httpMs),
       show(r.httpAddedMs),
+      show(r.bareAddedMs),
+      show(r.overBareMs),
     ]),
   );
   console.log('\ntarget: <= 2 ms added at p50 (routing; and /v1/chat/completions, streaming)');

@@ -63,14 +63,17 @@ const budgetKeys = ['maxSteps', 'maxTokens', 'maxCostUsd', 'maxWallTimeMs'] as c
 export async function runNamed(options: RunNamedOptions): Promise<RunHandle> {
   const entry = entryOf(options);
   const app = options.app ?? (await loadApp());
-  const settings = await settingsOf(app, entry, loadConfig(options.config));
+  const loaded = loadConfig(options.config);
+  const settings = await settingsOf(app, entry, loaded);
   const base = { ...settings.config, ...options.config };
-  const limits = budgetWithin(options.budget, loadConfig(base));
+  const config = settings.config ? loadConfig(base) : loaded;
+  const limits = budgetWithin(options.budget, config);
   const privacy = settings.privacy === 'sensitive' ? 'sensitive' : (options.privacy ?? settings.privacy);
   return run({
     ...settings,
     goal: options.goal,
-    config: { ...base, ...limits },
+    // Loaded once: run() takes a config loadConfig made as it is.
+    config: settings.config || Object.keys(limits).length ? { ...base, ...limits } : config,
     app: { ...entry, ...(Object.keys(limits).length ? { config: limits } : {}) },
     ...(privacy ? { privacy } : {}),
     ...(options.metadata ? { metadata: options.metadata } : {}),

@@ -310,10 +310,13 @@ function fromFile(env: NodeJS.ProcessEnv): { values: Record<string, unknown>; pa
 /**
  * Builds the config from defaults, then the config file, then environment variables, then explicit
  * options (highest). Throws `config_invalid` naming every bad field and where its value came from.
+ * A config this function returned is given back as it is.
  */
 export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEnv = process.env): CadreConfig {
   if (typeof options !== 'object' || options === null || Array.isArray(options))
     throw new CadreError('config_invalid', '`config` must be an object');
+  // A config made here already holds what the file and environment said: it is not read again.
+  if (env === process.env && loadedConfigs.has(options)) return options as CadreConfig;
   // A misspelt field would otherwise be dropped in silence, and with it, say, a cost cap.
   rejectUnknownKeys(options, configKeys, 'config field', 'config_invalid');
   const file = fromFile(env);
@@ -328,7 +331,10 @@ export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEn
   if (parsed.success) {
     if (key !== undefined) {
       if (parsedConfigs.size >= 32) parsedConfigs.clear();
-      parsedConfigs.set(key, Object.freeze(parsed.data));
+      const frozen = Object.freeze(parsed.data);
+      parsedConfigs.set(key, frozen);
+      loadedConfigs.add(frozen);
+      return frozen;
     }
     return parsed.data;
   }
@@ -344,6 +350,8 @@ export function loadConfig(options: CadreConfigInput = {}, env: NodeJS.ProcessEn
 // A program that starts many runs loads the same config each time: the file and environment are
 // read again (they may change), but the same input is validated once. Frozen, as it is shared.
 const parsedConfigs = new Map<string, CadreConfig>();
+/** Configs this module returned, frozen: given back to {@link loadConfig}, each is returned as it is. */
+const loadedConfigs = new WeakSet<object>();
 
 /** The input as a cache key, or undefined when it holds what JSON cannot tell apart (a function, NaN). */
 function cacheKey(input: Record<string, unknown>): string | undefined {

@@ -14,13 +14,13 @@ import {
   LlmPlanner,
   LlmReplanner,
   RetryReplanner,
-  StaticPlanner,
   type Planner,
   type Replanner,
+  type TaskGraph,
 } from '../../planners/index.js';
 import { builtinTools } from '../../tools/builtin/index.js';
 import type { Tool } from '../../tools/define-tool.js';
-import type { CadreConfig } from '../core/index.js';
+import { CadreError, type CadreConfig } from '../core/index.js';
 import type { ModelRouter, RouteDecision } from '../models/router.js';
 import { accounting } from './model-accounting.js';
 
@@ -64,12 +64,7 @@ export function assembleTeam(
       ...agentOptions,
       extraTools: memoryTools,
     });
-    const planner =
-      options.planner ??
-      new StaticPlanner({
-        goal: options.goal,
-        tasks: [{ id: mainTask, title: 'Carry out the goal', instruction: options.goal, role: agent.name }],
-      });
+    const planner = options.planner ?? oneTaskPlanner(options.goal, agent.name);
     return { roles, planner, replanner: options.replanner ?? new RetryReplanner() };
   }
   const definitions =
@@ -109,4 +104,17 @@ export function assembleTeam(
       },
     },
   };
+}
+
+/**
+ * The plan of a run of one agent: one task carrying out the goal. Made here from the goal run()
+ * checked and the agent's name, so it skips the plan check a planner's plan goes through.
+ */
+function oneTaskPlanner(goal: string, role: string): Planner {
+  if (typeof role !== 'string' || role === '') throw new CadreError('input_invalid', 'The agent needs a `name`');
+  const graph: TaskGraph = {
+    goal,
+    tasks: [{ id: mainTask, title: 'Carry out the goal', instruction: goal, role, dependsOn: [] }],
+  };
+  return { plan: async () => ({ graph, attempts: 0, rejected: [] }) };
 }

@@ -27,6 +27,23 @@ describe('loadConfig', () => {
     expect(loadConfig({}, env).maxSteps).toBe(7);
   });
 
+  it('gives back a config it made as it is, and reads the environment again for any other input', () => {
+    const previous = process.env.CADRE_MAX_STEPS;
+    process.env.CADRE_MAX_STEPS = '9';
+    try {
+      const loaded = loadConfig({ logLevel: 'silent' });
+      expect(loaded.maxSteps).toBe(9);
+      process.env.CADRE_MAX_STEPS = '4';
+      expect(loadConfig(loaded)).toBe(loaded);
+      expect(loadConfig({ logLevel: 'silent' }).maxSteps).toBe(4);
+      // A copy is input like any other.
+      expect(loadConfig({ ...loaded, maxSteps: undefined }).maxSteps).toBe(4);
+    } finally {
+      if (previous === undefined) delete process.env.CADRE_MAX_STEPS;
+      else process.env.CADRE_MAX_STEPS = previous;
+    }
+  });
+
   it('names the bad field and the variable it came from', () => {
     let caught: unknown;
     try {
