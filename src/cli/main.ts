@@ -191,6 +191,22 @@ keysCommand
     process.exitCode = (await import('./keys-command.js')).revokeKey({ config: { dataDir: flags.data }, id });
   });
 
+const dbCommand = program.command('db').description('the PostgreSQL database of the run store');
+dbCommand
+  .command('migrate')
+  .description("create or update cadre's tables to the newest version")
+  .option('--database-url <url>', 'the database (default: CADRE_DATABASE_URL)')
+  .option('--json', 'print JSON')
+  .action(async (flags: { databaseUrl?: string; json?: boolean }) => {
+    process.exitCode = await (
+      await import('./db-command.js')
+    ).migrateDatabase({
+      config: {},
+      json: Boolean(flags.json),
+      ...(flags.databaseUrl ? { databaseUrl: flags.databaseUrl } : {}),
+    });
+  });
+
 program
   .command('runs')
   .description('list runs, newest first, with their status')

@@ -196,6 +196,16 @@ export const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a name of letters, digits, _ . - (at most 64)')
     .default('cadre')
     .describe('Prefix of the Redis keys of the BullMQ job queue; two prefixes on one Redis are two separate queues.'),
+  databaseUrl: z
+    .url({
+      protocol: /^postgres(ql)?$/,
+      hostname: /./,
+      error: 'a postgres:// or postgresql:// URL, e.g. postgres://127.0.0.1:5432/cadre',
+    })
+    .optional()
+    .describe(
+      'The PostgreSQL database of the PostgreSQL run store (`postgres://` or `postgresql://`); `cadre db migrate` creates and updates its tables.',
+    ),
   anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),
   /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */
   models: z

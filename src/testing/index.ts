@@ -19,3 +19,4 @@ export {
 export { game24Model, game24Task, type Game24ModelOptions } from './game24-model.js';
 export { mulberry32 } from './seeded-random.js';
 export { jobQueueConformance, type JobQueueConformanceOptions } from './job-queue-conformance.js';
+export { runStoreConformance, type RunStoreConformanceOptions } from './run-store-conformance.js';

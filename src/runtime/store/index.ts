@@ -9,3 +9,5 @@ export * from './run-fences.js';
 export * from './write-batch.js';
 export * from './api-key-store.js';
 export * from './thread-store.js';
+export * from './sqlite-run-store.js';
+export * from './postgres/index.js';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { RunStatus } from '../../core/index.js';
+import type { NewRun, RunOwnerFilter, RunPatch, RunRecord, RunState } from '../../core/index.js';
 import type Database from 'better-sqlite3';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
@@ -9,21 +9,7 @@ import { processAlive } from './process-alive.js';
 /** This machine's name, read once: a run records it with every update (a system call each). */
 const host = hostname();
 
-/** Where a run stands. `running` with a dead process on this host is reported as `interrupted`. */
-export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
-
-/** One row of `cadre runs`. */
-export interface RunRecord {
-  id: string;
-  goal: string;
-  status: RunState;
-  createdAt: number;
-  updatedAt: number;
-  plan?: unknown;
-  result?: unknown;
-  /** What a resume needs to rebuild the run the same way (JSON: config overrides, team names). */
-  settings?: Record<string, unknown>;
-}
+export type { RunRecord, RunState } from '../../core/index.js';
 
 interface Row {
   id: string;
@@ -60,7 +46,7 @@ export class RunRegistry {
    * Records a new run as `running`, claimed by this process. Joins the write batch: `run()` makes it
    * durable together with the run's first seq reservation, before it returns.
    */
-  create(run: { id: string; goal: string; settings?: Record<string, unknown> }): void {
+  create(run: NewRun): void {
     const now = Date.now();
     this.batch.run(
       this.insert,
@@ -73,7 +59,7 @@ export class RunRegistry {
    * Updates status and, when given, plan or result; also claims the run for this process. A result
    * (the run ended or waits for approval) is durable at once; the rest rides with the step's batch.
    */
-  update(id: string, patch: { status?: RunState; plan?: unknown; result?: unknown }): void {
+  update(id: string, patch: RunPatch): void {
     const sets = ['updated_at = ?', 'pid = ?', 'host = ?'];
     const values: SqlValue[] = [Date.now(), process.pid, host];
     const add = (column: string, value: SqlValue) => {
@@ -131,7 +117,7 @@ export class RunRegistry {
    * The newest runs first that `owner.key` (and, when given, `owner.user`) started, created before
    * `before` (ms) when given; at most `limit`. No `key`: every run, filtered by user alone.
    */
-  listOwned(filter: { key?: string; user?: string; before?: number; limit?: number }): RunRecord[] {
+  listOwned(filter: RunOwnerFilter): RunRecord[] {
     const where = [
       ...(filter.key !== undefined ? [`json_extract(settings, '$.owner.key') = @key`] : []),
       ...(filter.user !== undefined ? [`json_extract(settings, '$.owner.user') = @user`] : []),

@@ -1,0 +1,88 @@
+import type { CadreEvent, RunStatus } from './events.js';
+
+/** Where a run stands. `running` whose process is known to be gone is reported as `interrupted`. */
+export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
+
+/** One run as a store keeps it (a row of `cadre runs`). */
+export interface RunRecord {
+  id: string;
+  goal: string;
+  status: RunState;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+  updatedAt: number;
+  plan?: unknown;
+  result?: unknown;
+  /** What a resume needs to rebuild the run the same way (JSON: config overrides, team names, owner). */
+  settings?: Record<string, unknown>;
+}
+
+/** Which runs {@link RunRecordStore.listOwned} returns: newest first, each filter applied when given. */
+export interface RunOwnerFilter {
+  /** The API key that started the run (`settings.owner.key`). */
+  key?: string;
+  /** The end user the run was started for (`settings.owner.user`). */
+  user?: string;
+  /** Only runs created before this time (ms). */
+  before?: number;
+  /** At most this many; default 50. */
+  limit?: number;
+}
+
+/** A new run: recorded as `running`, created and updated now. */
+export interface NewRun {
+  id: string;
+  goal: string;
+  settings?: Record<string, unknown>;
+}
+
+/** What {@link RunRecordStore.update} changes; `updatedAt` always moves to now. */
+export interface RunPatch {
+  status?: RunState;
+  plan?: unknown;
+  result?: unknown;
+}
+
+/** A store's runs table, asynchronous so that a database server and the embedded file answer alike. */
+export interface RunRecordStore {
+  /** Records a new run as `running`. A run id that exists already is `run_conflict`, and the stored run is kept. */
+  create(run: NewRun): Promise<void>;
+  /** Changes status, plan or result of a run; an unknown id is `run_not_found`. */
+  update(id: string, patch: RunPatch): Promise<void>;
+  /** The run, or undefined when no run has this id. */
+  get(id: string): Promise<RunRecord | undefined>;
+  /** The newest runs first, at most `limit` (default 50). */
+  list(limit?: number): Promise<RunRecord[]>;
+  /** The newest runs first that match every filter given. */
+  listOwned(filter: RunOwnerFilter): Promise<RunRecord[]>;
+}
+
+/** A store's event log, asynchronous: a run's events by seq, replayable from any seq. */
+export interface EventRecordStore {
+  /**
+   * Stores events (of one run or several) in one write: all of them or, on failure, none. An event
+   * whose run and seq are stored already replaces the stored one.
+   */
+  append(events: readonly CadreEvent[]): Promise<void>;
+  /** The run's events from `fromSeq` (default 1) on, in seq order. */
+  read(runId: string, fromSeq?: number): Promise<CadreEvent[]>;
+  /** Highest seq stored for the run, 0 when none. */
+  lastSeq(runId: string): Promise<number>;
+  /** Records that seqs up to `upTo` may be in use; a lower reservation never lowers it. */
+  reserve(runId: string, upTo: number): Promise<void>;
+  /** The seq a resumed run's next event takes: after every stored and every reserved one. */
+  nextSeq(runId: string): Promise<number>;
+}
+
+/**
+ * Runs and their events, as every store kind keeps them: the embedded SQLite file and PostgreSQL
+ * (`CADRE_DATABASE_URL`). `runStoreConformance` in `cadre/testing` defines the behaviour both show.
+ */
+export interface RunStore {
+  /** `sqlite` or `postgres`. */
+  readonly kind: string;
+  readonly runs: RunRecordStore;
+  readonly events: EventRecordStore;
+  /** Ends the store's connections; what was written stays. */
+  close(): Promise<void>;
+}

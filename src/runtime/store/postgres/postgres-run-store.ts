@@ -1,0 +1,179 @@
+import type { QueryResultRow } from 'pg';
+import {
+  CadreError,
+  type CadreEvent,
+  type RunOwnerFilter,
+  type RunRecord,
+  type RunState,
+  type RunStore,
+} from '../../../core/index.js';
+import { migrate } from './migrations.js';
+import { openPostgresPool, serverName, storeFailed, type PostgresPoolOptions } from './postgres-pool.js';
+
+interface RunRow {
+  id: string;
+  goal: string;
+  status: RunState;
+  /** bigint: pg gives it as a string. */
+  created_at: string;
+  updated_at: string;
+  /** JSON as text, so a stored JSON null stays apart from no value at all. */
+  plan: string | null;
+  result: string | null;
+  settings: string | null;
+}
+
+const runColumns =
+  'id, goal, status, created_at, updated_at, plan::text AS plan, result::text AS result, settings::text AS settings';
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    goal: row.goal,
+    status: row.status,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    ...(row.plan !== null ? { plan: JSON.parse(row.plan) as unknown } : {}),
+    ...(row.result !== null ? { result: JSON.parse(row.result) as unknown } : {}),
+    ...(row.settings !== null ? { settings: JSON.parse(row.settings) as Record<string, unknown> } : {}),
+  };
+}
+
+/**
+ * Opens cadre's run store on a PostgreSQL database (`CADRE_DATABASE_URL`): one connection pool,
+ * the tables migrated to the newest version on open. Needs the `pg` package (`npm install pg`).
+ * With `schema`, every table lives in that schema, created when missing.
+ */
+export async function openPostgresRunStore(options: PostgresPoolOptions): Promise<RunStore> {
+  const pool = await openPostgresPool(options);
+  const server = serverName(new URL(options.url));
+  try {
+    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+
+  const query = async <R extends QueryResultRow>(sql: string, values: unknown[] = []) => {
+    try {
+      return await pool.query<R>(sql, values);
+    } catch (error) {
+      throw storeFailed(server, error);
+    }
+  };
+  const selectRuns = async (where: string, values: unknown[]) =>
+    (await query<RunRow>(`SELECT ${runColumns} FROM cadre_runs ${where}`, values)).rows.map(toRecord);
+  let ended: Promise<void> | undefined;
+
+  return {
+    kind: 'postgres',
+    runs: {
+      create: async (run) => {
+        const now = Date.now();
+        const settings = run.settings === undefined ? null : JSON.stringify(run.settings);
+        try {
+          await pool.query(
+            `INSERT INTO cadre_runs (id, goal, status, created_at, updated_at, settings)
+             VALUES ($1, $2, 'running', $3, $3, $4::jsonb)`,
+            [run.id, run.goal, now, settings],
+          );
+        } catch (error) {
+          if ((error as { code?: unknown }).code === '23505')
+            throw new CadreError('run_conflict', `Run ${run.id} exists already`, { cause: error });
+          throw storeFailed(server, error);
+        }
+      },
+      update: async (id, patch) => {
+        const values: unknown[] = [Date.now()];
+        const sets = ['updated_at = $1'];
+        const set = (column: string, value: unknown, cast = '') => {
+          values.push(value);
+          sets.push(`${column} = $${values.length}${cast}`);
+        };
+        if (patch.status) set('status', patch.status);
+        if (patch.plan !== undefined) set('plan', JSON.stringify(patch.plan), '::jsonb');
+        if (patch.result !== undefined) set('result', JSON.stringify(patch.result), '::jsonb');
+        values.push(id);
+        const sql = `UPDATE cadre_runs SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING id`;
+        if (!(await query(sql, values)).rowCount) throw new CadreError('run_not_found', `No run ${id}`);
+      },
+      get: async (id) => (await selectRuns('WHERE id = $1', [id]))[0],
+      list: async (limit = 50) => selectRuns('ORDER BY created_at DESC LIMIT $1', [limit]),
+      listOwned: async (filter) => {
+        const { where, values } = ownerWhere(filter);
+        values.push(filter.limit ?? 50);
+        return selectRuns(`${where} ORDER BY created_at DESC LIMIT $${values.length}`, values);
+      },
+    },
+    events: {
+      append: async (list: readonly CadreEvent[]) => {
+        // Serialised before anything is written, so an event that cannot be stored stores none.
+        const bodies = list.map((event) => JSON.stringify(event));
+        // One INSERT may not touch a row twice: of two events with one run and seq, the later wins.
+        const latest = new Map(list.map((event, i) => [`${event.runId}\u0000${event.seq}`, i]));
+        const rows = [...latest.values()];
+        if (!rows.length) return;
+        // One statement, so all or none; unnest turns the five arrays into rows, whatever their length.
+        await query(
+          `INSERT INTO cadre_events (run_id, seq, type, ts, body)
+           SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[])
+           ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, ts = excluded.ts, body = excluded.body`,
+          [
+            rows.map((i) => list[i]!.runId),
+            rows.map((i) => list[i]!.seq),
+            rows.map((i) => list[i]!.type),
+            rows.map((i) => list[i]!.ts),
+            rows.map((i) => bodies[i]),
+          ],
+        );
+      },
+      read: async (runId, fromSeq = 1) => {
+        const { rows } = await query<{ body: string }>(
+          'SELECT body FROM cadre_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq',
+          [runId, fromSeq],
+        );
+        return rows.map((row) => JSON.parse(row.body) as CadreEvent);
+      },
+      lastSeq: async (runId) => {
+        const { rows } = await query<{ seq: number | null }>(
+          'SELECT max(seq) AS seq FROM cadre_events WHERE run_id = $1',
+          [runId],
+        );
+        return rows[0]?.seq ?? 0;
+      },
+      reserve: async (runId, upTo) => {
+        await query(
+          `INSERT INTO cadre_event_seq (run_id, reserved) VALUES ($1, $2)
+           ON CONFLICT (run_id) DO UPDATE SET reserved = GREATEST(cadre_event_seq.reserved, excluded.reserved)`,
+          [runId, upTo],
+        );
+      },
+      nextSeq: async (runId) => {
+        // GREATEST skips NULLs: a run with neither events nor reservations starts at 1.
+        const { rows } = await query<{ next: number }>(
+          `SELECT COALESCE(GREATEST(
+             (SELECT max(seq) FROM cadre_events WHERE run_id = $1),
+             (SELECT reserved FROM cadre_event_seq WHERE run_id = $1)), 0) + 1 AS next`,
+          [runId],
+        );
+        return rows[0]!.next;
+      },
+    },
+    close: () => (ended ??= pool.end()),
+  };
+}
+
+/** The WHERE clause of an owned-run query, with its values as $1, $2, ... */
+function ownerWhere(filter: RunOwnerFilter): { where: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const conditions: string[] = [];
+  const add = (condition: string, value: unknown) => {
+    values.push(value);
+    conditions.push(`${condition} $${values.length}`);
+  };
+  // The same expression as the cadre_runs_owner index, so PostgreSQL can use it.
+  if (filter.key !== undefined) add(`(settings->'owner'->>'key') =`, filter.key);
+  if (filter.user !== undefined) add(`(settings->'owner'->>'user') =`, filter.user);
+  if (filter.before !== undefined) add('created_at <', filter.before);
+  return { where: conditions.length ? `WHERE ${conditions.join(' AND ')}` : '', values };
+}
