@@ -71,8 +71,11 @@ async function sendAnswer(
       if (event.type === 'plan.created' || event.type === 'plan.revised') finalTask = sinkOf(event.graph);
       if (event.type !== 'model.delta' || event.taskId !== finalTask || !event.text) continue;
       const gap = step !== undefined && step !== event.step ? '\n\n' : '';
+      const firstText = step === undefined;
       step = event.step;
       out.send(chunk({ content: gap + event.text }));
+      // The first token goes out at once; the rest of a tick's tokens go together.
+      if (firstText) out.flush();
       // While the client's buffer is full, no more is read from the run.
       if (out.blocked) await out.drained();
     }

@@ -15,6 +15,8 @@ export interface SseBatch {
   readonly blocked: boolean;
   /** Queues whole frames (each ending with its blank line); they go out with the others queued in this tick. */
   send(frames: string): void;
+  /** Writes what is queued now, without waiting for the end of the tick. */
+  flush(): void;
   /** Resolves when the client's buffer has room again, or the client went away. */
   drained(): Promise<void>;
   /** Writes what is queued and `frames`, then ends the response. */
@@ -71,6 +73,7 @@ export function openSseBatch(c: Context): SseBatch {
         process.nextTick(flush);
       }
     },
+    flush,
     drained: () => waiting ?? Promise.resolve(),
     end: (frames) => {
       if (gone || ended) return;
