@@ -1,5 +1,5 @@
 import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
-import { migrate, openPostgresPool } from '../runtime/store/index.js';
+import { migratePostgres } from '../runtime/store/index.js';
 
 /**
  * `cadre db migrate`: brings the PostgreSQL database (`--database-url`, else `databaseUrl` /
@@ -19,17 +19,12 @@ export async function migrateDatabase(options: {
       'config_invalid',
       'No PostgreSQL database: set CADRE_DATABASE_URL or pass --database-url postgres://host:5432/database',
     );
-  const pool = await openPostgresPool({ url, max: 1 });
-  try {
-    const { applied, current } = await migrate(pool);
-    if (options.json) process.stdout.write(`${JSON.stringify({ current, applied })}\n`);
-    else if (applied.length === 0) process.stdout.write(`up to date (version ${current})\n`);
-    else
-      process.stdout.write(
-        `migrated to version ${current} (applied: ${applied.map((m) => `${m.version} ${m.name}`).join(', ')})\n`,
-      );
-    return 0;
-  } finally {
-    await pool.end();
-  }
+  const { applied, current } = await migratePostgres({ url });
+  if (options.json) process.stdout.write(`${JSON.stringify({ current, applied })}\n`);
+  else if (applied.length === 0) process.stdout.write(`up to date (version ${current})\n`);
+  else
+    process.stdout.write(
+      `migrated to version ${current} (applied: ${applied.map((m) => `${m.version} ${m.name}`).join(', ')})\n`,
+    );
+  return 0;
 }

@@ -1,4 +1,6 @@
 import type { CadreEvent, RunStatus } from './events.js';
+import type { StepJournal } from './step-journal.js';
+import type { ToolCallJournal } from './tool-call-journal.js';
 
 /** Where a run stands. `running` whose process is known to be gone is reported as `interrupted`. */
 export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
@@ -72,17 +74,27 @@ export interface EventRecordStore {
   reserve(runId: string, upTo: number): Promise<void>;
   /** The seq a resumed run's next event takes: after every stored and every reserved one. */
   nextSeq(runId: string): Promise<number>;
+  /**
+   * The run's events from `fromSeq` on: those stored, then each one stored later by any process
+   * sharing the store, in seq order and each once, until `signal` aborts or the caller stops reading.
+   */
+  follow(runId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined>;
 }
 
 /**
- * Runs and their events, as every store kind keeps them: the embedded SQLite file and PostgreSQL
- * (`CADRE_DATABASE_URL`). `runStoreConformance` in `cadre/testing` defines the behaviour both show.
+ * Runs, their events and their journals, as every store kind keeps them: the embedded SQLite file
+ * and PostgreSQL (`CADRE_DATABASE_URL`). `runStoreConformance`, `stepJournalConformance` and
+ * `toolCallJournalConformance` in `cadre/testing` define the behaviour both show.
  */
 export interface RunStore {
   /** `sqlite` or `postgres`. */
   readonly kind: string;
   readonly runs: RunRecordStore;
   readonly events: EventRecordStore;
+  /** Each task attempt's model replies and tool results, replayed when the attempt runs again. */
+  readonly steps: StepJournal;
+  /** Begun and finished tool calls, so a resumed run does not repeat a call that had effects. */
+  readonly toolCalls: ToolCallJournal;
   /** Ends the store's connections; what was written stays. */
   close(): Promise<void>;
 }

@@ -49,7 +49,9 @@ export interface StepJournal {
    * Optional: every step of a run, grouped by task attempt key (each attempt's steps in order), for
    * a run's trace in one read rather than one per attempt.
    */
-  replayRun?(runId: string): ReadonlyMap<string, readonly JournalStep[]>;
+  replayRun?(
+    runId: string,
+  ): ReadonlyMap<string, readonly JournalStep[]> | Promise<ReadonlyMap<string, readonly JournalStep[]>>;
 }
 
 /** A StepJournal held in memory; the default for a single process. */

@@ -251,7 +251,7 @@ async function traceOf(
   kept?: ReadonlyMap<string, readonly JournalStep[]>,
 ): Promise<JournalStep[]> {
   // What was kept in memory, else one read of the whole run where the journal offers it, else one per attempt.
-  const all = kept ?? journal.replayRun?.(runId);
+  const all = kept ?? (await journal.replayRun?.(runId));
   const replay = all ? (key: string) => all.get(key) ?? [] : (key: string) => journal.replay(runId, key);
   // A strategy journals each call under a key below the attempt's (`a/cot`, `a/tot/r.1/propose`); task
   // ids hold no '/', so the attempt is what comes before the first one. Grouped in one pass.

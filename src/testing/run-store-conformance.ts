@@ -38,6 +38,17 @@ async function pause(ms = 3): Promise<void> {
   while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
 }
 
+/** Resolves with `work`, or fails the test with `message` after `ms`. */
+async function within(work: Promise<void>, ms: number, message: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Text a store must keep byte for byte: quotes, backslashes, control characters, emoji, CJK, RTL. */
 const awkward =
   'He said "hi" and \'bye\'; C:\\path\\to\\file; line one\nline two\r\n\ttabbed; ' +
@@ -537,6 +548,45 @@ export function runStoreConformance(options: RunStoreConformanceOptions): void {
       const answer = read[1]?.type === 'task.completed' ? read[1].answer : undefined;
       assert.equal(answer?.length, 200_000);
       assert.equal(answer, large);
+    });
+
+    test('follows a run: its stored events from a seq, then each one stored later, in order, once, until aborted', async (store) => {
+      const runId = fresh('run');
+      const other = fresh('run');
+      await store.runs.create({ id: runId, goal: 'followed' });
+      await store.runs.create({ id: other, goal: 'not followed' });
+      await store.events.append([runStarted(runId, 1), taskStarted(runId, 2)]);
+      const stop = new AbortController();
+      const seen: number[] = [];
+      const following = (async () => {
+        for await (const event of store.events.follow(runId, 2, stop.signal)) {
+          assert.equal(event.runId, runId);
+          seen.push(event.seq);
+          if (event.seq === 6) stop.abort();
+        }
+      })();
+      await pause(20);
+      await store.events.append([toolResult(runId, 3, 'three')]);
+      await pause(5);
+      await store.events.append([toolResult(runId, 4, 'four'), toolResult(runId, 5, 'five')]);
+      await store.events.append([runStarted(other, 1)]);
+      await store.events.append([taskCompleted(runId, 6, 'done')]);
+      await within(following, 10_000, 'the follower did not see seq 6 within 10 s');
+      assert.deepEqual(seen, [2, 3, 4, 5, 6]);
+    });
+
+    test('ends a follow when its signal aborts while it waits for events', async (store) => {
+      const runId = fresh('run');
+      await store.runs.create({ id: runId, goal: 'quiet' });
+      const stop = new AbortController();
+      const seen: number[] = [];
+      const following = (async () => {
+        for await (const event of store.events.follow(runId, 1, stop.signal)) seen.push(event.seq);
+      })();
+      await pause(20);
+      stop.abort();
+      await within(following, 5_000, 'the follower did not end within 5 s of its abort');
+      assert.deepEqual(seen, []);
     });
   });
 }

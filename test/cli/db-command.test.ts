@@ -50,12 +50,18 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 1 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 2 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ current: 1, applied: [{ version: 1, name: 'runs and events' }] });
+    expect(JSON.parse(first.stdout)).toEqual({
+      current: 2,
+      applied: [
+        { version: 1, name: 'runs and events' },
+        { version: 2, name: 'step and tool-call journals' },
+      ],
+    });
     const tables = await admin!.query<{ table_name: string }>(
       'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
       [schema],
@@ -65,13 +71,15 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
       'cadre_events',
       'cadre_runs',
       'cadre_schema_migrations',
+      'cadre_steps',
+      'cadre_tool_calls',
     ]);
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 1)\n');
+    expect(again.stdout).toBe('up to date (version 2)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 1, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 2, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -79,7 +87,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     const out = cadre(['db', 'migrate'], { CADRE_DATABASE_URL: target });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
-    expect(out.stdout).toBe('migrated to version 1 (applied: 1 runs and events)\n');
+    expect(out.stdout).toBe('migrated to version 2 (applied: 1 runs and events, 2 step and tool-call journals)\n');
   });
 
   it('exits 2 with config_invalid when no database URL is given', () => {

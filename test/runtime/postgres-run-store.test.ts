@@ -2,9 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CadreError } from 'cadre';
-import { runStoreConformance } from 'cadre/testing';
-import { migrate, openPostgresPool, openPostgresRunStore } from '../../src/runtime/store/index.js';
+import { CadreError, type RunStore } from 'cadre';
+import { runStoreConformance, stepJournalConformance, toolCallJournalConformance } from 'cadre/testing';
+import { migrations, openPostgresRunStore } from '../../src/runtime/store/index.js';
+import { migrate } from '../../src/runtime/store/postgres/migrations.js';
+import { openPostgresPool } from '../../src/runtime/store/postgres/postgres-pool.js';
 
 const url = process.env.CADRE_DATABASE_URL;
 if (!url)
@@ -72,34 +74,183 @@ describe.skipIf(!url)('PostgreSQL run store', () => {
   });
 });
 
+describe.skipIf(!url)('PostgreSQL journals', () => {
+  const schema = freshSchema();
+  // Each test opens a store of its own on the shared schema and closes it after.
+  const stores = new Map<object, RunStore>();
+  const open = async <J extends object>(pick: (store: RunStore) => J) => {
+    const store = await openPostgresRunStore({ url: url!, schema });
+    stores.set(pick(store), store);
+    return pick(store);
+  };
+  const close = async (journal: object) => {
+    await stores.get(journal)?.close();
+    stores.delete(journal);
+  };
+  stepJournalConformance({
+    name: 'PostgreSQL step journal',
+    create: () => open((store) => store.steps),
+    destroy: close,
+    testApi: { describe, it },
+  });
+  toolCallJournalConformance({
+    name: 'PostgreSQL tool-call journal',
+    create: () => open((store) => store.toolCalls),
+    destroy: close,
+    testApi: { describe, it },
+  });
+
+  it('stores steps and tool calls with secrets redacted, as the SQLite store does', async () => {
+    const store = await openPostgresRunStore({ url: url!, schema });
+    const runId = `run-${randomBytes(6).toString('hex')}`;
+    const args = { apiKey: 'abc123-not-a-real-key', url: 'https://user:s3cr3t-pw-123@example.com/x' };
+    const key = { runId, taskId: 't1', callId: '0.0' };
+    try {
+      await store.steps.append({ kind: 'tool', ...key, index: 0, tool: 'http_get', args, ok: true, output: 'ok' });
+      await store.toolCalls.begin({ ...key, tool: 'http_get', args, digest: 'd' });
+      await store.toolCalls.complete(key, { ok: true, output: 'echo https://user:s3cr3t-pw-123@example.com/x' });
+      expect(await store.steps.replay(runId, 't1')).toMatchObject([
+        { args: { apiKey: '[redacted]', url: 'https://user:[redacted]@example.com/x' } },
+      ]);
+      expect(await store.toolCalls.get(key)).toMatchObject({ args: { apiKey: '[redacted]' }, digest: 'd' });
+    } finally {
+      await store.close();
+    }
+    const stored = JSON.stringify([
+      await sql(`SELECT * FROM ${schema}.cadre_steps WHERE run_id = $1`, [runId]),
+      await sql(`SELECT * FROM ${schema}.cadre_tool_calls WHERE run_id = $1`, [runId]),
+    ]);
+    expect(stored).toContain('[redacted]');
+    expect(stored).not.toContain('abc123-not-a-real-key');
+    expect(stored).not.toContain('s3cr3t-pw-123');
+  });
+
+  it('reports a failed journal query as store_failed naming the server', async () => {
+    const store = await openPostgresRunStore({ url: url!, schema });
+    await store.close();
+    const server = `${new URL(url!).host}${new URL(url!).pathname}`;
+    const replay = await rejectsWith(
+      Promise.resolve().then(() => store.steps.replay('run-1', 't1')),
+      'store_failed',
+    );
+    expect(replay.message).toContain(server);
+    const key = { runId: 'run-1', taskId: 't1', callId: '1.0' };
+    await rejectsWith(
+      Promise.resolve().then(() => store.toolCalls.get(key)),
+      'store_failed',
+    );
+  });
+});
+
+describe.skipIf(!url)('PostgreSQL live events across processes', () => {
+  it('a follower on one store (another server) gets each event another store stores, at once, in order, once', async () => {
+    const schema = freshSchema();
+    const worker = await openPostgresRunStore({ url: url!, schema });
+    const server = await openPostgresRunStore({ url: url!, schema });
+    try {
+      const runId = `run-${randomBytes(4).toString('hex')}`;
+      await worker.runs.create({ id: runId, goal: 'followed from elsewhere' });
+      const event = (seq: number) =>
+        ({
+          type: 'task.started',
+          runId,
+          seq,
+          ts: seq,
+          taskId: 't',
+          agent: 'a',
+          role: 'r',
+          title: 't',
+          attempt: 1,
+        }) as const;
+      await worker.events.append([event(1)]);
+      const stop = new AbortController();
+      const seen: Array<{ seq: number; lagMs: number }> = [];
+      const stored = new Map<number, number>();
+      const following = (async () => {
+        for await (const got of server.events.follow(runId, 1, stop.signal)) {
+          seen.push({ seq: got.seq, lagMs: performance.now() - (stored.get(got.seq) ?? performance.now()) });
+          if (got.seq === 30) stop.abort();
+        }
+      })();
+      for (let seq = 2; seq <= 30; seq += 1) {
+        await new Promise((resolve) => setTimeout(resolve, seq % 5));
+        stored.set(seq, performance.now());
+        await worker.events.append([event(seq)]);
+      }
+      await following;
+      expect(seen.map((s) => s.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      // Woken by NOTIFY, not found by the one-second poll.
+      expect(Math.max(...seen.slice(1).map((s) => s.lagMs))).toBeLessThan(500);
+    } finally {
+      await worker.close();
+      await server.close();
+    }
+  });
+});
+
+const bothVersions = [
+  { version: 1, name: 'runs and events' },
+  { version: 2, name: 'step and tool-call journals' },
+];
+
 describe.skipIf(!url)('PostgreSQL migrations', () => {
   it('creates the schema and its tables on the first migration and applies nothing the second time', async () => {
     const schema = freshSchema();
     const pool = await openPostgresPool({ url: url!, schema });
     try {
-      expect(await migrate(pool, { schema })).toEqual({
-        applied: [{ version: 1, name: 'runs and events' }],
-        current: 1,
-      });
-      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 1 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: bothVersions, current: 2 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 2 });
     } finally {
       await pool.end();
     }
-    expect(await versions(schema)).toEqual([1]);
-    expect(await tables(schema)).toEqual(['cadre_event_seq', 'cadre_events', 'cadre_runs', 'cadre_schema_migrations']);
+    expect(await versions(schema)).toEqual([1, 2]);
+    expect(await tables(schema)).toEqual([
+      'cadre_event_seq',
+      'cadre_events',
+      'cadre_runs',
+      'cadre_schema_migrations',
+      'cadre_steps',
+      'cadre_tool_calls',
+    ]);
   });
 
-  it('applies version 1 exactly once when four pools migrate one fresh schema at the same time', async () => {
+  it('migrates a schema at version 1 to version 2, applying only version 2 and keeping its runs', async () => {
+    // The schema as a cadre that knew version 1 alone left it, with a run in it.
+    const schema = freshSchema();
+    await sql(`CREATE SCHEMA ${schema}`);
+    await sql(`SET search_path TO ${schema}`);
+    try {
+      await sql(migrations[0]!.sql);
+      await sql(`CREATE TABLE cadre_schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+      await sql(`INSERT INTO cadre_schema_migrations (version, name) VALUES (1, 'runs and events')`);
+      await sql(
+        `INSERT INTO cadre_runs (id, goal, status, created_at, updated_at) VALUES ('run-1', 'kept', 'completed', 1, 1)`,
+      );
+    } finally {
+      await sql('RESET search_path');
+    }
+    const store = await openPostgresRunStore({ url: url!, schema });
+    try {
+      expect((await store.runs.get('run-1'))?.goal).toBe('kept');
+    } finally {
+      await store.close();
+    }
+    expect(await versions(schema)).toEqual([1, 2]);
+  });
+
+  it('applies each version exactly once when four pools migrate one fresh schema at the same time', async () => {
     const schema = freshSchema();
     const pools = await Promise.all([1, 2, 3, 4].map(() => openPostgresPool({ url: url!, schema })));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.map((result) => result.current)).toEqual([1, 1, 1, 1]);
-      expect(results.flatMap((result) => result.applied)).toEqual([{ version: 1, name: 'runs and events' }]);
+      expect(results.map((result) => result.current)).toEqual([2, 2, 2, 2]);
+      const applied = results.flatMap((result) => result.applied).sort((a, b) => a.version - b.version);
+      expect(applied).toEqual(bothVersions);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
-    expect(await versions(schema)).toEqual([1]);
+    expect(await versions(schema)).toEqual([1, 2]);
   });
 
   it('refuses a database at a newer version (999) with store_failed, naming both versions, and changes nothing', async () => {
@@ -111,7 +262,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
 
     const error = await rejectsWith(openPostgresRunStore({ url: url!, schema }), 'store_failed');
     expect(error.message).toMatch(/version 999/);
-    expect(error.message).toMatch(/version 1\b/);
+    expect(error.message).toMatch(/version 2\b/);
     expect(error.message).toMatch(/upgrade cadre/);
     expect(await versions(schema)).toEqual([999]);
     expect(await tables(schema)).toEqual(['cadre_schema_migrations']);

@@ -1,15 +1,17 @@
 import { CadreError, type CadreEvent, type RunStore } from '../../core/index.js';
 import type { CadreStore } from './cadre-store.js';
+import { followEvents, localWakes } from './follow-events.js';
 import { WriteBatch } from './write-batch.js';
 
 /**
  * The embedded store's runs and events behind the asynchronous {@link RunStore} calls, the ones a
- * PostgreSQL store answers too. A run's record joins the store's write batch as the runtime's own
+ * PostgreSQL store answers too, with the store's own step and tool-call journals. A run's record joins the store's write batch as the runtime's own
  * writes do; a list of events is written in a transaction of its own, so it is stored whole or not
  * at all. `close` closes the store itself, which every opener of the same file shares.
  */
 export function sqliteRunStore(store: CadreStore): RunStore {
-  const { runs, events, db } = store;
+  const { runs, events, db, steps, toolCalls } = store;
+  const local = localWakes();
   const conflict = (id: string) => new CadreError('run_conflict', `Run ${id} exists already`);
   return {
     kind: 'sqlite',
@@ -39,12 +41,24 @@ export function sqliteRunStore(store: CadreStore): RunStore {
         db.transaction(() => {
           for (const event of list) events.append(event);
         })();
+        for (const runId of new Set(list.map((event) => event.runId))) local.announce(runId);
       },
       read: async (runId, fromSeq) => events.read(runId, fromSeq),
       lastSeq: async (runId) => events.lastSeq(runId),
       reserve: async (runId, upTo) => events.reserve(runId, upTo),
       nextSeq: async (runId) => events.nextSeq(runId),
+      // Appends made here wake a follower at once; those of other processes (and of runs, which write
+      // through the store itself) are found by reading again every 100 ms.
+      follow: (runId, fromSeq, signal) =>
+        followEvents(
+          { read: async (id, from) => events.read(id, from), wakes: local.wakes, pollMs: 100 },
+          runId,
+          fromSeq,
+          signal,
+        ),
     },
+    steps,
+    toolCalls,
     close: async () => store.close(),
   };
 }

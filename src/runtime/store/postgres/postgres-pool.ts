@@ -2,16 +2,7 @@ import { userInfo } from 'node:os';
 import type pg from 'pg';
 import type { Pool } from 'pg';
 import { CadreError, createLogger } from '../../../core/index.js';
-
-/** Where {@link openPostgresPool} connects. */
-export interface PostgresPoolOptions {
-  /** `postgres://user:password@host:5432/database`; a URL without a user means the OS user, as for psql. */
-  url: string;
-  /** A schema of its own for cadre's tables (every connection's search_path); default: the server's search_path. */
-  schema?: string;
-  /** Connections at most; default 10. */
-  max?: number;
-}
+import type { PostgresPoolOptions } from './postgres-options.js';
 
 const schemaName = /^[a-z_][a-z0-9_]{0,62}$/;
 

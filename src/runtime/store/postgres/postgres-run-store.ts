@@ -7,8 +7,12 @@ import {
   type RunState,
   type RunStore,
 } from '../../../core/index.js';
+import { followEvents } from '../follow-events.js';
 import { migrate } from './migrations.js';
-import { openPostgresPool, serverName, storeFailed, type PostgresPoolOptions } from './postgres-pool.js';
+import { eventsChannel, postgresWakes } from './postgres-listener.js';
+import { PostgresStepJournal, PostgresToolCallJournal } from './postgres-journals.js';
+import type { PostgresPoolOptions } from './postgres-options.js';
+import { openPostgresPool, serverName, storeFailed } from './postgres-pool.js';
 
 interface RunRow {
   id: string;
@@ -40,9 +44,9 @@ function toRecord(row: RunRow): RunRecord {
 }
 
 /**
- * Opens cadre's run store on a PostgreSQL database (`CADRE_DATABASE_URL`): one connection pool,
- * the tables migrated to the newest version on open. Needs the `pg` package (`npm install pg`).
- * With `schema`, every table lives in that schema, created when missing.
+ * Opens cadre's run store on a PostgreSQL database (`CADRE_DATABASE_URL`): one connection pool
+ * for runs, events and both journals, the tables migrated to the newest version on open. Needs the
+ * `pg` package (`npm install pg`). With `schema`, every table lives in that schema, created when missing.
  */
 export async function openPostgresRunStore(options: PostgresPoolOptions): Promise<RunStore> {
   const pool = await openPostgresPool(options);
@@ -63,6 +67,15 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
   };
   const selectRuns = async (where: string, values: unknown[]) =>
     (await query<RunRow>(`SELECT ${runColumns} FROM cadre_runs ${where}`, values)).rows.map(toRecord);
+  const read = async (runId: string, fromSeq = 1) => {
+    const { rows } = await query<{ body: string }>(
+      'SELECT body FROM cadre_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq',
+      [runId, fromSeq],
+    );
+    return rows.map((row) => JSON.parse(row.body) as CadreEvent);
+  };
+  const wakes = postgresWakes(pool);
+  let appending: Promise<unknown> = Promise.resolve();
   let ended: Promise<void> | undefined;
 
   return {
@@ -114,26 +127,30 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
         const rows = [...latest.values()];
         if (!rows.length) return;
         // One statement, so all or none; unnest turns the five arrays into rows, whatever their length.
-        await query(
-          `INSERT INTO cadre_events (run_id, seq, type, ts, body)
-           SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[])
-           ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, ts = excluded.ts, body = excluded.body`,
-          [
-            rows.map((i) => list[i]!.runId),
-            rows.map((i) => list[i]!.seq),
-            rows.map((i) => list[i]!.type),
-            rows.map((i) => list[i]!.ts),
-            rows.map((i) => bodies[i]),
-          ],
-        );
+        // Each run's followers, in every process, are notified when it commits.
+        const write = () =>
+          query(
+            `WITH stored AS (
+               INSERT INTO cadre_events (run_id, seq, type, ts, body)
+               SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[])
+               ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, ts = excluded.ts, body = excluded.body
+               RETURNING run_id)
+             SELECT pg_notify('${eventsChannel}', run_id) FROM stored GROUP BY run_id`,
+            [
+              rows.map((i) => list[i]!.runId),
+              rows.map((i) => list[i]!.seq),
+              rows.map((i) => list[i]!.type),
+              rows.map((i) => list[i]!.ts),
+              rows.map((i) => bodies[i]),
+            ],
+          );
+        // One append at a time, so a run's events commit in seq order and a follower never reads past a gap.
+        const done = appending.then(write);
+        appending = done.catch(() => undefined);
+        await done;
+        for (const runId of new Set(rows.map((i) => list[i]!.runId))) wakes.announce(runId);
       },
-      read: async (runId, fromSeq = 1) => {
-        const { rows } = await query<{ body: string }>(
-          'SELECT body FROM cadre_events WHERE run_id = $1 AND seq >= $2 ORDER BY seq',
-          [runId, fromSeq],
-        );
-        return rows.map((row) => JSON.parse(row.body) as CadreEvent);
-      },
+      read,
       lastSeq: async (runId) => {
         const { rows } = await query<{ seq: number | null }>(
           'SELECT max(seq) AS seq FROM cadre_events WHERE run_id = $1',
@@ -158,8 +175,15 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
         );
         return rows[0]!.next;
       },
+      follow: async function* (runId, fromSeq, signal) {
+        // Listening before the first read: an event stored in between still wakes the follower.
+        await wakes.ready();
+        yield* followEvents({ read, wakes: wakes.wakes, pollMs: 1000 }, runId, fromSeq, signal);
+      },
     },
-    close: () => (ended ??= pool.end()),
+    steps: new PostgresStepJournal(pool, server),
+    toolCalls: new PostgresToolCallJournal(pool, server),
+    close: () => (ended ??= wakes.close().then(() => pool.end())),
   };
 }
 

@@ -1,0 +1,74 @@
+/** One step of the PostgreSQL schema; applied once, in version order, each in its own transaction. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** What a migration did: the versions it applied now, and the version the database is at. */
+export interface MigrateResult {
+  applied: Array<{ version: number; name: string }>;
+  current: number;
+}
+
+/** Every version of cadre's PostgreSQL tables, oldest first. Add new ones at the end; never edit one. */
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'runs and events',
+    // An event's body is text, not jsonb: jsonb reorders keys and rejects \u0000, and a replayed
+    // event must read back exactly as it was written, as in the SQLite store.
+    sql: `
+      CREATE TABLE cadre_runs (
+        id text PRIMARY KEY,
+        goal text NOT NULL,
+        status text NOT NULL,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL,
+        plan jsonb,
+        result jsonb,
+        settings jsonb
+      );
+      CREATE INDEX cadre_runs_created ON cadre_runs (created_at);
+      CREATE INDEX cadre_runs_owner ON cadre_runs ((settings->'owner'->>'key'), created_at);
+      CREATE TABLE cadre_events (
+        run_id text NOT NULL,
+        seq integer NOT NULL,
+        type text NOT NULL,
+        ts bigint NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (run_id, seq)
+      );
+      CREATE TABLE cadre_event_seq (
+        run_id text PRIMARY KEY,
+        reserved integer NOT NULL
+      );`,
+  },
+  {
+    version: 2,
+    name: 'step and tool-call journals',
+    // The SQLite store's steps and tool_calls tables. Bodies, arguments and outcomes are text for
+    // the same reason as an event's body: they read back exactly as they were written.
+    sql: `
+      CREATE TABLE cadre_steps (
+        run_id text NOT NULL,
+        task_key text NOT NULL,
+        idx integer NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (run_id, task_key, idx)
+      );
+      CREATE TABLE cadre_tool_calls (
+        run_id text NOT NULL,
+        task_key text NOT NULL,
+        call_id text NOT NULL,
+        tool text NOT NULL,
+        args text NOT NULL,
+        digest text,
+        state text NOT NULL,
+        outcome text,
+        started_at bigint NOT NULL,
+        completed_at bigint,
+        PRIMARY KEY (run_id, task_key, call_id)
+      );`,
+  },
+];
