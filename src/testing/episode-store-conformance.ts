@@ -1,24 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Episode, EpisodeStore } from '../../memory/index.js';
 import { CadreError } from '../core/index.js';
+import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 
-/**
- * The two test functions the suite needs. Passed in (or taken from globals) rather than imported
- * from vitest: vitest is a dev dependency, and the CLI loads this package at run time.
- */
-export interface ConformanceTestApi {
-  /** Groups the suite's tests, like vitest's `describe`. */
-  describe(name: string, body: () => void): unknown;
-  /** One test, like vitest's `it`. */
-  it(name: string, body: () => Promise<void>): unknown;
-}
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('describeEpisodeStoreConformance: pass { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+export type { ConformanceTestApi } from './conformance-kit.js';
 
 let seq = 0;
 const day = 24 * 60 * 60 * 1000;
@@ -42,7 +27,7 @@ const episode = (over: Partial<Episode> & Pick<Episode, 'task'>): Episode => ({
 export function describeEpisodeStoreConformance(
   name: string,
   create: () => Promise<EpisodeStore> | EpisodeStore,
-  { describe, it }: ConformanceTestApi = globalTestApi(),
+  { describe, it }: ConformanceTestApi = globalTestApi('describeEpisodeStoreConformance'),
 ): void {
   describe(`EpisodeStore conformance: ${name}`, () => {
     it('adds episodes and counts them', async () => {

@@ -3,14 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { GraphStore, Relation } from '../../memory/graph-store.js';
 import type { Scope } from '../../memory/scope.js';
 import { CadreError } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('describeGraphStoreConformance: pass { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 
 const year = (y: number, month = 1, day = 1) => Date.UTC(y, month - 1, day);
 /** A fresh tenant per test, so the suite also runs against a shared, persistent database. */
@@ -27,7 +20,7 @@ const objects = (facts: Relation[], predicate: string) =>
 export function describeGraphStoreConformance(
   name: string,
   create: () => Promise<GraphStore>,
-  { describe, it }: ConformanceTestApi = globalTestApi(),
+  { describe, it }: ConformanceTestApi = globalTestApi('describeGraphStoreConformance'),
 ): void {
   const withStore = (body: (store: GraphStore, scope: Scope) => Promise<void>) => async () => {
     const store = await create();

@@ -19,6 +19,7 @@ export {
 export { game24Model, game24Task, type Game24ModelOptions } from './game24-model.js';
 export { mulberry32 } from './seeded-random.js';
 export { jobQueueConformance, type JobQueueConformanceOptions } from './job-queue-conformance.js';
+export type { ConformanceOptions } from './conformance-kit.js';
 export { runStoreConformance, type RunStoreConformanceOptions } from './run-store-conformance.js';
 export { stepJournalConformance, type StepJournalConformanceOptions } from './step-journal-conformance.js';
 export { toolCallJournalConformance, type ToolCallJournalConformanceOptions } from './tool-call-journal-conformance.js';

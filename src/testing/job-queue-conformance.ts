@@ -9,7 +9,7 @@ import {
   type LeasedJob,
   type LeaseRequest,
 } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
+import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 import { mulberry32 } from './seeded-random.js';
 
 /** What {@link jobQueueConformance} runs against. */
@@ -22,13 +22,6 @@ export interface JobQueueConformanceOptions {
   destroy?: (queue: JobQueue) => Promise<void> | void;
   /** Default: the runner's global `describe` and `it`. */
   testApi?: ConformanceTestApi;
-}
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('jobQueueConformance: pass testApi { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
 }
 
 // Time moves only through the `now` arguments: no test reads the clock or sleeps.
@@ -71,7 +64,7 @@ interface Scope {
  * limits under random load, and refusal of bad input. Time is driven through the `now` arguments only.
  */
 export function jobQueueConformance(options: JobQueueConformanceOptions): void {
-  const { describe, it } = options.testApi ?? globalTestApi();
+  const { describe, it } = options.testApi ?? globalTestApi('jobQueueConformance');
 
   const test = (title: string, body: (scope: Scope) => Promise<void>) =>
     it(title, async () => {

@@ -2,14 +2,7 @@ import assert from 'node:assert/strict';
 import type { ProceduralStore } from '../../memory/procedural-store.js';
 import type { Scope } from '../../memory/scope.js';
 import { CadreError } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('describeProceduralStoreConformance: pass { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 
 const isInputInvalid = (error: unknown) => CadreError.isInstance(error) && error.code === 'input_invalid';
 const acme: Scope = { tenant: 'acme' };
@@ -28,7 +21,7 @@ const graph = {
 export function describeProceduralStoreConformance(
   name: string,
   create: () => Promise<ProceduralStore> | ProceduralStore,
-  { describe, it }: ConformanceTestApi = globalTestApi(),
+  { describe, it }: ConformanceTestApi = globalTestApi('describeProceduralStoreConformance'),
 ): void {
   describe(`ProceduralStore conformance: ${name}`, () => {
     it('saves a plan and matches it for the same goal with its fields intact', async () => {

@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CadreError, type CadreEvent, type RunRecord, type RunStore } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
+import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
-/** What {@link runStoreConformance} runs against. */
-export interface RunStoreConformanceOptions {
-  /** Shown in the suite's title, e.g. 'SQLite run store'. */
-  name: string;
-  /** A store for one test. It may hold other runs: each test works on run ids and owners of its own. */
-  create: () => Promise<RunStore> | RunStore;
-  /** Called after each test with the store `create` gave. */
-  destroy?: (store: RunStore) => Promise<void> | void;
-  /** Default: the runner's global `describe` and `it`. */
-  testApi?: ConformanceTestApi;
-}
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('runStoreConformance: pass testApi { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+/** What {@link runStoreConformance} runs against: a RunStore made afresh for each test. */
+export type RunStoreConformanceOptions = ConformanceOptions<RunStore>;
 
 /** Event times are fixed; only run stamps (the store's own clock) are read around the calls. */
 const t0 = Date.UTC(2026, 5, 1, 12);
@@ -136,7 +120,7 @@ function assertNewestFirst(records: readonly RunRecord[]): void {
  * Run times are the store's clock and are checked against the clock around each call.
  */
 export function runStoreConformance(options: RunStoreConformanceOptions): void {
-  const { describe, it } = options.testApi ?? globalTestApi();
+  const { describe, it } = options.testApi ?? globalTestApi('runStoreConformance');
 
   const test = (title: string, body: (store: RunStore) => Promise<void>) =>
     it(title, async () => {

@@ -1,26 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { callDigest, type JournalStep, type ModelStep, type StepJournal, type ToolStep } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
+import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
-/** What {@link stepJournalConformance} runs against. */
-export interface StepJournalConformanceOptions {
-  /** Shown in the suite's title, e.g. 'SqliteStepJournal'. */
-  name: string;
-  /** A journal for one test. It may hold other steps: each test works on run ids of its own. */
-  create: () => Promise<StepJournal> | StepJournal;
-  /** Called after each test with the journal `create` gave. */
-  destroy?: (journal: StepJournal) => Promise<void> | void;
-  /** Default: the runner's global `describe` and `it`. */
-  testApi?: ConformanceTestApi;
-}
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('stepJournalConformance: pass testApi { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+/** What {@link stepJournalConformance} runs against: a StepJournal made afresh for each test. */
+export type StepJournalConformanceOptions = ConformanceOptions<StepJournal>;
 
 const fresh = (prefix: string) => `${prefix}-${randomUUID()}`;
 
@@ -102,7 +86,7 @@ function taskSteps(runId: string, taskId: string): JournalStep[] {
  * no secrets, since a durable journal stores them redacted.
  */
 export function stepJournalConformance(options: StepJournalConformanceOptions): void {
-  const { describe, it } = options.testApi ?? globalTestApi();
+  const { describe, it } = options.testApi ?? globalTestApi('stepJournalConformance');
 
   const test = (title: string, body: (journal: StepJournal) => Promise<void>) =>
     it(title, async () => {

@@ -8,26 +8,10 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../core/index.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
+import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
-/** What {@link toolCallJournalConformance} runs against. */
-export interface ToolCallJournalConformanceOptions {
-  /** Shown in the suite's title, e.g. 'SqliteToolCallJournal'. */
-  name: string;
-  /** A journal for one test. It may hold other calls: each test works on run ids of its own. */
-  create: () => Promise<ToolCallJournal> | ToolCallJournal;
-  /** Called after each test with the journal `create` gave. */
-  destroy?: (journal: ToolCallJournal) => Promise<void> | void;
-  /** Default: the runner's global `describe` and `it`. */
-  testApi?: ConformanceTestApi;
-}
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('toolCallJournalConformance: pass testApi { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
+/** What {@link toolCallJournalConformance} runs against: a ToolCallJournal made afresh for each test. */
+export type ToolCallJournalConformanceOptions = ConformanceOptions<ToolCallJournal>;
 
 const freshKey = (): ToolCallKey => ({ runId: `run-${randomUUID()}`, taskId: 't1', callId: '1.0' });
 
@@ -65,7 +49,7 @@ const within = (stamp: number | undefined, before: number, after: number, what: 
  * each call. Every call is awaited, so journals may answer synchronously or not.
  */
 export function toolCallJournalConformance(options: ToolCallJournalConformanceOptions): void {
-  const { describe, it } = options.testApi ?? globalTestApi();
+  const { describe, it } = options.testApi ?? globalTestApi('toolCallJournalConformance');
 
   const test = (title: string, body: (journal: ToolCallJournal) => Promise<void>) =>
     it(title, async () => {

@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import type { Scope } from '../../memory/scope.js';
 import type { VectorFilter, VectorItem, VectorStore } from '../../memory/vector-store.js';
-import type { ConformanceTestApi } from './episode-store-conformance.js';
+import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 
 const dims = 8;
-
-function globalTestApi(): ConformanceTestApi {
-  const g = globalThis as Partial<ConformanceTestApi>;
-  if (!g.describe || !g.it)
-    throw new Error('describeVectorStoreConformance: pass { describe, it } or enable test globals');
-  return { describe: g.describe, it: g.it };
-}
 
 /** A unit vector along axis `i`, tilted a little towards axis `i + 1` by `tilt`. */
 const axis = (i: number, tilt = 0): number[] =>
@@ -42,7 +35,7 @@ async function rejectsInvalid(action: () => Promise<unknown>, what: string): Pro
 export function describeVectorStoreConformance(
   name: string,
   create: (dimensions: number) => Promise<VectorStore>,
-  { describe, it }: ConformanceTestApi = globalTestApi(),
+  { describe, it }: ConformanceTestApi = globalTestApi('describeVectorStoreConformance'),
 ): void {
   const test = (title: string, body: (store: VectorStore) => Promise<void>) =>
     it(title, async () => {
