@@ -11,6 +11,7 @@ export * from './step-journal.js';
 export * from './tool-call-journal.js';
 export * from './event-log.js';
 export * from './job-queue.js';
+export * from './task-outcomes.js';
 export * from './run-store.js';
 export * from './config.js';
 export * from './unknown-keys.js';

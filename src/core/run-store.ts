@@ -1,5 +1,6 @@
 import type { CadreEvent, RunStatus } from './events.js';
 import type { StepJournal } from './step-journal.js';
+import type { TaskOutcomeStore } from './task-outcomes.js';
 import type { ToolCallJournal } from './tool-call-journal.js';
 
 /** Where a run stands. `running` whose process is known to be gone is reported as `interrupted`. */
@@ -82,9 +83,10 @@ export interface EventRecordStore {
 }
 
 /**
- * Runs, their events and their journals, as every store kind keeps them: the embedded SQLite file
- * and PostgreSQL (`CADRE_DATABASE_URL`). `runStoreConformance`, `stepJournalConformance` and
- * `toolCallJournalConformance` in `cadre/testing` define the behaviour both show.
+ * Runs, their events, their journals and their task outcomes, as every store kind keeps them: the
+ * embedded SQLite file and PostgreSQL (`CADRE_DATABASE_URL`). `runStoreConformance`,
+ * `stepJournalConformance`, `toolCallJournalConformance` and `taskOutcomeStoreConformance` in
+ * `cadre/testing` define the behaviour both show.
  */
 export interface RunStore {
   /** `sqlite` or `postgres`. */
@@ -95,6 +97,8 @@ export interface RunStore {
   readonly steps: StepJournal;
   /** Begun and finished tool calls, so a resumed run does not repeat a call that had effects. */
   readonly toolCalls: ToolCallJournal;
+  /** Each finished task's outcome and each plan revision, so a resumed run does not run a finished task again. */
+  readonly outcomes: TaskOutcomeStore;
   /** Ends the store's connections; what was written stays. */
   close(): Promise<void>;
 }

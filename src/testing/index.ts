@@ -23,3 +23,4 @@ export type { ConformanceOptions } from './conformance-kit.js';
 export { runStoreConformance, type RunStoreConformanceOptions } from './run-store-conformance.js';
 export { stepJournalConformance, type StepJournalConformanceOptions } from './step-journal-conformance.js';
 export { toolCallJournalConformance, type ToolCallJournalConformanceOptions } from './tool-call-journal-conformance.js';
+export { taskOutcomeStoreConformance, type TaskOutcomeStoreConformanceOptions } from './task-outcome-conformance.js';

@@ -50,16 +50,17 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 2 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 3 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      current: 2,
+      current: 3,
       applied: [
         { version: 1, name: 'runs and events' },
         { version: 2, name: 'step and tool-call journals' },
+        { version: 3, name: 'task outcomes' },
       ],
     });
     const tables = await admin!.query<{ table_name: string }>(
@@ -72,14 +73,15 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
       'cadre_runs',
       'cadre_schema_migrations',
       'cadre_steps',
+      'cadre_task_outcomes',
       'cadre_tool_calls',
     ]);
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 2)\n');
+    expect(again.stdout).toBe('up to date (version 3)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 2, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 3, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -87,7 +89,9 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     const out = cadre(['db', 'migrate'], { CADRE_DATABASE_URL: target });
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
-    expect(out.stdout).toBe('migrated to version 2 (applied: 1 runs and events, 2 step and tool-call journals)\n');
+    expect(out.stdout).toBe(
+      'migrated to version 3 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes)\n',
+    );
   });
 
   it('exits 2 with config_invalid when no database URL is given', () => {

@@ -3,7 +3,12 @@ import { userInfo } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, type RunStore } from 'cadre';
-import { runStoreConformance, stepJournalConformance, toolCallJournalConformance } from 'cadre/testing';
+import {
+  runStoreConformance,
+  stepJournalConformance,
+  taskOutcomeStoreConformance,
+  toolCallJournalConformance,
+} from 'cadre/testing';
 import { migrations, openPostgresRunStore } from '../../src/runtime/store/index.js';
 import { migrate } from '../../src/runtime/store/postgres/migrations.js';
 import { openPostgresPool } from '../../src/runtime/store/postgres/postgres-pool.js';
@@ -74,19 +79,24 @@ describe.skipIf(!url)('PostgreSQL run store', () => {
   });
 });
 
-describe.skipIf(!url)('PostgreSQL journals', () => {
-  const schema = freshSchema();
-  // Each test opens a store of its own on the shared schema and closes it after.
+/** Each test opens a store of its own on `schema`, takes one part of it, and closes the store after. */
+function storeParts(schema: string) {
   const stores = new Map<object, RunStore>();
   const open = async <J extends object>(pick: (store: RunStore) => J) => {
     const store = await openPostgresRunStore({ url: url!, schema });
     stores.set(pick(store), store);
     return pick(store);
   };
-  const close = async (journal: object) => {
-    await stores.get(journal)?.close();
-    stores.delete(journal);
+  const close = async (part: object) => {
+    await stores.get(part)?.close();
+    stores.delete(part);
   };
+  return { open, close };
+}
+
+describe.skipIf(!url)('PostgreSQL journals', () => {
+  const schema = freshSchema();
+  const { open, close } = storeParts(schema);
   stepJournalConformance({
     name: 'PostgreSQL step journal',
     create: () => open((store) => store.steps),
@@ -142,6 +152,32 @@ describe.skipIf(!url)('PostgreSQL journals', () => {
   });
 });
 
+describe.skipIf(!url)('PostgreSQL task outcomes', () => {
+  const schema = freshSchema();
+  const { open, close } = storeParts(schema);
+  taskOutcomeStoreConformance({
+    name: 'PostgreSQL task outcomes',
+    create: () => open((store) => store.outcomes),
+    destroy: close,
+    testApi: { describe, it },
+  });
+
+  it('reports a failed task outcome query as store_failed naming the server', async () => {
+    const store = await openPostgresRunStore({ url: url!, schema });
+    await store.close();
+    const server = `${new URL(url!).host}${new URL(url!).pathname}`;
+    const get = await rejectsWith(
+      Promise.resolve().then(() => store.outcomes.get('run-1', 't1', 1)),
+      'store_failed',
+    );
+    expect(get.message).toContain(server);
+    await rejectsWith(
+      Promise.resolve().then(() => store.outcomes.putRevision('run-1', 0, { graph: {} })),
+      'store_failed',
+    );
+  });
+});
+
 describe.skipIf(!url)('PostgreSQL live events across processes', () => {
   it('a follower on one store (another server) gets each event another store stores, at once, in order, once', async () => {
     const schema = freshSchema();
@@ -188,9 +224,10 @@ describe.skipIf(!url)('PostgreSQL live events across processes', () => {
   });
 });
 
-const bothVersions = [
+const allVersions = [
   { version: 1, name: 'runs and events' },
   { version: 2, name: 'step and tool-call journals' },
+  { version: 3, name: 'task outcomes' },
 ];
 
 describe.skipIf(!url)('PostgreSQL migrations', () => {
@@ -198,23 +235,24 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const schema = freshSchema();
     const pool = await openPostgresPool({ url: url!, schema });
     try {
-      expect(await migrate(pool, { schema })).toEqual({ applied: bothVersions, current: 2 });
-      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 2 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 3 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 3 });
     } finally {
       await pool.end();
     }
-    expect(await versions(schema)).toEqual([1, 2]);
+    expect(await versions(schema)).toEqual([1, 2, 3]);
     expect(await tables(schema)).toEqual([
       'cadre_event_seq',
       'cadre_events',
       'cadre_runs',
       'cadre_schema_migrations',
       'cadre_steps',
+      'cadre_task_outcomes',
       'cadre_tool_calls',
     ]);
   });
 
-  it('migrates a schema at version 1 to version 2, applying only version 2 and keeping its runs', async () => {
+  it('migrates a schema at version 1 to version 3, applying only versions 2 and 3 and keeping its runs', async () => {
     // The schema as a cadre that knew version 1 alone left it, with a run in it.
     const schema = freshSchema();
     await sql(`CREATE SCHEMA ${schema}`);
@@ -233,10 +271,12 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const store = await openPostgresRunStore({ url: url!, schema });
     try {
       expect((await store.runs.get('run-1'))?.goal).toBe('kept');
+      await store.outcomes.putRevision('run-1', 0, { graph: { tasks: [] } });
+      expect(await store.outcomes.lastRevision('run-1')).toEqual({ graph: { tasks: [] }, revision: 0 });
     } finally {
       await store.close();
     }
-    expect(await versions(schema)).toEqual([1, 2]);
+    expect(await versions(schema)).toEqual([1, 2, 3]);
   });
 
   it('applies each version exactly once when four pools migrate one fresh schema at the same time', async () => {
@@ -244,13 +284,13 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const pools = await Promise.all([1, 2, 3, 4].map(() => openPostgresPool({ url: url!, schema })));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.map((result) => result.current)).toEqual([2, 2, 2, 2]);
+      expect(results.map((result) => result.current)).toEqual([3, 3, 3, 3]);
       const applied = results.flatMap((result) => result.applied).sort((a, b) => a.version - b.version);
-      expect(applied).toEqual(bothVersions);
+      expect(applied).toEqual(allVersions);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
-    expect(await versions(schema)).toEqual([1, 2]);
+    expect(await versions(schema)).toEqual([1, 2, 3]);
   });
 
   it('refuses a database at a newer version (999) with store_failed, naming both versions, and changes nothing', async () => {
@@ -262,7 +302,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
 
     const error = await rejectsWith(openPostgresRunStore({ url: url!, schema }), 'store_failed');
     expect(error.message).toMatch(/version 999/);
-    expect(error.message).toMatch(/version 2\b/);
+    expect(error.message).toMatch(/version 3\b/);
     expect(error.message).toMatch(/upgrade cadre/);
     expect(await versions(schema)).toEqual([999]);
     expect(await tables(schema)).toEqual(['cadre_schema_migrations']);

@@ -5,12 +5,13 @@ import { WriteBatch } from './write-batch.js';
 
 /**
  * The embedded store's runs and events behind the asynchronous {@link RunStore} calls, the ones a
- * PostgreSQL store answers too, with the store's own step and tool-call journals. A run's record joins the store's write batch as the runtime's own
- * writes do; a list of events is written in a transaction of its own, so it is stored whole or not
- * at all. `close` closes the store itself, which every opener of the same file shares.
+ * PostgreSQL store answers too, with the store's own step and tool-call journals and task outcome
+ * log. A run's record joins the store's write batch as the runtime's own writes do; a list of events
+ * is written in a transaction of its own, so it is stored whole or not at all. `close` closes the
+ * store itself, which every opener of the same file shares.
  */
 export function sqliteRunStore(store: CadreStore): RunStore {
-  const { runs, events, db, steps, toolCalls } = store;
+  const { runs, events, db, steps, toolCalls, outcomes } = store;
   const local = localWakes();
   const conflict = (id: string) => new CadreError('run_conflict', `Run ${id} exists already`);
   return {
@@ -59,6 +60,12 @@ export function sqliteRunStore(store: CadreStore): RunStore {
     },
     steps,
     toolCalls,
+    outcomes: {
+      put: async (runId, firstAttempt, outcome) => outcomes.put(runId, firstAttempt, outcome),
+      get: async (runId, taskId, firstAttempt) => outcomes.get(runId, taskId, firstAttempt),
+      putRevision: async (runId, revision, state) => outcomes.putRevision(runId, revision, state),
+      lastRevision: async (runId) => outcomes.lastRevision(runId),
+    },
     close: async () => store.close(),
   };
 }

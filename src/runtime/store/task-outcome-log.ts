@@ -1,18 +1,9 @@
-import type { TaskOutcome } from '../task-outcome.js';
+import type { RevisionRecord, TaskOutcome } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
-/**
- * A plan revision of a run carried out without a workflow: the plan, the attempts made at each task
- * before it, and the first attempt of each task completed before it (whose outcome is kept here).
- */
-export interface RevisionRecord {
-  graph: unknown;
-  attempts?: Record<string, number>;
-  completed?: Record<string, number>;
-  /** Kept by single-agent runs before plans had many tasks: their one task's first attempt. */
-  firstAttempt?: number;
-}
+// Moved to core, where every store kind can name it; kept here for the imports that use this path.
+export type { RevisionRecord } from '../../core/index.js';
 
 // Revisions share the table under a task id no task can have (task ids are checked by the planner).
 const revisionKey = '#revision';

@@ -1,4 +1,4 @@
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool } from 'pg';
 import {
   redact,
   type JournalStep,
@@ -9,16 +9,7 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../../../core/index.js';
-import { storeFailed } from './postgres-pool.js';
-
-/** One parameterised statement on the pool; a database error becomes `store_failed` naming the server. */
-async function query<R extends QueryResultRow>(pool: Pool, server: string, sql: string, values: unknown[]) {
-  try {
-    return await pool.query<R>(sql, values);
-  } catch (error) {
-    throw storeFailed(server, error);
-  }
-}
+import { queryOn as query } from './postgres-pool.js';
 
 /**
  * The StepJournal in PostgreSQL (`cadre_steps`), kept as the SQLite one keeps it: steps stored with

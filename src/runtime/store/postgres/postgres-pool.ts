@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import type { Pool } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { CadreError, createLogger } from '../../../core/index.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
 
@@ -25,6 +25,20 @@ export function storeFailed(server: string, error: unknown): CadreError {
   if (CadreError.isInstance(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new CadreError('store_failed', `PostgreSQL at ${server}: ${message}`, { cause: error });
+}
+
+/** One parameterised statement on the pool; a database error becomes `store_failed` naming the server. */
+export async function queryOn<R extends QueryResultRow>(
+  pool: Pool,
+  server: string,
+  sql: string,
+  values: unknown[] = [],
+) {
+  try {
+    return await pool.query<R>(sql, values);
+  } catch (error) {
+    throw storeFailed(server, error);
+  }
 }
 
 /** The URL parsed, with the OS user filled in when it names none. */

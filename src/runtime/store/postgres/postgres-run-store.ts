@@ -12,7 +12,8 @@ import { migrate } from './migrations.js';
 import { eventsChannel, postgresWakes } from './postgres-listener.js';
 import { PostgresStepJournal, PostgresToolCallJournal } from './postgres-journals.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { openPostgresPool, serverName, storeFailed } from './postgres-pool.js';
+import { openPostgresPool, queryOn, serverName, storeFailed } from './postgres-pool.js';
+import { PostgresTaskOutcomeStore } from './postgres-task-outcomes.js';
 
 interface RunRow {
   id: string;
@@ -45,8 +46,9 @@ function toRecord(row: RunRow): RunRecord {
 
 /**
  * Opens cadre's run store on a PostgreSQL database (`CADRE_DATABASE_URL`): one connection pool
- * for runs, events and both journals, the tables migrated to the newest version on open. Needs the
- * `pg` package (`npm install pg`). With `schema`, every table lives in that schema, created when missing.
+ * for runs, events, both journals and task outcomes, the tables migrated to the newest version on
+ * open. Needs the `pg` package (`npm install pg`). With `schema`, every table lives in that schema,
+ * created when missing.
  */
 export async function openPostgresRunStore(options: PostgresPoolOptions): Promise<RunStore> {
   const pool = await openPostgresPool(options);
@@ -58,13 +60,8 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
     throw error;
   }
 
-  const query = async <R extends QueryResultRow>(sql: string, values: unknown[] = []) => {
-    try {
-      return await pool.query<R>(sql, values);
-    } catch (error) {
-      throw storeFailed(server, error);
-    }
-  };
+  const query = <R extends QueryResultRow>(sql: string, values: unknown[] = []) =>
+    queryOn<R>(pool, server, sql, values);
   const selectRuns = async (where: string, values: unknown[]) =>
     (await query<RunRow>(`SELECT ${runColumns} FROM cadre_runs ${where}`, values)).rows.map(toRecord);
   const read = async (runId: string, fromSeq = 1) => {
@@ -183,6 +180,7 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
     },
     steps: new PostgresStepJournal(pool, server),
     toolCalls: new PostgresToolCallJournal(pool, server),
+    outcomes: new PostgresTaskOutcomeStore(pool, server),
     close: () => (ended ??= wakes.close().then(() => pool.end())),
   };
 }

@@ -71,4 +71,18 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (run_id, task_key, call_id)
       );`,
   },
+  {
+    version: 3,
+    name: 'task outcomes',
+    // The SQLite store's task_outcomes table: plan revisions share it under the task id '#revision'.
+    // Bodies are text for the same reason as an event's body.
+    sql: `
+      CREATE TABLE cadre_task_outcomes (
+        run_id text NOT NULL,
+        task_id text NOT NULL,
+        first_attempt integer NOT NULL,
+        body text NOT NULL,
+        PRIMARY KEY (run_id, task_id, first_attempt)
+      );`,
+  },
 ];
