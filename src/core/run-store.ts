@@ -1,7 +1,7 @@
 import type { CadreEvent, RunStatus } from './events.js';
-import type { StepJournal } from './step-journal.js';
-import type { TaskOutcomeStore } from './task-outcomes.js';
-import type { ToolCallJournal } from './tool-call-journal.js';
+import type { JournalStep, StepJournal } from './step-journal.js';
+import type { RevisionRecord, TaskOutcome, TaskOutcomeStore } from './task-outcomes.js';
+import type { ToolCallJournal, ToolCallKey, ToolCallOutcome, ToolCallStart } from './tool-call-journal.js';
 
 /** Where a run stands. `running` whose process is known to be gone is reported as `interrupted`. */
 export type RunState = RunStatus | 'running' | 'awaiting_approval' | 'interrupted';
@@ -82,11 +82,51 @@ export interface EventRecordStore {
   follow(runId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined>;
 }
 
+/** Fencing tokens of runs held under a lease. */
+export interface RunFenceStore {
+  /**
+   * Records `epoch` as the run's fence when it is newer than the one held (or none is); false
+   * otherwise. Once it resolves true, no write fenced with an older epoch can still commit.
+   */
+  take(runId: string, epoch: number): Promise<boolean>;
+  /** The run's fence, or undefined when none was taken. */
+  epoch(runId: string): Promise<number | undefined>;
+}
+
+/**
+ * The writes of one run by a worker holding it under a lease ({@link RunStore.fenced}). Each does
+ * what the unfenced call of the same name does, unless the run's fence no longer holds the lease's
+ * epoch when it commits (or none was ever taken): then it is refused with `lease_lost` and writes
+ * nothing. A write naming another run is `input_invalid`.
+ */
+export interface FencedRunWrites {
+  /** The run these writes belong to. */
+  readonly runId: string;
+  /** The lease's epoch the run's fence must hold. */
+  readonly epoch: number;
+  /** As {@link RunRecordStore.update}. */
+  updateRun(patch: RunPatch): Promise<void>;
+  /** As {@link EventRecordStore.append}; every event must be of this run. */
+  appendEvents(events: readonly CadreEvent[]): Promise<void>;
+  /** As {@link EventRecordStore.reserve}. */
+  reserve(upTo: number): Promise<void>;
+  /** As {@link StepJournal.append}. */
+  appendStep(step: JournalStep): Promise<void>;
+  /** As {@link ToolCallJournal.begin}. */
+  beginCall(call: ToolCallStart): Promise<void>;
+  /** As {@link ToolCallJournal.complete}. */
+  completeCall(key: ToolCallKey, outcome: ToolCallOutcome): Promise<void>;
+  /** As {@link TaskOutcomeStore.put}. */
+  putOutcome(firstAttempt: number, outcome: TaskOutcome): Promise<void>;
+  /** As {@link TaskOutcomeStore.putRevision}. */
+  putRevision(revision: number, state: RevisionRecord): Promise<void>;
+}
+
 /**
  * Runs, their events, their journals and their task outcomes, as every store kind keeps them: the
  * embedded SQLite file and PostgreSQL (`CADRE_DATABASE_URL`). `runStoreConformance`,
- * `stepJournalConformance`, `toolCallJournalConformance` and `taskOutcomeStoreConformance` in
- * `cadre/testing` define the behaviour both show.
+ * `stepJournalConformance`, `toolCallJournalConformance`, `taskOutcomeStoreConformance` and
+ * `runFenceConformance` in `cadre/testing` define the behaviour both show.
  */
 export interface RunStore {
   /** `sqlite` or `postgres`. */
@@ -99,6 +139,13 @@ export interface RunStore {
   readonly toolCalls: ToolCallJournal;
   /** Each finished task's outcome and each plan revision, so a resumed run does not run a finished task again. */
   readonly outcomes: TaskOutcomeStore;
+  /** The fencing tokens of runs held under a lease (jobs). */
+  readonly fences: RunFenceStore;
+  /**
+   * The run's writes under a lease's `epoch`, which the caller took with `fences.take`: a worker
+   * that lost its lease can then never write the run again.
+   */
+  fenced(runId: string, epoch: number): FencedRunWrites;
   /** Ends the store's connections; what was written stays. */
   close(): Promise<void>;
 }

@@ -24,3 +24,4 @@ export { runStoreConformance, type RunStoreConformanceOptions } from './run-stor
 export { stepJournalConformance, type StepJournalConformanceOptions } from './step-journal-conformance.js';
 export { toolCallJournalConformance, type ToolCallJournalConformanceOptions } from './tool-call-journal-conformance.js';
 export { taskOutcomeStoreConformance, type TaskOutcomeStoreConformanceOptions } from './task-outcome-conformance.js';
+export { runFenceConformance, type RunFenceConformanceOptions } from './run-fence-conformance.js';

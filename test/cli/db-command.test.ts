@@ -50,17 +50,18 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 3 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 4 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      current: 3,
+      current: 4,
       applied: [
         { version: 1, name: 'runs and events' },
         { version: 2, name: 'step and tool-call journals' },
         { version: 3, name: 'task outcomes' },
+        { version: 4, name: 'run fences' },
       ],
     });
     const tables = await admin!.query<{ table_name: string }>(
@@ -70,6 +71,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     expect(tables.rows.map((row) => row.table_name)).toEqual([
       'cadre_event_seq',
       'cadre_events',
+      'cadre_run_fences',
       'cadre_runs',
       'cadre_schema_migrations',
       'cadre_steps',
@@ -79,9 +81,9 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 3)\n');
+    expect(again.stdout).toBe('up to date (version 4)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 3, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 4, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -90,7 +92,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toBe(
-      'migrated to version 3 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes)\n',
+      'migrated to version 4 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences)\n',
     );
   });
 

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, type RunStore } from 'cadre';
 import {
+  runFenceConformance,
   runStoreConformance,
   stepJournalConformance,
   taskOutcomeStoreConformance,
@@ -72,6 +73,16 @@ const rejectsWith = async (promise: Promise<unknown>, code: string) => {
 describe.skipIf(!url)('PostgreSQL run store', () => {
   const schema = freshSchema();
   runStoreConformance({
+    name: 'PostgreSQL run store',
+    create: () => openPostgresRunStore({ url: url!, schema }),
+    destroy: (store) => store.close(),
+    testApi: { describe, it },
+  });
+});
+
+describe.skipIf(!url)('PostgreSQL run fences', () => {
+  const schema = freshSchema();
+  runFenceConformance({
     name: 'PostgreSQL run store',
     create: () => openPostgresRunStore({ url: url!, schema }),
     destroy: (store) => store.close(),
@@ -228,6 +239,7 @@ const allVersions = [
   { version: 1, name: 'runs and events' },
   { version: 2, name: 'step and tool-call journals' },
   { version: 3, name: 'task outcomes' },
+  { version: 4, name: 'run fences' },
 ];
 
 describe.skipIf(!url)('PostgreSQL migrations', () => {
@@ -235,15 +247,16 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const schema = freshSchema();
     const pool = await openPostgresPool({ url: url!, schema });
     try {
-      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 3 });
-      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 3 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 4 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 4 });
     } finally {
       await pool.end();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4]);
     expect(await tables(schema)).toEqual([
       'cadre_event_seq',
       'cadre_events',
+      'cadre_run_fences',
       'cadre_runs',
       'cadre_schema_migrations',
       'cadre_steps',
@@ -252,7 +265,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     ]);
   });
 
-  it('migrates a schema at version 1 to version 3, applying only versions 2 and 3 and keeping its runs', async () => {
+  it('migrates a schema at version 1 to version 4, applying only versions 2 to 4 and keeping its runs', async () => {
     // The schema as a cadre that knew version 1 alone left it, with a run in it.
     const schema = freshSchema();
     await sql(`CREATE SCHEMA ${schema}`);
@@ -273,10 +286,11 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
       expect((await store.runs.get('run-1'))?.goal).toBe('kept');
       await store.outcomes.putRevision('run-1', 0, { graph: { tasks: [] } });
       expect(await store.outcomes.lastRevision('run-1')).toEqual({ graph: { tasks: [] }, revision: 0 });
+      expect(await store.fences.take('run-1', 1)).toBe(true);
     } finally {
       await store.close();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4]);
   });
 
   it('applies each version exactly once when four pools migrate one fresh schema at the same time', async () => {
@@ -284,13 +298,13 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const pools = await Promise.all([1, 2, 3, 4].map(() => openPostgresPool({ url: url!, schema })));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.map((result) => result.current)).toEqual([3, 3, 3, 3]);
+      expect(results.map((result) => result.current)).toEqual([4, 4, 4, 4]);
       const applied = results.flatMap((result) => result.applied).sort((a, b) => a.version - b.version);
       expect(applied).toEqual(allVersions);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
-    expect(await versions(schema)).toEqual([1, 2, 3]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4]);
   });
 
   it('refuses a database at a newer version (999) with store_failed, naming both versions, and changes nothing', async () => {
@@ -302,7 +316,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
 
     const error = await rejectsWith(openPostgresRunStore({ url: url!, schema }), 'store_failed');
     expect(error.message).toMatch(/version 999/);
-    expect(error.message).toMatch(/version 3\b/);
+    expect(error.message).toMatch(/version 4\b/);
     expect(error.message).toMatch(/upgrade cadre/);
     expect(await versions(schema)).toEqual([999]);
     expect(await tables(schema)).toEqual(['cadre_schema_migrations']);

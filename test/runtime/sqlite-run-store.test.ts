@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'vitest';
 import type { RunStore, TaskOutcomeStore } from 'cadre';
-import { runStoreConformance, taskOutcomeStoreConformance } from 'cadre/testing';
+import { runFenceConformance, runStoreConformance, taskOutcomeStoreConformance } from 'cadre/testing';
 import { openCadreStore, sqliteRunStore } from '../../src/runtime/store/index.js';
 
 // Each test gets a file database of its own in a fresh directory, removed after the store closes.
@@ -22,6 +22,13 @@ const closeStore = async (store: RunStore) => {
 };
 
 runStoreConformance({
+  name: 'SQLite run store',
+  create: openStore,
+  destroy: closeStore,
+  testApi: { describe, it },
+});
+
+runFenceConformance({
   name: 'SQLite run store',
   create: openStore,
   destroy: closeStore,

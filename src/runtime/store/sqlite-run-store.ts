@@ -1,5 +1,6 @@
-import { CadreError, type CadreEvent, type RunStore } from '../../core/index.js';
+import { CadreError, type CadreEvent, type FencedRunWrites, type RunStore } from '../../core/index.js';
 import type { CadreStore } from './cadre-store.js';
+import { checkOwnRun, leaseLost } from './fenced-run-writes.js';
 import { followEvents, localWakes } from './follow-events.js';
 import { WriteBatch } from './write-batch.js';
 
@@ -8,12 +9,49 @@ import { WriteBatch } from './write-batch.js';
  * PostgreSQL store answers too, with the store's own step and tool-call journals and task outcome
  * log. A run's record joins the store's write batch as the runtime's own writes do; a list of events
  * is written in a transaction of its own, so it is stored whole or not at all. `close` closes the
- * store itself, which every opener of the same file shares.
+ * store itself, which every opener of the same file shares. Fences are the store's own (`run_fences`),
+ * the table the write batch checks for runs a worker holds.
  */
 export function sqliteRunStore(store: CadreStore): RunStore {
   const { runs, events, db, steps, toolCalls, outcomes } = store;
   const local = localWakes();
   const conflict = (id: string) => new CadreError('run_conflict', `Run ${id} exists already`);
+  const notFound = (id: string) => new CadreError('run_not_found', `No run ${id}`);
+  const fenceOf = db.prepare<[string], { epoch: number }>('SELECT epoch FROM run_fences WHERE run_id = ?');
+  const fenced = (runId: string, epoch: number): FencedRunWrites => {
+    /** Runs `write` in a transaction of its own that first checks the run's fence, so a refusal writes nothing. */
+    const underFence = async (write: () => void, named: readonly string[] = []) => {
+      checkOwnRun(runId, named);
+      // What the batch holds goes first, so that this transaction's rollback cannot take it along.
+      WriteBatch.of(db).commit();
+      // IMMEDIATE: the write lock from the check on, so no other process takes the fence until this commits.
+      db.transaction(() => {
+        const held = fenceOf.get(runId)?.epoch;
+        if (held !== epoch) throw leaseLost(runId, epoch, held);
+        write();
+      }).immediate();
+    };
+    return {
+      runId,
+      epoch,
+      updateRun: (patch) =>
+        underFence(() => {
+          if (!runs.get(runId)) throw notFound(runId);
+          runs.update(runId, patch);
+        }),
+      appendEvents: async (list) => {
+        const named = list.map((event) => event.runId);
+        await underFence(() => list.forEach((event) => events.append(event)), named);
+        if (list.length) local.announce(runId);
+      },
+      reserve: (upTo) => underFence(() => events.reserve(runId, upTo)),
+      appendStep: (step) => underFence(() => steps.append(step), [step.runId]),
+      beginCall: (call) => underFence(() => toolCalls.begin(call), [call.runId]),
+      completeCall: (key, outcome) => underFence(() => toolCalls.complete(key, outcome), [key.runId]),
+      putOutcome: (firstAttempt, outcome) => underFence(() => outcomes.put(runId, firstAttempt, outcome)),
+      putRevision: (revision, state) => underFence(() => outcomes.putRevision(runId, revision, state)),
+    };
+  };
   return {
     kind: 'sqlite',
     runs: {
@@ -28,7 +66,7 @@ export function sqliteRunStore(store: CadreStore): RunStore {
         }
       },
       update: async (id, patch) => {
-        if (!runs.get(id)) throw new CadreError('run_not_found', `No run ${id}`);
+        if (!runs.get(id)) throw notFound(id);
         runs.update(id, patch);
       },
       get: async (id) => runs.get(id),
@@ -66,6 +104,11 @@ export function sqliteRunStore(store: CadreStore): RunStore {
       putRevision: async (runId, revision, state) => outcomes.putRevision(runId, revision, state),
       lastRevision: async (runId) => outcomes.lastRevision(runId),
     },
+    fences: {
+      take: async (runId, epoch) => store.fences.take(runId, epoch),
+      epoch: async (runId) => fenceOf.get(runId)?.epoch,
+    },
+    fenced,
     close: async () => store.close(),
   };
 }

@@ -9,7 +9,7 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../../../core/index.js';
-import { queryOn as query } from './postgres-pool.js';
+import { queryOn as query, type Queryable } from './postgres-pool.js';
 
 /**
  * The StepJournal in PostgreSQL (`cadre_steps`), kept as the SQLite one keeps it: steps stored with
@@ -23,11 +23,11 @@ export class PostgresStepJournal implements StepJournal {
     private readonly server: string,
   ) {}
 
-  /** Records a step (redacted), replacing one stored at the same run, task and index. */
-  async append(step: JournalStep): Promise<void> {
+  /** Records a step (redacted), replacing one stored at the same run, task and index; `on` a transaction's client. */
+  async append(step: JournalStep, on: Queryable = this.pool): Promise<void> {
     const body = JSON.stringify(redact(step));
     await query(
-      this.pool,
+      on,
       this.server,
       `INSERT INTO cadre_steps (run_id, task_key, idx, body) VALUES ($1, $2, $3, $4)
        ON CONFLICT (run_id, task_key, idx) DO UPDATE SET body = excluded.body`,
@@ -91,11 +91,11 @@ export class PostgresToolCallJournal implements ToolCallJournal {
     private readonly server: string,
   ) {}
 
-  /** Records that a call is about to run; durable once it resolves. */
-  async begin(call: ToolCallStart): Promise<void> {
+  /** Records that a call is about to run; durable once it resolves (or `on`, a transaction's client, commits). */
+  async begin(call: ToolCallStart, on: Queryable = this.pool): Promise<void> {
     const args = JSON.stringify(redact(call.args));
     await query(
-      this.pool,
+      on,
       this.server,
       `INSERT INTO cadre_tool_calls (run_id, task_key, call_id, tool, args, digest, state, started_at)
        VALUES ($1, $2, $3, $4, $5, $6, 'started', $7)
@@ -106,10 +106,10 @@ export class PostgresToolCallJournal implements ToolCallJournal {
     );
   }
 
-  /** Records how a begun call ended; a call never begun stays unrecorded. */
-  async complete(key: ToolCallKey, outcome: ToolCallOutcome): Promise<void> {
+  /** Records how a begun call ended; a call never begun stays unrecorded. `on`: a transaction's client. */
+  async complete(key: ToolCallKey, outcome: ToolCallOutcome, on: Queryable = this.pool): Promise<void> {
     await query(
-      this.pool,
+      on,
       this.server,
       `UPDATE cadre_tool_calls SET state = 'completed', outcome = $1, completed_at = $2
        WHERE run_id = $3 AND task_key = $4 AND call_id = $5`,

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import type pg from 'pg';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { CadreError, createLogger } from '../../../core/index.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
 
@@ -27,17 +27,53 @@ export function storeFailed(server: string, error: unknown): CadreError {
   return new CadreError('store_failed', `PostgreSQL at ${server}: ${message}`, { cause: error });
 }
 
-/** One parameterised statement on the pool; a database error becomes `store_failed` naming the server. */
+/** Where a statement runs: the pool, or the one client of a transaction ({@link inTransaction}). */
+export interface Queryable {
+  /** Runs one parameterised statement. */
+  query<R extends QueryResultRow>(sql: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** One parameterised statement on the pool (or a client); a database error becomes `store_failed` naming the server. */
 export async function queryOn<R extends QueryResultRow>(
-  pool: Pool,
+  db: Queryable,
   server: string,
   sql: string,
   values: unknown[] = [],
 ) {
   try {
-    return await pool.query<R>(sql, values);
+    return await db.query<R>(sql, values);
   } catch (error) {
     throw storeFailed(server, error);
+  }
+}
+
+/**
+ * Runs `work` in a transaction on one pooled client: committed once `work` resolves, rolled back
+ * when it throws. A CadreError is passed on as it is; any other failure becomes `store_failed`.
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  server: string,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  let client: PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw storeFailed(server, error);
+  }
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    // A connection that cannot even roll back is dropped rather than handed to the next caller.
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw storeFailed(server, error);
+  } finally {
+    client.release(broken);
   }
 }
 

@@ -9,10 +9,12 @@ import {
 } from '../../../core/index.js';
 import { followEvents } from '../follow-events.js';
 import { migrate } from './migrations.js';
-import { eventsChannel, postgresWakes } from './postgres-listener.js';
+import { postgresWakes } from './postgres-listener.js';
 import { PostgresStepJournal, PostgresToolCallJournal } from './postgres-journals.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
 import { openPostgresPool, queryOn, serverName, storeFailed } from './postgres-pool.js';
+import { postgresFencedWrites, postgresRunFences } from './postgres-run-fences.js';
+import { eventRows, insertEventsOn, reserveOn, updateRunOn } from './postgres-run-writes.js';
 import { PostgresTaskOutcomeStore } from './postgres-task-outcomes.js';
 
 interface RunRow {
@@ -46,9 +48,9 @@ function toRecord(row: RunRow): RunRecord {
 
 /**
  * Opens cadre's run store on a PostgreSQL database (`CADRE_DATABASE_URL`): one connection pool
- * for runs, events, both journals and task outcomes, the tables migrated to the newest version on
- * open. Needs the `pg` package (`npm install pg`). With `schema`, every table lives in that schema,
- * created when missing.
+ * for runs, events, both journals, task outcomes and run fences, the tables migrated to the newest
+ * version on open. Needs the `pg` package (`npm install pg`). With `schema`, every table lives in
+ * that schema, created when missing.
  */
 export async function openPostgresRunStore(options: PostgresPoolOptions): Promise<RunStore> {
   const pool = await openPostgresPool(options);
@@ -73,6 +75,16 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
   };
   const wakes = postgresWakes(pool);
   let appending: Promise<unknown> = Promise.resolve();
+  // One append at a time, so a run's events commit in seq order and a follower never reads past a gap.
+  const inTurn = (write: () => Promise<void>) => {
+    const done = appending.then(write);
+    appending = done.catch(() => undefined);
+    return done;
+  };
+  const steps = new PostgresStepJournal(pool, server);
+  const toolCalls = new PostgresToolCallJournal(pool, server);
+  const outcomes = new PostgresTaskOutcomeStore(pool, server);
+  const fencedParts = { pool, server, steps, toolCalls, outcomes, inTurn, announce: wakes.announce };
   let ended: Promise<void> | undefined;
 
   return {
@@ -93,20 +105,7 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
           throw storeFailed(server, error);
         }
       },
-      update: async (id, patch) => {
-        const values: unknown[] = [Date.now()];
-        const sets = ['updated_at = $1'];
-        const set = (column: string, value: unknown, cast = '') => {
-          values.push(value);
-          sets.push(`${column} = $${values.length}${cast}`);
-        };
-        if (patch.status) set('status', patch.status);
-        if (patch.plan !== undefined) set('plan', JSON.stringify(patch.plan), '::jsonb');
-        if (patch.result !== undefined) set('result', JSON.stringify(patch.result), '::jsonb');
-        values.push(id);
-        const sql = `UPDATE cadre_runs SET ${sets.join(', ')} WHERE id = $${values.length} RETURNING id`;
-        if (!(await query(sql, values)).rowCount) throw new CadreError('run_not_found', `No run ${id}`);
-      },
+      update: (id, patch) => updateRunOn(pool, server, id, patch),
       get: async (id) => (await selectRuns('WHERE id = $1', [id]))[0],
       list: async (limit = 50) => selectRuns('ORDER BY created_at DESC LIMIT $1', [limit]),
       listOwned: async (filter) => {
@@ -118,34 +117,10 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
     events: {
       append: async (list: readonly CadreEvent[]) => {
         // Serialised before anything is written, so an event that cannot be stored stores none.
-        const bodies = list.map((event) => JSON.stringify(event));
-        // One INSERT may not touch a row twice: of two events with one run and seq, the later wins.
-        const latest = new Map(list.map((event, i) => [`${event.runId}\u0000${event.seq}`, i]));
-        const rows = [...latest.values()];
-        if (!rows.length) return;
-        // One statement, so all or none; unnest turns the five arrays into rows, whatever their length.
-        // Each run's followers, in every process, are notified when it commits.
-        const write = () =>
-          query(
-            `WITH stored AS (
-               INSERT INTO cadre_events (run_id, seq, type, ts, body)
-               SELECT * FROM unnest($1::text[], $2::integer[], $3::text[], $4::bigint[], $5::text[])
-               ON CONFLICT (run_id, seq) DO UPDATE SET type = excluded.type, ts = excluded.ts, body = excluded.body
-               RETURNING run_id)
-             SELECT pg_notify('${eventsChannel}', run_id) FROM stored GROUP BY run_id`,
-            [
-              rows.map((i) => list[i]!.runId),
-              rows.map((i) => list[i]!.seq),
-              rows.map((i) => list[i]!.type),
-              rows.map((i) => list[i]!.ts),
-              rows.map((i) => bodies[i]),
-            ],
-          );
-        // One append at a time, so a run's events commit in seq order and a follower never reads past a gap.
-        const done = appending.then(write);
-        appending = done.catch(() => undefined);
-        await done;
-        for (const runId of new Set(rows.map((i) => list[i]!.runId))) wakes.announce(runId);
+        const rows = eventRows(list);
+        if (!rows.runIds.length) return;
+        await inTurn(() => insertEventsOn(pool, server, rows));
+        for (const runId of new Set(rows.runIds)) wakes.announce(runId);
       },
       read,
       lastSeq: async (runId) => {
@@ -155,13 +130,7 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
         );
         return rows[0]?.seq ?? 0;
       },
-      reserve: async (runId, upTo) => {
-        await query(
-          `INSERT INTO cadre_event_seq (run_id, reserved) VALUES ($1, $2)
-           ON CONFLICT (run_id) DO UPDATE SET reserved = GREATEST(cadre_event_seq.reserved, excluded.reserved)`,
-          [runId, upTo],
-        );
-      },
+      reserve: (runId, upTo) => reserveOn(pool, server, runId, upTo),
       nextSeq: async (runId) => {
         // GREATEST skips NULLs: a run with neither events nor reservations starts at 1.
         const { rows } = await query<{ next: number }>(
@@ -178,9 +147,11 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
         yield* followEvents({ read, wakes: wakes.wakes, pollMs: 1000 }, runId, fromSeq, signal);
       },
     },
-    steps: new PostgresStepJournal(pool, server),
-    toolCalls: new PostgresToolCallJournal(pool, server),
-    outcomes: new PostgresTaskOutcomeStore(pool, server),
+    steps,
+    toolCalls,
+    outcomes,
+    fences: postgresRunFences(pool, server),
+    fenced: (runId, epoch) => postgresFencedWrites(fencedParts, runId, epoch),
     close: () => (ended ??= wakes.close().then(() => pool.end())),
   };
 }

@@ -1,6 +1,6 @@
 import type { Pool, QueryResultRow } from 'pg';
 import type { RevisionRecord, TaskOutcome, TaskOutcomeStore } from '../../../core/index.js';
-import { queryOn } from './postgres-pool.js';
+import { queryOn, type Queryable } from './postgres-pool.js';
 
 // Revisions share the table under a task id no task can have, as in the SQLite store.
 const revisionKey = '#revision';
@@ -18,9 +18,9 @@ export class PostgresTaskOutcomeStore implements TaskOutcomeStore {
     private readonly server: string,
   ) {}
 
-  /** Records a task's outcome under its first attempt, replacing one recorded there. */
-  async put(runId: string, firstAttempt: number, outcome: TaskOutcome): Promise<void> {
-    await this.write(runId, outcome.taskId, firstAttempt, JSON.stringify(outcome));
+  /** Records a task's outcome under its first attempt, replacing one recorded there; `on`: a transaction's client. */
+  async put(runId: string, firstAttempt: number, outcome: TaskOutcome, on: Queryable = this.pool): Promise<void> {
+    await this.write(on, [runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)]);
   }
 
   /** The outcome recorded for a task's first attempt, if any. */
@@ -32,9 +32,9 @@ export class PostgresTaskOutcomeStore implements TaskOutcomeStore {
     return rows[0] && (JSON.parse(rows[0].body) as TaskOutcome);
   }
 
-  /** Keeps the plan a run without a workflow works on, by revision, replacing one kept there. */
-  async putRevision(runId: string, revision: number, state: RevisionRecord): Promise<void> {
-    await this.write(runId, revisionKey, revision, JSON.stringify(state));
+  /** Keeps the plan a run without a workflow works on, by revision, replacing one kept there; `on`: a transaction's client. */
+  async putRevision(runId: string, revision: number, state: RevisionRecord, on: Queryable = this.pool): Promise<void> {
+    await this.write(on, [runId, revisionKey, revision, JSON.stringify(state)]);
   }
 
   /** The run's highest revision kept by `putRevision`, if any. */
@@ -47,11 +47,14 @@ export class PostgresTaskOutcomeStore implements TaskOutcomeStore {
     return rows[0] && { ...(JSON.parse(rows[0].body) as RevisionRecord), revision: rows[0].first_attempt };
   }
 
-  private async write(runId: string, taskId: string, firstAttempt: number, body: string): Promise<void> {
-    await this.query(
+  /** Stores [run id, task id, first attempt, body], replacing a row with the same key. */
+  private async write(on: Queryable, row: [string, string, number, string]): Promise<void> {
+    await queryOn(
+      on,
+      this.server,
       `INSERT INTO cadre_task_outcomes (run_id, task_id, first_attempt, body) VALUES ($1, $2, $3, $4)
        ON CONFLICT (run_id, task_id, first_attempt) DO UPDATE SET body = excluded.body`,
-      [runId, taskId, firstAttempt, body],
+      row,
     );
   }
 

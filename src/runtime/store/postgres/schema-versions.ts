@@ -85,4 +85,14 @@ export const migrations: readonly Migration[] = [
         PRIMARY KEY (run_id, task_id, first_attempt)
       );`,
   },
+  {
+    version: 4,
+    name: 'run fences',
+    // The SQLite store's run_fences table: the epoch of the lease a run is held under (jobs).
+    sql: `
+      CREATE TABLE cadre_run_fences (
+        run_id text PRIMARY KEY,
+        epoch bigint NOT NULL
+      );`,
+  },
 ];
