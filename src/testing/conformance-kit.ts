@@ -27,3 +27,19 @@ export function globalTestApi(suite: string): ConformanceTestApi {
   if (!g.describe || !g.it) throw new Error(`${suite}: pass { describe, it } or enable test globals`);
   return { describe: g.describe, it: g.it };
 }
+
+/** A suite's `it`, each test given a fresh implementation from `create` and handing it to `destroy` after. */
+export function freshEachTest<T>(
+  options: ConformanceOptions<T>,
+  it: ConformanceTestApi['it'],
+): (title: string, body: (made: T) => Promise<void>) => unknown {
+  return (title, body) =>
+    it(title, async () => {
+      const made = await options.create();
+      try {
+        await body(made);
+      } finally {
+        await options.destroy?.(made);
+      }
+    });
+}

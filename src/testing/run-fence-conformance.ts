@@ -12,7 +12,7 @@ import {
   type ToolCallKey,
   type ToolCallStart,
 } from '../core/index.js';
-import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link runFenceConformance} runs against: a RunStore made afresh for each test. */
 export type RunFenceConformanceOptions = ConformanceOptions<RunStore>;
@@ -113,15 +113,7 @@ async function stored(store: RunStore, runId: string) {
 export function runFenceConformance(options: RunFenceConformanceOptions): void {
   const { describe, it } = options.testApi ?? globalTestApi('runFenceConformance');
 
-  const test = (title: string, body: (store: RunStore) => Promise<void>) =>
-    it(title, async () => {
-      const store = await options.create();
-      try {
-        await body(store);
-      } finally {
-        await options.destroy?.(store);
-      }
-    });
+  const test = freshEachTest(options, it);
 
   /** A new run, its fence taken with `epoch` unless that is null. */
   const newRun = async (store: RunStore, epoch: number | null) => {

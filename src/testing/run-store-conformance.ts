@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CadreError, type CadreEvent, type RunRecord, type RunStore } from '../core/index.js';
-import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link runStoreConformance} runs against: a RunStore made afresh for each test. */
 export type RunStoreConformanceOptions = ConformanceOptions<RunStore>;
@@ -122,15 +122,7 @@ function assertNewestFirst(records: readonly RunRecord[]): void {
 export function runStoreConformance(options: RunStoreConformanceOptions): void {
   const { describe, it } = options.testApi ?? globalTestApi('runStoreConformance');
 
-  const test = (title: string, body: (store: RunStore) => Promise<void>) =>
-    it(title, async () => {
-      const store = await options.create();
-      try {
-        await body(store);
-      } finally {
-        await options.destroy?.(store);
-      }
-    });
+  const test = freshEachTest(options, it);
 
   /** Reads a run the test created, failing the test when it is gone. */
   const must = async (store: RunStore, id: string): Promise<RunRecord> => {

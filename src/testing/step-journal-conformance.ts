@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { callDigest, type JournalStep, type ModelStep, type StepJournal, type ToolStep } from '../core/index.js';
-import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link stepJournalConformance} runs against: a StepJournal made afresh for each test. */
 export type StepJournalConformanceOptions = ConformanceOptions<StepJournal>;
@@ -88,15 +88,7 @@ function taskSteps(runId: string, taskId: string): JournalStep[] {
 export function stepJournalConformance(options: StepJournalConformanceOptions): void {
   const { describe, it } = options.testApi ?? globalTestApi('stepJournalConformance');
 
-  const test = (title: string, body: (journal: StepJournal) => Promise<void>) =>
-    it(title, async () => {
-      const journal = await options.create();
-      try {
-        await body(journal);
-      } finally {
-        await options.destroy?.(journal);
-      }
-    });
+  const test = freshEachTest(options, it);
 
   const appendAll = async (journal: StepJournal, steps: readonly JournalStep[]) => {
     for (const step of steps) await journal.append(step);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { RevisionRecord, TaskOutcome, TaskOutcomeStore } from '../core/index.js';
-import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link taskOutcomeStoreConformance} runs against: a TaskOutcomeStore made afresh for each test. */
 export type TaskOutcomeStoreConformanceOptions = ConformanceOptions<TaskOutcomeStore>;
@@ -95,15 +95,7 @@ const revision = (label: string, over: Partial<RevisionRecord> = {}): RevisionRe
 export function taskOutcomeStoreConformance(options: TaskOutcomeStoreConformanceOptions): void {
   const { describe, it } = options.testApi ?? globalTestApi('taskOutcomeStoreConformance');
 
-  const test = (title: string, body: (store: TaskOutcomeStore) => Promise<void>) =>
-    it(title, async () => {
-      const store = await options.create();
-      try {
-        await body(store);
-      } finally {
-        await options.destroy?.(store);
-      }
-    });
+  const test = freshEachTest(options, it);
 
   describe(`TaskOutcomeStore conformance: ${options.name}`, () => {
     test('reads back each outcome exactly as put: answer, output, error, usage, cost, model, tool errors', async (store) => {

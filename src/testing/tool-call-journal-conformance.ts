@@ -8,7 +8,7 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../core/index.js';
-import { globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link toolCallJournalConformance} runs against: a ToolCallJournal made afresh for each test. */
 export type ToolCallJournalConformanceOptions = ConformanceOptions<ToolCallJournal>;
@@ -51,15 +51,7 @@ const within = (stamp: number | undefined, before: number, after: number, what: 
 export function toolCallJournalConformance(options: ToolCallJournalConformanceOptions): void {
   const { describe, it } = options.testApi ?? globalTestApi('toolCallJournalConformance');
 
-  const test = (title: string, body: (journal: ToolCallJournal) => Promise<void>) =>
-    it(title, async () => {
-      const journal = await options.create();
-      try {
-        await body(journal);
-      } finally {
-        await options.destroy?.(journal);
-      }
-    });
+  const test = freshEachTest(options, it);
 
   /** Begins a call and reads it back, checking it reads as started now. */
   const begin = async (journal: ToolCallJournal, call: ToolCallStart): Promise<ToolCallRecord> => {
