@@ -62,13 +62,18 @@ export class SqliteStepJournal implements StepJournal {
   }
 
   replayRun(runId: string): Map<string, JournalStep[]> {
-    const byAttempt = new Map<string, JournalStep[]>();
-    for (const row of this.selectRun.all(runId)) {
-      const steps = byAttempt.get(row.task_key);
-      const step = JSON.parse(row.body) as JournalStep;
-      if (steps) steps.push(step);
-      else byAttempt.set(row.task_key, [step]);
-    }
-    return byAttempt;
+    return stepsByAttempt(this.selectRun.all(runId));
   }
+}
+
+/** Stored step rows (in attempt key, then index order) as each attempt's steps: what `replayRun` gives. */
+export function stepsByAttempt(rows: Iterable<{ task_key: string; body: string }>): Map<string, JournalStep[]> {
+  const byAttempt = new Map<string, JournalStep[]>();
+  for (const row of rows) {
+    const steps = byAttempt.get(row.task_key);
+    const step = JSON.parse(row.body) as JournalStep;
+    if (steps) steps.push(step);
+    else byAttempt.set(row.task_key, [step]);
+  }
+  return byAttempt;
 }

@@ -9,7 +9,8 @@ import {
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
-interface Row {
+/** A stored tool call, as SQLite and PostgreSQL give it back (PostgreSQL's bigint times as strings). */
+export interface ToolCallRow {
   run_id: string;
   task_key: string;
   call_id: string;
@@ -18,8 +19,8 @@ interface Row {
   digest: string | null;
   state: 'started' | 'completed';
   outcome: string | null;
-  started_at: number;
-  completed_at: number | null;
+  started_at: number | string;
+  completed_at: number | string | null;
 }
 
 /**
@@ -41,10 +42,12 @@ export class SqliteToolCallJournal implements ToolCallJournal {
     this.completeStatement = db.prepare(
       `UPDATE tool_calls SET state = 'completed', outcome = ?, completed_at = ? WHERE run_id = ? AND task_key = ? AND call_id = ?`,
     );
-    this.getStatement = db.prepare<[string, string, string], Row>(
+    this.getStatement = db.prepare<[string, string, string], ToolCallRow>(
       'SELECT * FROM tool_calls WHERE run_id = ? AND task_key = ? AND call_id = ?',
     );
-    this.forRunStatement = db.prepare<[string], Row>('SELECT * FROM tool_calls WHERE run_id = ? ORDER BY started_at');
+    this.forRunStatement = db.prepare<[string], ToolCallRow>(
+      'SELECT * FROM tool_calls WHERE run_id = ? ORDER BY started_at',
+    );
   }
 
   begin(call: ToolCallStart): void {
@@ -68,16 +71,17 @@ export class SqliteToolCallJournal implements ToolCallJournal {
 
   get(key: ToolCallKey): ToolCallRecord | undefined {
     const row = this.getStatement.get(key.runId, key.taskId, key.callId);
-    return row ? toRecord(row) : undefined;
+    return row ? toolCallRecord(row) : undefined;
   }
 
   /** Every journaled call of a run, oldest first: for `cadre runs` and audits. */
   forRun(runId: string): ToolCallRecord[] {
-    return this.forRunStatement.all(runId).map(toRecord);
+    return this.forRunStatement.all(runId).map(toolCallRecord);
   }
 }
 
-function toRecord(row: Row): ToolCallRecord {
+/** A stored tool call as the journal's record. */
+export function toolCallRecord(row: ToolCallRow): ToolCallRecord {
   return {
     runId: row.run_id,
     taskId: row.task_key,
@@ -85,9 +89,9 @@ function toRecord(row: Row): ToolCallRecord {
     tool: row.tool,
     args: JSON.parse(row.args) as Record<string, unknown>,
     state: row.state,
-    startedAt: row.started_at,
+    startedAt: Number(row.started_at),
     ...(row.digest !== null ? { digest: row.digest } : {}),
-    ...(row.outcome ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
-    ...(row.completed_at !== null ? { completedAt: row.completed_at } : {}),
+    ...(row.outcome !== null ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
+    ...(row.completed_at !== null ? { completedAt: Number(row.completed_at) } : {}),
   };
 }

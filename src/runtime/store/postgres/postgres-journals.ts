@@ -9,6 +9,8 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../../../core/index.js';
+import { stepsByAttempt } from '../sqlite-step-journal.js';
+import { toolCallRecord, type ToolCallRow } from '../sqlite-tool-call-journal.js';
 import { queryOn as query, type Queryable } from './postgres-pool.js';
 
 /**
@@ -54,29 +56,8 @@ export class PostgresStepJournal implements StepJournal {
       'SELECT task_key, body FROM cadre_steps WHERE run_id = $1 ORDER BY task_key, idx',
       [runId],
     );
-    const byAttempt = new Map<string, JournalStep[]>();
-    for (const row of rows) {
-      const step = JSON.parse(row.body) as JournalStep;
-      const steps = byAttempt.get(row.task_key);
-      if (steps) steps.push(step);
-      else byAttempt.set(row.task_key, [step]);
-    }
-    return byAttempt;
+    return stepsByAttempt(rows);
   }
-}
-
-interface ToolCallRow {
-  run_id: string;
-  task_key: string;
-  call_id: string;
-  tool: string;
-  args: string;
-  digest: string | null;
-  state: 'started' | 'completed';
-  outcome: string | null;
-  /** bigint: pg gives it as a string. */
-  started_at: string;
-  completed_at: string | null;
 }
 
 /**
@@ -125,21 +106,6 @@ export class PostgresToolCallJournal implements ToolCallJournal {
       'SELECT * FROM cadre_tool_calls WHERE run_id = $1 AND task_key = $2 AND call_id = $3',
       [key.runId, key.taskId, key.callId],
     );
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && toolCallRecord(rows[0]);
   }
-}
-
-function toRecord(row: ToolCallRow): ToolCallRecord {
-  return {
-    runId: row.run_id,
-    taskId: row.task_key,
-    callId: row.call_id,
-    tool: row.tool,
-    args: JSON.parse(row.args) as Record<string, unknown>,
-    state: row.state,
-    startedAt: Number(row.started_at),
-    ...(row.digest !== null ? { digest: row.digest } : {}),
-    ...(row.outcome !== null ? { outcome: JSON.parse(row.outcome) as ToolCallOutcome } : {}),
-    ...(row.completed_at !== null ? { completedAt: Number(row.completed_at) } : {}),
-  };
 }
