@@ -305,15 +305,15 @@ export class ToolExecutor {
 
   /**
    * One run of the tool under its timeout and the caller's signal. The tool gets a signal of its
-   * own, aborted on either; one listener and one timer, both removed when the call settles. Nothing
-   * keeps that signal after the call, so the MCP client may hand it to the SDK as it is.
+   * own, aborted on either, made when the tool first reads it (most tools never do); one listener
+   * and one timer, both removed when the call settles. Nothing keeps that signal after the call, so
+   * the MCP client may hand it to the SDK as it is.
    */
   private runOnce(tool: Tool, args: unknown, { callId, key }: CallIds, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
-    const controller = new AbortController();
-    const signal = endsWithCall(controller.signal);
+    const own = new CallSignal();
     let idempotencyKey: string | undefined;
     return new Promise<unknown>((resolve, reject) => {
       const settle = (finish: () => void) => {
@@ -323,14 +323,14 @@ export class ToolExecutor {
       };
       const onAbort = () =>
         settle(() => {
-          controller.abort(outer!.reason);
+          own.abort(outer!.reason);
           reject(cancelledError(outer!));
         });
       const timer = setTimeout(
         () =>
           settle(() => {
             const error = new CadreError('timeout', `${tool.name} took longer than ${limit} ms`);
-            controller.abort(error);
+            own.abort(error);
             reject(error);
           }),
         limit,
@@ -339,7 +339,9 @@ export class ToolExecutor {
       let running: unknown;
       try {
         running = tool.run(args as never, {
-          signal,
+          get signal() {
+            return own.signal;
+          },
           runId: ctx.runId,
           taskId: ctx.taskId,
           callId,
@@ -356,6 +358,29 @@ export class ToolExecutor {
         (error: unknown) => settle(() => reject(error)),
       );
     });
+  }
+}
+
+/**
+ * The signal of one tool call, made on first read: an `AbortController` costs more than most tools'
+ * whole run. Aborted before it was read, it is made already aborted, with the same reason.
+ */
+class CallSignal {
+  private controller: AbortController | undefined;
+  private reason: { value: unknown } | undefined;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      endsWithCall(this.controller.signal);
+      if (this.reason) this.controller.abort(this.reason.value);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.reason ??= { value: reason };
+    this.controller?.abort(reason);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import { CadreError } from './errors.js';
 import type { ErrorInfo } from './events.js';
@@ -58,11 +58,7 @@ export interface ToolCallJournal {
 
 /** A digest of a tool name and its canonical arguments: equal calls, equal digests. */
 export function callDigest(tool: string, args: unknown): string {
-  return createHash('sha256')
-    .update(tool)
-    .update('\u0000')
-    .update(canonicalJson(args ?? {}))
-    .digest('base64url');
+  return hash('sha256', `${tool}\u0000${canonicalJson(args ?? {})}`, 'base64url');
 }
 
 /**
@@ -70,7 +66,7 @@ export function callDigest(tool: string, args: unknown): string {
  * processes, and different for every other call (another run, task attempt or position).
  */
 export function idempotencyKeyOf(key: ToolCallKey): string {
-  const digest = createHash('sha256').update(`${key.runId}\u0000${key.taskId}\u0000${key.callId}`).digest('base64url');
+  const digest = hash('sha256', `${key.runId}\u0000${key.taskId}\u0000${key.callId}`, 'base64url');
   return `cadre-${digest.slice(0, 32)}`;
 }
 

@@ -53,6 +53,32 @@ describe('ToolExecutor', () => {
     expect(aborted).toBe(true);
   });
 
+  it('gives a tool that reads its signal only after the timeout a signal already aborted with the timeout', async () => {
+    let late: AbortSignal | undefined;
+    const lateReader = defineTool({
+      name: 'late_reader',
+      description: 'reads its signal late',
+      input: z.object({}),
+      effects: 'read',
+      timeoutMs: 20,
+      run: (_args, context) =>
+        new Promise((resolve) => {
+          setTimeout(() => {
+            late = context.signal;
+            resolve('done');
+          }, 80);
+        }),
+    });
+    const outcome = await new ToolExecutor({ tools: [lateReader], retries: 0 }).execute(
+      { id: 'c', name: 'late_reader', args: {} },
+      ctx,
+    );
+    expect(outcome.error?.code).toBe('timeout');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toMatchObject({ code: 'timeout' });
+  });
+
   it('retries an idempotent tool on system errors but never a non-idempotent one', async () => {
     let reads = 0;
     let writes = 0;
