@@ -32,8 +32,9 @@ export const userPattern = /^[\w.@:+-]{1,128}$/;
 export function apiKeyAuth(options: { keys: ApiKeyStore; perMinute: number }): MiddlewareHandler<ApiEnv> {
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
   return async (c, next) => {
-    const query = new URL(c.req.url).searchParams;
-    if (keyParams.some((name) => query.has(name)))
+    // Parsed only when there is a query string: most requests have none.
+    const query = c.req.url.includes('?') ? new URL(c.req.url).searchParams : undefined;
+    if (query && keyParams.some((name) => query.has(name)))
       throw new CadreError(
         'input_invalid',
         'API keys go in the Authorization header (Bearer), never in the URL; this request was not carried out',

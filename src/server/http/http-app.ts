@@ -61,9 +61,11 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   const logger = createLogger({ level: config.logLevel, name: 'cadre-http' });
   const store = openConfiguredStore(config);
   const keys = new ApiKeyStore(store.db);
+  // The config loaded once, at start: each request's run takes it as it is (no file lookup, no
+  // environment read per request), as a server reads its settings when it starts.
   const runs = new RunService({
     app: options.app,
-    config: options.config ?? {},
+    config,
     store,
     pollMs: server.ssePollMs,
   });
@@ -124,7 +126,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   app.use('/threads/*', auth);
   const threads = new ThreadService({
     app: options.app,
-    config: options.config ?? {},
+    config,
     store,
     runs,
     pollMs: server.ssePollMs,
@@ -134,7 +136,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     createThreadsApp({
       service: threads,
       app: options.app,
-      config: options.config ?? {},
+      config,
       store,
       runs,
       pollMs: server.ssePollMs,
