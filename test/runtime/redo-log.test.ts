@@ -81,6 +81,34 @@ describe('redo log recovery', () => {
     raw.close();
   });
 
+  it('gives back, after a kill, event bodies exactly as they were stored: quotes, new lines and any character', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    const text = 'say "hi"\n\ttab \\ back\u2028sep \u00e9\u{1F600} {"nested": [1, "two"]}';
+    // A process that makes the event durable (a model.response is a durability point), then dies
+    // before SQLite commits: only the redo log holds it.
+    const script = `
+      import { openCadreStore } from './src/runtime/store/index.js';
+      const store = openCadreStore({ path: ${JSON.stringify(dbPath)} });
+      store.events.append({ type: 'model.response', runId: 'run_r', seq: 1, ts: 5, text: ${JSON.stringify(text)}, n: 1.5e-7 });
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '../..'),
+    });
+    expect(child.signal).toBe('SIGKILL');
+    const peek = new Database(dbPath, { readonly: true });
+    expect(peek.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
+    peek.close();
+    const store = openCadreStore({ path: dbPath });
+    try {
+      expect(store.events.read('run_r')).toEqual([
+        { type: 'model.response', runId: 'run_r', seq: 1, ts: 5, text, n: 1.5e-7 },
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
   it('leaves the log of a live process to its writer', () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
     openCadreStore({ path: dbPath }).close();

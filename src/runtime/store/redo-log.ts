@@ -16,8 +16,15 @@ import { processAlive } from './process-alive.js';
 /** A value a logged statement binds: what JSON carries unchanged. */
 export type SqlValue = string | number | null;
 
-/** One write as the log keeps it: the statement's SQL and its parameters. */
-export type LoggedWrite = [sql: string, ...params: SqlValue[]];
+/**
+ * One write as the log keeps it: the statement's SQL, its parameters, and which parameter (if any,
+ * else -1) holds JSON text, which the log embeds as it is rather than escaping it into a string.
+ */
+export interface LoggedWrite {
+  sql: string;
+  params: readonly SqlValue[];
+  json: number;
+}
 
 /** Past this size the log is emptied after a commit, so recovery never reads far. */
 const rotateAt = 1 << 20;
@@ -31,8 +38,10 @@ const rotateAt = 1 << 20;
  * {@link recoverRedoLogs}). Like WAL with synchronous=NORMAL, it survives a killed process, not a
  * power cut.
  *
- * File format, one JSON array per line: a header `["cadre-redo", 1, pid, start]`, SQL definitions
+ * File format, one JSON array per line: a header `["cadre-redo", 2, pid, start]`, SQL definitions
  * `["sql", n, text]` the first time a statement appears, and frames `[frame, [[n, ...params], ...]]`.
+ * A parameter holding JSON text (an event's body, a journal step) is written as `{"j": <that JSON>}`,
+ * so a frame does not escape every quote of it again; version 1 logs have no such parameters.
  */
 export class RedoLog {
   readonly id: string;
@@ -54,26 +63,30 @@ export class RedoLog {
    */
   append(writes: readonly LoggedWrite[]): number {
     const fd = (this.fd ??= this.create());
-    let text = '';
-    const entries: unknown[] = [];
-    for (const [sql, ...params] of writes) {
+    let definitions = '';
+    let entries = '';
+    for (const { sql, params, json } of writes) {
       let n = this.sqlIds.get(sql);
       if (n === undefined) {
         this.sqlIds.set(sql, (n = this.sqlIds.size));
-        text += `${JSON.stringify(['sql', n, sql])}\n`;
+        definitions += `${JSON.stringify(['sql', n, sql])}\n`;
       }
-      entries.push([n, ...params]);
+      entries += `${entries ? ',' : ''}[${n}`;
+      for (let i = 0; i < params.length; i++)
+        entries += i === json ? `,{"j":${params[i] as string}}` : `,${JSON.stringify(params[i])}`;
+      entries += ']';
     }
     this.frame += 1;
-    const bytes = Buffer.from(`${text}${JSON.stringify([this.frame, entries])}\n`);
+    const text = `${definitions}[${this.frame},[${entries}]]\n`;
+    const length = Buffer.byteLength(text);
     let written = 0;
     try {
-      written = writeSync(fd, bytes);
+      written = writeSync(fd, text);
     } finally {
       this.size += written;
-      if (written !== bytes.length) this.damaged = true;
+      if (written !== length) this.damaged = true;
     }
-    if (this.damaged) throw new Error(`wrote ${written} of ${bytes.length} bytes to the redo log`);
+    if (this.damaged) throw new Error(`wrote ${written} of ${length} bytes to the redo log`);
     return this.frame;
   }
 
@@ -112,7 +125,7 @@ export class RedoLog {
 }
 
 function header(): string {
-  return `${JSON.stringify(['cadre-redo', 1, process.pid, startOf(process.pid)])}\n`;
+  return `${JSON.stringify(['cadre-redo', 2, process.pid, startOf(process.pid)])}\n`;
 }
 
 /**
@@ -200,17 +213,22 @@ function applyLog(db: Database.Database, log: string, lines: string[]): number {
         sql.set(entry[1] as number, db.prepare(entry[2] as string));
         continue;
       }
-      const [frame, writes] = entry as [number, [number, ...SqlValue[]][]];
+      const [frame, writes] = entry as [number, [number, ...(SqlValue | { j: unknown })[]][]];
       if (frame <= last) continue;
       // A statement the log never defined: the log is damaged from here on, and ends before it.
       if (writes.some(([n]) => !sql.has(n))) break;
-      for (const [n, ...params] of writes) sql.get(n)!.run(...params);
+      for (const [n, ...params] of writes) sql.get(n)!.run(...params.map(jsonText));
       last = frame;
       applied += 1;
     }
     db.prepare(markAppliedSql).run(log, last, Date.now());
   }).immediate();
   return applied;
+}
+
+/** A parameter as it was bound: JSON text the log embedded (`{"j": …}`) is written out again. */
+function jsonText(param: SqlValue | { j: unknown }): SqlValue {
+  return param !== null && typeof param === 'object' ? JSON.stringify(param.j) : param;
 }
 
 function parse(line: string | undefined): unknown {

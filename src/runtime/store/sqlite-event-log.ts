@@ -31,7 +31,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(event: CadreEvent): void {
-    this.batch.run(this.insert, [event.runId, event.seq, event.type, event.ts, JSON.stringify(event)], event.runId);
+    this.batch.run(this.insert, [event.runId, event.seq, event.type, event.ts, JSON.stringify(event)], event.runId, 4);
     if (event.type === 'model.response') this.batch.durable();
   }
 

@@ -29,7 +29,7 @@ export class SqliteStepJournal implements StepJournal {
   append(step: JournalStep): void {
     const stored = redact(step);
     const body = JSON.stringify(stored);
-    this.batch.run(this.insert, [step.runId, step.taskId, step.index, body], step.runId);
+    this.batch.run(this.insert, [step.runId, step.taskId, step.index, body], step.runId, 3);
     const run = this.kept.get(step.runId);
     if (run) {
       const steps = run.get(step.taskId) ?? [];

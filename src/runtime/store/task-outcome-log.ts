@@ -34,7 +34,7 @@ export class TaskOutcomeLog {
 
   /** Records a task's outcome under its first attempt, durable before this returns. */
   put(runId: string, firstAttempt: number, outcome: TaskOutcome): void {
-    this.batch.run(this.insert, [runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)], runId);
+    this.batch.run(this.insert, [runId, outcome.taskId, firstAttempt, JSON.stringify(outcome)], runId, 3);
     this.batch.durable();
   }
 
@@ -47,7 +47,7 @@ export class TaskOutcomeLog {
   /** Keeps the plan a run without a workflow works on, by revision, so a resume continues from it. */
   putRevision(runId: string, revision: number, state: RevisionRecord): void {
     // Batched: a revision lost to a crash is made again (the plan step is repeated, nothing else).
-    this.batch.run(this.insert, [runId, revisionKey, revision, JSON.stringify(state)], runId);
+    this.batch.run(this.insert, [runId, revisionKey, revision, JSON.stringify(state)], runId, 3);
   }
 
   /** The latest revision kept by `putRevision`, if any. */

@@ -82,13 +82,14 @@ export class WriteBatch {
 
   /**
    * Runs a prepared write in the batch, like {@link write}, and keeps it for the redo log, so the
-   * next durability point makes it durable without a commit. Its parameters must be JSON values.
+   * next durability point makes it durable without a commit. Its parameters must be JSON values;
+   * `json` names the one that holds JSON text (an event, a journal step), kept in the log as it is.
    */
-  run(statement: Database.Statement, params: SqlValue[], runId?: string): Database.RunResult {
+  run(statement: Database.Statement, params: SqlValue[], runId?: string, json = -1): Database.RunResult {
     const joined = !this.open && this.db.inTransaction;
     const result = this.write(() => statement.run(...params), runId);
     if (!joined && this.mode !== 'commit') {
-      if (typeof this.mode === 'object') this.pending.push([statement.source, ...params]);
+      if (typeof this.mode === 'object') this.pending.push({ sql: statement.source, params, json });
       this.expectedChanges += result.changes;
     }
     return result;
