@@ -9,6 +9,7 @@ import {
   type RunEventStream,
   type ToolCallJournal,
   type ToolCallKey,
+  type ToolCallOutcome,
 } from '../src/core/index.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
@@ -119,8 +120,8 @@ export class ToolExecutor {
 
   /**
    * Runs one call; resolves with its outcome, rejects only with `cancelled`, a pending approval or
-   * `journal_mismatch`. A pending approval is neither audited nor journaled: the call is decided when
-   * it is asked again.
+   * `journal_mismatch`. A pending approval is not audited: the call is decided when it is asked again
+   * (a journaled call that was running is recorded as waiting, so that it runs again then).
    */
   async execute(call: ToolCallRequest, ctx: ExecuteContext): Promise<ToolOutcome> {
     const started = performance.now();
@@ -207,7 +208,7 @@ export class ToolExecutor {
       if (previous && (previous.tool !== tool.name || (previous.digest !== undefined && previous.digest !== digest))) {
         throw journalMismatch(key, previous.tool, tool.name);
       }
-      if (previous?.state === 'completed' && previous.outcome) {
+      if (previous?.state === 'completed' && previous.outcome && !stoppedForAnswer(previous.outcome)) {
         return { ...previous.outcome, truncated: false, attempts: 0, replayed: true, decision: 'allowed' };
       }
       if (previous?.state === 'started' && tool.idempotent === false) {
@@ -234,7 +235,14 @@ export class ToolExecutor {
     const authorized = await authorizeCall(tool, info, guards);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
-    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key }, ctx);
+    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key }, ctx).catch(
+      async (error: unknown) => {
+        // The call stopped to wait for a person's answer (its MCP server asked a question): left
+        // `started`, the resumed run would report its outcome unknown, so it is recorded as waiting.
+        if (journaled && isApprovalPending(error)) await ctx.journal!.complete(key, waitingForAnswer);
+        throw error;
+      },
+    );
     if (journaled)
       await ctx.journal!.complete(key, {
         ok: outcome.ok,
@@ -389,6 +397,18 @@ type CallIds = { callId: string; key: ToolCallKey };
 type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
 /** An attempt with what the audit log needs: the policy decision and the output's size. */
 type Audited = Attempt & { decision?: Refusal['decision']; size?: number };
+
+/**
+ * The journal's record of a call that stopped for an answer still to come: its server was told the
+ * question was cancelled, so the call ended without what it asked for. It is not replayed but run
+ * again, and answered this time.
+ */
+const waitingForAnswer: ToolCallOutcome = {
+  ok: false,
+  output: 'Error (elicitation_pending): stopped for an answer from the user; runs again once answered',
+  error: { code: 'elicitation_pending', kind: 'user', message: 'stopped for an answer from the user' },
+};
+const stoppedForAnswer = (outcome: ToolCallOutcome) => outcome.error?.code === 'elicitation_pending';
 
 function refusal({ error, decision }: Refusal): Audited {
   return { ...failure(error, 0), decision };

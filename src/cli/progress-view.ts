@@ -159,6 +159,12 @@ export class ProgressView {
       case 'tool.approval':
         this.print(`${pc.bold('approval')} ${event.tool} ${event.decision}${event.reason ? ` (${event.reason})` : ''}`);
         break;
+      case 'mcp.elicitation_requested':
+        this.print(`  ${who} ${pc.yellow(`waiting for an answer to ${event.server}:`)} ${oneLine(event.message, 80)}`);
+        break;
+      case 'mcp.elicitation_answered':
+        this.print(`${pc.bold('answer')} to ${event.server}: ${event.action === 'accept' ? 'accepted' : 'declined'}`);
+        break;
       case 'tool.quarantined':
         this.print(
           pc.red(

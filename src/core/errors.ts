@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'tool_failed'
   | 'tool_args_invalid'
   | 'tool_outcome_unknown'
+  /** A journaled call that stopped for its MCP server's question to the user; it runs again once answered. */
+  | 'elicitation_pending'
   | 'journal_mismatch'
   | 'tool_denied'
   | 'approval_denied'

@@ -148,6 +148,17 @@ export type CadreEventPayload =
   | { type: 'tool.quarantined'; tool: string; changes: string[] }
   | { type: 'mcp.server'; server: string; state: string; error?: ErrorInfo }
   | {
+      /** An MCP server asked the user a question during a tool call; the run stops with status `awaiting_approval`. */
+      type: 'mcp.elicitation_requested';
+      server: string;
+      tool: string;
+      message: string;
+      taskId: string;
+      callId: string;
+    }
+  /** The answer a resumed run gives an MCP server's question; the content is the server's, never in the event. */
+  | { type: 'mcp.elicitation_answered'; server: string; action: 'accept' | 'decline' }
+  | {
       type: 'task.completed';
       taskId: string;
       answer: string;

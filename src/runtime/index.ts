@@ -10,5 +10,6 @@ export type {
 } from './run-types.js';
 export type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workflow.js';
 export type { ToolApprovalRequest } from './tool-approval-gate.js';
+export type { ElicitationRequest } from './elicitation-answer.js';
 export type { TaskOutcome } from './task-outcome.js';
 export { openCadreStore, openConfiguredStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';

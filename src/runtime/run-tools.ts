@@ -11,6 +11,7 @@ import {
 import type { McpElicitHandler, McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
 import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
+import type { InterruptElicitor } from './elicitation-gate.js';
 import type { SamplingContext } from './mcp-sampling.js';
 import type { CadreStore } from './store/index.js';
 import { WriteBatch } from './store/write-batch.js';
@@ -39,8 +40,8 @@ const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown })
 
 /**
  * The run's tool guards — policy (default: destructive tools need approval), approvals (`'interrupt'`:
- * the run stops and waits for the decision), pinning and the audit log in the run's database, rate
- * limits — and its MCP tools, started lazily.
+ * the run stops and waits for the decision, and for answers to MCP servers' questions), pinning and
+ * the audit log in the run's database, rate limits — and its MCP tools, started lazily.
  */
 export async function openRunTools(
   config: CadreConfig,
@@ -50,19 +51,21 @@ export async function openRunTools(
     approve?: ApprovalHandler | 'interrupt' | undefined;
     /** The run as MCP servers allowed to sample (`sampling: true`) borrow it; read when they ask. */
     sampling?: () => SamplingContext;
-    /** Answers MCP servers' questions to the user; without it they are declined. */
+    /** Answers MCP servers' questions to the user; without it they stop the run under `'interrupt'`, else are declined. */
     elicit?: McpElicitHandler | undefined;
   } = {},
 ): Promise<RunTools> {
   const { approve, sampling, elicit } = answers;
   const policy = new ToolPolicy((config.toolPolicy ?? {}) as never);
+  const hasMcp = Boolean(config.mcpServers && Object.keys(config.mcpServers).length);
+  // Interrupts and the MCP client are loaded only by runs that use them (LangGraph, the MCP SDK).
+  const gates: Gates =
+    approve === 'interrupt'
+      ? await interruptGates(events, hasMcp && !elicit)
+      : { approve: approve ?? denyWithoutApprover };
   const guards = {
     policy,
-    // Interrupts and the MCP client are loaded only by runs that use them (LangGraph, the MCP SDK).
-    approve:
-      approve === 'interrupt'
-        ? (await import('./tool-approval-gate.js')).createInterruptApprover(events)
-        : (approve ?? denyWithoutApprover),
+    approve: gates.approve,
     audit: auditLogOf(store),
     rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
@@ -71,7 +74,7 @@ export async function openRunTools(
     }),
   };
   let toolset: McpToolset | undefined;
-  if (config.mcpServers && Object.keys(config.mcpServers).length) {
+  if (hasMcp) {
     const [{ createMcpToolset, parseMcpServers }, { createSamplingHandler }] = await Promise.all([
       import('../../tools/mcp/index.js'),
       import('./mcp-sampling.js'),
@@ -88,6 +91,8 @@ export async function openRunTools(
       // Servers allowed to sample are answered by the run's own models, under its budget and privacy.
       ...(sampling ? { sampling: createSamplingHandler(sampling, guards.audit) } : {}),
       ...(elicit ? { elicit } : {}),
+      // Without a handler, a run that stops for approvals stops for servers' questions too.
+      ...gates.elicitor,
       // Servers' log messages, at the run's log level.
       logger: createLogger({ level: config.logLevel }),
       // Server state and progress of long calls become run events, for the CLI and chat frontends.
@@ -118,5 +123,22 @@ export async function openRunTools(
     close: async () => {
       await toolset?.close();
     },
+  };
+}
+
+/** Who decides tool calls, and who answers servers' questions when the run has no `elicit` handler. */
+type Gates = { approve: ApprovalHandler; elicitor?: InterruptElicitor | undefined };
+
+/** The gates of `approveTool: 'interrupt'`, sharing the answers the run is resumed with. */
+async function interruptGates(events: RunEventStream, elicits: boolean): Promise<Gates> {
+  const [{ InterruptAnswers }, { createInterruptApprover }, elicitation] = await Promise.all([
+    import('./interrupt-answers.js'),
+    import('./tool-approval-gate.js'),
+    elicits ? import('./elicitation-gate.js') : undefined,
+  ]);
+  const answers = new InterruptAnswers();
+  return {
+    approve: createInterruptApprover(events, answers),
+    elicitor: elicitation?.createInterruptElicitor(events, answers),
   };
 }

@@ -65,7 +65,8 @@ export interface RunOptions {
    *   `resume(runId, { decision: { action: 'approve' | 'reject', reason } })` answers it. The task
    *   then replays its journaled steps (no new model calls) up to that call, which runs once if
    *   approved or is refused as `approval_denied`. Kept for the run: `resume` asks the same way
-   *   unless given another `approveTool`.
+   *   unless given another `approveTool`. Without an `elicit` handler, MCP servers' questions to
+   *   the user stop the run the same way (see `elicit`).
    *
    * Without either, such calls are refused with a tool error the model sees, and the refusal is audited.
    */
@@ -73,7 +74,11 @@ export interface RunOptions {
   /**
    * Answers MCP servers' questions to the user (`elicitation/create`): the CLI asks at the terminal;
    * a program answers in code. The server waits on the live call, so a question is not kept across
-   * a restart. Without it every question is declined, with the reason, and the server carries on.
+   * a restart. Without it, a run with `approveTool: 'interrupt'` stops with status
+   * `awaiting_approval` and `result.approval` of kind `elicitation` (server, tool, message, the
+   * fields asked for); `resume(runId, { decision: { action: 'approve', content } })` answers it, in
+   * any process, and the tool call is made again. Otherwise every question is declined, with the
+   * reason, and the server carries on.
    */
   elicit?: McpElicitHandler;
   /** More tools for every spec-defined role, next to MCP tools from `mcpServers` in the config. */
@@ -110,7 +115,8 @@ export interface RunOwner {
 export interface ResumeOptions extends Omit<RunOptions, 'goal' | 'runId' | 'owner' | 'job'> {
   /**
    * The answer for a run waiting at `awaiting_approval`: for its plan, `approve`, `edit` or `reject`;
-   * for a tool call, `approve` or `reject` (its `reason` reaches the model with the refusal).
+   * for a tool call, `approve` or `reject` (its `reason` reaches the model with the refusal); for an
+   * MCP server's question, `approve` with `content` to accept, or `reject` to decline.
    */
   decision?: PlanDecision;
   /**
@@ -145,8 +151,9 @@ export interface RunResult {
   durationMs: number;
   error?: ErrorInfo;
   /**
-   * What the run waits for, when status is `awaiting_approval`: the plan, or one tool call. When
-   * several tasks wait at once, the first by plan order; resuming answers it and stops at the next.
+   * What the run waits for, when status is `awaiting_approval`: the plan, one tool call, or an MCP
+   * server's question. When several tasks wait at once, the first by plan order; resuming answers
+   * it and stops at the next.
    */
   approval?: ApprovalRequest;
   trace: readonly JournalStep[];

@@ -6,6 +6,8 @@ import type { ResumeOptions, RunAppEntry, RunHandle, RunOptions, RunOwner } from
 import { openConfiguredStore, type CadreStore } from './store/index.js';
 import { pendingApproval, type Execution } from './execution.js';
 import { toolApprovalAnswer } from './tool-approval-answer.js';
+import { elicitationAnswer } from './elicitation-answer.js';
+import type { ApprovalRequest, PlanDecision } from './workflow.js';
 import { checkToolConfig } from './check-tool-config.js';
 import { checkRunOptions } from './check-run-options.js';
 import type * as ExecuteRun from './execute-run.js';
@@ -57,7 +59,8 @@ export function run(options: RunOptions): RunHandle {
  * Continues a run after a crash, a cancel or an approval (of its plan or of a tool call): finished
  * tasks are read back from the checkpoint, interrupted ones replay their journal, and events continue
  * from the last seq. Pass the same team (roles, agent, planner) the run started with. Throws at once
- * for a decision that cannot answer what the run waits for (`edit` for a tool call).
+ * for a decision that cannot answer what the run waits for (`edit` for a tool call or a question,
+ * content a question's server would refuse).
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   checkRunOptions(options, 'resume');
@@ -85,8 +88,7 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   // A run that stops for tool approvals keeps doing so, unless the caller now decides in-process.
   const approveTool = options.approveTool ?? (record.settings?.toolApproval === 'interrupt' ? 'interrupt' : undefined);
   const waiting = record.status === 'awaiting_approval' ? (pendingApproval(record) ?? true) : undefined;
-  if (typeof waiting === 'object' && waiting.request.kind === 'tool_approval' && options.decision)
-    toolApprovalAnswer(options.decision, waiting.request);
+  if (typeof waiting === 'object' && options.decision) checkDecision(options.decision, waiting.request);
   // A run labelled sensitive stays so: its resumed calls must not reach a cloud model either.
   const privacy = options.privacy ?? (record.settings?.privacy === 'sensitive' ? 'sensitive' : undefined);
   // Runs recorded before engines were kept ran on the workflow; a run that now stops for approvals
@@ -108,6 +110,12 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
     waiting,
     engine,
   );
+}
+
+/** Throws at once for a decision that cannot answer what the run waits for, before anything runs. */
+function checkDecision(decision: PlanDecision, request: ApprovalRequest): void {
+  if (request.kind === 'tool_approval') toolApprovalAnswer(decision, request);
+  else if (request.kind === 'elicitation') elicitationAnswer(decision, request);
 }
 
 const sameEntry = (a: RunAppEntry, b: RunAppEntry) => a.team === b.team && a.agent === b.agent;

@@ -1,4 +1,4 @@
-import { interrupt, isGraphInterrupt } from '@langchain/langgraph';
+import { isGraphInterrupt } from '@langchain/langgraph';
 import { markApprovalPending, type ApprovalDecision, type ApprovalHandler } from '../../tools/index.js';
 import type { RunEventStream } from '../core/index.js';
 
@@ -9,18 +9,17 @@ export {
   type ToolApprovalRequest,
 } from './tool-approval-answer.js';
 import { approvalKey, type ToolApprovalAnswer, type ToolApprovalRequest } from './tool-approval-answer.js';
+import { InterruptAnswers } from './interrupt-answers.js';
 
 /**
  * The approval handler of `approveTool: 'interrupt'`: it does not decide but stops the run with
  * LangGraph's `interrupt()`, and answers from the decision the run is resumed with when the task
- * runs again and reaches the same call.
- *
- * interrupt() hands a task its resume values in the order the task asks, yet a re-run asks fewer
- * times (journaled calls are replayed, not asked) and parallel calls ask in no fixed order. So each
- * answer names its call, and every value read is kept for the call it names.
+ * runs again and reaches the same call. Each answer names its call (see InterruptAnswers for why).
  */
-export function createInterruptApprover(events: RunEventStream): ApprovalHandler {
-  const answers = new Map<string, ApprovalDecision>();
+export function createInterruptApprover(
+  events: RunEventStream,
+  answers: InterruptAnswers = new InterruptAnswers(),
+): ApprovalHandler {
   return (request) => {
     const { tool, args, effects, taskId, callId, attempt, reason } = request;
     const pending: ToolApprovalRequest = {
@@ -33,35 +32,27 @@ export function createInterruptApprover(events: RunEventStream): ApprovalHandler
       ...(attempt !== undefined ? { attempt } : {}),
       reason,
     };
-    const key = approvalKey(pending);
-    for (;;) {
-      const known = answers.get(key);
-      if (known) return Promise.resolve(known);
-      let answer: unknown;
-      try {
-        answer = interrupt<ToolApprovalRequest, ToolApprovalAnswer>(pending);
-      } catch (error) {
-        if (!isGraphInterrupt(error)) throw error;
-        events.emit({
-          type: 'tool.approval_requested',
-          taskId,
-          ...(callId !== undefined ? { callId } : {}),
-          tool,
-          args,
-          effects,
-          reason,
-        });
-        // Passes the executor, agents and task runner untouched, up to LangGraph, which stops the run.
-        throw markApprovalPending(error as object);
-      }
-      if (isAnswer(answer))
-        answers.set(answer.call, { approved: answer.approved, ...(answer.reason ? { reason: answer.reason } : {}) });
+    let answer: ToolApprovalAnswer;
+    try {
+      answer = answers.ask(approvalKey(pending), pending) as ToolApprovalAnswer;
+    } catch (error) {
+      if (!isGraphInterrupt(error)) throw error;
+      events.emit({
+        type: 'tool.approval_requested',
+        taskId,
+        ...(callId !== undefined ? { callId } : {}),
+        tool,
+        args,
+        effects,
+        reason,
+      });
+      // Passes the executor, agents and task runner untouched, up to LangGraph, which stops the run.
+      throw markApprovalPending(error as object);
     }
+    const decision: ApprovalDecision = {
+      approved: answer.approved,
+      ...(answer.reason ? { reason: answer.reason } : {}),
+    };
+    return Promise.resolve(decision);
   };
 }
-
-const isAnswer = (value: unknown): value is ToolApprovalAnswer =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as ToolApprovalAnswer).call === 'string' &&
-  typeof (value as ToolApprovalAnswer).approved === 'boolean';

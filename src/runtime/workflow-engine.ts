@@ -5,6 +5,7 @@ import type { PlanApprover } from './run-types.js';
 import type { TaskOutcome } from './task-outcome.js';
 import type { assembleTeam } from './team.js';
 import { toolApprovalAnswer } from './tool-approval-gate.js';
+import { elicitationAnswer } from './elicitation-answer.js';
 import { createRunWorkflow, type ApprovalRequest, type WorkflowOutput } from './workflow.js';
 import type { Execution, PendingApproval } from './execution.js';
 
@@ -69,7 +70,7 @@ function interruptOf(value: unknown, order: readonly string[]): PendingApproval 
   const pending = (value as Interrupted | undefined)?.__interrupt__;
   if (!pending?.length) return undefined;
   const rank = (request: ApprovalRequest) =>
-    request.kind === 'tool_approval' ? order.indexOf(request.taskId.split('>')[0]!) : -1;
+    request.kind !== 'plan_approval' && request.taskId ? order.indexOf(request.taskId.split('>')[0]!) : -1;
   const [first] = [...pending].sort((a, b) => rank(a.value) - rank(b.value));
   return { request: first!.value, ...(first!.id ? { interruptId: first!.id } : {}) };
 }
@@ -79,19 +80,25 @@ function resumeInput(x: Execution): unknown {
   const { decision } = x.options;
   if (!x.waiting || !decision) return null;
   const pending = x.waiting === true ? undefined : x.waiting;
-  if (pending?.request.kind !== 'tool_approval' || !pending.interruptId) return new Command({ resume: decision });
-  const { request } = pending;
-  const answer = toolApprovalAnswer(decision, request);
+  if (pending?.request.kind === 'plan_approval' || !pending?.interruptId) return new Command({ resume: decision });
+  const { request, interruptId } = pending;
+  // Addressed to this interrupt alone: other tasks waiting at the same time keep waiting.
+  const answer = (value: unknown) => new Command({ resume: { [interruptId]: value } });
+  if (request.kind === 'elicitation') {
+    const answered = elicitationAnswer(decision, request);
+    x.events.emit({ type: 'mcp.elicitation_answered', server: request.server, action: answered.action });
+    return answer(answered);
+  }
+  const approval = toolApprovalAnswer(decision, request);
   x.events.emit({
     type: 'tool.approval',
     taskId: request.taskId,
     ...(request.callId !== undefined ? { callId: request.callId } : {}),
     tool: request.tool,
-    decision: answer.approved ? 'approved' : 'rejected',
-    ...(answer.reason ? { reason: answer.reason } : {}),
+    decision: approval.approved ? 'approved' : 'rejected',
+    ...(approval.reason ? { reason: approval.reason } : {}),
   });
-  // Addressed to this interrupt alone: other tasks waiting at the same time keep waiting.
-  return new Command({ resume: { [pending.interruptId]: answer } });
+  return answer(approval);
 }
 
 /** The plan's task ids in order, to rank approvals that wait at the same time. */

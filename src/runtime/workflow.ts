@@ -12,13 +12,23 @@ import { planChecks } from './plan-checks.js';
 import { planReviser } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
 import type { ToolApprovalRequest } from './tool-approval-gate.js';
+import type { ElicitationRequest } from './elicitation-answer.js';
 
-/** A human's or program's answer to the approval gate. */
+/**
+ * A human's or program's answer to what a run waits for: its plan (`approve`, `edit` or `reject`),
+ * a tool call (`approve` or `reject`), or an MCP server's question (`approve` with `content`
+ * accepts, `reject` declines).
+ */
 export interface PlanDecision {
   action: 'approve' | 'edit' | 'reject';
   /** The edited plan, for `edit`; validated like any other. */
   graph?: unknown;
   reason?: string;
+  /**
+   * The answer to an MCP server's question, for `approve`: a value for each field asked for
+   * (strings, numbers, booleans, lists of strings); fields left out take the schema's defaults.
+   */
+  content?: Record<string, unknown>;
 }
 
 /** What the plan gate shows: the plan waiting for a decision. */
@@ -27,8 +37,8 @@ export interface PlanApprovalRequest {
   graph: TaskGraph;
 }
 
-/** What a run stopped at `awaiting_approval` waits for: its plan, or one tool call. */
-export type ApprovalRequest = PlanApprovalRequest | ToolApprovalRequest;
+/** What a run stopped at `awaiting_approval` waits for: its plan, one tool call, or an MCP server's question. */
+export type ApprovalRequest = PlanApprovalRequest | ToolApprovalRequest | ElicitationRequest;
 
 export type { WorkflowOutput } from './run-summary.js';
 

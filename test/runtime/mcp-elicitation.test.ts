@@ -1,7 +1,18 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { stripVTControlCharacters } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { run, type CadreEventOf } from 'cadre';
+import {
+  openCadreStore,
+  resume,
+  run,
+  type CadreEvent,
+  type CadreEventOf,
+  type PlanDecision,
+  type ResumeOptions,
+} from 'cadre';
 import type { McpElicitRequest } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { askElicitation } from '../../src/cli/elicitation-prompt.js';
@@ -48,6 +59,15 @@ describe("an MCP server's questions to the user in a run", { timeout: 60_000 }, 
     const output = await toolOutput({});
     expect(output).not.toContain('Name:');
     expect(output).toMatch(/declin/i);
+  });
+
+  it('go to the elicit handler, not to an interrupt, when a run that stops for approvals has one', async () => {
+    const output = await toolOutput({
+      approveTool: 'interrupt',
+      config: { ...config, ...storeIn(tempDir()) },
+      elicit: () => Promise.resolve({ action: 'accept', content: { name: 'Ana Lima', check: true, integer: 7 } }),
+    });
+    expect(output).toContain('- Name: Ana Lima');
   });
 
   it("are asked at the terminal field by field (the CLI's answerer), re-asking what does not parse", async () => {
@@ -103,3 +123,101 @@ describe("an MCP server's questions to the user in a run", { timeout: 60_000 }, 
     expect(await ask('y\ny\n')).toEqual({ action: 'accept', content: { ok: true } });
   });
 });
+
+/** A run's own database and data dir (where the MCP tool list is cached), so that resume finds only its run. */
+const tempDir = () => mkdtempSync(join(tmpdir(), 'cadre-elicitation-'));
+const storeIn = (dir: string) => ({ databasePath: join(dir, 'cadre.db'), dataDir: dir });
+const types = (events: CadreEvent[]) => events.map((e) => e.type);
+
+/** Starts a run that stops for the question, and gives what resuming it needs: fresh options each time. */
+async function waitingRun(effects: 'read' | 'write' = 'read') {
+  const dir = tempDir();
+  const mcpServers = { everything: everythingStdio({ effects: { 'trigger-elicitation-request': effects } }) };
+  const options = () => ({ agent: { ...agent }, model: model(), config: { ...config, mcpServers, ...storeIn(dir) } });
+  const { result, events } = await collect(run({ goal: 'Who am I?', ...options(), approveTool: 'interrupt' }));
+  return { result, events, options, dir };
+}
+
+/** Resumes a run with a decision; the events from the resume on, and the tool's output there. */
+async function resumed(runId: string, options: Omit<ResumeOptions, 'decision'>, decision: PlanDecision) {
+  const { result, events: all } = await collect(resume(runId, { ...options, decision }));
+  const events = all.slice(all.findIndex((e) => e.type === 'run.resumed'));
+  const output = events
+    .filter((e): e is CadreEventOf<'tool.result'> => e.type === 'tool.result')
+    .map((e) => e.output)
+    .join('\n');
+  return { result, events, output };
+}
+
+describe(
+  "an MCP server's question in a run with approveTool: 'interrupt' and no elicit handler",
+  { timeout: 60_000 },
+  () => {
+    it('stops the run durably with the question, and resuming with approve and content answers the server', async () => {
+      const { result, events, options, dir } = await waitingRun();
+      expect(result.status).toBe('awaiting_approval');
+      expect(result.approval).toMatchObject({
+        kind: 'elicitation',
+        server: 'everything',
+        tool: 'trigger-elicitation-request',
+        message: expect.stringContaining('inputs'),
+        requestedSchema: { type: 'object', properties: expect.objectContaining({ name: expect.anything() }) },
+        taskId: 'main',
+      });
+      expect(events.find((e) => e.type === 'mcp.elicitation_requested')).toMatchObject({
+        server: 'everything',
+        tool: 'trigger-elicitation-request',
+        message: expect.stringContaining('inputs'),
+      });
+      // The cancelled call never reached the model: the question waits instead.
+      expect(types(events)).not.toContain('tool.result');
+      expect(types(events)).not.toContain('task.failed');
+      // Kept in the store, not in this process: resume below reads it from there.
+      const stored = openCadreStore({ path: storeIn(dir).databasePath }).runs.get(result.runId);
+      expect(stored?.status).toBe('awaiting_approval');
+      expect((stored?.result as { approval?: unknown }).approval).toMatchObject({ kind: 'elicitation' });
+
+      const content = { name: 'Ana Lima', check: true, integer: 7 };
+      const after = await resumed(result.runId, options(), { action: 'approve', content });
+      expect(after.result.status).toBe('completed');
+      expect(after.output).toContain('- Name: Ana Lima');
+      expect(after.output).toContain('- Agreed to terms: true');
+      expect(after.output).toContain('- Favorite Integer: 7');
+      expect(after.result.answer).toContain('- Name: Ana Lima');
+      expect(after.events.find((e) => e.type === 'mcp.elicitation_answered')).toMatchObject({
+        server: 'everything',
+        action: 'accept',
+      });
+      expect(types(after.events)).not.toContain('mcp.elicitation_requested');
+    });
+
+    it('runs a journaled call (effects write) again on resume, neither replayed nor reported as of unknown outcome', async () => {
+      const { result, options } = await waitingRun('write');
+      expect(result.status).toBe('awaiting_approval');
+      const content = { name: 'Ana Lima', check: true, integer: 7 };
+      const after = await resumed(result.runId, options(), { action: 'approve', content });
+      expect(after.result.status).toBe('completed');
+      expect(after.output).toContain('- Name: Ana Lima');
+      expect(after.output).not.toContain('tool_outcome_unknown');
+      expect(after.events.find((e) => e.type === 'tool.result')).toMatchObject({ ok: true, replayed: false });
+    });
+
+    it('resumed with reject: the server is told the user declined, and the run goes on', async () => {
+      const { result, options } = await waitingRun();
+      expect(result.status).toBe('awaiting_approval');
+      // A decision that cannot answer a question is refused before anything runs; the run still waits.
+      expect(() => resume(result.runId, { ...options(), decision: { action: 'edit' } })).toThrow(
+        expect.objectContaining({ code: 'input_invalid' }),
+      );
+      expect(() =>
+        resume(result.runId, { ...options(), decision: { action: 'approve', content: { check: true } } }),
+      ).toThrow(/required field name/);
+
+      const after = await resumed(result.runId, options(), { action: 'reject' });
+      expect(after.result.status).toBe('completed');
+      expect(after.output).toMatch(/declined/i);
+      expect(after.output).not.toContain('Name:');
+      expect(after.events.find((e) => e.type === 'mcp.elicitation_answered')).toMatchObject({ action: 'decline' });
+    });
+  },
+);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CadreError, InMemoryToolCallJournal, RunEventStream, callDigest } from 'cadre';
-import { ToolExecutor, defineTool, toLangChainTool } from 'cadre/tools';
+import { ToolExecutor, defineTool, isApprovalPending, markApprovalPending, toLangChainTool } from 'cadre/tools';
 
 const ctx = { runId: 'run_1', taskId: 't1', step: 1 };
 const echo = defineTool({
@@ -206,6 +206,43 @@ describe('ToolExecutor', () => {
     const unknown = await executor.execute({ id: 'w2', name: 'append', args: { line: 'b' } }, { ...ctx, journal });
     expect(unknown.error?.code).toBe('tool_outcome_unknown');
     expect(runs).toBe(1);
+  });
+});
+
+describe('ToolExecutor and a call that stops for an answer', () => {
+  it('records a journaled call stopped for an answer as waiting, and runs it again on resume instead of replaying it', async () => {
+    let runs = 0;
+    let answered = false;
+    const ask = defineTool({
+      name: 'ask',
+      description: 'x',
+      input: z.object({}),
+      effects: 'write',
+      run: () => {
+        runs += 1;
+        // As the MCP wrapper does while its server's question waits for a person.
+        if (!answered) throw markApprovalPending(new Error('waiting for the user'));
+        return 'deployed';
+      },
+    });
+    const journal = new InMemoryToolCallJournal();
+    const executor = new ToolExecutor({ tools: [ask] });
+    const call = { id: 'q1', name: 'ask', args: {} };
+    const waiting = executor.execute(call, { ...ctx, journal });
+    await expect(waiting).rejects.toSatisfy(isApprovalPending);
+    expect(journal.get({ runId: 'run_1', taskId: 't1', callId: 'q1' })).toMatchObject({
+      state: 'completed',
+      outcome: { ok: false, error: { code: 'elicitation_pending' } },
+    });
+
+    answered = true;
+    const resumed = await executor.execute(call, { ...ctx, journal });
+    expect(resumed).toMatchObject({ ok: true, output: 'deployed', attempts: 1 });
+    expect(resumed.replayed).toBeUndefined();
+    expect(runs).toBe(2);
+    // Finished now: a later replay returns the result without running it a third time.
+    expect(await executor.execute(call, { ...ctx, journal })).toMatchObject({ output: 'deployed', replayed: true });
+    expect(runs).toBe(2);
   });
 });
 

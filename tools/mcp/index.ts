@@ -26,6 +26,8 @@ export type {
   McpTool,
   McpToolset,
   McpToolsetOptions,
+  McpToolCall,
+  McpCallEnd,
   McpEvent,
   McpServerStatus,
   McpPromptInfo,

@@ -50,6 +50,21 @@ export type McpEvent =
     }
   | McpServerRequestEvent;
 
+/** A tool call about to be made on a server, as the toolset's `watchCall` is told of it. */
+export interface McpToolCall {
+  server: string;
+  /** The server's name for the tool. */
+  tool: string;
+  taskId: string;
+  callId: string;
+}
+
+/**
+ * Called when a watched call has returned, still inside the call: `'again'` makes the call once
+ * more; a throw ends the call with that error.
+ */
+export type McpCallEnd = () => 'again' | 'done';
+
 /** One server as `cadre mcp` shows it: state, process id, how many tools it offers, and the last error. */
 export interface McpServerStatus {
   server: string;
@@ -79,6 +94,13 @@ export interface McpToolsetOptions {
   sampling?: McpSamplingHandler;
   /** Answers `elicitation/create`. Without it every request is declined, with the reason in `_meta`. */
   elicit?: McpElicitHandler;
+  /**
+   * Told as each tool call starts; what it returns is called when the call has returned. A run
+   * that stops for a server's question (`approveTool: 'interrupt'`) uses it: its `elicit` notes the
+   * question and cancels it, the call's end stops the run until a person answers, and the call is
+   * then made again, for the server to ask again and get the answer.
+   */
+  watchCall?: (call: McpToolCall) => McpCallEnd;
   /**
    * Where `cadre mcp login` keeps OAuth logins (the data dir's `mcp-auth`): an HTTP server that
    * answers 401 gets its saved tokens, refreshed when they expire. Without it such a server fails.
@@ -213,7 +235,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
   const toCadreTool = (server: string, info: McpToolInfo, name: string): McpTool => {
     const config = options.servers[server]!;
     const target = connection(server);
-    const onEvent = options.onEvent;
+    const { onEvent, watchCall } = options;
     const tool = defineTool({
       name,
       description: describe(server, info),
@@ -222,15 +244,25 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       idempotent: config.idempotent?.[info.name] ?? false,
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       run: async (args, context) => {
-        const result = await target.callTool(info.name, args, {
-          signal: context.signal,
-          onProgress:
-            onEvent &&
-            ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
-          timeoutMs: config.timeoutMs,
-          // Read once: the executor derives it (a hash) when asked.
-          idempotencyKey: context.idempotencyKey,
-        });
+        const call = () =>
+          target.callTool(info.name, args, {
+            signal: context.signal,
+            onProgress:
+              onEvent &&
+              ((p) => onEvent({ type: 'mcp.progress', server, tool: info.name, callId: context.callId, ...p })),
+            timeoutMs: config.timeoutMs,
+            // Read once: the executor derives it (a hash) when asked.
+            idempotencyKey: context.idempotencyKey,
+          });
+        // A watcher may end the call for a question its server asked, or have it made again once answered.
+        const watched = async () => {
+          for (;;) {
+            const ended = watchCall?.({ server, tool: info.name, taskId: context.taskId, callId: context.callId });
+            const result = await call();
+            if (ended?.() !== 'again') return result;
+          }
+        };
+        const result = await watched();
         if (result.isError) {
           const text = mcpResultText(result);
           throw new CadreError('tool_failed', text || `${info.name} on MCP server "${server}" reported an error`);

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { JobFieldsSchema, withOneTeamOrAgent } from '../../jobs/index.js';
+import { QuestionAnswerSchema } from './runs-schemas.js';
 
 // The job's own schema (cadre/jobs), so the API accepts exactly what `enqueue` does; only the
 // examples are added here. `scheduleId` is set by schedules, never by a caller.
@@ -67,6 +68,11 @@ export const JobListQuery = z.object({
   limit: z.coerce.number().int().positive().max(500).optional(),
 });
 export const JobApprovalSchema = z
-  .object({ action: z.enum(['approve', 'reject']), reason: z.string().max(10_000).optional() })
+  .object({
+    action: z.enum(['approve', 'reject']),
+    reason: z.string().max(10_000).optional(),
+    /** For `approve` of an MCP server's question the job's run waits on: the answer. */
+    content: QuestionAnswerSchema.optional(),
+  })
   .strict()
   .openapi('JobApproval');

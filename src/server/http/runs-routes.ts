@@ -85,7 +85,7 @@ const approveRun = createRoute({
   method: 'post',
   path: '/{id}/approval',
   tags,
-  summary: 'Answer what a run awaiting approval waits for (its plan or a tool call), and resume it',
+  summary: 'Answer what a run awaiting approval waits for (its plan, a tool call or an MCP question), and resume it',
   request: { params: RunIdParams, body: { required: true, ...jsonContent(ApprovalSchema, 'The decision') } },
   responses: {
     202: jsonContent(RunSchema, 'Resumed'),

@@ -33,6 +33,11 @@ export const StartRunSchema = z
   })
   .openapi('StartRun');
 
+/** The answer to an MCP server's question (an approval's `content`): a value for each field asked for. */
+export const QuestionAnswerSchema = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.array(z.string())]))
+  .openapi({ example: { name: 'Ana Lima', check: true } });
+
 /** The body of `POST /runs/{id}/approval`: the same decision `resume(runId, { decision })` takes. */
 export const ApprovalSchema = z
   .object({
@@ -40,6 +45,8 @@ export const ApprovalSchema = z
     /** For `edit` of a plan: the edited task graph, validated like any other. */
     graph: z.unknown().optional(),
     reason: z.string().max(4_000).optional(),
+    /** For `approve` of an MCP server's question: the answer, a value for each field asked for. */
+    content: QuestionAnswerSchema.optional(),
     stream: z.boolean().optional(),
     onDisconnect: z.enum(['continue', 'cancel']).optional(),
   })

@@ -69,6 +69,19 @@ describe('jobs over HTTP on cadre serve', () => {
     expect((await call(user, '/runs')).status).toBe(200);
   });
 
+  it("takes an answer to an MCP server's question with a job's approval, and refuses answers that are not field values", async () => {
+    const answered = await call(admin, '/jobs/job_missing/approval', {
+      body: { action: 'approve', content: { name: 'Ana Lima', check: true, integer: 7, tags: ['a'] } },
+    });
+    // Past the schema: the job is what is missing.
+    expect(answered.status).toBe(404);
+    const nested = await call(admin, '/jobs/job_missing/approval', {
+      body: { action: 'approve', content: { name: { first: 'Ana' } } },
+    });
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as { error: { code: string } }).error.code).toBe('input_invalid');
+  });
+
   it('serves Prometheus metrics read from the store to admin keys: jobs, queue depth, runs, tokens and cost by team and model', async () => {
     await call(admin, '/jobs', {
       body: { agent: 'echo', goal: 'later', queue: 'night', runAt: Date.now() + 3_600_000 },

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpToolset, declineReasonMetaKey, type McpElicitRequest, type McpEvent } from 'cadre/tools';
+import {
+  createMcpToolset,
+  declineReasonMetaKey,
+  type McpElicitRequest,
+  type McpEvent,
+  type McpToolCall,
+} from 'cadre/tools';
 import { startRecordingServer, type RecordingServer } from './recording-http-server.js';
 import { testContext } from './mcp-servers.js';
 
@@ -92,6 +98,29 @@ describe('MCP elicitation', () => {
         action: 'accept',
         content: { name: 'John Doe', age: 41, status: 'active' },
       });
+    } finally {
+      await toolset.close();
+    }
+  });
+
+  it('makes a watched call again when its watcher says so, for the server to ask again and be answered', async () => {
+    const answers = [{ action: 'cancel' as const }, { action: 'accept' as const, content: { confirm: true } }];
+    const watched: McpToolCall[] = [];
+    const toolset = await createMcpToolset({
+      servers: { ops: { url: server.url } },
+      elicit: () => Promise.resolve(answers.shift()!),
+      watchCall: (call) => {
+        watched.push(call);
+        // The first call's question was cancelled: make it again; the second was answered.
+        return () => (answers.length ? 'again' : 'done');
+      },
+    });
+    try {
+      expect(JSON.parse(await deploy(toolset))).toEqual({ action: 'accept', content: { confirm: true } });
+      expect(watched).toEqual([
+        { server: 'ops', tool: 'deploy', taskId: 't', callId: 'c' },
+        { server: 'ops', tool: 'deploy', taskId: 't', callId: 'c' },
+      ]);
     } finally {
       await toolset.close();
     }
