@@ -42,3 +42,16 @@ export const instant = (value: string): number => {
   if (Number.isNaN(ms)) throw new InvalidArgumentError('expected a date and time, e.g. 2026-12-24T07:00:00Z');
   return ms;
 };
+
+/** A JSON object given on the command line, e.g. the answer to an MCP server's question. */
+export const jsonObject = (value: string): Record<string, unknown> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError(`expected a JSON object, e.g. '{"name": "Ana"}'`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InvalidArgumentError(`expected a JSON object, e.g. '{"name": "Ana"}'`);
+  return parsed as Record<string, unknown>;
+};

@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import { CadreError } from '../core/errors.js';
 import type { CadreConfigInput } from '../core/config.js';
 import { packageVersion } from './package-version.js';
-import { nonNegative, positiveInt } from './arg-parsers.js';
+import { jsonObject, nonNegative, positiveInt } from './arg-parsers.js';
 import { addEvalCommand } from './eval-command.js';
 import { addJobsCommands } from './jobs-commands.js';
 
@@ -112,15 +112,27 @@ program
   .option('--approve', 'approve what the run waits for: its plan, or a tool call')
   .option('--reject', 'reject what the run waits for: its plan, or a tool call')
   .option('--reason <text>', 'why, kept with the decision (a rejected tool call shows it to the model)')
+  .option('--answer <json>', 'answer an MCP server\'s question the run waits for, e.g. \'{"name": "Ana"}\'', jsonObject)
   .option('--app <module>', 'the app registry of a run started by name (default: CADRE_APP or ./cadre.app.ts)')
   .action(
     async (
       runId: string,
-      flags: { json?: boolean; data?: string; approve?: boolean; reject?: boolean; reason?: string; app?: string },
+      flags: {
+        json?: boolean;
+        data?: string;
+        approve?: boolean;
+        reject?: boolean;
+        reason?: string;
+        answer?: Record<string, unknown>;
+        app?: string;
+      },
     ) => {
       const reason = flags.reason ?? (flags.reject ? 'rejected with cadre resume --reject' : undefined);
-      const action = flags.approve ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
-      const decision = action ? { action, ...(reason ? { reason } : {}) } : undefined;
+      const action =
+        flags.approve || flags.answer ? ('approve' as const) : flags.reject ? ('reject' as const) : undefined;
+      const decision = action
+        ? { action, ...(reason ? { reason } : {}), ...(flags.answer ? { content: flags.answer } : {}) }
+        : undefined;
       process.exitCode = await (
         await runGoalModule()
       ).resumeRun({

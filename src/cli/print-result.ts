@@ -58,6 +58,14 @@ export function printResult(
         `${pc.yellow('tool call')} ${pc.bold(request.tool)} (${request.effects}) in task ${request.taskId}: ${args.length > 200 ? `${args.slice(0, 199)}…` : args}\n`,
       );
     }
+    if (request?.kind === 'elicitation') {
+      const fields = Object.keys(request.requestedSchema.properties ?? {}).join(', ');
+      out.write(`${pc.yellow('question')} from MCP server ${pc.bold(request.server)}: ${request.message}\n`);
+      out.write(
+        `${pc.yellow('waiting for an answer')}${fields ? ` (${fields})` : ''}: cadre resume ${result.runId} --answer '{…}'  (or --reject)\n`,
+      );
+      return;
+    }
     out.write(
       `${pc.yellow('waiting for approval')}: cadre resume ${result.runId} --approve  (or --reject [--reason <text>])\n`,
     );
