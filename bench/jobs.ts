@@ -1,14 +1,20 @@
 /**
- * jobs: what cadre's embedded job queue and workers cost, measured the way users run them — workers
+ * jobs: what cadre's job queues and workers cost, measured the way users run them — workers
  * as separate `cadre worker` processes (plain Node on the built package) over one SQLite file.
  *   raw queue      the queue alone in one process: lease + settle with an empty processor (the anchor)
  *   throughput     N queued single-task jobs (zero-latency scripted model) drained by 1 and by 4
  *                  worker processes (concurrency 16 each): jobs per second
  *   pickup         one idle, warmed-up worker; jobs queued one at a time: enqueue -> the run's first event
  *   recovery       a worker killed (SIGKILL) mid-job: kill -> the run resumed on another worker
+ * With CADRE_REDIS_URL set, the same run adds BullMQ on that Redis, each measurement under a fresh prefix:
+ *   raw BullMQ     BullMQ's own Queue + Worker in one process, an empty processor (the anchor):
+ *                  jobs/s (addBulk, concurrency 16) and pickup (add -> processor start)
+ *   cadre on it    the throughput and pickup above with `cadre worker` processes on the BullMQ queue
+ *                  (runs still in the SQLite file of the data folder); with CADRE_DATABASE_URL too,
+ *                  the throughput again with BullMQ's jobs in PostgreSQL (BullMQ's PostgreSQL backend)
  * Three repeats; each cell is min / median / max. Prints tables and writes bench/results/jobs.json.
  *
- *   npm run bench:jobs [-- --jobs 2000 --repeats 3]
+ *   [CADRE_REDIS_URL=redis://… [CADRE_DATABASE_URL=postgres://…]] npm run bench:jobs [-- --jobs 2000 --repeats 3]
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,8 +25,16 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { openCadreStore } from 'cadre';
-import { SqliteJobQueue } from 'cadre/jobs';
+import { createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs';
 import { fmt, percentile, printTable } from './bench-kit.js';
+import {
+  deleteRedisPrefix,
+  dropSchema,
+  freshPrefix,
+  pgConfig,
+  rawBullmqPickup,
+  rawBullmqThroughput,
+} from './jobs-bullmq.js';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -33,33 +47,57 @@ const jobCount = flag('--jobs', 2000);
 const repeats = flag('--repeats', 3);
 const pickups = flag('--pickups', 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const redisUrl = process.env.CADRE_REDIS_URL || undefined;
+const databaseUrl = (redisUrl && process.env.CADRE_DATABASE_URL) || undefined;
+// Each worker is told its queue explicitly: the embedded rows' workers must not pick up this shell's.
+const workerEnv = {
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([name]) => !/^CADRE_(REDIS_URL|JOB_QUEUE|JOB_QUEUE_PREFIX|DATABASE_URL)$/.test(name),
+    ),
+  ),
+  NO_COLOR: '1',
+  CADRE_LOG_LEVEL: 'error',
+};
 
-/** Builds the package and compiles the bench's registry next to the results, as plain JS. */
-function compileApp(): string {
+/** Builds the package and compiles the bench's registry and PostgreSQL worker next to the results, as plain JS. */
+function compileApp(): { app: string; pgWorker: string } {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',
   });
   const out = join(root, 'bench/results/.child/');
   mkdirSync(out, { recursive: true });
-  const { outputText } = ts.transpileModule(readFileSync(join(root, 'bench/jobs-app.ts'), 'utf8'), {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  });
-  writeFileSync(`${out}jobs-app.js`, outputText);
-  return `${out}jobs-app.js`;
+  for (const name of ['jobs-app', 'jobs-pg-worker']) {
+    const { outputText } = ts.transpileModule(readFileSync(join(root, `bench/${name}.ts`), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    });
+    writeFileSync(`${out}${name}.js`, outputText);
+  }
+  return { app: `${out}jobs-app.js`, pgWorker: `${out}jobs-pg-worker.js` };
 }
 
-function startWorker(app: string, dir: string, extra: string[] = []): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, [join(root, 'bin/cadre.js'), 'worker', '--app', app, '--data', dir, ...extra], {
+type Spawned = { child: ChildProcess; ready: Promise<void> };
+
+/** A Node process on `args`, ready once it says it started. */
+function spawnWorker(args: string[], env: Record<string, string> = {}): Spawned {
+  const child = spawn(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, NO_COLOR: '1', CADRE_LOG_LEVEL: 'error' },
+    env: { ...workerEnv, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const ready = new Promise<void>((resolve) =>
-    child.stderr!.on('data', (d: Buffer) => d.toString().includes('started') && resolve()),
-  );
+  let said = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => (said += d.toString()).includes('started') && resolve());
+    // A worker that dies before it starts is an error, not a bench that waits for ever.
+    child.once('close', (code) => reject(new Error(`worker exited (${code}) before it started: ${said}`)));
+  });
   return { child, ready };
 }
+
+/** A `cadre worker` process on the data folder `dir` (and on the queue `env` names, else the embedded one). */
+const startWorker = (app: string, dir: string, extra: string[] = [], env: Record<string, string> = {}) =>
+  spawnWorker([join(root, 'bin/cadre.js'), 'worker', '--app', app, '--data', dir, ...extra], env);
 
 const stop = async (child: ChildProcess) => {
   const closed = new Promise((r) => child.once('close', r));
@@ -111,11 +149,82 @@ async function throughput(app: string, n: number, workers: number): Promise<numb
   return n / seconds;
 }
 
-/** Enqueue -> the run's `run.started`, in ms, for jobs queued one at a time to an idle worker. */
-async function pickup(app: string, n: number): Promise<number[]> {
+/** Where one measurement's jobs are: its queue, how to start a worker on it, and its clean-up. */
+interface Target {
+  queue: JobQueue;
+  start(concurrency?: number): Spawned;
+  close(): Promise<void>;
+}
+
+const embeddedTarget = (app: string, dir: string): Target => ({
+  queue: queueIn(dir).queue,
+  start: (concurrency) => startWorker(app, dir, concurrency ? ['--concurrency', String(concurrency)] : []),
+  close: async () => {},
+});
+
+/**
+ * A BullMQ queue of its own (a fresh prefix; with `postgres`, BullMQ's jobs in a fresh schema) for
+ * workers whose runs go to the SQLite file in `dir`. Its workers are `cadre worker` processes; on
+ * PostgreSQL, which `cadre worker` has no setting for, the bench's worker process (jobs-pg-worker.ts).
+ */
+function bullmqTarget(app: string, dir: string, postgres = false): Target {
+  const prefix = freshPrefix('cadre');
+  const schema = prefix.replaceAll('-', '_');
+  const pg = postgres ? { ...pgConfig(databaseUrl!), schema, migrate: true } : undefined;
+  const queue = createBullmqJobQueue({ connection: redisUrl!, prefix, ...(pg ? { postgres: pg } : {}) });
+  return {
+    queue,
+    start: (concurrency = 4) =>
+      pg
+        ? spawnWorker([pgWorker, app, dir, String(concurrency)], {
+            BENCH_REDIS_URL: redisUrl!,
+            BENCH_PREFIX: prefix,
+            BENCH_PG_URL: pg.connectionString,
+            BENCH_PG_SCHEMA: schema,
+          })
+        : startWorker(app, dir, ['--concurrency', String(concurrency)], {
+            CADRE_REDIS_URL: redisUrl!,
+            CADRE_JOB_QUEUE_PREFIX: prefix,
+          }),
+    async close() {
+      await queue.close();
+      await deleteRedisPrefix(redisUrl!, prefix);
+      if (pg) await dropSchema(databaseUrl!, schema);
+    },
+  };
+}
+
+/**
+ * Jobs per second of `workers` worker processes draining `n` jobs on a BullMQ queue. The jobs are
+ * queued while the queue is paused and the clock starts at resume, so, as in the embedded rows, it
+ * runs with every job in place (idle workers look every 250 ms: up to that much of the time is waiting).
+ */
+async function bullmqThroughput(app: string, n: number, workers: number, postgres: boolean): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'cadre-bench-jobs-'));
-  const { queue } = queueIn(dir);
-  const worker = startWorker(app, dir);
+  queueIn(dir); // tables in place before the workers open the file
+  const { queue, start, close } = bullmqTarget(app, dir, postgres);
+  await queue.pause('default');
+  for (let i = 0; i < n; i += 100)
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, (_, j) => queue.enqueue({ agent: 'zero', goal: `job ${i + j}` })),
+    );
+  const procs = Array.from({ length: workers }, () => start(16));
+  await Promise.all(procs.map((p) => p.ready));
+  const started = performance.now();
+  await queue.resume('default');
+  while ((await queue.counts()).completed < n) await sleep(20);
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(procs.map((p) => stop(p.child)));
+  await close();
+  return n / seconds;
+}
+
+/** Enqueue -> the run's first stored event, in ms, for jobs queued one at a time to an idle worker. */
+async function pickup(app: string, n: number, on: 'embedded' | 'bullmq'): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cadre-bench-jobs-'));
+  const embedded = embeddedTarget(app, dir); // the tables, whichever queue
+  const { queue, start, close } = on === 'bullmq' ? bullmqTarget(app, dir) : embedded;
+  const worker = start();
   await worker.ready;
   // One job first: the worker's first run loads the framework (a one-off ~100 ms, not a pickup cost).
   const { job: warmUp } = await queue.enqueue({ agent: 'zero', goal: 'warm-up' });
@@ -127,11 +236,13 @@ async function pickup(app: string, n: number): Promise<number[]> {
     await sleep(30);
   }
   await sleep(500);
+  while ((await queue.counts()).completed < n + 1) await sleep(20);
   const db = new Database(join(dir, 'cadre.db'), { readonly: true });
   const first = db.prepare<[string], { ts: number }>('SELECT MIN(ts) AS ts FROM events WHERE run_id = ?');
   const latencies = jobs.map((j) => first.get(j.runId)!.ts - j.at).sort((a, b) => a - b);
   db.close();
   await stop(worker.child);
+  await close();
   return latencies;
 }
 
@@ -165,19 +276,45 @@ const spread = (values: number[]) => {
 const show = (v: { min: number; median: number; max: number }, digits = 1) =>
   `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
 
-const app = compileApp();
+const { app, pgWorker } = compileApp();
 const leaseMs = 2000;
 const rounds = [];
 for (let r = 0; r < repeats; r++) {
   const raw = await rawQueue(jobCount);
   const one = await throughput(app, jobCount, 1);
   const four = await throughput(app, jobCount, 4);
-  const latencies = await pickup(app, pickups);
+  const latencies = await pickup(app, pickups, 'embedded');
   const recovered = [await recovery(app, leaseMs), await recovery(app, leaseMs), await recovery(app, leaseMs)];
-  rounds.push({ raw, one, four, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), recovered });
+  const bullmq = redisUrl ? await bullmqRound(redisUrl) : undefined;
+  rounds.push({ raw, one, four, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), recovered, bullmq });
   console.error(`repeat ${r + 1}/${repeats} done`);
 }
+
+/** One repeat of the BullMQ measures: raw BullMQ, cadre on it, and cadre on it with its jobs in PostgreSQL. */
+async function bullmqRound(url: string) {
+  const raw = await rawBullmqThroughput(url, jobCount);
+  const rawLatencies = await rawBullmqPickup(url, pickups);
+  const one = await bullmqThroughput(app, jobCount, 1, false);
+  const four = await bullmqThroughput(app, jobCount, 4, false);
+  const latencies = await pickup(app, pickups, 'bullmq');
+  const pgOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, true) : undefined;
+  const pgFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, true) : undefined;
+  return {
+    raw,
+    rawP50: percentile(rawLatencies, 0.5),
+    rawP99: percentile(rawLatencies, 0.99),
+    one,
+    four,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    pgOne,
+    pgFour,
+  };
+}
+
 const recoveries = rounds.flatMap((r) => r.recovered).sort((a, b) => a - b);
+const bullRounds = rounds.flatMap((r) => (r.bullmq ? [r.bullmq] : []));
+const pgRounds = bullRounds.flatMap((b) => (b.pgOne && b.pgFour ? [{ one: b.pgOne, four: b.pgFour }] : []));
 const report = {
   bench: 'jobs',
   node: process.version,
@@ -192,6 +329,25 @@ const report = {
   pickupP99Ms: spread(rounds.map((r) => r.p99)),
   leaseMs,
   recoveryMs: { p50: percentile(recoveries, 0.5), p99: percentile(recoveries, 0.99), all: recoveries },
+  bullmq: bullRounds.length
+    ? {
+        rawJobsPerSecond: spread(bullRounds.map((b) => b.raw)),
+        rawPickupP50Ms: spread(bullRounds.map((b) => b.rawP50)),
+        rawPickupP99Ms: spread(bullRounds.map((b) => b.rawP99)),
+        oneWorkerJobsPerSecond: spread(bullRounds.map((b) => b.one)),
+        fourWorkersJobsPerSecond: spread(bullRounds.map((b) => b.four)),
+        perJobVsRawBullmq: spread(bullRounds.map((b) => b.raw / b.one)),
+        fourOverOne: spread(bullRounds.map((b) => b.four / b.one)),
+        pickupP50Ms: spread(bullRounds.map((b) => b.p50)),
+        pickupP99Ms: spread(bullRounds.map((b) => b.p99)),
+        ...(pgRounds.length
+          ? {
+              postgresOneWorkerJobsPerSecond: spread(pgRounds.map((p) => p.one)),
+              postgresFourWorkersJobsPerSecond: spread(pgRounds.map((p) => p.four)),
+            }
+          : {}),
+      }
+    : undefined,
   at: new Date().toISOString(),
 };
 console.log(
@@ -212,6 +368,41 @@ printTable(
 console.log(
   `\nrecovery after SIGKILL (lease ${leaseMs} ms, ${recoveries.length} kills): p50 ${fmt(report.recoveryMs.p50, 0)} ms, p99 ${fmt(report.recoveryMs.p99, 0)} ms (goal <= ${2 * leaseMs} ms)`,
 );
+const b = report.bullmq;
+if (!b) console.log('\nBullMQ rows skipped: set CADRE_REDIS_URL=redis://…');
+else {
+  console.log(
+    `\nBullMQ on Redis ${new URL(redisUrl!).host}, a fresh prefix per measurement; cadre's runs still in SQLite (${jobCount} jobs)\n`,
+  );
+  printTable(
+    ['measure', 'min / median / max', 'goal'],
+    [
+      ['raw BullMQ (Queue + Worker, empty processor, concurrency 16), jobs/s', show(b.rawJobsPerSecond, 0), ''],
+      [`raw BullMQ pickup p50, ms (idle Worker, ${pickups} jobs)`, show(b.rawPickupP50Ms, 2), ''],
+      ['raw BullMQ pickup p99, ms', show(b.rawPickupP99Ms, 2), ''],
+      ['cadre on BullMQ, 1 worker process (concurrency 16), jobs/s', show(b.oneWorkerJobsPerSecond, 0), ''],
+      ['cadre on BullMQ, 4 worker processes (concurrency 16), jobs/s', show(b.fourWorkersJobsPerSecond, 0), ''],
+      ['a job through cadre / a raw BullMQ job (1 worker)', show(b.perJobVsRawBullmq, 1), '<= 2'],
+      ['cadre on BullMQ, 4 workers / 1 worker', show(b.fourOverOne, 2), ''],
+      [`cadre on BullMQ pickup p50, ms (idle worker, ${pickups} jobs)`, show(b.pickupP50Ms), '<= 5'],
+      ['cadre on BullMQ pickup p99, ms', show(b.pickupP99Ms), '<= 20'],
+      ...(b.postgresOneWorkerJobsPerSecond && b.postgresFourWorkersJobsPerSecond
+        ? [
+            [
+              'cadre on BullMQ, jobs in PostgreSQL, 1 worker process, jobs/s',
+              show(b.postgresOneWorkerJobsPerSecond, 0),
+              '',
+            ],
+            [
+              'cadre on BullMQ, jobs in PostgreSQL, 4 worker processes, jobs/s',
+              show(b.postgresFourWorkersJobsPerSecond, 0),
+              '',
+            ],
+          ]
+        : [['BullMQ on PostgreSQL rows skipped: set CADRE_DATABASE_URL=postgres://…', '', '']]),
+    ],
+  );
+}
 const dir = join(root, 'bench/results/');
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}jobs.json`, `${JSON.stringify(report, null, 2)}\n`);
