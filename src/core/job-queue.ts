@@ -163,4 +163,10 @@ export interface JobQueue {
   paused(): Promise<string[]>;
   /** Jobs by state. */
   counts(): Promise<Record<JobState, number>>;
+  /**
+   * Calls `onWork` soon after a job may have become ready to lease, in any process sharing the queue
+   * (added, answered, retried, a queue resumed, a slot freed), so an idle worker need not wait for
+   * its next poll; returns a function that stops it. Optional: a queue without it is polled.
+   */
+  watch?(onWork: () => void): () => void;
 }

@@ -250,6 +250,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     return heads.flat().sort(leaseOrder)[0]?.name;
   };
 
+  /**
+   * Tells idle workers in every process (see `watch`) that a job may be ready. Not awaited: a lost
+   * message costs a poll interval, never a job.
+   */
+  const wake = () => void redis.publish(k.wake, '').catch(() => undefined);
+  const subscribers = new Set<IORedis.Redis>();
+
   // One lease at a time over every process: team slots are counted and taken under it.
   let chain: Promise<unknown> = Promise.resolve();
   const underLeaseLock = <T>(body: () => Promise<T>): Promise<T> => {
@@ -425,6 +432,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         await redis.multi().del(k.job(id)).zrem(k.created(), id).zrem(k.created(queueName), id).zrem(k.due, id).exec();
         throw error;
       }
+      if (!due) wake();
       return { job: (await get(id))!, created: true };
     },
 
@@ -477,11 +485,14 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const settled =
         bull.data.webhook && outbox ? settledJob(toJob(id, record, bull.data, 'active'), outcome, again) : undefined;
       const message = settled && outbox?.add(settled.job, settled.event, now, messageHoldMs);
+      const owner = ownerOf(bull.data);
       const write = redis
         .multi()
         .hdel(k.job(id), 'token', 'worker', 'leaseUntil', 'decision')
         .zrem(k.leases, id)
-        .srem(k.slots(ownerOf(bull.data)), id);
+        .srem(k.slots(owner), id)
+        // Jobs parked behind this team's limit may go now that its slot is free.
+        .sismember(k.parkedOwners, owner);
       const patch: Record<string, string | number> = { updatedAt: now };
       try {
         switch (outcome.kind) {
@@ -519,7 +530,8 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         if (isLost(error)) return undefined;
         throw error;
       }
-      await write.hset(k.job(id), patch).exec();
+      const results = await write.hset(k.job(id), patch).exec();
+      if (outcome.kind === 'released' || results?.[3]?.[1] === 1) wake();
       if (message) outbox?.release(message, now);
       return get(id);
     },
@@ -551,6 +563,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           .hset(k.job(id), { attempts: 0, runAt: now, updatedAt: now })
           .srem(k.held('cancelled'), id)
           .exec();
+        wake();
         return (await get(id))!;
       });
     },
@@ -588,6 +601,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           .hset(k.job(id), { decision: JSON.stringify(decision), runAt: now, updatedAt: now })
           .srem(k.held('waiting'), id)
           .exec();
+        wake();
         return (await get(id))!;
       });
     },
@@ -600,6 +614,30 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     async resume(queue) {
       await redis.srem(k.paused, queue);
       await queueFor(queue).resume();
+      wake();
+    },
+
+    watch(onWork) {
+      // A connection of its own: a subscribed one can do nothing else.
+      const subscriber = redis.duplicate();
+      subscribers.add(subscriber);
+      let pending = false;
+      subscriber.on('message', () => {
+        // A burst of messages makes one wake-up.
+        if (pending) return;
+        pending = true;
+        setImmediate(() => {
+          pending = false;
+          onWork();
+        });
+      });
+      // Without the channel the worker's poll still finds the work.
+      subscriber.on('error', () => undefined);
+      subscriber.subscribe(k.wake).catch(() => undefined);
+      return () => {
+        subscribers.delete(subscriber);
+        subscriber.disconnect();
+      };
     },
 
     paused: () => redis.smembers(k.paused),
@@ -649,6 +687,8 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     },
 
     async close() {
+      for (const subscriber of subscribers) subscriber.disconnect();
+      subscribers.clear();
       await Promise.all([...workers.values()].map((worker) => worker.close()));
       await Promise.all([...queues.values()].map((queue) => queue.close()));
       // A connection never made (or given up) has nothing to say goodbye to.
@@ -659,7 +699,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
   for (const target of [queue, fires.store]) {
     const methods = target as unknown as Record<string, unknown>;
     for (const [name, method] of Object.entries(methods))
-      if (typeof method === 'function' && name !== 'close')
+      if (typeof method === 'function' && name !== 'close' && name !== 'watch')
         methods[name] = (...args: unknown[]) =>
           (method as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
             throw unreachable(error);

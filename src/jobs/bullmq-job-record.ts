@@ -78,6 +78,8 @@ export function bullmqKeys(prefix: string) {
     parkedOwners: `${ns}:parked-owners`,
     held: (kind: 'waiting' | 'cancelled') => `${ns}:held:${kind}`,
     lock: `${ns}:lease-lock`,
+    /** The pub/sub channel on which a change that may make a job ready wakes idle workers. */
+    wake: `${ns}:wake`,
     /** A schedule's record: its body and what BullMQ's job scheduler has no field for. */
     schedule: (id: string) => `${ns}:schedule:${id}`,
     /** Every schedule's id, by creation time. */

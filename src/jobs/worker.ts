@@ -262,13 +262,15 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     });
   };
 
-  // Only the embedded queue of this store can be watched this way; another queue is polled.
+  // New work wakes an idle worker at once where the queue can tell (the embedded queue of this
+  // store, by its file; a queue with `watch`, e.g. BullMQ's, by Redis pub/sub); the poll finds the rest.
+  const onWork = () => {
+    if (running.size < concurrency) void fill();
+  };
   const unwatch =
     queue instanceof SqliteJobQueue && queue === embeddedJobQueue(store.db)
-      ? watchDatabase(store.path, () => {
-          if (running.size < concurrency) void fill();
-        })
-      : () => undefined;
+      ? watchDatabase(store.path, onWork)
+      : ((queue as JobQueue).watch?.(onWork) ?? (() => undefined));
   void fill();
   return {
     id,

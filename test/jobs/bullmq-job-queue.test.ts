@@ -158,6 +158,38 @@ for (const { name, enabled, extra } of backends) {
         expect(done?.epoch).toBe(1);
         expect(done?.result).toEqual({ status: 'completed', answer: expect.stringContaining('hello bullmq') });
       });
+
+      it('wakes an idle worker at once for a job another process adds, without waiting for its poll', async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'cadre-bullmq-'));
+        const config = { databasePath: join(dir, 'cadre.db') };
+        // Another process's queue on the same Redis.
+        const producer = open({ prefix });
+        const started: number[] = [];
+        // A poll far longer than the test: only the wake-up can start the job in time.
+        const worker = createWorker({
+          queue,
+          app,
+          config,
+          pollMs: 60_000,
+          schedules: false,
+          onEvent: (event) => {
+            if (event.type === 'job.started') started.push(Date.now());
+          },
+        });
+        try {
+          await worker.idle();
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          const added = Date.now();
+          const { job } = await producer.enqueue({ agent: 'echo', goal: 'wake up' });
+          for (let i = 0; i < 200 && (await queue!.get(job.id))?.state !== 'completed'; i++)
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          expect((await queue!.get(job.id))?.state).toBe('completed');
+          expect(started.at(-1)! - added).toBeLessThan(1_000);
+        } finally {
+          await worker.stop();
+          await producer.close();
+        }
+      });
     });
   });
 }
