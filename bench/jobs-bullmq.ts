@@ -8,6 +8,7 @@ import { userInfo } from 'node:os';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { deleteRedisPrefix } from '../test/fixtures/redis-keys.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,20 +17,6 @@ export const freshPrefix = (kind: string) => `bench-${kind}-${randomUUID().slice
 
 /** A connection BullMQ can share (it duplicates it for its blocking reads); the caller quits it. */
 const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
-
-/** Deletes every key under `prefix` on the Redis at `url`. */
-export async function deleteRedisPrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    for (let cursor = '0'; ;) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      if ((cursor = next) === '0') break;
-    }
-  } finally {
-    await redis.quit();
-  }
-}
 
 /** node-postgres options for a URL; one without a user means the OS user, as for psql. */
 export function pgConfig(databaseUrl: string): { connectionString: string } {

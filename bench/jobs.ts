@@ -27,14 +27,8 @@ import ts from 'typescript';
 import { openCadreStore } from 'cadre';
 import { createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs';
 import { fmt, percentile, printTable } from './bench-kit.js';
-import {
-  deleteRedisPrefix,
-  dropSchema,
-  freshPrefix,
-  pgConfig,
-  rawBullmqPickup,
-  rawBullmqThroughput,
-} from './jobs-bullmq.js';
+import { deleteRedisPrefix } from '../test/fixtures/redis-keys.js';
+import { dropSchema, freshPrefix, pgConfig, rawBullmqPickup, rawBullmqThroughput } from './jobs-bullmq.js';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
