@@ -58,6 +58,9 @@ export class SqliteStepJournal implements StepJournal {
   }
 
   replay(runId: string, taskId: string): JournalStep[] {
+    // A run that began here has its steps in memory as they were stored: no read needed.
+    const kept = this.kept.get(runId);
+    if (kept) return (kept.get(taskId) ?? []).filter(Boolean);
     return this.select.all(runId, taskId).map((row) => JSON.parse(row.body) as JournalStep);
   }
 
