@@ -209,12 +209,16 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     }
   };
 
-  /** Queues every held job whose runAt has come, by the caller's clock (`now`), not Redis's. */
-  const promoteDue = async (now: number) => promote(await redis.zrangebyscore(k.due, '-inf', now));
+  /** Held jobs whose runAt has come by the caller's clock (`now`), not Redis's. */
+  const dueBy = (now: number) => redis.zrangebyscore(k.due, '-inf', now);
+  /** Queues every held job whose runAt has come. */
+  const promoteDue = async (now: number) => promote(await dueBy(now));
 
-  /** Hands back to BullMQ's wait list every job whose lease ran out by `now`, keeping its token as the mark. */
-  const expireLeases = async (now: number) => {
-    for (const id of await redis.zrangebyscore(k.leases, '-inf', `(${now}`)) {
+  /** Jobs whose lease ran out by `now`. */
+  const expiredBy = (now: number) => redis.zrangebyscore(k.leases, '-inf', `(${now}`);
+  /** Hands back to BullMQ's wait list each of `expired` whose lease still ran out, keeping its token as the mark. */
+  const expireLeases = async (expired: string[], now: number) => {
+    for (const id of expired) {
       const found = await load(id);
       const until = Number(found?.record.leaseUntil ?? 0);
       if (found && until < now) {
@@ -226,9 +230,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     }
   };
 
-  /** Lets parked jobs compete again for teams that have room under this request's limits. */
-  const unpark = async (request: LeaseRequest) => {
-    for (const owner of await redis.smembers(k.parkedOwners)) {
+  /** Lets parked jobs of `owners` compete again for teams that have room under this request's limits. */
+  const unpark = async (owners: string[], request: LeaseRequest) => {
+    for (const owner of owners) {
       const limit = request.teamLimits?.[owner.slice(owner.indexOf(':') + 1)];
       if (limit !== undefined && (await redis.scard(k.slots(owner))) >= limit) continue;
       const ids = await redis.smembers(k.parked(owner));
@@ -439,11 +443,19 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     lease(request: LeaseRequest): Promise<LeasedJob | undefined> {
       const now = request.now ?? Date.now();
       return underLeaseLock(async () => {
-        await expireLeases(now);
-        await promoteDue(now);
-        await unpark(request);
-        const paused = new Set(await redis.smembers(k.paused));
-        let names = (request.queues ?? (await redis.smembers(k.queues))).filter((name) => !paused.has(name));
+        // What the lease looks at, read in one round trip; each part is acted on in order below.
+        const [expired, due, parkedOwners, pausedNames, queueNames] = await Promise.all([
+          expiredBy(now),
+          dueBy(now),
+          redis.smembers(k.parkedOwners),
+          redis.smembers(k.paused),
+          request.queues ?? redis.smembers(k.queues),
+        ]);
+        if (expired.length) await expireLeases(expired, now);
+        if (due.length) await promote(due);
+        if (parkedOwners.length) await unpark(parkedOwners, request);
+        const paused = new Set(pausedNames);
+        let names = queueNames.filter((name) => !paused.has(name));
         if (names.length > 1) await fires.promoteFires(names);
         for (let name = await firstQueue(names); name !== undefined; name = await firstQueue(names)) {
           const token = `${request.worker}:${randomUUID()}`;
