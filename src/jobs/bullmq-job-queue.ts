@@ -545,7 +545,19 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const results = await write.hset(k.job(id), patch).exec();
       if (outcome.kind === 'released' || results?.[3]?.[1] === 1) wake();
       if (message) outbox?.release(message, now);
-      return get(id);
+      // The job as this settle left it, from what it read and wrote: no read back.
+      const { token: _token, worker: _worker, leaseUntil: _until, decision: _decision, ...kept } = record;
+      const after: SideRecord = { ...kept, ...(patch as Record<string, string>) };
+      if (outcome.kind === 'completed') delete after.error;
+      const bullState =
+        outcome.kind === 'completed'
+          ? 'completed'
+          : outcome.kind === 'released'
+            ? 'wait'
+            : outcome.kind === 'failed' && !again
+              ? 'failed'
+              : 'delayed';
+      return toJob(id, after, bull.data, bullState);
     },
 
     get,

@@ -290,6 +290,7 @@ export function jobQueueConformance(options: JobQueueConformanceOptions): void {
       assert.equal(waiting?.state, 'waiting');
       assert.deepEqual(waiting?.result, { status: 'awaiting_approval' });
       assert.equal(waiting?.worker, undefined);
+      assert.deepEqual(await s.get(job.id), waiting, 'settle gives back the job as it now is');
       assert.equal(await s.lease(t0 + 10_000_000), undefined);
     });
 
@@ -299,13 +300,16 @@ export function jobQueueConformance(options: JobQueueConformanceOptions): void {
       const released = await s.queue.settle(job.id, epoch, { kind: 'released' }, t0 + 50);
       assert.equal(released?.state, 'queued');
       assert.equal(released?.runAt, t0 + 50);
+      assert.deepEqual(await s.get(job.id), released, 'settle gives back the job as it now is');
       assert.equal((await s.take(t0 + 50)).job.id, job.id);
     });
 
     test('settles cancelled: the job ends cancelled and is never leased again', async (s) => {
       const job = await s.add();
       const { epoch } = await s.take(t0);
-      assert.equal((await s.queue.settle(job.id, epoch, { kind: 'cancelled' }, t0 + 5))?.state, 'cancelled');
+      const cancelled = await s.queue.settle(job.id, epoch, { kind: 'cancelled' }, t0 + 5);
+      assert.equal(cancelled?.state, 'cancelled');
+      assert.deepEqual(await s.get(job.id), cancelled, 'settle gives back the job as it now is');
       assert.equal(await s.lease(t0 + 10_000_000), undefined);
     });
 
@@ -318,6 +322,7 @@ export function jobQueueConformance(options: JobQueueConformanceOptions): void {
         const error = { code: 'tool_failed', message: `attempt ${attempt} broke` };
         const settled = await s.queue.settle(job.id, leased.epoch, { kind: 'failed', error }, now + 10);
         assert.deepEqual(settled?.error, error);
+        assert.deepEqual(await s.get(job.id), settled, 'settle gives back the job as it now is');
         if (attempt === 3) {
           assert.equal(settled?.state, 'dead');
           assert.equal(settled?.attempts, 3);
