@@ -72,8 +72,11 @@ export class RedoLog {
         definitions += `${JSON.stringify(['sql', n, sql])}\n`;
       }
       entries += `${entries ? ',' : ''}[${n}`;
-      for (let i = 0; i < params.length; i++)
-        entries += i === json ? `,{"j":${params[i] as string}}` : `,${JSON.stringify(params[i])}`;
+      for (let i = 0; i < params.length; i++) {
+        const param = params[i];
+        // Compact JSON text (no line breaks outside strings) goes in as it is; anything else as a value.
+        entries += i === json && typeof param === 'string' ? `,{"j":${param}}` : `,${JSON.stringify(param)}`;
+      }
       entries += ']';
     }
     this.frame += 1;
