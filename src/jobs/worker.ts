@@ -111,7 +111,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
           ...(options.logger ? { logger: options.logger } : {}),
         })
       : undefined;
-  const running = new Map<string, { stop: () => void; done: Promise<void> }>();
+  const running = new Map<string, { stop: () => void; supersede: () => void; done: Promise<void> }>();
   let app: Promise<CadreApp> | undefined;
   let stopping = false;
   let timer: NodeJS.Timeout | undefined;
@@ -162,12 +162,24 @@ export function createWorker(options: WorkerOptions = {}): Worker {
   };
 
   const start = (leased: LeasedJob) => {
+    const { id } = leased.job;
     const controller = new AbortController();
-    const done = runJob(leased, controller).finally(() => {
-      running.delete(leased.job.id);
-      void fill();
+    // The queue handed out a job that runs here under an older lease (BullMQ can, when a stalled
+    // job went back to its wait list twice). The run's fence in this process is one per run, so the
+    // older run would pass it too: it stops first, and the newer lease's run starts once it has.
+    const previous = running.get(id);
+    previous?.supersede();
+    const done = (previous ? previous.done : Promise.resolve())
+      .then(() => runJob(leased, controller))
+      .finally(() => {
+        if (running.get(id)?.done === done) running.delete(id);
+        void fill();
+      });
+    running.set(id, {
+      stop: () => controller.abort(drained()),
+      supersede: () => controller.abort(superseded()),
+      done,
     });
-    running.set(leased.job.id, { stop: () => controller.abort(drained()), done });
     // Leased while the worker was stopping: handed back with the rest.
     if (stopping) controller.abort(drained());
   };
@@ -222,6 +234,8 @@ export function createWorker(options: WorkerOptions = {}): Worker {
         // A run whose lease was lost ends with its final write refused; that is reported below.
         result = { status: 'failed', error: CadreError.from(error).toJSON() };
       }
+      if (CadreError.isInstance(controller.signal.reason) && controller.signal.reason.code === 'lease_lost')
+        lost ??= controller.signal.reason.message;
       if (lost) {
         emit({ type: 'job.lost', job, epoch, reason: lost });
         return;
@@ -313,6 +327,8 @@ const ended = (result: { status: RunStatus; answer: string | null; error?: Error
 });
 
 const drained = () => new CadreError('cancelled', 'The worker is stopping; the job goes back to the queue');
+const superseded = () =>
+  new CadreError('lease_lost', 'The queue handed this job out again under a newer lease; that lease runs it');
 
 /** A run that completed before its job was settled (the worker died in between): nothing runs again. */
 function finished(result: unknown): Ended {

@@ -144,6 +144,47 @@ describe('cadre/jobs: queued goals run on workers', () => {
     expect(readFileSync(lines, 'utf8')).toBe('cancel me\n');
   });
 
+  it('a job the queue hands out again while it runs here stops its older run first: one run of it writes at a time', async () => {
+    process.env.CADRE_TEST_WAIT_MS = '150';
+    const { job } = await enqueue({ agent: 'append', goal: 'handed out twice' }, { app, config });
+    const embedded = queue();
+    let again: Awaited<ReturnType<typeof embedded.lease>>;
+    // A queue that, as BullMQ can after a stall, hands the running job out a second time, under a
+    // newer lease (the next epoch), while the first lease's run is still in its `wait` step.
+    const twice = Object.create(embedded, {
+      lease: {
+        value: async (request: Parameters<typeof embedded.lease>[0]) => {
+          const leased = await embedded.lease(request);
+          if (leased) {
+            setTimeout(() => (again = { ...leased, epoch: leased.epoch + 1 }), 60);
+            return leased;
+          }
+          const handed = again;
+          again = undefined;
+          return handed;
+        },
+      },
+    }) as typeof embedded;
+    const events: WorkerEvent[] = [];
+    const worker = createWorker({ app, config, queue: twice, pollMs: 20, onEvent: (e) => events.push(e) });
+    const lost = () => events.filter((e): e is Extract<WorkerEvent, { type: 'job.lost' }> => e.type === 'job.lost');
+    // The first lease's run stops for the second; the second's settle is refused by this queue, whose
+    // record still names the first lease.
+    for (let i = 0; i < 300 && lost().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await worker.stop();
+    expect(lost().find((e) => e.epoch === 1)?.reason).toMatch(/handed this job out again/);
+    expect(events.filter((e) => e.type === 'job.started').map((e) => e.epoch)).toEqual([1, 2]);
+    const store = openCadreStore({ path: config.databasePath });
+    const completed = store.events.read(job.runId).filter((e) => e.type === 'task.completed');
+    expect(completed).toHaveLength(1);
+    expect(
+      readFileSync(lines, 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l === 'handed out twice'),
+    ).toHaveLength(1);
+  });
+
   it('refuses bad jobs with a clear error and queues nothing', async () => {
     await expect(enqueue({ team: 'nope', goal: 'x' }, { app, config })).rejects.toMatchObject({
       code: 'team_not_found',
