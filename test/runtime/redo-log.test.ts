@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -106,6 +106,26 @@ describe('redo log recovery', () => {
       ]);
     } finally {
       store.close();
+    }
+  });
+
+  it('applies the log of a killed process that its parent has not reaped yet (a zombie)', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    openCadreStore({ path: dbPath }).close();
+    // `sleep 0` ends at once, and the shell that started it becomes `sleep 10`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 10']);
+    try {
+      const pid = Number(
+        await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))),
+      );
+      const state = () => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0];
+      for (let i = 0; i < 100 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state()).toBe('Z');
+      const log = leaveLog(dbPath, pid, 'z', [frame(1, 1)]);
+      expect(seqs(dbPath)).toEqual([1]);
+      expect(existsSync(log)).toBe(false);
+    } finally {
+      parent.kill('SIGKILL');
     }
   });
 
