@@ -169,7 +169,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     // older run would pass it too: it stops first, and the newer lease's run starts once it has.
     const previous = running.get(id);
     previous?.supersede();
-    const done = (previous ? previous.done : Promise.resolve())
+    const done = (previous ? previous.done.catch(() => undefined) : Promise.resolve())
       .then(() => runJob(leased, controller))
       .finally(() => {
         if (running.get(id)?.done === done) running.delete(id);
