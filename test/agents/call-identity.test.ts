@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -50,6 +51,16 @@ const asks = (n: number) =>
   new ScriptedChatModel({ replies: [{ toolCalls: [{ name: 'append_line', args: { n }, id: 'call_0' }] }, 'done'] });
 
 describe('tool-call identity', () => {
+  it('keeps the digests and idempotency keys journals and servers already hold: SHA-256 of the same text as ever', () => {
+    const sha = (text: string) => createHash('sha256').update(text).digest('base64url');
+    expect(callDigest('save_file', { name: 'a.txt', content: 'é"\n' })).toBe(
+      sha(`save_file\u0000${JSON.stringify({ content: 'é"\n', name: 'a.txt' })}`),
+    );
+    expect(idempotencyKeyOf({ runId: 'run_1', taskId: 'main#1', callId: '1.0' })).toBe(
+      `cadre-${sha('run_1\u0000main#1\u00001.0').slice(0, 32)}`,
+    );
+  });
+
   it('refuses to answer from the step journal a recorded call that differs from the one asked', async () => {
     const { tool, calls } = appendTool();
     const journal = new InMemoryStepJournal();
