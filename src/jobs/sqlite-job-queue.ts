@@ -14,6 +14,7 @@ import {
 } from '../core/index.js';
 import { backoffDelay, checkJobInput, defaultRetry } from './job-input.js';
 import { WebhookOutbox, type WebhookEvent } from './webhook-outbox.js';
+import { watchDatabase } from './watch-database.js';
 
 interface Row {
   id: string;
@@ -330,6 +331,14 @@ export class SqliteJobQueue implements JobQueue {
     const counts = Object.fromEntries(jobStates.map((s) => [s, 0])) as Record<JobState, number>;
     for (const { state, n } of this.statements.counts.all()) counts[state] = n;
     return Promise.resolve(counts);
+  }
+
+  /**
+   * Calls `onWork` soon after any process commits to this queue's database file (see
+   * `watchDatabase`); an in-memory database has no other process to hear from.
+   */
+  watch(onWork: () => void): () => void {
+    return watchDatabase(this.db.name, onWork);
   }
 
   /** Nothing to close: the database belongs to the store, whose runs use it too. */

@@ -14,9 +14,7 @@ import {
 } from '../core/index.js';
 import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runtime/index.js';
 import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
-import { embeddedJobQueue, openJobQueue, openScheduleStore } from './open-job-queue.js';
-import { watchDatabase } from './watch-database.js';
-import { SqliteJobQueue } from './sqlite-job-queue.js';
+import { openJobQueue, openScheduleStore } from './open-job-queue.js';
 import { WebhookOutbox } from './webhook-outbox.js';
 import { createWebhookSender } from './webhook-sender.js';
 
@@ -276,15 +274,12 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     });
   };
 
-  // New work wakes an idle worker at once where the queue can tell (the embedded queue of this
-  // store, by its file; a queue with `watch`, e.g. BullMQ's, by Redis pub/sub); the poll finds the rest.
+  // New work wakes an idle worker at once where the queue can tell (the embedded queue by its
+  // database file, BullMQ's by Redis pub/sub); the poll finds the rest.
   const onWork = () => {
     if (running.size < concurrency) void fill();
   };
-  const unwatch =
-    queue instanceof SqliteJobQueue && queue === embeddedJobQueue(store.db)
-      ? watchDatabase(store.path, onWork)
-      : ((queue as JobQueue).watch?.(onWork) ?? (() => undefined));
+  const unwatch = queue.watch?.(onWork) ?? (() => undefined);
   void fill();
   return {
     id,

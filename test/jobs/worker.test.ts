@@ -56,6 +56,32 @@ describe('cadre/jobs: queued goals run on workers', () => {
     expect(openCadreStore({ path: config.databasePath }).runs.get(job.runId)?.status).toBe('completed');
   });
 
+  it('wakes an idle worker as soon as a job is queued in its database, without waiting for its poll', async () => {
+    const started: number[] = [];
+    // A poll far longer than the test: only the queue's watch on the database file can start the job.
+    const worker = createWorker({
+      app,
+      config,
+      pollMs: 60_000,
+      schedules: false,
+      onEvent: (event) => {
+        if (event.type === 'job.started') started.push(Date.now());
+      },
+    });
+    try {
+      await worker.idle();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const added = Date.now();
+      const { job } = await enqueue({ agent: 'echo', goal: 'wake up' }, { app, config });
+      for (let i = 0; i < 300 && (await get(job.id)).state !== 'completed'; i++)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect((await get(job.id)).state).toBe('completed');
+      expect(started.at(-1)! - added).toBeLessThan(1_000);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('the same dedupe key twice is one job', async () => {
     const a = await enqueue({ agent: 'echo', goal: 'once', dedupeKey: 'k1' }, { app, config });
     const b = await enqueue({ agent: 'echo', goal: 'once again', dedupeKey: 'k1' }, { app, config });
