@@ -506,10 +506,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         // Jobs parked behind this team's limit may go now that its slot is free.
         .sismember(k.parkedOwners, owner);
       const patch: Record<string, string | number> = { updatedAt: now };
+      // The BullMQ state each move leaves the job in: the job this settle returns is built from it.
+      let bullState: 'completed' | 'wait' | 'delayed' | 'failed' = 'delayed';
       try {
         switch (outcome.kind) {
           case 'completed':
             await bull.moveToCompleted(outcome.result, token, false);
+            bullState = 'completed';
             patch.result = JSON.stringify(outcome.result);
             write.hdel(k.job(id), 'error');
             break;
@@ -520,6 +523,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
             break;
           case 'released':
             await bull.moveToWait(token);
+            bullState = 'wait';
             Object.assign(patch, { attempts: attempts - 1, runAt: now });
             break;
           case 'cancelled':
@@ -534,7 +538,10 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
               await bull.moveToDelayed(hold, token);
               Object.assign(patch, { runAt, hold: 'due' });
               write.zadd(k.due, runAt, id);
-            } else await bull.moveToFailed(new Error(outcome.error.message), token, false);
+            } else {
+              await bull.moveToFailed(new Error(outcome.error.message), token, false);
+              bullState = 'failed';
+            }
           }
         }
       } catch (error) {
@@ -549,14 +556,6 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const { token: _token, worker: _worker, leaseUntil: _until, decision: _decision, ...kept } = record;
       const after: SideRecord = { ...kept, ...(patch as Record<string, string>) };
       if (outcome.kind === 'completed') delete after.error;
-      const bullState =
-        outcome.kind === 'completed'
-          ? 'completed'
-          : outcome.kind === 'released'
-            ? 'wait'
-            : outcome.kind === 'failed' && !again
-              ? 'failed'
-              : 'delayed';
       return toJob(id, after, bull.data, bullState);
     },
 
