@@ -233,12 +233,12 @@ export const ConfigSchema = z.object({
     .describe(
       'MCP servers in the `mcpServers` format of desktop AI clients, plus `effects`, `idempotent` and `timeoutMs` per server. See docs/tools.md.',
     ),
-  /** Tool policy (allow/deny, approvals, rate limits); checked by cadre/tools when used. */
+  /** Tool policy (allow/deny, approvals, rate limits, argument rules); checked by cadre/tools when used. */
   toolPolicy: z
     .record(z.string(), z.unknown())
     .optional()
     .describe(
-      'Tool policy: `allow`/`deny` globs (global, per role, per agent), `approval`, `rateLimits`. See docs/tools.md.',
+      'Tool policy: `allow`/`deny` globs (global, per role, per agent), `approval`, `rateLimits`, `arguments` rules. See docs/tools.md.',
     ),
   /** How long provider detection waits for an answer. */
   detectTimeoutMs: z.coerce

@@ -61,10 +61,22 @@ export function admitCall(tool: Tool, guards: ToolGuards): Refusal | undefined {
 }
 
 /**
- * After argument validation: rate limits, then approval; a newly seen tool is pinned once it may run.
- * A handler's pending-approval error (`markApprovalPending`) is thrown on, untouched.
+ * After argument validation: argument rules, rate limits, then approval; a newly seen tool is
+ * pinned once it may run. A handler's pending-approval error (`markApprovalPending`) is thrown on,
+ * untouched.
  */
 export async function authorizeCall(tool: Tool, call: CallInfo, guards: ToolGuards): Promise<Refusal | undefined> {
+  // A call policy refuses by its arguments takes no rate-limit slot and asks nobody.
+  const refused = guards.policy?.refuseArguments(tool.name, call.args);
+  if (refused) {
+    return {
+      decision: 'denied',
+      error: new CadreError('tool_denied', `Policy refuses this call of ${tool.name}: ${refused}`, {
+        kind: 'user',
+        details: { tool: tool.name },
+      }),
+    };
+  }
   if (guards.rateLimiter) {
     try {
       guards.rateLimiter.acquire(tool.name);

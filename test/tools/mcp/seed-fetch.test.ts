@@ -1,33 +1,10 @@
-import { BlockList, isIP } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalHandler } from 'cadre/tools';
+import { ToolPolicy } from 'cadre/tools';
 import { runWithServers, seedEntries, servePages } from './seed-servers.js';
 
-// A fetch server from npm (no address checks of its own), kept to loopback by cadre's policy: every
-// call of its tools asks the approver, which allows literal loopback addresses only.
-const loopback = new BlockList();
-loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-loopback.addAddress('::1', 'ipv6');
-
-const isLoopbackUrl = (value: unknown): boolean => {
-  try {
-    const url = new URL(String(value));
-    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    const family = isIP(host);
-    return /^https?:$/.test(url.protocol) && family !== 0 && loopback.check(host, family === 4 ? 'ipv4' : 'ipv6');
-  } catch {
-    return false;
-  }
-};
-const requests: Parameters<ApprovalHandler>[0][] = [];
-const loopbackOnly: ApprovalHandler = (request) => {
-  requests.push(request);
-  return Promise.resolve(
-    isLoopbackUrl(request.args.url)
-      ? { approved: true }
-      : { approved: false, reason: 'only loopback URLs may be fetched' },
-  );
-};
+// A fetch server from npm (no address checks of its own), kept to loopback by cadre's policy: an
+// argument rule lets its tools fetch only URLs whose host is a loopback address.
+const toolPolicy = { arguments: { 'fetch__*': { url: { hosts: ['127.0.0.0/8', '::1'] } } } };
 
 let site: Awaited<ReturnType<typeof servePages>>;
 beforeAll(async () => {
@@ -54,37 +31,35 @@ describe('a fetch MCP server in a run', { timeout: 60_000 }, () => {
           effects: { fetch_txt: 'read', fetch_html: 'read', fetch_markdown: 'read', fetch_json: 'read' },
         },
       },
-      toolPolicy: { approval: { tools: { 'fetch__*': 'ask' } } },
-      approveTool: loopbackOnly,
+      toolPolicy,
     });
     expect(result.status).toBe('completed');
     expect(calls.map((c) => c.ok)).toEqual([false, true]);
     expect(calls[0]!.error).toMatchObject({
-      code: 'approval_denied',
-      message: expect.stringContaining('only loopback'),
+      code: 'tool_denied',
+      message: expect.stringContaining('names a host policy does not allow'),
     });
     expect(result.answer).toMatch(/Soup of the day: lentil/);
-    expect(requests.map((r) => [r.tool, r.args.url])).toEqual([
-      ['fetch__fetch_txt', outside],
-      ['fetch__fetch_txt', `${site.origin}/menu`],
-    ]);
-    expect(audit('fetch__fetch_txt').map((r) => r.decision)).toEqual(['approval_denied', 'allowed']);
+    expect(audit('fetch__fetch_txt').map((r) => r.decision)).toEqual(['denied', 'allowed']);
     expect(site.requests).toEqual(['/menu']);
   });
 
-  it("the approver's check takes literal loopback addresses only, resolving no names", () => {
+  it('the rule takes loopback addresses only, as the URL parser reads the host, and resolves no names', () => {
+    const policy = new ToolPolicy(toolPolicy);
     // The URL parser normalises the address first: 0x7f.1 is 127.0.0.1.
     for (const url of ['http://127.0.0.1:8080/a', 'http://[::1]/a', 'http://0x7f.1/']) {
-      expect([url, isLoopbackUrl(url)]).toEqual([url, true]);
+      expect([url, policy.refuseArguments('fetch__fetch_txt', { url })]).toEqual([url, undefined]);
     }
     const refused = [
       'http://localhost/',
       'http://127.0.0.1.example/',
+      'http://127.0.0.1@192.0.2.10/',
       'http://[::ffff:192.0.2.10]/',
       'file:///etc/passwd',
+      'not a url',
     ];
-    for (const url of [...refused, 'not a url']) {
-      expect([url, isLoopbackUrl(url)]).toEqual([url, false]);
+    for (const url of refused) {
+      expect([url, policy.refuseArguments('fetch__fetch_txt', { url })]).toEqual([url, expect.any(String)]);
     }
   });
 });

@@ -56,6 +56,13 @@ const asUser = (user: string) => {
 const server = (connection: string, extra: Partial<McpServerConfig> = {}) =>
   ({ command: process.execPath, args: [seedEntries.postgres, connection], ...extra }) as McpServerConfig;
 
+/**
+ * One statement that reads: SELECT, WITH or EXPLAIN, no `;` but a last one. The server's READ ONLY
+ * transaction refuses what a SELECT could still write (SELECT INTO, nextval); the single statement
+ * keeps `COMMIT; …` from leaving that transaction.
+ */
+const readOnlySql = { pattern: String.raw`^\s*(select|with|explain)\b[^;]*;?\s*$`, flags: 'i' };
+
 /** A model that runs each statement with `db__query` in turn, then answers with what came back. */
 const statements = (...sql: string[]): { respond: ScriptFunction } => ({
   respond: ({ call, toolResults }) =>
@@ -78,6 +85,32 @@ describe('server-postgres in a run', { timeout: 60_000 }, () => {
     expect(JSON.parse(calls[0]!.output)).toEqual([{ name: 'apple' }, { name: 'pear' }]);
     // cadre let it through (the tool is declared read); the server's transaction refused it.
     expect(calls[1]!.error).toMatchObject({ message: expect.stringMatching(/read-only transaction/) });
+    expect(await names()).toEqual([{ name: 'apple' }, { name: 'pear' }]);
+  });
+
+  it('with an argument rule for one read-only statement, policy refuses the write and the COMMIT escape before the server sees them', async (context) => {
+    requires(context, missing);
+    const select = `SELECT name FROM ${table} ORDER BY id`;
+    const { result, calls, audit } = await runWithServers({
+      goal: 'Which fruit do we have? Then add a cherry, twice.',
+      ...statements(
+        select,
+        `INSERT INTO ${table} VALUES (3, 'cherry')`,
+        `COMMIT; INSERT INTO ${table} VALUES (3, 'cherry')`,
+      ),
+      // Connected as the owner: only the policy stands between the model and a write.
+      mcpServers: { db: server(url, { effects: { query: 'read' } }) },
+      toolPolicy: { arguments: { db__query: { sql: readOnlySql } } },
+    });
+    expect(result.status).toBe('completed');
+    expect(calls.map((c) => c.ok)).toEqual([true, false, false]);
+    expect(JSON.parse(calls[0]!.output)).toEqual([{ name: 'apple' }, { name: 'pear' }]);
+    for (const refused of calls.slice(1))
+      expect(refused.error).toMatchObject({
+        code: 'tool_denied',
+        message: expect.stringContaining('argument `sql` does not match the pattern policy allows'),
+      });
+    expect(audit('db__query').map((r) => r.decision)).toEqual(['allowed', 'denied', 'denied']);
     expect(await names()).toEqual([{ name: 'apple' }, { name: 'pear' }]);
   });
 

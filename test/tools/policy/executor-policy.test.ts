@@ -177,4 +177,46 @@ describe('ToolExecutor with a policy', () => {
     );
     expect(ran).toEqual(['web__read', 'fs__delete_all']);
   });
+
+  it('refuses a call whose arguments break a policy rule before approval or rate limits, audited as denied', async () => {
+    const ran: string[] = [];
+    const query = defineTool({
+      name: 'db__query',
+      description: 'Run SQL',
+      input: z.object({ sql: z.string() }),
+      effects: 'write',
+      run: ({ sql }) => (ran.push(sql), 'ok'),
+    });
+    const audit = new AuditLog(new Database(':memory:'));
+    const asked: string[] = [];
+    const executor = new ToolExecutor({
+      tools: [query],
+      policy: new ToolPolicy({
+        approval: { tools: { 'db__*': 'ask' } },
+        arguments: { db__query: { sql: String.raw`^\s*select\b[^;]*$` } },
+      }),
+      audit,
+      approve: (request) => (asked.push(String(request.args.sql)), Promise.resolve({ approved: true })),
+      rateLimiter: new RateLimiter({ tools: { db__query: { perMinute: 1 } } }),
+    });
+    const refused = await executor.execute({ id: 'c1', name: 'db__query', args: { sql: 'delete from t' } }, ctx);
+    expect(refused).toMatchObject({
+      ok: false,
+      attempts: 0,
+      error: {
+        code: 'tool_denied',
+        message: 'Policy refuses this call of db__query: argument `sql` does not match the pattern policy allows',
+      },
+    });
+    // Refused before the approver was asked and before it took the one call a minute allows.
+    const allowed = await executor.execute({ id: 'c2', name: 'db__query', args: { sql: 'select 1' } }, ctx);
+    expect(allowed).toMatchObject({ ok: true });
+    expect(asked).toEqual(['select 1']);
+    expect(ran).toEqual(['select 1']);
+    // Newest first.
+    expect(audit.list().map((r) => [r.tool, r.decision])).toEqual([
+      ['db__query', 'allowed'],
+      ['db__query', 'denied'],
+    ]);
+  });
 });

@@ -60,6 +60,72 @@ describe('ToolPolicy', () => {
     expect(strict.approvalFor(tool('github__merge_pr', 'write'))).toBe('ask'); // the strictest matching glob wins
   });
 
+  it('refuses a call whose argument breaks a pattern rule: one statement of read-only SQL', () => {
+    const policy = new ToolPolicy({
+      arguments: { 'db__*': { sql: { pattern: String.raw`^\s*(select|with|explain)\b[^;]*;?\s*$`, flags: 'i' } } },
+    });
+    expect(policy.refuseArguments('db__query', { sql: 'SELECT name FROM fruit' })).toBeUndefined();
+    expect(policy.refuseArguments('db__query', { sql: '  select 1;' })).toBeUndefined();
+    for (const sql of [
+      'INSERT INTO fruit VALUES (3)',
+      'COMMIT; INSERT INTO fruit VALUES (3)',
+      'SELECT 1; DROP TABLE fruit',
+    ])
+      expect([sql, policy.refuseArguments('db__query', { sql })]).toEqual([
+        sql,
+        'argument `sql` does not match the pattern policy allows',
+      ]);
+    // Missing or not a string: refused too, never let through unread.
+    expect(policy.refuseArguments('db__query', {})).toBe('argument `sql` must be a string');
+    expect(policy.refuseArguments('db__query', { sql: ['SELECT 1'] })).toBe('argument `sql` must be a string');
+    // Other tools are not concerned.
+    expect(policy.refuseArguments('web__read', { url: 'anything' })).toBeUndefined();
+  });
+
+  it('refuses a URL argument whose host is not listed, reading the host as the URL parser does', () => {
+    const policy = new ToolPolicy({
+      arguments: { 'fetch__*': { url: { hosts: ['127.0.0.0/8', '::1', 'localhost'] } } },
+    });
+    const allowed = [
+      'http://127.0.0.1:8080/a',
+      'https://127.9.9.9/',
+      'http://[::1]/a',
+      'http://0x7f.1/',
+      'http://LOCALHOST/x',
+    ];
+    for (const url of allowed) expect([url, policy.refuseArguments('fetch__fetch', { url })]).toEqual([url, undefined]);
+    const refused = [
+      'http://192.0.2.10/menu',
+      'http://127.0.0.1@192.0.2.10/', // userinfo is not the host
+      'http://127.0.0.1.example.com/',
+      'http://[::2]/',
+      'http://localhost.example.com/',
+    ];
+    for (const url of refused)
+      expect([url, policy.refuseArguments('fetch__fetch', { url })]).toEqual([
+        url,
+        'argument `url` names a host policy does not allow',
+      ]);
+    for (const url of ['file:///etc/passwd', 'ftp://127.0.0.1/', 'not a url'])
+      expect([url, policy.refuseArguments('fetch__fetch', { url })]).toEqual([
+        url,
+        'argument `url` must be an http or https URL',
+      ]);
+  });
+
+  it('refuses argument rules that cannot be read, with config_invalid naming the rule', () => {
+    for (const rule of [
+      '(unclosed',
+      { pattern: 'ok', flags: 'g' },
+      { hosts: [] },
+      { hosts: ['10.0.0.0/99'] },
+      { hosts: ['name/8'] },
+    ])
+      expect(() => new ToolPolicy({ arguments: { 'db__*': { sql: rule as never } } })).toThrow(
+        expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('arguments.db__*.sql') }),
+      );
+  });
+
   it('refuses a bad config with config_invalid naming the field', () => {
     expect(() => new ToolPolicy({ approval: { destructive: 'maybe' as never } })).toThrow(
       expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('approval.destructive') }),
