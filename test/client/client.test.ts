@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, createClient, type CadreEvent, type ClientOptions } from 'cadre/client';
+import type { CadreEventOf } from 'cadre';
 import { serveHttpApi, type HttpApiServing } from '../../src/server/http/index.js';
 import { testApi, testApp } from '../server/http/http-fixtures.js';
 import { seeded } from '../fixtures/seeded.js';
@@ -15,7 +16,8 @@ beforeAll(async () => {
 });
 afterAll(async () => serving.close());
 
-const seqs = (events: CadreEvent[]) => events.map((e) => e.seq);
+/** The seqs of the stored events among `events` (the live `model.delta` events are not stored). */
+const seqs = (events: CadreEvent[]) => events.filter((e) => e.type !== 'model.delta').map((e) => e.seq);
 const storedSeqs = (runId: string) => t.store.events.read(runId).map((e) => e.seq);
 
 /**
@@ -63,6 +65,19 @@ describe('cadre/client against a running server', () => {
     expect(stream.status).toBe('completed');
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
     expect(seqs(events)).toEqual(storedSeqs(run.id));
+    // Each reply came token by token first: its deltas, joined, are the text its model.response holds.
+    const replies = events.filter(
+      (e): e is CadreEventOf<'model.response'> => e.type === 'model.response' && e.content !== '',
+    );
+    expect(replies.length).toBeGreaterThan(0);
+    for (const reply of replies) {
+      const deltas = events.filter(
+        (e): e is CadreEventOf<'model.delta'> =>
+          e.type === 'model.delta' && e.taskId === reply.taskId && e.step === reply.step && e.seq < reply.seq,
+      );
+      expect(deltas.length).toBeGreaterThan(1);
+      expect(deltas.map((e) => e.text ?? '').join('')).toBe(reply.content);
+    }
     expect((await client.runs.get(run.id)).status).toBe('completed');
     expect((await client.runs.list()).map((r) => r.id)).toContain(run.id);
   });

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import type { CadreEvent } from '../../core/index.js';
+import { isTransientEvent, type CadreEvent } from '../../core/index.js';
 import type { RunHandle, RunState } from '../../runtime/index.js';
 import { openSseOutput } from './sse-output.js';
 
@@ -41,7 +41,9 @@ export interface FollowedRun {
 
 /**
  * Streams a run's events (see `streamRunEvents`). A run of this process is followed through its
- * handle and ends its own stream: shutdown stops the run, and its last events still go out.
+ * handle, with its live `model.delta` events (the tokens of each reply as they come), and ends its
+ * own stream: shutdown stops the run, and its last events still go out. A run of another process is
+ * read from the store, which holds each whole reply (`model.response`) but no deltas.
  */
 export function followRun(c: Context, settings: StreamSettings, run: FollowedRun): Response {
   const { handle } = run;
@@ -50,7 +52,7 @@ export function followRun(c: Context, settings: StreamSettings, run: FollowedRun
     stallMs: settings.stallMs,
     heartbeatMs: settings.heartbeatMs,
     ...(settings.openStreams ? { openStreams: settings.openStreams } : {}),
-    events: (signal) => (handle ? handle.events(run.fromSeq ?? 1) : run.stored(signal)),
+    events: (signal) => (handle ? handle.events(run.fromSeq ?? 1, { transient: true }) : run.stored(signal)),
     status: async () => (handle ? (await handle.result).status : run.storedStatus()),
     shutdown: handle ? new AbortController().signal : settings.shutdown,
     ...(run.cancelOnDisconnect && handle ? { onDisconnect: () => handle.cancel('the client disconnected') } : {}),
@@ -63,13 +65,18 @@ const batchLimit = 64 * 1024;
 /** How long the response head may wait for the first frames, so that both go out in one write. */
 const headDelayMs = 10;
 
-/** Each stored event's frame, built once however many clients follow its run. */
+/** Each event's frame, built once however many clients follow its run. */
 const frames = new WeakMap<CadreEvent, string>();
 
+/**
+ * A stored event's frame carries its seq as `id`; a live-only one (`model.delta`) none, so a
+ * client's Last-Event-ID stays the stored event before it and a reconnect skips nothing stored.
+ */
 function frameOf(event: CadreEvent): string {
   let frame = frames.get(event);
   if (frame === undefined) {
-    frame = `id: ${event.seq}\ndata: ${JSON.stringify(event)}\n\n`;
+    const data = `data: ${JSON.stringify(event)}\n\n`;
+    frame = isTransientEvent(event.type) ? data : `id: ${event.seq}\n${data}`;
     frames.set(event, frame);
   }
   return frame;
@@ -147,7 +154,7 @@ export function streamRunEvents(c: Context, options: RunStreamOptions): Response
     if (result.done) return void end({});
     const event = result.value;
     batch += frameOf(event);
-    lastSeq = event.seq;
+    if (!isTransientEvent(event.type)) lastSeq = event.seq;
     if (batch.length >= batchLimit) flush();
     else if (!flushQueued) {
       flushQueued = true;

@@ -48,6 +48,28 @@ describe('POST /runs', () => {
     expect(frames.at(-1)!.data).toMatchObject({ type: 'stream.end', status: 'completed' });
   });
 
+  it('streams each reply token by token (model.delta, frames without an id) before its stored model.response', async () => {
+    const s = await listening();
+    const response = await s.post('/runs', { team: 'chain', goal: 'a chain of tasks', stream: true });
+    const frames = parseFrames(await response.text());
+    const deltas = frames.filter((f) => f.data.type === 'model.delta');
+    expect(deltas.length).toBeGreaterThan(1);
+    // Live only: no id, so a client's Last-Event-ID stays the stored event before them.
+    expect(deltas.every((f) => f.id === undefined)).toBe(true);
+    expect(
+      frames
+        .filter((f) => f.data.type !== 'model.delta' && f.data.type !== 'stream.end')
+        .every((f) => f.id === f.data.seq),
+    ).toBe(true);
+    // A reply's deltas come before its model.response and spell out its content.
+    const reply = frames.find((f) => f.data.type === 'model.response' && f.data.content !== '')!;
+    const before = frames.slice(0, frames.indexOf(reply));
+    const own = before.filter(
+      (f) => f.data.type === 'model.delta' && f.data.taskId === reply.data.taskId && f.data.step === reply.data.step,
+    );
+    expect(own.map((f) => f.data.text ?? '').join('')).toBe(reply.data.content);
+  });
+
   it('keeps a run going when its streaming client drops, and cancels it when the client asked for that', async () => {
     const s = await listening({ app: testApp({ latencyMs: 30 }).app });
     const dropAfterFirstFrame = async (onDisconnect?: 'cancel') => {
