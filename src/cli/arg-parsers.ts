@@ -55,3 +55,10 @@ export const jsonObject = (value: string): Record<string, unknown> => {
     throw new InvalidArgumentError(`expected a JSON object, e.g. '{"name": "Ana"}'`);
   return parsed as Record<string, unknown>;
 };
+
+/** `key=value`, repeatable: each one adds to the record collected so far. */
+export const keyValue = (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+  const at = value.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError('expected key=value, e.g. file=src/a.ts');
+  return { ...previous, [value.slice(0, at)]: value.slice(at + 1) };
+};

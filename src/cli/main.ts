@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import { CadreError } from '../core/errors.js';
 import type { CadreConfigInput } from '../core/config.js';
 import { packageVersion } from './package-version.js';
-import { jsonObject, nonNegative, positiveInt } from './arg-parsers.js';
+import { jsonObject, keyValue, nonNegative, positiveInt } from './arg-parsers.js';
 import { addEvalCommand } from './eval-command.js';
 import { addJobsCommands } from './jobs-commands.js';
 
@@ -73,20 +73,30 @@ const withRunFlags = (command: Command) =>
     )
     .option('--sensitive', 'keep every model call on local models');
 
-withRunFlags(program.command('run').argument('<goal>', 'what you want done').description('carry out a goal'))
+withRunFlags(program.command('run').argument('[goal]', 'what you want done').description('carry out a goal'))
   .option('--scripted', 'use the scripted model even when a real one is reachable')
-  .action(async (goal: string, flags: RunFlags) => {
-    process.exitCode = await (
-      await runGoalModule()
-    ).runGoal({
-      goal,
-      config: configFrom(flags),
-      json: Boolean(flags.json),
-      stream: Boolean(flags.stream),
-      scripted: flags.scripted ? 'force' : 'never',
-      ...approvals(flags),
-    });
-  });
+  .option('--prompt <server/name>', "an MCP server's prompt as the goal (the goal given, if any, follows it)")
+  .option('--prompt-arg <key=value>', 'an argument of the prompt (repeatable)', keyValue)
+  .action(
+    async (given: string | undefined, flags: RunFlags & { prompt?: string; promptArg?: Record<string, string> }) => {
+      if (!given && !flags.prompt) program.error('cadre run needs a goal, or --prompt <server>/<name>');
+      const goal = flags.prompt
+        ? await (
+            await import('./mcp-command.js')
+          ).promptGoal({ config: configFrom(flags), prompt: flags.prompt, args: flags.promptArg ?? {}, goal: given })
+        : given!;
+      process.exitCode = await (
+        await runGoalModule()
+      ).runGoal({
+        goal,
+        config: configFrom(flags),
+        json: Boolean(flags.json),
+        stream: Boolean(flags.stream),
+        scripted: flags.scripted ? 'force' : 'never',
+        ...approvals(flags),
+      });
+    },
+  );
 
 withRunFlags(
   program.command('demo').description('run a sample goal; uses the scripted model when no real one is reachable'),

@@ -7,7 +7,14 @@ import { loadApp } from '../app/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
 import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio, type RunGoal } from '../server/mcp/index.js';
 import type { Memory } from '../../memory/index.js';
-import { ToolPinStore, builtinTools, createMcpToolset, parseMcpServers, type McpToolset } from '../../tools/index.js';
+import {
+  ToolPinStore,
+  builtinTools,
+  createMcpToolset,
+  mcpPromptText,
+  parseMcpServers,
+  type McpToolset,
+} from '../../tools/index.js';
 
 async function toolsetOf(config: CadreConfig): Promise<McpToolset> {
   if (!config.mcpServers || Object.keys(config.mcpServers).length === 0) {
@@ -81,6 +88,31 @@ export async function listMcpPrompts(options: {
       );
     }
     return 0;
+  } finally {
+    await toolset.close();
+  }
+}
+
+/**
+ * `cadre run --prompt <server>/<name>`: the goal a server's prompt makes, its arguments filled in,
+ * with the command line's own goal (when one was given) after it.
+ */
+export async function promptGoal(options: {
+  config: CadreConfigInput;
+  prompt: string;
+  args: Record<string, string>;
+  goal?: string | undefined;
+}): Promise<string> {
+  const slash = options.prompt.indexOf('/');
+  if (slash <= 0 || slash === options.prompt.length - 1)
+    throw new CadreError('input_invalid', `--prompt takes <server>/<name>, e.g. code/review; got "${options.prompt}"`);
+  const server = options.prompt.slice(0, slash);
+  const toolset = await toolsetOf(loadConfig(options.config));
+  try {
+    const text = mcpPromptText(await toolset.getPrompt(server, options.prompt.slice(slash + 1), options.args), server);
+    if (text.trim() === '')
+      throw new CadreError('input_invalid', `The prompt ${options.prompt} has no text to use as a goal`);
+    return options.goal ? `${text}\n\n${options.goal}` : text;
   } finally {
     await toolset.close();
   }

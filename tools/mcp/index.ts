@@ -20,7 +20,7 @@ export type {
   McpServerConnectionOptions,
 } from './mcp-server-connection.js';
 export { McpToolCache, mcpConfigHash } from './mcp-tool-cache.js';
-export { mcpResultText, mcpResourceText } from './mcp-result-text.js';
+export { mcpResultText, mcpResourceText, mcpPromptText } from './mcp-result-text.js';
 export { createMcpToolset } from './mcp-tools.js';
 export type {
   McpTool,

@@ -1,4 +1,5 @@
-import type { CallToolResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, GetPromptResult, ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import { delimitUntrusted } from '../policy/untrusted.js';
 
 type ContentPart = CallToolResult['content'][number];
 
@@ -34,6 +35,22 @@ function partText(part: ContentPart): string {
     default:
       return '';
   }
+}
+
+/**
+ * A prompt's messages as one text, for a run's goal or a task's instructions: the user's parts as
+ * they are, an assistant's marked as such, a resource embedded in the prompt inside untrusted-data
+ * delimiters (its contents are data, not instructions), binary parts summarised.
+ */
+export function mcpPromptText(prompt: GetPromptResult, server: string): string {
+  return prompt.messages
+    .map((message) => {
+      const part = message.content;
+      const text = part.type === 'resource' ? delimitUntrusted(server, partText(part)) : partText(part);
+      return message.role === 'assistant' ? `(assistant) ${text}` : text;
+    })
+    .filter((text) => text.length > 0)
+    .join('\n\n');
 }
 
 /** The text of a `resources/read` result, binary entries summarised. */
