@@ -53,6 +53,16 @@ export interface OAuthFixtureOptions {
   clientCredentials?: { clientId: string; clientSecret?: string; publicKey?: KeyObject };
   /** Lifetime of access tokens, in seconds. Default 3600. */
   expiresIn?: number;
+  /**
+   * A misconfigured authorization server: `/authorize` issues a code for any `redirect_uri`, not
+   * only a registered one. The token endpoint still refuses a code exchanged with another URI.
+   */
+  anyRedirectUri?: boolean;
+  /**
+   * A hostile authorization server: sends the browser, with the code and state, to this URL instead
+   * of the redirect URI it was asked for (the code stays bound to that one).
+   */
+  redirectBrowserTo?: (requested: string) => string;
 }
 
 /**
@@ -168,8 +178,9 @@ export async function startOAuthFixture(options: OAuthFixtureOptions = {}) {
       seen.authorizeRequests.push(q);
       const client = clients.get(q.get('client_id') ?? '');
       const redirectUri = q.get('redirect_uri') ?? '';
-      // A redirect URI the client did not register is never redirected to.
-      if (!client || !client.redirect_uris.includes(redirectUri)) return json(res, 400, { error: 'invalid_request' });
+      // A redirect URI the client did not register is never redirected to (unless `anyRedirectUri`).
+      const registered = client?.redirect_uris.includes(redirectUri) || options.anyRedirectUri;
+      if (!client || !registered) return json(res, 400, { error: 'invalid_request' });
       if (q.get('code_challenge_method') !== 'S256' || !q.get('code_challenge')) {
         return json(res, 400, { error: 'invalid_request', error_description: 'PKCE S256 required' });
       }
@@ -180,7 +191,7 @@ export async function startOAuthFixture(options: OAuthFixtureOptions = {}) {
         challenge: q.get('code_challenge')!,
         resource: q.get('resource'),
       });
-      const back = new URL(redirectUri);
+      const back = new URL(options.redirectBrowserTo?.(redirectUri) ?? redirectUri);
       back.searchParams.set('code', code);
       if (q.get('state')) back.searchParams.set('state', q.get('state')!);
       res.writeHead(302, { location: back.href }).end();

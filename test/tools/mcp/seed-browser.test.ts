@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { McpServerConfig } from 'cadre/tools';
-import { requires, runWithServers, seedEntries, servePages } from './seed-servers.js';
+import { requireHere } from './required-here.js';
+import { runWithServers, seedEntries, servePages } from './seed-servers.js';
 
 // Playwright's MCP server driving Debian's chromium, headless: Playwright never downloads a browser.
 const chromium = [process.env.CADRE_CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
   (path): path is string => !!path && existsSync(path),
 );
-const missing = chromium ? undefined : 'chromium not installed (apt-get install chromium)';
+// Skipped, saying why, where it is missing; under CI=true that fails instead.
+const missing = chromium
+  ? undefined
+  : 'chromium is not installed (apt-get install chromium, or set CADRE_CHROMIUM_PATH to its executable)';
 
 const browserServer = (executable: string): McpServerConfig => {
   const cwd = mkdtempSync(join(tmpdir(), 'cadre-seed-browser-'));
@@ -39,7 +43,7 @@ afterAll(() => site.close());
 
 describe('Playwright MCP in a run', { timeout: 120_000 }, () => {
   it('navigates to a loopback page and reads its text, offered only the two tools policy allows', async (context) => {
-    requires(context, missing);
+    requireHere(context, missing);
     const navigate = (url: string) => ({ toolCalls: [{ name: 'browser__browser_navigate', args: { url } }] });
     let text = '';
     const { result, calls, offered } = await runWithServers({
