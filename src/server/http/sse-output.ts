@@ -46,16 +46,21 @@ function nodeOutput(res: ServerResponse, headers: Headers, onGone: () => void): 
   const cookies = headers.getSetCookie();
   if (cookies.length > 0) head['set-cookie'] = cookies;
   res.writeHead(200, head);
+  // `headersSent` is true from `writeHead` on, though nothing has gone out until the first write.
+  let wrote = false;
   let closedByUs = false;
   res.once('close', () => {
     if (!closedByUs) onGone();
   });
   return {
     response: RESPONSE_ALREADY_SENT,
-    write: (text) => res.write(text),
+    write: (text) => {
+      wrote = true;
+      return res.write(text);
+    },
     onDrain: (listener) => void res.once('drain', listener),
     flushHeaders: () => {
-      if (!res.headersSent) res.flushHeaders();
+      if (!wrote) res.flushHeaders();
     },
     end: (text, settled) => {
       closedByUs = true;

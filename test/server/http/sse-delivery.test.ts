@@ -41,6 +41,19 @@ function storedRun(
 }
 
 describe('how frames are sent', () => {
+  it('sends the response head at once to a client following a run with nothing to send yet', async () => {
+    const t = await listening({ server: { sseHeartbeatMs: 60_000 } });
+    storedRun(t, t.keyId, 'run_quiet', 0);
+    const started = Date.now();
+    const stop = new AbortController();
+    // fetch resolves with the head: no frame, no heartbeat for a minute, so only a flushed head ends it.
+    const response = await fetch(`${t.url}/runs/run_quiet/events`, { headers: t.headers, signal: stop.signal });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    stop.abort();
+  });
+
   it('sends the events ready at one moment in one write, in the log order, each with its seq as id', async () => {
     const t = testApi({ app: testApp({ latencyMs: 5, tasks: 3 }).app, server: { workers: 0 } });
     const key = t.api.keys.create().key;
