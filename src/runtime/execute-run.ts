@@ -5,6 +5,7 @@ import {
   addUsage,
   createLogger,
   emptyUsage,
+  redact,
   type CadreEvent,
   type JournalStep,
   type RunStatus,
@@ -168,7 +169,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const models = spendByModel([...earlier, ...events.history()]);
   store.runs.update(runId, {
     status,
-    result: {
+    // Redacted as events are: an error thrown outside any task (a planner's, a router's) may quote one.
+    result: redact({
       status,
       answer,
       usage: spend.usage,
@@ -179,7 +181,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
       tasks,
       ...(info ? { error: info } : {}),
       ...waitingFor,
-    },
+    }),
   });
   const kept = journal === store.steps ? store.steps.takeKept(runId) : undefined;
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? [], kept);

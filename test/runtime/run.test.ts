@@ -84,6 +84,32 @@ describe('run()', () => {
     expect(JSON.stringify(result.trace)).not.toContain(secret);
   });
 
+  it("keeps the run's result in its record with secrets redacted: the answer, the tasks and the error", async () => {
+    const secret = 'ghp_' + 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8';
+    const databasePath = join(mkdtempSync(join(tmpdir(), 'cadre-record-')), 'cadre.db');
+    const answered = await run({
+      goal: 'g',
+      agent,
+      model: new ScriptedChatModel({ replies: [`the token is ${secret}`] }),
+      config: { ...offline, databasePath },
+    }).result;
+    // A failure outside any task (the planner's), whose message the run reports as its error.
+    const failed = await run({
+      goal: 'g',
+      planner: { plan: () => Promise.reject(new Error(`upstream refused token ${secret}`)) },
+      model: new ScriptedChatModel({ replies: ['unused'] }),
+      config: { ...offline, databasePath },
+    }).result;
+    expect(failed.status).toBe('failed');
+    const store = openCadreStore({ path: databasePath });
+    for (const { runId } of [answered, failed]) {
+      const record = JSON.stringify(store.runs.get(runId)!.result);
+      expect(record).not.toContain(secret);
+      expect(record).toContain('[redacted]');
+    }
+    expect(answered.answer).toBe('the token is [redacted]');
+  });
+
   it('stops at maxSteps with budget_exceeded and keeps what it had', async () => {
     const handle = run({ goal: 'loop', agent, model: loopingModel(), config: { ...offline, maxSteps: 3 } });
     const result = await handle.result;
