@@ -10,7 +10,7 @@ import {
 } from '../../tools/policy/index.js';
 import type { McpElicitHandler, McpToolset } from '../../tools/mcp/index.js';
 import type { Tool } from '../../tools/define-tool.js';
-import { createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
+import { CadreError, createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
 import type { InterruptElicitor } from './elicitation-gate.js';
 import type { SamplingContext } from './mcp-sampling.js';
 import type { CadreStore } from './store/index.js';
@@ -116,6 +116,16 @@ export async function openRunTools(
         }
       },
     });
+    // A server that needs a login nobody made leaves the run without tools it was given: it stops
+    // here, naming the command that logs in, rather than going on without them.
+    const unauthorised = toolset.status().find((server) => server.lastErrorCode === 'mcp_auth_required');
+    if (unauthorised) {
+      await toolset.close();
+      throw new CadreError('mcp_auth_required', unauthorised.lastError!, {
+        kind: 'user',
+        details: { server: unauthorised.server },
+      });
+    }
   }
   return {
     guards,

@@ -72,6 +72,8 @@ export interface McpServerStatus {
   pid?: number;
   toolCount: number;
   lastError?: string;
+  /** The code of the last error, e.g. `mcp_auth_required` for a server that needs `cadre mcp login`. */
+  lastErrorCode?: string;
 }
 
 /** The servers of a toolset, where their tool lists are cached, and a listener for what happens. */
@@ -325,7 +327,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
         state: c.state,
         ...(c.pid !== undefined ? { pid: c.pid } : {}),
         toolCount: lists.get(c.name)?.length ?? 0,
-        ...(c.lastError ? { lastError: c.lastError.message } : {}),
+        ...(c.lastError ? { lastError: c.lastError.message, lastErrorCode: c.lastError.code } : {}),
       })),
     refresh: () => listAll([...connections.keys()]),
     close: async () => {

@@ -111,16 +111,20 @@ function filesUnder(dir: string, skip: string): Map<string, string> {
 }
 
 describe('an OAuth-protected MCP server in a run', () => {
-  it('reports mcp_auth_required naming `cadre mcp login secure` when nobody logged in, and registers nothing', async () => {
+  it('fails the run with mcp_auth_required naming `cadre mcp login secure` when nobody logged in, and registers nothing', async () => {
     const { fixture, dataDir, server } = await setUp();
-    const { calls, servers, offered } = await runWith(dataDir, server, pingOnce);
-    // The server fails to start; the run says why, with the command to run.
+    const { result, calls, servers, offered } = await runWith(dataDir, server, pingOnce);
+    // The server fails to start, and the run stops there saying why, with the command to run.
     const failed = servers.find((e) => e.state === 'failed');
     expect(failed?.error?.code).toBe('mcp_auth_required');
-    expect(failed?.error?.message).toContain('`cadre mcp login secure`');
-    // Its tools are not offered, so the model's call to one fails (tool_not_found) and the run goes on.
-    expect(offered).not.toContain('secure__ping');
-    expect(calls).toEqual([expect.objectContaining({ tool: 'secure__ping', ok: false })]);
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({
+      code: 'mcp_auth_required',
+      message: expect.stringContaining('`cadre mcp login secure`'),
+    });
+    // Nothing ran without the server's tools: no model call, no tool call.
+    expect(offered).toEqual([]);
+    expect(calls).toEqual([]);
     expect(fixture.registrations).toEqual([]);
     expect(fixture.authorizeRequests).toEqual([]);
     expect(fixture.tokenGrants).toEqual([]);
@@ -145,7 +149,7 @@ describe('an OAuth-protected MCP server in a run', () => {
     expect(fixture.authorizeRequests).toHaveLength(1);
   });
 
-  it('`cadre run` prints the failure with `cadre mcp login secure` when the server has no login', async () => {
+  it('`cadre run` fails, printing `cadre mcp login secure`, when the server has no login', async () => {
     const { fixture, dataDir } = await setUp();
     const configPath = join(dataDir, 'cadre.config.json');
     writeFileSync(configPath, JSON.stringify({ mcpServers: { secure: { url: fixture.mcp.url } } }));
@@ -168,8 +172,9 @@ describe('an OAuth-protected MCP server in a run', () => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    await new Promise((resolve) => child.once('close', resolve));
-    // The run goes on without the server (it exits 0 when the rest succeeds); the failure is printed.
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    // The run stops before anything runs without the server, and says what to do.
+    expect(code).not.toBe(0);
     expect(output).toMatch(
       /MCP server secure failed: .*needs you to log in \(not logged in\): run `cadre mcp login secure`/,
     );
