@@ -54,9 +54,12 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
   if (!challenge) return { status: 'not_required' };
 
   const store = new McpOAuthStore(options.oauthDir);
-  const callback = await listenForCallback(config.oauth ? config.oauth.redirectPort : undefined);
+  let provider: McpOAuthProvider | undefined;
+  const callback = await listenForCallback(config.oauth ? config.oauth.redirectPort : undefined, () =>
+    provider?.expectedState(),
+  );
   try {
-    const provider = new McpOAuthProvider(server, config, store, {
+    provider = new McpOAuthProvider(server, config, store, {
       kind: 'login',
       redirectUrl: callback.redirectUrl,
       onAuthorizationUrl: options.onAuthorizationUrl,
@@ -167,8 +170,12 @@ function joinScopes(...lists: Array<string | undefined>): string | undefined {
   return scopes.size ? [...scopes].join(' ') : undefined;
 }
 
-/** A listener on 127.0.0.1 for the browser's return to `/callback`. */
-async function listenForCallback(port = 0) {
+/**
+ * A listener on 127.0.0.1 for the browser's return to `/callback`. Its page says the login worked
+ * only for a return with the `state` this login sent (`expected`) and a code; the first return of
+ * any kind ends the wait, and `code()` refuses the wrong ones.
+ */
+async function listenForCallback(port = 0, expected: () => string | undefined = () => undefined) {
   let deliver: ((query: URLSearchParams) => void) | undefined;
   const arrived = new Promise<URLSearchParams>((resolve) => (deliver = resolve));
   const listener = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -177,14 +184,34 @@ async function listenForCallback(port = 0) {
       response.writeHead(404).end();
       return;
     }
-    const failed = url.searchParams.has('error');
+    const state = expected();
+    const ours = state !== undefined && url.searchParams.get('state') === state;
+    const ok = ours && !url.searchParams.has('error') && url.searchParams.has('code');
     response
-      .writeHead(failed ? 400 : 200, { 'content-type': 'text/html; charset=utf-8' })
-      .end(page(failed ? 'The login did not complete.' : 'Logged in: cadre has what it needs.'));
+      .writeHead(ok ? 200 : 400, { 'content-type': 'text/html; charset=utf-8' })
+      .end(
+        page(
+          ok
+            ? 'Logged in: cadre has what it needs.'
+            : ours
+              ? 'The login did not complete.'
+              : 'This is not the login cadre started: refused.',
+        ),
+      );
     deliver?.(url.searchParams);
   });
   await new Promise<void>((resolve, reject) => {
-    listener.once('error', reject);
+    listener.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new CadreError(
+              'config_invalid',
+              `Port ${port} on 127.0.0.1, where the browser comes back after the login (redirectPort), is in use: free it or configure another`,
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     listener.listen(port, '127.0.0.1', resolve);
   });
   const { port: bound } = listener.address() as AddressInfo;

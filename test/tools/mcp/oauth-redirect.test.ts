@@ -163,18 +163,21 @@ describe('the OAuth login and its loopback redirect URI', () => {
 
   it('refuses a callback that carries a code but no state, and exchanges nothing', async () => {
     const { fixture, oauthDir, config } = await setUp();
+    let answered: Promise<number | string> | undefined;
     const error = await failureOf(
       loginMcpServer({
         server: 'secure',
         config,
         oauthDir,
         onAuthorizationUrl: (url) => {
-          void visit(`${url.searchParams.get('redirect_uri')!}?code=code_injected`);
+          answered = visit(`${url.searchParams.get('redirect_uri')!}?code=code_injected`);
         },
       }),
     );
     expect(codeOf(error)).toBe('auth_failed');
     expect((error as Error).message).toMatch(/state this login did not send/);
+    // Its page does not say it logged in.
+    expect(await answered).toBe(400);
     expect(fixture.tokenGrants).toEqual([]);
     expect(saved(oauthDir)).not.toContain('"tokens"');
   });
@@ -224,7 +227,10 @@ describe('the OAuth login and its loopback redirect URI', () => {
         onAuthorizationUrl: (url) => (shown = url),
       }),
     );
-    expect((error as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    expect(error).toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringContaining(`Port ${other.port} on 127.0.0.1`),
+    });
     expect(shown).toBeUndefined();
     expect(fixture.registrations).toEqual([]);
     expect(fixture.authorizeRequests).toEqual([]);
