@@ -24,6 +24,8 @@ export interface ToolContext {
    * when cadre's ToolExecutor runs the tool; absent only when code calls `run` directly.
    */
   idempotencyKey?: string;
+  /** The role of the agent making the call, when it has one: an MCP server with per-role roots answers it from the role's own instance. */
+  role?: string | undefined;
 }
 
 /** A tool's arguments: a zod object, checked before `run` and sent to the model as JSON Schema. */

@@ -235,7 +235,7 @@ export class ToolExecutor {
     const authorized = await authorizeCall(tool, info, guards);
     if (authorized) return refusal(authorized);
     if (journaled) await ctx.journal!.begin({ ...key, tool: tool.name, args, digest });
-    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key }, ctx).catch(
+    const outcome = await this.runWithPolicy(tool, parsed.data, { callId: call.id, key, role: guards.role }, ctx).catch(
       async (error: unknown) => {
         // The call stopped to wait for a person's answer (its MCP server asked a question): left
         // `started`, the resumed run would report its outcome unknown, so it is recorded as waiting.
@@ -317,7 +317,7 @@ export class ToolExecutor {
    * and one timer, both removed when the call settles. Nothing keeps that signal after the call, so
    * the MCP client may hand it to the SDK as it is.
    */
-  private runOnce(tool: Tool, args: unknown, { callId, key }: CallIds, ctx: ExecuteContext): Promise<unknown> {
+  private runOnce(tool: Tool, args: unknown, { callId, key, role }: CallIds, ctx: ExecuteContext): Promise<unknown> {
     const limit = tool.timeoutMs ?? this.timeoutMs;
     const outer = ctx.signal;
     if (outer?.aborted) return Promise.reject(cancelledError(outer));
@@ -353,6 +353,7 @@ export class ToolExecutor {
           runId: ctx.runId,
           taskId: ctx.taskId,
           callId,
+          role,
           // A hash per call: computed only for the tools that read it, once.
           get idempotencyKey() {
             return (idempotencyKey ??= ctx.idempotencyKey ?? idempotencyKeyOf(key));
@@ -393,7 +394,8 @@ class CallSignal {
 }
 
 /** The model's id of a call (for pairing) and its identity, from which a keyed tool's key is made. */
-type CallIds = { callId: string; key: ToolCallKey };
+/** A call's ids, and the role of the agent making it (a tool may act for the role). */
+type CallIds = { callId: string; key: ToolCallKey; role?: string | undefined };
 type Attempt = Omit<ToolOutcome, 'callId' | 'tool' | 'durationMs'>;
 /** An attempt with what the audit log needs: the policy decision and the output's size. */
 type Audited = Attempt & { decision?: Refusal['decision']; size?: number };

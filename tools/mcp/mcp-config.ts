@@ -32,6 +32,11 @@ const cadreOptions = {
    * the server is not offered roots and keeps the folders it was started with.
    */
   roots: z.array(z.string().min(1)).optional(),
+  /**
+   * Roots per role: an agent of a role named here reaches its own instance of the server, offered
+   * the workspace and these folders instead of `roots`; other agents share the one instance.
+   */
+  roleRoots: z.record(z.string().min(1), z.array(z.string().min(1))).optional(),
   /** Let the server ask cadre's models for completions (`sampling/createMessage`). Default: refused. */
   sampling: z.boolean().optional(),
   /** Let the server ask the user for input (`elicitation/create`). Default true; `false` never offers it. */

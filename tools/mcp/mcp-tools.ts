@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { CadreError, type ErrorInfo, type Logger } from '../../src/core/index.js';
 import { defineTool, type Tool, type ToolInputSchema } from '../define-tool.js';
 import { StructuredOutput } from '../structured-output.js';
-import type { McpServersConfig } from './mcp-config.js';
+import type { McpServerConfig, McpServersConfig } from './mcp-config.js';
 import type { McpSandboxSettings } from './mcp-sandbox.js';
 import { delimitUntrusted } from '../policy/untrusted.js';
 import type { McpElicitHandler, McpSamplingHandler, McpServerRequestEvent } from './mcp-client-setup.js';
@@ -171,37 +171,67 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
 
   const oauthStore = options.oauthDir ? new McpOAuthStore(options.oauthDir) : undefined;
   const connections = new Map<string, McpServerConnection>();
+  /** What every connection shares; `onTools` and the state's server name are each connection's own. */
+  const connectionOf = (
+    name: string,
+    config: McpServerConfig,
+    own: Pick<ConstructorParameters<typeof McpServerConnection>[0], 'onTools' | 'onStateChange'>,
+  ) =>
+    new McpServerConnection({
+      name,
+      config,
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+      ...(options.workspaceDir !== undefined ? { workspaceDir: options.workspaceDir } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.sampling ? { sampling: options.sampling } : {}),
+      ...(options.elicit ? { elicit: options.elicit } : {}),
+      ...(oauthStore ? { oauthStore } : {}),
+      onRequest: emit,
+      ...own,
+    });
+  const stateOf =
+    (server: string) =>
+    (state: McpServerState, error?: CadreError): void =>
+      emit({
+        type: 'mcp.state',
+        server,
+        state,
+        ...(error ? { error: { code: error.code, kind: error.kind, message: error.message } } : {}),
+      });
   for (const [server, config] of Object.entries(options.servers)) {
     const cached = cache.get(server, config);
     if (cached) lists.set(server, cached);
     connections.set(
       server,
-      new McpServerConnection({
-        name: server,
-        config,
-        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
-        ...(options.workspaceDir !== undefined ? { workspaceDir: options.workspaceDir } : {}),
-        ...(options.logger ? { logger: options.logger } : {}),
-        ...(options.sampling ? { sampling: options.sampling } : {}),
-        ...(options.elicit ? { elicit: options.elicit } : {}),
-        ...(oauthStore ? { oauthStore } : {}),
-        onRequest: emit,
+      connectionOf(server, config, {
         onTools: (tools) => {
           lists.set(server, tools);
           built = undefined;
           void cache.set(server, config, tools).catch(() => undefined);
           emit({ type: 'mcp.tools_changed', server, tools: tools.map((t) => t.name) });
         },
-        onStateChange: (state, error) =>
-          emit({
-            type: 'mcp.state',
-            server,
-            state,
-            ...(error ? { error: { code: error.code, kind: error.kind, message: error.message } } : {}),
-          }),
+        onStateChange: stateOf(server),
       }),
     );
   }
+  /**
+   * The instance of `server` an agent of `role` reaches: its own when the server's `roleRoots`
+   * names the role (started on its first call, offered those roots), else the shared one.
+   */
+  const roleConnections = new Map<string, McpServerConnection>();
+  const connectionFor = (server: string, role: string | undefined): McpServerConnection => {
+    const config = options.servers[server]!;
+    const roots = role === undefined ? undefined : config.roleRoots?.[role];
+    if (!roots) return connection(server);
+    const key = `${server}\u0000${role}`;
+    let found = roleConnections.get(key);
+    if (!found) {
+      // Its tools are the server's own, listed by the shared instance.
+      found = connectionOf(server, { ...config, roots }, { onTools: () => undefined, onStateChange: stateOf(server) });
+      roleConnections.set(key, found);
+    }
+    return found;
+  };
 
   const connection = (server: string): McpServerConnection => {
     const found = connections.get(server);
@@ -236,7 +266,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
 
   const toCadreTool = (server: string, info: McpToolInfo, name: string): McpTool => {
     const config = options.servers[server]!;
-    const target = connection(server);
+    const shared = connection(server);
     const { onEvent, watchCall } = options;
     const tool = defineTool({
       name,
@@ -246,6 +276,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       idempotent: config.idempotent?.[info.name] ?? false,
       ...(config.timeoutMs !== undefined ? { timeoutMs: config.timeoutMs } : {}),
       run: async (args, context) => {
+        const target = config.roleRoots ? connectionFor(server, context.role) : shared;
         const call = () =>
           target.callTool(info.name, args, {
             signal: context.signal,
@@ -331,7 +362,7 @@ export async function createMcpToolset(options: McpToolsetOptions): Promise<McpT
       })),
     refresh: () => listAll([...connections.keys()]),
     close: async () => {
-      await Promise.all([...connections.values()].map((c) => c.close()));
+      await Promise.all([...connections.values(), ...roleConnections.values()].map((c) => c.close()));
       await cache.flush();
     },
   };

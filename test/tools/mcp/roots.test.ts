@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMcpToolset } from 'cadre/tools';
+import { ToolExecutor, createMcpToolset } from 'cadre/tools';
 import { startRecordingServer, type RecordingServer } from './recording-http-server.js';
 import { testContext } from './mcp-servers.js';
 
@@ -55,6 +55,38 @@ describe('MCP roots', () => {
       const capabilities = initialize && 'params' in initialize ? initialize.params?.capabilities : undefined;
       expect(capabilities).toBeDefined();
       expect(capabilities).not.toHaveProperty('roots');
+    } finally {
+      await toolset.close();
+    }
+  });
+
+  it('gives an agent of a role in roleRoots its own instance of the server, offered its own roots', async () => {
+    const toolset = await createMcpToolset({
+      servers: { files: { url: server.url, roots: ['data'], roleRoots: { writer: ['out'], auditor: ['/srv/logs'] } } },
+      workspaceDir: workspace,
+    });
+    const workspaceRoot = { uri: pathToFileURL(workspace).href, name: 'workspace' };
+    const rootsFor = async (role?: string) => {
+      const executor = new ToolExecutor({ tools: toolset.tools(), ...(role ? { role } : {}) });
+      const outcome = await executor.execute(
+        { id: `c-${role ?? 'none'}`, name: toolset.tools()[0]!.name, args: {} },
+        { runId: 'r', taskId: 't', step: 1 },
+      );
+      expect(outcome.ok).toBe(true);
+      return JSON.parse(outcome.output) as unknown;
+    };
+    const initializes = () => server.received.filter((m) => 'method' in m && m.method === 'initialize').length;
+    try {
+      const before = initializes();
+      expect(await rootsFor('writer')).toEqual([workspaceRoot, { uri: pathToFileURL(join(workspace, 'out')).href }]);
+      expect(await rootsFor('auditor')).toEqual([workspaceRoot, { uri: 'file:///srv/logs' }]);
+      // A role not named, and an agent without a role, share the server's own instance and roots.
+      const shared = [workspaceRoot, { uri: pathToFileURL(join(workspace, 'data')).href }];
+      expect(await rootsFor('reader')).toEqual(shared);
+      expect(await rootsFor()).toEqual(shared);
+      // The writer's instance is kept for its next call: one connection per role, and the shared one.
+      expect(await rootsFor('writer')).toEqual([workspaceRoot, { uri: pathToFileURL(join(workspace, 'out')).href }]);
+      expect(initializes() - before).toBeLessThanOrEqual(3);
     } finally {
       await toolset.close();
     }
