@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CadreError } from 'cadre';
 import { builtinTools, createShellTool, type Tool } from 'cadre/tools';
 import { hasBwrap } from './has-bwrap.js';
+import { inCi } from './mcp/required-here.js';
 
 const ctx = { signal: new AbortController().signal, runId: 'r', taskId: 't', callId: 'c' };
 const node = process.execPath;
@@ -31,7 +32,8 @@ beforeEach(async () => {
 });
 
 // The allowlist and limits hold the same with and without the sandbox.
-describe.each(hasBwrap ? [false, true] : [false])('run_command (sandbox: %s)', (sandbox) => {
+// Under CI=true both variants run: the sandboxed one fails there when bubblewrap is missing.
+describe.each(hasBwrap || inCi ? [false, true] : [false])('run_command (sandbox: %s)', (sandbox) => {
   it('runs an allowed program and returns its output', async () => {
     const tool = createShellTool({ sandbox, root, allow: [node] });
     expect(await call(tool, { command: node, args: ['-e', 'console.log(1 + 1)'] })).toBe('2\n');
