@@ -75,10 +75,15 @@ export async function openRunTools(
   };
   let toolset: McpToolset | undefined;
   if (hasMcp) {
-    const [{ createMcpToolset, parseMcpServers }, { createSamplingHandler }] = await Promise.all([
-      import('../../tools/mcp/index.js'),
-      import('./mcp-sampling.js'),
-    ]);
+    const [{ createMcpToolset, parseMcpServers }, { createSamplingHandler }, { elicitThroughApprover }] =
+      await Promise.all([
+        import('../../tools/mcp/index.js'),
+        import('./mcp-sampling.js'),
+        import('./elicitation-approver.js'),
+      ]);
+    // Without a handler, servers' questions go where tool approvals go: a callback given as
+    // `approveTool`, or (below) the run's interrupt.
+    const asker = elicit ?? (typeof approve === 'function' ? elicitThroughApprover(approve, events.runId) : undefined);
     toolset = await createMcpToolset({
       servers: parseMcpServers(config.mcpServers),
       cachePath: join(config.dataDir, 'mcp-tools.json'),
@@ -90,7 +95,7 @@ export async function openRunTools(
       oauthDir: join(config.dataDir, 'mcp-auth'),
       // Servers allowed to sample are answered by the run's own models, under its budget and privacy.
       ...(sampling ? { sampling: createSamplingHandler(sampling, guards.audit) } : {}),
-      ...(elicit ? { elicit } : {}),
+      ...(asker ? { elicit: asker } : {}),
       // Without a handler, a run that stops for approvals stops for servers' questions too.
       ...gates.elicitor,
       // Servers' log messages, at the run's log level.

@@ -13,7 +13,7 @@ import {
   type PlanDecision,
   type ResumeOptions,
 } from 'cadre';
-import type { McpElicitRequest } from 'cadre/tools';
+import type { ApprovalRequest, McpElicitRequest } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { askElicitation } from '../../src/cli/elicitation-prompt.js';
 import { collect } from '../fixtures/run-events.js';
@@ -59,6 +59,49 @@ describe("an MCP server's questions to the user in a run", { timeout: 60_000 }, 
     const output = await toolOutput({});
     expect(output).not.toContain('Name:');
     expect(output).toMatch(/declin/i);
+  });
+
+  it('go to the approveTool callback when the run has no elicit handler: approved with content, they are answered', async () => {
+    const asked: ApprovalRequest[] = [];
+    const output = await toolOutput({
+      approveTool: (request) => {
+        asked.push(request);
+        return Promise.resolve({ approved: true, content: { name: 'Ana Lima', check: true, integer: 7 } });
+      },
+    });
+    expect(asked).toEqual([
+      expect.objectContaining({
+        tool: 'everything',
+        args: {},
+        reason: expect.stringContaining('MCP server "everything" asks'),
+        question: {
+          server: 'everything',
+          message: expect.stringContaining('inputs'),
+          requestedSchema: expect.objectContaining({ type: 'object', properties: expect.any(Object) }),
+        },
+      }),
+    ]);
+    expect(output).toContain('- Name: Ana Lima');
+    expect(output).toContain('- Favorite Integer: 7');
+  });
+
+  it('are declined with the reason when the approveTool callback refuses, or approves without what the server requires', async () => {
+    const refused = await toolOutput({
+      approveTool: () => Promise.resolve({ approved: false, reason: 'not sharing that' }),
+    });
+    expect(refused).not.toContain('Name:');
+    expect(refused).toMatch(/declin/i);
+    let required: string[] = [];
+    const empty = await toolOutput({
+      approveTool: (request) => {
+        required = (request.question?.requestedSchema.required as string[] | undefined) ?? [];
+        return Promise.resolve({ approved: true });
+      },
+    });
+    // An approval with no content cannot answer a question with required fields: declined, never sent empty.
+    expect(required.length).toBeGreaterThan(0);
+    expect(empty).not.toContain('Name:');
+    expect(empty).toMatch(/declin/i);
   });
 
   it('go to the elicit handler, not to an interrupt, when a run that stops for approvals has one', async () => {

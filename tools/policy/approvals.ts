@@ -14,13 +14,21 @@ export interface ApprovalRequest {
   attempt?: number;
   /** Why approval is needed, in words a person can act on. */
   reason: string;
+  /**
+   * Set when an MCP server asks the user something during a call (`elicitation/create`) and the run
+   * has no `elicit` handler: approve with `content` (the fields asked for) to answer, refuse to
+   * decline. `tool` is then the server's name, `args` empty.
+   */
+  question?: { server: string; message: string; requestedSchema: Record<string, unknown> };
 }
 
 /** An approver's answer to one call. */
 export interface ApprovalDecision {
   approved: boolean;
-  /** Why; a refusal's reason reaches the model. */
+  /** Why; a refusal's reason reaches the model (or, for a question, the server). */
   reason?: string;
+  /** The answer to a `question`: its fields by name. */
+  content?: Record<string, unknown>;
 }
 
 /**
