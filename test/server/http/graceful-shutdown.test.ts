@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -8,14 +7,14 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadApp, openCadreStore, resumeNamed } from 'cadre';
 import { serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
+import { startServe, stopServeProcesses } from '../../fixtures/serve-process.js';
 import { open, parseFrames, testApi, testApp, type Frame } from './http-fixtures.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const fixtureApp = join(root, 'test/fixtures/cadre-app.ts');
-const children: ChildProcessWithoutNullStreams[] = [];
 let serving: HttpApiServing | undefined;
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  stopServeProcesses();
   delete process.env.CADRE_TEST_WORK_LOG;
   await serving?.close();
   serving = undefined;
@@ -109,30 +108,13 @@ describe('graceful shutdown with work in flight', () => {
   it('cadre serve on SIGTERM: the open stream gets its final frame, the process exits 0, and the run resumes', async () => {
     const data = mkdtempSync(join(tmpdir(), 'cadre-shutdown-'));
     const workLog = join(data, 'work.log');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', data, '--app', fixtureApp],
-      {
-        cwd: root,
-        // Plain output: picocolors colours it under CI=true, which would split the lines read below.
-        env: {
-          ...process.env,
-          CADRE_DATABASE_PATH: '',
-          NO_COLOR: '1',
-          CADRE_TEST_LATENCY_MS: '150',
-          CADRE_TEST_WORK_LOG: workLog,
-        },
-      },
-    );
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await until(() => /cadre serving http:/.test(stderr) && /cadre_\w{12}_[\w-]{43}/.test(stdout), 30_000);
-    const url = /cadre serving (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
-    const key = /cadre_\w{12}_[\w-]{43}/.exec(stdout)![0];
+    const server = await startServe({
+      data,
+      app: fixtureApp,
+      env: { CADRE_TEST_LATENCY_MS: '150', CADRE_TEST_WORK_LOG: workLog },
+    });
+    const { child, exited, url } = server;
+    const key = server.printedKey!;
     const headers = { Host: new URL(url).host, Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
 
     const started = await open(`${url}/runs`, {
@@ -147,7 +129,7 @@ describe('graceful shutdown with work in flight', () => {
     child.kill('SIGTERM');
     const frames = await streamed.ended;
     expect(await exited).toBe(0);
-    expect(stderr).toMatch(/SIGTERM received/);
+    expect(server.stderr()).toMatch(/SIGTERM received/);
 
     expect(frames.at(-2)!.data).toMatchObject({ type: 'run.completed', status: 'cancelled' });
     expect(frames.at(-1)!.data).toMatchObject({ type: 'stream.end', runId, status: 'cancelled' });

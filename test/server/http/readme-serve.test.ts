@@ -1,22 +1,19 @@
-import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServe, stopServeProcesses } from '../../fixtures/serve-process.js';
 import { parseFrames } from './http-fixtures.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const run = promisify(execFile);
 // Runs keep to the test's data folder; plain output, so the lines read below are not split by colour codes.
 const env = { ...process.env, CADRE_DATABASE_PATH: '', NO_COLOR: '1' };
-const children: ChildProcessWithoutNullStreams[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(stopServeProcesses);
 
 /** The README's "## Serve" section, up to the next section. */
 const serveSection = (() => {
@@ -33,23 +30,9 @@ const blocks = (lang: string) =>
 
 /** `cadre serve` (the README's `npx cadre serve`) in its own process, on a free port and a fresh data folder. */
 async function serve(data: string) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', data],
-    { cwd: root, env },
-  );
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  for (const end = Date.now() + 30_000; !/cadre serving http:/.test(stderr) || !/cadre_\w/.test(stdout);) {
-    if (Date.now() > end || child.exitCode !== null) throw new Error(`cadre serve did not start: ${stderr}`);
-    await sleep(20);
-  }
-  const url = /cadre serving (http:\/\/127\.0\.0\.1:(\d+))/.exec(stderr)!;
-  return { child, exited, url: url[1]!, port: url[2]!, printedKey: /cadre_\w{12}_[\w-]{43}/.exec(stdout)![0] };
+  const server = await startServe({ data });
+  expect(server.printedKey).toBeDefined();
+  return { ...server, printedKey: server.printedKey! };
 }
 
 // 17 * 23 + sqrt(1764) = 391 + 42

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,14 +6,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startServe, stopServeProcesses } from '../../fixtures/serve-process.js';
 import { parseFrames } from './http-fixtures.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const secretApp = join(root, 'test/server/http/secret-app.ts');
-const children: ChildProcessWithoutNullStreams[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
-});
+afterEach(stopServeProcesses);
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const random = (n: number) => Array.from({ length: n }, () => alphabet[randomInt(alphabet.length)]).join('');
@@ -37,29 +35,12 @@ describe('no secret in logs or events over HTTP', () => {
     const key = (JSON.parse(created.stdout) as { key: string }).key;
     const wrongKey = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
 
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--port', '0', '--data', data, '--app', secretApp],
-      {
-        cwd: root,
-        env: {
-          ...process.env,
-          CADRE_DATABASE_PATH: '',
-          NO_COLOR: '1',
-          CADRE_LOG_LEVEL: 'trace',
-          CADRE_TEST_SECRET: githubToken,
-        },
-      },
-    );
-    children.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    for (const end = Date.now() + 30_000; !/cadre serving http:/.test(stderr); await sleep(20))
-      if (Date.now() > end || child.exitCode !== null) throw new Error(`cadre serve did not start: ${stderr}`);
-    const url = /cadre serving (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1]!;
+    const server = await startServe({
+      data,
+      app: secretApp,
+      env: { CADRE_LOG_LEVEL: 'trace', CADRE_TEST_SECRET: githubToken },
+    });
+    const { child, exited, url } = server;
     const headers = (k: string) => ({ Authorization: `Bearer ${k}`, 'Content-Type': 'application/json' });
     const post = (path: string, body: unknown, k = key) =>
       fetch(`${url}${path}`, { method: 'POST', headers: headers(k), body: JSON.stringify(body) });
@@ -108,6 +89,8 @@ describe('no secret in logs or events over HTTP', () => {
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    const stdout = server.stdout();
+    const stderr = server.stderr();
 
     const secrets = { openaiKey, githubToken, key, wrongKey, keySecret: key.replace(/^[a-z]+_[0-9a-f]{12}_/, '') };
     // (The run records of GET /runs/:id are not scanned: they give the owner back the goal it sent.)
