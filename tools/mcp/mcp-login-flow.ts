@@ -70,7 +70,13 @@ export async function runMcpLogin(options: McpLoginOptions): Promise<McpLoginRes
     const scope = joinScopes(challenge.scope, wanted);
     const flow = { serverUrl: config.url, ...challenge, ...(scope ? { scope } : {}) };
     if ((await auth(provider, flow)) === 'AUTHORIZED') return { status: 'authorized' };
-    const code = await callback.code(provider.expectedState(), options.timeoutMs ?? 5 * 60_000, options.signal);
+    // RFC 9207: the response names the authorization server it came from, when its metadata says so.
+    const metadata = provider.discoveryState()?.authorizationServerMetadata as
+      { issuer?: string; authorization_response_iss_parameter_supported?: boolean } | undefined;
+    const code = await callback.code(provider.expectedState(), options.timeoutMs ?? 5 * 60_000, options.signal, {
+      issuer: metadata?.issuer,
+      required: metadata?.authorization_response_iss_parameter_supported === true,
+    });
     if ((await auth(provider, { ...flow, authorizationCode: code })) !== 'AUTHORIZED') {
       throw new CadreError('auth_failed', `MCP server "${server}": the authorization server did not issue tokens`);
     }
@@ -218,7 +224,12 @@ async function listenForCallback(port = 0, expected: () => string | undefined = 
   return {
     redirectUrl: `http://127.0.0.1:${bound}/callback`,
     /** The authorization code, once the browser comes back with the `state` this login sent. */
-    async code(state: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<string> {
+    async code(
+      state: string | undefined,
+      timeoutMs: number,
+      signal?: AbortSignal,
+      iss: { issuer?: string | undefined; required: boolean } = { required: false },
+    ): Promise<string> {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -238,6 +249,16 @@ async function listenForCallback(port = 0, expected: () => string | undefined = 
         // A response to some other request (or forged): its state is not the one this login sent.
         if (!state || query.get('state') !== state) {
           throw new CadreError('auth_failed', 'The login came back with a state this login did not send; refused');
+        }
+        // A response from another authorization server (a mix-up) is refused before its code is used.
+        const from = query.get('iss');
+        if (iss.issuer !== undefined && (from === null ? iss.required : from !== iss.issuer)) {
+          throw new CadreError(
+            'auth_failed',
+            from === null
+              ? `The login came back without the issuer its authorization server (${iss.issuer}) says it sends; refused`
+              : `The login came back from ${from}, not from the authorization server it went to (${iss.issuer}); refused`,
+          );
         }
         const code = query.get('code');
         if (!code) throw new CadreError('auth_failed', 'The login came back without an authorization code');

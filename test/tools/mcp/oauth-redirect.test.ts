@@ -236,4 +236,32 @@ describe('the OAuth login and its loopback redirect URI', () => {
     expect(fixture.authorizeRequests).toEqual([]);
     expect(other.received).toEqual([]);
   });
+
+  it('checks the issuer an authorization response names (RFC 9207) when its server says it sends one', async () => {
+    const login = async (issParameter: OAuthFixtureOptions['issParameter']) => {
+      const { fixture, oauthDir, config } = await setUp({ issParameter });
+      const outcome = await loginMcpServer({
+        server: 'secure',
+        config,
+        oauthDir,
+        onAuthorizationUrl: (url) => void browse(url),
+      }).catch((error: unknown) => error);
+      return { outcome, fixture, oauthDir };
+    };
+    // Its own issuer: the login completes.
+    const own = await login('own');
+    expect(own.outcome).toEqual({ status: 'authorized' });
+    expect(own.fixture.tokenGrants).toEqual(['authorization_code']);
+    // Another server's issuer (a mix-up), or none where one was promised: refused, no code exchanged.
+    for (const [kind, message] of [
+      ['other', /came back from http:\/\/127\.0\.0\.1:9\/elsewhere, not from the authorization server/],
+      ['missing', /without the issuer its authorization server/],
+    ] as const) {
+      const { outcome, fixture, oauthDir } = await login(kind);
+      expect(codeOf(outcome), kind).toBe('auth_failed');
+      expect((outcome as Error).message).toMatch(message);
+      expect(fixture.tokenGrants, kind).toEqual([]);
+      expect(saved(oauthDir)).not.toContain('"tokens"');
+    }
+  });
 });

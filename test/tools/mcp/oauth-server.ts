@@ -63,6 +63,11 @@ export interface OAuthFixtureOptions {
    * of the redirect URI it was asked for (the code stays bound to that one).
    */
   redirectBrowserTo?: (requested: string) => string;
+  /**
+   * RFC 9207: the metadata says the authorization response carries `iss`, and it does: this server's
+   * issuer (`'own'`), another one (`'other'`, a mix-up attack), or none after all (`'missing'`).
+   */
+  issParameter?: 'own' | 'other' | 'missing';
 }
 
 /**
@@ -158,7 +163,9 @@ export async function startOAuthFixture(options: OAuthFixtureOptions = {}) {
                 token_endpoint_auth_methods_supported: ['none', 'client_secret_basic', 'private_key_jwt'],
                 token_endpoint_auth_signing_alg_values_supported: ['RS256', 'ES256'],
               }
-            : {},
+            : options.issParameter
+              ? { authorization_response_iss_parameter_supported: true }
+              : {},
         ),
       );
     }
@@ -194,6 +201,8 @@ export async function startOAuthFixture(options: OAuthFixtureOptions = {}) {
       const back = new URL(options.redirectBrowserTo?.(redirectUri) ?? redirectUri);
       back.searchParams.set('code', code);
       if (q.get('state')) back.searchParams.set('state', q.get('state')!);
+      if (options.issParameter === 'own') back.searchParams.set('iss', issuer);
+      if (options.issParameter === 'other') back.searchParams.set('iss', 'http://127.0.0.1:9/elsewhere');
       res.writeHead(302, { location: back.href }).end();
       return;
     }
