@@ -65,6 +65,8 @@ export interface RunEventsOptions {
   maxRetries?: number;
   /** The first wait before reconnecting, doubled after each fruitless try up to 5 s (default 250 ms). */
   retryDelayMs?: number;
+  /** `false`: no live `model.delta` events (each reply's tokens as they come). Default true. */
+  deltas?: boolean;
 }
 
 /** The frame that ends every event stream: the run's status, or why the server cut the stream off. */

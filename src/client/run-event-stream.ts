@@ -62,7 +62,8 @@ export class RunEventStream implements AsyncIterable<CadreEvent> {
   /** One connection: yields its new events; `ended` at a final frame with the run's status. */
   private async *connect(setRetry: (ms: number) => void): AsyncGenerator<CadreEvent, 'ended' | 'dropped', undefined> {
     const resumeAt = this.lastSeq;
-    const response = await this.transport.send(`/runs/${encodeURIComponent(this.runId)}/events`, {
+    const query = this.options.deltas === false ? '?deltas=false' : '';
+    const response = await this.transport.send(`/runs/${encodeURIComponent(this.runId)}/events${query}`, {
       headers: {
         Accept: 'text/event-stream',
         ...(resumeAt !== undefined ? { 'Last-Event-ID': String(resumeAt) } : {}),

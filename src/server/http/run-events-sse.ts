@@ -37,6 +37,8 @@ export interface FollowedRun {
   storedStatus: () => Promise<RunState | undefined>;
   /** Cancel the run (of this process) when its client goes away. */
   cancelOnDisconnect?: boolean;
+  /** `false`: leave out the live `model.delta` events of a run of this process. Default true. */
+  deltas?: boolean;
 }
 
 /**
@@ -52,7 +54,8 @@ export function followRun(c: Context, settings: StreamSettings, run: FollowedRun
     stallMs: settings.stallMs,
     heartbeatMs: settings.heartbeatMs,
     ...(settings.openStreams ? { openStreams: settings.openStreams } : {}),
-    events: (signal) => (handle ? handle.events(run.fromSeq ?? 1, { transient: true }) : run.stored(signal)),
+    events: (signal) =>
+      handle ? handle.events(run.fromSeq ?? 1, { transient: run.deltas !== false }) : run.stored(signal),
     status: async () => (handle ? (await handle.result).status : run.storedStatus()),
     shutdown: handle ? new AbortController().signal : settings.shutdown,
     ...(run.cancelOnDisconnect && handle ? { onDisconnect: () => handle.cancel('the client disconnected') } : {}),

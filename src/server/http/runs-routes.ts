@@ -101,7 +101,14 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
-  const follow = (c: Context, runId: string, fromSeq: number, handle?: RunHandle, cancelOnDisconnect = false) =>
+  const follow = (
+    c: Context,
+    runId: string,
+    fromSeq: number,
+    handle?: RunHandle,
+    cancelOnDisconnect = false,
+    deltas = true,
+  ) =>
     followRun(c, options, {
       runId,
       fromSeq,
@@ -109,18 +116,20 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
       stored: (signal) => runs.events(runId, fromSeq, signal),
       storedStatus: () => runs.status(runId),
       cancelOnDisconnect,
+      deltas,
     });
-  const started = (c: Context, handle: RunHandle, stream?: boolean, onDisconnect?: string, fromSeq = 1) => {
+  type Streaming = { stream?: boolean | undefined; onDisconnect?: string | undefined; deltas?: boolean | undefined };
+  const started = (c: Context, handle: RunHandle, how: Streaming, fromSeq = 1) => {
     c.header('X-Cadre-Run-Id', handle.runId);
     c.header('Location', `/runs/${handle.runId}`);
-    if (stream) return follow(c, handle.runId, fromSeq, handle, onDisconnect === 'cancel');
+    if (how.stream) return follow(c, handle.runId, fromSeq, handle, how.onDisconnect === 'cancel', how.deltas ?? true);
     return c.json(runView(runs.get(handle.runId, c.var.caller)), 202);
   };
 
   app.openapi(startRun, async (c) => {
-    const { stream, onDisconnect, ...input } = c.req.valid('json');
+    const { stream, onDisconnect, deltas, ...input } = c.req.valid('json');
     const handle = await runs.start(input, c.var.caller);
-    return started(c, handle, stream, onDisconnect);
+    return started(c, handle, { stream, onDisconnect, deltas });
   });
   app.openapi(listRuns, (c) => {
     const { limit, before } = c.req.valid('query');
@@ -132,8 +141,9 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
     const { id } = c.req.valid('param');
     runs.get(id, c.var.caller);
     const lastSeen = c.req.valid('header')['last-event-id'];
-    const from = lastSeen !== undefined ? Number(lastSeen) + 1 : (c.req.valid('query').from ?? 1);
-    return follow(c, id, from, runs.handle(id));
+    const query = c.req.valid('query');
+    const from = lastSeen !== undefined ? Number(lastSeen) + 1 : (query.from ?? 1);
+    return follow(c, id, from, runs.handle(id), false, query.deltas !== 'false');
   });
   app.openapi(cancelRun, async (c) => {
     const { id } = c.req.valid('param');
@@ -142,9 +152,9 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
   });
   app.openapi(approveRun, async (c) => {
     const { id } = c.req.valid('param');
-    const { stream, onDisconnect, ...decision } = c.req.valid('json');
+    const { stream, onDisconnect, deltas, ...decision } = c.req.valid('json');
     const { handle, fromSeq } = await runs.decide(id, c.var.caller, decision);
-    return started(c, handle, stream, onDisconnect, fromSeq);
+    return started(c, handle, { stream, onDisconnect, deltas }, fromSeq);
   });
   return app;
 }

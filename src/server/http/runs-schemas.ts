@@ -26,6 +26,8 @@ export const StartRunSchema = z
     stream: z.boolean().optional(),
     /** With `stream`: what a dropped connection does to the run. Default `continue`. */
     onDisconnect: z.enum(['continue', 'cancel']).optional(),
+    /** With `stream`: also send each reply's tokens as they come (`model.delta` frames, without an id). Default true. */
+    deltas: z.boolean().optional(),
   })
   .strict()
   .refine((body) => (body.team === undefined) !== (body.agent === undefined), {
@@ -49,6 +51,7 @@ export const ApprovalSchema = z
     content: QuestionAnswerSchema.optional(),
     stream: z.boolean().optional(),
     onDisconnect: z.enum(['continue', 'cancel']).optional(),
+    deltas: z.boolean().optional(),
   })
   .strict()
   .openapi('Approval');
@@ -120,6 +123,11 @@ export const EventsQuery = z.object({
     .positive()
     .optional()
     .openapi({ param: { name: 'from', in: 'query' } }),
+  /** `false`: leave out the live `model.delta` frames (each reply's tokens) of a run this server runs. */
+  deltas: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ param: { name: 'deltas', in: 'query' } }),
 });
 
 export const EventsHeaders = z.object({

@@ -102,7 +102,7 @@ export function createThreadsApp(options: ThreadsAppOptions & { service?: Thread
   });
   app.openapi(postMessage, async (c) => {
     const { id } = c.req.valid('param');
-    const { stream, onDisconnect, ...input } = c.req.valid('json');
+    const { stream, onDisconnect, deltas, ...input } = c.req.valid('json');
     const posted = await threads.post(id, input, c.var.caller);
     const { handle, runId } = posted;
     c.header('X-Cadre-Run-Id', runId);
@@ -114,6 +114,7 @@ export function createThreadsApp(options: ThreadsAppOptions & { service?: Thread
         stored: (signal) => threads.events(id, runId, signal),
         storedStatus: () => runs.status(runId),
         cancelOnDisconnect: onDisconnect === 'cancel',
+        deltas: deltas ?? true,
       });
     const record = handle ? runs.get(runId, c.var.caller) : undefined;
     return c.json(

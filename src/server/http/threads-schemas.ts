@@ -35,6 +35,8 @@ export const PostMessageSchema = z
     stream: z.boolean().optional(),
     /** With `stream`: what a dropped connection does to the run. Default `continue`. */
     onDisconnect: z.enum(['continue', 'cancel']).optional(),
+    /** With `stream`: also send each reply's tokens as they come (`model.delta` frames, without an id). Default true. */
+    deltas: z.boolean().optional(),
   })
   .strict()
   .openapi('PostMessage');

@@ -68,6 +68,23 @@ describe('POST /runs', () => {
       (f) => f.data.type === 'model.delta' && f.data.taskId === reply.data.taskId && f.data.step === reply.data.step,
     );
     expect(own.map((f) => f.data.text ?? '').join('')).toBe(reply.data.content);
+    // Asked without them (`deltas: false`, `?deltas=false`): the stored events only.
+    const plain = await s.post('/runs', { team: 'chain', goal: 'no tokens', stream: true, deltas: false });
+    const plainFrames = parseFrames(await plain.text());
+    expect(plainFrames.filter((f) => f.data.type === 'model.delta')).toEqual([]);
+    expect(plainFrames.at(-1)!.data).toMatchObject({ type: 'stream.end', status: 'completed' });
+    // Followed live by GET: with tokens by default, without them when asked.
+    const deltasWhenFollowed = async (query: string) => {
+      const started = await s.post('/runs', { team: 'chain', goal: `followed ${query}` });
+      const { id } = (await started.json()) as { id: string };
+      const followed = parseFrames(
+        await (await fetch(`${s.url}/runs/${id}/events${query}`, { headers: s.headers })).text(),
+      );
+      expect(followed.at(-1)!.data).toMatchObject({ type: 'stream.end', status: 'completed' });
+      return followed.filter((f) => f.data.type === 'model.delta').length;
+    };
+    expect(await deltasWhenFollowed('')).toBeGreaterThan(1);
+    expect(await deltasWhenFollowed('?deltas=false')).toBe(0);
   });
 
   it('keeps a run going when its streaming client drops, and cancels it when the client asked for that', async () => {
