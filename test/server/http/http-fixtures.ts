@@ -92,3 +92,25 @@ export function open(
     req.end(options.body);
   });
 }
+
+/** Stores a run another process carries out (`running`, not live here), with `count` events of `size` bytes. */
+export function storedRun(
+  t: Pick<ReturnType<typeof testApi>, 'store'>,
+  keyId: string,
+  runId: string,
+  count: number,
+  size = 10,
+) {
+  t.store.runs.create({ id: runId, goal: 'stored', settings: { owner: { key: keyId } } });
+  for (let seq = 1; seq <= count; seq++)
+    t.store.events.append({
+      type: 'tool.progress',
+      tool: 'blob',
+      callId: 'c',
+      progress: seq,
+      message: 'x'.repeat(size),
+      runId,
+      seq,
+      ts: 0,
+    });
+}

@@ -2,7 +2,7 @@ import { ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
-import { open, parseFrames, testApi } from './http-fixtures.js';
+import { open, parseFrames, storedRun, testApi } from './http-fixtures.js';
 
 let serving: HttpApiServing | undefined;
 afterEach(async () => {
@@ -24,18 +24,7 @@ describe('a client that stops reading an event stream', () => {
     const headers = { Host: new URL(serving.url).host, Authorization: `Bearer ${key}` };
     // A run with some 24 MB of events, far more than the socket buffers hold.
     const runId = 'run_slow_consumer';
-    t.store.runs.create({ id: runId, goal: 'large', settings: { owner: { key: keyId } } });
-    for (let seq = 1; seq <= count; seq++)
-      t.store.events.append({
-        type: 'tool.progress',
-        tool: 'blob',
-        callId: 'c',
-        progress: seq,
-        message: 'x'.repeat(size),
-        runId,
-        seq,
-        ts: 0,
-      });
+    storedRun(t, keyId, runId, count, size);
     t.store.runs.update(runId, { status: 'completed', result: { status: 'completed' } });
     const logBytes = t.store.events.read(runId).reduce((n, e) => n + JSON.stringify(e).length, 0);
 

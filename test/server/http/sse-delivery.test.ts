@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
-import { open, parseFrames, testApi, testApp, type Frame } from './http-fixtures.js';
+import { open, parseFrames, storedRun, testApi, testApp, type Frame } from './http-fixtures.js';
 
 let serving: HttpApiServing | undefined;
 afterEach(async () => {
@@ -16,28 +16,6 @@ async function listening(options: Parameters<typeof testApi>[0] = {}) {
   serving = await serveHttpApi(t.api);
   const headers = { Host: new URL(serving.url).host, Authorization: `Bearer ${key}` };
   return { ...t, url: serving.url, headers, keyId: t.api.keys.list()[0]!.id };
-}
-
-/** Stores a run another process carries out (`running`, not live here), with `count` events of `size` bytes. */
-function storedRun(
-  t: Pick<ReturnType<typeof testApi>, 'store'>,
-  keyId: string,
-  runId: string,
-  count: number,
-  size = 10,
-) {
-  t.store.runs.create({ id: runId, goal: 'stored', settings: { owner: { key: keyId } } });
-  for (let seq = 1; seq <= count; seq++)
-    t.store.events.append({
-      type: 'tool.progress',
-      tool: 'blob',
-      callId: 'c',
-      progress: seq,
-      message: 'x'.repeat(size),
-      runId,
-      seq,
-      ts: 0,
-    });
 }
 
 describe('how frames are sent', () => {
