@@ -39,9 +39,10 @@ const argumentRule = z.union([
   z
     .object({
       pattern,
+      // Each of i, m and s at most once.
       flags: z
         .string()
-        .regex(/^[ims]*$/u)
+        .regex(/^(?!.*(.).*\1)[ims]*$/u)
         .optional(),
     })
     .strict(),

@@ -117,6 +117,7 @@ describe('ToolPolicy', () => {
     for (const rule of [
       '(unclosed',
       { pattern: 'ok', flags: 'g' },
+      { pattern: 'ok', flags: 'ii' },
       { hosts: [] },
       { hosts: ['10.0.0.0/99'] },
       { hosts: ['name/8'] },
