@@ -5,7 +5,7 @@ import { runView as sharedRunView } from '../run-view.js';
 import type { ApiEnv } from './api-key-auth.js';
 import { errorResponses, jsonContent } from './openapi-parts.js';
 import { ErrorSchema } from './http-errors.js';
-import { followRun } from './run-events-sse.js';
+import { followRun, type FollowedRun } from './run-events-sse.js';
 import type { RunService } from './run-service.js';
 import {
   ApprovalSchema,
@@ -101,28 +101,26 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
-  const follow = (
-    c: Context,
-    runId: string,
-    fromSeq: number,
-    handle?: RunHandle,
-    cancelOnDisconnect = false,
-    deltas = true,
-  ) =>
+  // How a run of this process is followed (its handle, the client's choices); the defaults are followRun's.
+  type Following = Pick<FollowedRun, 'handle' | 'cancelOnDisconnect' | 'deltas'>;
+  const follow = (c: Context, runId: string, fromSeq: number, how: Following) =>
     followRun(c, options, {
       runId,
       fromSeq,
-      ...(handle ? { handle } : {}),
+      ...how,
       stored: (signal) => runs.events(runId, fromSeq, signal),
       storedStatus: () => runs.status(runId),
-      cancelOnDisconnect,
-      deltas,
     });
   type Streaming = { stream?: boolean | undefined; onDisconnect?: string | undefined; deltas?: boolean | undefined };
   const started = (c: Context, handle: RunHandle, how: Streaming, fromSeq = 1) => {
     c.header('X-Cadre-Run-Id', handle.runId);
     c.header('Location', `/runs/${handle.runId}`);
-    if (how.stream) return follow(c, handle.runId, fromSeq, handle, how.onDisconnect === 'cancel', how.deltas ?? true);
+    if (how.stream)
+      return follow(c, handle.runId, fromSeq, {
+        handle,
+        cancelOnDisconnect: how.onDisconnect === 'cancel',
+        deltas: how.deltas,
+      });
     return c.json(runView(runs.get(handle.runId, c.var.caller)), 202);
   };
 
@@ -143,7 +141,7 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
     const lastSeen = c.req.valid('header')['last-event-id'];
     const query = c.req.valid('query');
     const from = lastSeen !== undefined ? Number(lastSeen) + 1 : (query.from ?? 1);
-    return follow(c, id, from, runs.handle(id), false, query.deltas !== 'false');
+    return follow(c, id, from, { handle: runs.handle(id), deltas: query.deltas !== 'false' });
   });
   app.openapi(cancelRun, async (c) => {
     const { id } = c.req.valid('param');

@@ -114,7 +114,7 @@ export function createThreadsApp(options: ThreadsAppOptions & { service?: Thread
         stored: (signal) => threads.events(id, runId, signal),
         storedStatus: () => runs.status(runId),
         cancelOnDisconnect: onDisconnect === 'cancel',
-        deltas: deltas ?? true,
+        deltas,
       });
     const record = handle ? runs.get(runId, c.var.caller) : undefined;
     return c.json(
