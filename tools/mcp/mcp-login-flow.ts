@@ -181,7 +181,7 @@ function joinScopes(...lists: Array<string | undefined>): string | undefined {
  * only for a return with the `state` this login sent (`expected`) and a code; the first return of
  * any kind ends the wait, and `code()` refuses the wrong ones.
  */
-async function listenForCallback(port = 0, expected: () => string | undefined = () => undefined) {
+async function listenForCallback(port = 0, expected: () => string | undefined) {
   let deliver: ((query: URLSearchParams) => void) | undefined;
   const arrived = new Promise<URLSearchParams>((resolve) => (deliver = resolve));
   const listener = createServer((request: IncomingMessage, response: ServerResponse) => {
