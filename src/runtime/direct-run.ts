@@ -5,7 +5,7 @@ import { withPrivacy } from '../models/privacy-label.js';
 import { planChecks } from './plan-checks.js';
 import { planReviser } from './revise-plan.js';
 import { summarise, type WorkflowOutput } from './run-summary.js';
-import type { RevisionRecord, TaskOutcomeLog } from './store/index.js';
+import type { ExecutionStore, RevisionRecord } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { TaskScheduler, runRevisions, type RevisionState } from './task-scheduler.js';
 
@@ -16,8 +16,8 @@ export interface DirectRunOptions {
   roles: RoleRegistry;
   context: AgentContext;
   policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries' | 'maxReplans'>;
-  outcomes: TaskOutcomeLog;
-  onPlan?: (graph: TaskGraph) => void;
+  outcomes: ExecutionStore['outcomes'];
+  onPlan?: (graph: TaskGraph) => void | Promise<void>;
   onOutcome?: (outcome: TaskOutcome) => void;
 }
 
@@ -32,16 +32,16 @@ export interface DirectRunOptions {
 export async function runDirect(o: DirectRunOptions): Promise<WorkflowOutput> {
   const { runId, events } = o.context;
   const { planContext, validate, restore: readBack } = planChecks(o.roles, o.context.signal);
-  const kept = o.outcomes.lastRevision(runId);
+  const kept = await o.outcomes.lastRevision(runId);
   let state: RevisionState;
   if (kept) {
-    state = restore(o, readBack(kept.graph), kept);
+    state = await restore(o, readBack(kept.graph), kept);
   } else {
     const report = await o.planner.plan(o.goal, planContext());
     events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
-    o.onPlan?.(report.graph);
+    await o.onPlan?.(report.graph);
     state = { graph: report.graph, revision: 0, outcomes: new Map(), attempts: new Map() };
-    o.outcomes.putRevision(runId, 0, record(state));
+    await o.outcomes.putRevision(runId, 0, record(state));
   }
   const scheduler = new TaskScheduler({
     roles: o.roles,
@@ -80,12 +80,16 @@ function record(state: RevisionState): RevisionRecord {
 }
 
 /** A kept revision as the loop continues it: completed tasks read back from the outcome log. */
-function restore(o: DirectRunOptions, graph: TaskGraph, kept: RevisionRecord & { revision: number }): RevisionState {
+async function restore(
+  o: DirectRunOptions,
+  graph: TaskGraph,
+  kept: RevisionRecord & { revision: number },
+): Promise<RevisionState> {
   // Revisions kept by single-agent runs before plans had many tasks hold only their task's first attempt.
   const attempts = new Map(Object.entries(kept.attempts ?? { [graph.tasks[0]!.id]: (kept.firstAttempt ?? 1) - 1 }));
   const outcomes = new Map<string, TaskOutcome>();
   for (const [taskId, firstAttempt] of Object.entries(kept.completed ?? {})) {
-    const outcome = o.outcomes.get(o.context.runId, taskId, firstAttempt);
+    const outcome = await o.outcomes.get(o.context.runId, taskId, firstAttempt);
     if (outcome) outcomes.set(taskId, outcome);
   }
   return { graph, revision: kept.revision, outcomes, attempts };

@@ -8,6 +8,8 @@ import {
   redact,
   type CadreEvent,
   type JournalStep,
+  type Logger,
+  type RunPatch,
   type RunStatus,
 } from '../core/index.js';
 import { createFixedRouter } from '../models/router.js';
@@ -19,7 +21,7 @@ import { assembleTeam } from './team.js';
 import type { WorkflowOutput } from './run-summary.js';
 import { runDirect } from './direct-run.js';
 import type { Execution, PendingApproval } from './execution.js';
-import type { CadreStore } from './store/index.js';
+import type { ExecutionStore } from './store/index.js';
 
 /** Runs of this process that are executing; the rest wait here, first come first served. */
 const activeRuns = new PQueue({ concurrency: 256 });
@@ -36,7 +38,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const journal = options.journal ?? store.steps;
   // A run that begins here keeps its steps in memory for its trace; a resumed one reads them back.
-  if (!x.resuming && journal === store.steps) store.steps.keep(runId);
+  if (!x.resuming && journal === store.steps) store.steps.keep?.(runId);
   const budget = new Budget({
     maxSteps: config.maxSteps,
     maxTokens: config.maxTokens,
@@ -44,7 +46,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     maxWallTimeMs: config.maxWallTimeMs,
   });
   // Read once: what earlier processes of a resumed run spent counts toward its limits and its report.
-  const earlier = x.resuming ? store.events.read(runId) : [];
+  const earlier = x.resuming ? await store.events.read(runId) : [];
   if (x.resuming) budget.restore(spentBefore(earlier));
   // A model call can outlast the wall-time limit, so the limit also aborts whatever is in flight.
   const wallTimer =
@@ -59,7 +61,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
         }, config.maxWallTimeMs);
   events.emit(x.resuming ? { type: 'run.resumed', goal: options.goal } : { type: 'run.started', goal: options.goal });
   // A new run's record was made `running` by this process a moment ago; a resumed one is claimed here.
-  if (x.resuming) store.runs.update(runId, { status: 'running' });
+  if (x.resuming) await store.runs.update(runId, { status: 'running' });
   let output: WorkflowOutput | undefined;
   const finished: TaskOutcome[] = [];
   let approval: PendingApproval | undefined;
@@ -146,7 +148,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
   const plan =
     output?.graph ??
     (request?.kind === 'plan_approval' ? request.graph : undefined) ??
-    (store.runs.get(runId)?.plan as RunResult['plan'] | undefined) ??
+    ((await store.runs.get(runId))?.plan as RunResult['plan'] | undefined) ??
     null;
   const tasks = output?.tasks ?? finished;
   events.emit({
@@ -160,6 +162,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
     ...(info ? { error: info } : {}),
   });
   events.close();
+  // A store that writes events in the background has them all stored before the run's record ends it.
+  await store.flush?.();
   if (events.persistError)
     logger.error({ err: events.persistError, runId }, 'some events of this run could not be stored');
   const waitingFor = approval
@@ -167,7 +171,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     : {};
   // Kept with the run: what each model cost it, for `/metrics` and reports read from the store.
   const models = spendByModel([...earlier, ...events.history()]);
-  store.runs.update(runId, {
+  await recordEnd(store, runId, logger, {
     status,
     // Redacted as events are: an error thrown outside any task (a planner's, a router's) may quote one.
     result: redact({
@@ -183,7 +187,8 @@ async function executeNow(x: Execution): Promise<RunResult> {
       ...waitingFor,
     }),
   });
-  const kept = journal === store.steps ? store.steps.takeKept(runId) : undefined;
+
+  const kept = journal === store.steps ? store.steps.takeKept?.(runId) : undefined;
   const trace = await traceOf(journal, runId, plan?.tasks.map((t) => t.id) ?? [], kept);
   return {
     runId,
@@ -202,11 +207,23 @@ async function executeNow(x: Execution): Promise<RunResult> {
   };
 }
 
+/**
+ * Writes how the run ended to its record. A refusal (a worker that lost its lease, a database gone)
+ * is logged, not thrown: the run's result is still returned, and whoever holds the run now ends it.
+ */
+async function recordEnd(store: ExecutionStore, runId: string, logger: Logger, patch: RunPatch): Promise<void> {
+  try {
+    await store.runs.update(runId, patch);
+  } catch (error) {
+    logger.error({ err: CadreError.from(error).toJSON(), runId }, 'the end of this run could not be stored');
+  }
+}
+
 /** The outcome log as a retry sees it: a task that did not complete has no outcome, so it runs again. */
-function completedOnly(log: CadreStore['outcomes']): CadreStore['outcomes'] {
-  return Object.assign(Object.create(log) as CadreStore['outcomes'], {
-    get: (runId: string, taskId: string, firstAttempt: number) => {
-      const outcome = log.get(runId, taskId, firstAttempt);
+function completedOnly(log: ExecutionStore['outcomes']): ExecutionStore['outcomes'] {
+  return Object.assign(Object.create(log) as ExecutionStore['outcomes'], {
+    get: async (runId: string, taskId: string, firstAttempt: number) => {
+      const outcome = await log.get(runId, taskId, firstAttempt);
       return outcome?.status === 'completed' ? outcome : undefined;
     },
   });
@@ -283,7 +300,7 @@ async function traceOf(
  */
 async function routerFromConfig(
   config: Execution['config'],
-  options: { timeoutMs: number; db: CadreStore['db']; ttlMs: number; onLoadError: (error: CadreError) => void },
+  options: { timeoutMs: number; db: ExecutionStore['db']; ttlMs: number; onLoadError: (error: CadreError) => void },
 ) {
   const [{ createRouterFromConfig }, { createCapabilityCache }] = await Promise.all([
     import('../models/router-from-config.js'),

@@ -1,6 +1,6 @@
 import type { CadreConfig, RunEventStream } from '../core/index.js';
 import type { ResumeOptions, RunOptions } from './run-types.js';
-import type { CadreStore, RunRecord } from './store/index.js';
+import type { ExecutionStore, RunRecord } from './store/index.js';
 import type { ApprovalRequest } from './workflow.js';
 
 /** What one execution of a run (a start or a resume) is given. */
@@ -8,7 +8,7 @@ export interface Execution {
   options: RunOptions & ResumeOptions;
   config: CadreConfig;
   runId: string;
-  store: CadreStore;
+  store: ExecutionStore;
   events: RunEventStream;
   signal: AbortSignal;
   controller: AbortController;

@@ -8,7 +8,7 @@ export interface RevisePlanOptions {
   validate: (graph: unknown) => TaskGraph;
   planContext: PlanContext;
   events: RunEventStream;
-  onPlan?: (graph: TaskGraph) => void;
+  onPlan?: (graph: TaskGraph) => void | Promise<void>;
 }
 
 /**
@@ -43,7 +43,7 @@ export async function revisePlan(
     return null;
   }
   o.events.emit({ type: 'plan.revised', graph: revised, failedTaskId: failed.taskId, reason });
-  o.onPlan?.(revised);
+  await o.onPlan?.(revised);
   return revised;
 }
 

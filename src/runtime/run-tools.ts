@@ -13,7 +13,7 @@ import type { Tool } from '../../tools/define-tool.js';
 import { CadreError, createLogger, type CadreConfig, type RunEventStream } from '../core/index.js';
 import type { InterruptElicitor } from './elicitation-gate.js';
 import type { SamplingContext } from './mcp-sampling.js';
-import type { CadreStore } from './store/index.js';
+import type { SqliteDatabase } from './store/index.js';
 import { WriteBatch } from './store/write-batch.js';
 
 /** What a run's tool calls go through, and the MCP servers its agents can reach. */
@@ -24,13 +24,13 @@ export interface RunTools {
 }
 
 // One audit log per database: it prepares its statements once, not for every run.
-const auditLogs = new WeakMap<CadreStore, AuditLog>();
-const auditLogOf = (store: CadreStore): AuditLog => {
-  let log = auditLogs.get(store);
+const auditLogs = new WeakMap<SqliteDatabase, AuditLog>();
+const auditLogOf = (db: SqliteDatabase): AuditLog => {
+  let log = auditLogs.get(db);
   if (!log) {
     // The call's audit row joins the step's batch, durable with it (see WriteBatch).
-    const batch = WriteBatch.of(store.db);
-    auditLogs.set(store, (log = new AuditLog(store.db, Date.now, (statement, params) => batch.run(statement, params))));
+    const batch = WriteBatch.of(db);
+    auditLogs.set(db, (log = new AuditLog(db, Date.now, (statement, params) => batch.run(statement, params))));
   }
   return log;
 };
@@ -45,7 +45,7 @@ const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown })
  */
 export async function openRunTools(
   config: CadreConfig,
-  store: CadreStore,
+  store: { readonly db: SqliteDatabase },
   events: RunEventStream,
   answers: {
     approve?: ApprovalHandler | 'interrupt' | undefined;
@@ -66,7 +66,7 @@ export async function openRunTools(
   const guards = {
     policy,
     approve: gates.approve,
-    audit: auditLogOf(store),
+    audit: auditLogOf(store.db),
     rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
       applies: isMcpTool,

@@ -3,6 +3,7 @@ import { reflectOnFailure, saveLesson, type AgentContext, type RoleRegistry } fr
 import type { EpisodeStore } from '../../memory/index.js';
 import { extractJson, outputSchemaOf, type Task } from '../../planners/index.js';
 import type { TaskOutcome } from './task-outcome.js';
+import type { ExecutionStore } from './store/index.js';
 
 export interface RunTaskOptions {
   task: Task;
@@ -220,13 +221,13 @@ function contextFrom(inputs: readonly TaskOutcome[]): string {
  * Commits a task's outcome, then says so: `task.completed` only once a resume would read the outcome
  * back instead of running the task again.
  */
-export function settleTask(
+export async function settleTask(
   ctx: Pick<AgentContext, 'runId' | 'events'>,
-  outcomes: { put(runId: string, firstAttempt: number, outcome: TaskOutcome): void },
+  outcomes: Pick<ExecutionStore['outcomes'], 'put'>,
   firstAttempt: number,
   outcome: TaskOutcome,
-): void {
-  outcomes.put(ctx.runId, firstAttempt, outcome);
+): Promise<void> {
+  await outcomes.put(ctx.runId, firstAttempt, outcome);
   if (outcome.status !== 'completed') return;
   ctx.events.emit({
     type: 'task.completed',

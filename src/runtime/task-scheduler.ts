@@ -4,7 +4,7 @@ import type { AgentContext, RoleRegistry } from '../../agents/index.js';
 import type { EpisodeStore } from '../../memory/index.js';
 import { schedulingPriority, topologicalOrder, type Task, type TaskGraph } from '../../planners/index.js';
 import { throwIfAborted, type CadreConfig } from '../core/index.js';
-import type { TaskOutcomeLog } from './store/index.js';
+import type { ExecutionStore } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { runTask, settleTask, skippedOutcome } from './task-runner.js';
 
@@ -14,7 +14,7 @@ export interface TaskSchedulerOptions {
   context: AgentContext;
   policy: Pick<CadreConfig, 'concurrency' | 'failurePolicy' | 'maxRetries'>;
   /** Outcomes committed the moment a task ends: a resumed run reads them back instead of redoing the task. */
-  outcomes: Pick<TaskOutcomeLog, 'get' | 'put'>;
+  outcomes: Pick<ExecutionStore['outcomes'], 'get' | 'put'>;
   /** Lessons of the `reflect` policy are kept here. */
   episodes?: EpisodeStore;
   /** Called as each task ends in this process, so a run that stops early still reports them. */
@@ -55,7 +55,7 @@ export class TaskScheduler {
   /** Runs one task (or reads back its committed outcome) once its dependencies have ended. */
   async execute(task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome> {
     const { o } = this;
-    const saved = o.outcomes.get(o.context.runId, task.id, firstAttempt);
+    const saved = await o.outcomes.get(o.context.runId, task.id, firstAttempt);
     if (saved) return saved;
     const inputs = await Promise.all(task.dependsOn.map((d) => this.promises.get(d)!));
     const blocked = inputs.find((i) => i.status !== 'completed');
@@ -86,7 +86,7 @@ export class TaskScheduler {
       });
       await o.hooks?.after?.(task, outcome);
       if (outcome.status === 'failed' && failurePolicy === 'fail-fast') this.stopped = true;
-      settleTask(o.context, o.outcomes, firstAttempt, outcome);
+      await settleTask(o.context, o.outcomes, firstAttempt, outcome);
       o.onOutcome?.(outcome);
       return outcome;
     };
@@ -118,8 +118,8 @@ export interface RevisionSteps {
   issue(task: Task, revision: number, firstAttempt: number): Promise<TaskOutcome>;
   /** A revised plan after a failure, or null when none can be made. */
   revise(graph: TaskGraph, failed: TaskOutcome, completed: string[]): Promise<TaskGraph | null>;
-  /** Called when a revision is about to start, with what it starts from. */
-  onRevision?(state: RevisionState): void;
+  /** Called when a revision is about to start, with what it starts from; awaited. */
+  onRevision?(state: RevisionState): void | Promise<void>;
 }
 
 /**
@@ -166,6 +166,6 @@ export async function runRevisions(
     graph = revised;
     revision += 1;
     for (const [id, outcome] of outcomes) if (outcome.status !== 'completed') outcomes.delete(id);
-    steps.onRevision?.({ graph, revision, outcomes, attempts });
+    await steps.onRevision?.({ graph, revision, outcomes, attempts });
   }
 }

@@ -1,6 +1,6 @@
 import { Command } from '@langchain/langgraph';
 import type { AgentContext } from '../../agents/index.js';
-import type { CadreStore } from './store/index.js';
+import type { ExecutionStore } from './store/index.js';
 import type { PlanApprover } from './run-types.js';
 import type { TaskOutcome } from './task-outcome.js';
 import type { assembleTeam } from './team.js';
@@ -51,7 +51,7 @@ export async function runWorkflow(
   let input: unknown = checkpointed ? resumeInput(x) : { goal: options.goal };
   for (;;) {
     const value: unknown = await workflow.invoke(input as never, thread);
-    const approval = interruptOf(value, planOrder(store, runId));
+    const approval = interruptOf(value, await planOrder(store, runId));
     if (!approval) return { output: value as WorkflowOutput };
     if (approval.request.kind !== 'plan_approval' || typeof options.approvePlan !== 'function') return { approval };
     try {
@@ -102,7 +102,7 @@ function resumeInput(x: Execution): unknown {
 }
 
 /** The plan's task ids in order, to rank approvals that wait at the same time. */
-function planOrder(store: CadreStore, runId: string): string[] {
-  const plan = store.runs.get(runId)?.plan as { tasks?: Array<{ id: string }> } | undefined;
+async function planOrder(store: ExecutionStore, runId: string): Promise<string[]> {
+  const plan = (await store.runs.get(runId))?.plan as { tasks?: Array<{ id: string }> } | undefined;
   return plan?.tasks?.map((t) => t.id) ?? [];
 }

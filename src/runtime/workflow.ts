@@ -5,7 +5,7 @@ import { learnFromTask, recallForPlan, recallForTask, recordPlan, recordTask, re
 import type { Planner, Replanner, Task, TaskGraph } from '../../planners/index.js';
 import { CadreError, type CadreConfig } from '../core/index.js';
 import { withPrivacy } from '../models/privacy-label.js';
-import type { TaskOutcomeLog } from './store/index.js';
+import type { ExecutionStore } from './store/index.js';
 import type { TaskOutcome } from './task-outcome.js';
 import { TaskScheduler, runRevisions } from './task-scheduler.js';
 import { planChecks } from './plan-checks.js';
@@ -54,10 +54,10 @@ export interface WorkflowOptions {
   episodes?: EpisodeStore;
   /** Shared memory: recalled before planning and before each task, written after each task and run. */
   memory?: Memory;
-  /** Called when the plan is made, approved or revised, to keep the runs table current. */
-  onPlan?: (graph: TaskGraph) => void;
+  /** Called when the plan is made, approved or revised, to keep the runs table current; awaited. */
+  onPlan?: (graph: TaskGraph) => void | Promise<void>;
   /** Outcomes committed the moment a task ends, before LangGraph's own checkpoint write. */
-  outcomes: Pick<TaskOutcomeLog, 'get' | 'put'>;
+  outcomes: Pick<ExecutionStore['outcomes'], 'get' | 'put'>;
   /** Called as each task ends in this process, so a run that stops early still reports them. */
   onOutcome?: (outcome: TaskOutcome) => void;
 }
@@ -85,13 +85,13 @@ export function createRunWorkflow(o: WorkflowOptions) {
       const reused = o.memory ? await reuse(o.memory, goal) : undefined;
       if (reused) {
         events.emit({ type: 'plan.created', graph: reused.graph, attempts: 0, rejected: [], reusedFrom: reused.id });
-        o.onPlan?.(reused.graph);
+        await o.onPlan?.(reused.graph);
         return { graph: reused.graph, reusedFrom: reused.id };
       }
       const hints = o.memory ? await quietly(() => recallForPlan(o.memory!, goal, events)) : undefined;
       const report = await o.planner.plan(goal, { ...planContext(), ...(hints ? { hints } : {}) });
       events.emit({ type: 'plan.created', graph: report.graph, attempts: report.attempts, rejected: report.rejected });
-      o.onPlan?.(report.graph);
+      await o.onPlan?.(report.graph);
       return { graph: report.graph };
     }),
   );
@@ -134,7 +134,7 @@ export function createRunWorkflow(o: WorkflowOptions) {
       decision: action === 'approve' ? 'approved' : action === 'edit' ? 'edited' : 'rejected',
       ...(reason ? { reason } : {}),
     });
-    if (action === 'edit') o.onPlan?.(chosen);
+    if (action === 'edit') await o.onPlan?.(chosen);
     return { graph: chosen, rejected: action === 'reject' };
   });
 

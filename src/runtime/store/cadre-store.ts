@@ -12,6 +12,7 @@ import { WriteBatch } from './write-batch.js';
 
 /** Everything a durable run keeps, in one SQLite database: checkpoints, events, journals, runs. */
 export interface CadreStore {
+  readonly kind: 'sqlite';
   readonly path: string;
   readonly db: SqliteDatabase;
   /** LangGraph's checkpointer on the same database, loaded (with LangGraph) on first use. */
@@ -65,6 +66,7 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     commitAtExit.add(batch);
   }
   const store: CadreStore = {
+    kind: 'sqlite',
     path,
     db,
     checkpointer: async () => (saver ??= new (await import('@langchain/langgraph-checkpoint-sqlite')).SqliteSaver(db)),

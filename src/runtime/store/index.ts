@@ -11,3 +11,4 @@ export * from './api-key-store.js';
 export * from './thread-store.js';
 export * from './sqlite-run-store.js';
 export * from './postgres/index.js';
+export * from './execution-store.js';
