@@ -26,9 +26,10 @@ export default defineConfig({
   test: {
     // The checkpoint validation calls beforeAll as a global.
     globals: true,
-    // Runs keep nothing on disk unless a test gives them a database file; jobs use the embedded queue
-    // unless a test picks BullMQ (CI sets CADRE_REDIS_URL, which alone would pick it).
-    env: { CADRE_DATABASE_PATH: ':memory:', CADRE_JOB_QUEUE: 'sqlite' },
+    // Runs keep nothing on disk unless a test gives them a database file; runs and jobs use the embedded
+    // store and queue unless a test picks PostgreSQL or BullMQ (CI sets CADRE_DATABASE_URL and
+    // CADRE_REDIS_URL, which alone would pick them).
+    env: { CADRE_DATABASE_PATH: ':memory:', CADRE_JOB_QUEUE: 'sqlite', CADRE_RUN_STORE: 'sqlite' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
     reporters: [

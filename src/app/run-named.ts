@@ -1,6 +1,6 @@
 import { CadreError, loadConfig, rejectUnknownKeys, type CadreConfig, type CadreConfigInput } from '../core/index.js';
 import {
-  openConfiguredStore,
+  readRunRecord,
   resume,
   run,
   type PlanDecision,
@@ -91,7 +91,7 @@ export async function runNamed(options: RunNamedOptions): Promise<RunHandle> {
  */
 export async function resumeNamed(runId: string, options: ResumeNamedOptions = {}): Promise<RunHandle> {
   const config = loadConfig(options.config);
-  const record = openConfiguredStore(config).runs.get(runId);
+  const record = await readRunRecord(config, runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId}`);
   const entry = record.settings?.app as RunAppEntry | undefined;
   if (!entry || typeof (entry.team ?? entry.agent) !== 'string')

@@ -204,7 +204,21 @@ export const ConfigSchema = z.object({
     })
     .optional()
     .describe(
-      'The PostgreSQL database of the PostgreSQL run store (`postgres://` or `postgresql://`); `cadre db migrate` creates and updates its tables.',
+      'The PostgreSQL database of the PostgreSQL run store (`postgres://` or `postgresql://`); setting it keeps runs there (see `runStore`), and `cadre db migrate` creates and updates its tables.',
+    ),
+  databaseSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL name: a-z, 0-9 and _, not starting with a digit')
+    .optional()
+    .describe(
+      "A schema of its own for cadre's tables in `databaseUrl`, created when missing; unset: the server's search_path.",
+    ),
+  /** Where runs are kept and carried out from; unset: PostgreSQL when `databaseUrl` is set, else the embedded file. */
+  runStore: z
+    .enum(['sqlite', 'postgres'])
+    .optional()
+    .describe(
+      'Where runs, their events, journals and checkpoints are kept: `sqlite` (the embedded file, `databasePath`) or `postgres` (`databaseUrl`). Unset: `postgres` when `databaseUrl` is set, else `sqlite`.',
     ),
   anthropicBaseUrl: z.string().url().optional().describe('Base URL of the Anthropic API, for a proxy or gateway.'),
   /** The model pool: entries `{ provider, model, location, capabilities, price, concurrency, strength, tags }`; checked by cadre/models. */

@@ -12,7 +12,7 @@ import {
   type Logger,
   type RunStatus,
 } from '../core/index.js';
-import { openConfiguredStore, type PlanDecision, type RunHandle } from '../runtime/index.js';
+import { leasedRuns, type PlanDecision, type RunHandle, type RunRecord } from '../runtime/index.js';
 import { loadApp, resumeNamed, runNamed, type CadreApp } from '../app/index.js';
 import { openJobQueue, openScheduleStore } from './open-job-queue.js';
 import { WebhookOutbox } from './webhook-outbox.js';
@@ -87,7 +87,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
   const config = loadConfig(options.config);
   const opened = options.queue ? undefined : openJobQueue(config);
   const queue = options.queue ?? opened!;
-  const store = openConfiguredStore(config);
+  const runs = leasedRuns(config);
   const id = options.id ?? `${hostname()}:${process.pid}:${createId('w').slice(-6)}`;
   const concurrency = options.concurrency ?? 4;
   const leaseMs = options.leaseMs ?? 30_000;
@@ -187,11 +187,14 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     let cancelled = false;
     let timedOut = false;
     const stopRun = (reason: CadreError) => controller.abort(reason);
-    if (!store.fences.take(job.runId, epoch)) {
+    // A store that does not answer leaves the job leased: it is taken over once the lease runs out.
+    const taken = await runs.take(job.runId, epoch).catch(reportError);
+    if (taken === undefined) return;
+    if (!taken) {
       emit({ type: 'job.lost', job, epoch, reason: 'a newer lease holds the run' });
       return;
     }
-    store.fences.hold(job.runId, epoch, (error) => {
+    runs.hold(job.runId, epoch, (error) => {
       lost ??= error.message;
       stopRun(error);
     });
@@ -219,7 +222,12 @@ export function createWorker(options: WorkerOptions = {}): Worker {
           }, job.timeoutMs)
         : undefined;
     try {
-      const record = store.runs.get(job.runId);
+      let record: RunRecord | undefined;
+      try {
+        record = await runs.get(job.runId);
+      } catch (error) {
+        return reportError(error);
+      }
       emit({ type: 'job.started', job, epoch, resumed: record !== undefined });
       let result: Ended;
       try {
@@ -245,7 +253,7 @@ export function createWorker(options: WorkerOptions = {}): Worker {
     } finally {
       clearInterval(beat);
       clearTimeout(timeout);
-      store.fences.release(job.runId);
+      runs.release(job.runId);
     }
   };
 

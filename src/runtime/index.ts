@@ -12,4 +12,18 @@ export type { ApprovalRequest, PlanApprovalRequest, PlanDecision } from './workf
 export type { ToolApprovalRequest } from './tool-approval-gate.js';
 export type { ElicitationRequest } from './elicitation-answer.js';
 export type { TaskOutcome } from './task-outcome.js';
-export { openCadreStore, openConfiguredStore, type CadreStore, type RunRecord, type RunState } from './store/index.js';
+export {
+  openCadreStore,
+  openConfiguredStore,
+  readRunRecord,
+  leasedRuns,
+  type LeasedRuns,
+  type StoreConfig,
+  configuredRunStore,
+  type RunsAndEvents,
+  runStoreKind,
+  closePostgresRuns,
+  type CadreStore,
+  type RunRecord,
+  type RunState,
+} from './store/index.js';

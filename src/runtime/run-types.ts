@@ -162,7 +162,11 @@ export interface RunResult {
 /** A run under way. */
 export interface RunHandle {
   readonly runId: string;
-  /** Resolves when the run ends or stops, whatever the status; never rejects. */
+  /**
+   * Resolves when the run ends or stops, whatever the status. Rejects only for a run on PostgreSQL
+   * (`runStore`) refused before it started — the refusals `run()` and `resume()` throw at once on the
+   * embedded store (`input_invalid`, `run_not_found`, `config_invalid`, `store_failed`).
+   */
   readonly result: Promise<RunResult>;
   /**
    * Every stored event of the run from `fromSeq` (default 1), then live ones until the run ends; with

@@ -1,9 +1,23 @@
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { CadreError, RunEventStream, createId, loadConfig, type CadreConfig, type CadreEvent } from '../core/index.js';
+import {
+  CadreError,
+  RunEventStream,
+  createId,
+  loadConfig,
+  type CadreConfig,
+  type CadreEvent,
+  type NewRun,
+} from '../core/index.js';
 import { checkTeam } from '../../agents/team-checks.js';
 import type { ResumeOptions, RunAppEntry, RunHandle, RunOptions, RunOwner } from './run-types.js';
-import { openConfiguredStore, type CadreStore } from './store/index.js';
+import {
+  configuredPostgresRuns,
+  openConfiguredStore,
+  runStoreKind,
+  type ExecutionStore,
+  type RunRecord,
+} from './store/index.js';
 import { pendingApproval, type Execution } from './execution.js';
 import { toolApprovalAnswer } from './tool-approval-answer.js';
 import { elicitationAnswer } from './elicitation-answer.js';
@@ -21,7 +35,8 @@ const executing = () => (loading ??= import('./execute-run.js'));
 /**
  * Starts a run: plans the goal (or gives it to one agent), carries out the plan, and streams
  * events. Throws at once (`config_invalid`, `input_invalid`, `store_failed`) for bad options;
- * everything after that is reported through the result.
+ * everything after that is reported through the result. On PostgreSQL (`runStore`), the checks
+ * that need the database (a caller's `runId` already taken, the server unreachable) reject `result`.
  */
 export function run(options: RunOptions): RunHandle {
   checkRunOptions(options, 'run');
@@ -32,27 +47,25 @@ export function run(options: RunOptions): RunHandle {
   const runId = options.runId ?? createId('run');
   const config = loadConfig(options.config);
   checkToolConfig(config);
-  const store = openConfiguredStore(config);
-  // A generated id is new by construction; only a caller's own id can name an existing run.
-  if (options.runId && store.runs.get(runId))
-    throw new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   const engine = engineFor(options);
-  store.runs.create({
-    id: runId,
-    goal: options.goal,
-    settings: {
-      metadata: options.metadata ?? {},
-      mode: options.agent ? 'agent' : 'team',
-      approval: Boolean(options.approvePlan),
-      ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
-      ...(options.privacy ? { privacy: options.privacy } : {}),
-      engine,
-      ...(options.app ? { app: options.app } : {}),
-      ...(options.owner ? { owner: options.owner } : {}),
-      ...(options.job ? { job: options.job } : {}),
-    },
-  });
-  return start(runId, ownersMemory(options, options.owner), store, config, false, undefined, engine);
+  const record = newRecord(runId, options, engine);
+  const execution = { options: ownersMemory(options, options.owner), resuming: false, engine, startSeq: 1 };
+  // A generated id is new by construction; only a caller's own id can name an existing run.
+  const taken = () => new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
+  if (runStoreKind(config) === 'postgres')
+    return start(runId, config, options.signal, async () => {
+      const store = await serverExecution(config, runId);
+      if (options.runId && (await store.runs.get(runId))) throw taken();
+      // Another process may create the same id between the two: refused the same way.
+      await Promise.resolve(store.runs.create(record)).catch((error: unknown) => {
+        throw CadreError.isInstance(error) && error.code === 'run_conflict' ? taken() : error;
+      });
+      return { store, ...execution };
+    });
+  const store = openConfiguredStore(config);
+  if (options.runId && store.runs.get(runId)) throw taken();
+  store.runs.create(record);
+  return start(runId, config, options.signal, { store, ...execution });
 }
 
 /**
@@ -60,16 +73,33 @@ export function run(options: RunOptions): RunHandle {
  * tasks are read back from the checkpoint, interrupted ones replay their journal, and events continue
  * from the last seq. Pass the same team (roles, agent, planner) the run started with. Throws at once
  * for a decision that cannot answer what the run waits for (`edit` for a tool call or a question,
- * content a question's server would refuse).
+ * content a question's server would refuse). On PostgreSQL (`runStore`), where the run's record is
+ * read over the network, these refusals reject the handle's `result` instead.
  */
 export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   checkRunOptions(options, 'resume');
   const config = loadConfig(options.config);
+  if (runStoreKind(config) === 'postgres')
+    return start(runId, config, options.signal, async () => {
+      const store = await serverExecution(config, runId);
+      const execution = resumption(runId, options, await store.runs.get(runId), store.path);
+      return { store, ...execution, startSeq: await store.events.nextSeq(runId) };
+    });
   const store = openConfiguredStore(config);
   // The run's last steps may still be in the redo log of the process that died running it.
   store.recover();
-  const record = store.runs.get(runId);
-  if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${store.path}`);
+  const execution = resumption(runId, options, store.runs.get(runId), store.path);
+  return start(runId, config, options.signal, { store, ...execution, startSeq: store.events.nextSeq(runId) });
+}
+
+/** What a run's record says a resume needs: the options it started with, what it waits for, its engine. */
+function resumption(
+  runId: string,
+  options: ResumeOptions,
+  record: RunRecord | undefined,
+  where: string,
+): Omit<Prepared, 'store' | 'startSeq'> {
+  if (!record) throw new CadreError('run_not_found', `No run ${runId} in ${where}`);
   if (record.status === 'completed' || record.status === 'rejected') {
     throw new CadreError(
       'input_invalid',
@@ -94,22 +124,18 @@ export function resume(runId: string, options: ResumeOptions = {}): RunHandle {
   // Runs recorded before engines were kept ran on the workflow; a run that now stops for approvals
   // needs LangGraph's interrupts, whatever it started on.
   const direct = record.settings?.engine === 'direct' && !approvePlan && approveTool !== 'interrupt';
-  const engine = direct ? 'direct' : 'workflow';
-  return start(
-    runId,
-    {
+  return {
+    options: {
       ...ownersMemory(options, record.settings?.owner as RunOwner | undefined),
       goal: record.goal,
       approvePlan,
       ...(approveTool ? { approveTool } : {}),
       ...(privacy ? { privacy } : {}),
     },
-    store,
-    config,
-    true,
-    waiting,
-    engine,
-  );
+    resuming: true,
+    engine: direct ? 'direct' : 'workflow',
+    ...(waiting !== undefined ? { waiting } : {}),
+  };
 }
 
 /** Throws at once for a decision that cannot answer what the run waits for, before anything runs. */
@@ -145,43 +171,117 @@ function engineFor(options: RunOptions): Execution['engine'] {
   return direct ? 'direct' : 'workflow';
 }
 
+/** A run record as `run()` creates it: the settings a resume needs to rebuild the run the same way. */
+function newRecord(runId: string, options: RunOptions, engine: Execution['engine']): NewRun {
+  return {
+    id: runId,
+    goal: options.goal,
+    settings: {
+      metadata: options.metadata ?? {},
+      mode: options.agent ? 'agent' : 'team',
+      approval: Boolean(options.approvePlan),
+      ...(options.approveTool === 'interrupt' ? { toolApproval: 'interrupt' } : {}),
+      ...(options.privacy ? { privacy: options.privacy } : {}),
+      engine,
+      ...(options.app ? { app: options.app } : {}),
+      ...(options.owner ? { owner: options.owner } : {}),
+      ...(options.job ? { job: options.job } : {}),
+    },
+  };
+}
+
+/** An execution of the run on the configured PostgreSQL database; the data folder's file keeps the rest. */
+async function serverExecution(config: CadreConfig, runId: string): Promise<ExecutionStore> {
+  return (await configuredPostgresRuns(config)).execution(runId, openConfiguredStore(config));
+}
+
+/** What an execution starts from, once its store has answered. */
+interface Prepared {
+  store: ExecutionStore;
+  options: RunOptions & ResumeOptions;
+  resuming: boolean;
+  engine: Execution['engine'];
+  waiting?: Execution['waiting'];
+  /** The seq of the execution's first event. */
+  startSeq: number;
+}
+
+/**
+ * Starts the execution and returns its handle. The embedded store has answered already; a server's
+ * store answers later (`prepare`): the handle is returned at once all the same, its listeners are
+ * attached when the run's event stream exists, and a refusal while preparing rejects `result`.
+ */
 function start(
   runId: string,
-  options: RunOptions & ResumeOptions,
-  store: CadreStore,
   config: CadreConfig,
-  resuming: boolean,
-  waiting: Execution['waiting'] | undefined,
-  engine: Execution['engine'],
+  callerSignal: AbortSignal | undefined,
+  prepared: Prepared | (() => Promise<Prepared>),
 ): RunHandle {
-  const startSeq = resuming ? store.events.nextSeq(runId) : 1;
-  const events = new RunEventStream(runId, { log: store.events, startSeq });
-  // One commit makes both durable: a new run's record (batched by runs.create) and its seq reservation.
-  events.reserveSeqs();
   const controller = new AbortController();
-  const signal = options.signal ? AbortSignal.any([controller.signal, options.signal]) : controller.signal;
+  const signal = callerSignal ? AbortSignal.any([controller.signal, callerSignal]) : controller.signal;
   // Every running task, model call and tool call listens for the abort: many listeners are expected.
   setMaxListeners(0, controller.signal, signal);
-  const result = executing().then(({ executeRun }) =>
-    executeRun({
-      options,
-      config,
+  const execute = (p: Prepared, events: RunEventStream) =>
+    executing().then(({ executeRun }) =>
+      executeRun({
+        options: p.options,
+        config,
+        runId,
+        store: p.store,
+        events,
+        signal,
+        controller,
+        resuming: p.resuming,
+        engine: p.engine,
+        ...(p.waiting !== undefined ? { waiting: p.waiting } : {}),
+      }),
+    );
+  const cancel = (reason = 'cancelled by caller') =>
+    controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } }));
+  if (typeof prepared !== 'function') {
+    const events = eventStreamOf(runId, prepared);
+    return {
       runId,
-      store,
-      events,
-      signal,
-      controller,
-      resuming,
-      engine,
-      ...(waiting !== undefined ? { waiting } : {}),
-    }),
-  );
+      result: execute(prepared, events),
+      events: (fromSeq, options) => events.events(fromSeq, options),
+      on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
+      cancel,
+    };
+  }
+  let stream: RunEventStream | undefined;
+  const early = new Set<{ type: string; listener: (event: CadreEvent) => void; off?: () => void }>();
+  const ready = prepared().then((p) => {
+    stream = eventStreamOf(runId, p);
+    for (const entry of early) entry.off = stream.on(entry.type as '*', entry.listener);
+    return { p, events: stream };
+  });
+  const result = ready.then(({ p, events }) => execute(p, events));
+  // A refusal reaches whoever awaits `result` or reads `events()`; a caller doing neither is not crashed by it.
+  result.catch(() => undefined);
   return {
     runId,
     result,
-    events: (fromSeq, options) => events.events(fromSeq, options),
-    on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
-    cancel: (reason = 'cancelled by caller') =>
-      controller.abort(new CadreError('cancelled', `Cancelled: ${reason}`, { details: { reason } })),
+    events: async function* (fromSeq, options) {
+      yield* (await ready).events.events(fromSeq, options);
+    },
+    on: (type: string, listener: (event: CadreEvent) => void) => {
+      if (stream) return stream.on(type as '*', listener);
+      const entry: { type: string; listener: (event: CadreEvent) => void; off?: () => void } = { type, listener };
+      early.add(entry);
+      return () => {
+        early.delete(entry);
+        entry.off?.();
+      };
+    },
+    cancel,
   };
+}
+
+/** The execution's event stream, its first block of seqs reserved before any event is emitted. */
+function eventStreamOf(runId: string, p: Prepared): RunEventStream {
+  const events = new RunEventStream(runId, { log: p.store.events, startSeq: p.startSeq });
+  // On the embedded store, one commit makes both durable: a new run's record (batched by runs.create)
+  // and its seq reservation.
+  events.reserveSeqs();
+  return events;
 }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withOsUser } from '../fixtures/postgres-url.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const url = process.env.CADRE_DATABASE_URL;
@@ -37,10 +37,7 @@ const inFreshSchema = async () => {
 
 beforeAll(async () => {
   if (!url) return;
-  // A URL without a user means the OS user, as for psql (node-postgres reads only $USER, unset in some CI shells).
-  const withUser = new URL(url);
-  if (!withUser.username) withUser.username = process.env.PGUSER ?? userInfo().username;
-  admin = new pg.Client({ connectionString: withUser.href });
+  admin = new pg.Client({ connectionString: withOsUser(url) });
   await admin.connect();
 });
 afterAll(async () => {

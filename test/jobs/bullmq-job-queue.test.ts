@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import { createBullmqJobQueue, createWorker, type BullmqJobQueue, type BullmqJob
 import { jobQueueConformance } from 'cadre/testing';
 import app from '../fixtures/jobs-app.js';
 import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
+import { withOsUser } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_REDIS_URL;
 const databaseUrl = process.env.CADRE_DATABASE_URL;
@@ -27,11 +28,7 @@ interface Backend {
 }
 
 // A URL without a user means the OS user, as for psql (node-postgres reads only $USER, unset in some CI shells).
-const pgConfig = () => {
-  const withUser = new URL(databaseUrl!);
-  if (!withUser.username) withUser.username = process.env.PGUSER ?? userInfo().username;
-  return { connectionString: withUser.href };
-};
+const pgConfig = () => ({ connectionString: withOsUser(databaseUrl!) });
 // BullMQ's PostgreSQL backend ignores the prefix: each queue gets a schema of its own, dropped at the end.
 const schemas: string[] = [];
 const backends: Backend[] = [

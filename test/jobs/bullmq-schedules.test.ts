@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
@@ -21,6 +21,7 @@ import {
 } from 'cadre/jobs';
 import app from '../fixtures/jobs-app.js';
 import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
+import { withOsUser } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_REDIS_URL;
 const databaseUrl = process.env.CADRE_DATABASE_URL;
@@ -313,11 +314,8 @@ describe.skipIf(!url)('schedules on BullMQ', () => {
 
 describe.skipIf(!url || !databaseUrl)('schedules on BullMQ’s PostgreSQL backend', () => {
   it('a cron in a time zone fires once per instant and stops when removed', async () => {
-    // A URL without a user means the OS user, as for psql (node-postgres reads only $USER).
-    const withUser = new URL(databaseUrl!);
-    if (!withUser.username) withUser.username = process.env.PGUSER ?? userInfo().username;
     const schema = `cadre_sched_${randomUUID().slice(0, 8)}`;
-    const postgres = { connectionString: withUser.href, schema, migrate: true };
+    const postgres = { connectionString: withOsUser(databaseUrl!), schema, migrate: true };
     const queue = createBullmqJobQueue({ connection: url!, prefix: newPrefix(), postgres });
     try {
       const s = await queue.schedules.add({
@@ -339,7 +337,7 @@ describe.skipIf(!url || !databaseUrl)('schedules on BullMQ’s PostgreSQL backen
       expect(await lease(queue)).toBeUndefined();
     } finally {
       await queue.close();
-      const client = new pg.Client({ connectionString: withUser.href });
+      const client = new pg.Client({ connectionString: postgres.connectionString });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await client.end();

@@ -10,28 +10,77 @@ import { enqueue, openJobQueue } from 'cadre/jobs';
 import { mulberry32 } from 'cadre/testing';
 import app from '../fixtures/jobs-app.js';
 import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
+import { withOsUser } from '../fixtures/postgres-url.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const appPath = join(root, 'test/fixtures/jobs-app.ts');
 const jobs = Number(process.env.CADRE_CHAOS_JOBS ?? 200);
 const redisUrl = process.env.CADRE_REDIS_URL;
+const databaseUrl = process.env.CADRE_DATABASE_URL;
 if (!redisUrl) process.stdout.write('chaos on BullMQ skipped: set CADRE_REDIS_URL (e.g. redis://127.0.0.1:6379)\n');
+if (!redisUrl || !databaseUrl)
+  process.stdout.write(
+    'chaos on PostgreSQL + BullMQ skipped: set CADRE_DATABASE_URL and CADRE_REDIS_URL (e.g. postgres://127.0.0.1:5432/test)\n',
+  );
 
-/** The queue the jobs and workers share: the embedded one, or BullMQ on Redis (runs stay in SQLite). */
-const queues = [
-  { name: 'the embedded queue', enabled: true, settings: () => ({ jobQueue: 'sqlite' as const }) },
+interface Settings {
+  jobQueue: 'sqlite' | 'bullmq';
+  redisUrl?: string;
+  jobQueuePrefix?: string;
+  runStore?: 'postgres';
+  databaseUrl?: string;
+  databaseSchema?: string;
+}
+
+/** Where runs are kept (the embedded file, or PostgreSQL) and the queue the jobs and workers share. */
+const setups: { name: string; enabled: boolean; settings: () => Settings }[] = [
+  { name: 'the embedded queue', enabled: true, settings: () => ({ jobQueue: 'sqlite' }) },
   {
-    name: 'BullMQ on Redis',
+    name: 'BullMQ on Redis (runs in SQLite)',
     enabled: Boolean(redisUrl),
     settings: () => ({
-      jobQueue: 'bullmq' as const,
+      jobQueue: 'bullmq',
       redisUrl: redisUrl!,
       jobQueuePrefix: `cadre-chaos-${randomUUID().slice(0, 8)}`,
     }),
   },
+  {
+    name: 'PostgreSQL + BullMQ on Redis',
+    enabled: Boolean(redisUrl && databaseUrl),
+    settings: () => ({
+      jobQueue: 'bullmq',
+      redisUrl: redisUrl!,
+      jobQueuePrefix: `cadre-chaos-${randomUUID().slice(0, 8)}`,
+      runStore: 'postgres',
+      databaseUrl: databaseUrl!,
+      databaseSchema: `cadre_chaos_${randomUUID().slice(0, 8)}`,
+    }),
+  },
 ];
 
-describe.each(queues.filter((q) => q.enabled))(
+/** Reads the runs' stored events with `sql` (its table named `events`), from the file or the schema. */
+async function eventQuery(settings: Settings, databasePath: string) {
+  if (settings.databaseSchema !== undefined) {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({
+      connectionString: withOsUser(settings.databaseUrl!),
+      options: `-c search_path=${settings.databaseSchema}`,
+    });
+    await client.connect();
+    return {
+      all: async <R>(sql: string) =>
+        (await client.query(sql.replaceAll('FROM events', 'FROM cadre_events'))).rows as R[],
+      close: async () => {
+        await client.query(`DROP SCHEMA ${settings.databaseSchema} CASCADE`);
+        await client.end();
+      },
+    };
+  }
+  const db = new Database(databasePath, { readonly: true });
+  return { all: async <R>(sql: string) => db.prepare(sql).all() as R[], close: async () => void db.close() };
+}
+
+describe.each(setups.filter((q) => q.enabled))(
   'chaos: workers killed at random while they work, on $name',
   ({ settings }) => {
     it(`${jobs} jobs over 4 worker processes, one killed with SIGKILL every few hundred ms: none lost, no line written twice unless reported unknown, no finished task re-run`, async () => {
@@ -59,9 +108,16 @@ describe.each(queues.filter((q) => q.enabled))(
         CADRE_TEST_LINES: lines,
         CADRE_TEST_WAIT_MS: '20',
         CADRE_JOB_QUEUE: queueSettings.jobQueue,
-        ...('redisUrl' in queueSettings
+        ...(queueSettings.redisUrl !== undefined
           ? { CADRE_REDIS_URL: queueSettings.redisUrl, CADRE_JOB_QUEUE_PREFIX: queueSettings.jobQueuePrefix }
           : {}),
+        ...(queueSettings.databaseSchema !== undefined
+          ? {
+              CADRE_RUN_STORE: 'postgres',
+              CADRE_DATABASE_URL: queueSettings.databaseUrl,
+              CADRE_DATABASE_SCHEMA: queueSettings.databaseSchema,
+            }
+          : { CADRE_RUN_STORE: 'sqlite' }),
       };
       const start = () =>
         spawn(
@@ -106,10 +162,11 @@ describe.each(queues.filter((q) => q.enabled))(
       }
       expect(kills).toBeGreaterThan(5);
 
-      const db = new Database(databasePath, { readonly: true });
+      const db = await eventQuery(queueSettings, databasePath);
       const finals = await Promise.all(ids.map((id) => queue.get(id)));
       if ('close' in queue) await queue.close();
-      if ('redisUrl' in queueSettings) await deleteRedisPrefix(queueSettings.redisUrl, queueSettings.jobQueuePrefix);
+      if (queueSettings.redisUrl !== undefined)
+        await deleteRedisPrefix(queueSettings.redisUrl, queueSettings.jobQueuePrefix!);
       // 0 lost: every job ended completed, or dead with a reason.
       for (const job of finals) {
         expect(['completed', 'dead'], job!.id).toContain(job!.state);
@@ -120,12 +177,11 @@ describe.each(queues.filter((q) => q.enabled))(
       const times = new Map<string, number>();
       for (const line of written) times.set(line, (times.get(line) ?? 0) + 1);
       const unknown = new Set(
-        db
-          .prepare<[], { run_id: string }>(
+        (
+          await db.all<{ run_id: string }>(
             "SELECT DISTINCT run_id FROM events WHERE type = 'tool.result' AND body LIKE '%tool_outcome_unknown%'",
           )
-          .all()
-          .map((r) => r.run_id),
+        ).map((r) => r.run_id),
       );
       let duplicates = 0;
       let missing = 0;
@@ -143,15 +199,16 @@ describe.each(queues.filter((q) => q.enabled))(
           expect(unknown.has(job!.runId), `${job!.goal} never written, and not reported unknown`).toBe(true);
       }
       // No finished task ran again: one task.completed per run, one stored outcome per task.
-      const completedTwice = db
-        .prepare<[], { run_id: string; n: number }>(
-          "SELECT run_id, COUNT(*) AS n FROM events WHERE type = 'task.completed' GROUP BY run_id HAVING n > 1",
-        )
-        .all();
+      // Every job's run is in the store the workers were given (PostgreSQL's tables, or the file).
+      const [stored] = await db.all<{ n: number | string }>('SELECT COUNT(DISTINCT run_id) AS n FROM events');
+      expect(Number(stored!.n)).toBe(jobs);
+      const completedTwice = await db.all<{ run_id: string }>(
+        "SELECT run_id FROM events WHERE type = 'task.completed' GROUP BY run_id HAVING COUNT(*) > 1",
+      );
+      await db.close();
       expect(completedTwice).toEqual([]);
-      db.close();
       process.stdout.write(
-        `chaos on ${queueSettings.jobQueue}: ${jobs} jobs, ${kills} workers killed, ${finals.filter((j) => j!.state === 'completed').length} completed, ` +
+        `chaos on ${queueSettings.databaseSchema !== undefined ? 'postgres + ' : ''}${queueSettings.jobQueue}: ${jobs} jobs, ${kills} workers killed, ${finals.filter((j) => j!.state === 'completed').length} completed, ` +
           `${finals.filter((j) => j!.state === 'dead').length} dead, ${unknown.size} runs with an unknown outcome, ${duplicates} lines written twice, ${missing} never written\n`,
       );
     }, 300_000);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, type RunStore } from 'cadre';
@@ -13,6 +12,7 @@ import {
 import { migrations, openPostgresRunStore } from '../../src/runtime/store/index.js';
 import { migrate } from '../../src/runtime/store/postgres/migrations.js';
 import { openPostgresPool } from '../../src/runtime/store/postgres/postgres-pool.js';
+import { withOsUser } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_DATABASE_URL;
 if (!url)
@@ -20,12 +20,7 @@ if (!url)
     'PostgreSQL run store tests skipped: set CADRE_DATABASE_URL (e.g. postgres://127.0.0.1:5432/test)\n',
   );
 
-// A URL without a user means the OS user, as for psql (node-postgres reads only $USER, unset in some CI shells).
-const adminUrl = () => {
-  const withUser = new URL(url!);
-  if (!withUser.username) withUser.username = process.env.PGUSER ?? userInfo().username;
-  return withUser.href;
-};
+const adminUrl = () => withOsUser(url!);
 
 // Every schema this file uses is its own, so parallel test files and CI runs never meet; all are dropped at the end.
 const schemas: string[] = [];

@@ -12,3 +12,5 @@ export * from './thread-store.js';
 export * from './sqlite-run-store.js';
 export * from './postgres/index.js';
 export * from './execution-store.js';
+export * from './configured-runs.js';
+export { closePostgresRuns, type PostgresRuns } from './postgres/postgres-execution-store.js';

@@ -1,20 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScriptFunction } from 'cadre/testing';
 import type { McpServerConfig } from 'cadre/tools';
 import { requires, runWithServers, seedEntries } from './seed-servers.js';
+import { withOsUser } from '../../fixtures/postgres-url.js';
 
 // The reference PostgreSQL server (one `query` tool, run in a READ ONLY transaction) against the
 // local PostgreSQL; everything it touches lives in a throwaway schema and role, dropped afterwards.
 // A URL without a user means the OS user, as for psql (node-postgres reads only $USER, unset in some CI shells).
-const url = withUser(process.env.CADRE_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
-function withUser(raw: string): string {
-  const parsed = new URL(raw);
-  if (!parsed.username) parsed.username = process.env.PGUSER ?? userInfo().username;
-  return parsed.href;
-}
+const url = withOsUser(process.env.CADRE_DATABASE_URL ?? 'postgres://127.0.0.1:5432/test');
 const suffix = randomBytes(4).toString('hex');
 const schema = `cadre_seed_${suffix}`;
 const reader = `cadre_seed_reader_${suffix}`;

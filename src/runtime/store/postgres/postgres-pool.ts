@@ -132,6 +132,8 @@ export async function openPostgresPool(options: PostgresPoolOptions): Promise<Po
     connectionString: url.href,
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
+    // Idle connections never keep a process alive: a script that ran its runs exits.
+    allowExitOnIdle: true,
     ...(connectionOptions.length ? { options: connectionOptions.join(' ') } : {}),
   });
   // An idle connection the server closes must not crash the process; the pool opens another.

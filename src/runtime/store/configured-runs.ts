@@ -1,0 +1,105 @@
+import { CadreError, type CadreConfig, type RunRecord, type RunStore } from '../../core/index.js';
+import { openConfiguredStore } from './cadre-store.js';
+import { sqliteRunStore } from './sqlite-run-store.js';
+import { openPostgresRuns, type PostgresRuns } from './postgres/postgres-execution-store.js';
+
+/** The settings that say where a config keeps its runs. */
+export type StoreConfig = Pick<CadreConfig, 'runStore' | 'databaseUrl' | 'databaseSchema'>;
+
+/** Where a config keeps its runs: `runStore` when set, else PostgreSQL when `databaseUrl` is set, else the embedded file. */
+export function runStoreKind(config: StoreConfig): 'sqlite' | 'postgres' {
+  return config.runStore ?? (config.databaseUrl ? 'postgres' : 'sqlite');
+}
+
+/** The PostgreSQL runs a config names (`databaseUrl`, `databaseSchema`); `config_invalid` without a URL. */
+export function configuredPostgresRuns(config: StoreConfig): Promise<PostgresRuns> {
+  if (!config.databaseUrl)
+    return Promise.reject(
+      new CadreError('config_invalid', 'runStore is `postgres` but no databaseUrl is set (CADRE_DATABASE_URL)', {
+        details: { key: 'databaseUrl' },
+      }),
+    );
+  return openPostgresRuns({
+    url: config.databaseUrl,
+    ...(config.databaseSchema !== undefined ? { schema: config.databaseSchema } : {}),
+  });
+}
+
+/** A run's record from the store the config names, or undefined when there is no such run. */
+export async function readRunRecord(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+  runId: string,
+): Promise<RunRecord | undefined> {
+  if (runStoreKind(config) === 'postgres') return (await configuredPostgresRuns(config)).store.runs.get(runId);
+  return openConfiguredStore(config).runs.get(runId);
+}
+
+/** What a job worker asks of the store its runs are kept in: a run's record, and its fence. */
+export interface LeasedRuns {
+  /** The run's record, or undefined when there is no such run. */
+  get(runId: string): Promise<RunRecord | undefined>;
+  /** Records the lease's `epoch` as the run's fence; false when a newer (or the same) epoch holds it. */
+  take(runId: string, epoch: number): Promise<boolean>;
+  /** Fences this process's writes of the run with `epoch`; `onLost` is called once when one is refused. */
+  hold(runId: string, epoch: number, onLost: (error: CadreError) => void): void;
+  /** Stops fencing the run's writes in this process. */
+  release(runId: string): void;
+}
+
+/** The runs of jobs on the store the config names (see {@link runStoreKind}). */
+export function leasedRuns(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+): LeasedRuns {
+  if (runStoreKind(config) === 'sqlite') {
+    const store = openConfiguredStore(config);
+    return {
+      get: async (runId) => store.runs.get(runId),
+      take: async (runId, epoch) => store.fences.take(runId, epoch),
+      hold: (runId, epoch, onLost) => store.fences.hold(runId, epoch, onLost),
+      release: (runId) => store.fences.release(runId),
+    };
+  }
+  // Opened by the first take, which comes before any hold.
+  let server: PostgresRuns | undefined;
+  const open = async () => (server ??= await configuredPostgresRuns(config));
+  return {
+    get: async (runId) => (await open()).store.runs.get(runId),
+    take: async (runId, epoch) => (await open()).store.fences.take(runId, epoch),
+    hold: (runId, epoch, onLost) => server!.hold(runId, epoch, onLost),
+    release: (runId) => server?.release(runId),
+  };
+}
+
+/** The runs and events of a store, as servers and the CLI read them. */
+export type RunsAndEvents = Pick<RunStore, 'kind' | 'runs' | 'events'>;
+
+/**
+ * The runs and events of the store the config names, answered alike by both kinds: the embedded
+ * file (shared with the process's runs) or PostgreSQL, connected on first use.
+ */
+export function configuredRunStore(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+): RunsAndEvents {
+  if (runStoreKind(config) === 'sqlite') return sqliteRunStore(openConfiguredStore(config));
+  const store = async () => (await configuredPostgresRuns(config)).store;
+  return {
+    kind: 'postgres',
+    runs: {
+      create: async (run) => (await store()).runs.create(run),
+      update: async (id, patch) => (await store()).runs.update(id, patch),
+      get: async (id) => (await store()).runs.get(id),
+      list: async (limit) => (await store()).runs.list(limit),
+      listOwned: async (filter) => (await store()).runs.listOwned(filter),
+    },
+    events: {
+      append: async (events) => (await store()).events.append(events),
+      read: async (runId, fromSeq) => (await store()).events.read(runId, fromSeq),
+      lastSeq: async (runId) => (await store()).events.lastSeq(runId),
+      reserve: async (runId, upTo) => (await store()).events.reserve(runId, upTo),
+      nextSeq: async (runId) => (await store()).events.nextSeq(runId),
+      follow: async function* (runId, fromSeq, signal) {
+        yield* (await store()).events.follow(runId, fromSeq, signal);
+      },
+    },
+  };
+}

@@ -1,0 +1,250 @@
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import type { Pool } from 'pg';
+import type * as CheckpointPostgres from '@langchain/langgraph-checkpoint-postgres';
+import { CadreError, type CadreEvent, type FencedRunWrites, type RunStore } from '../../../core/index.js';
+import type { CadreStore } from '../cadre-store.js';
+import type { ExecutionStore } from '../execution-store.js';
+import { leaseLost } from '../fenced-run-writes.js';
+import type { PostgresPoolOptions } from './postgres-options.js';
+import { openPostgresPool, serverName } from './postgres-pool.js';
+import { openPostgresRunStore } from './postgres-run-store.js';
+
+/** A run this process holds under a job's lease: its writes are fenced with the lease's epoch. */
+interface Held {
+  epoch: number;
+  onLost: (error: CadreError) => void;
+}
+
+/**
+ * Runs on a PostgreSQL database as this process carries them out: one run store (pool, migrations,
+ * LISTEN) and one LangGraph checkpointer per database and schema, shared by every run of the process.
+ */
+export interface PostgresRuns {
+  readonly store: RunStore;
+  /** The server and database, for messages (never the credentials). */
+  readonly server: string;
+  /**
+   * Fences this process's writes of the run with `epoch` (taken with `store.fences.take`): every write
+   * of an execution opened after this is refused once a newer lease took the fence, and `onLost` is
+   * called once.
+   */
+  hold(runId: string, epoch: number, onLost: (error: CadreError) => void): void;
+  /** Stops fencing the run's writes in this process. */
+  release(runId: string): void;
+  /** One execution of a run on this database; the machine's own SQLite file (`local`) keeps what is not a run's. */
+  execution(runId: string, local: CadreStore): ExecutionStore;
+  /** Ends the run store's connections and the checkpointer's. */
+  close(): Promise<void>;
+}
+
+const opened = new Map<string, Promise<PostgresRuns>>();
+
+/**
+ * The PostgreSQL runs of `options` (opened, and migrated, on first use in the process). Needs the
+ * `pg` and `@langchain/langgraph-checkpoint-postgres` packages, installed with cadre where they can be.
+ */
+export function openPostgresRuns(options: PostgresPoolOptions): Promise<PostgresRuns> {
+  const key = `${options.url} ${options.schema ?? ''}`;
+  let runs = opened.get(key);
+  if (!runs) {
+    runs = connect(options);
+    opened.set(key, runs);
+    // A database that could not be reached is tried again by the next run, not remembered as down.
+    runs.catch(() => opened.delete(key));
+  }
+  return runs;
+}
+
+/** Closes every PostgreSQL run store this process opened (tests, and a server that stops). */
+export async function closePostgresRuns(): Promise<void> {
+  const all = [...opened.values()];
+  opened.clear();
+  await Promise.all(all.map(async (runs) => (await runs.catch(() => undefined))?.close()));
+}
+
+async function connect(options: PostgresPoolOptions): Promise<PostgresRuns> {
+  const store = await openPostgresRunStore(options);
+  const server = serverName(new URL(options.url));
+  const held = new Map<string, Held>();
+  let saver: Promise<{ saver: BaseCheckpointSaver; pool: Pool }> | undefined;
+  const checkpointer = async () => (await (saver ??= postgresSaver(options))).saver;
+  return {
+    store,
+    server,
+    hold: (runId, epoch, onLost) => void held.set(runId, { epoch, onLost }),
+    release: (runId) => void held.delete(runId),
+    execution: (runId, local) => execution(store, server, runId, held.get(runId), checkpointer, local),
+    close: async () => {
+      const checkpoints = await saver?.catch(() => undefined);
+      await Promise.all([store.close(), checkpoints?.pool.end()]);
+    },
+  };
+}
+
+/** LangGraph's PostgreSQL checkpointer on its own small pool, its tables set up once. */
+async function postgresSaver(options: PostgresPoolOptions): Promise<{ saver: BaseCheckpointSaver; pool: Pool }> {
+  let PostgresSaver: typeof CheckpointPostgres.PostgresSaver;
+  try {
+    ({ PostgresSaver } = await import('@langchain/langgraph-checkpoint-postgres'));
+  } catch (error) {
+    throw new CadreError(
+      'config_invalid',
+      'Runs on PostgreSQL that use the workflow engine need @langchain/langgraph-checkpoint-postgres: npm install @langchain/langgraph-checkpoint-postgres',
+      { cause: error },
+    );
+  }
+  const pool = await openPostgresPool({ ...options, max: 4 });
+  const saver = new PostgresSaver(pool, undefined, { schema: options.schema ?? 'public' });
+  try {
+    await saver.setup();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return { saver, pool };
+}
+
+/**
+ * A run's execution on PostgreSQL. Each journal, outcome and record write is awaited by the runtime,
+ * so it is committed before the run goes on; events are written in the background, in order, those
+ * emitted while a write is in flight together in the next one, and `flush` waits for them all. A run
+ * held under a lease writes through the store's fenced writes: a refused one (`lease_lost`) stops it.
+ */
+function execution(
+  store: RunStore,
+  server: string,
+  runId: string,
+  held: Held | undefined,
+  checkpointer: () => Promise<BaseCheckpointSaver>,
+  local: CadreStore,
+): ExecutionStore {
+  const fenced: FencedRunWrites | undefined = held && store.fenced(runId, held.epoch);
+  let lost = false;
+  // A refusal stops the run (once); the write's caller gets the refusal all the same.
+  const guarded = async <T>(write: T | Promise<T>): Promise<T> => {
+    try {
+      return await write;
+    } catch (error) {
+      if (held && !lost && CadreError.isInstance(error) && error.code === 'lease_lost') {
+        lost = true;
+        held.onLost(error);
+      }
+      throw error;
+    }
+  };
+  const events = backgroundEvents(store, runId, fenced, guarded);
+  return {
+    kind: 'postgres',
+    path: `postgres ${server}`,
+    runs: {
+      get: (id) => store.runs.get(id),
+      create: (run) => store.runs.create(run),
+      update: (id, patch) => guarded(fenced && id === runId ? fenced.updateRun(patch) : store.runs.update(id, patch)),
+    },
+    events: {
+      append: events.append,
+      reserve: events.reserve,
+      read: (id, fromSeq) => store.events.read(id, fromSeq),
+      lastSeq: (id) => store.events.lastSeq(id),
+      nextSeq: (id) => store.events.nextSeq(id),
+    },
+    steps: {
+      append: (step) => guarded(fenced ? fenced.appendStep(step) : store.steps.append(step)),
+      replay: (id, key) => store.steps.replay(id, key),
+      ...(store.steps.replayRun ? { replayRun: (id: string) => store.steps.replayRun!(id) } : {}),
+    },
+    toolCalls: {
+      begin: (call) => guarded(fenced ? fenced.beginCall(call) : store.toolCalls.begin(call)),
+      complete: (key, outcome) =>
+        guarded(fenced ? fenced.completeCall(key, outcome) : store.toolCalls.complete(key, outcome)),
+      get: (key) => store.toolCalls.get(key),
+    },
+    outcomes: {
+      put: (id, firstAttempt, outcome) =>
+        guarded(fenced ? fenced.putOutcome(firstAttempt, outcome) : store.outcomes.put(id, firstAttempt, outcome)),
+      get: (id, taskId, firstAttempt) => store.outcomes.get(id, taskId, firstAttempt),
+      putRevision: (id, revision, state) =>
+        guarded(fenced ? fenced.putRevision(revision, state) : store.outcomes.putRevision(id, revision, state)),
+      lastRevision: (id) => store.outcomes.lastRevision(id),
+    },
+    checkpointer: async () => {
+      const saver = await checkpointer();
+      return held ? fencedCheckpoints(saver, store, runId, held.epoch, guarded) : saver;
+    },
+    db: local.db,
+    flush: events.flush,
+  };
+}
+
+/**
+ * The run's events written in order in the background: an append is queued, and the queue goes in
+ * one write (with a pending seq reservation first) as soon as the write before it has committed.
+ */
+function backgroundEvents(
+  store: RunStore,
+  runId: string,
+  fenced: FencedRunWrites | undefined,
+  guarded: <T>(write: T | Promise<T>) => Promise<T>,
+) {
+  let queued: CadreEvent[] = [];
+  let reserveUpTo: number | undefined;
+  /** The write that will take what is queued now, once it starts. */
+  let next: Promise<void> | undefined;
+  /** The last write started: the next one waits for it. */
+  let last: Promise<unknown> = Promise.resolve();
+  const write = async () => {
+    next = undefined;
+    const list = queued;
+    const upTo = reserveUpTo;
+    queued = [];
+    reserveUpTo = undefined;
+    if (upTo !== undefined) await guarded(fenced ? fenced.reserve(upTo) : store.events.reserve(runId, upTo));
+    if (list.length) await guarded(fenced ? fenced.appendEvents(list) : store.events.append(list));
+  };
+  const schedule = () => {
+    if (!next) {
+      next = last.then(write);
+      last = next.catch(() => undefined);
+    }
+    return next;
+  };
+  return {
+    append: (event: CadreEvent) => {
+      queued.push(event);
+      return schedule();
+    },
+    // Called before the events it covers are emitted; it goes first in their write.
+    reserve: (_runId: string, upTo: number) => {
+      reserveUpTo = Math.max(reserveUpTo ?? 0, upTo);
+      // A failure is the event writes' to report: they carry the same reservation's promise.
+      schedule().catch(() => undefined);
+    },
+    flush: async () => {
+      await last;
+    },
+  };
+}
+
+/**
+ * LangGraph's checkpoints of a run held under a lease: each write first checks that the run's fence
+ * still holds the lease's epoch and is refused (`lease_lost`) when it does not. Unlike cadre's own
+ * writes the check and the write are two statements, so a write already past its check when another
+ * worker takes the fence still lands; the other worker's checkpoints are newer and win.
+ */
+function fencedCheckpoints(
+  saver: BaseCheckpointSaver,
+  store: RunStore,
+  runId: string,
+  epoch: number,
+  guarded: <T>(write: T | Promise<T>) => Promise<T>,
+): BaseCheckpointSaver {
+  const check = async () => {
+    const current = await store.fences.epoch(runId);
+    if (current !== epoch) throw leaseLost(runId, epoch, current);
+  };
+  return Object.assign(Object.create(saver) as BaseCheckpointSaver, {
+    put: (...args: Parameters<BaseCheckpointSaver['put']>) => guarded(check().then(() => saver.put(...args))),
+    putWrites: (...args: Parameters<BaseCheckpointSaver['putWrites']>) =>
+      guarded(check().then(() => saver.putWrites(...args))),
+  });
+}
