@@ -236,7 +236,9 @@ program
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--limit <n>', 'how many runs', positiveInt, 20)
   .action(async (flags: { json?: boolean; data?: string; limit: number }) => {
-    process.exitCode = (await import('./runs-command.js')).listRuns({
+    process.exitCode = await (
+      await import('./runs-command.js')
+    ).listRuns({
       config: { dataDir: flags.data },
       json: Boolean(flags.json),
       limit: flags.limit,
@@ -279,7 +281,9 @@ program
   .option('--from <seq>', 'first seq to print', positiveInt, 1)
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .action(async (runId: string, flags: { from: number; data?: string }) => {
-    process.exitCode = (await import('./runs-command.js')).printEvents({
+    process.exitCode = await (
+      await import('./runs-command.js')
+    ).printEvents({
       config: { dataDir: flags.data },
       runId,
       from: flags.from,

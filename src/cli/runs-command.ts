@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
-import { openConfiguredStore, type RunState } from '../runtime/index.js';
+import { configuredRunStore, type RunState } from '../runtime/index.js';
 
 const colour = (status: RunState) =>
   status === 'completed'
@@ -11,14 +11,12 @@ const colour = (status: RunState) =>
         ? pc.cyan
         : pc.yellow;
 
-function storeFor(input: CadreConfigInput) {
-  const config = loadConfig(input);
-  return openConfiguredStore(config);
-}
+/** The runs of the store the config names: the embedded file, or PostgreSQL. */
+const storeFor = (input: CadreConfigInput) => configuredRunStore(loadConfig(input));
 
 /** `cadre runs`: the newest runs with their status; `interrupted` means the process died mid-run. */
-export function listRuns(options: { config: CadreConfigInput; json: boolean; limit: number }): number {
-  const runs = storeFor(options.config).runs.list(options.limit);
+export async function listRuns(options: { config: CadreConfigInput; json: boolean; limit: number }): Promise<number> {
+  const runs = await storeFor(options.config).runs.list(options.limit);
   if (options.json) {
     for (const r of runs)
       process.stdout.write(
@@ -39,10 +37,10 @@ export function listRuns(options: { config: CadreConfigInput; json: boolean; lim
 }
 
 /** `cadre events <runId> --from <seq>`: a run's stored events as JSON lines. */
-export function printEvents(options: { config: CadreConfigInput; runId: string; from: number }): number {
+export async function printEvents(options: { config: CadreConfigInput; runId: string; from: number }): Promise<number> {
   const store = storeFor(options.config);
-  if (!store.runs.get(options.runId)) throw new CadreError('run_not_found', `No run ${options.runId} in ${store.path}`);
-  for (const event of store.events.read(options.runId, options.from))
+  if (!(await store.runs.get(options.runId))) throw new CadreError('run_not_found', `No run ${options.runId}`);
+  for (const event of await store.events.read(options.runId, options.from))
     process.stdout.write(`${JSON.stringify(event)}\n`);
   return 0;
 }

@@ -4,7 +4,7 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { z } from 'zod';
 import { CadreError, createLogger, loadConfig, type CadreConfigInput } from '../../core/index.js';
-import { ApiKeyStore, openConfiguredStore } from '../../runtime/store/index.js';
+import { ApiKeyStore, configuredRunStore, openConfiguredStore, runStoreKind } from '../../runtime/store/index.js';
 import type { CadreApp } from '../../app/index.js';
 import { apiKeyAuth, userHeader, type ApiEnv } from './api-key-auth.js';
 import { errorResponse } from './http-errors.js';
@@ -59,14 +59,17 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   if (config.databasePath === ':memory:')
     throw new CadreError('config_invalid', 'The HTTP API needs a database file, not `:memory:` (databasePath)');
   const logger = createLogger({ level: config.logLevel, name: 'cadre-http' });
+  // The machine's own file keeps keys, threads and metrics' reads; runs are where the config keeps them.
   const store = openConfiguredStore(config);
+  const runStore = configuredRunStore(config);
   const keys = new ApiKeyStore(store.db);
   // The config loaded once, at start: each request's run takes it as it is (no file lookup, no
   // environment read per request), as a server reads its settings when it starts.
   const runs = new RunService({
     app: options.app,
     config,
-    store,
+    store: runStore,
+    ...(runStoreKind(config) === 'sqlite' ? { local: store.runs } : {}),
     pollMs: server.ssePollMs,
   });
   const shutdown = new AbortController();
@@ -128,6 +131,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     app: options.app,
     config,
     store,
+    runStore,
     runs,
     pollMs: server.ssePollMs,
   });
@@ -135,11 +139,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     '/threads',
     createThreadsApp({
       service: threads,
-      app: options.app,
-      config,
-      store,
       runs,
-      pollMs: server.ssePollMs,
       stallMs: server.sseStallMs,
       heartbeatMs: server.sseHeartbeatMs,
       shutdown: shutdown.signal,

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
 import type { PlanDecision, RunAppEntry, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
-import type { CadreStore } from '../../runtime/store/index.js';
+import type { CadreStore, RunsAndEvents } from '../../runtime/store/index.js';
 import { hasEntry, resumeNamed, runNamed, type CadreApp, type RunNamedOptions } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
 
@@ -26,7 +26,15 @@ export class RunService {
   private closing = false;
 
   constructor(
-    private readonly options: { app: CadreApp; config: CadreConfigInput; store: CadreStore; pollMs: number },
+    private readonly options: {
+      app: CadreApp;
+      config: CadreConfigInput;
+      /** Where the runs are: the embedded file or PostgreSQL. */
+      store: RunsAndEvents;
+      /** The embedded file's runs, which can tell runs whose process died (`running` left behind). */
+      local?: Pick<CadreStore['runs'], 'claimInterrupted' | 'update'>;
+      pollMs: number;
+    },
   ) {}
 
   /** Starts a run owned by `caller`; the run is committed before this resolves. */
@@ -38,14 +46,14 @@ export class RunService {
   }
 
   /** The run's record when `caller` may see it; `run_not_found` otherwise, so ids cannot be probed. */
-  get(runId: string, caller: Caller): RunRecord {
-    const record = this.options.store.runs.get(runId);
+  async get(runId: string, caller: Caller): Promise<RunRecord> {
+    const record = await this.options.store.runs.get(runId);
     if (!record || !visible(record, caller)) throw new CadreError('run_not_found', `No run ${runId}`);
     return record;
   }
 
   /** The caller's runs, newest first. */
-  list(caller: Caller, page: { limit: number; before?: number }): RunRecord[] {
+  list(caller: Caller, page: { limit: number; before?: number }): Promise<RunRecord[]> {
     return this.options.store.runs.listOwned({
       ...(caller.admin ? {} : { key: caller.keyId }),
       ...(caller.user !== undefined ? { user: caller.user } : {}),
@@ -54,8 +62,8 @@ export class RunService {
   }
 
   /** Stops a run running here at its next step (resumable, status `cancelled`). */
-  cancel(runId: string, caller: Caller, reason: string): RunRecord {
-    const record = this.get(runId, caller);
+  async cancel(runId: string, caller: Caller, reason: string): Promise<RunRecord> {
+    const record = await this.get(runId, caller);
     const handle = this.live.get(runId);
     if (!handle) throw new CadreError('run_conflict', conflict(record.status, 'cancelled'));
     handle.cancel(reason);
@@ -68,12 +76,12 @@ export class RunService {
    */
   async decide(runId: string, caller: Caller, decision: PlanDecision): Promise<{ handle: RunHandle; fromSeq: number }> {
     this.refuseWhenClosing();
-    const record = this.get(runId, caller);
+    const record = await this.get(runId, caller);
     if (record.status !== 'awaiting_approval' || this.live.has(runId) || this.resuming.has(runId))
       throw new CadreError('run_conflict', conflict(record.status, 'answered'));
     this.resuming.add(runId);
     try {
-      const fromSeq = this.options.store.events.nextSeq(runId);
+      const fromSeq = await this.options.store.events.nextSeq(runId);
       const handle = await resumeNamed(runId, { app: this.options.app, config: this.options.config, decision });
       return { handle: this.track(handle), fromSeq };
     } finally {
@@ -84,22 +92,25 @@ export class RunService {
   /**
    * Resumes every run a dead process of this host left `running` that was started by a name the
    * registry has, so that no run stays `running` forever after a crash. Each run is claimed by one
-   * process only; one that cannot be resumed is marked `interrupted` and reported.
+   * process only; one that cannot be resumed is marked `interrupted` and reported. Runs in the
+   * embedded file only: PostgreSQL keeps no process of a run to find dead (run it as a job, whose
+   * lease another worker takes over).
    */
   async redrive(): Promise<RedriveReport> {
-    const { app, config, store } = this.options;
-    const claimed = store.runs.claimInterrupted((record) => {
+    const { app, config, local } = this.options;
+    const report: RedriveReport = { resumed: [], failed: [] };
+    if (!local) return report;
+    const claimed = local.claimInterrupted((record) => {
       const entry = record.settings?.app as RunAppEntry | undefined;
       // A job's run is continued by a worker once its lease runs out, not here.
       return entry !== undefined && record.settings?.job === undefined && hasEntry(app, entry);
     });
-    const report: RedriveReport = { resumed: [], failed: [] };
     for (const record of claimed) {
       try {
         this.track(await resumeNamed(record.id, { app, config }));
         report.resumed.push(record.id);
       } catch (error) {
-        store.runs.update(record.id, { status: 'interrupted' });
+        local.update(record.id, { status: 'interrupted' });
         report.failed.push({ runId: record.id, error: CadreError.from(error) });
       }
     }
@@ -122,8 +133,8 @@ export class RunService {
     let next = fromSeq;
     while (!signal.aborted) {
       // The status is read first: once it is final, every event was committed before it.
-      const status = store.runs.get(runId)?.status;
-      for (const event of store.events.read(runId, next)) {
+      const status = (await store.runs.get(runId))?.status;
+      for (const event of await store.events.read(runId, next)) {
         yield event;
         next = event.seq + 1;
       }
@@ -138,7 +149,7 @@ export class RunService {
   async status(runId: string): Promise<RunState | undefined> {
     const handle = this.live.get(runId);
     if (handle) return (await handle.result).status;
-    return this.options.store.runs.get(runId)?.status;
+    return (await this.options.store.runs.get(runId))?.status;
   }
 
   /** Refuses new runs, stops those running here at their next step, and waits up to `timeoutMs` for them. */

@@ -112,7 +112,7 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
       storedStatus: () => runs.status(runId),
     });
   type Streaming = { stream?: boolean | undefined; onDisconnect?: string | undefined; deltas?: boolean | undefined };
-  const started = (c: Context, handle: RunHandle, how: Streaming, fromSeq = 1) => {
+  const started = async (c: Context, handle: RunHandle, how: Streaming, fromSeq = 1) => {
     c.header('X-Cadre-Run-Id', handle.runId);
     c.header('Location', `/runs/${handle.runId}`);
     if (how.stream)
@@ -121,7 +121,7 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
         cancelOnDisconnect: how.onDisconnect === 'cancel',
         deltas: how.deltas,
       });
-    return c.json(runView(runs.get(handle.runId, c.var.caller)), 202);
+    return c.json(runView(await runs.get(handle.runId, c.var.caller)), 202);
   };
 
   app.openapi(startRun, async (c) => {
@@ -129,15 +129,15 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
     const handle = await runs.start(input, c.var.caller);
     return started(c, handle, { stream, onDisconnect, deltas });
   });
-  app.openapi(listRuns, (c) => {
+  app.openapi(listRuns, async (c) => {
     const { limit, before } = c.req.valid('query');
-    const page = runs.list(c.var.caller, { limit, ...(before !== undefined ? { before } : {}) });
+    const page = await runs.list(c.var.caller, { limit, ...(before !== undefined ? { before } : {}) });
     return c.json({ runs: page.map(runView) }, 200);
   });
-  app.openapi(getRun, (c) => c.json(runView(runs.get(c.req.valid('param').id, c.var.caller)), 200));
-  app.openapi(runEvents, (c) => {
+  app.openapi(getRun, async (c) => c.json(runView(await runs.get(c.req.valid('param').id, c.var.caller)), 200));
+  app.openapi(runEvents, async (c) => {
     const { id } = c.req.valid('param');
-    runs.get(id, c.var.caller);
+    await runs.get(id, c.var.caller);
     const lastSeen = c.req.valid('header')['last-event-id'];
     const query = c.req.valid('query');
     const from = lastSeen !== undefined ? Number(lastSeen) + 1 : (query.from ?? 1);
@@ -146,7 +146,7 @@ export function createRunsApp(options: RunsAppOptions): OpenAPIHono<ApiEnv> {
   app.openapi(cancelRun, async (c) => {
     const { id } = c.req.valid('param');
     const reason = c.req.valid('json').reason ?? 'cancelled over HTTP';
-    return c.json(runView(runs.cancel(id, c.var.caller, reason)), 202);
+    return c.json(runView(await runs.cancel(id, c.var.caller, reason)), 202);
   });
   app.openapi(approveRun, async (c) => {
     const { id } = c.req.valid('param');

@@ -9,6 +9,7 @@ import {
   type DoubleTextPolicy,
   type ThreadMessage,
   type ThreadRecord,
+  type RunsAndEvents,
 } from '../../runtime/store/index.js';
 import { hasEntry, type CadreApp, type TeamSettings } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
@@ -62,7 +63,10 @@ export class ThreadService {
     private readonly options: {
       app: CadreApp;
       config: CadreConfigInput;
+      /** The machine's own file, where threads are kept. */
       store: CadreStore;
+      /** Where runs are: the embedded file or PostgreSQL. */
+      runStore: RunsAndEvents;
       runs: RunService;
       pollMs: number;
       /** The window of a thread that does not choose one. Default 4096. */
@@ -109,7 +113,7 @@ export class ThreadService {
     const thread = this.threads.get(threadId)!;
     const messages = this.threads.messages(threadId);
     const ids = [...new Set(messages.flatMap((m) => (m.runId && m.role === 'user' ? [m.runId] : [])))];
-    const runs = ids.flatMap((id) => this.options.store.runs.get(id) ?? []);
+    const runs = (await Promise.all(ids.map((id) => this.options.runStore.runs.get(id)))).flatMap((r) => r ?? []);
     return { thread, messages, runs };
   }
 
@@ -136,7 +140,7 @@ export class ThreadService {
     const thread = this.get(threadId, caller);
     const policy = input.policy ?? thread.policy;
     return this.exclusive(threadId, async () => {
-      let active = this.settle(thread);
+      let active = await this.settle(thread);
       if (active && policy === 'reject')
         throw new CadreError(
           'run_conflict',
@@ -144,7 +148,7 @@ export class ThreadService {
         );
       if (active && (policy === 'interrupt' || policy === 'rollback')) {
         await this.stop(active, policy);
-        active = this.settle(thread);
+        active = await this.settle(thread);
       }
       const waiting = active !== undefined || this.threads.messages(threadId).some((m) => m.status === 'queued');
       if (waiting && policy !== 'interrupt' && policy !== 'rollback') {
@@ -172,9 +176,9 @@ export class ThreadService {
    * its run starts (ends at once if it never can).
    */
   async *events(threadId: string, runId: string, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined> {
-    const { runs, store, pollMs } = this.options;
+    const { runs, runStore, pollMs } = this.options;
     while (!signal.aborted) {
-      if (runs.handle(runId) || store.runs.get(runId)) return yield* runs.events(runId, 1, signal);
+      if (runs.handle(runId) || (await runStore.runs.get(runId))) return yield* runs.events(runId, 1, signal);
       const message = this.threads.messages(threadId).find((m) => m.runId === runId && m.role === 'user');
       if (message?.status !== 'queued') return;
       await sleep(pollMs, undefined, { signal }).catch(() => undefined);
@@ -197,7 +201,7 @@ export class ThreadService {
   private async advance(threadId: string): Promise<void> {
     const thread = this.threads.get(threadId)!;
     for (;;) {
-      if (this.settle(thread)) return;
+      if (await this.settle(thread)) return;
       const next = this.threads.messages(threadId).find((m) => m.role === 'user' && m.status === 'queued');
       if (!next) return;
       // Another process (a second server on this database) is starting it: the thread is its to advance.
@@ -219,7 +223,7 @@ export class ThreadService {
    * puts back in the queue a message whose run was never committed (the process died in between),
    * and returns the message whose run is still going, if any.
    */
-  private settle(thread: ThreadRecord): ThreadMessage | undefined {
+  private async settle(thread: ThreadRecord): Promise<ThreadMessage | undefined> {
     const messages = this.threads.messages(thread.id);
     const answered = new Set(messages.flatMap((m) => (m.role === 'assistant' && m.runId ? [m.runId] : [])));
     let active: ThreadMessage | undefined;
@@ -227,11 +231,11 @@ export class ThreadService {
       if (message.role !== 'user' || message.status !== 'started' || !message.runId || answered.has(message.runId))
         continue;
       const handle = this.options.runs.handle(message.runId);
-      const record = this.options.store.runs.get(message.runId);
+      const record = await this.options.runStore.runs.get(message.runId);
       if (handle) this.watch(thread.id, handle);
       if (!record && !handle) this.threads.setStatus(thread.id, message.seq, 'queued');
       else if (handle || unfinished.has(record!.status)) active = message;
-      else this.threads.append(thread.id, { role: 'assistant', ...this.reply(record!) });
+      else this.threads.append(thread.id, { role: 'assistant', ...(await this.reply(record!)) });
     }
     return active;
   }
@@ -294,9 +298,10 @@ export class ThreadService {
   }
 
   /** The reply a run's record gives: its answer, or what it did before it stopped. */
-  private reply(record: RunRecord): { text: string; runId: string; status: string } {
+  private async reply(record: RunRecord): Promise<{ text: string; runId: string; status: string }> {
     const result = (record.result ?? {}) as { answer?: string | null; error?: { message?: string } };
-    const text = result.answer ?? partialTurn(this.options.store.events.read(record.id)) ?? result.error?.message ?? '';
+    const text =
+      result.answer ?? partialTurn(await this.options.runStore.events.read(record.id)) ?? result.error?.message ?? '';
     return { text, runId: record.id, status: record.status };
   }
 

@@ -1,8 +1,6 @@
 import { OpenAPIHono, createRoute, type z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import type { CadreConfigInput } from '../../core/index.js';
-import type { CadreStore, ThreadMessage, ThreadRecord } from '../../runtime/store/index.js';
-import type { CadreApp } from '../../app/index.js';
+import type { ThreadMessage, ThreadRecord } from '../../runtime/store/index.js';
 import type { ApiEnv } from './api-key-auth.js';
 import { errorResponses, jsonContent } from './openapi-parts.js';
 import { ErrorSchema } from './http-errors.js';
@@ -10,7 +8,7 @@ import { followRun } from './run-events-sse.js';
 import type { RunService } from './run-service.js';
 import { runView } from './runs-routes.js';
 import { EventStreamSchema, ListQuery } from './runs-schemas.js';
-import { ThreadService } from './thread-service.js';
+import type { ThreadService } from './thread-service.js';
 import {
   CreateThreadSchema,
   PostMessageSchema,
@@ -24,11 +22,9 @@ import type { MessageSchema } from './threads-schemas.js';
 
 /** What the threads sub-app runs on and how it streams. */
 export interface ThreadsAppOptions {
-  app: CadreApp;
-  config: CadreConfigInput;
-  store: CadreStore;
+  /** The threads, their messages and their turns' runs. */
+  service: ThreadService;
   runs: RunService;
-  pollMs: number;
   stallMs: number;
   heartbeatMs: number;
   shutdown: AbortSignal;
@@ -80,9 +76,8 @@ const postMessage = createRoute({
 });
 
 /** The threads resource: open, list and read conversations, and send them messages. */
-export function createThreadsApp(options: ThreadsAppOptions & { service?: ThreadService }): OpenAPIHono<ApiEnv> {
-  const { runs } = options;
-  const threads = options.service ?? new ThreadService(options);
+export function createThreadsApp(options: ThreadsAppOptions): OpenAPIHono<ApiEnv> {
+  const { runs, service: threads } = options;
   const app = new OpenAPIHono<ApiEnv>({
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
@@ -116,7 +111,7 @@ export function createThreadsApp(options: ThreadsAppOptions & { service?: Thread
         cancelOnDisconnect: onDisconnect === 'cancel',
         deltas,
       });
-    const record = handle ? runs.get(runId, c.var.caller) : undefined;
+    const record = handle ? await runs.get(runId, c.var.caller) : undefined;
     return c.json(
       {
         message: messageView(posted.message),
