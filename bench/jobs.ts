@@ -10,8 +10,9 @@
  *   raw BullMQ     BullMQ's own Queue + Worker in one process, an empty processor (the anchor):
  *                  jobs/s (addBulk, concurrency 16) and pickup (add -> processor start)
  *   cadre on it    the throughput and pickup above with `cadre worker` processes on the BullMQ queue
- *                  (runs still in the SQLite file of the data folder); with CADRE_DATABASE_URL too,
- *                  the throughput again with BullMQ's jobs in PostgreSQL (BullMQ's PostgreSQL backend)
+ *                  (runs in the SQLite file of the data folder); with CADRE_DATABASE_URL too, the
+ *                  same with the runs in PostgreSQL (runStore postgres, a fresh schema), and the
+ *                  throughput with BullMQ's jobs in PostgreSQL (BullMQ's PostgreSQL backend)
  * Three repeats; each cell is min / median / max. Prints tables and writes bench/results/jobs.json.
  *
  *   [CADRE_REDIS_URL=redis://… [CADRE_DATABASE_URL=postgres://…]] npm run bench:jobs [-- --jobs 2000 --repeats 3]
@@ -29,6 +30,7 @@ import { createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs'
 import { fmt, percentile, printTable } from './bench-kit.js';
 import { deleteRedisPrefix } from '../test/fixtures/redis-keys.js';
 import { dropSchema, freshPrefix, pgConfig, rawBullmqPickup, rawBullmqThroughput } from './jobs-bullmq.js';
+import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -47,9 +49,11 @@ const databaseUrl = (redisUrl && process.env.CADRE_DATABASE_URL) || undefined;
 const workerEnv = {
   ...Object.fromEntries(
     Object.entries(process.env).filter(
-      ([name]) => !/^CADRE_(REDIS_URL|JOB_QUEUE|JOB_QUEUE_PREFIX|DATABASE_URL)$/.test(name),
+      ([name]) => !/^CADRE_(REDIS_URL|JOB_QUEUE|JOB_QUEUE_PREFIX|DATABASE_URL|DATABASE_SCHEMA|RUN_STORE)$/.test(name),
     ),
   ),
+  // Runs in the data folder's file unless a measurement puts them in PostgreSQL.
+  CADRE_RUN_STORE: 'sqlite',
   NO_COLOR: '1',
   CADRE_LOG_LEVEL: 'error',
 };
@@ -147,6 +151,8 @@ async function throughput(app: string, n: number, workers: number): Promise<numb
 interface Target {
   queue: JobQueue;
   start(concurrency?: number): Spawned;
+  /** When the run's first event was stored (ms since the epoch); default: read from the data folder's file. */
+  firstEvent?(runId: string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -157,15 +163,26 @@ const embeddedTarget = (app: string, dir: string): Target => ({
 });
 
 /**
- * A BullMQ queue of its own (a fresh prefix; with `postgres`, BullMQ's jobs in a fresh schema) for
- * workers whose runs go to the SQLite file in `dir`. Its workers are `cadre worker` processes; on
- * PostgreSQL, which `cadre worker` has no setting for, the bench's worker process (jobs-pg-worker.ts).
+ * Where a BullMQ measurement keeps things: runs in the data folder's SQLite file (`sqlite`), runs in
+ * PostgreSQL (`postgres-runs`), or runs in the file and BullMQ's jobs in PostgreSQL (`postgres-jobs`).
  */
-function bullmqTarget(app: string, dir: string, postgres = false): Target {
+type BullmqSetup = 'sqlite' | 'postgres-runs' | 'postgres-jobs';
+
+/**
+ * A BullMQ queue of its own (a fresh prefix, and a fresh schema for what goes to PostgreSQL). Its
+ * workers are `cadre worker` processes; with BullMQ's jobs in PostgreSQL, which `cadre worker` has no
+ * setting for, the bench's worker process (jobs-pg-worker.ts).
+ */
+function bullmqTarget(app: string, dir: string, setup: BullmqSetup = 'sqlite'): Target {
   const prefix = freshPrefix('cadre');
   const schema = prefix.replaceAll('-', '_');
-  const pg = postgres ? { ...pgConfig(databaseUrl!), schema, migrate: true } : undefined;
+  const pg = setup === 'postgres-jobs' ? { ...pgConfig(databaseUrl!), schema, migrate: true } : undefined;
   const queue = createBullmqJobQueue({ connection: redisUrl!, prefix, ...(pg ? { postgres: pg } : {}) });
+  const onRedis = { CADRE_REDIS_URL: redisUrl!, CADRE_JOB_QUEUE_PREFIX: prefix };
+  const runsInPostgres = setup === 'postgres-runs';
+  const runsEnv: Record<string, string> = runsInPostgres
+    ? { CADRE_RUN_STORE: 'postgres', CADRE_DATABASE_URL: databaseUrl!, CADRE_DATABASE_SCHEMA: schema }
+    : {};
   return {
     queue,
     start: (concurrency = 4) =>
@@ -176,16 +193,29 @@ function bullmqTarget(app: string, dir: string, postgres = false): Target {
             BENCH_PG_URL: pg.connectionString,
             BENCH_PG_SCHEMA: schema,
           })
-        : startWorker(app, dir, ['--concurrency', String(concurrency)], {
-            CADRE_REDIS_URL: redisUrl!,
-            CADRE_JOB_QUEUE_PREFIX: prefix,
-          }),
+        : startWorker(app, dir, ['--concurrency', String(concurrency)], { ...onRedis, ...runsEnv }),
+    ...(runsInPostgres ? { firstEvent: (runId: string) => firstEventIn(schema, runId) } : {}),
     async close() {
       await queue.close();
       await deleteRedisPrefix(redisUrl!, prefix);
-      if (pg) await dropSchema(databaseUrl!, schema);
+      if (pg || runsInPostgres) await dropSchema(databaseUrl!, schema);
     },
   };
+}
+
+/** When the run's first event was stored in `schema` of the PostgreSQL database. */
+async function firstEventIn(schema: string, runId: string): Promise<number> {
+  const client = new pg.Client(pgConfig(databaseUrl!));
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ ts: string }>(
+      `SELECT MIN(ts) AS ts FROM "${schema}".cadre_events WHERE run_id = $1`,
+      [runId],
+    );
+    return Number(rows[0]!.ts);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -193,10 +223,10 @@ function bullmqTarget(app: string, dir: string, postgres = false): Target {
  * queued while the queue is paused and the clock starts at resume, so, as in the embedded rows, it
  * runs with every job in place (idle workers look every 250 ms: up to that much of the time is waiting).
  */
-async function bullmqThroughput(app: string, n: number, workers: number, postgres: boolean): Promise<number> {
+async function bullmqThroughput(app: string, n: number, workers: number, setup: BullmqSetup): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'cadre-bench-jobs-'));
   queueIn(dir); // tables in place before the workers open the file
-  const { queue, start, close } = bullmqTarget(app, dir, postgres);
+  const { queue, start, close } = bullmqTarget(app, dir, setup);
   await queue.pause('default');
   for (let i = 0; i < n; i += 100)
     await Promise.all(
@@ -214,10 +244,10 @@ async function bullmqThroughput(app: string, n: number, workers: number, postgre
 }
 
 /** Enqueue -> the run's first stored event, in ms, for jobs queued one at a time to an idle worker. */
-async function pickup(app: string, n: number, on: 'embedded' | 'bullmq'): Promise<number[]> {
+async function pickup(app: string, n: number, on: 'embedded' | BullmqSetup): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cadre-bench-jobs-'));
   const embedded = embeddedTarget(app, dir); // the tables, whichever queue
-  const { queue, start, close } = on === 'bullmq' ? bullmqTarget(app, dir) : embedded;
+  const { queue, start, close, firstEvent } = on === 'embedded' ? embedded : bullmqTarget(app, dir, on);
   const worker = start();
   await worker.ready;
   // One job first: the worker's first run loads the framework (a one-off ~100 ms, not a pickup cost).
@@ -233,7 +263,9 @@ async function pickup(app: string, n: number, on: 'embedded' | 'bullmq'): Promis
   while ((await queue.counts()).completed < n + 1) await sleep(20);
   const db = new Database(join(dir, 'cadre.db'), { readonly: true });
   const first = db.prepare<[string], { ts: number }>('SELECT MIN(ts) AS ts FROM events WHERE run_id = ?');
-  const latencies = jobs.map((j) => first.get(j.runId)!.ts - j.at).sort((a, b) => a - b);
+  const latencies: number[] = [];
+  for (const j of jobs) latencies.push((firstEvent ? await firstEvent(j.runId) : first.get(j.runId)!.ts) - j.at);
+  latencies.sort((a, b) => a - b);
   db.close();
   await stop(worker.child);
   await close();
@@ -288,12 +320,25 @@ for (let r = 0; r < repeats; r++) {
 async function bullmqRound(url: string) {
   const raw = await rawBullmqThroughput(url, jobCount);
   const rawLatencies = await rawBullmqPickup(url, pickups);
-  const one = await bullmqThroughput(app, jobCount, 1, false);
-  const four = await bullmqThroughput(app, jobCount, 4, false);
-  const latencies = await pickup(app, pickups, 'bullmq');
-  const pgOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, true) : undefined;
-  const pgFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, true) : undefined;
+  const one = await bullmqThroughput(app, jobCount, 1, 'sqlite');
+  const four = await bullmqThroughput(app, jobCount, 4, 'sqlite');
+  const latencies = await pickup(app, pickups, 'sqlite');
+  const runsOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-runs') : undefined;
+  const runsFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-runs') : undefined;
+  const runsLatencies = databaseUrl ? await pickup(app, pickups, 'postgres-runs') : undefined;
+  const pgOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-jobs') : undefined;
+  const pgFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-jobs') : undefined;
   return {
+    ...(runsOne && runsFour && runsLatencies
+      ? {
+          runs: {
+            one: runsOne,
+            four: runsFour,
+            p50: percentile(runsLatencies, 0.5),
+            p99: percentile(runsLatencies, 0.99),
+          },
+        }
+      : {}),
     raw,
     rawP50: percentile(rawLatencies, 0.5),
     rawP99: percentile(rawLatencies, 0.99),
@@ -309,6 +354,7 @@ async function bullmqRound(url: string) {
 const recoveries = rounds.flatMap((r) => r.recovered).sort((a, b) => a - b);
 const bullRounds = rounds.flatMap((r) => (r.bullmq ? [r.bullmq] : []));
 const pgRounds = bullRounds.flatMap((b) => (b.pgOne && b.pgFour ? [{ one: b.pgOne, four: b.pgFour }] : []));
+const runRounds = bullRounds.flatMap((b) => (b.runs ? [{ ...b.runs, raw: b.raw }] : []));
 const report = {
   bench: 'jobs',
   node: process.version,
@@ -334,6 +380,18 @@ const report = {
         fourOverOne: spread(bullRounds.map((b) => b.four / b.one)),
         pickupP50Ms: spread(bullRounds.map((b) => b.p50)),
         pickupP99Ms: spread(bullRounds.map((b) => b.p99)),
+        ...(runRounds.length
+          ? {
+              runsInPostgres: {
+                oneWorkerJobsPerSecond: spread(runRounds.map((r) => r.one)),
+                fourWorkersJobsPerSecond: spread(runRounds.map((r) => r.four)),
+                perJobVsRawBullmq: spread(runRounds.map((r) => r.raw / r.one)),
+                fourOverOne: spread(runRounds.map((r) => r.four / r.one)),
+                pickupP50Ms: spread(runRounds.map((r) => r.p50)),
+                pickupP99Ms: spread(runRounds.map((r) => r.p99)),
+              },
+            }
+          : {}),
         ...(pgRounds.length
           ? {
               postgresOneWorkerJobsPerSecond: spread(pgRounds.map((p) => p.one)),
@@ -366,7 +424,7 @@ const b = report.bullmq;
 if (!b) console.log('\nBullMQ rows skipped: set CADRE_REDIS_URL=redis://…');
 else {
   console.log(
-    `\nBullMQ on Redis ${new URL(redisUrl!).host}, a fresh prefix per measurement; cadre's runs still in SQLite (${jobCount} jobs)\n`,
+    `\nBullMQ on Redis ${new URL(redisUrl!).host}, a fresh prefix per measurement; cadre's runs in SQLite unless a row says PostgreSQL (${jobCount} jobs)\n`,
   );
   printTable(
     ['measure', 'min / median / max', 'goal'],
@@ -380,6 +438,32 @@ else {
       ['cadre on BullMQ, 4 workers / 1 worker', show(b.fourOverOne, 2), ''],
       [`cadre on BullMQ pickup p50, ms (idle worker, ${pickups} jobs)`, show(b.pickupP50Ms), '<= 5'],
       ['cadre on BullMQ pickup p99, ms', show(b.pickupP99Ms), '<= 20'],
+      ...(b.runsInPostgres
+        ? [
+            [
+              'runs in PostgreSQL: cadre on BullMQ, 1 worker process, jobs/s',
+              show(b.runsInPostgres.oneWorkerJobsPerSecond, 0),
+              '',
+            ],
+            [
+              'runs in PostgreSQL: cadre on BullMQ, 4 worker processes, jobs/s',
+              show(b.runsInPostgres.fourWorkersJobsPerSecond, 0),
+              '',
+            ],
+            [
+              'runs in PostgreSQL: a job through cadre / a raw BullMQ job (1 worker)',
+              show(b.runsInPostgres.perJobVsRawBullmq, 1),
+              '<= 2',
+            ],
+            [
+              'runs in PostgreSQL: 4 workers / 1 worker',
+              show(b.runsInPostgres.fourOverOne, 2),
+              '>= 3 (cores allowing)',
+            ],
+            ['runs in PostgreSQL: pickup p50, ms', show(b.runsInPostgres.pickupP50Ms), '<= 5'],
+            ['runs in PostgreSQL: pickup p99, ms', show(b.runsInPostgres.pickupP99Ms), '<= 20'],
+          ]
+        : []),
       ...(b.postgresOneWorkerJobsPerSecond && b.postgresFourWorkersJobsPerSecond
         ? [
             [

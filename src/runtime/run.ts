@@ -54,7 +54,7 @@ export function run(options: RunOptions): RunHandle {
   const taken = () => new CadreError('input_invalid', `Run ${runId} already exists; use resume(runId) to continue it`);
   if (runStoreKind(config) === 'postgres')
     return start(runId, config, options.signal, async () => {
-      const store = await serverExecution(config, runId);
+      const store = await serverExecution(config, runId, true);
       if (options.runId && (await store.runs.get(runId))) throw taken();
       // Another process may create the same id between the two: refused the same way.
       await Promise.resolve(store.runs.create(record)).catch((error: unknown) => {
@@ -191,8 +191,8 @@ function newRecord(runId: string, options: RunOptions, engine: Execution['engine
 }
 
 /** An execution of the run on the configured PostgreSQL database; the data folder's file keeps the rest. */
-async function serverExecution(config: CadreConfig, runId: string): Promise<ExecutionStore> {
-  return (await configuredPostgresRuns(config)).execution(runId, openConfiguredStore(config));
+async function serverExecution(config: CadreConfig, runId: string, fresh = false): Promise<ExecutionStore> {
+  return (await configuredPostgresRuns(config)).execution(runId, openConfiguredStore(config), fresh);
 }
 
 /** What an execution starts from, once its store has answered. */

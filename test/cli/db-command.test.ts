@@ -47,18 +47,20 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 4 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 6 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      current: 4,
+      current: 6,
       applied: [
         { version: 1, name: 'runs and events' },
         { version: 2, name: 'step and tool-call journals' },
         { version: 3, name: 'task outcomes' },
         { version: 4, name: 'run fences' },
+        { version: 5, name: 'API keys and threads' },
+        { version: 6, name: 'tool audit log' },
       ],
     });
     const tables = await admin!.query<{ table_name: string }>(
@@ -66,6 +68,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
       [schema],
     );
     expect(tables.rows.map((row) => row.table_name)).toEqual([
+      'cadre_api_keys',
       'cadre_event_seq',
       'cadre_events',
       'cadre_run_fences',
@@ -73,14 +76,17 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
       'cadre_schema_migrations',
       'cadre_steps',
       'cadre_task_outcomes',
+      'cadre_thread_messages',
+      'cadre_threads',
+      'cadre_tool_audit',
       'cadre_tool_calls',
     ]);
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 4)\n');
+    expect(again.stdout).toBe('up to date (version 6)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 4, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 6, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -89,7 +95,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toBe(
-      'migrated to version 4 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences)\n',
+      'migrated to version 6 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences, 5 API keys and threads, 6 tool audit log)\n',
     );
   });
 

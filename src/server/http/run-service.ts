@@ -33,6 +33,7 @@ export class RunService {
       store: RunsAndEvents;
       /** The embedded file's runs, which can tell runs whose process died (`running` left behind). */
       local?: Pick<CadreStore['runs'], 'claimInterrupted' | 'update'>;
+      /** How often a followed run's record is looked at, to end its stream once it stopped. */
       pollMs: number;
     },
   ) {}
@@ -124,24 +125,39 @@ export class RunService {
 
   /**
    * The run's events from `fromSeq`: from its handle when it runs here (replay, then live), else
-   * from the store, polled while another process carries the run out. Ends when the run stops.
+   * from the store, followed as whichever process carries the run out stores them (PostgreSQL wakes
+   * followers by LISTEN/NOTIFY, the embedded file is read again every 100 ms) until its
+   * `run.completed`, or until its record says it stopped (looked at every `pollMs`): a process that
+   * died leaves no `run.completed`.
    */
   async *events(runId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined> {
     const handle = this.live.get(runId);
     if (handle) return yield* handle.events(fromSeq);
     const { store, pollMs } = this.options;
+    // The status is read first: once it is final, every event was committed before it.
+    const stopped = async () => (await store.runs.get(runId))?.status !== 'running';
+    if (await stopped()) return yield* await store.events.read(runId, fromSeq);
+    const stop = new AbortController();
+    let ended = false;
+    void (async () => {
+      while (!stop.signal.aborted && !ended) {
+        await sleep(pollMs, undefined, { signal: stop.signal }).catch(() => undefined);
+        if (!stop.signal.aborted && (await stopped().catch(() => false))) {
+          ended = true;
+          stop.abort();
+        }
+      }
+    })();
     let next = fromSeq;
-    while (!signal.aborted) {
-      // The status is read first: once it is final, every event was committed before it.
-      const status = (await store.runs.get(runId))?.status;
-      for (const event of await store.events.read(runId, next)) {
+    try {
+      for await (const event of store.events.follow(runId, fromSeq, AbortSignal.any([signal, stop.signal]))) {
         yield event;
         next = event.seq + 1;
+        if (event.type === 'run.completed') return;
       }
-      if (status !== 'running') return;
-      const moved = this.live.get(runId);
-      if (moved) return yield* moved.events(next);
-      await sleep(pollMs, undefined, { signal }).catch(() => undefined);
+      if (ended && !signal.aborted) yield* await store.events.read(runId, next);
+    } finally {
+      stop.abort();
     }
   }
 

@@ -25,7 +25,10 @@ export const HttpServerOptionsSchema = z.object({
   sseStallMs: z.coerce.number().int().positive().default(30_000),
   /** A comment line keeps an event stream open through proxies after this long without anything sent. */
   sseHeartbeatMs: z.coerce.number().int().positive().default(15_000),
-  /** How often a stream polls the store for events of a run another process carries out. */
+  /**
+   * How often a stream looks at the record of a run another process carries out (its events come as
+   * they are stored), and whether a thread's queued message's run has started.
+   */
   ssePollMs: z.coerce.number().int().positive().default(250),
   /** On shutdown, how long running runs get to reach their next step before streams are closed. */
   drainMs: z.coerce.number().int().positive().default(10_000),

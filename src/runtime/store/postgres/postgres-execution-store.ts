@@ -1,7 +1,16 @@
 import type { BaseCheckpointSaver } from '@langchain/langgraph';
 import type { Pool } from 'pg';
 import type * as CheckpointPostgres from '@langchain/langgraph-checkpoint-postgres';
-import { CadreError, type CadreEvent, type FencedRunWrites, type RunStore } from '../../../core/index.js';
+import {
+  CadreError,
+  redact,
+  type CadreEvent,
+  type FencedRunWrites,
+  type JournalStep,
+  type RevisionRecord,
+  type RunStore,
+  type TaskOutcome,
+} from '../../../core/index.js';
 import type { CadreStore } from '../cadre-store.js';
 import type { ExecutionStore } from '../execution-store.js';
 import { leaseLost } from '../fenced-run-writes.js';
@@ -31,8 +40,12 @@ export interface PostgresRuns {
   hold(runId: string, epoch: number, onLost: (error: CadreError) => void): void;
   /** Stops fencing the run's writes in this process. */
   release(runId: string): void;
-  /** One execution of a run on this database; the machine's own SQLite file (`local`) keeps what is not a run's. */
-  execution(runId: string, local: CadreStore): ExecutionStore;
+  /**
+   * One execution of a run on this database; the machine's own SQLite file (`local`) keeps what is
+   * not a run's. A `fresh` run (created by this execution) has no steps or outcomes but those it
+   * writes: they are read back from memory, not the database.
+   */
+  execution(runId: string, local: CadreStore, fresh?: boolean): ExecutionStore;
   /** Ends the run store's connections and the checkpointer's. */
   close(): Promise<void>;
 }
@@ -73,7 +86,8 @@ async function connect(options: PostgresPoolOptions): Promise<PostgresRuns> {
     server,
     hold: (runId, epoch, onLost) => void held.set(runId, { epoch, onLost }),
     release: (runId) => void held.delete(runId),
-    execution: (runId, local) => execution(store, server, runId, held.get(runId), checkpointer, local),
+    execution: (runId, local, fresh = false) =>
+      execution(store, server, { runId, held: held.get(runId), fresh }, checkpointer, local),
     close: async () => {
       const checkpoints = await saver?.catch(() => undefined);
       await Promise.all([store.close(), checkpoints?.pool.end()]);
@@ -113,12 +127,14 @@ async function postgresSaver(options: PostgresPoolOptions): Promise<{ saver: Bas
 function execution(
   store: RunStore,
   server: string,
-  runId: string,
-  held: Held | undefined,
+  run: { runId: string; held: Held | undefined; fresh: boolean },
   checkpointer: () => Promise<BaseCheckpointSaver>,
   local: CadreStore,
 ): ExecutionStore {
+  const { runId, held } = run;
   const fenced: FencedRunWrites | undefined = held && store.fenced(runId, held.epoch);
+  const own = run.fresh ? freshRunWrites() : undefined;
+  const mine = (id: string) => (own && id === runId ? own : undefined);
   let lost = false;
   // A refusal stops the run (once); the write's caller gets the refusal all the same.
   const guarded = async <T>(write: T | Promise<T>): Promise<T> => {
@@ -149,9 +165,13 @@ function execution(
       nextSeq: (id) => store.events.nextSeq(id),
     },
     steps: {
-      append: (step) => guarded(fenced ? fenced.appendStep(step) : store.steps.append(step)),
-      replay: (id, key) => store.steps.replay(id, key),
+      append: async (step) => {
+        await guarded(fenced ? fenced.appendStep(step) : store.steps.append(step));
+        mine(step.runId)?.step(step);
+      },
+      replay: (id, key) => mine(id)?.steps(key) ?? store.steps.replay(id, key),
       ...(store.steps.replayRun ? { replayRun: (id: string) => store.steps.replayRun!(id) } : {}),
+      ...(own ? { takeKept: (id: string) => mine(id)?.allSteps() } : {}),
     },
     toolCalls: {
       begin: (call) => guarded(fenced ? fenced.beginCall(call) : store.toolCalls.begin(call)),
@@ -160,12 +180,21 @@ function execution(
       get: (key) => store.toolCalls.get(key),
     },
     outcomes: {
-      put: (id, firstAttempt, outcome) =>
-        guarded(fenced ? fenced.putOutcome(firstAttempt, outcome) : store.outcomes.put(id, firstAttempt, outcome)),
-      get: (id, taskId, firstAttempt) => store.outcomes.get(id, taskId, firstAttempt),
-      putRevision: (id, revision, state) =>
-        guarded(fenced ? fenced.putRevision(revision, state) : store.outcomes.putRevision(id, revision, state)),
-      lastRevision: (id) => store.outcomes.lastRevision(id),
+      put: async (id, firstAttempt, outcome) => {
+        await guarded(
+          fenced ? fenced.putOutcome(firstAttempt, outcome) : store.outcomes.put(id, firstAttempt, outcome),
+        );
+        mine(id)?.outcome(firstAttempt, outcome);
+      },
+      get: async (id, taskId, firstAttempt) =>
+        mine(id)
+          ? mine(id)!.outcomes.get(JSON.stringify([taskId, firstAttempt]))
+          : store.outcomes.get(id, taskId, firstAttempt),
+      putRevision: async (id, revision, state) => {
+        await guarded(fenced ? fenced.putRevision(revision, state) : store.outcomes.putRevision(id, revision, state));
+        mine(id)?.revision(revision, state);
+      },
+      lastRevision: async (id) => (mine(id) ? mine(id)!.lastRevision() : store.outcomes.lastRevision(id)),
     },
     checkpointer: async () => {
       const saver = await checkpointer();
@@ -173,6 +202,35 @@ function execution(
     },
     db: local.db,
     flush: events.flush,
+  };
+}
+
+/**
+ * What a fresh run wrote, as the database now holds it (a copy, steps redacted as they are stored):
+ * nobody else writes a run this execution created, so its reads need no round trip.
+ */
+function freshRunWrites() {
+  const steps = new Map<string, JournalStep[]>();
+  const outcomes = new Map<string, TaskOutcome>();
+  const revisions = new Map<number, RevisionRecord>();
+  const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  return {
+    outcomes,
+    step(step: JournalStep) {
+      const list = steps.get(step.taskId) ?? [];
+      steps.set(step.taskId, list);
+      // A step written again at its index replaces the one there, as in the database.
+      list[step.index] = copy(redact(step));
+    },
+    steps: (key: string) => (steps.get(key) ?? []).filter(Boolean),
+    allSteps: () => new Map([...steps.keys()].sort().map((key) => [key, steps.get(key)!.filter(Boolean)])),
+    outcome: (firstAttempt: number, outcome: TaskOutcome) =>
+      void outcomes.set(JSON.stringify([outcome.taskId, firstAttempt]), copy(outcome)),
+    revision: (revision: number, state: RevisionRecord) => void revisions.set(revision, copy(state)),
+    lastRevision() {
+      const last = Math.max(...revisions.keys());
+      return revisions.size ? { ...revisions.get(last)!, revision: last } : undefined;
+    },
   };
 }
 

@@ -95,4 +95,67 @@ export const migrations: readonly Migration[] = [
         epoch bigint NOT NULL
       );`,
   },
+  {
+    version: 5,
+    name: 'API keys and threads',
+    // The SQLite store's api_keys, threads and thread_messages tables: every server on the database
+    // knows every key and continues every conversation. A key is kept as its SHA-256 hash only.
+    sql: `
+      CREATE TABLE cadre_api_keys (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        hash bytea NOT NULL,
+        admin boolean NOT NULL,
+        created_at bigint NOT NULL,
+        revoked_at bigint
+      );
+      CREATE TABLE cadre_threads (
+        id text PRIMARY KEY,
+        owner_key text NOT NULL,
+        owner_user text,
+        team text,
+        agent text,
+        policy text NOT NULL,
+        context_tokens integer NOT NULL,
+        metadata text,
+        summary text,
+        folded_seq integer,
+        folded_reply integer,
+        created_at bigint NOT NULL,
+        updated_at bigint NOT NULL
+      );
+      CREATE INDEX cadre_threads_owner ON cadre_threads (owner_key, created_at);
+      CREATE TABLE cadre_thread_messages (
+        thread_id text NOT NULL,
+        seq integer NOT NULL,
+        id text NOT NULL,
+        role text NOT NULL,
+        text text NOT NULL,
+        run_id text,
+        status text NOT NULL,
+        created_at bigint NOT NULL,
+        PRIMARY KEY (thread_id, seq)
+      );
+      CREATE INDEX cadre_thread_messages_status ON cadre_thread_messages (status, thread_id);`,
+  },
+  {
+    version: 6,
+    name: 'tool audit log',
+    // The SQLite store's tool_audit table: one row per tool call decision, arguments redacted.
+    sql: `
+      CREATE TABLE cadre_tool_audit (
+        id bigserial PRIMARY KEY,
+        at bigint NOT NULL,
+        run_id text NOT NULL,
+        task_id text NOT NULL,
+        agent text,
+        tool text NOT NULL,
+        args_redacted text NOT NULL,
+        decision text NOT NULL,
+        duration_ms double precision,
+        result_size integer,
+        error text
+      );
+      CREATE INDEX cadre_tool_audit_run ON cadre_tool_audit (run_id, id);`,
+  },
 ];
