@@ -98,7 +98,7 @@ async function serveChild(dataDir: string, latencyMs: number | [number, number])
     server: { port: 0, rateLimitPerMinute: 1_000_000 },
   });
   const serving = await serveHttpApi(api);
-  const key = api.keys.create({ name: 'bench' }).key;
+  const key = (await api.keys.create({ name: 'bench' })).key;
   process.stdout.write(`${JSON.stringify({ url: serving.url, key })}\n`);
   const delay = monitorEventLoopDelay({ resolution: 5 });
   let cpuAtGo = process.cpuUsage();
@@ -261,7 +261,7 @@ async function overhead(iterations: number): Promise<Overhead> {
   const app = benchApp(0);
   const api = createHttpApi({ app, config, server: { port: 0, rateLimitPerMinute: 1_000_000 } });
   const serving = await serveHttpApi(api);
-  const key = api.keys.create({ name: 'bench' }).key;
+  const key = (await api.keys.create({ name: 'bench' })).key;
   const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
   const withDeltas = JSON.stringify({ agent: 'echo', goal: 'say echo', stream: true });
   const plain = JSON.stringify({ agent: 'echo', goal: 'say echo', stream: true, deltas: false });

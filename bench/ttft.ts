@@ -77,7 +77,7 @@ async function serve(chunkDelayMs: number) {
     server: { port: 0, rateLimitPerMinute: 1_000_000, workers: 0 },
   });
   const serving = await serveHttpApi(api);
-  return { serving, key: api.keys.create({ name: 'bench' }).key };
+  return { serving, key: (await api.keys.create({ name: 'bench' })).key };
 }
 
 /**

@@ -69,7 +69,7 @@ export async function runNamed(options: RunNamedOptions): Promise<RunHandle> {
   const config = settings.config ? loadConfig(base) : loaded;
   const limits = budgetWithin(options.budget, config);
   const privacy = settings.privacy === 'sensitive' ? 'sensitive' : (options.privacy ?? settings.privacy);
-  return run({
+  const handle = run({
     ...settings,
     goal: options.goal,
     // Loaded once: run() takes a config loadConfig made as it is.
@@ -82,6 +82,9 @@ export async function runNamed(options: RunNamedOptions): Promise<RunHandle> {
     ...(options.owner ? { owner: options.owner } : {}),
     ...(options.job ? { job: options.job } : {}),
   });
+  // On PostgreSQL the record is written after run() returns: the run exists once this resolves.
+  await handle.started;
+  return handle;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function resumeNamed(runId: string, options: ResumeNamedOptions = {
     throw new CadreError('input_invalid', `Run ${runId} was not started by name; resume it with resume(runId, team)`);
   const app = options.app ?? (await loadApp());
   const settings = await settingsOf(app, entry, config);
-  return resume(runId, {
+  const handle = resume(runId, {
     ...settings,
     config: { ...settings.config, ...options.config, ...entry.config },
     app: entry,
@@ -106,6 +109,8 @@ export async function resumeNamed(runId: string, options: ResumeNamedOptions = {
     ...(options.retryFailed ? { retryFailed: true } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  await handle.started;
+  return handle;
 }
 
 /** Whether the registry has a team (or agent) of that name. */

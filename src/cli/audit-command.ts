@@ -1,20 +1,18 @@
 import pc from 'picocolors';
 import { loadConfig, type CadreConfigInput } from '../core/index.js';
-import { openConfiguredStore } from '../runtime/index.js';
-import { AuditLog, type AuditDecision } from '../../tools/index.js';
+import { configuredAuditLog } from '../runtime/store/index.js';
+import type { AuditDecision } from '../../tools/index.js';
 
 /** `cadre audit`: every tool call, allowed or refused, newest first, with redacted arguments. */
-export function listAudit(options: {
+export async function listAudit(options: {
   config: CadreConfigInput;
   runId?: string;
   tool?: string;
   decision?: AuditDecision;
   limit: number;
   json: boolean;
-}): number {
-  const config = loadConfig(options.config);
-  const store = openConfiguredStore(config);
-  const records = new AuditLog(store.db).list({
+}): Promise<number> {
+  const records = await configuredAuditLog(loadConfig(options.config)).list({
     limit: options.limit,
     ...(options.runId ? { runId: options.runId } : {}),
     ...(options.tool ? { tool: options.tool } : {}),

@@ -1,13 +1,21 @@
 import pc from 'picocolors';
 import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
-import { ApiKeyStore, openConfiguredStore } from '../runtime/store/index.js';
+import { configuredApiKeys } from '../runtime/store/index.js';
 
-const keysOf = (config: CadreConfigInput) => new ApiKeyStore(openConfiguredStore(loadConfig(config)).db);
+const keysOf = (config: CadreConfigInput) => configuredApiKeys(loadConfig(config));
 const day = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 
 /** `cadre keys create`: makes an API key for `cadre serve` and prints it, once. */
-export function createKey(options: { config: CadreConfigInput; name?: string; admin: boolean; json: boolean }): number {
-  const key = keysOf(options.config).create({ admin: options.admin, ...(options.name ? { name: options.name } : {}) });
+export async function createKey(options: {
+  config: CadreConfigInput;
+  name?: string;
+  admin: boolean;
+  json: boolean;
+}): Promise<number> {
+  const key = await keysOf(options.config).create({
+    admin: options.admin,
+    ...(options.name ? { name: options.name } : {}),
+  });
   if (options.json) process.stdout.write(`${JSON.stringify(key)}\n`);
   else
     process.stdout.write(
@@ -17,8 +25,8 @@ export function createKey(options: { config: CadreConfigInput; name?: string; ad
 }
 
 /** `cadre keys list`: every key's id, name and state; never a key itself. */
-export function listKeys(options: { config: CadreConfigInput; json: boolean }): number {
-  const keys = keysOf(options.config).list();
+export async function listKeys(options: { config: CadreConfigInput; json: boolean }): Promise<number> {
+  const keys = await keysOf(options.config).list();
   if (options.json) {
     for (const key of keys) process.stdout.write(`${JSON.stringify(key)}\n`);
     return 0;
@@ -34,8 +42,8 @@ export function listKeys(options: { config: CadreConfigInput; json: boolean }): 
 }
 
 /** `cadre keys revoke <id>`: the key stops working at once, in every running server. */
-export function revokeKey(options: { config: CadreConfigInput; id: string }): number {
-  if (!keysOf(options.config).revoke(options.id))
+export async function revokeKey(options: { config: CadreConfigInput; id: string }): Promise<number> {
+  if (!(await keysOf(options.config).revoke(options.id)))
     throw new CadreError('input_invalid', `No live key ${options.id}; see cadre keys list`);
   process.stdout.write(`revoked ${options.id}\n`);
   return 0;

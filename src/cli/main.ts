@@ -186,7 +186,9 @@ keysCommand
   .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
   .option('--json', 'print JSON')
   .action(async (flags: { name?: string; admin?: boolean; data?: string; json?: boolean }) => {
-    process.exitCode = (await import('./keys-command.js')).createKey({
+    process.exitCode = await (
+      await import('./keys-command.js')
+    ).createKey({
       config: { dataDir: flags.data },
       admin: Boolean(flags.admin),
       json: Boolean(flags.json),
@@ -199,7 +201,9 @@ keysCommand
   .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
   .option('--json', 'print JSON lines')
   .action(async (flags: { data?: string; json?: boolean }) => {
-    process.exitCode = (await import('./keys-command.js')).listKeys({
+    process.exitCode = await (
+      await import('./keys-command.js')
+    ).listKeys({
       config: { dataDir: flags.data },
       json: Boolean(flags.json),
     });
@@ -210,7 +214,7 @@ keysCommand
   .description('stop a key working, at once')
   .option('--data <dir>', 'where runs and API keys are stored (default: .cadre)')
   .action(async (id: string, flags: { data?: string }) => {
-    process.exitCode = (await import('./keys-command.js')).revokeKey({ config: { dataDir: flags.data }, id });
+    process.exitCode = await (await import('./keys-command.js')).revokeKey({ config: { dataDir: flags.data }, id });
   });
 
 const dbCommand = program.command('db').description('the PostgreSQL database of the run store');
@@ -252,7 +256,9 @@ const threadsCommand = program
   .option('--data <dir>', 'where runs are stored (default: .cadre)')
   .option('--limit <n>', 'how many threads', positiveInt, 20)
   .action(async (flags: { json?: boolean; data?: string; limit: number }) => {
-    process.exitCode = (await import('./threads-command.js')).listThreads({
+    process.exitCode = await (
+      await import('./threads-command.js')
+    ).listThreads({
       config: { dataDir: flags.data },
       json: Boolean(flags.json),
       limit: flags.limit,
@@ -267,7 +273,9 @@ threadsCommand
   .action(async (id: string, _flags: unknown, command: Command) => {
     // `threads` takes --json and --data too, and may parse them first.
     const flags = command.optsWithGlobals<{ json?: boolean; data?: string }>();
-    process.exitCode = (await import('./threads-command.js')).showThread({
+    process.exitCode = await (
+      await import('./threads-command.js')
+    ).showThread({
       config: { dataDir: flags.data },
       id,
       json: Boolean(flags.json),
@@ -466,7 +474,9 @@ program
       const decisions = ['allowed', 'denied', 'approval_denied', 'quarantined', 'rate_limited'] as const;
       if (flags.decision && !decisions.includes(flags.decision as never))
         throw new InvalidArgumentError(`--decision must be one of ${decisions.join(', ')}`);
-      process.exitCode = (await import('./audit-command.js')).listAudit({
+      process.exitCode = await (
+        await import('./audit-command.js')
+      ).listAudit({
         config: { dataDir: flags.data },
         limit: flags.limit,
         json: Boolean(flags.json),

@@ -32,8 +32,8 @@ export async function serve(options: ServeOptions): Promise<number> {
     version: packageVersion(),
   });
   const serving = await serveHttpApi(api);
-  if (!api.keys.hasLiveKey()) {
-    const key = api.keys.create({ name: 'first' });
+  if (!(await api.keys.hasLiveKey())) {
+    const key = await api.keys.create({ name: 'first' });
     process.stdout.write(
       `${pc.bold('API key')} (shown once; more with ${pc.cyan('cadre keys create')}):\n${key.key}\n\n`,
     );

@@ -1,20 +1,23 @@
 import pc from 'picocolors';
 import { CadreError, loadConfig, type CadreConfigInput } from '../core/index.js';
-import { openConfiguredStore, ThreadStore } from '../runtime/store/index.js';
+import { configuredThreadRecords, type ThreadRecords } from '../runtime/store/index.js';
 
-function threadsFor(input: CadreConfigInput): ThreadStore {
-  return new ThreadStore(openConfiguredStore(loadConfig(input)).db);
-}
+/** The threads where the config keeps its runs: the embedded file, or PostgreSQL. */
+const threadsFor = (input: CadreConfigInput): ThreadRecords => configuredThreadRecords(loadConfig(input));
 
 const when = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19);
 const short = (text: string, n: number) => (text.length > n ? `${text.slice(0, n - 1)}…` : text.replaceAll('\n', ' '));
 
 /** `cadre threads`: every key's threads, newest first (this is the machine's own view, not an API caller's). */
-export function listThreads(options: { config: CadreConfigInput; json: boolean; limit: number }): number {
+export async function listThreads(options: {
+  config: CadreConfigInput;
+  json: boolean;
+  limit: number;
+}): Promise<number> {
   const store = threadsFor(options.config);
-  const threads = store.list({ limit: options.limit });
+  const threads = await store.list({ limit: options.limit });
   for (const t of threads) {
-    const messages = store.messages(t.id).length;
+    const messages = (await store.messages(t.id)).length;
     if (options.json) {
       const { ownerKey, ownerUser, ...rest } = t;
       process.stdout.write(
@@ -32,11 +35,11 @@ export function listThreads(options: { config: CadreConfigInput; json: boolean; 
 }
 
 /** `cadre threads show <id>`: the thread and its messages, in order. */
-export function showThread(options: { config: CadreConfigInput; id: string; json: boolean }): number {
+export async function showThread(options: { config: CadreConfigInput; id: string; json: boolean }): Promise<number> {
   const store = threadsFor(options.config);
-  const thread = store.get(options.id);
+  const thread = await store.get(options.id);
   if (!thread) throw new CadreError('not_found', `No thread ${options.id}`);
-  const messages = store.messages(thread.id);
+  const messages = await store.messages(thread.id);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ ...thread, messages })}\n`);
     return 0;

@@ -2,7 +2,7 @@ import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langc
 import type { CreateMessageResult } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentContext } from '../../agents/agent.js';
 import { routeFor } from '../../agents/route-request.js';
-import type { AuditLog } from '../../tools/policy/index.js';
+import type { AuditSink } from '../../tools/policy/index.js';
 import type { McpSamplingHandler, McpSamplingRequest } from '../../tools/mcp/index.js';
 import { CadreError } from '../core/index.js';
 import { invokeModel } from '../models/invoke-model.js';
@@ -35,7 +35,7 @@ function textOf(server: string, message: McpSamplingRequest['params']['messages'
  * `mcp:<server>`, and audited as the call `<server>/sampling` with the model that answered. Servers
  * get this only when their entry says `sampling: true`.
  */
-export function createSamplingHandler(context: () => SamplingContext, audit: AuditLog): McpSamplingHandler {
+export function createSamplingHandler(context: () => SamplingContext, audit: AuditSink): McpSamplingHandler {
   let step = 0;
   return async ({ server, params, signal }) => {
     const ctx = context();

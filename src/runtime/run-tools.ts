@@ -6,6 +6,7 @@ import {
   ToolPinStore,
   ToolPolicy,
   denyWithoutApprover,
+  type AuditSink,
   type ApprovalHandler,
 } from '../../tools/policy/index.js';
 import type { McpElicitHandler, McpToolset } from '../../tools/mcp/index.js';
@@ -45,7 +46,7 @@ const isMcpTool = (tool: Tool): boolean => typeof (tool as { server?: unknown })
  */
 export async function openRunTools(
   config: CadreConfig,
-  store: { readonly db: SqliteDatabase },
+  store: { readonly db: SqliteDatabase; readonly audit?: AuditSink | undefined },
   events: RunEventStream,
   answers: {
     approve?: ApprovalHandler | 'interrupt' | undefined;
@@ -66,7 +67,7 @@ export async function openRunTools(
   const guards = {
     policy,
     approve: gates.approve,
-    audit: auditLogOf(store.db),
+    audit: store.audit ?? auditLogOf(store.db),
     rateLimiter: RateLimiter.fromPolicy(policy),
     pins: new ToolPinStore(store.db, {
       applies: isMcpTool,

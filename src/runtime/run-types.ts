@@ -169,6 +169,12 @@ export interface RunHandle {
    */
   readonly result: Promise<RunResult>;
   /**
+   * Resolves once the run's record is stored (a new run) or claimed (a resume) and the run is under
+   * way; at once on the embedded store, where `run()` and `resume()` do that before they return.
+   * Rejects as `result` does when the run is refused.
+   */
+  readonly started: Promise<void>;
+  /**
    * Every stored event of the run from `fromSeq` (default 1), then live ones until the run ends; with
    * `{ transient: true }` also the live `model.delta` events, each after the stored event it follows.
    */

@@ -243,6 +243,7 @@ function start(
     return {
       runId,
       result: execute(prepared, events),
+      started: Promise.resolve(),
       events: (fromSeq, options) => events.events(fromSeq, options),
       on: (type: string, listener: (event: CadreEvent) => void) => events.on(type as '*', listener),
       cancel,
@@ -256,11 +257,15 @@ function start(
     return { p, events: stream };
   });
   const result = ready.then(({ p, events }) => execute(p, events));
-  // A refusal reaches whoever awaits `result` or reads `events()`; a caller doing neither is not crashed by it.
+  const started = ready.then(() => undefined);
+  // A refusal reaches whoever awaits `result` or `started` or reads `events()`; a caller doing none of
+  // these is not crashed by it.
   result.catch(() => undefined);
+  started.catch(() => undefined);
   return {
     runId,
     result,
+    started,
     events: async function* (fromSeq, options) {
       yield* (await ready).events.events(fromSeq, options);
     },

@@ -25,3 +25,4 @@ export { stepJournalConformance, type StepJournalConformanceOptions } from './st
 export { toolCallJournalConformance, type ToolCallJournalConformanceOptions } from './tool-call-journal-conformance.js';
 export { taskOutcomeStoreConformance, type TaskOutcomeStoreConformanceOptions } from './task-outcome-conformance.js';
 export { runFenceConformance, type RunFenceConformanceOptions } from './run-fence-conformance.js';
+export * from './thread-store-conformance.js';

@@ -144,7 +144,7 @@ beforeAll(async () => {
     app: testApp({ latencyMs: [5, 15], tasks: 6 }).app,
     server: { port: 0, corsOrigins: [pageOrigin], allowedHosts: [proxyHost] },
   });
-  key = t.api.keys.create({ name: 'browser' }).key;
+  key = (await t.api.keys.create({ name: 'browser' })).key;
   serving = await serveHttpApi(t.api);
   apiURL = new URL(serving.url);
   browser = await chromium.launch({

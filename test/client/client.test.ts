@@ -6,7 +6,7 @@ import { testApi, testApp } from '../server/http/http-fixtures.js';
 import { seeded } from '../fixtures/seeded.js';
 
 const t = testApi({ app: testApp({ latencyMs: [5, 15], tasks: 6 }).app, server: { port: 0 } });
-const key = t.api.keys.create({ name: 'client' }).key;
+const key = (await t.api.keys.create({ name: 'client' })).key;
 let serving: HttpApiServing;
 let options: ClientOptions;
 
@@ -125,7 +125,7 @@ describe('cadre/client against a running server', () => {
     const slow = testApi({ app: testApp({ latencyMs: 40, tasks: 6 }).app, server: { port: 0 } });
     const served = await serveHttpApi(slow.api);
     try {
-      const client = createClient({ baseURL: served.url, apiKey: slow.api.keys.create({ name: 'c' }).key });
+      const client = createClient({ baseURL: served.url, apiKey: (await slow.api.keys.create({ name: 'c' })).key });
       const run = await client.runs.create({ team: 'chain', goal: 'stop me' });
       const stream = client.runs.events(run.id);
       for await (const event of stream) if (event.type === 'task.completed') await client.runs.cancel(run.id, 'enough');

@@ -349,7 +349,7 @@ describe.skipIf(!url)('/metrics on BullMQ', () => {
   it('reports jobs by state, queue depth and lease age from BullMQ, not from the database; a schedule’s next fire is not a queued job', async () => {
     const config = machine(newPrefix());
     const api = createHttpApi({ app, config, server: {} });
-    const admin = api.keys.create({ name: 'ops', admin: true }).key;
+    const admin = (await api.keys.create({ name: 'ops', admin: true })).key;
     // A job in the database's own queue, which this server does not use: it must not show.
     await openJobQueue({ databasePath: config.databasePath, jobQueue: 'sqlite' }).enqueue({
       agent: 'echo',

@@ -1,7 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
@@ -10,6 +13,8 @@ import { StaticPlanner } from 'cadre/planners';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { withOsUser } from '../fixtures/postgres-url.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 const url = process.env.CADRE_DATABASE_URL;
 if (!url)
@@ -171,6 +176,49 @@ describe.skipIf(!url)('run() on PostgreSQL', () => {
 
     // Iterated after the run: the same sequence again.
     expect(seqsAndTypes(await collect(handle))).toEqual(seqsAndTypes(heard));
+
+    // Each tool call audited in PostgreSQL, none in the machine's own file; `cadre audit` reads them there.
+    const audited = await sql<{ tool: string; decision: string; args_redacted: string }>(
+      `SELECT tool, decision, args_redacted FROM ${schema}.cadre_tool_audit WHERE run_id = $1 ORDER BY id`,
+      [handle.runId],
+    );
+    expect(audited.map((row) => [row.tool, row.decision])).toEqual([
+      ['save_file', 'allowed'],
+      ['save_file', 'allowed'],
+      ['save_file', 'allowed'],
+    ]);
+    expect(audited.map((row) => (JSON.parse(row.args_redacted) as { name: string }).name).sort()).toEqual([
+      'a.txt',
+      'b.txt',
+      'c.txt',
+    ]);
+    const file = new Database(join(dir, 'cadre.db'), { readonly: true });
+    const localAudit = file.prepare("SELECT name FROM sqlite_master WHERE name = 'tool_audit'").get()
+      ? file.prepare('SELECT COUNT(*) AS n FROM tool_audit').get()
+      : { n: 0 };
+    file.close();
+    expect(localAudit).toEqual({ n: 0 });
+    const cli = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'audit', '--run', handle.runId, '--json'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          CADRE_RUN_STORE: 'postgres',
+          CADRE_DATABASE_URL: url!,
+          CADRE_DATABASE_SCHEMA: schema,
+          CADRE_DATABASE_PATH: join(dir, 'cadre.db'),
+        },
+      },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    const listed = cli.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { tool: string; runId: string });
+    expect(listed.map((r) => [r.tool, r.runId])).toEqual(audited.map(() => ['save_file', handle.runId]));
   });
 
   it('stops for plan approval with checkpoints in the schema, and resume() with approve completes it, each file written once', async () => {

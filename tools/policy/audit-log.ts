@@ -53,6 +53,60 @@ interface Row {
  * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
  * audit row becomes durable with the step that made the call.
  */
+/** Where tool calls are recorded as they are decided: the audit log of the run's store. */
+export interface AuditSink {
+  /** Records one call (arguments and error text redacted before they are stored). */
+  record(entry: AuditEntry): void;
+}
+
+/**
+ * One audit row as both stores keep it, redacted: at, run, task, agent, tool, arguments (JSON),
+ * decision, duration, result size, error.
+ */
+export function auditRow(entry: AuditEntry, at: number): (string | number | null)[] {
+  return [
+    at,
+    entry.runId,
+    entry.taskId,
+    entry.agent ?? null,
+    entry.tool,
+    JSON.stringify(redact(entry.args)),
+    entry.decision,
+    entry.durationMs ?? null,
+    entry.resultSize ?? null,
+    entry.error === undefined ? null : redact(entry.error),
+  ];
+}
+
+/** A stored audit row's columns as {@link AuditRecord} gives them. */
+export function auditRecordOf(row: {
+  id: number | string;
+  at: number | string;
+  run_id: string;
+  task_id: string;
+  agent: string | null;
+  tool: string;
+  args_redacted: string;
+  decision: AuditDecision;
+  duration_ms: number | null;
+  result_size: number | null;
+  error: string | null;
+}): AuditRecord {
+  return {
+    id: Number(row.id),
+    at: Number(row.at),
+    runId: row.run_id,
+    taskId: row.task_id,
+    tool: row.tool,
+    decision: row.decision,
+    args: JSON.parse(row.args_redacted) as Record<string, unknown>,
+    ...(row.agent !== null ? { agent: row.agent } : {}),
+    ...(row.duration_ms !== null ? { durationMs: row.duration_ms } : {}),
+    ...(row.result_size !== null ? { resultSize: row.result_size } : {}),
+    ...(row.error !== null ? { error: row.error } : {}),
+  };
+}
+
 export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[]) => void;
 
 /** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
@@ -78,18 +132,7 @@ export class AuditLog {
 
   /** Records one call; arguments and error text are redacted before they touch the disk. */
   record(entry: AuditEntry): void {
-    this.write(this.insert, [
-      this.now(),
-      entry.runId,
-      entry.taskId,
-      entry.agent ?? null,
-      entry.tool,
-      JSON.stringify(redact(entry.args)),
-      entry.decision,
-      entry.durationMs ?? null,
-      entry.resultSize ?? null,
-      entry.error === undefined ? null : redact(entry.error),
-    ]);
+    this.write(this.insert, auditRow(entry, this.now()));
   }
 
   /** Matching records, newest first. */
@@ -102,19 +145,6 @@ export class AuditLog {
     const where = filters.map(([column]) => `${column} = ?`);
     const params = filters.map(([, value]) => value);
     const sql = `SELECT * FROM tool_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...params, query.limit ?? 100) as Row[];
-    return rows.map((r) => ({
-      id: r.id,
-      at: r.at,
-      runId: r.run_id,
-      taskId: r.task_id,
-      tool: r.tool,
-      decision: r.decision,
-      args: JSON.parse(r.args_redacted) as Record<string, unknown>,
-      ...(r.agent !== null ? { agent: r.agent } : {}),
-      ...(r.duration_ms !== null ? { durationMs: r.duration_ms } : {}),
-      ...(r.result_size !== null ? { resultSize: r.result_size } : {}),
-      ...(r.error !== null ? { error: r.error } : {}),
-    }));
+    return (this.db.prepare(sql).all(...params, query.limit ?? 100) as Row[]).map(auditRecordOf);
   }
 }

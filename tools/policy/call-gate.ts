@@ -1,7 +1,7 @@
 import { CadreError, redact } from '../../src/core/index.js';
 import type { Tool } from '../define-tool.js';
 import { denyWithoutApprover, type ApprovalHandler } from './approvals.js';
-import type { AuditDecision, AuditLog } from './audit-log.js';
+import type { AuditDecision, AuditSink } from './audit-log.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { ToolPinStore } from './tool-pins.js';
 import type { ToolPolicy } from './tool-policy.js';
@@ -11,7 +11,7 @@ export interface ToolGuards {
   policy?: ToolPolicy;
   /** Asked when policy says `ask`. Default: deny, since no one is there to ask. */
   approve?: ApprovalHandler;
-  audit?: AuditLog;
+  audit?: AuditSink;
   pins?: ToolPinStore;
   rateLimiter?: RateLimiter;
   /** The calling agent and its role, for per-agent and per-role policy. */

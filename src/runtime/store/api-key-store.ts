@@ -36,9 +36,60 @@ const hashOf = (key: string) => createHash('sha256').update(key).digest();
 const decoy = hashOf('cadre-decoy');
 
 /**
- * The HTTP API's keys in cadre's SQLite database, stored hashed and compared in constant time.
- * Revoked keys stay listed (with `revokedAt`) and never authenticate again.
+ * The HTTP API's keys, as every store keeps them (the embedded file: {@link sqliteApiKeys}, PostgreSQL:
+ * `openPostgresApiKeys`): stored hashed, compared in constant time. Revoked keys stay listed (with
+ * `revokedAt`) and never authenticate again.
  */
+export interface ApiKeys {
+  /** Makes a key, committed before this resolves; the returned `key` is the only copy. */
+  create(options?: { name?: string; admin?: boolean }): Promise<CreatedApiKey>;
+  /** The key's record when `key` is a live (not revoked) key; undefined otherwise. */
+  verify(key: string): Promise<ApiKeyRecord | undefined>;
+  /** Every key, live and revoked, oldest first. */
+  list(): Promise<ApiKeyRecord[]>;
+  /** Revokes a key at once; false when there is no such live key. */
+  revoke(id: string): Promise<boolean>;
+  /** Whether any key that is not revoked exists. */
+  hasLiveKey(): Promise<boolean>;
+}
+
+/** A new key: the record to store (with the key's hash) and the key itself, shown once. */
+export function newApiKey(options: { name?: string; admin?: boolean } = {}): {
+  created: CreatedApiKey;
+  hash: Buffer;
+} {
+  const name = options.name ?? 'default';
+  if (!/^[\w .:@-]{1,64}$/.test(name))
+    throw new CadreError('input_invalid', 'A key name is 1-64 letters, digits, spaces or _ . : @ -');
+  const id = randomBytes(6).toString('hex');
+  const key = `${prefix}${id}_${randomBytes(32).toString('base64url')}`;
+  return { created: { id, name, admin: Boolean(options.admin), createdAt: Date.now(), key }, hash: hashOf(key) };
+}
+
+/** The id a key names, or undefined when it does not have a key's shape. */
+export const apiKeyId = (key: string): string | undefined => keyShape.exec(key)?.[1];
+
+/**
+ * Whether `key` is the one `stored` holds the hash of (none found: compared against a decoy, so a
+ * wrong id costs the time a wrong secret does).
+ */
+export function apiKeyMatches(key: string, stored: Buffer | undefined): boolean {
+  return timingSafeEqual(hashOf(key), stored ?? decoy) && stored !== undefined;
+}
+
+/** The embedded file's keys behind the asynchronous {@link ApiKeys} calls. */
+export function sqliteApiKeys(db: SqliteDatabase): ApiKeys {
+  const store = new ApiKeyStore(db);
+  return {
+    create: async (options) => store.create(options),
+    verify: async (key) => store.verify(key),
+    list: async () => store.list(),
+    revoke: async (id) => store.revoke(id),
+    hasLiveKey: async () => store.hasLiveKey(),
+  };
+}
+
+/** The HTTP API's keys in cadre's SQLite database, answering at once (see {@link ApiKeys}). */
 export class ApiKeyStore {
   private readonly insert;
   private readonly byId;
@@ -56,23 +107,17 @@ export class ApiKeyStore {
 
   /** Makes a key, committed before this returns; the returned `key` is the only copy. */
   create(options: { name?: string; admin?: boolean } = {}): CreatedApiKey {
-    const name = options.name ?? 'default';
-    if (!/^[\w .:@-]{1,64}$/.test(name))
-      throw new CadreError('input_invalid', 'A key name is 1-64 letters, digits, spaces or _ . : @ -');
-    const id = randomBytes(6).toString('hex');
-    const key = `${prefix}${id}_${randomBytes(32).toString('base64url')}`;
-    const createdAt = Date.now();
-    this.batch.write(() => this.insert.run(id, name, hashOf(key), options.admin ? 1 : 0, createdAt));
+    const { created, hash } = newApiKey(options);
+    this.batch.write(() => this.insert.run(created.id, created.name, hash, created.admin ? 1 : 0, created.createdAt));
     this.batch.commit();
-    return { id, name, admin: Boolean(options.admin), createdAt, key };
+    return created;
   }
 
   /** The key's record when `key` is a live (not revoked) key; undefined otherwise. */
   verify(key: string): ApiKeyRecord | undefined {
-    const match = keyShape.exec(key);
-    const row = match ? this.byId.get(match[1]!) : undefined;
-    const equal = timingSafeEqual(hashOf(key), row ? row.hash : decoy);
-    if (!row || !equal || row.revoked_at !== null) return undefined;
+    const id = apiKeyId(key);
+    const row = id !== undefined ? this.byId.get(id) : undefined;
+    if (!apiKeyMatches(key, row?.hash) || !row || row.revoked_at !== null) return undefined;
     return toRecord(row);
   }
 

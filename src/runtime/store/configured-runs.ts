@@ -1,5 +1,14 @@
 import { CadreError, type CadreConfig, type RunRecord, type RunStore } from '../../core/index.js';
+import { AuditLog, type AuditQuery, type AuditRecord } from '../../../tools/policy/index.js';
 import { openConfiguredStore } from './cadre-store.js';
+import { sqliteApiKeys, type ApiKeys } from './api-key-store.js';
+import { openPostgresApiKeys } from './postgres/postgres-api-keys.js';
+import { openPostgresRunReadings, type RunReadings } from './postgres/postgres-run-readings.js';
+import { openPostgresThreadStore } from './postgres/postgres-thread-store.js';
+import { sqliteThreadRecords, type ThreadRecords } from './thread-records.js';
+import { ThreadStore } from './thread-store.js';
+import { openedOnce } from './postgres/opened-stores.js';
+import type { PostgresPoolOptions } from './postgres/postgres-options.js';
 import { sqliteRunStore } from './sqlite-run-store.js';
 import { openPostgresRuns, type PostgresRuns } from './postgres/postgres-execution-store.js';
 
@@ -11,18 +20,94 @@ export function runStoreKind(config: StoreConfig): 'sqlite' | 'postgres' {
   return config.runStore ?? (config.databaseUrl ? 'postgres' : 'sqlite');
 }
 
-/** The PostgreSQL runs a config names (`databaseUrl`, `databaseSchema`); `config_invalid` without a URL. */
-export function configuredPostgresRuns(config: StoreConfig): Promise<PostgresRuns> {
+/** The PostgreSQL database a config names (`databaseUrl`, `databaseSchema`); `config_invalid` without a URL. */
+function postgresOf(config: StoreConfig): PostgresPoolOptions {
   if (!config.databaseUrl)
-    return Promise.reject(
-      new CadreError('config_invalid', 'runStore is `postgres` but no databaseUrl is set (CADRE_DATABASE_URL)', {
-        details: { key: 'databaseUrl' },
-      }),
-    );
-  return openPostgresRuns({
-    url: config.databaseUrl,
-    ...(config.databaseSchema !== undefined ? { schema: config.databaseSchema } : {}),
-  });
+    throw new CadreError('config_invalid', 'runStore is `postgres` but no databaseUrl is set (CADRE_DATABASE_URL)', {
+      details: { key: 'databaseUrl' },
+    });
+  return { url: config.databaseUrl, ...(config.databaseSchema !== undefined ? { schema: config.databaseSchema } : {}) };
+}
+
+/** The PostgreSQL runs a config names (`databaseUrl`, `databaseSchema`); `config_invalid` without a URL. */
+export async function configuredPostgresRuns(config: StoreConfig): Promise<PostgresRuns> {
+  return openPostgresRuns(postgresOf(config));
+}
+
+/** What `GET /metrics` reads of runs kept in PostgreSQL; undefined when they are in the embedded file. */
+export function configuredRunReadings(config: StoreConfig): RunReadings | undefined {
+  if (runStoreKind(config) === 'sqlite') return undefined;
+  const readings = async () => {
+    const options = postgresOf(config);
+    return openedOnce('readings', options, () => openPostgresRunReadings(options));
+  };
+  return {
+    byStatus: async () => (await readings()).byStatus(),
+    runTime: async () => (await readings()).runTime(),
+    spend: async () => (await readings()).spend(),
+  };
+}
+
+/** The tool audit log where the config keeps its runs: the embedded file, or PostgreSQL. */
+export function configuredAuditLog(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+): {
+  /** Matching records, newest first. */
+  list(query?: AuditQuery): Promise<AuditRecord[]>;
+} {
+  if (runStoreKind(config) === 'sqlite') {
+    const log = new AuditLog(openConfiguredStore(config).db);
+    return { list: async (query) => log.list(query) };
+  }
+  return { list: async (query) => (await configuredPostgresRuns(config)).audit.list(query) };
+}
+
+/**
+ * Threads where the config keeps its runs: the embedded file, or PostgreSQL (connected on first
+ * use), so that every server on one database continues every conversation.
+ */
+export function configuredThreadRecords(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+): ThreadRecords {
+  if (runStoreKind(config) === 'sqlite') return sqliteThreadRecords(new ThreadStore(openConfiguredStore(config).db));
+  const threads = async () => {
+    const options = postgresOf(config);
+    return openedOnce('threads', options, () => openPostgresThreadStore(options));
+  };
+  return {
+    create: async (input) => (await threads()).create(input),
+    get: async (id) => (await threads()).get(id),
+    list: async (filter) => (await threads()).list(filter),
+    append: async (threadId, message) => (await threads()).append(threadId, message),
+    setStatus: async (threadId, seq, status) => (await threads()).setStatus(threadId, seq, status),
+    claim: async (threadId, seq) => (await threads()).claim(threadId, seq),
+    messages: async (threadId) => (await threads()).messages(threadId),
+    setSummary: async (threadId, summary, folded) => (await threads()).setSummary(threadId, summary, folded),
+    unsettled: async () => (await threads()).unsettled(),
+    // Shared by the process: closed with the other PostgreSQL stores (closePostgresRuns).
+    close: async () => undefined,
+  };
+}
+
+/**
+ * The HTTP API's keys where the config keeps its runs: the embedded file, or PostgreSQL (connected
+ * on first use), so that every server on one database knows every key.
+ */
+export function configuredApiKeys(
+  config: StoreConfig & Pick<CadreConfig, 'databasePath' | 'dataDir' | 'durability'>,
+): ApiKeys {
+  if (runStoreKind(config) === 'sqlite') return sqliteApiKeys(openConfiguredStore(config).db);
+  const keys = async () => {
+    const options = postgresOf(config);
+    return openedOnce('keys', options, () => openPostgresApiKeys(options));
+  };
+  return {
+    create: async (options) => (await keys()).create(options),
+    verify: async (key) => (await keys()).verify(key),
+    list: async () => (await keys()).list(),
+    revoke: async (id) => (await keys()).revoke(id),
+    hasLiveKey: async () => (await keys()).hasLiveKey(),
+  };
 }
 
 /** A run's record from the store the config names, or undefined when there is no such run. */

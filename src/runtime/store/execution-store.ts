@@ -10,6 +10,7 @@ import type {
   TaskOutcome,
   ToolCallJournal,
 } from '../../core/index.js';
+import type { AuditSink } from '../../../tools/policy/index.js';
 import type { SqliteDatabase } from './database.js';
 
 type Maybe<T> = T | Promise<T>;
@@ -55,4 +56,6 @@ export interface ExecutionStore {
   readonly db: SqliteDatabase;
   /** Resolves once every write made so far is stored (events are written in the background). */
   flush?(): Promise<void>;
+  /** Where the run's tool calls are audited; unset: the audit log in {@link db}. */
+  readonly audit?: AuditSink;
 }

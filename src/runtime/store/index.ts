@@ -14,3 +14,6 @@ export * from './postgres/index.js';
 export * from './execution-store.js';
 export * from './configured-runs.js';
 export { closePostgresRuns, type PostgresRuns } from './postgres/postgres-execution-store.js';
+export * from './thread-records.js';
+export { openPostgresThreadStore } from './postgres/postgres-thread-store.js';
+export type { RunReadings } from './postgres/postgres-run-readings.js';

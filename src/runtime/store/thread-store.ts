@@ -1,48 +1,15 @@
-import { CadreError, createId } from '../../core/index.js';
+import {
+  CadreError,
+  createId,
+  type DoubleTextPolicy,
+  type ThreadMessage,
+  type ThreadMessageStatus,
+  type ThreadRecord,
+} from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
-/** What a thread does with a message that arrives while its previous run is still going. */
-export type DoubleTextPolicy = 'reject' | 'enqueue' | 'interrupt' | 'rollback';
-
-/** A conversation: its owner (API key id and end user), the team or agent that answers, and its window. */
-export interface ThreadRecord {
-  id: string;
-  ownerKey: string;
-  ownerUser?: string;
-  team?: string;
-  agent?: string;
-  policy: DoubleTextPolicy;
-  /** Tokens the earlier turns may take in each run's context. */
-  contextTokens: number;
-  metadata: Record<string, unknown>;
-  /** The rolling summary of the turns folded out of the window. */
-  summary?: string;
-  /** The last history entry folded into the summary: a user message's seq, and whether its reply was too. */
-  folded?: { seq: number; reply: boolean };
-  createdAt: number;
-  updatedAt: number;
-}
-
-/**
- * A user message is `queued` (waiting for the run before it), `started` (its run exists),
- * `rolled_back` (its run was cancelled and its turn dropped) or `failed` (its run could not start).
- * An assistant message carries the final status of the run that answered.
- */
-export type ThreadMessageStatus = 'queued' | 'started' | 'rolled_back' | 'failed' | (string & {});
-
-/** One message of a thread, in order (`seq`). */
-export interface ThreadMessage {
-  id: string;
-  threadId: string;
-  seq: number;
-  role: 'user' | 'assistant';
-  text: string;
-  /** The run the message started (user) or that answered it (assistant). */
-  runId?: string;
-  status: ThreadMessageStatus;
-  createdAt: number;
-}
+export type { DoubleTextPolicy, ThreadMessage, ThreadMessageStatus, ThreadRecord } from '../../core/index.js';
 
 interface ThreadRow {
   id: string;
@@ -100,6 +67,9 @@ export class ThreadStore {
         "UPDATE thread_messages SET status = 'started' WHERE thread_id = ? AND seq = ? AND status = 'queued'",
       ),
       messages: db.prepare<[string], MessageRow>('SELECT * FROM thread_messages WHERE thread_id = ? ORDER BY seq'),
+      reply: db.prepare<[string, string], MessageRow>(
+        "SELECT * FROM thread_messages WHERE thread_id = ? AND role = 'assistant' AND run_id = ? ORDER BY seq LIMIT 1",
+      ),
       setSummary: db.prepare(
         'UPDATE threads SET summary = ?, folded_seq = ?, folded_reply = ?, updated_at = ? WHERE id = ?',
       ),
@@ -155,13 +125,22 @@ export class ThreadStore {
     return (this.db.prepare(sql).all(params) as ThreadRow[]).map(toThread);
   }
 
-  /** Appends a message (its seq is the thread's next), committed before this returns. */
+  /**
+   * Appends a message (its seq is the thread's next), committed before this returns. A run's reply
+   * (an assistant message naming a run) is kept once: appended again, by this or another process,
+   * the one kept is returned and nothing is added.
+   */
   append(
     threadId: string,
     message: { role: 'user' | 'assistant'; text: string; runId?: string; status: ThreadMessageStatus },
   ): ThreadMessage {
     let stored!: ThreadMessage;
     this.batch.write(() => {
+      const kept =
+        message.role === 'assistant' && message.runId !== undefined
+          ? this.statements.reply.get(threadId, message.runId)
+          : undefined;
+      if (kept) return void (stored = toMessage(kept));
       const seq = this.statements.nextSeq.get(threadId)!.next;
       stored = { id: createId('msg'), threadId, seq, createdAt: Date.now(), ...message };
       this.statements.insertMessage.run({ ...stored, runId: stored.runId ?? null });

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { CadreError } from '../../core/index.js';
-import type { ApiKeyStore } from '../../runtime/store/index.js';
+import type { ApiKeys } from '../../runtime/store/index.js';
 
 /** Who is calling: the API key's id (never the key), whether it is an admin key, and its end user. */
 export interface Caller {
@@ -29,7 +29,7 @@ export const userPattern = /^[\w.@:+-]{1,128}$/;
  * compared in constant time), refuses a key sent in the query string, and limits each key to
  * `perMinute` requests.
  */
-export function apiKeyAuth(options: { keys: ApiKeyStore; perMinute: number }): MiddlewareHandler<ApiEnv> {
+export function apiKeyAuth(options: { keys: ApiKeys; perMinute: number }): MiddlewareHandler<ApiEnv> {
   const limiter = new RateLimiterMemory({ points: options.perMinute, duration: 60 });
   return async (c, next) => {
     // Parsed only when there is a query string: most requests have none.
@@ -41,7 +41,7 @@ export function apiKeyAuth(options: { keys: ApiKeyStore; perMinute: number }): M
       );
     const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
     if (!match) throw new CadreError('auth_failed', 'An API key is required: Authorization: Bearer <key>');
-    const key = options.keys.verify(match[1]!);
+    const key = await options.keys.verify(match[1]!);
     if (!key) throw new CadreError('auth_failed', 'The API key is not valid, or has been revoked');
     try {
       await limiter.consume(key.id);

@@ -4,7 +4,15 @@ import type { Context } from 'hono';
 import { cors } from 'hono/cors';
 import type { z } from 'zod';
 import { CadreError, createLogger, loadConfig, type CadreConfigInput } from '../../core/index.js';
-import { ApiKeyStore, configuredRunStore, openConfiguredStore, runStoreKind } from '../../runtime/store/index.js';
+import {
+  configuredApiKeys,
+  configuredRunReadings,
+  configuredThreadRecords,
+  configuredRunStore,
+  openConfiguredStore,
+  runStoreKind,
+  type ApiKeys,
+} from '../../runtime/store/index.js';
 import type { CadreApp } from '../../app/index.js';
 import { apiKeyAuth, userHeader, type ApiEnv } from './api-key-auth.js';
 import { errorResponse } from './http-errors.js';
@@ -37,7 +45,7 @@ export interface HttpApi {
   readonly runs: RunService;
   /** The conversations: `serveHttpApi` re-drives those a stopped server left with queued messages. */
   readonly threads: ThreadService;
-  readonly keys: ApiKeyStore;
+  readonly keys: ApiKeys;
   readonly options: HttpServerOptions;
   /** Sets the Host and Origin values accepted (default: loopback names on the configured port). */
   setPolicy(policy: HostOriginPolicy): void;
@@ -59,10 +67,10 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   if (config.databasePath === ':memory:')
     throw new CadreError('config_invalid', 'The HTTP API needs a database file, not `:memory:` (databasePath)');
   const logger = createLogger({ level: config.logLevel, name: 'cadre-http' });
-  // The machine's own file keeps keys, threads and metrics' reads; runs are where the config keeps them.
+  // Runs, keys and threads are where the config keeps them; metrics read the machine's own file.
   const store = openConfiguredStore(config);
   const runStore = configuredRunStore(config);
-  const keys = new ApiKeyStore(store.db);
+  const keys = configuredApiKeys(config);
   // The config loaded once, at start: each request's run takes it as it is (no file lookup, no
   // environment read per request), as a server reads its settings when it starts.
   const runs = new RunService({
@@ -130,7 +138,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   const threads = new ThreadService({
     app: options.app,
     config,
-    store,
+    threads: configuredThreadRecords(config),
     runStore,
     runs,
     pollMs: server.ssePollMs,
@@ -153,7 +161,8 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);
   app.route('/', createJobsApp({ app: options.app, config, queue, schedules, invalid }));
   // Prometheus scrapes with an admin key (`authorization` / `bearer_token` in its scrape config).
-  const metrics = createMetrics({ db: store.db, queue });
+  const readings = configuredRunReadings(config);
+  const metrics = createMetrics({ db: store.db, queue, ...(readings ? { runs: readings } : {}) });
   app.get('/metrics', auth, async (c) => {
     if (!c.get('caller').admin) throw new CadreError('request_forbidden', '/metrics needs an admin API key');
     return c.body(await metrics.metrics(), 200, { 'Content-Type': metrics.contentType });

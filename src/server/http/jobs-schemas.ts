@@ -3,13 +3,14 @@ import { JobFieldsSchema, withOneTeamOrAgent } from '../../jobs/index.js';
 import { QuestionAnswerSchema } from './runs-schemas.js';
 
 // The job's own schema (cadre/jobs), so the API accepts exactly what `enqueue` does; only the
-// examples are added here. `scheduleId` is set by schedules, never by a caller.
+// examples are added here. `scheduleId` is set by schedules, never by a caller. zod's own `meta()`,
+// not `openapi()`: cadre/jobs may have built these schemas before this module loaded the extension.
 const { shape } = JobFieldsSchema;
 const jobFields = JobFieldsSchema.omit({ scheduleId: true }).extend({
-  team: shape.team.openapi({ example: 'demo' }),
-  goal: shape.goal.openapi({ example: "Summarise yesterday's incidents" }),
-  runAt: shape.runAt.openapi({ description: 'Not before this instant (ms since the epoch).' }),
-  webhook: shape.webhook.openapi({
+  team: shape.team.meta({ example: 'demo' }),
+  goal: shape.goal.meta({ example: "Summarise yesterday's incidents" }),
+  runAt: shape.runAt.meta({ description: 'Not before this instant (ms since the epoch).' }),
+  webhook: shape.webhook.meta({
     description:
       'Gets a signed POST (Standard Webhooks) when the job completes, an attempt fails, it is dead or it waits for an approval; its host must be in `webhookHosts` of the server config.',
     example: 'https://hooks.example.com/cadre',

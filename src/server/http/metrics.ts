@@ -1,6 +1,6 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { JobQueue } from '../../core/index.js';
-import type { SqliteDatabase } from '../../runtime/store/index.js';
+import type { RunReadings, SqliteDatabase } from '../../runtime/store/index.js';
 
 /** The team (or `agent:<name>`) a run was started by, in SQL over the runs table. */
 const teamOf = `COALESCE(json_extract(r.settings, '$.app.team'), 'agent:' || json_extract(r.settings, '$.app.agent'), '')`;
@@ -19,7 +19,12 @@ export interface QueueReadings {
  * by status, run time, tokens and cost by team and model, and how long ago each worker holding a job
  * renewed its lease. Jobs come from the queue when it reports them (BullMQ: from Redis), else from the store.
  */
-export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue & Partial<QueueReadings> }): Registry {
+export function createMetrics(options: {
+  db: SqliteDatabase;
+  queue: JobQueue & Partial<QueueReadings>;
+  /** Where runs are read from when they are not in `db` (PostgreSQL). */
+  runs?: RunReadings;
+}): Registry {
   const { db, queue } = options;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cadre_process_' });
@@ -42,6 +47,11 @@ export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue & P
       "SELECT worker, MAX(updated_at) AS renewed FROM jobs WHERE state = 'running' AND worker IS NOT NULL GROUP BY worker",
     ),
   };
+  const runs: RunReadings = options.runs ?? {
+    byStatus: async () => statements.runs.all(),
+    runTime: async () => statements.runTime.all(),
+    spend: async () => statements.spend.all(),
+  };
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void | Promise<void>) =>
     new Gauge({
       name,
@@ -62,39 +72,30 @@ export function createMetrics(options: { db: SqliteDatabase; queue: JobQueue & P
       : statements.depth.all().map((r) => [r.queue, r.n]);
     for (const [name, n] of depths as [string, number][]) g.set({ queue: name }, n);
   });
-  gauge('cadre_runs', 'Runs by status.', ['status'], (g) => {
-    for (const { status, n } of statements.runs.all()) g.set({ status }, n);
+  gauge('cadre_runs', 'Runs by status.', ['status'], async (g) => {
+    for (const { status, n } of await runs.byStatus()) g.set({ status }, n);
   });
-  // Pairs read from one query each scrape: the first gauge's collect fills both.
-  const runCount = new Gauge({
-    name: 'cadre_run_seconds_count',
-    help: 'Completed runs by team.',
-    labelNames: ['team'],
-    registers: [],
+  // Collected side by side at each scrape: each gauge reads its own rows.
+  gauge('cadre_run_seconds_sum', 'Time completed runs took, by team (with _count: the mean).', ['team'], async (g) => {
+    for (const { team, seconds } of await runs.runTime()) g.set({ team }, seconds);
   });
-  gauge('cadre_run_seconds_sum', 'Time completed runs took, by team (with _count: the mean).', ['team'], (g) => {
-    runCount.reset();
-    for (const { team, seconds, n } of statements.runTime.all()) {
-      g.set({ team }, seconds);
-      runCount.set({ team }, n);
-    }
+  gauge('cadre_run_seconds_count', 'Completed runs by team.', ['team'], async (g) => {
+    for (const { team, n } of await runs.runTime()) g.set({ team }, n);
   });
-  registry.registerMetric(runCount);
-  const cost = new Gauge({
-    name: 'cadre_model_cost_usd',
-    help: 'US dollars by team and model.',
-    labelNames: ['team', 'model'],
-    registers: [],
+  gauge(
+    'cadre_model_tokens',
+    'Tokens by team, model and direction (in, out).',
+    ['team', 'model', 'direction'],
+    async (g) => {
+      for (const row of await runs.spend()) {
+        g.set({ team: row.team, model: row.model, direction: 'in' }, row.input ?? 0);
+        g.set({ team: row.team, model: row.model, direction: 'out' }, row.output ?? 0);
+      }
+    },
+  );
+  gauge('cadre_model_cost_usd', 'US dollars by team and model.', ['team', 'model'], async (g) => {
+    for (const row of await runs.spend()) g.set({ team: row.team, model: row.model }, row.cost ?? 0);
   });
-  gauge('cadre_model_tokens', 'Tokens by team, model and direction (in, out).', ['team', 'model', 'direction'], (g) => {
-    cost.reset();
-    for (const row of statements.spend.all()) {
-      g.set({ team: row.team, model: row.model, direction: 'in' }, row.input ?? 0);
-      g.set({ team: row.team, model: row.model, direction: 'out' }, row.output ?? 0);
-      cost.set({ team: row.team, model: row.model }, row.cost ?? 0);
-    }
-  });
-  registry.registerMetric(cost);
   gauge(
     'cadre_worker_lease_age_seconds',
     'Seconds since each worker holding a job last renewed a lease.',

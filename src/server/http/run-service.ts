@@ -126,9 +126,9 @@ export class RunService {
   /**
    * The run's events from `fromSeq`: from its handle when it runs here (replay, then live), else
    * from the store, followed as whichever process carries the run out stores them (PostgreSQL wakes
-   * followers by LISTEN/NOTIFY, the embedded file is read again every 100 ms) until its
-   * `run.completed`, or until its record says it stopped (looked at every `pollMs`): a process that
-   * died leaves no `run.completed`.
+   * followers by LISTEN/NOTIFY, the embedded file is read again every 100 ms) until its record says
+   * it stopped: looked at after each `run.completed` (the record is written just after it; a resumed
+   * run goes on) and every `pollMs` (a process that died leaves no `run.completed`).
    */
   async *events(runId: string, fromSeq: number, signal: AbortSignal): AsyncGenerator<CadreEvent, void, undefined> {
     const handle = this.live.get(runId);
@@ -153,7 +153,8 @@ export class RunService {
       for await (const event of store.events.follow(runId, fromSeq, AbortSignal.any([signal, stop.signal]))) {
         yield event;
         next = event.seq + 1;
-        if (event.type === 'run.completed') return;
+        // An execution's end; the run's record follows it (or a resumed execution goes on).
+        if (event.type === 'run.completed' && (await stopped())) return;
       }
       if (ended && !signal.aborted) yield* await store.events.read(runId, next);
     } finally {

@@ -3,7 +3,7 @@ import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from '@langc
 import { getEncoding, type Tiktoken } from 'js-tiktoken';
 import { ShortTermMemory } from '../../../memory/short-term-memory.js';
 import type { ModelRouter } from '../../models/router.js';
-import type { ThreadMessage, ThreadRecord, ThreadStore } from '../../runtime/store/index.js';
+import type { ThreadMessage, ThreadRecord, ThreadRecords } from '../../runtime/store/index.js';
 
 /** One answered exchange of a thread: the user's message and the reply of the run it started. */
 export interface ThreadTurn {
@@ -34,7 +34,7 @@ export function answeredTurns(messages: readonly ThreadMessage[]): ThreadTurn[] 
 
 /** What {@link threadHistory} needs. */
 export interface ThreadHistoryOptions {
-  store: ThreadStore;
+  store: Pick<ThreadRecords, 'setSummary'>;
   thread: ThreadRecord;
   messages: readonly ThreadMessage[];
   /** The model that folds old turns into the summary; asked for only when the turns outgrow the window. */
@@ -70,7 +70,7 @@ export async function threadHistory(options: ThreadHistoryOptions): Promise<stri
   if (folded > 0) {
     const last = entries[folded - 1]!;
     const summary = memory.summary ?? (seed && keptSet.has(seed) ? thread.summary : undefined);
-    store.setSummary(thread.id, summary, { seq: last.seq, reply: last.reply });
+    await store.setSummary(thread.id, summary, { seq: last.seq, reply: last.reply });
   }
   return render(kept, maxTokens);
 }

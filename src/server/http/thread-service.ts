@@ -3,13 +3,12 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { CadreError, createId, loadConfig, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
 import type { ModelRouter } from '../../models/router.js';
 import type { RunHandle, RunRecord, RunState } from '../../runtime/index.js';
-import {
-  ThreadStore,
-  type CadreStore,
-  type DoubleTextPolicy,
-  type ThreadMessage,
-  type ThreadRecord,
-  type RunsAndEvents,
+import type {
+  DoubleTextPolicy,
+  RunsAndEvents,
+  ThreadMessage,
+  ThreadRecord,
+  ThreadRecords,
 } from '../../runtime/store/index.js';
 import { hasEntry, type CadreApp, type TeamSettings } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
@@ -54,7 +53,7 @@ const unfinished: ReadonlySet<RunState> = new Set(['running', 'awaiting_approval
  * the run's record once the run ended, whichever process carried it out.
  */
 export class ThreadService {
-  readonly threads: ThreadStore;
+  readonly threads: ThreadRecords;
   /** One admission at a time per thread, so two messages cannot both start a run. */
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly watched = new Set<string>();
@@ -63,8 +62,8 @@ export class ThreadService {
     private readonly options: {
       app: CadreApp;
       config: CadreConfigInput;
-      /** The machine's own file, where threads are kept. */
-      store: CadreStore;
+      /** Where threads are: the embedded file or PostgreSQL. */
+      threads: ThreadRecords;
       /** Where runs are: the embedded file or PostgreSQL. */
       runStore: RunsAndEvents;
       runs: RunService;
@@ -73,11 +72,11 @@ export class ThreadService {
       contextTokens?: number;
     },
   ) {
-    this.threads = new ThreadStore(options.store.db);
+    this.threads = options.threads;
   }
 
   /** Opens a thread owned by `caller`; `team_not_found` for a name the registry lacks. */
-  create(input: CreateThreadInput, caller: Caller): ThreadRecord {
+  async create(input: CreateThreadInput, caller: Caller): Promise<ThreadRecord> {
     const entry = input.team !== undefined ? { team: input.team } : { agent: input.agent ?? '' };
     if ((input.team === undefined) === (input.agent === undefined))
       throw new CadreError('input_invalid', 'Name either a `team` or an `agent` for the thread');
@@ -89,7 +88,7 @@ export class ThreadService {
     const contextTokens = input.contextTokens ?? this.options.contextTokens ?? 4096;
     if (!Number.isInteger(contextTokens) || contextTokens < 16)
       throw new CadreError('input_invalid', 'contextTokens must be a whole number of at least 16');
-    return this.threads.create({
+    return await this.threads.create({
       ownerKey: caller.keyId,
       ...(caller.user !== undefined ? { ownerUser: caller.user } : {}),
       ...entry,
@@ -100,25 +99,25 @@ export class ThreadService {
   }
 
   /** The thread when `caller` may see it; `not_found` otherwise, so ids cannot be probed. */
-  get(threadId: string, caller: Caller): ThreadRecord {
-    const thread = this.threads.get(threadId);
+  async get(threadId: string, caller: Caller): Promise<ThreadRecord> {
+    const thread = await this.threads.get(threadId);
     if (!thread || !visible(thread, caller)) throw new CadreError('not_found', `No thread ${threadId}`);
     return thread;
   }
 
   /** The thread with its messages and runs, replies of runs that ended written first. */
   async detail(threadId: string, caller: Caller): Promise<ThreadDetail> {
-    this.get(threadId, caller);
+    await this.get(threadId, caller);
     await this.exclusive(threadId, () => this.advance(threadId));
-    const thread = this.threads.get(threadId)!;
-    const messages = this.threads.messages(threadId);
+    const thread = (await this.threads.get(threadId))!;
+    const messages = await this.threads.messages(threadId);
     const ids = [...new Set(messages.flatMap((m) => (m.runId && m.role === 'user' ? [m.runId] : [])))];
     const runs = (await Promise.all(ids.map((id) => this.options.runStore.runs.get(id)))).flatMap((r) => r ?? []);
     return { thread, messages, runs };
   }
 
   /** The caller's threads, newest first. */
-  list(caller: Caller, page: { limit: number; before?: number }): ThreadRecord[] {
+  list(caller: Caller, page: { limit: number; before?: number }): Promise<ThreadRecord[]> {
     return this.threads.list({
       ...(caller.admin ? {} : { key: caller.keyId }),
       ...(caller.user !== undefined ? { user: caller.user } : {}),
@@ -137,7 +136,7 @@ export class ThreadService {
     input: { text: string; policy?: DoubleTextPolicy },
     caller: Caller,
   ): Promise<PostedMessage> {
-    const thread = this.get(threadId, caller);
+    const thread = await this.get(threadId, caller);
     const policy = input.policy ?? thread.policy;
     return this.exclusive(threadId, async () => {
       let active = await this.settle(thread);
@@ -150,9 +149,10 @@ export class ThreadService {
         await this.stop(active, policy);
         active = await this.settle(thread);
       }
-      const waiting = active !== undefined || this.threads.messages(threadId).some((m) => m.status === 'queued');
+      const waiting =
+        active !== undefined || (await this.threads.messages(threadId)).some((m) => m.status === 'queued');
       if (waiting && policy !== 'interrupt' && policy !== 'rollback') {
-        const message = this.threads.append(threadId, {
+        const message = await this.threads.append(threadId, {
           role: 'user',
           text: input.text,
           runId: createId('run'),
@@ -160,7 +160,7 @@ export class ThreadService {
         });
         return { message, runId: message.runId!, queued: true };
       }
-      const message = this.threads.append(threadId, {
+      const message = await this.threads.append(threadId, {
         role: 'user',
         text: input.text,
         runId: createId('run'),
@@ -179,7 +179,7 @@ export class ThreadService {
     const { runs, runStore, pollMs } = this.options;
     while (!signal.aborted) {
       if (runs.handle(runId) || (await runStore.runs.get(runId))) return yield* runs.events(runId, 1, signal);
-      const message = this.threads.messages(threadId).find((m) => m.runId === runId && m.role === 'user');
+      const message = (await this.threads.messages(threadId)).find((m) => m.runId === runId && m.role === 'user');
       if (message?.status !== 'queued') return;
       await sleep(pollMs, undefined, { signal }).catch(() => undefined);
     }
@@ -191,7 +191,7 @@ export class ThreadService {
    * starts once none is going, so no message stays queued forever. Returns the threads looked at.
    */
   async redrive(): Promise<string[]> {
-    const unsettled = this.threads.unsettled();
+    const unsettled = await this.threads.unsettled();
     for (const threadId of unsettled)
       await this.exclusive(threadId, () => this.advance(threadId)).catch(() => undefined);
     return unsettled;
@@ -199,20 +199,20 @@ export class ThreadService {
 
   /** Writes the replies of runs that ended and starts the next queued message when none is going. */
   private async advance(threadId: string): Promise<void> {
-    const thread = this.threads.get(threadId)!;
+    const thread = (await this.threads.get(threadId))!;
     for (;;) {
       if (await this.settle(thread)) return;
-      const next = this.threads.messages(threadId).find((m) => m.role === 'user' && m.status === 'queued');
+      const next = (await this.threads.messages(threadId)).find((m) => m.role === 'user' && m.status === 'queued');
       if (!next) return;
       // Another process (a second server on this database) is starting it: the thread is its to advance.
-      if (!this.threads.claim(threadId, next.seq)) return;
+      if (!(await this.threads.claim(threadId, next.seq))) return;
       try {
         await this.startTurn(thread, { ...next, status: 'started' });
         return;
       } catch (error) {
         // Shutting down: it stays queued for the next start. Anything else: it cannot run, the next may.
         const closing = CadreError.isInstance(error) && error.code === 'unavailable';
-        this.threads.setStatus(threadId, next.seq, closing ? 'queued' : 'failed');
+        await this.threads.setStatus(threadId, next.seq, closing ? 'queued' : 'failed');
         if (closing) return;
       }
     }
@@ -224,7 +224,7 @@ export class ThreadService {
    * and returns the message whose run is still going, if any.
    */
   private async settle(thread: ThreadRecord): Promise<ThreadMessage | undefined> {
-    const messages = this.threads.messages(thread.id);
+    const messages = await this.threads.messages(thread.id);
     const answered = new Set(messages.flatMap((m) => (m.role === 'assistant' && m.runId ? [m.runId] : [])));
     let active: ThreadMessage | undefined;
     for (const message of messages) {
@@ -233,9 +233,9 @@ export class ThreadService {
       const handle = this.options.runs.handle(message.runId);
       const record = await this.options.runStore.runs.get(message.runId);
       if (handle) this.watch(thread.id, handle);
-      if (!record && !handle) this.threads.setStatus(thread.id, message.seq, 'queued');
+      if (!record && !handle) await this.threads.setStatus(thread.id, message.seq, 'queued');
       else if (handle || unfinished.has(record!.status)) active = message;
-      else this.threads.append(thread.id, { role: 'assistant', ...(await this.reply(record!)) });
+      else await this.threads.append(thread.id, { role: 'assistant', ...(await this.reply(record!)) });
     }
     return active;
   }
@@ -250,17 +250,17 @@ export class ThreadService {
       );
     handle.cancel(policy === 'interrupt' ? 'interrupted by a new message' : 'rolled back by a new message');
     await handle.result;
-    if (policy === 'rollback') this.threads.setStatus(active.threadId, active.seq, 'rolled_back');
+    if (policy === 'rollback') await this.threads.setStatus(active.threadId, active.seq, 'rolled_back');
   }
 
   /** Starts the run of a user message: its goal is the message after the earlier turns, within the window. */
   private async startTurn(thread: ThreadRecord, message: ThreadMessage): Promise<RunHandle> {
     try {
-      const current = this.threads.get(thread.id)!;
+      const current = (await this.threads.get(thread.id))!;
       const history = await threadHistory({
         store: this.threads,
         thread: current,
-        messages: this.threads.messages(thread.id),
+        messages: await this.threads.messages(thread.id),
         summariser: () => this.summariser(current),
       });
       const entry = current.team !== undefined ? { team: current.team } : { agent: current.agent! };
@@ -282,7 +282,7 @@ export class ThreadService {
       return handle;
     } catch (error) {
       if (!(CadreError.isInstance(error) && error.code === 'unavailable'))
-        this.threads.setStatus(thread.id, message.seq, 'failed');
+        await this.threads.setStatus(thread.id, message.seq, 'failed');
       throw error;
     }
   }

@@ -82,10 +82,12 @@ export function createThreadsApp(options: ThreadsAppOptions): OpenAPIHono<ApiEnv
     defaultHook: (result, c) => (result.success ? undefined : options.invalid(result.error, c)),
   });
 
-  app.openapi(createThread, (c) => c.json(threadView(threads.create(c.req.valid('json'), c.var.caller)), 201));
-  app.openapi(listThreads, (c) => {
+  app.openapi(createThread, async (c) =>
+    c.json(threadView(await threads.create(c.req.valid('json'), c.var.caller)), 201),
+  );
+  app.openapi(listThreads, async (c) => {
     const { limit, before } = c.req.valid('query');
-    const page = threads.list(c.var.caller, { limit, ...(before !== undefined ? { before } : {}) });
+    const page = await threads.list(c.var.caller, { limit, ...(before !== undefined ? { before } : {}) });
     return c.json({ threads: page.map(threadView) }, 200);
   });
   app.openapi(getThread, async (c) => {

@@ -32,7 +32,7 @@ const lastCharChanged = (key: string) => key.slice(0, -1) + (key.endsWith('A') ?
 describe('API keys at rest and on the wire', () => {
   it('keeps no plaintext key in the database file, only its hash', async () => {
     const t = testApi({ server: { workers: 0 } });
-    const created = [t.api.keys.create({ name: 'one' }), t.api.keys.create({ name: 'admin', admin: true })];
+    const created = [await t.api.keys.create({ name: 'one' }), await t.api.keys.create({ name: 'admin', admin: true })];
     // The keys work: they are what is stored, not something else.
     for (const { key } of created)
       expect((await t.api.app.request('/runs', { headers: t.headers(key) })).status).toBe(200);
@@ -67,7 +67,7 @@ describe('API keys at rest and on the wire', () => {
 
   it('refuses a key that differs only in its last character, and compares keys with crypto.timingSafeEqual', async () => {
     const t = testApi({ server: { workers: 0 } });
-    const { key } = t.api.keys.create();
+    const { key } = await t.api.keys.create();
     const near = lastCharChanged(key);
     expect(near).not.toBe(key);
     expect(near).toHaveLength(key.length);

@@ -4,7 +4,7 @@ import { serveHttpApi } from '../../../src/server/http/index.js';
 import { testApi } from './http-fixtures.js';
 
 const t = testApi({ server: { port: 0, workers: 0, maxBodyBytes: 2048 } });
-const key = t.api.keys.create({ name: 'k' }).key;
+const key = (await t.api.keys.create({ name: 'k' })).key;
 const serving = await serveHttpApi(t.api);
 afterAll(() => serving.close());
 

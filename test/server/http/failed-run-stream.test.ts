@@ -32,7 +32,7 @@ afterEach(async () => {
 
 async function listening() {
   const t = testApi({ app, server: { port: 0, workers: 0 } });
-  const key = t.api.keys.create().key;
+  const key = (await t.api.keys.create()).key;
   serving = await serveHttpApi(t.api);
   const headers = {
     Host: new URL(serving.url).host,

@@ -49,8 +49,8 @@ describe('graceful shutdown with work in flight', () => {
   it('in process: open streams get their final frame, the run is left cancelled and resumes to completion', async () => {
     const { app } = testApp({ latencyMs: 60, tasks: 6 });
     const t = testApi({ app, server: { port: 0, workers: 0, ssePollMs: 20, sseHeartbeatMs: 50 } });
-    const key = t.api.keys.create().key;
-    const keyId = t.api.keys.list()[0]!.id;
+    const key = (await t.api.keys.create()).key;
+    const keyId = (await t.api.keys.list())[0]!.id;
     serving = await serveHttpApi(t.api);
     const headers = {
       Host: new URL(serving.url).host,

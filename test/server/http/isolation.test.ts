@@ -2,9 +2,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parseFrames, testApi } from './http-fixtures.js';
 
 const t = testApi();
-const alice = t.api.keys.create({ name: 'alice' }).key;
-const bob = t.api.keys.create({ name: 'bob' }).key;
-const admin = t.api.keys.create({ name: 'ops', admin: true }).key;
+const alice = (await t.api.keys.create({ name: 'alice' })).key;
+const bob = (await t.api.keys.create({ name: 'bob' })).key;
+const admin = (await t.api.keys.create({ name: 'ops', admin: true })).key;
 
 const request = (
   key: string | undefined,

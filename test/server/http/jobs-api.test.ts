@@ -3,8 +3,8 @@ import { serveHttpApi } from '../../../src/server/http/index.js';
 import { testApi } from './http-fixtures.js';
 
 const t = testApi({ server: { port: 0, workers: 1 } });
-const admin = t.api.keys.create({ name: 'ops', admin: true }).key;
-const user = t.api.keys.create({ name: 'app' }).key;
+const admin = (await t.api.keys.create({ name: 'ops', admin: true })).key;
+const user = (await t.api.keys.create({ name: 'app' })).key;
 const serving = await serveHttpApi(t.api);
 afterAll(() => serving.close());
 

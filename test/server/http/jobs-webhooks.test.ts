@@ -41,7 +41,7 @@ for (const { name, enabled, config } of queues) {
         config: { databasePath, webhookSecret: secret, webhookHosts: [host], ...config },
         server: { port: 0, workers: 1 },
       });
-      admin = api.keys.create({ name: 'ops', admin: true }).key;
+      admin = (await api.keys.create({ name: 'ops', admin: true })).key;
       serving = await serveHttpApi(api);
     });
     afterAll(async () => {

@@ -42,8 +42,8 @@ const app = defineApp({
 });
 
 const t = testApi({ app, server: { workers: 0 } });
-const keyA = t.api.keys.create({ name: 'a' }).key;
-const keyB = t.api.keys.create({ name: 'b' }).key;
+const keyA = (await t.api.keys.create({ name: 'a' })).key;
+const keyB = (await t.api.keys.create({ name: 'b' })).key;
 
 beforeAll(async () => {
   memory = await createMemory({ dir: mkdtempSync(join(tmpdir(), 'cadre-http-memory-')), env: {} });

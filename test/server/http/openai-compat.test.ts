@@ -40,7 +40,7 @@ const app = withBuiltins(
 );
 
 const t = testApi({ app, server: { port: 0 } });
-const key = t.api.keys.create({ name: 'frontend' }).key;
+const key = (await t.api.keys.create({ name: 'frontend' })).key;
 let serving: HttpApiServing;
 let client: OpenAI;
 
@@ -349,7 +349,7 @@ describe('requests a run cannot answer', () => {
 
   it('ignores client tools when the server is set to (openaiTools: ignore)', async () => {
     const lenient = testApi({ app, server: { openaiTools: 'ignore' } });
-    const lenientKey = lenient.api.keys.create().key;
+    const lenientKey = (await lenient.api.keys.create()).key;
     const response = await lenient.api.app.request('/v1/chat/completions', {
       method: 'POST',
       headers: lenient.headers(lenientKey),

@@ -24,7 +24,7 @@ const app = withBuiltins(
 );
 
 const t = testApi({ app, server: { port: 0 } });
-const key = t.api.keys.create({ name: 'stream' }).key;
+const key = (await t.api.keys.create({ name: 'stream' })).key;
 let serving: HttpApiServing;
 
 beforeAll(async () => {

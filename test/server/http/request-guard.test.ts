@@ -21,10 +21,10 @@ async function expectRefused(response: Response, status: number, code: string) {
   expect(t.store.runs.list()).toEqual([]);
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   const { app, made } = testApp();
   const setup = testApi({ app, server: { corsOrigins: ['https://app.example'], maxBodyBytes: 2048 } });
-  t = { ...setup, made, key: setup.api.keys.create({ name: 'test' }).key };
+  t = { ...setup, made, key: (await setup.api.keys.create({ name: 'test' })).key };
 });
 
 describe('the HTTP API turns bad requests away before anything runs', () => {
@@ -54,10 +54,10 @@ describe('the HTTP API turns bad requests away before anything runs', () => {
   });
 
   it('refuses a revoked key at once', async () => {
-    const other = t.api.keys.create({ name: 'soon revoked' });
-    expect(t.api.keys.revoke(other.id)).toBe(true);
+    const other = await t.api.keys.create({ name: 'soon revoked' });
+    expect(await t.api.keys.revoke(other.id)).toBe(true);
     await expectRefused(await post(t.headers(other.key)), 401, 'auth_failed');
-    expect(t.api.keys.revoke(other.id)).toBe(false);
+    expect(await t.api.keys.revoke(other.id)).toBe(false);
   });
 
   it('refuses a key in the query string, even next to a valid header', async () => {
@@ -143,8 +143,8 @@ describe('the HTTP API turns bad requests away before anything runs', () => {
   it('limits each key to its requests a minute with 429 and Retry-After', async () => {
     const { app, made } = testApp();
     const setup = testApi({ app, server: { rateLimitPerMinute: 3 } });
-    t = { ...setup, made, key: setup.api.keys.create().key };
-    const other = setup.api.keys.create().key;
+    t = { ...setup, made, key: (await setup.api.keys.create()).key };
+    const other = (await setup.api.keys.create()).key;
     for (let i = 0; i < 3; i++)
       expect((await t.api.app.request('/runs', { headers: t.headers(t.key) })).status).toBe(200);
     const limited = await t.api.app.request('/runs', { headers: t.headers(t.key) });
@@ -162,7 +162,7 @@ describe('the HTTP API on a real socket', () => {
   it('binds 127.0.0.1 by default and cuts a chunked body off once it passes the cap', async () => {
     const { app, made } = testApp();
     const setup = testApi({ app, server: { port: 0, maxBodyBytes: 2048 } });
-    const key = setup.api.keys.create().key;
+    const key = (await setup.api.keys.create()).key;
     serving = await serveHttpApi(setup.api);
     expect(serving.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     // No Content-Length: the body arrives in chunks and is counted as it comes.

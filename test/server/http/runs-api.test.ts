@@ -13,7 +13,7 @@ afterEach(async () => {
 /** An API on a real socket (port 0), with a key and the headers to use it. */
 async function listening(options: Parameters<typeof testApi>[0] = {}) {
   const t = testApi({ ...options, server: { port: 0, ...options.server } });
-  const key = t.api.keys.create().key;
+  const key = (await t.api.keys.create()).key;
   serving = await serveHttpApi(t.api);
   const url = serving.url;
   const headers = { Host: new URL(url).host, Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
@@ -178,7 +178,7 @@ describe('a slow or departing client, and shutdown', () => {
   it('cuts off a client that stops reading, and it resumes by Last-Event-ID with nothing lost', async () => {
     const s = await listening({ server: { sseStallMs: 200 } });
     const runId = 'run_large';
-    const keyId = s.api.keys.list()[0]!.id;
+    const keyId = (await s.api.keys.list())[0]!.id;
     s.store.runs.create({ id: runId, goal: 'large', settings: { owner: { key: keyId } } });
     // Some 16 MB of events: more than the socket buffers hold, so the writer must wait for the reader.
     for (let seq = 1; seq <= 2000; seq++)

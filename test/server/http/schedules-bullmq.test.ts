@@ -19,7 +19,7 @@ async function machine(): Promise<{ serving: HttpApiServing; admin: string }> {
     config: { databasePath, jobQueue: 'bullmq', redisUrl: url!, jobQueuePrefix: prefix },
     server: { port: 0, workers: 0 },
   });
-  const admin = api.keys.create({ name: 'ops', admin: true }).key;
+  const admin = (await api.keys.create({ name: 'ops', admin: true })).key;
   return { serving: await serveHttpApi(api), admin };
 }
 

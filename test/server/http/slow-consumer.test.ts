@@ -18,8 +18,8 @@ const size = 8000;
 describe('a client that stops reading an event stream', () => {
   it('is cut off with reason slow_consumer after a bounded amount was written, and resumes by Last-Event-ID with no gap', async () => {
     const t = testApi({ server: { port: 0, workers: 0, sseStallMs: stallMs } });
-    const key = t.api.keys.create().key;
-    const keyId = t.api.keys.list()[0]!.id;
+    const key = (await t.api.keys.create()).key;
+    const keyId = (await t.api.keys.list())[0]!.id;
     serving = await serveHttpApi(t.api);
     const headers = { Host: new URL(serving.url).host, Authorization: `Bearer ${key}` };
     // A run with some 24 MB of events, far more than the socket buffers hold.

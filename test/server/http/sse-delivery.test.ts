@@ -12,10 +12,10 @@ afterEach(async () => {
 /** An API on a real socket (port 0), with a key and the headers to use it. */
 async function listening(options: Parameters<typeof testApi>[0] = {}) {
   const t = testApi({ ...options, server: { port: 0, workers: 0, ...options.server } });
-  const key = t.api.keys.create().key;
+  const key = (await t.api.keys.create()).key;
   serving = await serveHttpApi(t.api);
   const headers = { Host: new URL(serving.url).host, Authorization: `Bearer ${key}` };
-  return { ...t, url: serving.url, headers, keyId: t.api.keys.list()[0]!.id };
+  return { ...t, url: serving.url, headers, keyId: (await t.api.keys.list())[0]!.id };
 }
 
 describe('how frames are sent', () => {
@@ -34,7 +34,7 @@ describe('how frames are sent', () => {
 
   it('sends the events ready at one moment in one write, in the log order, each with its seq as id', async () => {
     const t = testApi({ app: testApp({ latencyMs: 5, tasks: 3 }).app, server: { workers: 0 } });
-    const key = t.api.keys.create().key;
+    const key = (await t.api.keys.create()).key;
     // In-process, the stream is a web stream: each write of the server is one chunk here.
     const response = await t.api.app.request('/runs', {
       method: 'POST',

@@ -5,7 +5,7 @@ import { open, parseFrames, testApi, testApp, type Frame } from './http-fixtures
 import { seeded } from '../../fixtures/seeded.js';
 
 const t = testApi({ app: testApp({ latencyMs: [20, 50], tasks: 8 }).app, server: { port: 0 } });
-const keyRecord = t.api.keys.create({ name: 'sse' });
+const keyRecord = await t.api.keys.create({ name: 'sse' });
 let serving: HttpApiServing;
 let headers: Record<string, string>;
 

@@ -83,9 +83,9 @@ interface Body {
   [key: string]: unknown;
 }
 
-function harness() {
+async function harness() {
   const t = testApi({ app: app() });
-  const key = t.api.keys.create({ name: 'alice' }).key;
+  const key = (await t.api.keys.create({ name: 'alice' })).key;
   const call = async (path: string, init: { method?: string; body?: unknown; key?: string; user?: string } = {}) => {
     const response = await t.api.app.request(path, {
       method: init.method ?? 'GET',
@@ -120,7 +120,7 @@ function harness() {
 
 describe('a conversation on a thread', () => {
   it('starts a run per message whose goal holds the earlier turns, and keeps every message with its run', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'chat', metadata: { topic: 'names' } });
     const first = await h.say(id, 'my name is Ada');
     expect(first.status).toBe(202);
@@ -154,7 +154,7 @@ describe('a conversation on a thread', () => {
   });
 
   it('trims and summarises a conversation longer than its window, never sending the history over it', async () => {
-    const h = harness();
+    const h = await harness();
     const window = 120;
     const id = await h.open({ agent: 'chat', contextTokens: window });
     const before = seen.chat.length;
@@ -181,7 +181,7 @@ describe('a conversation on a thread', () => {
   });
 
   it('answers with the run as SSE at once when asked to stream', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'chat' });
     const response = await h.api.app.request(`/threads/${id}/messages`, {
       method: 'POST',
@@ -199,7 +199,7 @@ describe('a conversation on a thread', () => {
 
 describe('a message that arrives while the previous run is going', () => {
   it('reject: answers 409 and stores nothing', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow', policy: 'reject' });
     const first = await h.say(id, 'first');
     const second = await h.say(id, 'second');
@@ -210,7 +210,7 @@ describe('a message that arrives while the previous run is going', () => {
   });
 
   it('enqueue (the default): runs after the current run, with its answer in context', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow' });
     const first = await h.say(id, 'first');
     const second = await h.say(id, 'second');
@@ -232,7 +232,7 @@ describe('a message that arrives while the previous run is going', () => {
   });
 
   it('enqueue with stream: the queued message streams its run once it starts', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow' });
     await h.say(id, 'first');
     const response = await h.api.app.request(`/threads/${id}/messages`, {
@@ -247,7 +247,7 @@ describe('a message that arrives while the previous run is going', () => {
   });
 
   it('interrupt: stops the current run at its next step, keeps its partial turn, and answers with it in context', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow' });
     const first = await h.say(id, 'first');
     await h.until(() => h.hasEvent(first.body.runId, 'tool.result'));
@@ -269,7 +269,7 @@ describe('a message that arrives while the previous run is going', () => {
   });
 
   it('rollback: cancels the current run, drops its turn, and starts over with the new message', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow', policy: 'rollback' });
     const earlier = await h.say(id, 'earlier');
     await h.settled(earlier.body.runId);
@@ -293,8 +293,8 @@ describe('a message that arrives while the previous run is going', () => {
 
 describe('who sees which thread', () => {
   it("answers 404 for another key's or another user's thread on every thread endpoint, and lists only one's own", async () => {
-    const h = harness();
-    const bob = h.api.keys.create({ name: 'bob' }).key;
+    const h = await harness();
+    const bob = (await h.api.keys.create({ name: 'bob' })).key;
     const alices = await h.open({ agent: 'chat' });
     const bobs = (await h.call('/threads', { method: 'POST', key: bob, body: { agent: 'chat' } })).body.id;
     const ann = await h.open({ agent: 'chat' }, 'ann');
@@ -333,7 +333,7 @@ describe('who sees which thread', () => {
   });
 
   it('refuses bad input with a code: an unknown agent, an unknown field, no key', async () => {
-    const h = harness();
+    const h = await harness();
     expect((await h.call('/threads', { method: 'POST', body: { agent: 'nobody' } })).body.error?.code).toBe(
       'team_not_found',
     );
@@ -346,7 +346,7 @@ describe('who sees which thread', () => {
 
 describe('durability', () => {
   it('keeps threads and messages across a store reopen, and a new server answers them', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'chat', policy: 'interrupt' });
     const posted = await h.say(id, 'remember me');
     await h.settled(posted.body.runId);
@@ -364,7 +364,7 @@ describe('durability', () => {
   });
 
   it('a message left queued by a server that stopped is started, and answered, by the next one', async () => {
-    const h = harness();
+    const h = await harness();
     const id = await h.open({ agent: 'slow' });
     const first = await h.say(id, 'first');
     const second = await h.say(id, 'second');

@@ -17,6 +17,9 @@ import { leaseLost } from '../fenced-run-writes.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
 import { openPostgresPool, serverName } from './postgres-pool.js';
 import { openPostgresRunStore } from './postgres-run-store.js';
+import { openPostgresAudit, type PostgresAudit } from './postgres-audit.js';
+import { auditRow } from '../../../../tools/policy/index.js';
+import { closePostgresStores, openedOnce } from './opened-stores.js';
 
 /** A run this process holds under a job's lease: its writes are fenced with the lease's epoch. */
 interface Held {
@@ -46,37 +49,29 @@ export interface PostgresRuns {
    * writes: they are read back from memory, not the database.
    */
   execution(runId: string, local: CadreStore, fresh?: boolean): ExecutionStore;
-  /** Ends the run store's connections and the checkpointer's. */
+  /** The tool audit log on the same database. */
+  readonly audit: PostgresAudit;
+  /** Ends the run store's connections, the checkpointer's and the audit log's. */
   close(): Promise<void>;
 }
-
-const opened = new Map<string, Promise<PostgresRuns>>();
 
 /**
  * The PostgreSQL runs of `options` (opened, and migrated, on first use in the process). Needs the
  * `pg` and `@langchain/langgraph-checkpoint-postgres` packages, installed with cadre where they can be.
  */
 export function openPostgresRuns(options: PostgresPoolOptions): Promise<PostgresRuns> {
-  const key = `${options.url} ${options.schema ?? ''}`;
-  let runs = opened.get(key);
-  if (!runs) {
-    runs = connect(options);
-    opened.set(key, runs);
-    // A database that could not be reached is tried again by the next run, not remembered as down.
-    runs.catch(() => opened.delete(key));
-  }
-  return runs;
+  return openedOnce('runs', options, () => connect(options));
 }
 
-/** Closes every PostgreSQL run store this process opened (tests, and a server that stops). */
-export async function closePostgresRuns(): Promise<void> {
-  const all = [...opened.values()];
-  opened.clear();
-  await Promise.all(all.map(async (runs) => (await runs.catch(() => undefined))?.close()));
-}
+/** Closes every PostgreSQL store this process opened: runs, keys and threads (tests, and a server that stops). */
+export const closePostgresRuns = closePostgresStores;
 
 async function connect(options: PostgresPoolOptions): Promise<PostgresRuns> {
   const store = await openPostgresRunStore(options);
+  const audit = await openPostgresAudit(options).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const server = serverName(new URL(options.url));
   const held = new Map<string, Held>();
   let saver: Promise<{ saver: BaseCheckpointSaver; pool: Pool }> | undefined;
@@ -84,13 +79,14 @@ async function connect(options: PostgresPoolOptions): Promise<PostgresRuns> {
   return {
     store,
     server,
+    audit,
     hold: (runId, epoch, onLost) => void held.set(runId, { epoch, onLost }),
     release: (runId) => void held.delete(runId),
     execution: (runId, local, fresh = false) =>
-      execution(store, server, { runId, held: held.get(runId), fresh }, checkpointer, local),
+      execution(store, server, { runId, held: held.get(runId), fresh }, { checkpointer, audit }, local),
     close: async () => {
       const checkpoints = await saver?.catch(() => undefined);
-      await Promise.all([store.close(), checkpoints?.pool.end()]);
+      await Promise.all([store.close(), audit.close(), checkpoints?.pool.end()]);
     },
   };
 }
@@ -128,9 +124,10 @@ function execution(
   store: RunStore,
   server: string,
   run: { runId: string; held: Held | undefined; fresh: boolean },
-  checkpointer: () => Promise<BaseCheckpointSaver>,
+  shared: { checkpointer: () => Promise<BaseCheckpointSaver>; audit: PostgresAudit },
   local: CadreStore,
 ): ExecutionStore {
+  const { checkpointer } = shared;
   const { runId, held } = run;
   const fenced: FencedRunWrites | undefined = held && store.fenced(runId, held.epoch);
   const own = run.fresh ? freshRunWrites() : undefined;
@@ -148,7 +145,7 @@ function execution(
       throw error;
     }
   };
-  const events = backgroundEvents(store, runId, fenced, guarded);
+  const events = backgroundEvents(store, runId, fenced, guarded, shared.audit);
   return {
     kind: 'postgres',
     path: `postgres ${server}`,
@@ -202,6 +199,7 @@ function execution(
     },
     db: local.db,
     flush: events.flush,
+    audit: { record: (entry) => events.audit(auditRow(entry, Date.now())) },
   };
 }
 
@@ -235,16 +233,19 @@ function freshRunWrites() {
 }
 
 /**
- * The run's events written in order in the background: an append is queued, and the queue goes in
- * one write (with a pending seq reservation first) as soon as the write before it has committed.
+ * The run's events (and its tool calls' audit rows) written in order in the background: an append is
+ * queued, and the queue goes in one write (with a pending seq reservation first) as soon as the
+ * write before it has committed.
  */
 function backgroundEvents(
   store: RunStore,
   runId: string,
   fenced: FencedRunWrites | undefined,
   guarded: <T>(write: T | Promise<T>) => Promise<T>,
+  audit: PostgresAudit,
 ) {
   let queued: CadreEvent[] = [];
+  let audits: (string | number | null)[][] = [];
   let reserveUpTo: number | undefined;
   /** The write that will take what is queued now, once it starts. */
   let next: Promise<void> | undefined;
@@ -254,10 +255,14 @@ function backgroundEvents(
     next = undefined;
     const list = queued;
     const upTo = reserveUpTo;
+    const rows = audits;
     queued = [];
+    audits = [];
     reserveUpTo = undefined;
     if (upTo !== undefined) await guarded(fenced ? fenced.reserve(upTo) : store.events.reserve(runId, upTo));
     if (list.length) await guarded(fenced ? fenced.appendEvents(list) : store.events.append(list));
+    // What a call was: kept whichever worker made it, so not fenced.
+    if (rows.length) await audit.append(rows);
   };
   const schedule = () => {
     if (!next) {
@@ -270,6 +275,11 @@ function backgroundEvents(
     append: (event: CadreEvent) => {
       queued.push(event);
       return schedule();
+    },
+    audit: (row: (string | number | null)[]) => {
+      audits.push(row);
+      // A failure is logged with the run's other store failures (the events carry the same write).
+      schedule().catch(() => undefined);
     },
     // Called before the events it covers are emitted; it goes first in their write.
     reserve: (_runId: string, upTo: number) => {
