@@ -49,10 +49,6 @@ interface Row {
   error: string | null;
 }
 
-/**
- * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
- * audit row becomes durable with the step that made the call.
- */
 /** Where tool calls are recorded as they are decided: the audit log of the run's store. */
 export interface AuditSink {
   /** Records one call (arguments and error text redacted before they are stored). */
@@ -107,6 +103,10 @@ export function auditRecordOf(row: {
   };
 }
 
+/**
+ * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
+ * audit row becomes durable with the step that made the call.
+ */
 export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[]) => void;
 
 /** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
