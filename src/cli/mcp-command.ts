@@ -4,7 +4,7 @@ import { CadreError, createLogger, loadConfig, type CadreConfig, type CadreConfi
 import { createRouterFromConfig } from '../models/router-from-config.js';
 import type { ModelRouter } from '../models/router.js';
 import { loadApp } from '../app/index.js';
-import { openConfiguredStore } from '../runtime/index.js';
+import { configuredRunStore, openConfiguredStore } from '../runtime/index.js';
 import { createCadreMcpServer, runGoalWith, serveHttp, serveStdio, type RunGoal } from '../server/mcp/index.js';
 import type { Memory } from '../../memory/index.js';
 import {
@@ -154,7 +154,7 @@ export async function serveMcp(options: {
   const config = loadConfig(options.config);
   const tools = builtinTools({ root: config.workspaceDir, allowedHosts: config.httpAllowedHosts });
   const app = await loadApp(options.app ? { path: options.app } : {});
-  const store = openConfiguredStore(config);
+  const store = configuredRunStore(config);
   // Models are looked for on the first run_goal that needs them, so runs, prompts and the demo team
   // are served without one; a failed look is retried on the next call.
   let router: Promise<ModelRouter> | undefined;

@@ -35,9 +35,10 @@ export interface AuditQuery {
   limit?: number;
 }
 
-interface Row {
-  id: number;
-  at: number;
+/** An audit row as stored (PostgreSQL gives its bigint columns as strings). */
+export interface AuditRow {
+  id: number | string;
+  at: number | string;
   run_id: string;
   task_id: string;
   agent: string | null;
@@ -75,19 +76,7 @@ export function auditRow(entry: AuditEntry, at: number): (string | number | null
 }
 
 /** A stored audit row's columns as {@link AuditRecord} gives them. */
-export function auditRecordOf(row: {
-  id: number | string;
-  at: number | string;
-  run_id: string;
-  task_id: string;
-  agent: string | null;
-  tool: string;
-  args_redacted: string;
-  decision: AuditDecision;
-  duration_ms: number | null;
-  result_size: number | null;
-  error: string | null;
-}): AuditRecord {
+export function auditRecordOf(row: AuditRow): AuditRecord {
   return {
     id: Number(row.id),
     at: Number(row.at),
@@ -145,6 +134,6 @@ export class AuditLog {
     const where = filters.map(([column]) => `${column} = ?`);
     const params = filters.map(([, value]) => value);
     const sql = `SELECT * FROM tool_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...params, query.limit ?? 100) as Row[]).map(auditRecordOf);
+    return (this.db.prepare(sql).all(...params, query.limit ?? 100) as AuditRow[]).map(auditRecordOf);
   }
 }

@@ -137,6 +137,13 @@ export class RunService {
     // The status is read first: once it is final, every event was committed before it.
     const stopped = async () => (await store.runs.get(runId))?.status !== 'running';
     if (await stopped()) return yield* await store.events.read(runId, fromSeq);
+    const recordEnded = async () => {
+      for (let look = 0; look < 10; look++) {
+        if (await stopped()) return true;
+        await sleep(10);
+      }
+      return false;
+    };
     const stop = new AbortController();
     let ended = false;
     void (async () => {
@@ -153,8 +160,9 @@ export class RunService {
       for await (const event of store.events.follow(runId, fromSeq, AbortSignal.any([signal, stop.signal]))) {
         yield event;
         next = event.seq + 1;
-        // An execution's end; the run's record follows it (or a resumed execution goes on).
-        if (event.type === 'run.completed' && (await stopped())) return;
+        // An execution's end: its record is written just after it (looked at a few times, 10 ms
+        // apart), unless a resumed execution goes on.
+        if (event.type === 'run.completed' && (await recordEnded())) return;
       }
       if (ended && !signal.aborted) yield* await store.events.read(runId, next);
     } finally {

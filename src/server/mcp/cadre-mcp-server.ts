@@ -27,8 +27,9 @@ export interface CadreMcpServerOptions {
   /** Executor settings (timeout, output cap, policy and approval guards) for every MCP tool call. */
   executor?: Omit<ToolExecutorOptions, 'tools'>;
   /**
-   * Cadre's store (`openConfiguredStore(config)`): its runs become resources (`cadre://runs/{runId}`,
-   * `cadre://runs/{runId}/events`) that clients list, read, complete and subscribe to.
+   * Cadre's store (`configuredRunStore(config)`, or a `CadreStore`): its runs become resources
+   * (`cadre://runs/{runId}`, `cadre://runs/{runId}/events`) that clients list, read, complete and
+   * subscribe to.
    */
   store?: RunStore;
   /**

@@ -61,7 +61,7 @@ export function registerRunGoal(
             runId = id;
             options.log(extra, 'info', { message: `run ${id} started`, runId: id, ...(named ? { team: named } : {}) });
             // The run is in the store now: tell list watchers without waiting for the next look.
-            options.watch?.look();
+            void options.watch?.look();
           },
         });
         options.log(extra, 'info', { message: runId ? `run ${runId} completed` : 'run_goal completed', runId });

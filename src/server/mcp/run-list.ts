@@ -36,18 +36,17 @@ interface Cursor {
 }
 
 /** One page of runs, newest first, and the cursor of the next when there are more. */
-export function pageOfRuns(
+export async function pageOfRuns(
   store: RunStore,
   cursor: string | undefined,
   pageSize: number,
-): { runs: RunRecord[]; next?: string } {
+): Promise<{ runs: RunRecord[]; next?: string }> {
   const from = cursor === undefined ? undefined : decodeCursor(cursor);
-  const rows = store.runs
-    .listOwned({
-      ...(from ? { before: from.before + 1 } : {}),
-      limit: pageSize + 1 + (from?.seen.length ?? 0),
-    })
-    .filter((run) => !from?.seen.includes(run.id));
+  const listed = await store.runs.listOwned({
+    ...(from ? { before: from.before + 1 } : {}),
+    limit: pageSize + 1 + (from?.seen.length ?? 0),
+  });
+  const rows = listed.filter((run) => !from?.seen.includes(run.id));
   const runs = rows.slice(0, pageSize);
   const last = runs.at(-1);
   if (rows.length <= pageSize || !last) return { runs };

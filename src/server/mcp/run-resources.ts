@@ -41,26 +41,23 @@ const completionWindow = 500;
  */
 export function registerRunResources(server: McpServer, options: RunResourceOptions): RunWatch {
   const { store } = options;
-  const completeRunId = (prefix: string) =>
-    store.runs
-      .list(completionWindow)
-      .map((run) => run.id)
-      .filter((id) => id.startsWith(prefix));
+  const completeRunId = async (prefix: string) =>
+    (await store.runs.list(completionWindow)).map((run) => run.id).filter((id) => id.startsWith(prefix));
   const json = { mimeType: 'application/json' };
   const templates = [
     server.registerResource(
       'run',
       new ResourceTemplate('cadre://runs/{runId}', { list: undefined, complete: { runId: completeRunId } }),
       { title: 'Cadre run', description: 'A run: goal, status, team, plan and result, as JSON', ...json },
-      (uri, { runId }) => contents(uri, runView(recordOf(store, variable(runId)))),
+      async (uri, { runId }) => contents(uri, runView(await recordOf(store, variable(runId)))),
     ),
     server.registerResource(
       'run-events',
       new ResourceTemplate('cadre://runs/{runId}/events', { list: undefined, complete: { runId: completeRunId } }),
       { title: 'Cadre run events', description: "A run's event log, oldest first, as a JSON array", ...json },
-      (uri, { runId }) => {
-        const id = recordOf(store, variable(runId)).id;
-        return contents(uri, store.events.read(id));
+      async (uri, { runId }) => {
+        const id = (await recordOf(store, variable(runId))).id;
+        return contents(uri, await store.events.read(id));
       },
     ),
   ];
@@ -86,8 +83,8 @@ export function registerRunResources(server: McpServer, options: RunResourceOpti
     );
 
   // The SDK's list callback cannot return a cursor, so the list handler is ours: one page of runs.
-  server.server.setRequestHandler(ListResourcesRequestSchema, (request) => {
-    const page = pageOfRuns(store, request.params?.cursor, options.pageSize);
+  server.server.setRequestHandler(ListResourcesRequestSchema, async (request) => {
+    const page = await pageOfRuns(store, request.params?.cursor, options.pageSize);
     return { resources: page.runs.map(runResource), ...(page.next ? { nextCursor: page.next } : {}) };
   });
   server.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
@@ -105,13 +102,13 @@ export function registerRunResources(server: McpServer, options: RunResourceOpti
     throw new McpError(resourceNotFound, `No resource ${uri}; cadre serves ${served(templates)}`);
   });
 
-  const runIdOf = (uri: string): string => {
+  const runIdOf = async (uri: string): Promise<string> => {
     const runTemplates = templates.slice(0, 2);
     for (const template of runTemplates) {
       const variables = URL.canParse(uri) ? template.resourceTemplate.uriTemplate.match(uri) : null;
       if (!variables) continue;
       try {
-        return recordOf(store, variable(variables.runId)).id;
+        return (await recordOf(store, variable(variables.runId))).id;
       } catch (error) {
         throw toMcpError(error);
       }
@@ -134,8 +131,8 @@ export function registerRunResources(server: McpServer, options: RunResourceOpti
   const watching = options.watchIntervalMs > 0;
   server.server.registerCapabilities({ resources: { subscribe: watching, listChanged: watching } });
   if (watching) {
-    server.server.setRequestHandler(SubscribeRequestSchema, (request) => {
-      watch.watch(request.params.uri, runIdOf(request.params.uri));
+    server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      await watch.watch(request.params.uri, await runIdOf(request.params.uri));
       return {};
     });
     server.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
@@ -155,8 +152,8 @@ export function registerRunResources(server: McpServer, options: RunResourceOpti
   return watch;
 }
 
-function recordOf(store: RunStore, runId: string): RunRecord {
-  const record = store.runs.get(runId);
+async function recordOf(store: RunStore, runId: string): Promise<RunRecord> {
+  const record = await store.runs.get(runId);
   if (!record) throw new CadreError('run_not_found', `No run ${runId}`, { details: { runId } });
   return record;
 }

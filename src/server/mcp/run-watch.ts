@@ -1,7 +1,22 @@
-import type { CadreStore } from '../../runtime/index.js';
+import type { CadreEvent, RunOwnerFilter, RunRecord } from '../../core/index.js';
 
-/** What the MCP resources read of cadre's store: the runs table and the event log. */
-export type RunStore = Pick<CadreStore, 'runs' | 'events'>;
+type Maybe<T> = T | Promise<T>;
+
+/**
+ * What the MCP resources read of cadre's store: the runs table and the event log, of the embedded
+ * file (a `CadreStore`) or of any store (`configuredRunStore(config)`: PostgreSQL too).
+ */
+export interface RunStore {
+  runs: {
+    get(id: string): Maybe<RunRecord | undefined>;
+    list(limit?: number): Maybe<RunRecord[]>;
+    listOwned(filter: RunOwnerFilter): Maybe<RunRecord[]>;
+  };
+  events: {
+    read(runId: string, fromSeq?: number): Maybe<CadreEvent[]>;
+    lastSeq(runId: string): Maybe<number>;
+  };
+}
 
 /** Where a {@link RunWatch} reports what it saw change. */
 export interface RunWatchListener {
@@ -20,6 +35,8 @@ export class RunWatch {
   private newest: string | undefined;
   private readonly watched = new Map<string, { runId: string; version: string }>();
   private timer: NodeJS.Timeout | undefined;
+  /** The baseline read at start: looks wait for it. */
+  private baseline: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: RunStore,
@@ -30,8 +47,11 @@ export class RunWatch {
   /** Starts looking every `intervalMs`; what exists now is the baseline. */
   start(): void {
     if (this.timer || this.intervalMs <= 0) return;
-    this.newest = this.newestRun();
-    this.timer = setInterval(() => this.look(), this.intervalMs);
+    this.baseline = this.newestRun().then(
+      (newest) => void (this.newest = newest),
+      () => undefined,
+    );
+    this.timer = setInterval(() => void this.look(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -42,8 +62,8 @@ export class RunWatch {
   }
 
   /** Reports changes to `runId` as updates of `uri` from now on. */
-  watch(uri: string, runId: string): void {
-    this.watched.set(uri, { runId, version: this.versionOf(runId) });
+  async watch(uri: string, runId: string): Promise<void> {
+    this.watched.set(uri, { runId, version: await this.versionOf(runId) });
   }
 
   unwatch(uri: string): void {
@@ -51,16 +71,17 @@ export class RunWatch {
   }
 
   /** Looks once now, e.g. right after this process started a run; only while started. */
-  look(): void {
+  async look(): Promise<void> {
     if (!this.timer) return;
     try {
-      const newest = this.newestRun();
+      await this.baseline;
+      const newest = await this.newestRun();
       if (newest !== this.newest) {
         this.newest = newest;
         this.listener.listChanged();
       }
       for (const [uri, entry] of this.watched) {
-        const version = this.versionOf(entry.runId);
+        const version = await this.versionOf(entry.runId);
         if (version === entry.version) continue;
         entry.version = version;
         this.listener.updated(uri);
@@ -70,13 +91,13 @@ export class RunWatch {
     }
   }
 
-  private newestRun(): string | undefined {
-    return this.store.runs.list(1)[0]?.id;
+  private async newestRun(): Promise<string | undefined> {
+    return (await this.store.runs.list(1))[0]?.id;
   }
 
   /** Changes whenever the run's record is written or an event is stored. */
-  private versionOf(runId: string): string {
-    const record = this.store.runs.get(runId);
-    return `${record?.status}:${record?.updatedAt}:${this.store.events.lastSeq(runId)}`;
+  private async versionOf(runId: string): Promise<string> {
+    const record = await this.store.runs.get(runId);
+    return `${record?.status}:${record?.updatedAt}:${await this.store.events.lastSeq(runId)}`;
   }
 }

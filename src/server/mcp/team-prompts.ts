@@ -15,9 +15,9 @@ export function registerTeamPrompts(server: McpServer, options: { teams: readonl
   // completable() marks the schema it is given: each prompt needs its own.
   const goal = () => z.string().min(1).max(20_000).describe('what the team should achieve, in plain words');
   const store = options.store;
-  const completeGoal = (typed: string) => {
+  const completeGoal = async (typed: string) => {
     const prefix = typed.toLowerCase();
-    const goals = store?.runs.list(completionWindow).map((run) => run.goal) ?? [];
+    const goals = store ? (await store.runs.list(completionWindow)).map((run) => run.goal) : [];
     return [...new Set(goals)].filter((g) => g.toLowerCase().startsWith(prefix));
   };
   for (const team of options.teams) {

@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closePostgresRuns } from 'cadre';
+import { closePostgresRuns, configuredRunStore, loadConfig, runNamed } from 'cadre';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { createCadreMcpServer } from '../../../src/server/mcp/index.js';
+import { connectInMemory } from '../mcp-fixtures.js';
 import { createHttpApi } from '../../../src/server/http/index.js';
 import { withOsUser } from '../../fixtures/postgres-url.js';
 import { localHost, testApp } from './http-fixtures.js';
@@ -35,7 +38,10 @@ function server() {
 const listRuns = (api: ReturnType<typeof createHttpApi>, key: string) =>
   api.app.request('/runs', { headers: { Host: localHost, Authorization: `Bearer ${key}` } });
 
+const mcpClients: Client[] = [];
+
 afterAll(async () => {
+  await Promise.all(mcpClients.map((c) => c.close()));
   await closePostgresRuns();
   if (!url) return;
   const admin = new pg.Client({ connectionString: withOsUser(url) });
@@ -161,4 +167,20 @@ describe.skipIf(!url)('API keys and threads with runs in PostgreSQL', () => {
     expect(metrics).toMatch(/^cadre_model_cost_usd\{team="agent:echo",model="scripted"\} 0$/m);
     await Promise.all([a.api.shutdown(), b.api.shutdown()]);
   }, 60_000);
+  it('an MCP server on the same database lists the runs and reads their events from PostgreSQL', async () => {
+    const { config } = server();
+    const handle = await runNamed({ app: testApp().app, agent: 'echo', goal: 'over MCP', config });
+    const result = await handle.result;
+    expect(result.status).toBe('completed');
+    const client = await connectInMemory(
+      createCadreMcpServer({ tools: [], store: configuredRunStore(loadConfig(config)) }),
+      mcpClients,
+    );
+    const listed = await client.listResources();
+    expect(listed.resources.map((r) => r.uri)).toContain(`cadre://runs/${handle.runId}`);
+    const read = await client.readResource({ uri: `cadre://runs/${handle.runId}/events` });
+    const events = JSON.parse((read.contents[0] as { text: string }).text) as Array<{ type: string }>;
+    expect(events[0]).toMatchObject({ type: 'run.started' });
+    expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
+  });
 });

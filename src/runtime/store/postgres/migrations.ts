@@ -1,12 +1,28 @@
 import type { ClientBase, Pool, PoolClient } from 'pg';
 import { CadreError } from '../../../core/index.js';
-import { checkSchemaName } from './postgres-pool.js';
+import { checkSchemaName, openPostgresPool } from './postgres-pool.js';
+import type { PostgresPoolOptions } from './postgres-options.js';
 import { migrations, type MigrateResult } from './schema-versions.js';
 
 /** Held by every migrating transaction, so two processes migrating at once apply each version once. */
 const lockKey = 0x63616472; // "cadr"
 
 const isPool = (db: Pool | ClientBase): db is Pool => 'idleCount' in db;
+
+/**
+ * A pool on the database of `options` with cadre's tables migrated to the newest version (see
+ * {@link migrate}); the pool is ended again when migrating fails.
+ */
+export async function openMigratedPool(options: PostgresPoolOptions): Promise<Pool> {
+  const pool = await openPostgresPool(options);
+  try {
+    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  return pool;
+}
 
 /**
  * Brings cadre's tables in `schema` (default: the connection's search_path) up to the newest

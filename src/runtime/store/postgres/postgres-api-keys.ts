@@ -1,7 +1,7 @@
 import { apiKeyId, apiKeyMatches, newApiKey, type ApiKeyRecord, type ApiKeys } from '../api-key-store.js';
-import { migrate } from './migrations.js';
+import { openMigratedPool } from './migrations.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { openPostgresPool, queryOn, serverName } from './postgres-pool.js';
+import { queryOn, serverName } from './postgres-pool.js';
 
 interface Row {
   id: string;
@@ -28,14 +28,8 @@ function toRecord(row: Row): ApiKeyRecord {
  * every key and a revocation holds at once in all of them. Its own small pool, migrated on open.
  */
 export async function openPostgresApiKeys(options: PostgresPoolOptions): Promise<ApiKeys & { close(): Promise<void> }> {
-  const pool = await openPostgresPool({ ...options, max: options.max ?? 4 });
+  const pool = await openMigratedPool({ ...options, max: options.max ?? 4 });
   const server = serverName(new URL(options.url));
-  try {
-    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
-  }
   const rows = async (sql: string, values: unknown[] = []) => (await queryOn<Row>(pool, server, sql, values)).rows;
   const list = async () => (await rows('SELECT * FROM cadre_api_keys ORDER BY created_at, id')).map(toRecord);
   return {

@@ -1,7 +1,7 @@
-import { auditRecordOf, type AuditQuery, type AuditRecord } from '../../../../tools/policy/index.js';
-import { migrate } from './migrations.js';
+import { auditRecordOf, type AuditQuery, type AuditRecord, type AuditRow } from '../../../../tools/policy/index.js';
+import { openMigratedPool } from './migrations.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { openPostgresPool, queryOn, serverName } from './postgres-pool.js';
+import { queryOn, serverName } from './postgres-pool.js';
 
 /** The tool audit log in PostgreSQL (`cadre_tool_audit`), as the embedded `AuditLog` keeps it. */
 export interface PostgresAudit {
@@ -16,14 +16,8 @@ const columns = 'at, run_id, task_id, agent, tool, args_redacted, decision, dura
 
 /** Opens the audit log on its own small pool, the tables migrated on open. */
 export async function openPostgresAudit(options: PostgresPoolOptions): Promise<PostgresAudit> {
-  const pool = await openPostgresPool({ ...options, max: options.max ?? 2 });
+  const pool = await openMigratedPool({ ...options, max: options.max ?? 2 });
   const server = serverName(new URL(options.url));
-  try {
-    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
-  }
   return {
     append: async (rows) => {
       if (rows.length === 0) return;
@@ -42,7 +36,7 @@ export async function openPostgresAudit(options: PostgresPoolOptions): Promise<P
       const where = filters.map(([column], i) => `${column} = $${i + 1}`);
       const values: unknown[] = filters.map(([, value]) => value);
       values.push(query.limit ?? 100);
-      const { rows } = await queryOn<Parameters<typeof auditRecordOf>[0]>(
+      const { rows } = await queryOn<AuditRow>(
         pool,
         server,
         `SELECT * FROM cadre_tool_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${values.length}`,

@@ -1,7 +1,7 @@
 import type { QueryResultRow } from 'pg';
-import { migrate } from './migrations.js';
+import { openMigratedPool } from './migrations.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { openPostgresPool, queryOn, serverName } from './postgres-pool.js';
+import { queryOn, serverName } from './postgres-pool.js';
 
 /** What `GET /metrics` reads of the runs, over every process that shares the store. */
 export interface RunReadings {
@@ -20,14 +20,8 @@ const teamOf = `COALESCE(r.settings->'app'->>'team', 'agent:' || (r.settings->'a
 export async function openPostgresRunReadings(
   options: PostgresPoolOptions,
 ): Promise<RunReadings & { close(): Promise<void> }> {
-  const pool = await openPostgresPool({ ...options, max: 1 });
+  const pool = await openMigratedPool({ ...options, max: 1 });
   const server = serverName(new URL(options.url));
-  try {
-    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
-  }
   const rows = async <R extends QueryResultRow>(sql: string) => (await queryOn<R>(pool, server, sql)).rows;
   return {
     byStatus: () => rows('SELECT status, COUNT(*)::int AS n FROM cadre_runs GROUP BY status'),

@@ -8,11 +8,11 @@ import {
   type RunStore,
 } from '../../../core/index.js';
 import { followEvents } from '../follow-events.js';
-import { migrate } from './migrations.js';
+import { openMigratedPool } from './migrations.js';
 import { postgresWakes } from './postgres-listener.js';
 import { PostgresStepJournal, PostgresToolCallJournal } from './postgres-journals.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { openPostgresPool, queryOn, serverName, storeFailed } from './postgres-pool.js';
+import { queryOn, serverName, storeFailed } from './postgres-pool.js';
 import { postgresFencedWrites, postgresRunFences } from './postgres-run-fences.js';
 import { eventRows, insertEventsOn, reserveOn, updateRunOn } from './postgres-run-writes.js';
 import { PostgresTaskOutcomeStore } from './postgres-task-outcomes.js';
@@ -53,14 +53,8 @@ function toRecord(row: RunRow): RunRecord {
  * that schema, created when missing.
  */
 export async function openPostgresRunStore(options: PostgresPoolOptions): Promise<RunStore> {
-  const pool = await openPostgresPool(options);
+  const pool = await openMigratedPool(options);
   const server = serverName(new URL(options.url));
-  try {
-    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
-  }
 
   const query = <R extends QueryResultRow>(sql: string, values: unknown[] = []) =>
     queryOn<R>(pool, server, sql, values);

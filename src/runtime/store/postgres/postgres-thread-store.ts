@@ -2,9 +2,9 @@ import type { QueryResultRow } from 'pg';
 import { CadreError, createId } from '../../../core/index.js';
 import type { ThreadRecords } from '../thread-records.js';
 import type { DoubleTextPolicy, ThreadMessage, ThreadRecord } from '../thread-store.js';
-import { migrate } from './migrations.js';
+import { openMigratedPool } from './migrations.js';
 import type { PostgresPoolOptions } from './postgres-options.js';
-import { inTransaction, openPostgresPool, queryOn, serverName } from './postgres-pool.js';
+import { inTransaction, queryOn, serverName } from './postgres-pool.js';
 
 interface ThreadRow {
   id: string;
@@ -85,14 +85,8 @@ const appendAttempts = 100;
  * Needs the `pg` package (`npm install pg`). With `schema`, every table lives in that schema.
  */
 export async function openPostgresThreadStore(options: PostgresPoolOptions): Promise<ThreadRecords> {
-  const pool = await openPostgresPool(options);
+  const pool = await openMigratedPool(options);
   const server = serverName(new URL(options.url));
-  try {
-    await migrate(pool, options.schema !== undefined ? { schema: options.schema } : {});
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw error;
-  }
   const query = <R extends QueryResultRow>(sql: string, values: unknown[] = []) =>
     queryOn<R>(pool, server, sql, values);
   let ended: Promise<void> | undefined;
