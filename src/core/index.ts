@@ -14,6 +14,7 @@ export * from './job-queue.js';
 export * from './task-outcomes.js';
 export * from './run-store.js';
 export * from './thread-records.js';
+export * from './api-keys.js';
 export * from './config.js';
 export * from './unknown-keys.js';
 export * from './logger.js';

@@ -58,6 +58,12 @@ export interface RunRecordStore {
   list(limit?: number): Promise<RunRecord[]>;
   /** The newest runs first that match every filter given. */
   listOwned(filter: RunOwnerFilter): Promise<RunRecord[]>;
+  /**
+   * Claims for this process the runs left `running` by a process of this host that is gone (those
+   * `accept` takes) and returns them as they were (`interrupted`); of two processes claiming at once,
+   * one gets each run.
+   */
+  claimInterrupted(accept?: (record: RunRecord) => boolean): Promise<RunRecord[]>;
 }
 
 /** A store's event log, asynchronous: a run's events by seq, replayable from any seq. */

@@ -26,3 +26,4 @@ export { toolCallJournalConformance, type ToolCallJournalConformanceOptions } fr
 export { taskOutcomeStoreConformance, type TaskOutcomeStoreConformanceOptions } from './task-outcome-conformance.js';
 export { runFenceConformance, type RunFenceConformanceOptions } from './run-fence-conformance.js';
 export * from './thread-store-conformance.js';
+export { apiKeyStoreConformance } from './api-key-store-conformance.js';

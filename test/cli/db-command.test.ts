@@ -47,13 +47,13 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 6 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 7 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      current: 6,
+      current: 7,
       applied: [
         { version: 1, name: 'runs and events' },
         { version: 2, name: 'step and tool-call journals' },
@@ -61,6 +61,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
         { version: 4, name: 'run fences' },
         { version: 5, name: 'API keys and threads' },
         { version: 6, name: 'tool audit log' },
+        { version: 7, name: 'run owners' },
       ],
     });
     const tables = await admin!.query<{ table_name: string }>(
@@ -84,9 +85,9 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 6)\n');
+    expect(again.stdout).toBe('up to date (version 7)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 6, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 7, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -95,7 +96,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toBe(
-      'migrated to version 6 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences, 5 API keys and threads, 6 tool audit log)\n',
+      'migrated to version 7 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences, 5 API keys and threads, 6 tool audit log, 7 run owners)\n',
     );
   });
 

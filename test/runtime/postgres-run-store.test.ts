@@ -237,6 +237,7 @@ const allVersions = [
   { version: 4, name: 'run fences' },
   { version: 5, name: 'API keys and threads' },
   { version: 6, name: 'tool audit log' },
+  { version: 7, name: 'run owners' },
 ];
 
 describe.skipIf(!url)('PostgreSQL migrations', () => {
@@ -244,12 +245,12 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const schema = freshSchema();
     const pool = await openPostgresPool({ url: url!, schema });
     try {
-      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 6 });
-      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 6 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 7 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 7 });
     } finally {
       await pool.end();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(await tables(schema)).toEqual([
       'cadre_api_keys',
       'cadre_event_seq',
@@ -266,7 +267,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     ]);
   });
 
-  it('migrates a schema at version 1 to version 6, applying only versions 2 to 6 and keeping its runs', async () => {
+  it('migrates a schema at version 1 to version 7, applying only versions 2 to 7 and keeping its runs', async () => {
     // The schema as a cadre that knew version 1 alone left it, with a run in it.
     const schema = freshSchema();
     await sql(`CREATE SCHEMA ${schema}`);
@@ -291,7 +292,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     } finally {
       await store.close();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('applies each version exactly once when four pools migrate one fresh schema at the same time', async () => {
@@ -299,13 +300,13 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const pools = await Promise.all([1, 2, 3, 4].map(() => openPostgresPool({ url: url!, schema })));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.map((result) => result.current)).toEqual([6, 6, 6, 6]);
+      expect(results.map((result) => result.current)).toEqual([7, 7, 7, 7]);
       const applied = results.flatMap((result) => result.applied).sort((a, b) => a.version - b.version);
       expect(applied).toEqual(allVersions);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('refuses a database at a newer version (999) with store_failed, naming both versions, and changes nothing', async () => {
@@ -317,7 +318,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
 
     const error = await rejectsWith(openPostgresRunStore({ url: url!, schema }), 'store_failed');
     expect(error.message).toMatch(/version 999/);
-    expect(error.message).toMatch(/version 6\b/);
+    expect(error.message).toMatch(/version 7\b/);
     expect(error.message).toMatch(/upgrade cadre/);
     expect(await versions(schema)).toEqual([999]);
     expect(await tables(schema)).toEqual(['cadre_schema_migrations']);

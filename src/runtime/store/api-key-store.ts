@@ -1,22 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { CadreError } from '../../core/index.js';
+import { CadreError, type ApiKeyRecord, type ApiKeys, type CreatedApiKey } from '../../core/index.js';
 import type { SqliteDatabase } from './database.js';
 import { WriteBatch } from './write-batch.js';
 
-/** An API key as stored: never the key itself, only its id, name and hash. */
-export interface ApiKeyRecord {
-  id: string;
-  name: string;
-  /** An admin key sees and acts on every key's runs. */
-  admin: boolean;
-  createdAt: number;
-  revokedAt?: number;
-}
-
-/** A key just made: `key` is shown once and is not kept anywhere. */
-export interface CreatedApiKey extends ApiKeyRecord {
-  key: string;
-}
+export type { ApiKeyRecord, ApiKeys, CreatedApiKey } from '../../core/index.js';
 
 interface Row {
   id: string;
@@ -34,24 +21,6 @@ const keyShape = /^cadre_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 const hashOf = (key: string) => createHash('sha256').update(key).digest();
 // Compared against when no row matches, so a wrong id costs the same as a wrong secret.
 const decoy = hashOf('cadre-decoy');
-
-/**
- * The HTTP API's keys, as every store keeps them (the embedded file: {@link sqliteApiKeys}, PostgreSQL:
- * `openPostgresApiKeys`): stored hashed, compared in constant time. Revoked keys stay listed (with
- * `revokedAt`) and never authenticate again.
- */
-export interface ApiKeys {
-  /** Makes a key, committed before this resolves; the returned `key` is the only copy. */
-  create(options?: { name?: string; admin?: boolean }): Promise<CreatedApiKey>;
-  /** The key's record when `key` is a live (not revoked) key; undefined otherwise. */
-  verify(key: string): Promise<ApiKeyRecord | undefined>;
-  /** Every key, live and revoked, oldest first. */
-  list(): Promise<ApiKeyRecord[]>;
-  /** Revokes a key at once; false when there is no such live key. */
-  revoke(id: string): Promise<boolean>;
-  /** Whether any key that is not revoked exists. */
-  hasLiveKey(): Promise<boolean>;
-}
 
 /** A new key: the record to store (with the key's hash) and the key itself, shown once. */
 export function newApiKey(options: { name?: string; admin?: boolean } = {}): {

@@ -175,6 +175,7 @@ export function configuredRunStore(
       get: async (id) => (await store()).runs.get(id),
       list: async (limit) => (await store()).runs.list(limit),
       listOwned: async (filter) => (await store()).runs.listOwned(filter),
+      claimInterrupted: async (accept) => (await store()).runs.claimInterrupted(accept),
     },
     events: {
       append: async (events) => (await store()).events.append(events),

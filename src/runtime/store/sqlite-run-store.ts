@@ -72,6 +72,7 @@ export function sqliteRunStore(store: CadreStore): RunStore {
       get: async (id) => runs.get(id),
       list: async (limit) => runs.list(limit),
       listOwned: async (filter) => runs.listOwned(filter),
+      claimInterrupted: async (accept) => runs.claimInterrupted(accept),
     },
     events: {
       append: async (list: readonly CadreEvent[]) => {

@@ -10,7 +10,6 @@ import {
   configuredThreadRecords,
   configuredRunStore,
   openConfiguredStore,
-  runStoreKind,
   type ApiKeys,
 } from '../../runtime/store/index.js';
 import type { CadreApp } from '../../app/index.js';
@@ -77,7 +76,6 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
     app: options.app,
     config,
     store: runStore,
-    ...(runStoreKind(config) === 'sqlite' ? { local: store.runs } : {}),
     pollMs: server.ssePollMs,
   });
   const shutdown = new AbortController();

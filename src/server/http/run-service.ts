@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CadreError, type CadreConfigInput, type CadreEvent } from '../../core/index.js';
 import type { PlanDecision, RunAppEntry, RunHandle, RunOwner, RunRecord, RunState } from '../../runtime/index.js';
-import type { CadreStore, RunsAndEvents } from '../../runtime/store/index.js';
+import type { RunsAndEvents } from '../../runtime/store/index.js';
 import { hasEntry, resumeNamed, runNamed, type CadreApp, type RunNamedOptions } from '../../app/index.js';
 import type { Caller } from './api-key-auth.js';
 
@@ -31,8 +31,6 @@ export class RunService {
       config: CadreConfigInput;
       /** Where the runs are: the embedded file or PostgreSQL. */
       store: RunsAndEvents;
-      /** The embedded file's runs, which can tell runs whose process died (`running` left behind). */
-      local?: Pick<CadreStore['runs'], 'claimInterrupted' | 'update'>;
       /** How often a followed run's record is looked at, to end its stream once it stopped. */
       pollMs: number;
     },
@@ -93,15 +91,12 @@ export class RunService {
   /**
    * Resumes every run a dead process of this host left `running` that was started by a name the
    * registry has, so that no run stays `running` forever after a crash. Each run is claimed by one
-   * process only; one that cannot be resumed is marked `interrupted` and reported. Runs in the
-   * embedded file only: PostgreSQL keeps no process of a run to find dead (run it as a job, whose
-   * lease another worker takes over).
+   * process only; one that cannot be resumed is marked `interrupted` and reported.
    */
   async redrive(): Promise<RedriveReport> {
-    const { app, config, local } = this.options;
+    const { app, config, store } = this.options;
     const report: RedriveReport = { resumed: [], failed: [] };
-    if (!local) return report;
-    const claimed = local.claimInterrupted((record) => {
+    const claimed = await store.runs.claimInterrupted((record) => {
       const entry = record.settings?.app as RunAppEntry | undefined;
       // A job's run is continued by a worker once its lease runs out, not here.
       return entry !== undefined && record.settings?.job === undefined && hasEntry(app, entry);
@@ -111,7 +106,7 @@ export class RunService {
         this.track(await resumeNamed(record.id, { app, config }));
         report.resumed.push(record.id);
       } catch (error) {
-        local.update(record.id, { status: 'interrupted' });
+        await store.runs.update(record.id, { status: 'interrupted' });
         report.failed.push({ runId: record.id, error: CadreError.from(error) });
       }
     }

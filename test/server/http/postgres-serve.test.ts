@@ -7,11 +7,13 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closePostgresRuns, configuredRunStore, loadConfig, runNamed } from 'cadre';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { closePostgresRuns, configuredRunStore, loadApp, loadConfig, runNamed } from 'cadre';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { createCadreMcpServer } from '../../../src/server/mcp/index.js';
 import { connectInMemory } from '../mcp-fixtures.js';
-import { createHttpApi } from '../../../src/server/http/index.js';
+import { createHttpApi, serveHttpApi } from '../../../src/server/http/index.js';
+import { startServe, stopServeProcesses } from '../../fixtures/serve-process.js';
 import { withOsUser } from '../../fixtures/postgres-url.js';
 import { localHost, testApp } from './http-fixtures.js';
 
@@ -22,6 +24,7 @@ if (!url)
   );
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const schema = `cadre_test_${randomBytes(6).toString('hex')}`;
+const fixtureApp = join(root, 'test/fixtures/cadre-app.ts');
 
 /** A server of its own (its own data folder: nothing shared but the database) with runs and keys in PostgreSQL. */
 function server() {
@@ -41,6 +44,7 @@ const listRuns = (api: ReturnType<typeof createHttpApi>, key: string) =>
 const mcpClients: Client[] = [];
 
 afterAll(async () => {
+  stopServeProcesses();
   await Promise.all(mcpClients.map((c) => c.close()));
   await closePostgresRuns();
   if (!url) return;
@@ -183,4 +187,52 @@ describe.skipIf(!url)('API keys and threads with runs in PostgreSQL', () => {
     expect(events[0]).toMatchObject({ type: 'run.started' });
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', status: 'completed' });
   });
+  it('re-drives a run a killed `cadre serve` left running: the next server on this host claims it from PostgreSQL and completes it', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'cadre-pgredrive-'));
+    const env = {
+      CADRE_RUN_STORE: 'postgres',
+      CADRE_DATABASE_URL: url!,
+      CADRE_DATABASE_SCHEMA: schema,
+      CADRE_TEST_LATENCY_MS: '150',
+    };
+    const first = await startServe({ data, app: fixtureApp, env });
+    const { key } = await server().api.keys.create({ name: 'redrive' });
+    const created = await fetch(`${first.url}/runs`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ team: 'chain', goal: 'killed mid-way' }),
+    });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    const status = async () => {
+      const client = new pg.Client({ connectionString: withOsUser(url!) });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ status: string }>(
+          `SELECT status FROM ${schema}.cadre_runs WHERE id = $1`,
+          [id],
+        );
+        return rows[0]?.status;
+      } finally {
+        await client.end();
+      }
+    };
+    for (let tries = 0; (await status()) !== 'running' && tries < 100; tries++) await sleep(20);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const api = createHttpApi({
+      app: await loadApp({ path: fixtureApp }),
+      config: { ...server().config, dataDir: data },
+      server: { port: 0 },
+    });
+    expect((await api.keys.list()).length).toBeGreaterThan(0);
+    const serving = await serveHttpApi(api);
+    try {
+      expect(serving.redriven.resumed).toEqual([id]);
+      await api.runs.handle(id)!.result;
+      expect(await status()).toBe('completed');
+    } finally {
+      await serving.close();
+    }
+  }, 60_000);
 });

@@ -14,13 +14,17 @@ import { PostgresStepJournal, PostgresToolCallJournal } from './postgres-journal
 import type { PostgresPoolOptions } from './postgres-options.js';
 import { queryOn, serverName, storeFailed } from './postgres-pool.js';
 import { postgresFencedWrites, postgresRunFences } from './postgres-run-fences.js';
-import { eventRows, insertEventsOn, reserveOn, updateRunOn } from './postgres-run-writes.js';
+import { eventRows, host, insertEventsOn, reserveOn, updateRunOn } from './postgres-run-writes.js';
+import { processAlive } from '../process-alive.js';
 import { PostgresTaskOutcomeStore } from './postgres-task-outcomes.js';
 
 interface RunRow {
   id: string;
   goal: string;
   status: RunState;
+  /** The process (and its host) that last wrote the run. */
+  pid: number | null;
+  host: string | null;
   /** bigint: pg gives it as a string. */
   created_at: string;
   updated_at: string;
@@ -31,13 +35,17 @@ interface RunRow {
 }
 
 const runColumns =
-  'id, goal, status, created_at, updated_at, plan::text AS plan, result::text AS result, settings::text AS settings';
+  'id, goal, status, pid, host, created_at, updated_at, plan::text AS plan, result::text AS result, settings::text AS settings';
+
+/** Whether the run is `running` for a process of this host that is gone. */
+const orphaned = (row: RunRow) =>
+  row.status === 'running' && row.host === host && row.pid !== null && !processAlive(row.pid);
 
 function toRecord(row: RunRow): RunRecord {
   return {
     id: row.id,
     goal: row.goal,
-    status: row.status,
+    status: orphaned(row) ? 'interrupted' : row.status,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     ...(row.plan !== null ? { plan: JSON.parse(row.plan) as unknown } : {}),
@@ -89,9 +97,9 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
         const settings = run.settings === undefined ? null : JSON.stringify(run.settings);
         try {
           await pool.query(
-            `INSERT INTO cadre_runs (id, goal, status, created_at, updated_at, settings)
-             VALUES ($1, $2, 'running', $3, $3, $4::jsonb)`,
-            [run.id, run.goal, now, settings],
+            `INSERT INTO cadre_runs (id, goal, status, pid, host, created_at, updated_at, settings)
+             VALUES ($1, $2, 'running', $3, $4, $5, $5, $6::jsonb)`,
+            [run.id, run.goal, process.pid, host, now, settings],
           );
         } catch (error) {
           if ((error as { code?: unknown }).code === '23505')
@@ -102,6 +110,24 @@ export async function openPostgresRunStore(options: PostgresPoolOptions): Promis
       update: (id, patch) => updateRunOn(pool, server, id, patch),
       get: async (id) => (await selectRuns('WHERE id = $1', [id]))[0],
       list: async (limit = 50) => selectRuns('ORDER BY created_at DESC LIMIT $1', [limit]),
+      claimInterrupted: async (accept = () => true) => {
+        const claimed: RunRecord[] = [];
+        const rows = await query<RunRow>(
+          `SELECT ${runColumns} FROM cadre_runs WHERE status = 'running' AND host = $1 AND pid IS NOT NULL`,
+          [host],
+        );
+        for (const row of rows.rows) {
+          const record = toRecord(row);
+          if (record.status !== 'interrupted' || !accept(record)) continue;
+          // A compare-and-set on the dead process's id: of two claimers, one changes the row.
+          const { rowCount } = await query(
+            `UPDATE cadre_runs SET pid = $1, updated_at = $2 WHERE id = $3 AND status = 'running' AND pid = $4`,
+            [process.pid, Date.now(), row.id, row.pid],
+          );
+          if (rowCount === 1) claimed.push(record);
+        }
+        return claimed;
+      },
       listOwned: async (filter) => {
         const { where, values } = ownerWhere(filter);
         values.push(filter.limit ?? 50);

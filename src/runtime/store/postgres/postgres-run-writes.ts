@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { CadreError, type CadreEvent, type RunPatch } from '../../../core/index.js';
 import { eventsChannel } from './postgres-listener.js';
 import { queryOn, type Queryable } from './postgres-pool.js';
@@ -5,10 +6,14 @@ import { queryOn, type Queryable } from './postgres-pool.js';
 // The statements of a PostgreSQL store's run and event writes, on the pool or on the client of a
 // transaction (a fenced write), so that each statement is written once.
 
+/** This machine's name, read once: a run records it with every write. */
+export const host = hostname();
+
 /** Changes status, plan or result of a run, moving `updated_at` to now; an unknown id is `run_not_found`. */
 export async function updateRunOn(db: Queryable, server: string, id: string, patch: RunPatch): Promise<void> {
-  const values: unknown[] = [Date.now()];
-  const sets = ['updated_at = $1'];
+  // The process that writes a run holds it, as in the SQLite store.
+  const values: unknown[] = [Date.now(), process.pid, host];
+  const sets = ['updated_at = $1', 'pid = $2', 'host = $3'];
   const set = (column: string, value: unknown, cast = '') => {
     values.push(value);
     sets.push(`${column} = $${values.length}${cast}`);

@@ -158,4 +158,12 @@ export const migrations: readonly Migration[] = [
       );
       CREATE INDEX cadre_tool_audit_run ON cadre_tool_audit (run_id, id);`,
   },
+  {
+    version: 7,
+    name: 'run owners',
+    // The process (host and pid) that last wrote a run, as the SQLite store keeps it: a run left
+    // `running` by a process of this host that is gone reads as `interrupted`, and a server claims it.
+    sql: `
+      ALTER TABLE cadre_runs ADD COLUMN pid integer, ADD COLUMN host text;`,
+  },
 ];
