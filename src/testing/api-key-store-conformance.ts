@@ -1,28 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CadreError, type ApiKeyRecord, type ApiKeys, type CreatedApiKey } from '../core/index.js';
-import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import type { ApiKeyRecord, ApiKeys, CreatedApiKey } from '../core/index.js';
+import {
+  assertWithin,
+  pause,
+  hasCode,
+  freshEachTest,
+  globalTestApi,
+  type ConformanceOptions,
+} from './conformance-kit.js';
 
 /** The keys every store makes: `cadre_`, twelve lowercase hex digits (the id), 43 base64url characters. */
 const keyShape = /^cadre_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$/;
-
-const hasCode = (code: string) => (error: unknown) => {
-  assert.ok(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return true;
-};
-
-/** Waits until the clock has moved on by at least `ms`, so keys created either side differ in createdAt. */
-async function pause(ms = 3): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
-}
-
-/** Checks that `at` lies in [before, after]. */
-function assertWithin(at: number, before: number, after: number, what: string): void {
-  assert.equal(typeof at, 'number', `${what} is a number`);
-  assert.ok(at >= before && at <= after, `${what} ${at} outside [${before}, ${after}]`);
-}
 
 /** The record a created key is stored as: everything but the key itself. */
 const recordOf = ({ key: _key, ...record }: CreatedApiKey): ApiKeyRecord => record;

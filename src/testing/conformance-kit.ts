@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+import { CadreError } from '../core/index.js';
 /**
  * The two test functions a conformance suite needs. Passed in (or taken from globals) rather than
  * imported from vitest: vitest is a dev dependency, and the CLI loads this package at run time.
@@ -42,4 +44,23 @@ export function freshEachTest<T>(
         await options.destroy?.(made);
       }
     });
+}
+
+/** An `assert.rejects` check that the error is a CadreError with `code`. */
+export const hasCode = (code: string) => (error: unknown) => {
+  assert.ok(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`);
+  assert.equal(error.code, code);
+  return true;
+};
+
+/** Waits until the clock has moved on by at least `ms`, so what is written either side differs in time. */
+export async function pause(ms = 3): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
+/** Checks that the time `at` lies in [before, after]. */
+export function assertWithin(at: number, before: number, after: number, what: string): void {
+  assert.equal(typeof at, 'number', `${what} is a number`);
+  assert.ok(at >= before && at <= after, `${what} ${at} outside [${before}, ${after}]`);
 }

@@ -1,15 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import {
-  CadreError,
-  jobStates,
-  type Job,
-  type JobInput,
-  type JobQueue,
-  type LeasedJob,
-  type LeaseRequest,
-} from '../core/index.js';
-import { globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
+import type { CadreError } from '../core/index.js';
+import { jobStates, type Job, type JobInput, type JobQueue, type LeasedJob, type LeaseRequest } from '../core/index.js';
+import { hasCode, globalTestApi, type ConformanceTestApi } from './conformance-kit.js';
 import { mulberry32 } from './seeded-random.js';
 
 /** What {@link jobQueueConformance} runs against. */
@@ -27,12 +20,6 @@ export interface JobQueueConformanceOptions {
 // Time moves only through the `now` arguments: no test reads the clock or sleeps.
 const t0 = Date.UTC(2026, 5, 1, 12);
 const fresh = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-const hasCode = (code: string) => (error: unknown) => {
-  assert.ok(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return true;
-};
 
 /** The bounds the RetryPolicy documents for the wait after attempt n: backoffMs·2^(n-1), capped, ±25%. */
 function backoffBounds(retry: Job['retry'], attempt: number): [number, number] {

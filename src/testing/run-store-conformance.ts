@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { CadreError, type CadreEvent, type RunRecord, type RunStore } from '../core/index.js';
-import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import type { CadreEvent, RunRecord, RunStore } from '../core/index.js';
+import { pause, hasCode, freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link runStoreConformance} runs against: a RunStore made afresh for each test. */
 export type RunStoreConformanceOptions = ConformanceOptions<RunStore>;
@@ -9,18 +9,6 @@ export type RunStoreConformanceOptions = ConformanceOptions<RunStore>;
 /** Event times are fixed; only run stamps (the store's own clock) are read around the calls. */
 const t0 = Date.UTC(2026, 5, 1, 12);
 const fresh = (prefix: string) => `${prefix}-${randomUUID()}`;
-
-const hasCode = (code: string) => (error: unknown) => {
-  assert.ok(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return true;
-};
-
-/** Waits until the clock has moved on by at least `ms`, so runs created either side differ in createdAt. */
-async function pause(ms = 3): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
-}
 
 /** Resolves with `work`, or fails the test with `message` after `ms`. */
 async function within(work: Promise<void>, ms: number, message: string): Promise<void> {

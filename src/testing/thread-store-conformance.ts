@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { type NewThread, type ThreadMessage, type ThreadRecord, type ThreadRecords } from '../core/index.js';
 import {
-  CadreError,
-  type NewThread,
-  type ThreadMessage,
-  type ThreadRecord,
-  type ThreadRecords,
-} from '../core/index.js';
-import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+  assertWithin,
+  pause,
+  hasCode,
+  freshEachTest,
+  globalTestApi,
+  type ConformanceOptions,
+} from './conformance-kit.js';
 
 /** What {@link threadStoreConformance} runs against: a ThreadRecords made afresh for each test. */
 export type ThreadStoreConformanceOptions = ConformanceOptions<ThreadRecords>;
@@ -25,24 +26,6 @@ const messageId = /^msg_[0-9a-z]{9}[0-9a-f]{12}$/;
 const awkward =
   'He said "hi" and \'bye\'; C:\\path\\to\\file; line one\nline two\r\n\ttabbed; ' +
   '{"looks":"like json"} </script> 🚀👩‍💻 日本語のテキスト 中文 한국어 العربية e\u0301 \u2028\u2029 \u0001 \uFFFD';
-
-const hasCode = (code: string) => (error: unknown) => {
-  assert.ok(CadreError.isInstance(error), `expected a CadreError, got ${String(error)}`);
-  assert.equal(error.code, code);
-  return true;
-};
-
-/** Waits until the clock has moved on by at least `ms`, so threads created either side differ in createdAt. */
-async function pause(ms = 3): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
-}
-
-/** Checks that `at` lies in [before, after]. */
-function assertWithin(at: number, before: number, after: number, what: string): void {
-  assert.equal(typeof at, 'number', `${what} is a number`);
-  assert.ok(at >= before && at <= after, `${what} ${at} outside [${before}, ${after}]`);
-}
 
 /** Checks that threads are ordered newest first: createdAt, then id, never rising. */
 function assertNewestFirst(threads: readonly ThreadRecord[]): void {

@@ -8,7 +8,7 @@ import {
   type ToolCallRecord,
   type ToolCallStart,
 } from '../core/index.js';
-import { freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
+import { pause, freshEachTest, globalTestApi, type ConformanceOptions } from './conformance-kit.js';
 
 /** What {@link toolCallJournalConformance} runs against: a ToolCallJournal made afresh for each test. */
 export type ToolCallJournalConformanceOptions = ConformanceOptions<ToolCallJournal>;
@@ -27,12 +27,6 @@ const failed: ToolCallOutcome = {
   output: 'tool_failed: permission denied',
   error: { code: 'tool_failed', kind: 'system', message: 'EACCES: "C:\\notes"\nread-only' },
 };
-
-/** Waits until the clock has moved on by at least `ms`, so stamps either side differ. */
-async function pause(ms = 3): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1));
-}
 
 const within = (stamp: number | undefined, before: number, after: number, what: string) =>
   assert.ok(
