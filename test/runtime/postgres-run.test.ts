@@ -221,6 +221,40 @@ describe.skipIf(!url)('run() on PostgreSQL', () => {
     expect(listed.map((r) => [r.tool, r.runId])).toEqual(audited.map(() => ['save_file', handle.runId]));
   });
 
+  it("moves a run's state only once the events emitted before it are stored: no step is written while its events wait", async () => {
+    const schema = freshSchema();
+    const first = team([{ id: 'a' }]);
+    // A first run makes the tables.
+    expect(
+      (await run({ goal: first.goal, ...first.options, config: onPostgres(schema, first.dir) }).result).status,
+    ).toBe('completed');
+    const { dir, goal, options } = team([{ id: 'b' }]);
+    const lock = new pg.Client({ connectionString: withOsUser(url!) });
+    await lock.connect();
+    await lock.query('BEGIN');
+    // Inserts into the event table wait; reads and every other table go on.
+    await lock.query(`LOCK TABLE ${schema}.cadre_events IN EXCLUSIVE MODE`);
+    const handle = run({ goal, ...options, config: onPostgres(schema, dir) });
+    await handle.started;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const count = async (table: string) =>
+      (
+        await sql<{ n: number }>(`SELECT COUNT(*)::int AS n FROM ${schema}.${table} WHERE run_id = $1`, [handle.runId])
+      )[0]!.n;
+    try {
+      // The seq reservation went ahead (another table); the events, and so the steps, wait.
+      expect(await count('cadre_event_seq')).toBe(1);
+      expect(await count('cadre_steps')).toBe(0);
+      expect(await count('cadre_task_outcomes')).toBe(0);
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    expect((await handle.result).status).toBe('completed');
+    expect(await count('cadre_steps')).toBeGreaterThan(0);
+    expect(await count('cadre_events')).toBeGreaterThan(0);
+  });
+
   it('stops for plan approval with checkpoints in the schema, and resume() with approve completes it, each file written once', async () => {
     const schema = freshSchema();
     const { dir, writes, goal, options } = team(abc);

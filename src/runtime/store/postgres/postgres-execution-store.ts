@@ -146,13 +146,21 @@ function execution(
     }
   };
   const events = backgroundEvents(store, runId, fenced, guarded, shared.audit);
+  // The run's state moves only once the events emitted before it are stored, as the embedded file
+  // commits them together: a process killed between the two never leaves a step, an outcome or a
+  // record whose events (a reported unknown outcome, a task.completed) are lost.
+  const ordered = async <T>(write: () => T | Promise<T>): Promise<T> => {
+    await events.flush();
+    return guarded(write());
+  };
   return {
     kind: 'postgres',
     path: `postgres ${server}`,
     runs: {
       get: (id) => store.runs.get(id),
       create: (run) => store.runs.create(run),
-      update: (id, patch) => guarded(fenced && id === runId ? fenced.updateRun(patch) : store.runs.update(id, patch)),
+      update: (id, patch) =>
+        ordered(() => (fenced && id === runId ? fenced.updateRun(patch) : store.runs.update(id, patch))),
     },
     events: {
       append: events.append,
@@ -163,7 +171,7 @@ function execution(
     },
     steps: {
       append: async (step) => {
-        await guarded(fenced ? fenced.appendStep(step) : store.steps.append(step));
+        await ordered(() => (fenced ? fenced.appendStep(step) : store.steps.append(step)));
         mine(step.runId)?.step(step);
       },
       replay: (id, key) => mine(id)?.steps(key) ?? store.steps.replay(id, key),
@@ -171,14 +179,14 @@ function execution(
       ...(own ? { takeKept: (id: string) => mine(id)?.allSteps() } : {}),
     },
     toolCalls: {
-      begin: (call) => guarded(fenced ? fenced.beginCall(call) : store.toolCalls.begin(call)),
+      begin: (call) => ordered(() => (fenced ? fenced.beginCall(call) : store.toolCalls.begin(call))),
       complete: (key, outcome) =>
-        guarded(fenced ? fenced.completeCall(key, outcome) : store.toolCalls.complete(key, outcome)),
+        ordered(() => (fenced ? fenced.completeCall(key, outcome) : store.toolCalls.complete(key, outcome))),
       get: (key) => store.toolCalls.get(key),
     },
     outcomes: {
       put: async (id, firstAttempt, outcome) => {
-        await guarded(
+        await ordered(() =>
           fenced ? fenced.putOutcome(firstAttempt, outcome) : store.outcomes.put(id, firstAttempt, outcome),
         );
         mine(id)?.outcome(firstAttempt, outcome);
@@ -188,7 +196,9 @@ function execution(
           ? mine(id)!.outcomes.get(JSON.stringify([taskId, firstAttempt]))
           : store.outcomes.get(id, taskId, firstAttempt),
       putRevision: async (id, revision, state) => {
-        await guarded(fenced ? fenced.putRevision(revision, state) : store.outcomes.putRevision(id, revision, state));
+        await ordered(() =>
+          fenced ? fenced.putRevision(revision, state) : store.outcomes.putRevision(id, revision, state),
+        );
         mine(id)?.revision(revision, state);
       },
       lastRevision: async (id) => (mine(id) ? mine(id)!.lastRevision() : store.outcomes.lastRevision(id)),
