@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import type { ApiKeys } from 'cadre';
 import { apiKeyStoreConformance } from 'cadre/testing';
 import { openCadreStore, sqliteApiKeys } from '../../src/runtime/store/index.js';
 import { openPostgresApiKeys } from '../../src/runtime/store/postgres/postgres-api-keys.js';
-import { withOsUser } from '../fixtures/postgres-url.js';
+import { postgresSchemas } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_DATABASE_URL;
 if (!url)
@@ -32,24 +30,11 @@ apiKeyStoreConformance({
 });
 
 // Every PostgreSQL test works in a schema of its own, dropped when it ends (and any left over, at the end).
-const schemas: string[] = [];
-const freshSchema = () => {
-  schemas.push(`cadre_test_${randomBytes(6).toString('hex')}`);
-  return schemas.at(-1)!;
-};
-let admin: pg.Client | undefined;
-const dropSchema = (schema: string) => admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-
-beforeAll(async () => {
-  if (!url) return;
-  admin = new pg.Client({ connectionString: withOsUser(url) });
-  await admin.connect();
-});
-afterAll(async () => {
-  if (!admin) return;
-  for (const schema of schemas) await dropSchema(schema);
-  await admin.end();
-});
+const schemas = postgresSchemas(url);
+const freshSchema = schemas.fresh;
+const dropSchema = schemas.drop;
+beforeAll(schemas.open);
+afterAll(schemas.close);
 
 describe.skipIf(!url)('PostgreSQL API keys', () => {
   // Each test's keys (their own pool, closed after) and schema.

@@ -12,7 +12,7 @@ import { CadreError, closePostgresRuns, resume, run, type CadreEvent, type RunHa
 import { StaticPlanner } from 'cadre/planners';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
-import { withOsUser } from '../fixtures/postgres-url.js';
+import { postgresSchemas, withOsUser } from '../fixtures/postgres-url.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -23,27 +23,15 @@ if (!url)
   );
 
 // Every test has a schema of its own, so parallel test files and CI runs never meet; all are dropped at the end.
-const schemas: string[] = [];
-const freshSchema = () => {
-  schemas.push(`cadre_test_${randomBytes(6).toString('hex')}`);
-  return schemas.at(-1)!;
-};
-let admin: pg.Client | undefined;
+const schemas = postgresSchemas(url);
+const freshSchema = schemas.fresh;
+const sql = schemas.sql;
 
-beforeAll(async () => {
-  if (!url) return;
-  admin = new pg.Client({ connectionString: withOsUser(url) });
-  await admin.connect();
-});
+beforeAll(schemas.open);
 afterAll(async () => {
   await closePostgresRuns();
-  if (!admin) return;
-  for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await admin.end();
+  await schemas.close();
 });
-
-const sql = async <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
-  (await admin!.query<R>(text, values)).rows;
 
 /** The run's stored events, in seq order. */
 const storedEvents = async (schema: string, runId: string) =>

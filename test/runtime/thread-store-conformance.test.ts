@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CadreError, type ThreadRecords } from 'cadre';
 import { threadStoreConformance } from 'cadre/testing';
@@ -9,7 +7,7 @@ import {
   sqliteThreadRecords,
   ThreadStore,
 } from '../../src/runtime/store/index.js';
-import { withOsUser } from '../fixtures/postgres-url.js';
+import { postgresSchemas } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_DATABASE_URL;
 if (!url)
@@ -37,24 +35,11 @@ threadStoreConformance({
 });
 
 // Every PostgreSQL test works in a schema of its own, dropped when it ends (and any left over, at the end).
-const schemas: string[] = [];
-const freshSchema = () => {
-  schemas.push(`cadre_test_${randomBytes(6).toString('hex')}`);
-  return schemas.at(-1)!;
-};
-let admin: pg.Client | undefined;
-const dropSchema = (schema: string) => admin!.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-
-beforeAll(async () => {
-  if (!url) return;
-  admin = new pg.Client({ connectionString: withOsUser(url) });
-  await admin.connect();
-});
-afterAll(async () => {
-  if (!admin) return;
-  for (const schema of schemas) await dropSchema(schema);
-  await admin.end();
-});
+const schemas = postgresSchemas(url);
+const freshSchema = schemas.fresh;
+const dropSchema = schemas.drop;
+beforeAll(schemas.open);
+afterAll(schemas.close);
 
 describe.skipIf(!url)('PostgreSQL thread store', () => {
   const schemaOf = new Map<ThreadRecords, string>();
@@ -146,7 +131,7 @@ describe.skipIf(!url)('PostgreSQL thread store across processes', () => {
         contextTokens: 1,
         metadata: { note: 'kept as text', n: [1, 2] },
       });
-      const { rows } = await admin!.query<{ metadata: string; created_at: string; kind: string }>(
+      const rows = await schemas.sql<{ metadata: string; created_at: string; kind: string }>(
         `SELECT metadata, created_at, pg_typeof(created_at)::text AS kind FROM ${schema}.cadre_threads WHERE id = $1`,
         [thread.id],
       );

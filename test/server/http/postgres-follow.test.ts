@@ -11,8 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// The HTTP API before cadre/jobs: its job schemas call `.openapi()` on cadre/jobs' zod schemas, which
-// exists only on schemas made after @hono/zod-openapi is loaded.
 import { createHttpApi, serveHttpApi, type HttpApiServing } from '../../../src/server/http/index.js';
 import { closePostgresRuns, type CadreEvent } from 'cadre';
 import { enqueue } from 'cadre/jobs';
