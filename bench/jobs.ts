@@ -11,8 +11,9 @@
  *                  jobs/s (addBulk, concurrency 16) and pickup (add -> processor start)
  *   cadre on it    the throughput and pickup above with `cadre worker` processes on the BullMQ queue
  *                  (runs in the SQLite file of the data folder); with CADRE_DATABASE_URL too, the
- *                  same with the runs in PostgreSQL (runStore postgres, a fresh schema), and the
- *                  throughput with BullMQ's jobs in PostgreSQL (BullMQ's PostgreSQL backend)
+ *                  same with the runs in PostgreSQL (runStore postgres, a fresh schema), and the same
+ *                  on PostgreSQL alone (no Redis: BullMQ's PostgreSQL backend, cadre's queue records
+ *                  and the runs in PostgreSQL), the deployment with one engine
  * Three repeats; each cell is min / median / max. Prints tables and writes bench/results/jobs.json.
  *
  *   [CADRE_REDIS_URL=redis://… [CADRE_DATABASE_URL=postgres://…]] npm run bench:jobs [-- --jobs 2000 --repeats 3]
@@ -26,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { openCadreStore } from 'cadre';
-import { createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs';
+import { bullmqSchema, createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs';
 import { fmt, percentile, printTable } from './bench-kit.js';
 import { deleteRedisPrefix } from '../test/fixtures/redis-keys.js';
 import { dropSchema, freshPrefix, pgConfig, rawBullmqPickup, rawBullmqThroughput } from './jobs-bullmq.js';
@@ -58,21 +59,19 @@ const workerEnv = {
   CADRE_LOG_LEVEL: 'error',
 };
 
-/** Builds the package and compiles the bench's registry and PostgreSQL worker next to the results, as plain JS. */
-function compileApp(): { app: string; pgWorker: string } {
+/** Builds the package and compiles the bench's registry next to the results, as plain JS. */
+function compileApp(): string {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
     cwd: root,
     stdio: 'inherit',
   });
   const out = join(root, 'bench/results/.child/');
   mkdirSync(out, { recursive: true });
-  for (const name of ['jobs-app', 'jobs-pg-worker']) {
-    const { outputText } = ts.transpileModule(readFileSync(join(root, `bench/${name}.ts`), 'utf8'), {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-    });
-    writeFileSync(`${out}${name}.js`, outputText);
-  }
-  return { app: `${out}jobs-app.js`, pgWorker: `${out}jobs-pg-worker.js` };
+  const { outputText } = ts.transpileModule(readFileSync(join(root, 'bench/jobs-app.ts'), 'utf8'), {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  writeFileSync(`${out}jobs-app.js`, outputText);
+  return `${out}jobs-app.js`;
 }
 
 type Spawned = { child: ChildProcess; ready: Promise<void> };
@@ -163,42 +162,46 @@ const embeddedTarget = (app: string, dir: string): Target => ({
 });
 
 /**
- * Where a BullMQ measurement keeps things: runs in the data folder's SQLite file (`sqlite`), runs in
- * PostgreSQL (`postgres-runs`), or runs in the file and BullMQ's jobs in PostgreSQL (`postgres-jobs`).
+ * Where a BullMQ measurement keeps things: BullMQ on Redis with the runs in the data folder's SQLite
+ * file (`sqlite`) or in PostgreSQL (`postgres-runs`), or everything in PostgreSQL (`postgres-alone`:
+ * BullMQ's PostgreSQL backend, cadre's queue records and the runs).
  */
-type BullmqSetup = 'sqlite' | 'postgres-runs' | 'postgres-jobs';
+type BullmqSetup = 'sqlite' | 'postgres-runs' | 'postgres-alone';
 
 /**
- * A BullMQ queue of its own (a fresh prefix, and a fresh schema for what goes to PostgreSQL). Its
- * workers are `cadre worker` processes; with BullMQ's jobs in PostgreSQL, which `cadre worker` has no
- * setting for, the bench's worker process (jobs-pg-worker.ts).
+ * A BullMQ queue of its own (a fresh prefix, and a fresh schema for what goes to PostgreSQL), with
+ * `cadre worker` processes configured as a user would, through the environment.
  */
 function bullmqTarget(app: string, dir: string, setup: BullmqSetup = 'sqlite'): Target {
   const prefix = freshPrefix('cadre');
   const schema = prefix.replaceAll('-', '_');
-  const pg = setup === 'postgres-jobs' ? { ...pgConfig(databaseUrl!), schema, migrate: true } : undefined;
-  const queue = createBullmqJobQueue({ connection: redisUrl!, prefix, ...(pg ? { postgres: pg } : {}) });
-  const onRedis = { CADRE_REDIS_URL: redisUrl!, CADRE_JOB_QUEUE_PREFIX: prefix };
-  const runsInPostgres = setup === 'postgres-runs';
-  const runsEnv: Record<string, string> = runsInPostgres
-    ? { CADRE_RUN_STORE: 'postgres', CADRE_DATABASE_URL: databaseUrl!, CADRE_DATABASE_SCHEMA: schema }
-    : {};
+  const alone = setup === 'postgres-alone';
+  const bullSchema = bullmqSchema({ databaseSchema: schema, jobQueuePrefix: prefix });
+  const queue = alone
+    ? createBullmqJobQueue({
+        prefix,
+        postgres: { ...pgConfig(databaseUrl!), schema: bullSchema, migrate: true },
+        recordsSchema: schema,
+      })
+    : createBullmqJobQueue({ connection: redisUrl!, prefix });
+  const runsInPostgres = setup !== 'sqlite';
+  const env: Record<string, string> = {
+    CADRE_JOB_QUEUE: 'bullmq',
+    CADRE_JOB_QUEUE_PREFIX: prefix,
+    ...(alone ? {} : { CADRE_REDIS_URL: redisUrl! }),
+    ...(runsInPostgres
+      ? { CADRE_RUN_STORE: 'postgres', CADRE_DATABASE_URL: databaseUrl!, CADRE_DATABASE_SCHEMA: schema }
+      : {}),
+  };
   return {
     queue,
-    start: (concurrency = 4) =>
-      pg
-        ? spawnWorker([pgWorker, app, dir, String(concurrency)], {
-            BENCH_REDIS_URL: redisUrl!,
-            BENCH_PREFIX: prefix,
-            BENCH_PG_URL: pg.connectionString,
-            BENCH_PG_SCHEMA: schema,
-          })
-        : startWorker(app, dir, ['--concurrency', String(concurrency)], { ...onRedis, ...runsEnv }),
+    start: (concurrency = 4) => startWorker(app, dir, ['--concurrency', String(concurrency)], env),
     ...(runsInPostgres ? { firstEvent: (runId: string) => firstEventIn(schema, runId) } : {}),
     async close() {
       await queue.close();
-      await deleteRedisPrefix(redisUrl!, prefix);
-      if (pg || runsInPostgres) await dropSchema(databaseUrl!, schema);
+      if (!alone) await deleteRedisPrefix(redisUrl!, prefix);
+      if (runsInPostgres) await dropSchema(databaseUrl!, schema);
+      if (alone) await dropSchema(databaseUrl!, bullSchema);
     },
   };
 }
@@ -302,7 +305,7 @@ const spread = (values: number[]) => {
 const show = (v: { min: number; median: number; max: number }, digits = 1) =>
   `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
 
-const { app, pgWorker } = compileApp();
+const app = compileApp();
 const leaseMs = 2000;
 const rounds = [];
 for (let r = 0; r < repeats; r++) {
@@ -316,7 +319,7 @@ for (let r = 0; r < repeats; r++) {
   console.error(`repeat ${r + 1}/${repeats} done`);
 }
 
-/** One repeat of the BullMQ measures: raw BullMQ, cadre on it, and cadre on it with its jobs in PostgreSQL. */
+/** One repeat of the BullMQ measures: raw BullMQ, cadre on it (runs in SQLite, runs in PostgreSQL), and on PostgreSQL alone. */
 async function bullmqRound(url: string) {
   const raw = await rawBullmqThroughput(url, jobCount);
   const rawLatencies = await rawBullmqPickup(url, pickups);
@@ -326,8 +329,9 @@ async function bullmqRound(url: string) {
   const runsOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-runs') : undefined;
   const runsFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-runs') : undefined;
   const runsLatencies = databaseUrl ? await pickup(app, pickups, 'postgres-runs') : undefined;
-  const pgOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-jobs') : undefined;
-  const pgFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-jobs') : undefined;
+  const aloneOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-alone') : undefined;
+  const aloneFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-alone') : undefined;
+  const aloneLatencies = databaseUrl ? await pickup(app, pickups, 'postgres-alone') : undefined;
   return {
     ...(runsOne && runsFour && runsLatencies
       ? {
@@ -346,15 +350,32 @@ async function bullmqRound(url: string) {
     four,
     p50: percentile(latencies, 0.5),
     p99: percentile(latencies, 0.99),
-    pgOne,
-    pgFour,
+    ...(aloneOne && aloneFour && aloneLatencies
+      ? {
+          alone: {
+            one: aloneOne,
+            four: aloneFour,
+            p50: percentile(aloneLatencies, 0.5),
+            p99: percentile(aloneLatencies, 0.99),
+          },
+        }
+      : {}),
   };
 }
 
 const recoveries = rounds.flatMap((r) => r.recovered).sort((a, b) => a - b);
 const bullRounds = rounds.flatMap((r) => (r.bullmq ? [r.bullmq] : []));
-const pgRounds = bullRounds.flatMap((b) => (b.pgOne && b.pgFour ? [{ one: b.pgOne, four: b.pgFour }] : []));
 const runRounds = bullRounds.flatMap((b) => (b.runs ? [{ ...b.runs, raw: b.raw }] : []));
+const aloneRounds = bullRounds.flatMap((b) => (b.alone ? [{ ...b.alone, raw: b.raw, redisOne: b.runs!.one }] : []));
+/** The rows of a setup whose runs are in PostgreSQL, against raw BullMQ on Redis. */
+const postgresRows = (rows: typeof runRounds) => ({
+  oneWorkerJobsPerSecond: spread(rows.map((r) => r.one)),
+  fourWorkersJobsPerSecond: spread(rows.map((r) => r.four)),
+  perJobVsRawBullmq: spread(rows.map((r) => r.raw / r.one)),
+  fourOverOne: spread(rows.map((r) => r.four / r.one)),
+  pickupP50Ms: spread(rows.map((r) => r.p50)),
+  pickupP99Ms: spread(rows.map((r) => r.p99)),
+});
 const report = {
   bench: 'jobs',
   node: process.version,
@@ -380,22 +401,14 @@ const report = {
         fourOverOne: spread(bullRounds.map((b) => b.four / b.one)),
         pickupP50Ms: spread(bullRounds.map((b) => b.p50)),
         pickupP99Ms: spread(bullRounds.map((b) => b.p99)),
-        ...(runRounds.length
+        ...(runRounds.length ? { runsInPostgres: postgresRows(runRounds) } : {}),
+        ...(aloneRounds.length
           ? {
-              runsInPostgres: {
-                oneWorkerJobsPerSecond: spread(runRounds.map((r) => r.one)),
-                fourWorkersJobsPerSecond: spread(runRounds.map((r) => r.four)),
-                perJobVsRawBullmq: spread(runRounds.map((r) => r.raw / r.one)),
-                fourOverOne: spread(runRounds.map((r) => r.four / r.one)),
-                pickupP50Ms: spread(runRounds.map((r) => r.p50)),
-                pickupP99Ms: spread(runRounds.map((r) => r.p99)),
+              postgresAlone: {
+                ...postgresRows(aloneRounds),
+                // The same deployment with BullMQ on Redis (runs in PostgreSQL both ways), 1 worker.
+                perJobVsRedis: spread(aloneRounds.map((r) => r.redisOne / r.one)),
               },
-            }
-          : {}),
-        ...(pgRounds.length
-          ? {
-              postgresOneWorkerJobsPerSecond: spread(pgRounds.map((p) => p.one)),
-              postgresFourWorkersJobsPerSecond: spread(pgRounds.map((p) => p.four)),
             }
           : {}),
       }
@@ -420,6 +433,17 @@ printTable(
 console.log(
   `\nrecovery after SIGKILL (lease ${leaseMs} ms, ${recoveries.length} kills): p50 ${fmt(report.recoveryMs.p50, 0)} ms, p99 ${fmt(report.recoveryMs.p99, 0)} ms (goal <= ${2 * leaseMs} ms)`,
 );
+/** The table rows of a setup whose runs are in PostgreSQL. */
+function postgresTable(name: string, rows: ReturnType<typeof postgresRows>): string[][] {
+  return [
+    [`${name}: cadre on BullMQ, 1 worker process, jobs/s`, show(rows.oneWorkerJobsPerSecond, 0), ''],
+    [`${name}: cadre on BullMQ, 4 worker processes, jobs/s`, show(rows.fourWorkersJobsPerSecond, 0), ''],
+    [`${name}: a job through cadre / a raw BullMQ job (1 worker)`, show(rows.perJobVsRawBullmq, 1), '<= 2'],
+    [`${name}: 4 workers / 1 worker`, show(rows.fourOverOne, 2), '>= 3 (cores allowing)'],
+    [`${name}: pickup p50, ms`, show(rows.pickupP50Ms), '<= 5'],
+    [`${name}: pickup p99, ms`, show(rows.pickupP99Ms), '<= 20'],
+  ];
+}
 const b = report.bullmq;
 if (!b) console.log('\nBullMQ rows skipped: set CADRE_REDIS_URL=redis://…');
 else {
@@ -438,46 +462,17 @@ else {
       ['cadre on BullMQ, 4 workers / 1 worker', show(b.fourOverOne, 2), ''],
       [`cadre on BullMQ pickup p50, ms (idle worker, ${pickups} jobs)`, show(b.pickupP50Ms), '<= 5'],
       ['cadre on BullMQ pickup p99, ms', show(b.pickupP99Ms), '<= 20'],
-      ...(b.runsInPostgres
+      ...(b.runsInPostgres ? postgresTable('runs in PostgreSQL', b.runsInPostgres) : []),
+      ...(b.postgresAlone
         ? [
+            ...postgresTable('PostgreSQL alone (no Redis)', b.postgresAlone),
             [
-              'runs in PostgreSQL: cadre on BullMQ, 1 worker process, jobs/s',
-              show(b.runsInPostgres.oneWorkerJobsPerSecond, 0),
-              '',
-            ],
-            [
-              'runs in PostgreSQL: cadre on BullMQ, 4 worker processes, jobs/s',
-              show(b.runsInPostgres.fourWorkersJobsPerSecond, 0),
-              '',
-            ],
-            [
-              'runs in PostgreSQL: a job through cadre / a raw BullMQ job (1 worker)',
-              show(b.runsInPostgres.perJobVsRawBullmq, 1),
-              '<= 2',
-            ],
-            [
-              'runs in PostgreSQL: 4 workers / 1 worker',
-              show(b.runsInPostgres.fourOverOne, 2),
-              '>= 3 (cores allowing)',
-            ],
-            ['runs in PostgreSQL: pickup p50, ms', show(b.runsInPostgres.pickupP50Ms), '<= 5'],
-            ['runs in PostgreSQL: pickup p99, ms', show(b.runsInPostgres.pickupP99Ms), '<= 20'],
-          ]
-        : []),
-      ...(b.postgresOneWorkerJobsPerSecond && b.postgresFourWorkersJobsPerSecond
-        ? [
-            [
-              'cadre on BullMQ, jobs in PostgreSQL, 1 worker process, jobs/s',
-              show(b.postgresOneWorkerJobsPerSecond, 0),
-              '',
-            ],
-            [
-              'cadre on BullMQ, jobs in PostgreSQL, 4 worker processes, jobs/s',
-              show(b.postgresFourWorkersJobsPerSecond, 0),
+              'PostgreSQL alone: a job / a job on BullMQ on Redis, runs in PostgreSQL (1 worker)',
+              show(b.postgresAlone.perJobVsRedis, 2),
               '',
             ],
           ]
-        : [['BullMQ on PostgreSQL rows skipped: set CADRE_DATABASE_URL=postgres://…', '', '']]),
+        : [['PostgreSQL rows skipped: set CADRE_DATABASE_URL=postgres://…', '', '']]),
     ],
   );
 }

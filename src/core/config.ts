@@ -180,12 +180,12 @@ export const ConfigSchema = z.object({
     .preprocess(csv, z.array(z.string().min(1)))
     .default([])
     .describe('Hosts (`host` or `host:port`) job webhooks may be sent to; none by default.'),
-  /** Which job queue `openJobQueue` opens; unset: BullMQ when `redisUrl` is set, else the embedded one. */
+  /** Which job queue `openJobQueue` opens; unset: BullMQ when `redisUrl` or `databaseUrl` is set, else the embedded one. */
   jobQueue: z
     .enum(['sqlite', 'bullmq'])
     .optional()
     .describe(
-      'The job queue of `cadre jobs`, `cadre worker`, `cadre serve` and `cadre/jobs`: `sqlite` (embedded, in the database) or `bullmq` (on `redisUrl`). Unset: `bullmq` when `redisUrl` is set, else `sqlite`.',
+      "The job queue of `cadre jobs`, `cadre worker`, `cadre serve` and `cadre/jobs`: `sqlite` (embedded, in the database) or `bullmq` (on `redisUrl`, else on `databaseUrl` through BullMQ's PostgreSQL backend). Unset: `bullmq` when `redisUrl` or `databaseUrl` is set, else `sqlite`.",
     ),
   redisUrl: z
     .url({ protocol: /^rediss?$/, hostname: /./, error: 'a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
@@ -195,7 +195,9 @@ export const ConfigSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][\w.-]{0,63}$/, 'a name of letters, digits, _ . - (at most 64)')
     .default('cadre')
-    .describe('Prefix of the Redis keys of the BullMQ job queue; two prefixes on one Redis are two separate queues.'),
+    .describe(
+      "Prefix of the BullMQ job queue's keys; two prefixes on one server are two separate queues (on PostgreSQL, BullMQ's tables go in the schema `<databaseSchema>_bullmq_<prefix>`, `-` and `.` as `_`).",
+    ),
   databaseUrl: z
     .url({
       protocol: /^postgres(ql)?$/,

@@ -33,13 +33,21 @@ import {
   type SideRecord,
 } from './bullmq-job-record.js';
 import { createBullmqSchedules, cronRepeatStrategy, type BullmqScheduleStore } from './bullmq-schedules.js';
+import { postgresRecords } from './postgres-queue-records.js';
+import { redisRecords, type QueueRecords } from './queue-records.js';
 import type { WebhookOutbox } from './webhook-outbox.js';
 
-/** How {@link createBullmqJobQueue} reaches Redis and names its keys. */
+/** Where {@link createBullmqJobQueue} keeps its jobs and records, and how it names its keys. */
 export interface BullmqJobQueueOptions {
-  /** A `redis://` URL or ioredis options. */
-  connection: string | RedisOptions;
-  /** Prefix of every key, BullMQ's and cadre's; default `cadre`. Two prefixes are two separate queues. */
+  /**
+   * Redis, as a `redis://` URL or ioredis options: BullMQ's jobs (unless `postgres`) and cadre's record
+   * beside each job. Without it, both are in the PostgreSQL of `postgres`.
+   */
+  connection?: string | RedisOptions;
+  /**
+   * Prefix of every key, BullMQ's and cadre's; default `cadre`. Two prefixes are two separate queues
+   * (BullMQ's PostgreSQL backend ignores it: there, its `schema` separates them).
+   */
   prefix?: string;
   /**
    * How often BullMQ's stalled-job check runs (ms); default 5 s. It returns to the queue a job whose
@@ -53,10 +61,16 @@ export interface BullmqJobQueueOptions {
   minLockMs?: number;
   /**
    * Keeps BullMQ's jobs in PostgreSQL through BullMQ's PostgreSQL backend instead of Redis; cadre's
-   * record beside each job (epoch, attempts, team slots, the lease lock) stays in Redis at `connection`.
-   * That backend ignores `prefix`: give each deployment a schema of its own (`{ connectionString, schema }`).
+   * record beside each job (epoch, attempts, team slots, the lease lock) stays in Redis at `connection`
+   * if given, else goes to the same database (`recordsSchema`). That backend ignores `prefix`: give
+   * each deployment a schema of its own (`{ connectionString, schema }`).
    */
   postgres?: PostgresConnectionOptions;
+  /**
+   * Without `connection`: the schema of cadre's records in the database of `postgres` (cadre's
+   * migrated tables, as for runs); default the connection's search_path.
+   */
+  recordsSchema?: string;
   /** The source of backoff jitter; default `Math.random`. */
   random?: () => number;
   /**
@@ -80,7 +94,7 @@ export interface BullmqJobQueue extends JobQueue {
   depths(): Promise<Record<string, number>>;
   /** When each worker holding a job last renewed one of its leases, in ms (for `/metrics`). */
   leaseRenewals(): Promise<{ worker: string; renewed: number }[]>;
-  /** Closes BullMQ's queues and workers and the Redis connection; jobs and leases stay where they are. */
+  /** Closes BullMQ's queues and workers and the connections; jobs and leases stay where they are. */
   close(): Promise<void>;
 }
 
@@ -93,48 +107,22 @@ const loadPackage = createRequire(import.meta.url);
 const messageHoldMs = 30_000;
 
 /**
- * A {@link JobQueue} on BullMQ (Redis): BullMQ keeps the jobs, their order by priority, the lease as
+ * A {@link JobQueue} on BullMQ (Redis, or PostgreSQL through BullMQ's backend): BullMQ keeps the jobs, their order by priority, the lease as
  * a lock with a token (a stale token can neither extend nor finish the job), stalled-job recovery,
  * pause/resume and counts. cadre keeps beside each job what BullMQ has no notion of: the lease epoch
  * (a counter that grows by one with every lease), attempts, runAt, results, decisions, team slots.
- * Leasing runs under a short Redis lock, so team limits hold over every process.
+ * Leasing runs under a short lock, so team limits hold over every process. cadre's records are in
+ * Redis at `connection`, else in the PostgreSQL of `postgres`: with only PostgreSQL, one engine.
  */
 export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQueue {
   const { Job: BullJob, Queue, Worker, createPostgresBackend } = loadPackage('bullmq') as typeof BullMQ;
-  const { Redis } = loadPackage('ioredis') as typeof IORedis;
   const prefix = options.prefix ?? 'cadre';
   const random = options.random ?? Math.random;
   const minLockMs = options.minLockMs ?? 0;
   const outbox = options.outbox;
-  let connected = false;
-  let lastError: Error | undefined;
-  const redisOptions = {
-    // No connection until the queue is used: opening a queue that is never used costs nothing.
-    lazyConnect: true,
-    // Once connected, a lost connection is retried for ever (a Redis restart must not stop a worker);
-    // one that never came up is given up after a few tries, so a wrong address is an error, not a hang.
-    retryStrategy: (times: number) => (connected || times < 4 ? Math.min(times * 200, 2000) : null),
-  };
-  const redis =
-    typeof options.connection === 'string'
-      ? new Redis(options.connection, { ...redisOptions, maxRetriesPerRequest: null })
-      : new Redis({ ...redisOptions, ...options.connection, maxRetriesPerRequest: null });
-  redis.on('ready', () => (connected = true));
-  // Recorded for the error below; without a listener ioredis prints every failed reconnect.
-  redis.on('error', (error: Error) => (lastError = error));
-  const where =
-    typeof options.connection === 'string'
-      ? redisHost(options.connection)
-      : `${options.connection.host ?? '127.0.0.1'}:${options.connection.port ?? 6379}`;
-  /** A failure of a connection that never came up, as `unavailable` naming the server; others as they are. */
-  const unreachable = (error: unknown) =>
-    connected || redis.status !== 'end'
-      ? error
-      : new CadreError(
-          'unavailable',
-          `Cannot reach Redis at ${where} for the job queue: ${lastError?.message ?? 'the connection closed'}`,
-          { cause: error, details: { redis: where } },
-        );
+  const { records, unreachable } = openRecords(options);
+  // BullMQ's jobs are in PostgreSQL (`postgres`, its own pools), else in the records' Redis.
+  const redis = records.redis;
   const k = bullmqKeys(prefix);
   const queues = new Map<string, Queue<Fields>>();
   // Schedules' crons fire where croner puts them, on the queue (which plans the first fire) and on the
@@ -152,7 +140,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
               { connection: options.postgres, prefix, settings },
               createPostgresBackend,
             ) as unknown as Queue<Fields>)
-          : new Queue<Fields>(name, { connection: redis, prefix, settings })),
+          : new Queue<Fields>(name, { connection: redis!, prefix, settings })),
       );
     return queue;
   };
@@ -177,14 +165,14 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
             { ...workerSettings, connection: options.postgres },
             createPostgresBackend,
           ) as unknown as Worker<Fields>)
-        : new Worker<Fields>(name, null, { ...workerSettings, connection: redis });
+        : new Worker<Fields>(name, null, { ...workerSettings, connection: redis! });
       workers.set(name, worker);
       void worker.startStalledCheckTimer();
     }
     return worker;
   };
   const load = async (id: string) => {
-    const record = (await redis.hgetall(k.job(id))) as SideRecord;
+    const record = (await records.fields(k.job(id))) as SideRecord;
     if (!record.queue) return undefined;
     const bull = (await BullJob.fromId(queueFor(record.queue), id)) as BullJob<Fields> | undefined;
     return bull ? { record, bull } : undefined;
@@ -205,17 +193,17 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     for (const { id, bull } of found.sort(leaseOrder)) {
       // BullMQ's own stalled or delayed handling may have moved it already: then there is nothing to do.
       await bull.promote().catch(() => undefined);
-      await redis.multi().zrem(k.due, id).hdel(k.job(id), 'hold').exec();
+      await records.batch().removeScored(k.due, id).unset(k.job(id), 'hold').exec();
     }
   };
 
   /** Held jobs whose runAt has come by the caller's clock (`now`), not Redis's. */
-  const dueBy = (now: number) => redis.zrangebyscore(k.due, '-inf', now);
+  const dueBy = (now: number) => records.upTo(k.due, now);
   /** Queues every held job whose runAt has come. */
   const promoteDue = async (now: number) => promote(await dueBy(now));
 
   /** Jobs whose lease ran out by `now`. */
-  const expiredBy = (now: number) => redis.zrangebyscore(k.leases, '-inf', `(${now}`);
+  const expiredBy = (now: number) => records.upTo(k.leases, now, true);
   /** Hands back to BullMQ's wait list each of `expired` whose lease still ran out, keeping its token as the mark. */
   const expireLeases = async (expired: string[], now: number) => {
     for (const id of expired) {
@@ -226,7 +214,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         // With the token the lock goes too; without (the lock already ran out) BullMQ skips the check.
         await found.bull.moveToWait(token).catch(() => found.bull.moveToWait());
       }
-      await redis.zrem(k.leases, id);
+      await records.batch().removeScored(k.leases, id).exec();
     }
   };
 
@@ -234,9 +222,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
   const unpark = async (owners: string[], request: LeaseRequest) => {
     for (const owner of owners) {
       const limit = request.teamLimits?.[owner.slice(owner.indexOf(':') + 1)];
-      if (limit !== undefined && (await redis.scard(k.slots(owner))) >= limit) continue;
-      const ids = await redis.smembers(k.parked(owner));
-      await redis.multi().del(k.parked(owner)).srem(k.parkedOwners, owner).exec();
+      if (limit !== undefined && (await records.count(k.slots(owner))) >= limit) continue;
+      const ids = await records.members(k.parked(owner));
+      await records.batch().drop(k.parked(owner)).remove(k.parkedOwners, owner).exec();
       await promote(ids);
     }
   };
@@ -247,7 +235,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     const heads = await Promise.all(
       names.map(async (name) => {
         const [head] = await queueFor(name).getJobs(['prioritized', 'wait'], 0, 0, true);
-        const runAt = head ? Number(await redis.hget(k.job(head.id!), 'runAt')) : 0;
+        const runAt = head ? Number((await records.someFields(k.job(head.id!), 'runAt'))[0]) : 0;
         return head ? [{ name, id: head.id!, f: head.data, runAt }] : [];
       }),
     );
@@ -258,25 +246,18 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
    * Tells idle workers in every process (see `watch`) that a job may be ready. Not awaited: a lost
    * message costs a poll interval, never a job.
    */
-  const wake = () => void redis.publish(k.wake, '').catch(() => undefined);
-  const subscribers = new Set<IORedis.Redis>();
+  const wake = () => records.publish(k.wake);
 
   // One lease at a time over every process: team slots are counted and taken under it.
   let chain: Promise<unknown> = Promise.resolve();
   const underLeaseLock = <T>(body: () => Promise<T>): Promise<T> => {
     const run = chain.then(async () => {
       const token = randomUUID();
-      while ((await redis.set(k.lock, token, 'PX', 10_000, 'NX')) !== 'OK')
-        await new Promise((resolve) => setTimeout(resolve, 2));
+      while (!(await records.lock(k.lock, token, 10_000))) await new Promise((resolve) => setTimeout(resolve, 2));
       try {
         return await body();
       } finally {
-        await redis.eval(
-          "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-          1,
-          k.lock,
-          token,
-        );
+        await records.unlock(k.lock, token);
       }
     });
     chain = run.catch(() => undefined);
@@ -289,15 +270,19 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
    * ran out. Frees the others; returns how many slots are taken.
    */
   const freeSlots = async (owner: string) => {
-    const ids = await redis.smembers(k.slots(owner));
+    const ids = await records.members(k.slots(owner));
     const states = await Promise.all(ids.map(async (id) => (await load(id))?.bull.getState()));
     const stale = ids.filter((_, i) => !['active', 'waiting', 'prioritized'].includes(states[i] ?? ''));
-    if (stale.length) await redis.srem(k.slots(owner), ...stale);
+    if (stale.length)
+      await records
+        .batch()
+        .remove(k.slots(owner), ...stale)
+        .exec();
     return ids.length - stale.length;
   };
 
   const fires = createBullmqSchedules({
-    redis,
+    records,
     keys: k,
     queueFor,
     underLeaseLock,
@@ -313,31 +298,31 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
   const take = async (bull: BullJob<Fields>, token: string, request: LeaseRequest, now: number) => {
     const id = bull.id!;
     if (bull.repeatJobKey && !(await fires.adopt(bull, token, now))) return undefined;
-    const record = (await redis.hgetall(k.job(id))) as SideRecord;
+    const record = (await records.fields(k.job(id))) as SideRecord;
     const fields = bull.data;
     const owner = ownerOf(fields);
     const clearLease = () =>
-      redis
-        .multi()
-        .hdel(k.job(id), 'token', 'worker', 'leaseUntil')
-        .hset(k.job(id), 'updatedAt', now)
-        .srem(k.slots(owner), id)
-        .zrem(k.leases, id);
+      records
+        .batch()
+        .unset(k.job(id), 'token', 'worker', 'leaseUntil')
+        .set(k.job(id), { updatedAt: now })
+        .remove(k.slots(owner), id)
+        .removeScored(k.leases, id);
     if (record.cancel || record.hold === 'cancelled') {
       // Cancelled while queued, or while running on a worker that vanished: nobody is left to stop it.
       await bull.moveToDelayed(hold, token);
-      await clearLease().hset(k.job(id), 'hold', 'cancelled').sadd(k.held('cancelled'), id).exec();
+      await clearLease().set(k.job(id), { hold: 'cancelled' }).add(k.held('cancelled'), id).exec();
       return undefined;
     }
     const limit = limitOf(request, fields);
     if (limit !== undefined) {
-      const [taken, self] = await Promise.all([redis.scard(k.slots(owner)), redis.sismember(k.slots(owner), id)]);
-      if (taken - self >= limit && (await freeSlots(owner)) - self >= limit) {
+      const [taken, self] = await Promise.all([records.count(k.slots(owner)), records.has(k.slots(owner), id)]);
+      if (taken - Number(self) >= limit && (await freeSlots(owner)) - Number(self) >= limit) {
         await bull.moveToDelayed(hold, token);
         await clearLease()
-          .hset(k.job(id), 'hold', 'parked')
-          .sadd(k.parked(owner), id)
-          .sadd(k.parkedOwners, owner)
+          .set(k.job(id), { hold: 'parked' })
+          .add(k.parked(owner), id)
+          .add(k.parkedOwners, owner)
           .exec();
         return undefined;
       }
@@ -349,20 +334,22 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         message: `The worker running attempt ${record.attempts} stopped answering`,
       };
       await bull.moveToFailed(new Error(error.message), token, false);
-      await clearLease().hset(k.job(id), 'error', JSON.stringify(error)).exec();
+      await clearLease()
+        .set(k.job(id), { error: JSON.stringify(error) })
+        .exec();
       return undefined;
     }
     const leaseUntil = now + request.leaseMs;
-    const results = await redis
-      .multi()
-      .hincrby(k.job(id), 'epoch', 1)
-      .hincrby(k.job(id), 'attempts', 1)
-      .hset(k.job(id), { token, worker: request.worker, leaseUntil, updatedAt: now })
-      .zadd(k.leases, leaseUntil, id)
-      .sadd(k.slots(owner), id)
-      .hgetall(k.job(id))
+    const results = await records
+      .batch()
+      .increment(k.job(id), 'epoch', 1)
+      .increment(k.job(id), 'attempts', 1)
+      .set(k.job(id), { token, worker: request.worker, leaseUntil, updatedAt: now })
+      .addScored(k.leases, leaseUntil, id)
+      .add(k.slots(owner), id)
+      .fields(k.job(id))
       .exec();
-    const leased = results![5]![1] as SideRecord;
+    const leased = results[5] as SideRecord;
     return { job: toJob(id, leased, fields, 'active'), epoch: Number(leased.epoch) };
   };
 
@@ -397,7 +384,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const id = checked.dedupeKey
         ? `job_d${createHash('sha256').update(checked.dedupeKey).digest('hex').slice(0, 32)}`
         : createId('job');
-      if (!(await redis.hsetnx(k.job(id), 'queue', queueName))) {
+      if (!(await records.setIfUnset(k.job(id), 'queue', queueName))) {
         for (let tries = 0; tries < 50; tries++) {
           const existing = await get(id);
           if (existing) return { job: existing, created: false };
@@ -415,13 +402,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         createdAt: now,
       };
       const due = runAt > now;
-      const write = redis
-        .multi()
-        .hset(k.job(id), { epoch: 0, attempts: 0, runAt, updatedAt: now, ...(due ? { hold: 'due' } : {}) })
-        .sadd(k.queues, queueName)
-        .zadd(k.created(), now, id)
-        .zadd(k.created(queueName), now, id);
-      await (due ? write.zadd(k.due, runAt, id) : write).exec();
+      const write = records
+        .batch()
+        .set(k.job(id), { epoch: 0, attempts: 0, runAt, updatedAt: now, ...(due ? { hold: 'due' } : {}) })
+        .add(k.queues, queueName)
+        .addScored(k.created(), now, id)
+        .addScored(k.created(queueName), now, id);
+      await (due ? write.addScored(k.due, runAt, id) : write).exec();
       // Jobs that came due before this one go ahead of it.
       if (!due) await promoteDue(now);
       try {
@@ -433,7 +420,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         });
       } catch (error) {
         // Not left half-made: the dedupe key must stay free for the next try.
-        await redis.multi().del(k.job(id)).zrem(k.created(), id).zrem(k.created(queueName), id).zrem(k.due, id).exec();
+        await records
+          .batch()
+          .drop(k.job(id))
+          .removeScored(k.created(), id)
+          .removeScored(k.created(queueName), id)
+          .removeScored(k.due, id)
+          .exec();
         throw error;
       }
       if (!due) wake();
@@ -447,9 +440,9 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         const [expired, due, parkedOwners, pausedNames, queueNames] = await Promise.all([
           expiredBy(now),
           dueBy(now),
-          redis.smembers(k.parkedOwners),
-          redis.smembers(k.paused),
-          request.queues ?? redis.smembers(k.queues),
+          records.members(k.parkedOwners),
+          records.members(k.paused),
+          request.queues ?? records.members(k.queues),
         ]);
         if (expired.length) await expireLeases(expired, now);
         if (due.length) await promote(due);
@@ -475,14 +468,14 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     },
 
     async heartbeat(id, epoch, leaseMs, now = Date.now()) {
-      const [held, token, cancel, queueName] = await redis.hmget(k.job(id), 'epoch', 'token', 'cancel', 'queue');
+      const [held, token, cancel, queueName] = await records.someFields(k.job(id), 'epoch', 'token', 'cancel', 'queue');
       if (Number(held) !== epoch || !token || !queueName) return 'lost';
       const bull = new BullJob<Fields>(queueFor(queueName), 'run', {} as Fields, {}, id);
       if (!(await bull.extendLock(token, Math.max(leaseMs, minLockMs)))) return 'lost';
-      await redis
-        .multi()
-        .hset(k.job(id), { leaseUntil: now + leaseMs, updatedAt: now })
-        .zadd(k.leases, now + leaseMs, id)
+      await records
+        .batch()
+        .set(k.job(id), { leaseUntil: now + leaseMs, updatedAt: now })
+        .addScored(k.leases, now + leaseMs, id)
         .exec();
       return cancel ? 'cancelled' : 'held';
     },
@@ -498,13 +491,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         bull.data.webhook && outbox ? settledJob(toJob(id, record, bull.data, 'active'), outcome, again) : undefined;
       const message = settled && outbox?.add(settled.job, settled.event, now, messageHoldMs);
       const owner = ownerOf(bull.data);
-      const write = redis
-        .multi()
-        .hdel(k.job(id), 'token', 'worker', 'leaseUntil', 'decision')
-        .zrem(k.leases, id)
-        .srem(k.slots(owner), id)
+      const write = records
+        .batch()
+        .unset(k.job(id), 'token', 'worker', 'leaseUntil', 'decision')
+        .removeScored(k.leases, id)
+        .remove(k.slots(owner), id)
         // Jobs parked behind this team's limit may go now that its slot is free.
-        .sismember(k.parkedOwners, owner);
+        .has(k.parkedOwners, owner);
       const patch: Record<string, string | number> = { updatedAt: now };
       // The BullMQ state each move leaves the job in: the job this settle returns is built from it.
       let bullState: 'completed' | 'wait' | 'delayed' | 'failed' = 'delayed';
@@ -514,12 +507,12 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
             await bull.moveToCompleted(outcome.result, token, false);
             bullState = 'completed';
             patch.result = JSON.stringify(outcome.result);
-            write.hdel(k.job(id), 'error');
+            write.unset(k.job(id), 'error');
             break;
           case 'waiting':
             await bull.moveToDelayed(hold, token);
             Object.assign(patch, { result: JSON.stringify(outcome.result), hold: 'waiting' });
-            write.sadd(k.held('waiting'), id);
+            write.add(k.held('waiting'), id);
             break;
           case 'released':
             await bull.moveToWait(token);
@@ -529,7 +522,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           case 'cancelled':
             await bull.moveToDelayed(hold, token);
             patch.hold = 'cancelled';
-            write.sadd(k.held('cancelled'), id);
+            write.add(k.held('cancelled'), id);
             break;
           case 'failed': {
             patch.error = JSON.stringify(outcome.error);
@@ -537,7 +530,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
               const runAt = now + backoffDelay(bull.data.retry, attempts, random);
               await bull.moveToDelayed(hold, token);
               Object.assign(patch, { runAt, hold: 'due' });
-              write.zadd(k.due, runAt, id);
+              write.addScored(k.due, runAt, id);
             } else {
               await bull.moveToFailed(new Error(outcome.error.message), token, false);
               bullState = 'failed';
@@ -549,8 +542,8 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         if (isLost(error)) return undefined;
         throw error;
       }
-      const results = await write.hset(k.job(id), patch).exec();
-      if (outcome.kind === 'released' || results?.[3]?.[1] === 1) wake();
+      const results = await write.set(k.job(id), patch).exec();
+      if (outcome.kind === 'released' || results[3] === true) wake();
       if (message) outbox?.release(message, now);
       // The job as this settle left it, from what it read and wrote: no read back.
       const { token: _token, worker: _worker, leaseUntil: _until, decision: _decision, ...kept } = record;
@@ -565,7 +558,7 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       const limit = filter.limit ?? 100;
       const jobs: Job[] = [];
       for (let start = 0; jobs.length < limit; start += 200) {
-        const ids = await redis.zrevrange(k.created(filter.queue), start, start + 199);
+        const ids = await records.range(k.created(filter.queue), start, start + 199, true);
         if (ids.length === 0) break;
         for (const job of await Promise.all(ids.map(get)))
           if (job && (filter.state === undefined || job.state === filter.state)) jobs.push(job);
@@ -580,11 +573,11 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         if (job.state === 'dead') await bull.retry('failed');
         // A cancelled job sits in the delayed set, or still in the wait list when cancelled there.
         else await bull.promote().catch(() => undefined);
-        await redis
-          .multi()
-          .hdel(k.job(id), 'error', 'cancel', 'hold')
-          .hset(k.job(id), { attempts: 0, runAt: now, updatedAt: now })
-          .srem(k.held('cancelled'), id)
+        await records
+          .batch()
+          .unset(k.job(id), 'error', 'cancel', 'hold')
+          .set(k.job(id), { attempts: 0, runAt: now, updatedAt: now })
+          .remove(k.held('cancelled'), id)
           .exec();
         wake();
         return (await get(id))!;
@@ -594,20 +587,20 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     cancel(id, now = Date.now()) {
       return underLeaseLock(async () => {
         const { bull, job } = await change(id, ['queued', 'waiting', 'running'], 'cancelled');
-        if (job.state === 'running') await redis.hset(k.job(id), { cancel: 1, updatedAt: now });
+        if (job.state === 'running') await records.batch().set(k.job(id), { cancel: 1, updatedAt: now }).exec();
         else {
           // A job in BullMQ's wait list stays there until leasing pops it and moves it aside.
           const owner = ownerOf(bull.data);
-          await redis
-            .multi()
-            .hdel(k.job(id), 'token', 'worker', 'leaseUntil')
-            .hset(k.job(id), { hold: 'cancelled', updatedAt: now })
-            .zrem(k.due, id)
-            .zrem(k.leases, id)
-            .srem(k.slots(owner), id)
-            .srem(k.parked(owner), id)
-            .srem(k.held('waiting'), id)
-            .sadd(k.held('cancelled'), id)
+          await records
+            .batch()
+            .unset(k.job(id), 'token', 'worker', 'leaseUntil')
+            .set(k.job(id), { hold: 'cancelled', updatedAt: now })
+            .removeScored(k.due, id)
+            .removeScored(k.leases, id)
+            .remove(k.slots(owner), id)
+            .remove(k.parked(owner), id)
+            .remove(k.held('waiting'), id)
+            .add(k.held('cancelled'), id)
             .exec();
         }
         return (await get(id))!;
@@ -618,11 +611,11 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
       return underLeaseLock(async () => {
         const { bull } = await change(id, ['waiting'], 'answered');
         await bull.promote();
-        await redis
-          .multi()
-          .hdel(k.job(id), 'hold')
-          .hset(k.job(id), { decision: JSON.stringify(decision), runAt: now, updatedAt: now })
-          .srem(k.held('waiting'), id)
+        await records
+          .batch()
+          .unset(k.job(id), 'hold')
+          .set(k.job(id), { decision: JSON.stringify(decision), runAt: now, updatedAt: now })
+          .remove(k.held('waiting'), id)
           .exec();
         wake();
         return (await get(id))!;
@@ -630,22 +623,19 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
     },
 
     async pause(queue) {
-      await redis.multi().sadd(k.paused, queue).sadd(k.queues, queue).exec();
+      await records.batch().add(k.paused, queue).add(k.queues, queue).exec();
       await queueFor(queue).pause();
     },
 
     async resume(queue) {
-      await redis.srem(k.paused, queue);
+      await records.batch().remove(k.paused, queue).exec();
       await queueFor(queue).resume();
       wake();
     },
 
     watch(onWork) {
-      // A connection of its own: a subscribed one can do nothing else.
-      const subscriber = redis.duplicate();
-      subscribers.add(subscriber);
       let pending = false;
-      subscriber.on('message', () => {
+      return records.subscribe(k.wake, () => {
         // A burst of messages makes one wake-up.
         if (pending) return;
         pending = true;
@@ -654,20 +644,13 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           onWork();
         });
       });
-      // Without the channel the worker's poll still finds the work.
-      subscriber.on('error', () => undefined);
-      subscriber.subscribe(k.wake).catch(() => undefined);
-      return () => {
-        subscribers.delete(subscriber);
-        subscriber.disconnect();
-      };
     },
 
-    paused: () => redis.smembers(k.paused),
+    paused: () => records.members(k.paused),
 
     async counts() {
       const counts = Object.fromEntries(jobStates.map((state) => [state, 0])) as Record<JobState, number>;
-      for (const name of await redis.smembers(k.queues)) {
+      for (const name of await records.members(k.queues)) {
         const bull = await queueFor(name).getJobCounts(...countTypes, 'active', 'completed', 'failed');
         // A schedule's next fire waits in BullMQ's delayed set; it is no job until it comes due.
         counts.queued +=
@@ -677,46 +660,38 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
         counts.dead += bull.failed ?? 0;
       }
       // Waiting and cancelled jobs are BullMQ jobs held back (delayed) or not yet moved aside (wait).
-      counts.waiting = await redis.scard(k.held('waiting'));
-      counts.cancelled = await redis.scard(k.held('cancelled'));
+      counts.waiting = await records.count(k.held('waiting'));
+      counts.cancelled = await records.count(k.held('cancelled'));
       counts.queued -= counts.waiting + counts.cancelled;
       return counts;
     },
 
     async depths() {
       const depths: Record<string, number> = {};
-      for (const name of await redis.smembers(k.queues)) {
+      for (const name of await records.members(k.queues)) {
         const bull = await queueFor(name).getJobCounts(...countTypes);
         depths[name] = countTypes.reduce((sum, type) => sum + (bull[type] ?? 0), 0) - (await fires.pendingFires(name));
       }
       // Less the jobs held back as waiting or cancelled, each in its own queue.
-      const held = [...(await redis.smembers(k.held('waiting'))), ...(await redis.smembers(k.held('cancelled')))];
-      const names = held.length ? await redis.pipeline(held.map((id) => ['hget', k.job(id), 'queue'])).exec() : [];
-      for (const [, name] of names ?? []) if (typeof name === 'string' && name in depths) depths[name]!--;
+      const held = [...(await records.members(k.held('waiting'))), ...(await records.members(k.held('cancelled')))];
+      const names = await Promise.all(held.map(async (id) => (await records.someFields(k.job(id), 'queue'))[0]));
+      for (const name of names) if (name !== undefined && name in depths) depths[name]!--;
       return depths;
     },
 
     async leaseRenewals() {
-      const ids = await redis.zrange(k.leases, 0, -1);
-      const rows = ids.length
-        ? await redis.pipeline(ids.map((id) => ['hmget', k.job(id), 'worker', 'updatedAt'])).exec()
-        : [];
+      const ids = await records.range(k.leases, 0, -1);
+      const rows = await Promise.all(ids.map((id) => records.someFields(k.job(id), 'worker', 'updatedAt')));
       const renewed = new Map<string, number>();
-      for (const [, row] of rows ?? []) {
-        const [worker, updatedAt] = row as [string | null, string | null];
+      for (const [worker, updatedAt] of rows)
         if (worker && updatedAt) renewed.set(worker, Math.max(renewed.get(worker) ?? 0, Number(updatedAt)));
-      }
       return [...renewed].map(([worker, at]) => ({ worker, renewed: at }));
     },
 
     async close() {
-      for (const subscriber of subscribers) subscriber.disconnect();
-      subscribers.clear();
       await Promise.all([...workers.values()].map((worker) => worker.close()));
       await Promise.all([...queues.values()].map((queue) => queue.close()));
-      // A connection never made (or given up) has nothing to say goodbye to.
-      if (redis.status === 'ready') await redis.quit();
-      else redis.disconnect();
+      await records.close();
     },
   };
   for (const target of [queue, fires.store]) {
@@ -729,6 +704,60 @@ export function createBullmqJobQueue(options: BullmqJobQueueOptions): BullmqJobQ
           });
   }
   return queue;
+}
+
+/**
+ * cadre's records of a queue — in Redis at `connection`, else in the PostgreSQL of `postgres` — and
+ * what a failure becomes: on Redis, a connection that never came up is `unavailable`, naming the
+ * server (the PostgreSQL records say so themselves).
+ */
+function openRecords(options: BullmqJobQueueOptions): {
+  records: QueueRecords & { redis?: IORedis.Redis };
+  unreachable: (error: unknown) => unknown;
+} {
+  const { connection } = options;
+  if (connection === undefined) {
+    const postgres = options.postgres;
+    const url = typeof postgres === 'string' ? postgres : (postgres as { connectionString?: string })?.connectionString;
+    if (!url)
+      throw new CadreError(
+        'config_invalid',
+        'A BullMQ job queue needs a Redis `connection`, or `postgres` with a connectionString for its jobs and records',
+        { details: { field: 'connection' } },
+      );
+    const schema = options.recordsSchema;
+    return { records: postgresRecords({ url, ...(schema !== undefined ? { schema } : {}) }), unreachable: (e) => e };
+  }
+  const { Redis } = loadPackage('ioredis') as typeof IORedis;
+  let connected = false;
+  let lastError: Error | undefined;
+  const redisOptions = {
+    // No connection until the queue is used: opening a queue that is never used costs nothing.
+    lazyConnect: true,
+    // Once connected, a lost connection is retried for ever (a Redis restart must not stop a worker);
+    // one that never came up is given up after a few tries, so a wrong address is an error, not a hang.
+    retryStrategy: (times: number) => (connected || times < 4 ? Math.min(times * 200, 2000) : null),
+  };
+  const redis =
+    typeof connection === 'string'
+      ? new Redis(connection, { ...redisOptions, maxRetriesPerRequest: null })
+      : new Redis({ ...redisOptions, ...connection, maxRetriesPerRequest: null });
+  redis.on('ready', () => (connected = true));
+  // Recorded for the error below; without a listener ioredis prints every failed reconnect.
+  redis.on('error', (error: Error) => (lastError = error));
+  const where =
+    typeof connection === 'string'
+      ? redisHost(connection)
+      : `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}`;
+  const unreachable = (error: unknown) =>
+    connected || redis.status !== 'end'
+      ? error
+      : new CadreError(
+          'unavailable',
+          `Cannot reach Redis at ${where} for the job queue: ${lastError?.message ?? 'the connection closed'}`,
+          { cause: error, details: { redis: where } },
+        );
+  return { records: { ...redisRecords(redis), redis }, unreachable };
 }
 
 /** `host:port` of a Redis URL, without its credentials. */

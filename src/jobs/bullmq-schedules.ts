@@ -1,14 +1,14 @@
 import type { Job as BullJob, JobSchedulerRepeatOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { CadreError, createId, type Job, type JobInput } from '../core/index.js';
 import { bullPriority, type bullmqKeys, type Fields } from './bullmq-job-record.js';
 import { defaultRetry } from './job-input.js';
 import { firesDue, nextFireAfter } from './schedule-timing.js';
+import type { QueueRecords } from './queue-records.js';
 import { checkScheduleInput, stillGoing, type Schedule, type ScheduleInput } from './schedules.js';
 
 /**
- * The schedules of a BullMQ job queue, kept in Redis as BullMQ job schedulers: every process on that
- * Redis sees the same schedules, and BullMQ makes each fire instant one job (`repeat:<id>:<instant>`)
+ * The schedules of a BullMQ job queue, kept as BullMQ job schedulers: every process on that
+ * queue sees the same schedules, and BullMQ makes each fire instant one job (`repeat:<id>:<instant>`)
  * whichever worker leases it. The methods of the embedded `ScheduleStore`, awaited.
  */
 export interface BullmqScheduleStore {
@@ -29,7 +29,7 @@ export interface BullmqScheduleStore {
 
 /** What the schedules use of the BullMQ job queue they belong to. */
 export interface BullmqSchedulesOptions {
-  redis: Redis;
+  records: QueueRecords;
   keys: ReturnType<typeof bullmqKeys>;
   queueFor: (name: string) => Queue<Fields>;
   underLeaseLock: <T>(body: () => Promise<T>) => Promise<T>;
@@ -39,7 +39,7 @@ export interface BullmqSchedulesOptions {
   hasOutbox: boolean;
 }
 
-/** cadre's record beside a BullMQ job scheduler (a Redis hash). */
+/** cadre's record beside a BullMQ job scheduler (the fields of its key). */
 interface ScheduleRecord {
   body?: string;
   queue?: string;
@@ -79,10 +79,10 @@ const notFound = (id: string) => new CadreError('job_not_found', `No schedule ${
  * due becomes a cadre job, or is dropped), `promoteFires` and `pendingFires`.
  */
 export function createBullmqSchedules(options: BullmqSchedulesOptions) {
-  const { redis, keys: k, queueFor, underLeaseLock } = options;
+  const { records, keys: k, queueFor, underLeaseLock } = options;
 
   const read = async (id: string) => {
-    const record = (await redis.hgetall(k.schedule(id))) as ScheduleRecord;
+    const record = (await records.fields(k.schedule(id))) as ScheduleRecord;
     return record.body && record.queue
       ? { record, body: JSON.parse(record.body) as Body, queue: record.queue }
       : undefined;
@@ -137,12 +137,12 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
     now: number,
   ) => {
     if (!overlap && (await stillGoing(options, lastJobId)))
-      return void (await redis.hincrby(k.schedule(id), 'skipped', 1));
+      return void (await records.batch().increment(k.schedule(id), 'skipped', 1).exec());
     const queued = await options.enqueue(
       { ...job, runAt: now, dedupeKey: `schedule:${id}:${instant}`, scheduleId: id },
       now,
     );
-    await redis.hset(k.schedule(id), { lastFireAt: instant, lastJobId: queued.job.id });
+    await records.batch().set(k.schedule(id), { lastFireAt: instant, lastJobId: queued.job.id }).exec();
   };
 
   const store: BullmqScheduleStore = {
@@ -155,12 +155,12 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
         );
       const id = createId('sched');
       const queue = body.job.queue ?? 'default';
-      await redis
-        .multi()
-        .hset(k.schedule(id), { body: JSON.stringify(body), queue, paused: 0, skipped: 0, createdAt: now })
-        .zadd(k.schedules, now, id)
-        .sadd(k.scheduledQueues, queue)
-        .sadd(k.queues, queue)
+      await records
+        .batch()
+        .set(k.schedule(id), { body: JSON.stringify(body), queue, paused: 0, skipped: 0, createdAt: now })
+        .addScored(k.schedules, now, id)
+        .add(k.scheduledQueues, queue)
+        .add(k.queues, queue)
         .exec();
       const { timing } = body;
       let first: number | undefined;
@@ -168,13 +168,16 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
         first = await plan(id, body, queue, nextFireAfter(timing, now - 1) ?? now);
       } catch (error) {
         // Not left half-made: a record without BullMQ's scheduler would be listed but never fire.
-        await redis.multi().del(k.schedule(id)).zrem(k.schedules, id).exec();
+        await records.batch().drop(k.schedule(id)).removeScored(k.schedules, id).exec();
         throw error;
       }
       // BullMQ starts an interval no earlier than its own clock, then counts from that first fire.
       if (timing.everyMs !== undefined && first !== undefined && (first - timing.startAt!) % timing.everyMs !== 0) {
         const moved = { ...body, timing: { ...timing, startAt: first } };
-        await redis.hset(k.schedule(id), 'body', JSON.stringify(moved));
+        await records
+          .batch()
+          .set(k.schedule(id), { body: JSON.stringify(moved) })
+          .exec();
       }
       return (await get(id))!;
     },
@@ -182,7 +185,7 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
     get,
 
     async list() {
-      const ids = await redis.zrange(k.schedules, 0, -1);
+      const ids = await records.range(k.schedules, 0, -1);
       return (await Promise.all(ids.map(get))).filter((s): s is Schedule => s !== undefined);
     },
 
@@ -196,7 +199,10 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
         if (paused) {
           const next = (await queueFor(queue).getJobScheduler(id))?.next;
           await queueFor(queue).removeJobScheduler(id);
-          await redis.hset(k.schedule(id), { paused: 1, ...(next !== undefined ? { nextAt: next } : {}) });
+          await records
+            .batch()
+            .set(k.schedule(id), { paused: 1, ...(next !== undefined ? { nextAt: next } : {}) })
+            .exec();
           return (await get(id))!;
         }
         const planned = record.nextAt === undefined ? undefined : Number(record.nextAt);
@@ -209,10 +215,10 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
           next = due.next;
           if (due.fire[0] !== undefined) await fireNow(id, body, record.lastJobId, due.fire[0], now);
         }
-        await redis
-          .multi()
-          .hdel(k.schedule(id), 'nextAt')
-          .hset(k.schedule(id), { paused: 0, ...(next !== undefined ? { from: next } : {}) })
+        await records
+          .batch()
+          .unset(k.schedule(id), 'nextAt')
+          .set(k.schedule(id), { paused: 0, ...(next !== undefined ? { from: next } : {}) })
           .exec();
         if (next !== undefined) await plan(id, body, queue, next);
         return (await get(id))!;
@@ -225,7 +231,7 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
         if (!found) throw notFound(id);
         // BullMQ's scheduler first: a record left without one is still listed, and can be removed again.
         await queueFor(found.queue).removeJobScheduler(id);
-        await redis.multi().del(k.schedule(id)).zrem(k.schedules, id).exec();
+        await records.batch().drop(k.schedule(id)).removeScored(k.schedules, id).exec();
       });
     },
   };
@@ -242,7 +248,7 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
     async adopt(bull: BullJob<Fields>, token: string, now: number): Promise<boolean> {
       const id = bull.id!;
       // Adopted before, then handed back (its lease ran out, or it was released).
-      if (await redis.hexists(k.job(id), 'queue')) return true;
+      if ((await records.someFields(k.job(id), 'queue'))[0] !== undefined) return true;
       const scheduleId = bull.repeatJobKey!;
       const found = await read(scheduleId);
       const instant = instantOf(id);
@@ -258,17 +264,17 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
       const fire = instant > now ? instant : firesDue(body.timing, instant, now).fire[0];
       if (fire === undefined) return drop();
       if (!body.overlap && (await stillGoing(options, record.lastJobId))) {
-        await redis.hincrby(k.schedule(scheduleId), 'skipped', 1);
+        await records.batch().increment(k.schedule(scheduleId), 'skipped', 1).exec();
         return drop();
       }
       const fields: Fields = { ...bull.data, runId: createId('run'), createdAt: now };
       await bull.updateData(fields);
-      await redis
-        .multi()
-        .hset(k.job(id), { queue: fields.queue, epoch: 0, attempts: 0, runAt: now, updatedAt: now })
-        .zadd(k.created(), now, id)
-        .zadd(k.created(fields.queue), now, id)
-        .hset(k.schedule(scheduleId), { lastFireAt: fire, lastJobId: id })
+      await records
+        .batch()
+        .set(k.job(id), { queue: fields.queue, epoch: 0, attempts: 0, runAt: now, updatedAt: now })
+        .addScored(k.created(), now, id)
+        .addScored(k.created(fields.queue), now, id)
+        .set(k.schedule(scheduleId), { lastFireAt: fire, lastJobId: id })
         .exec();
       return true;
     },
@@ -278,7 +284,7 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
      * queues looks only at the heads of their wait lists. BullMQ promotes them itself in the queue it pops.
      */
     async promoteFires(names: string[]) {
-      const scheduled = new Set(await redis.smembers(k.scheduledQueues));
+      const scheduled = new Set(await records.members(k.scheduledQueues));
       for (const name of names.filter((n) => scheduled.has(n))) {
         // cadre's own delayed jobs wait until 2100: the earliest delayed jobs are fires, if any.
         for (let tries = 0; tries < 10; tries++) {
@@ -297,7 +303,7 @@ export function createBullmqSchedules(options: BullmqSchedulesOptions) {
 
     /** Fires planned for later in a queue: each waits as a BullMQ delayed job, which is no queued job yet. */
     async pendingFires(name: string): Promise<number> {
-      if (!(await redis.sismember(k.scheduledQueues, name))) return 0;
+      if (!(await records.has(k.scheduledQueues, name))) return 0;
       const now = Date.now();
       return (await queueFor(name).getJobSchedulers()).filter((s) => s.next !== undefined && s.next > now).length;
     },

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { CadreError, loadConfig, type CadreConfig, type CadreConfigInput, type JobQueue } from '../core/index.js';
 import { openConfiguredStore } from '../runtime/index.js';
+import { checkSchemaName, parseUrl } from '../runtime/store/postgres/postgres-pool.js';
 import { createBullmqJobQueue, type BullmqJobQueue } from './bullmq-job-queue.js';
 import type { BullmqScheduleStore } from './bullmq-schedules.js';
 import { ScheduleStore } from './schedules.js';
@@ -16,18 +17,30 @@ export function embeddedJobQueue(db: Database.Database): SqliteJobQueue {
   return queue;
 }
 
-/** Which queue a config names: `jobQueue` when set, else BullMQ when `redisUrl` is set, else the embedded one. */
+/** Which queue a config names: `jobQueue` when set, else BullMQ when a server is named, else the embedded one. */
 function jobQueueKind(config: CadreConfig): 'sqlite' | 'bullmq' {
-  return config.jobQueue ?? (config.redisUrl ? 'bullmq' : 'sqlite');
+  return config.jobQueue ?? (config.redisUrl || config.databaseUrl ? 'bullmq' : 'sqlite');
 }
 
 /**
- * The job queue a config names: `jobQueue` when set, else BullMQ when `redisUrl` is set, else the
- * embedded queue. The embedded queue is the one in the configured database (one per connection;
- * closing it does nothing); a BullMQ queue is on `redisUrl` under `jobQueuePrefix`, with connections
- * of its own made on first use: close it when done. Either way the webhook outbox is in the
- * configured database, where the workers deliver from. Throws `config_invalid` for
- * `jobQueue: 'bullmq'` without a `redisUrl`.
+ * The schema of BullMQ's tables for a queue on PostgreSQL alone: BullMQ's backend ignores key
+ * prefixes, so each prefix (and each of cadre's schemas) gets one of its own.
+ */
+export function bullmqSchema(config: Pick<CadreConfig, 'databaseSchema' | 'jobQueuePrefix'>): string {
+  const schema = `${config.databaseSchema ?? 'cadre'}_bullmq_${config.jobQueuePrefix.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+  checkSchemaName(schema);
+  return schema;
+}
+
+/**
+ * The job queue a config names: `jobQueue` when set, else BullMQ when `redisUrl` or `databaseUrl` is
+ * set, else the embedded queue. The embedded queue is the one in the configured database (one per
+ * connection; closing it does nothing). A BullMQ queue is on `redisUrl` under `jobQueuePrefix`, or,
+ * with only `databaseUrl`, wholly in PostgreSQL: BullMQ's jobs through its PostgreSQL backend in
+ * {@link bullmqSchema}, cadre's records beside them in `databaseSchema` — one engine for runs and
+ * queue. Its connections are made on first use: close it when done. Either way the webhook outbox is
+ * in the configured database, where the workers deliver from. Throws `config_invalid` for
+ * `jobQueue: 'bullmq'` with neither URL.
  */
 export function openJobQueue(config: CadreConfigInput = {}): SqliteJobQueue | BullmqJobQueue {
   const loaded = loadConfig(config);
@@ -35,11 +48,19 @@ export function openJobQueue(config: CadreConfigInput = {}): SqliteJobQueue | Bu
   // store (metrics) expect the others.
   const embedded = embeddedJobQueue(openConfiguredStore(loaded).db);
   if (jobQueueKind(loaded) === 'sqlite') return embedded;
-  if (!loaded.redisUrl)
-    throw new CadreError('config_invalid', 'jobQueue is `bullmq` but no redisUrl is set (CADRE_REDIS_URL)', {
-      details: { field: 'redisUrl' },
+  const common = { prefix: loaded.jobQueuePrefix, outbox: embedded.outbox };
+  if (loaded.redisUrl) return createBullmqJobQueue({ connection: loaded.redisUrl, ...common });
+  if (loaded.databaseUrl)
+    return createBullmqJobQueue({
+      postgres: { connectionString: parseUrl(loaded.databaseUrl).href, schema: bullmqSchema(loaded), migrate: true },
+      ...(loaded.databaseSchema !== undefined ? { recordsSchema: loaded.databaseSchema } : {}),
+      ...common,
     });
-  return createBullmqJobQueue({ connection: loaded.redisUrl, prefix: loaded.jobQueuePrefix, outbox: embedded.outbox });
+  throw new CadreError(
+    'config_invalid',
+    'jobQueue is `bullmq` but neither redisUrl (CADRE_REDIS_URL) nor databaseUrl (CADRE_DATABASE_URL) is set',
+    { details: { field: 'redisUrl' } },
+  );
 }
 
 /**

@@ -133,6 +133,13 @@ async function executeNow(x: Execution): Promise<RunResult> {
         logger.warn({ err: CadreError.from(failure).toJSON() }, 'MCP servers did not close cleanly'),
       );
   }
+  if (error?.code === 'lease_lost') {
+    // The run's job went to a newer lease, whose holder carries the run on: this one ends here and
+    // writes nothing more (no end, no record), once what it wrote before is stored.
+    events.close();
+    await store.flush?.().catch(() => undefined);
+    throw error;
+  }
   const status: RunStatus = approval ? 'awaiting_approval' : error ? statusOf(error) : output!.status;
   const info = error ? { code: error.code, kind: error.kind, message: error.message } : output?.error;
   if (status === 'budget_exceeded' && error) {

@@ -137,10 +137,16 @@ export async function runTask(options: RunTaskOptions): Promise<TaskOutcome> {
   }
 }
 
-/** The run's own budget or a cancellation stops everything; a task's budget or step limit fails only the task. */
+/**
+ * A run stopped from outside (cancelled, its job's lease lost, its worker draining, its job timed
+ * out) or out of its own budget stops everything: no retry, no lesson, no new plan. A task's budget
+ * or step limit fails only the task.
+ */
 function stopsRun(error: CadreError, ctx: AgentContext): boolean {
   return (
+    ctx.signal?.aborted === true ||
     error.code === 'cancelled' ||
+    error.code === 'lease_lost' ||
     (error.code === 'budget_exceeded' && (error.details.scope === 'run' || ctx.budget.exhaustedLimit() !== undefined))
   );
 }

@@ -47,13 +47,13 @@ afterAll(async () => {
 });
 
 describe('cadre db migrate', { timeout: 120_000 }, () => {
-  it.skipIf(!url)('migrates a fresh database to version 7 (--json), then finds it up to date', async () => {
+  it.skipIf(!url)('migrates a fresh database to version 8 (--json), then finds it up to date', async () => {
     const { schema, url: target } = await inFreshSchema();
     const first = cadre(['db', 'migrate', '--database-url', target, '--json']);
     expect(first.stderr).toBe('');
     expect(first.status).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({
-      current: 7,
+      current: 8,
       applied: [
         { version: 1, name: 'runs and events' },
         { version: 2, name: 'step and tool-call journals' },
@@ -62,6 +62,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
         { version: 5, name: 'API keys and threads' },
         { version: 6, name: 'tool audit log' },
         { version: 7, name: 'run owners' },
+        { version: 8, name: 'queue records' },
       ],
     });
     const tables = await admin!.query<{ table_name: string }>(
@@ -72,6 +73,9 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
       'cadre_api_keys',
       'cadre_event_seq',
       'cadre_events',
+      'cadre_queue_fields',
+      'cadre_queue_locks',
+      'cadre_queue_members',
       'cadre_run_fences',
       'cadre_runs',
       'cadre_schema_migrations',
@@ -85,9 +89,9 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
 
     const again = cadre(['db', 'migrate', '--database-url', target]);
     expect(again.status).toBe(0);
-    expect(again.stdout).toBe('up to date (version 7)\n');
+    expect(again.stdout).toBe('up to date (version 8)\n');
     const json = cadre(['db', 'migrate', '--database-url', target, '--json']);
-    expect(JSON.parse(json.stdout)).toEqual({ current: 7, applied: [] });
+    expect(JSON.parse(json.stdout)).toEqual({ current: 8, applied: [] });
   });
 
   it.skipIf(!url)('takes the database from CADRE_DATABASE_URL and says what it applied', async () => {
@@ -96,7 +100,7 @@ describe('cadre db migrate', { timeout: 120_000 }, () => {
     expect(out.stderr).toBe('');
     expect(out.status).toBe(0);
     expect(out.stdout).toBe(
-      'migrated to version 7 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences, 5 API keys and threads, 6 tool audit log, 7 run owners)\n',
+      'migrated to version 8 (applied: 1 runs and events, 2 step and tool-call journals, 3 task outcomes, 4 run fences, 5 API keys and threads, 6 tool audit log, 7 run owners, 8 queue records)\n',
     );
   });
 

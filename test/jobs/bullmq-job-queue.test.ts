@@ -13,33 +13,67 @@ import { withOsUser } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_REDIS_URL;
 const databaseUrl = process.env.CADRE_DATABASE_URL;
-if (!url) process.stdout.write('BullMQ job queue tests skipped: set CADRE_REDIS_URL (e.g. redis://127.0.0.1:6379)\n');
-else if (!databaseUrl)
+if (!url)
+  process.stdout.write('BullMQ-on-Redis job queue tests skipped: set CADRE_REDIS_URL (e.g. redis://127.0.0.1:6379)\n');
+if (!databaseUrl)
   process.stdout.write('BullMQ-on-PostgreSQL job queue tests skipped: set CADRE_DATABASE_URL (postgres://…)\n');
 
-/** Deletes every key a queue made under its prefix. */
-const flush = (prefix: string) => deleteRedisPrefix(url!, prefix);
+/** Deletes every Redis key a queue made under its prefix (its PostgreSQL schema goes at the end). */
+const flush = async (prefix: string) => {
+  if (url) await deleteRedisPrefix(url, prefix);
+};
 
-/** Where BullMQ keeps the jobs; cadre's record beside each job is in Redis either way. */
+/** Where BullMQ keeps the jobs, and cadre its record beside each job. */
 interface Backend {
   name: string;
   enabled: boolean;
-  extra: (prefix: string) => Partial<BullmqJobQueueOptions>;
+  /** A queue's options under `prefix`. */
+  options: (prefix: string) => BullmqJobQueueOptions;
+  /** Adds a member to one of cadre's sets of the queue under `prefix`, behind the queue's back. */
+  addMember: (prefix: string, key: string, member: string) => Promise<void>;
 }
 
 // A URL without a user means the OS user, as for psql (node-postgres reads only $USER, unset in some CI shells).
 const pgConfig = () => ({ connectionString: withOsUser(databaseUrl!) });
 // BullMQ's PostgreSQL backend ignores the prefix: each queue gets a schema of its own, dropped at the end.
 const schemas: string[] = [];
+const schemaOf = (prefix: string) => prefix.replaceAll('-', '_');
+const postgresJobs = (prefix: string) => {
+  schemas.push(schemaOf(prefix));
+  return { ...pgConfig(), schema: schemaOf(prefix), migrate: true };
+};
+const addRedisMember = async (prefix: string, key: string, member: string) => {
+  const redis = new Redis(url!);
+  await redis.sadd(`${prefix}:~cadre:${key}`, member);
+  redis.disconnect();
+};
 const backends: Backend[] = [
-  { name: 'Redis', enabled: Boolean(url), extra: () => ({}) },
   {
-    // BullMQ 6.7's PostgreSQL backend (createPostgresBackend), LISTEN/NOTIFY for new jobs.
-    name: 'PostgreSQL',
+    name: 'Redis',
+    enabled: Boolean(url),
+    options: (prefix) => ({ connection: url!, prefix }),
+    addMember: addRedisMember,
+  },
+  {
+    // BullMQ 6.7's PostgreSQL backend (createPostgresBackend), LISTEN/NOTIFY for new jobs; cadre's records in Redis.
+    name: 'PostgreSQL with records in Redis',
     enabled: Boolean(url && databaseUrl),
-    extra: (prefix) => {
-      schemas.push(prefix.replaceAll('-', '_'));
-      return { postgres: { ...pgConfig(), schema: schemas.at(-1)!, migrate: true } };
+    options: (prefix) => ({ connection: url!, prefix, postgres: postgresJobs(prefix) }),
+    addMember: addRedisMember,
+  },
+  {
+    // One engine: BullMQ's jobs and cadre's records in one PostgreSQL schema.
+    name: 'PostgreSQL alone',
+    enabled: Boolean(databaseUrl),
+    options: (prefix) => ({ prefix, postgres: postgresJobs(prefix), recordsSchema: schemaOf(prefix) }),
+    addMember: async (prefix, key, member) => {
+      const client = new pg.Client(pgConfig());
+      await client.connect();
+      await client.query(`INSERT INTO ${schemaOf(prefix)}.cadre_queue_members (key, member) VALUES ($1, $2)`, [
+        `${prefix}:~cadre:${key}`,
+        member,
+      ]);
+      await client.end();
     },
   },
 ];
@@ -54,9 +88,9 @@ afterAll(async () => {
 
 const prefixes = new WeakMap<BullmqJobQueue, string>();
 
-for (const { name, enabled, extra } of backends) {
+for (const { name, enabled, options: optionsOf, addMember } of backends) {
   const open = (options: Partial<BullmqJobQueueOptions> & { prefix: string }) =>
-    createBullmqJobQueue({ connection: url!, ...extra(options.prefix), ...options });
+    createBullmqJobQueue({ ...optionsOf(options.prefix), ...options });
 
   describe.skipIf(!enabled)(`BullMQ job queue on ${name}`, () => {
     jobQueueConformance({
@@ -118,18 +152,16 @@ for (const { name, enabled, extra } of backends) {
     it('frees a team slot left taken by a settle that died between BullMQ and cadre', async () => {
       const prefix = `cadre-test-${randomUUID().slice(0, 8)}`;
       const queue = open({ prefix });
-      const redis = new Redis(url!);
       try {
         const limits = { teamLimits: { ops: 1 } };
         const first = (await queue.enqueue({ team: 'ops', goal: 'first' })).job;
         const leased = await queue.lease({ worker: 'w', leaseMs: 5000, ...limits });
         await queue.settle(first.id, leased!.epoch, { kind: 'completed', result: { status: 'completed' } });
         // What a process killed after BullMQ completed the job, before cadre freed its slot, leaves.
-        await redis.sadd(`${prefix}:~cadre:slots:team:ops`, first.id);
+        await addMember(prefix, 'slots:team:ops', first.id);
         const second = (await queue.enqueue({ team: 'ops', goal: 'second' })).job;
         expect((await queue.lease({ worker: 'w', leaseMs: 5000, ...limits }))?.job.id).toBe(second.id);
       } finally {
-        redis.disconnect();
         await queue.close();
         await flush(prefix);
       }
@@ -159,7 +191,7 @@ for (const { name, enabled, extra } of backends) {
       it('wakes an idle worker at once for a job another process adds, without waiting for its poll', async () => {
         const dir = mkdtempSync(join(tmpdir(), 'cadre-bullmq-'));
         const config = { databasePath: join(dir, 'cadre.db') };
-        // Another process's queue on the same Redis.
+        // Another process's queue on the same server.
         const producer = open({ prefix });
         const started: number[] = [];
         // A poll far longer than the test: only the wake-up can start the job in time.

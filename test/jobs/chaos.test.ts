@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
-import { enqueue, openJobQueue } from 'cadre/jobs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { bullmqSchema, enqueue, openJobQueue } from 'cadre/jobs';
 import { mulberry32 } from 'cadre/testing';
 import app from '../fixtures/jobs-app.js';
 import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
@@ -20,7 +20,11 @@ const databaseUrl = process.env.CADRE_DATABASE_URL;
 if (!redisUrl) process.stdout.write('chaos on BullMQ skipped: set CADRE_REDIS_URL (e.g. redis://127.0.0.1:6379)\n');
 if (!redisUrl || !databaseUrl)
   process.stdout.write(
-    'chaos on PostgreSQL + BullMQ skipped: set CADRE_DATABASE_URL and CADRE_REDIS_URL (e.g. postgres://127.0.0.1:5432/test)\n',
+    'chaos on PostgreSQL + BullMQ on Redis skipped: set CADRE_DATABASE_URL and CADRE_REDIS_URL (e.g. postgres://127.0.0.1:5432/test)\n',
+  );
+if (!databaseUrl)
+  process.stdout.write(
+    'chaos on PostgreSQL alone skipped: set CADRE_DATABASE_URL (e.g. postgres://127.0.0.1:5432/test)\n',
   );
 
 interface Settings {
@@ -56,6 +60,18 @@ const setups: { name: string; enabled: boolean; settings: () => Settings }[] = [
       databaseSchema: `cadre_chaos_${randomUUID().slice(0, 8)}`,
     }),
   },
+  {
+    // One engine: runs, BullMQ's jobs and cadre's records beside them all in PostgreSQL.
+    name: 'PostgreSQL alone (BullMQ on PostgreSQL)',
+    enabled: Boolean(databaseUrl),
+    settings: () => ({
+      jobQueue: 'bullmq',
+      jobQueuePrefix: `chaos-${randomUUID().slice(0, 8)}`,
+      runStore: 'postgres',
+      databaseUrl: databaseUrl!,
+      databaseSchema: `cadre_chaos_${randomUUID().slice(0, 8)}`,
+    }),
+  },
 ];
 
 /** Reads the runs' stored events with `sql` (its table named `events`), from the file or the schema. */
@@ -72,6 +88,10 @@ async function eventQuery(settings: Settings, databasePath: string) {
         (await client.query(sql.replaceAll('FROM events', 'FROM cadre_events'))).rows as R[],
       close: async () => {
         await client.query(`DROP SCHEMA ${settings.databaseSchema} CASCADE`);
+        if (settings.jobQueue === 'bullmq' && settings.redisUrl === undefined)
+          await client.query(
+            `DROP SCHEMA ${bullmqSchema({ ...settings, jobQueuePrefix: settings.jobQueuePrefix! })} CASCADE`,
+          );
         await client.end();
       },
     };
@@ -79,6 +99,8 @@ async function eventQuery(settings: Settings, databasePath: string) {
   const db = new Database(databasePath, { readonly: true });
   return { all: async <R>(sql: string) => db.prepare(sql).all() as R[], close: async () => void db.close() };
 }
+
+afterEach(() => void vi.unstubAllEnvs());
 
 describe.each(setups.filter((q) => q.enabled))(
   'chaos: workers killed at random while they work, on $name',
@@ -89,6 +111,8 @@ describe.each(setups.filter((q) => q.enabled))(
       const lines = join(dir, 'lines.txt');
       const queueSettings = settings();
       const config = { databasePath, ...queueSettings };
+      // This process's queue too is on PostgreSQL when the setup names no Redis.
+      if (queueSettings.redisUrl === undefined) vi.stubEnv('CADRE_REDIS_URL', '');
       const ids: string[] = [];
       for (let n = 0; n < jobs; n++)
         ids.push(
@@ -108,9 +132,9 @@ describe.each(setups.filter((q) => q.enabled))(
         CADRE_TEST_LINES: lines,
         CADRE_TEST_WAIT_MS: '20',
         CADRE_JOB_QUEUE: queueSettings.jobQueue,
-        ...(queueSettings.redisUrl !== undefined
-          ? { CADRE_REDIS_URL: queueSettings.redisUrl, CADRE_JOB_QUEUE_PREFIX: queueSettings.jobQueuePrefix }
-          : {}),
+        // Without a Redis URL of its own, a setup's BullMQ queue is on its PostgreSQL.
+        CADRE_REDIS_URL: queueSettings.redisUrl ?? '',
+        ...(queueSettings.jobQueuePrefix !== undefined ? { CADRE_JOB_QUEUE_PREFIX: queueSettings.jobQueuePrefix } : {}),
         ...(queueSettings.databaseSchema !== undefined
           ? {
               CADRE_RUN_STORE: 'postgres',
@@ -208,7 +232,7 @@ describe.each(setups.filter((q) => q.enabled))(
       await db.close();
       expect(completedTwice).toEqual([]);
       process.stdout.write(
-        `chaos on ${queueSettings.databaseSchema !== undefined ? 'postgres + ' : ''}${queueSettings.jobQueue}: ${jobs} jobs, ${kills} workers killed, ${finals.filter((j) => j!.state === 'completed').length} completed, ` +
+        `chaos on ${queueSettings.databaseSchema !== undefined ? 'postgres + ' : ''}${queueSettings.jobQueue}${queueSettings.jobQueue === 'bullmq' ? (queueSettings.redisUrl ? ' on redis' : ' on postgres') : ''}: ${jobs} jobs, ${kills} workers killed, ${finals.filter((j) => j!.state === 'completed').length} completed, ` +
           `${finals.filter((j) => j!.state === 'dead').length} dead, ${unknown.size} runs with an unknown outcome, ${duplicates} lines written twice, ${missing} never written\n`,
       );
     }, 300_000);

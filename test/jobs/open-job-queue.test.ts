@@ -7,6 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   SqliteJobQueue,
+  bullmqSchema,
   createBullmqJobQueue,
   createWorker,
   enqueue,
@@ -16,11 +17,17 @@ import {
 import app from '../fixtures/jobs-app.js';
 import { deleteRedisPrefix } from '../fixtures/redis-keys.js';
 import { startWebhookReceiver } from '../fixtures/webhook-receiver.js';
+import { postgresSchemas } from '../fixtures/postgres-url.js';
 
 const url = process.env.CADRE_REDIS_URL;
+const databaseUrl = process.env.CADRE_DATABASE_URL;
 if (!url)
   process.stdout.write(
     'BullMQ chosen by config: tests that run jobs skipped: set CADRE_REDIS_URL (e.g. redis://127.0.0.1:6379)\n',
+  );
+if (!databaseUrl)
+  process.stdout.write(
+    'BullMQ on PostgreSQL alone chosen by config: tests that run jobs skipped: set CADRE_DATABASE_URL (postgres://…)\n',
   );
 
 const database = () => join(mkdtempSync(join(tmpdir(), 'cadre-open-queue-')), 'cadre.db');
@@ -32,6 +39,7 @@ const flush = (prefix: string) => deleteRedisPrefix(url!, prefix);
 describe('openJobQueue picks the queue by the config', () => {
   it('the embedded queue by default, BullMQ once CADRE_REDIS_URL is set, the embedded one again with CADRE_JOB_QUEUE=sqlite or in code', async () => {
     vi.stubEnv('CADRE_REDIS_URL', '');
+    vi.stubEnv('CADRE_DATABASE_URL', '');
     vi.stubEnv('CADRE_JOB_QUEUE', '');
     expect(openJobQueue({ databasePath: database() })).toBeInstanceOf(SqliteJobQueue);
 
@@ -52,6 +60,26 @@ describe('openJobQueue picks the queue by the config', () => {
     expect(openJobQueue({ databasePath: database(), jobQueue: 'sqlite' })).toBeInstanceOf(SqliteJobQueue);
   });
 
+  it('BullMQ on PostgreSQL once only CADRE_DATABASE_URL is set, saying which server it cannot reach', async () => {
+    vi.stubEnv('CADRE_REDIS_URL', '');
+    vi.stubEnv('CADRE_JOB_QUEUE', '');
+    vi.stubEnv('CADRE_DATABASE_URL', 'postgres://127.0.0.1:1/jobs');
+    const queue = openJobQueue({ databasePath: database() });
+    expect(queue).not.toBeInstanceOf(SqliteJobQueue);
+    await expect(queue.enqueue({ agent: 'echo', goal: 'x' })).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('Cannot reach PostgreSQL at 127.0.0.1:1/jobs for the job queue') as unknown,
+      details: { postgres: '127.0.0.1:1/jobs' },
+    });
+    await queue.close();
+    // Each prefix and schema has BullMQ's tables to itself: its backend has no key prefix.
+    expect(bullmqSchema({ jobQueuePrefix: 'cadre' })).toBe('cadre_bullmq_cadre');
+    expect(bullmqSchema({ databaseSchema: 'ops', jobQueuePrefix: 'Team-A.v2' })).toBe('ops_bullmq_team_a_v2');
+    expect(() => bullmqSchema({ databaseSchema: 'x'.repeat(55), jobQueuePrefix: 'cadre' })).toThrow(
+      expect.objectContaining({ code: 'config_invalid' }),
+    );
+  });
+
   it('refuses a URL that is not redis://, BullMQ without a URL, and an unknown queue, naming the field and variable', () => {
     vi.stubEnv('CADRE_JOB_QUEUE', '');
     vi.stubEnv('CADRE_REDIS_URL', 'http://127.0.0.1:6379');
@@ -62,6 +90,7 @@ describe('openJobQueue picks the queue by the config', () => {
       }),
     );
     vi.stubEnv('CADRE_REDIS_URL', '');
+    vi.stubEnv('CADRE_DATABASE_URL', '');
     vi.stubEnv('CADRE_JOB_QUEUE', 'bullmq');
     expect(() => openJobQueue({ databasePath: database() })).toThrow(
       expect.objectContaining({ code: 'config_invalid', details: { field: 'redisUrl' } }),
@@ -179,6 +208,59 @@ describe.skipIf(!url)('jobs on the BullMQ queue CADRE_REDIS_URL picks, with webh
       });
     } finally {
       await queue.close();
+    }
+  });
+});
+
+describe.skipIf(!databaseUrl)('jobs on the BullMQ queue CADRE_DATABASE_URL alone picks: one engine', () => {
+  const schemas = postgresSchemas(databaseUrl);
+  beforeAll(() => schemas.open());
+  afterAll(() => schemas.close());
+
+  it("keeps the job in BullMQ's tables, cadre's record beside it and the run in PostgreSQL, and nothing in Redis", async () => {
+    const schema = schemas.fresh();
+    const prefix = `pg-only-${randomUUID().slice(0, 8)}`;
+    const bullSchema = bullmqSchema({ databaseSchema: schema, jobQueuePrefix: prefix });
+    vi.stubEnv('CADRE_REDIS_URL', '');
+    vi.stubEnv('CADRE_JOB_QUEUE', '');
+    vi.stubEnv('CADRE_RUN_STORE', '');
+    vi.stubEnv('CADRE_DATABASE_URL', databaseUrl!);
+    vi.stubEnv('CADRE_DATABASE_SCHEMA', schema);
+    vi.stubEnv('CADRE_JOB_QUEUE_PREFIX', prefix);
+    const config = { databasePath: database() };
+    try {
+      const { job } = await enqueue({ agent: 'echo', goal: 'on postgres alone' }, { app, config });
+      expect(await openJobQueue({ ...config, jobQueue: 'sqlite' }).get(job.id)).toBeUndefined();
+      const worker = createWorker({ app, config, pollMs: 20, schedules: false });
+      await worker.idle();
+      await worker.stop();
+      const queue = openJobQueue(config);
+      try {
+        expect(await queue.get(job.id)).toMatchObject({ state: 'completed', epoch: 1, attempts: 1 });
+      } finally {
+        await queue.close();
+      }
+      const [bull] = await schemas.sql<{ state: string }>(`SELECT state FROM ${bullSchema}.job WHERE id = $1`, [
+        job.id,
+      ]);
+      expect(bull?.state).toBe('completed');
+      const record = await schemas.sql<{ field: string; value: string }>(
+        `SELECT field, value FROM ${schema}.cadre_queue_fields WHERE key = $1`,
+        [`${prefix}:~cadre:job:${job.id}`],
+      );
+      expect(Object.fromEntries(record.map((r) => [r.field, r.value]))).toMatchObject({ epoch: '1', attempts: '1' });
+      const [run] = await schemas.sql<{ status: string }>(`SELECT status FROM ${schema}.cadre_runs WHERE id = $1`, [
+        job.runId,
+      ]);
+      expect(run?.status).toBe('completed');
+      if (url) {
+        const { Redis } = await import('ioredis');
+        const redis = new Redis(url);
+        expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+        redis.disconnect();
+      }
+    } finally {
+      await schemas.drop(bullSchema);
     }
   });
 });

@@ -201,8 +201,11 @@ describe('cadre/jobs: queued goals run on workers', () => {
     expect(lost().find((e) => e.epoch === 1)?.reason).toMatch(/handed this job out again/);
     expect(events.filter((e) => e.type === 'job.started').map((e) => e.epoch)).toEqual([1, 2]);
     const store = openCadreStore({ path: config.databasePath });
-    const completed = store.events.read(job.runId).filter((e) => e.type === 'task.completed');
-    expect(completed).toHaveLength(1);
+    const types = store.events.read(job.runId).map((e) => e.type);
+    expect(types.filter((type) => type === 'task.completed')).toHaveLength(1);
+    // The stopped run wrote nothing of its stop: no failed attempt, no new plan, no end of the run.
+    expect(types.filter((type) => type === 'task.failed' || type === 'plan.revised')).toEqual([]);
+    expect(types.filter((type) => type === 'run.completed')).toHaveLength(1);
     expect(
       readFileSync(lines, 'utf8')
         .trim()

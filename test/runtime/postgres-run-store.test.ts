@@ -238,23 +238,29 @@ const allVersions = [
   { version: 5, name: 'API keys and threads' },
   { version: 6, name: 'tool audit log' },
   { version: 7, name: 'run owners' },
+  { version: 8, name: 'queue records' },
 ];
+const latest = allVersions.at(-1)!.version;
+const every = allVersions.map((v) => v.version);
 
 describe.skipIf(!url)('PostgreSQL migrations', () => {
   it('creates the schema and its tables on the first migration and applies nothing the second time', async () => {
     const schema = freshSchema();
     const pool = await openPostgresPool({ url: url!, schema });
     try {
-      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: 7 });
-      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: 7 });
+      expect(await migrate(pool, { schema })).toEqual({ applied: allVersions, current: latest });
+      expect(await migrate(pool, { schema })).toEqual({ applied: [], current: latest });
     } finally {
       await pool.end();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await versions(schema)).toEqual(every);
     expect(await tables(schema)).toEqual([
       'cadre_api_keys',
       'cadre_event_seq',
       'cadre_events',
+      'cadre_queue_fields',
+      'cadre_queue_locks',
+      'cadre_queue_members',
       'cadre_run_fences',
       'cadre_runs',
       'cadre_schema_migrations',
@@ -267,7 +273,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     ]);
   });
 
-  it('migrates a schema at version 1 to version 7, applying only versions 2 to 7 and keeping its runs', async () => {
+  it('migrates a schema at version 1 to the newest, applying only the versions after 1 and keeping its runs', async () => {
     // The schema as a cadre that knew version 1 alone left it, with a run in it.
     const schema = freshSchema();
     await sql(`CREATE SCHEMA ${schema}`);
@@ -292,7 +298,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     } finally {
       await store.close();
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await versions(schema)).toEqual(every);
   });
 
   it('applies each version exactly once when four pools migrate one fresh schema at the same time', async () => {
@@ -300,13 +306,13 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
     const pools = await Promise.all([1, 2, 3, 4].map(() => openPostgresPool({ url: url!, schema })));
     try {
       const results = await Promise.all(pools.map((pool) => migrate(pool, { schema })));
-      expect(results.map((result) => result.current)).toEqual([7, 7, 7, 7]);
+      expect(results.map((result) => result.current)).toEqual([latest, latest, latest, latest]);
       const applied = results.flatMap((result) => result.applied).sort((a, b) => a.version - b.version);
       expect(applied).toEqual(allVersions);
     } finally {
       await Promise.all(pools.map((pool) => pool.end()));
     }
-    expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await versions(schema)).toEqual(every);
   });
 
   it('refuses a database at a newer version (999) with store_failed, naming both versions, and changes nothing', async () => {
@@ -318,7 +324,7 @@ describe.skipIf(!url)('PostgreSQL migrations', () => {
 
     const error = await rejectsWith(openPostgresRunStore({ url: url!, schema }), 'store_failed');
     expect(error.message).toMatch(/version 999/);
-    expect(error.message).toMatch(/version 7\b/);
+    expect(error.message).toMatch(new RegExp(`version ${latest}\\b`));
     expect(error.message).toMatch(/upgrade cadre/);
     expect(await versions(schema)).toEqual([999]);
     expect(await tables(schema)).toEqual(['cadre_schema_migrations']);

@@ -153,7 +153,7 @@ export function createHttpApi(options: HttpApiOptions): HttpApi {
       invalid,
     }),
   );
-  // The queue the config names (BullMQ when `redisUrl` is set); closed by `shutdown`.
+  // The queue the config names (BullMQ when `redisUrl` or `databaseUrl` is set); closed by `shutdown`.
   const queue = openJobQueue(config);
   const schedules = schedulesOf(queue, config);
   for (const path of ['/jobs', '/jobs/*', '/schedules', '/schedules/*']) app.use(path, auth);

@@ -77,8 +77,8 @@ export async function inTransaction<T>(
   }
 }
 
-/** The URL parsed, with the OS user filled in when it names none. */
-function parseUrl(raw: string): URL {
+/** The URL parsed, with the OS user filled in when it names none; `config_invalid` for a URL that is not postgres://. */
+export function parseUrl(raw: string): URL {
   if (!raw)
     throw new CadreError('config_invalid', 'No PostgreSQL URL: set CADRE_DATABASE_URL (postgres://host:5432/database)');
   let url: URL;

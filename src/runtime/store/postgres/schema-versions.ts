@@ -166,4 +166,29 @@ export const migrations: readonly Migration[] = [
     sql: `
       ALTER TABLE cadre_runs ADD COLUMN pid integer, ADD COLUMN host text;`,
   },
+  {
+    version: 8,
+    name: 'queue records',
+    // cadre's record beside each job of a BullMQ queue on PostgreSQL alone (src/jobs/postgres-queue-records.ts):
+    // fields and members under the keys the Redis records use, and the lease lock.
+    sql: `
+      CREATE TABLE cadre_queue_fields (
+        key text NOT NULL,
+        field text NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (key, field)
+      );
+      CREATE TABLE cadre_queue_members (
+        key text NOT NULL,
+        member text NOT NULL,
+        score double precision,
+        PRIMARY KEY (key, member)
+      );
+      CREATE INDEX cadre_queue_members_score ON cadre_queue_members (key, score);
+      CREATE TABLE cadre_queue_locks (
+        key text PRIMARY KEY,
+        token text NOT NULL,
+        until timestamptz NOT NULL
+      );`,
+  },
 ];
