@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
  * Where cadre keeps its record beside each BullMQ job, and the schedules' records: keyed fields
  * (a job's epoch, attempts, runAt…), keyed sets (team slots, held jobs) and sorted sets (leases by
  * expiry, jobs by creation), the lease lock, and the channel that wakes idle workers. Redis holds
- * them natively ({@link redisRecords}); PostgreSQL in three tables (`postgresRecords`), so a
+ * them natively (`redisRecords`); PostgreSQL in three tables (`postgresRecords`), so a
  * deployment with only PostgreSQL runs BullMQ's queue on it alone.
  */
 export interface QueueRecords {
