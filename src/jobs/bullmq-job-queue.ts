@@ -107,9 +107,9 @@ const loadPackage = createRequire(import.meta.url);
 const messageHoldMs = 30_000;
 
 /**
- * A {@link JobQueue} on BullMQ (Redis, or PostgreSQL through BullMQ's backend): BullMQ keeps the jobs, their order by priority, the lease as
- * a lock with a token (a stale token can neither extend nor finish the job), stalled-job recovery,
- * pause/resume and counts. cadre keeps beside each job what BullMQ has no notion of: the lease epoch
+ * A {@link JobQueue} on BullMQ (Redis, or PostgreSQL through BullMQ's backend): BullMQ keeps the
+ * jobs, their order by priority, the lease as a lock with a token (a stale token can neither extend
+ * nor finish the job), stalled-job recovery, pause/resume and counts. cadre keeps beside each job what BullMQ has no notion of: the lease epoch
  * (a counter that grows by one with every lease), attempts, runAt, results, decisions, team slots.
  * Leasing runs under a short lock, so team limits hold over every process. cadre's records are in
  * Redis at `connection`, else in the PostgreSQL of `postgres`: with only PostgreSQL, one engine.
