@@ -34,6 +34,22 @@ export async function configuredPostgresRuns(config: StoreConfig): Promise<Postg
   return openPostgresRuns(postgresOf(config));
 }
 
+/**
+ * An object whose methods `names` open `target` on their first call (once: `target` is expected to
+ * keep what it opened) and then call its method of the same name.
+ */
+function onFirstUse<T extends object, K extends keyof T>(target: () => Promise<T>, names: readonly K[]): Pick<T, K> {
+  return Object.fromEntries(
+    names.map((name) => [
+      name,
+      async (...args: unknown[]) => {
+        const opened = await target();
+        return (opened[name] as (...a: unknown[]) => unknown).apply(opened, args);
+      },
+    ]),
+  ) as Pick<T, K>;
+}
+
 /** What `GET /metrics` reads of runs kept in PostgreSQL; undefined when they are in the embedded file. */
 export function configuredRunReadings(config: StoreConfig): RunReadings | undefined {
   if (runStoreKind(config) === 'sqlite') return undefined;
@@ -41,11 +57,7 @@ export function configuredRunReadings(config: StoreConfig): RunReadings | undefi
     const options = postgresOf(config);
     return openedOnce('readings', options, () => openPostgresRunReadings(options));
   };
-  return {
-    byStatus: async () => (await readings()).byStatus(),
-    runTime: async () => (await readings()).runTime(),
-    spend: async () => (await readings()).spend(),
-  };
+  return onFirstUse(readings, ['byStatus', 'runTime', 'spend']);
 }
 
 /** The tool audit log where the config keeps its runs: the embedded file, or PostgreSQL. */
@@ -75,15 +87,17 @@ export function configuredThreadRecords(
     return openedOnce('threads', options, () => openPostgresThreadStore(options));
   };
   return {
-    create: async (input) => (await threads()).create(input),
-    get: async (id) => (await threads()).get(id),
-    list: async (filter) => (await threads()).list(filter),
-    append: async (threadId, message) => (await threads()).append(threadId, message),
-    setStatus: async (threadId, seq, status) => (await threads()).setStatus(threadId, seq, status),
-    claim: async (threadId, seq) => (await threads()).claim(threadId, seq),
-    messages: async (threadId) => (await threads()).messages(threadId),
-    setSummary: async (threadId, summary, folded) => (await threads()).setSummary(threadId, summary, folded),
-    unsettled: async () => (await threads()).unsettled(),
+    ...onFirstUse(threads, [
+      'create',
+      'get',
+      'list',
+      'append',
+      'setStatus',
+      'claim',
+      'messages',
+      'setSummary',
+      'unsettled',
+    ]),
     // Shared by the process: closed with the other PostgreSQL stores (closePostgresRuns).
     close: async () => undefined,
   };
@@ -101,13 +115,7 @@ export function configuredApiKeys(
     const options = postgresOf(config);
     return openedOnce('keys', options, () => openPostgresApiKeys(options));
   };
-  return {
-    create: async (options) => (await keys()).create(options),
-    verify: async (key) => (await keys()).verify(key),
-    list: async () => (await keys()).list(),
-    revoke: async (id) => (await keys()).revoke(id),
-    hasLiveKey: async () => (await keys()).hasLiveKey(),
-  };
+  return onFirstUse(keys, ['create', 'verify', 'list', 'revoke', 'hasLiveKey']);
 }
 
 /** A run's record from the store the config names, or undefined when there is no such run. */
@@ -169,20 +177,13 @@ export function configuredRunStore(
   const store = async () => (await configuredPostgresRuns(config)).store;
   return {
     kind: 'postgres',
-    runs: {
-      create: async (run) => (await store()).runs.create(run),
-      update: async (id, patch) => (await store()).runs.update(id, patch),
-      get: async (id) => (await store()).runs.get(id),
-      list: async (limit) => (await store()).runs.list(limit),
-      listOwned: async (filter) => (await store()).runs.listOwned(filter),
-      claimInterrupted: async (accept) => (await store()).runs.claimInterrupted(accept),
-    },
+    runs: onFirstUse(
+      async () => (await store()).runs,
+      ['create', 'update', 'get', 'list', 'listOwned', 'claimInterrupted'],
+    ),
     events: {
-      append: async (events) => (await store()).events.append(events),
-      read: async (runId, fromSeq) => (await store()).events.read(runId, fromSeq),
-      lastSeq: async (runId) => (await store()).events.lastSeq(runId),
-      reserve: async (runId, upTo) => (await store()).events.reserve(runId, upTo),
-      nextSeq: async (runId) => (await store()).events.nextSeq(runId),
+      ...onFirstUse(async () => (await store()).events, ['append', 'read', 'lastSeq', 'reserve', 'nextSeq']),
+      // An iterator, not a promise: opened as it is first read.
       follow: async function* (runId, fromSeq, signal) {
         yield* (await store()).events.follow(runId, fromSeq, signal);
       },
