@@ -52,7 +52,13 @@ export function openJobQueue(config: CadreConfigInput = {}): SqliteJobQueue | Bu
   if (loaded.redisUrl) return createBullmqJobQueue({ connection: loaded.redisUrl, ...common });
   if (loaded.databaseUrl)
     return createBullmqJobQueue({
-      postgres: { connectionString: parseUrl(loaded.databaseUrl).href, schema: bullmqSchema(loaded), migrate: true },
+      // BullMQ opens a pool for each queue and each worker of a queue: a few connections each.
+      postgres: {
+        connectionString: parseUrl(loaded.databaseUrl).href,
+        schema: bullmqSchema(loaded),
+        migrate: true,
+        max: 4,
+      },
       ...(loaded.databaseSchema !== undefined ? { recordsSchema: loaded.databaseSchema } : {}),
       ...common,
     });
