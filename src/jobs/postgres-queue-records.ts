@@ -37,9 +37,10 @@ export function postgresRecords(options: PostgresPoolOptions): QueueRecords {
   let opened: Promise<{ pool: Pool; literal: (value: string) => string }> | undefined;
   const open = () =>
     (opened ??= (async () => {
-      const literal = (await import('pg')).default.escapeLiteral;
       try {
-        return { pool: await openMigratedPool({ ...options, max: 5 }), literal };
+        // The pool first: it says so when `pg` is not installed (config_invalid).
+        const pool = await openMigratedPool({ ...options, max: 5 });
+        return { pool, literal: (await import('pg')).default.escapeLiteral };
       } catch (error) {
         opened = undefined;
         if (CadreError.isInstance(error) && error.code === 'config_invalid') throw error;
