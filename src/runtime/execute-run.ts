@@ -137,6 +137,7 @@ async function executeNow(x: Execution): Promise<RunResult> {
     // The run's job went to a newer lease, whose holder carries the run on: this one ends here and
     // writes nothing more (no end, no record), once what it wrote before is stored.
     events.close();
+    if (journal === store.steps) store.steps.takeKept?.(runId);
     await store.flush?.().catch(() => undefined);
     throw error;
   }
