@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import PQueue from 'p-queue';
 import { describe, expect, it } from 'vitest';
-import { resume, type CadreEvent } from 'cadre';
+import { CadreError, openCadreStore, resume, type CadreEvent } from 'cadre';
 import {
   agentLines,
   durabilityOptions,
@@ -103,12 +103,19 @@ async function trial({ kind, ids, kill, killResume, shape = 'team' }: Trial): Pr
   }
   let status = last.lines.find((l) => l.type === 'result')?.status ?? 'killed';
   if (status === 'killed') {
-    const handle = resume('run_d', durabilityOptions(dir, kind, ids, shape));
-    const own: Line[] = [];
-    handle.on('*', (event: CadreEvent) => own.push(event as unknown as Line));
-    status = (await handle.result).status;
-    lines.push(...own);
-    processes.push(own);
+    try {
+      const handle = resume('run_d', durabilityOptions(dir, kind, ids, shape));
+      const own: Line[] = [];
+      handle.on('*', (event: CadreEvent) => own.push(event as unknown as Line));
+      status = (await handle.result).status;
+      lines.push(...own);
+      processes.push(own);
+    } catch (error) {
+      // Killed after its end was durable (in the redo log, applied by resume) but before it printed
+      // its result: the run had ended, and there is nothing to resume. Its stored status is the result.
+      if (!CadreError.isInstance(error) || error.code !== 'input_invalid') throw error;
+      status = openCadreStore({ path: join(dir, 'cadre.db') }).runs.get('run_d')!.status;
+    }
   }
   const seqs = processes.map((p) => p.filter((l) => l.seq !== undefined).map((l) => l.seq!));
   const seqsIncrease = seqs.every(
