@@ -319,47 +319,28 @@ for (let r = 0; r < repeats; r++) {
   console.error(`repeat ${r + 1}/${repeats} done`);
 }
 
+/** One BullMQ setup's measures in a repeat: 1 and 4 worker processes' throughput, and pickup. */
+async function setupRound(setup: BullmqSetup) {
+  const one = await bullmqThroughput(app, jobCount, 1, setup);
+  const four = await bullmqThroughput(app, jobCount, 4, setup);
+  const latencies = await pickup(app, pickups, setup);
+  return { one, four, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
+}
+
 /** One repeat of the BullMQ measures: raw BullMQ, cadre on it (runs in SQLite, runs in PostgreSQL), and on PostgreSQL alone. */
 async function bullmqRound(url: string) {
   const raw = await rawBullmqThroughput(url, jobCount);
   const rawLatencies = await rawBullmqPickup(url, pickups);
-  const one = await bullmqThroughput(app, jobCount, 1, 'sqlite');
-  const four = await bullmqThroughput(app, jobCount, 4, 'sqlite');
-  const latencies = await pickup(app, pickups, 'sqlite');
-  const runsOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-runs') : undefined;
-  const runsFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-runs') : undefined;
-  const runsLatencies = databaseUrl ? await pickup(app, pickups, 'postgres-runs') : undefined;
-  const aloneOne = databaseUrl ? await bullmqThroughput(app, jobCount, 1, 'postgres-alone') : undefined;
-  const aloneFour = databaseUrl ? await bullmqThroughput(app, jobCount, 4, 'postgres-alone') : undefined;
-  const aloneLatencies = databaseUrl ? await pickup(app, pickups, 'postgres-alone') : undefined;
+  const onRedis = await setupRound('sqlite');
+  const runs = databaseUrl ? await setupRound('postgres-runs') : undefined;
+  const alone = databaseUrl ? await setupRound('postgres-alone') : undefined;
   return {
-    ...(runsOne && runsFour && runsLatencies
-      ? {
-          runs: {
-            one: runsOne,
-            four: runsFour,
-            p50: percentile(runsLatencies, 0.5),
-            p99: percentile(runsLatencies, 0.99),
-          },
-        }
-      : {}),
+    ...(runs ? { runs } : {}),
     raw,
     rawP50: percentile(rawLatencies, 0.5),
     rawP99: percentile(rawLatencies, 0.99),
-    one,
-    four,
-    p50: percentile(latencies, 0.5),
-    p99: percentile(latencies, 0.99),
-    ...(aloneOne && aloneFour && aloneLatencies
-      ? {
-          alone: {
-            one: aloneOne,
-            four: aloneFour,
-            p50: percentile(aloneLatencies, 0.5),
-            p99: percentile(aloneLatencies, 0.99),
-          },
-        }
-      : {}),
+    ...onRedis,
+    ...(alone ? { alone } : {}),
   };
 }
 

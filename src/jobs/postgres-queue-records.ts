@@ -107,95 +107,79 @@ export function postgresRecords(options: PostgresPoolOptions): QueueRecords {
           [key, max],
         )
       ).map((row) => row.member),
-    // Redis's ranks: ties in score by member, bytewise; a negative stop counts from the end (-1: the last).
+    // Redis's ranks: ties in score by member, bytewise. Only the page asked for is read; a negative
+    // stop counts from the end (-1: the last), so the rows from `start` on are read and cut.
     async range(key, start, stop, reverse = false) {
       const order = reverse ? 'score DESC, member COLLATE "C" DESC' : 'score, member COLLATE "C"';
       const rows = await query<{ member: string }>(
-        `SELECT member FROM cadre_queue_members WHERE key = $1 ORDER BY ${order}`,
-        [key],
+        `SELECT member FROM cadre_queue_members WHERE key = $1 ORDER BY ${order} OFFSET $2 LIMIT $3`,
+        [key, start, stop < 0 ? null : Math.max(0, stop - start + 1)],
       );
-      return rows.slice(start, stop < 0 ? rows.length + stop + 1 : stop + 1).map((row) => row.member);
+      return rows.slice(0, stop < 0 ? rows.length + stop + 1 : undefined).map((row) => row.member);
     },
 
     batch() {
       const commands: ((literal: (value: string) => string) => Statement)[] = [];
       const list = (literal: (value: string) => string, values: (string | number)[]) =>
         values.map((value) => literal(String(value))).join(', ');
+      /** Adds a statement, built with the literal escaper once the pool is open, and its reply. */
+      const push = (sql: (l: (value: string) => string) => string, reply: Statement['reply'] = rowCount) => {
+        commands.push((l) => ({ sql: sql(l), reply }));
+        return batch;
+      };
       const batch: RecordBatch = {
-        set(key, values) {
-          commands.push((l) => ({
-            sql: `INSERT INTO cadre_queue_fields (key, field, value) VALUES ${Object.entries(values)
-              .map(([name, value]) => `(${list(l, [key, name, value])})`)
-              .join(', ')} ON CONFLICT (key, field) DO UPDATE SET value = excluded.value`,
-            reply: rowCount,
-          }));
-          return batch;
-        },
-        unset(key, ...names) {
-          commands.push((l) => ({
-            sql: `DELETE FROM cadre_queue_fields WHERE key = ${l(key)} AND field IN (${list(l, names)})`,
-            reply: rowCount,
-          }));
-          return batch;
-        },
+        set: (key, values) =>
+          push(
+            (l) =>
+              `INSERT INTO cadre_queue_fields (key, field, value) VALUES ${Object.entries(values)
+                .map(([name, value]) => `(${list(l, [key, name, value])})`)
+                .join(', ')} ON CONFLICT (key, field) DO UPDATE SET value = excluded.value`,
+          ),
+        unset: (key, ...names) =>
+          push((l) => `DELETE FROM cadre_queue_fields WHERE key = ${l(key)} AND field IN (${list(l, names)})`),
         increment(key, name, by) {
-          commands.push((l) => ({
-            sql: `INSERT INTO cadre_queue_fields AS f (key, field, value) VALUES (${list(l, [key, name, Math.trunc(by)])})
-                  ON CONFLICT (key, field) DO UPDATE SET value = (f.value::bigint + ${Math.trunc(by)})::text
-                  RETURNING value`,
-            reply: (result) => Number((result.rows[0] as { value: string }).value),
-          }));
-          return batch;
+          const n = Math.trunc(by);
+          return push(
+            (l) => `INSERT INTO cadre_queue_fields AS f (key, field, value) VALUES (${list(l, [key, name, n])})
+                    ON CONFLICT (key, field) DO UPDATE SET value = (f.value::bigint + ${n})::text RETURNING value`,
+            (result) => Number((result.rows[0] as { value: string }).value),
+          );
         },
-        add(key, ...members) {
-          commands.push((l) => ({
-            sql: `INSERT INTO cadre_queue_members (key, member) VALUES ${members
-              .map((member) => `(${list(l, [key, member])})`)
-              .join(', ')} ON CONFLICT DO NOTHING`,
-            reply: rowCount,
-          }));
-          return batch;
-        },
+        add: (key, ...members) =>
+          push(
+            (l) =>
+              `INSERT INTO cadre_queue_members (key, member) VALUES ${members
+                .map((member) => `(${list(l, [key, member])})`)
+                .join(', ')} ON CONFLICT DO NOTHING`,
+          ),
         addScored(key, score, member) {
           if (!Number.isFinite(score))
             throw new CadreError('internal', `A score must be a finite number, not ${score}`);
-          commands.push((l) => ({
-            sql: `INSERT INTO cadre_queue_members (key, member, score) VALUES (${list(l, [key, member])}, ${score})
-                  ON CONFLICT (key, member) DO UPDATE SET score = excluded.score`,
-            reply: rowCount,
-          }));
-          return batch;
+          return push(
+            (l) => `INSERT INTO cadre_queue_members (key, member, score) VALUES (${list(l, [key, member])}, ${score})
+                    ON CONFLICT (key, member) DO UPDATE SET score = excluded.score`,
+          );
         },
-        remove(key, ...members) {
-          commands.push((l) => ({
-            sql: `DELETE FROM cadre_queue_members WHERE key = ${l(key)} AND member IN (${list(l, members)})`,
-            reply: rowCount,
-          }));
-          return batch;
-        },
+        remove: (key, ...members) =>
+          push((l) => `DELETE FROM cadre_queue_members WHERE key = ${l(key)} AND member IN (${list(l, members)})`),
+        // Sets and sorted sets share one table here.
         removeScored: (key, ...members) => batch.remove(key, ...members),
-        drop(key) {
-          commands.push((l) => ({
-            sql: `WITH dropped AS (DELETE FROM cadre_queue_fields WHERE key = ${l(key)})
-                  DELETE FROM cadre_queue_members WHERE key = ${l(key)}`,
-            reply: rowCount,
-          }));
-          return batch;
-        },
-        fields(key) {
-          commands.push((l) => ({
-            sql: `SELECT field, value FROM cadre_queue_fields WHERE key = ${l(key)}`,
-            reply: (result) => toFields(result.rows as { field: string; value: string }[]),
-          }));
-          return batch;
-        },
-        has(key, member) {
-          commands.push((l) => ({
-            sql: `SELECT EXISTS (SELECT 1 FROM cadre_queue_members WHERE key = ${l(key)} AND member = ${l(member)}) AS has`,
-            reply: (result) => (result.rows[0] as { has: boolean }).has,
-          }));
-          return batch;
-        },
+        drop: (key) =>
+          push(
+            (l) => `WITH dropped AS (DELETE FROM cadre_queue_fields WHERE key = ${l(key)})
+                    DELETE FROM cadre_queue_members WHERE key = ${l(key)}`,
+          ),
+        fields: (key) =>
+          push(
+            (l) => `SELECT field, value FROM cadre_queue_fields WHERE key = ${l(key)}`,
+            (result) => toFields(result.rows as { field: string; value: string }[]),
+          ),
+        has: (key, member) =>
+          push(
+            (l) =>
+              `SELECT EXISTS (SELECT 1 FROM cadre_queue_members WHERE key = ${l(key)} AND member = ${l(member)}) AS has`,
+            (result) => (result.rows[0] as { has: boolean }).has,
+          ),
         async exec() {
           if (!commands.length) return [];
           const { pool, literal } = await open();

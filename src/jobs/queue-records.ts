@@ -22,7 +22,10 @@ export interface QueueRecords {
   has(key: string, member: string): Promise<boolean>;
   /** Members of a sorted set scored at most `max` (below it when `below`), lowest first. */
   upTo(key: string, max: number, below?: boolean): Promise<string[]>;
-  /** Members of a sorted set by rank, from `start` to `stop` inclusive (-1: the last), highest score first when `reverse`. */
+  /**
+   * Members of a sorted set by rank, from `start` (0 or more) to `stop` inclusive (a negative stop
+   * counts from the end, -1: the last), highest score first when `reverse`.
+   */
   range(key: string, start: number, stop: number, reverse?: boolean): Promise<string[]>;
   /** A batch of writes, applied together: none or all, and no other writer sees half of it. */
   batch(): RecordBatch;
