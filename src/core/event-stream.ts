@@ -62,12 +62,7 @@ export class RunEventStream {
   emit(payload: CadreEventPayload): CadreEvent | undefined {
     if (this.closed) return undefined;
     if (isTransientEvent(payload.type)) return this.notify(payload);
-    const event = {
-      ...redact(payload),
-      runId: this.runId,
-      seq: this.offset + this.log.length + 1,
-      ts: Date.now(),
-    } as CadreEvent;
+    const event = this.stamp(payload, this.offset + this.log.length + 1);
     this.log.push(event);
     this.persist(event);
     this.emitter.emit(event.type, event);
@@ -76,13 +71,20 @@ export class RunEventStream {
     return event;
   }
 
+  /**
+   * The payload as an event: redacted, with the run's id, `seq` and the time. `redact` returns a copy
+   * of its own, so the stamps are added to it rather than copied into yet another object.
+   */
+  private stamp(payload: CadreEventPayload, seq: number): CadreEvent {
+    const event = redact(payload) as CadreEventPayload & Pick<CadreEvent, 'runId' | 'seq' | 'ts'>;
+    event.runId = this.runId;
+    event.seq = seq;
+    event.ts = Date.now();
+    return event as CadreEvent;
+  }
+
   private notify(payload: CadreEventPayload): CadreEvent {
-    const event = {
-      ...redact(payload),
-      runId: this.runId,
-      seq: this.offset + this.log.length,
-      ts: Date.now(),
-    } as CadreEvent;
+    const event = this.stamp(payload, this.offset + this.log.length);
     // '*' means every stored event: a logger of all events is not flooded with deltas.
     this.emitter.emit(event.type, event);
     this.wakeIterators();

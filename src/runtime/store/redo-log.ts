@@ -74,8 +74,14 @@ export class RedoLog {
       entries += `${entries ? ',' : ''}[${n}`;
       for (let i = 0; i < params.length; i++) {
         const param = params[i];
-        // Compact JSON text (no line breaks outside strings) goes in as it is; anything else as a value.
-        entries += i === json && typeof param === 'string' ? `,{"j":${param}}` : `,${JSON.stringify(param)}`;
+        // Compact JSON text (no line breaks outside strings) goes in as it is; a finite number is its
+        // own JSON; anything else as a JSON value.
+        entries +=
+          typeof param === 'number' && Number.isFinite(param)
+            ? `,${param}`
+            : i === json && typeof param === 'string'
+              ? `,{"j":${param}}`
+              : `,${JSON.stringify(param)}`;
       }
       entries += ']';
     }
