@@ -56,6 +56,14 @@ describe('tool-call identity', () => {
     expect(callDigest('save_file', { name: 'a.txt', content: 'é"\n' })).toBe(
       sha(`save_file\u0000${JSON.stringify({ content: 'é"\n', name: 'a.txt' })}`),
     );
+    // Keys sorted by code unit at every depth (numeric-looking keys first, as JSON objects keep them),
+    // undefined left out, a `__proto__` key kept as data: digests of what journals already hold.
+    const args = JSON.parse('{"b":[1,{"z":2,"y":null}],"10":1,"2":2,"B":0,"__proto__":{"x":1}}') as Record<
+      string,
+      unknown
+    >;
+    args.u = undefined;
+    expect(callDigest('t', args)).toBe(sha('t\u0000{"2":2,"10":1,"B":0,"__proto__":{"x":1},"b":[1,{"y":null,"z":2}]}'));
     expect(idempotencyKeyOf({ runId: 'run_1', taskId: 'main#1', callId: '1.0' })).toBe(
       `cadre-${sha('run_1\u0000main#1\u00001.0').slice(0, 32)}`,
     );

@@ -18,6 +18,20 @@ describe('RunEventStream', () => {
     expect(seen.every((e) => e.runId === 'run_1' && typeof e.ts === 'number')).toBe(true);
   });
 
+  it("stores an event as the payload then runId, seq and ts, and leaves the caller's payload as it was", () => {
+    const stored: string[] = [];
+    const log: EventLog = { append: (event) => void stored.push(JSON.stringify(event)), read: () => [] };
+    const stream = new RunEventStream('run_k', { log });
+    const payload: CadreEventPayload = { type: 'run.cancelled', reason: 'token sk-abcdefghijklmnopqrstuvwx' };
+    const event = stream.emit(payload)!;
+    expect(Object.keys(event)).toEqual(['type', 'reason', 'runId', 'seq', 'ts']);
+    expect(stored[0]).toBe(
+      `{"type":"run.cancelled","reason":"token [redacted]","runId":"run_k","seq":1,"ts":${event.ts}}`,
+    );
+    // The stamps went on the stream's redacted copy, not on the object the caller still holds.
+    expect(payload).toEqual({ type: 'run.cancelled', reason: 'token sk-abcdefghijklmnopqrstuvwx' });
+  });
+
   it('delivers typed callbacks and stops after unsubscribe', () => {
     const stream = new RunEventStream('run_2');
     const goals: string[] = [];
