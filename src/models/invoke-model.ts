@@ -18,6 +18,9 @@ export interface RetryOptions {
 const retryable = (e: unknown) =>
   CadreError.isInstance(e) && (e.code === 'rate_limited' || e.code === 'provider_error');
 
+/** What a call gets when its caller gave no signal: one that never aborts, as the retry policy's default. */
+const neverAborted = new AbortController().signal;
+
 /** Where a model call goes and how it is retried. */
 export interface ModelCallOptions {
   signal?: AbortSignal;
@@ -34,6 +37,36 @@ export async function withModelRetry<T>(
   call: (signal: AbortSignal) => Promise<T>,
   options: ModelCallOptions,
   mayRetry: () => boolean = () => true,
+): Promise<T> {
+  const signal = options.signal ?? neverAborted;
+  try {
+    // The first attempt runs plainly: most calls succeed at once, and a retry policy built and run
+    // for every call costs more than a fast local model's reply takes.
+    return await call(signal);
+  } catch (thrown) {
+    const error = toModelError(thrown, options.ref);
+    if (signal.aborted) throw cancelledError(signal);
+    if (!(mayRetry() && retryable(error))) throw error;
+    // The policy takes over with that failure as its first attempt: the backoff, then the retries.
+    let first: unknown = error;
+    return retried(
+      (s) => {
+        if (first === undefined) return call(s);
+        const failure = first;
+        first = undefined;
+        return Promise.reject(failure);
+      },
+      options,
+      mayRetry,
+    );
+  }
+}
+
+/** The retry policy for a call whose first attempt failed; `call` gives that failure again first. */
+async function retried<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  options: ModelCallOptions,
+  mayRetry: () => boolean,
 ): Promise<T> {
   const { retries = 3, baseDelayMs = 500, maxDelayMs = 30_000 } = options.retry ?? {};
   const backoff = new DelegateBackoff<{ attempt: number; result: { error?: unknown } | { value: unknown } }>(

@@ -20,7 +20,11 @@ describe('RunEventStream', () => {
 
   it("stores an event as the payload then runId, seq and ts, and leaves the caller's payload as it was", () => {
     const stored: string[] = [];
-    const log: EventLog = { append: (event) => void stored.push(JSON.stringify(event)), read: () => [] };
+    const log: EventLog = {
+      append: (event) => void stored.push(JSON.stringify(event)),
+      read: () => [],
+      lastSeq: () => 0,
+    };
     const stream = new RunEventStream('run_k', { log });
     const payload: CadreEventPayload = { type: 'run.cancelled', reason: 'token sk-abcdefghijklmnopqrstuvwx' };
     const event = stream.emit(payload)!;
