@@ -117,6 +117,8 @@ function parent(counts: Counts, repeats: number): void {
     const ratio = rounds.map((r) => r.main.get(variant)!.p50 / r.main.get('bare')!.p50);
     return {
       variant,
+      /** Each repeat's p50 ms per run, in the order measured. */
+      p50MsPerRun: rounds.map((r) => r.main.get(variant)!.p50),
       perCallMs: spread(perCall),
       overheadPerCallMs: spread(overhead),
       ratioToBare: spread(ratio),
