@@ -11,6 +11,7 @@ import {
   type ToolCallKey,
   type ToolCallOutcome,
 } from '../src/core/index.js';
+import { afterFailure } from '../src/core/after-failure.js';
 import type { Tool } from './define-tool.js';
 import { stringify } from './langchain.js';
 import { endsWithCall } from './mcp/follow-signal.js';
@@ -270,12 +271,7 @@ export class ToolExecutor {
         value = await once();
       } catch (error) {
         if (tool.idempotent === false || this.retries <= 1 || ctx.signal?.aborted) throw error;
-        let failed = true;
-        value = await this.retryPolicy().execute(() => {
-          if (!failed) return once();
-          failed = false;
-          throw error;
-        }, ctx.signal);
+        value = await this.retryPolicy().execute(afterFailure(error, once), ctx.signal);
       }
       const text = stringify(value);
       const truncated = text.length > this.outputMaxChars;

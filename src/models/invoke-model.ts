@@ -2,6 +2,7 @@ import type { BaseMessage, AIMessage } from '@langchain/core/messages';
 import type { Runnable } from '@langchain/core/runnables';
 import { DelegateBackoff, handleWhen, retry } from 'cockatiel';
 import { CadreError, cancelledError } from '../core/index.js';
+import { afterFailure } from '../core/after-failure.js';
 import type { ModelRef } from './model-ref.js';
 import { toModelError } from './model-errors.js';
 
@@ -48,17 +49,7 @@ export async function withModelRetry<T>(
     if (signal.aborted) throw cancelledError(signal);
     if (!(mayRetry() && retryable(error))) throw error;
     // The policy takes over with that failure as its first attempt: the backoff, then the retries.
-    let first: unknown = error;
-    return retried(
-      (s) => {
-        if (first === undefined) return call(s);
-        const failure = first;
-        first = undefined;
-        return Promise.reject(failure);
-      },
-      options,
-      mayRetry,
-    );
+    return retried(afterFailure(error, call), options, mayRetry);
   }
 }
 

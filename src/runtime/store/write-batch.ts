@@ -87,26 +87,12 @@ export class WriteBatch {
    */
   run(statement: Database.Statement, params: SqlValue[], runId?: string, json = -1): Database.RunResult {
     const joined = !this.open && this.db.inTransaction;
-    // A write in the batch's open transaction of a run already checked (or unfenced) runs as it is.
-    const result =
-      this.open && (runId === undefined || this.checked.has(runId) || !this.fences.has(runId))
-        ? this.runOpen(statement, params)
-        : this.write(() => statement.run(...params), runId);
+    const result = this.write(() => statement.run(...params), runId);
     if (!joined && this.mode !== 'commit') {
       if (typeof this.mode === 'object') this.pending.push({ sql: statement.source, params, json });
       this.expectedChanges += result.changes;
     }
     return result;
-  }
-
-  private runOpen(statement: Database.Statement, params: SqlValue[]): Database.RunResult {
-    try {
-      return statement.run(...params);
-    } catch (error) {
-      // As in `write`: what was batched before the failed statement still commits.
-      this.commit();
-      throw error;
-    }
   }
 
   /**
