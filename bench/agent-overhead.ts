@@ -24,7 +24,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { rssAfterRuns, variants, type Variant } from './agent-overhead-variants.js';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { numberFlag, percentile, printTable, showSpread, spread, type Spread } from './bench-kit.js';
 
 const require = createRequire(import.meta.url);
 
@@ -95,12 +95,7 @@ interface Counts {
   warmUp: number;
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }, digits = 3) =>
-  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+const show = (v: Spread, digits = 3) => showSpread(v, digits);
 
 function parent(counts: Counts, repeats: number): void {
   const { iterations, warmUp } = counts;
@@ -170,12 +165,7 @@ function parent(counts: Counts, repeats: number): void {
   writeFileSync(`${dir}agent-overhead.json`, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 parent(
-  { iterations: Number(flag('--iterations') ?? 300), warmUp: Number(flag('--warm-up') ?? 500) },
-  Number(flag('--repeats') ?? 3),
+  { iterations: numberFlag('--iterations', 300), warmUp: numberFlag('--warm-up', 500) },
+  numberFlag('--repeats', 3),
 );

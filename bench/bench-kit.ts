@@ -16,5 +16,33 @@ export function printTable(head: string[], rows: Array<Array<string | number>>):
   for (const r of rows) console.log(row(r, widths));
 }
 
+/** The smallest, middle and largest of some repeats' figures (the median of an even count: the upper one). */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export const spread = (values: number[]): Spread => {
+  const s = [...values].sort((a, b) => a - b);
+  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
+};
+
+/** A spread as "min / median / max", each with `digits` decimals. */
+export const showSpread = (v: Spread, digits: number) =>
+  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+
+/** The value after `name` (e.g. `--runs`) on the command line, if given. */
+export const textFlag = (name: string): string | undefined => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+
+/** The number after `name` on the command line, else `fallback`. */
+export const numberFlag = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
 /** mulberry32, the seeded PRNG cadre/testing ships, so benches and tests draw the same sequences. */
 export { mulberry32 } from 'cadre/testing';

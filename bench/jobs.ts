@@ -28,21 +28,16 @@ import Database from 'better-sqlite3';
 import ts from 'typescript';
 import { openCadreStore } from 'cadre';
 import { bullmqSchema, createBullmqJobQueue, SqliteJobQueue, type JobQueue } from 'cadre/jobs';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { fmt, numberFlag, percentile, printTable, showSpread, spread, type Spread } from './bench-kit.js';
 import { deleteRedisPrefix } from '../test/fixtures/redis-keys.js';
 import { dropSchema, freshPrefix, pgConfig, rawBullmqPickup, rawBullmqThroughput } from './jobs-bullmq.js';
 import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL('..', import.meta.url));
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const jobCount = flag('--jobs', 2000);
-const repeats = flag('--repeats', 3);
-const pickups = flag('--pickups', 100);
+const jobCount = numberFlag('--jobs', 2000);
+const repeats = numberFlag('--repeats', 3);
+const pickups = numberFlag('--pickups', 100);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const redisUrl = process.env.CADRE_REDIS_URL || undefined;
 const databaseUrl = (redisUrl && process.env.CADRE_DATABASE_URL) || undefined;
@@ -298,12 +293,7 @@ async function recovery(app: string, leaseMs: number): Promise<number> {
   return resumed.ts - killedAt;
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((x, y) => x - y);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }, digits = 1) =>
-  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+const show = (v: Spread, digits = 1) => showSpread(v, digits);
 
 const app = compileApp();
 const leaseMs = 2000;

@@ -11,14 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMemory, type MemoryTier } from 'cadre/memory';
-import { percentile } from './bench-kit.js';
+import { numberFlag, percentile } from './bench-kit.js';
 
-const flag = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const items = flag('--items', 100_000);
-const queries = flag('--queries', 200);
+const items = numberFlag('--items', 100_000);
+const queries = numberFlag('--queries', 200);
 
 // A seeded generator: the same corpus and queries every run.
 let seed = 42;

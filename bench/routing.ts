@@ -27,20 +27,15 @@ import {
   type RoutingConfigInput,
 } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
-import { fmt, mulberry32, percentile, printTable } from './bench-kit.js';
+import { fmt, mulberry32, numberFlag, percentile, printTable } from './bench-kit.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const options = {
-  iterations: flag('--iterations', 20_000),
-  tasks: flag('--tasks', 1000),
-  burst: flag('--burst', 200),
-  seed: flag('--seed', 1),
+  iterations: numberFlag('--iterations', 20_000),
+  tasks: numberFlag('--tasks', 1000),
+  burst: numberFlag('--burst', 200),
+  seed: numberFlag('--seed', 1),
   /** Burst repeats; each variant reports its run with the median p95. */
-  repeats: flag('--repeats', 3),
+  repeats: numberFlag('--repeats', 3),
 };
 
 // ---------------------------------------------------------------- shared pieces

@@ -39,7 +39,7 @@ import { createClient } from 'cadre/client';
 import { ScriptedChatModel } from 'cadre/testing';
 import { defineTool } from 'cadre/tools';
 import { createHttpApi, serveHttpApi } from '../src/server/http/index.js';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { fmt, percentile, printTable, showSpread, spread, textFlag, type Spread } from './bench-kit.js';
 import type { ReaderReport, ReaderTask } from './serve-readers.js';
 
 /** Opened by the parent once every client follows its run, so the events after it are all seen live. */
@@ -328,12 +328,7 @@ async function overhead(iterations: number): Promise<Overhead> {
   };
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }, digits = 2) =>
-  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+const show = (v: Spread, digits = 2) => showSpread(v, digits);
 
 async function parent(options: {
   clients: number;
@@ -426,23 +421,18 @@ async function parent(options: {
   writeFileSync(`${dir}serve.json`, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 /** `--cpu-prof <dir>`: the server and reader processes write CPU profiles there. */
-const cpuProfileDir = flag('--cpu-prof');
+const cpuProfileDir = textFlag('--cpu-prof');
 /** `50` (every run steps in lockstep) or `25-75` (each call drawn from the range). */
-const latency = flag('--latency') ?? '25-75';
+const latency = textFlag('--latency') ?? '25-75';
 const [low, high] = latency.split('-').map(Number) as [number, number | undefined];
-if (flag('--child')) await serveChild(flag('--child')!, high === undefined ? low : [low, high]);
+if (textFlag('--child')) await serveChild(textFlag('--child')!, high === undefined ? low : [low, high]);
 else
   await parent({
-    clients: Number(flag('--clients') ?? 1000),
-    runs: Number(flag('--runs') ?? 100),
-    readers: Number(flag('--readers') ?? 4),
-    iterations: Number(flag('--iterations') ?? 200),
-    repeats: Number(flag('--repeats') ?? 3),
+    clients: Number(textFlag('--clients') ?? 1000),
+    runs: Number(textFlag('--runs') ?? 100),
+    readers: Number(textFlag('--readers') ?? 4),
+    iterations: Number(textFlag('--iterations') ?? 200),
+    repeats: Number(textFlag('--repeats') ?? 3),
     latency,
   });

@@ -18,14 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { numberFlag, percentile, printTable, showSpread, spread, type Spread } from './bench-kit.js';
 
-const option = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
-};
-const steps = option('steps', 15_000);
-const repeats = option('repeats', 3);
+const steps = numberFlag('--steps', 15_000);
+const repeats = numberFlag('--repeats', 3);
 
 // Sizes of a real step's rows (tool.called, tool.result, model.response; the tool and model steps).
 const event = 'e'.repeat(240);
@@ -113,12 +109,7 @@ function measure(layout: Layout): { p50: number; mean: number } {
   };
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }) =>
-  `${fmt(v.min, 1)} / ${fmt(v.median, 1)} / ${fmt(v.max, 1)}`;
+const show = (v: Spread) => showSpread(v, 1);
 
 const results = Object.entries(layouts).map(([name, layout]) => {
   const rounds = Array.from({ length: repeats }, () => measure(layout));

@@ -22,14 +22,10 @@ import { fileURLToPath } from 'node:url';
 import { RunEventStream, createId, openCadreStore, type CadreStore } from 'cadre';
 import { AuditLog } from 'cadre/tools';
 import { WriteBatch } from '../src/runtime/store/write-batch.js';
-import { fmt, printTable } from './bench-kit.js';
+import { fmt, numberFlag, printTable, showSpread, spread } from './bench-kit.js';
 
-const option = (name: string, fallback: number): number => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
-};
-const runs = option('runs', 1000);
-const repeats = option('repeats', 3);
+const runs = numberFlag('--runs', 1000);
+const repeats = numberFlag('--repeats', 3);
 const stepsPerRun = 10;
 const warmUp = 500;
 
@@ -124,11 +120,6 @@ function measure(without: Part | undefined): number {
   }
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-
 const rounds = Array.from({ length: repeats }, () => variants.map((v) => measure(v.without)));
 const rows = variants.map((v, i) => ({ variant: v.name, usPerStep: spread(rounds.map((r) => r[i]!)) }));
 const all = rows[0]!.usPerStep.median;
@@ -138,11 +129,7 @@ console.log(
 console.log('µs per step, mean over the runs; min / median / max over the repeats\n');
 printTable(
   ['variant', 'µs per step', 'the part left out (median)'],
-  rows.map((r) => [
-    r.variant,
-    `${fmt(r.usPerStep.min, 1)} / ${fmt(r.usPerStep.median, 1)} / ${fmt(r.usPerStep.max, 1)}`,
-    r.variant === 'all' ? '' : fmt(all - r.usPerStep.median, 1),
-  ]),
+  rows.map((r) => [r.variant, showSpread(r.usPerStep, 1), r.variant === 'all' ? '' : fmt(all - r.usPerStep.median, 1)]),
 );
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });

@@ -24,26 +24,16 @@ import { game24Defaults, loadSuite, runEval, type EvalResults } from 'cadre/eval
 import { createFixedRouter } from 'cadre/models';
 import { ScriptedChatModel, game24Model, type ScriptContext, type ScriptedReply } from 'cadre/testing';
 import { defineTool } from 'cadre/tools';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { fmt, numberFlag, percentile, printTable, showSpread, spread, type Spread } from './bench-kit.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
 const options = {
-  seeds: flag('--seeds', 3),
-  puzzles: flag('--puzzles', 100),
-  iterations: flag('--iterations', 200),
-  repeats: flag('--repeats', 3),
+  seeds: numberFlag('--seeds', 3),
+  puzzles: numberFlag('--puzzles', 100),
+  iterations: numberFlag('--iterations', 200),
+  repeats: numberFlag('--repeats', 3),
 };
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }, digits = 3) =>
-  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+const show = (v: Spread, digits = 3) => showSpread(v, digits);
 const percent = (x: number) => `${(x * 100).toFixed(0)}%`;
 
 // ---------------------------------------------------------------- part 1: Game of 24, simulated

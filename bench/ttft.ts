@@ -24,7 +24,7 @@ import { defineApp } from 'cadre';
 import { createPolicyRouter, poolModel } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
 import { createHttpApi, serveHttpApi } from '../src/server/http/index.js';
-import { fmt, percentile, printTable } from './bench-kit.js';
+import { numberFlag, percentile, printTable, showSpread, spread, type Spread } from './bench-kit.js';
 
 const messages = [new HumanMessage('What is the answer?')];
 const reply = 'The answer is 42.';
@@ -134,12 +134,7 @@ async function measure(chunkDelayMs: number, iterations: number): Promise<Ttft> 
   return { direct: p50(direct), routed: p50(viaRouter), http: p50(viaHttp), bare: p50(viaBare) };
 }
 
-const spread = (values: number[]) => {
-  const s = [...values].sort((a, b) => a - b);
-  return { min: s[0]!, median: s[Math.floor(s.length / 2)]!, max: s.at(-1)! };
-};
-const show = (v: { min: number; median: number; max: number }, digits = 3) =>
-  `${fmt(v.min, digits)} / ${fmt(v.median, digits)} / ${fmt(v.max, digits)}`;
+const show = (v: Spread, digits = 3) => showSpread(v, digits);
 
 async function main(iterations: number, repeats: number): Promise<void> {
   const delays = [0, 20];
@@ -197,9 +192,4 @@ async function main(iterations: number, repeats: number): Promise<void> {
   writeFileSync(`${dir}ttft.json`, `${JSON.stringify(report, null, 2)}\n`);
 }
 
-const args = process.argv.slice(2);
-const flag = (name: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-await main(Number(flag('--iterations') ?? 60), Number(flag('--repeats') ?? 3));
+await main(numberFlag('--iterations', 60), numberFlag('--repeats', 3));
