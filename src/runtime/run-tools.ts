@@ -31,7 +31,10 @@ const auditLogOf = (db: SqliteDatabase): AuditLog => {
   if (!log) {
     // The call's audit row joins the step's batch, durable with it (see WriteBatch).
     const batch = WriteBatch.of(db);
-    auditLogs.set(db, (log = new AuditLog(db, Date.now, (statement, params) => batch.run(statement, params))));
+    auditLogs.set(
+      db,
+      (log = new AuditLog(db, Date.now, (statement, params, json) => batch.run(statement, params, undefined, json))),
+    );
   }
   return log;
 };

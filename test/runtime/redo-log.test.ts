@@ -109,6 +109,42 @@ describe('redo log recovery', () => {
     }
   });
 
+  it('gives back, after a kill, a frame too large for the reused buffer, the frames after it, and audit arguments as stored', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    // 400,000 UTF-16 units of two- and four-byte characters: more than the 1 MB buffer frames reuse.
+    const repeat = ['\u00e9\u{1F600}', 133_334] as const;
+    const large = repeat[0].repeat(repeat[1]);
+    const args = { path: 'a "quoted"\nname \u00e9', n: [1, 2.5, -0, 1e21], nested: { ok: true } };
+    const script = `
+      import { openCadreStore, WriteBatch } from './src/runtime/store/index.js';
+      import { AuditLog } from './tools/policy/index.js';
+      const store = openCadreStore({ path: ${JSON.stringify(dbPath)} });
+      const batch = WriteBatch.of(store.db);
+      const audit = new AuditLog(store.db, () => 7, (statement, params, json) => batch.run(statement, params, 'run_r', json));
+      store.events.append({ type: 'model.response', runId: 'run_r', seq: 1, ts: 5, text: 'small' });
+      store.events.append({ type: 'model.response', runId: 'run_r', seq: 2, ts: 5, text: ${JSON.stringify(repeat[0])}.repeat(${repeat[1]}) });
+      audit.record({ runId: 'run_r', taskId: 'main', tool: 'read_file', args: ${JSON.stringify(args)}, decision: 'allow' });
+      store.events.append({ type: 'model.response', runId: 'run_r', seq: 3, ts: 5, text: 'after' });
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '../..'),
+    });
+    expect(child.signal).toBe('SIGKILL');
+    const store = openCadreStore({ path: dbPath });
+    try {
+      expect(store.events.read('run_r').map((e) => (e as unknown as { text: string }).text)).toEqual([
+        'small',
+        large,
+        'after',
+      ]);
+      const row = store.db.prepare('SELECT args_redacted FROM tool_audit').get() as { args_redacted: string };
+      expect(row.args_redacted).toBe(JSON.stringify(args));
+    } finally {
+      store.close();
+    }
+  });
+
   it('applies the log of a killed process that its parent has not reaped yet (a zombie)', async () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
     openCadreStore({ path: dbPath }).close();

@@ -94,9 +94,13 @@ export function auditRecordOf(row: AuditRow): AuditRecord {
 
 /**
  * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
- * audit row becomes durable with the step that made the call.
+ * audit row becomes durable with the step that made the call. `json` is the index of the value that
+ * holds JSON text (the arguments).
  */
-export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[]) => void;
+export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[], json: number) => void;
+
+/** Which of {@link auditRow}'s values is JSON text: the redacted arguments. */
+const argsIndex = 5;
 
 /** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
 export class AuditLog {
@@ -121,7 +125,7 @@ export class AuditLog {
 
   /** Records one call; arguments and error text are redacted before they touch the disk. */
   record(entry: AuditEntry): void {
-    this.write(this.insert, auditRow(entry, this.now()));
+    this.write(this.insert, auditRow(entry, this.now()), argsIndex);
   }
 
   /** Matching records, newest first. */

@@ -28,6 +28,10 @@ export interface LoggedWrite {
 
 /** Past this size the log is emptied after a commit, so recovery never reads far. */
 const rotateAt = 1 << 20;
+/** The buffer a frame is encoded into is kept up to this size; a larger frame gets one of its own. */
+const keptBuffer = 1 << 20;
+/** Strings up to this length (ids, event types, task keys) have their JSON remembered. */
+const quotedLength = 64;
 
 /**
  * The writes of a connection's open transaction, appended to a file at each durability point, so a
@@ -48,6 +52,10 @@ export class RedoLog {
   private fd: number | undefined;
   private size = 0;
   private readonly sqlIds = new Map<string, number>();
+  /** The JSON of short strings that frames repeat (a run's id in every write, event types, task keys). */
+  private readonly quoted = new Map<string, string>();
+  /** Where each frame is encoded before its `write()`: one encoding pass, no new buffer per frame. */
+  private buffer = Buffer.allocUnsafe(64 * 1024);
   /** A write failed part-way: the file may end in a cut line, so it starts over at the next commit. */
   private damaged = false;
   /** The frame last appended; frames are numbered from 1 for the life of the log. */
@@ -79,24 +87,43 @@ export class RedoLog {
         entries +=
           typeof param === 'number' && Number.isFinite(param)
             ? `,${param}`
-            : i === json && typeof param === 'string'
-              ? `,{"j":${param}}`
-              : `,${JSON.stringify(param)}`;
+            : typeof param !== 'string'
+              ? `,${JSON.stringify(param)}`
+              : i === json
+                ? `,{"j":${param}}`
+                : `,${this.quote(param)}`;
       }
       entries += ']';
     }
     this.frame += 1;
     const text = `${definitions}[${this.frame},[${entries}]]\n`;
-    const length = Buffer.byteLength(text);
+    // UTF-8 takes at most three bytes for each UTF-16 unit of the text.
+    let buffer = this.buffer;
+    let length: number;
+    if (buffer.length >= text.length * 3) length = buffer.write(text);
+    else if (text.length * 3 <= keptBuffer)
+      length = (this.buffer = buffer = Buffer.allocUnsafe(keptBuffer)).write(text);
+    else length = (buffer = Buffer.from(text)).length;
     let written = 0;
     try {
-      written = writeSync(fd, text);
+      written = writeSync(fd, buffer, 0, length);
     } finally {
       this.size += written;
       if (written !== length) this.damaged = true;
     }
     if (this.damaged) throw new Error(`wrote ${written} of ${length} bytes to the redo log`);
     return this.frame;
+  }
+
+  /** A string as JSON; short ones are worked out once and remembered (a bounded set). */
+  private quote(text: string): string {
+    if (text.length > quotedLength) return JSON.stringify(text);
+    let json = this.quoted.get(text);
+    if (json === undefined) {
+      if (this.quoted.size >= 1024) this.quoted.clear();
+      this.quoted.set(text, (json = JSON.stringify(text)));
+    }
+    return json;
   }
 
   /** Called after SQLite committed every appended frame: a log grown large starts over, empty. */
