@@ -121,7 +121,8 @@ function parent(counts: Counts, repeats: number): void {
     };
   });
   const fixed = spread(rounds.map((r) => r.fixed.get('run')!.p50 - r.fixed.get('bare')!.p50));
-  // The same measures over the cold window (runs 51-350 of each process).
+  // The same measures over the cold window (runs 51-350 of each process), when a process gets that far.
+  const coldMeasured = warmUp + iterations > 50;
   const coldOverhead = spread(
     rounds.map((r) => (r.main.get('run')!.coldP50 - r.main.get('bare')!.coldP50) / modelCalls),
   );
@@ -146,7 +147,11 @@ function parent(counts: Counts, repeats: number): void {
   const run = rows.find((r) => r.variant === 'run')!;
   console.log(`run() overhead per model call p50: ${show(run.overheadPerCallMs)} ms (target <= 0.10 ms)`);
   console.log(
-    `cold (runs 51-350 of a process, V8 still compiling): run() overhead per model call ${show(coldOverhead)} ms, fixed cost ${show(coldFixed)} ms`,
+    `cold (runs 51-350 of a process, V8 still compiling): ${
+      coldMeasured
+        ? `run() overhead per model call ${show(coldOverhead)} ms, fixed cost ${show(coldFixed)} ms`
+        : `not measured, a process makes ${warmUp + iterations} runs`
+    }`,
   );
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   mkdirSync(dir, { recursive: true });
@@ -159,7 +164,7 @@ function parent(counts: Counts, repeats: number): void {
     modelCalls,
     rows,
     runFixedCostMs: fixed,
-    cold: { runs: '51-350', runOverheadPerCallMs: coldOverhead, runFixedCostMs: coldFixed },
+    cold: coldMeasured ? { runs: '51-350', runOverheadPerCallMs: coldOverhead, runFixedCostMs: coldFixed } : null,
     at: new Date().toISOString(),
   };
   writeFileSync(`${dir}agent-overhead.json`, `${JSON.stringify(report, null, 2)}\n`);

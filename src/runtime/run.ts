@@ -65,7 +65,12 @@ export function run(options: RunOptions): RunHandle {
   const store = openConfiguredStore(config);
   if (options.runId && store.runs.get(runId)) throw taken();
   store.runs.create(record);
-  return start(runId, config, options.signal, { store, ...execution });
+  const handle = start(runId, config, options.signal, { store, ...execution });
+  // A `:memory:` store is this run's alone (each opening is private): nothing reaches it once the run
+  // has ended, so it is closed then. Left to the garbage collector, which does not see the native
+  // memory a database holds, a program of many such runs (an eval) grew by ~0.3 MB a run.
+  if (store.path === ':memory:') void handle.result.then(store.close, store.close);
+  return handle;
 }
 
 /**

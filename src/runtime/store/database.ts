@@ -8,7 +8,7 @@ export type SqliteDatabase = Database.Database;
 
 /** Where cadre's database is, and how durable its writes are. */
 export interface OpenDatabaseOptions {
-  /** A file path, or `:memory:` for a database that lives as long as the process. */
+  /** A file path, or `:memory:` for a new, private in-memory database at each opening. */
   path: string;
   /**
    * `normal` (default): WAL with synchronous=NORMAL — survives a killed process with nothing
@@ -77,18 +77,41 @@ function addMissingColumns(db: Database.Database): void {
   }
 }
 
+/** cadre's tables, and the columns added to them since they first shipped, where missing. */
+function createTables(db: Database.Database): void {
+  db.transaction(() => {
+    for (const statement of schema) db.exec(statement);
+    addMissingColumns(db);
+  })();
+}
+
+/** The tables of a new `:memory:` database, made once: each opening starts from a copy of them. */
+let memoryImage: Buffer | undefined;
+
+/**
+ * A new, private in-memory database with cadre's tables: a copy of {@link memoryImage} (0.05 ms, where
+ * making the tables takes 0.5). Like any database SQLite opens from an image, it holds up to 1 GiB.
+ */
+function memoryDatabase(): Database.Database {
+  if (!memoryImage) {
+    const db = new Database(':memory:');
+    createTables(db);
+    memoryImage = db.serialize();
+    db.close();
+  }
+  return new Database(memoryImage);
+}
+
 /** Opens (creating if needed) cadre's SQLite database: WAL mode, the chosen durability, tables in place. */
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   try {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    const db = new Database(options.path);
+    const memory = options.path === ':memory:';
+    if (!memory) mkdirSync(dirname(options.path), { recursive: true });
+    const db = memory ? memoryDatabase() : new Database(options.path);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
-    db.transaction(() => {
-      for (const statement of schema) db.exec(statement);
-      addMissingColumns(db);
-    })();
+    if (!memory) createTables(db);
     return db;
   } catch (error) {
     throw new CadreError('store_failed', `Cannot open the database at ${options.path}: ${(error as Error).message}`, {
