@@ -105,13 +105,14 @@ function memoryDatabase(): Database.Database {
 /** Opens (creating if needed) cadre's SQLite database: WAL mode, the chosen durability, tables in place. */
 export function openDatabase(options: OpenDatabaseOptions): SqliteDatabase {
   try {
-    const memory = options.path === ':memory:';
-    if (!memory) mkdirSync(dirname(options.path), { recursive: true });
-    const db = memory ? memoryDatabase() : new Database(options.path);
+    // A private in-memory database has no file to journal or sync, and no other connection to wait for.
+    if (options.path === ':memory:') return memoryDatabase();
+    mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
-    if (!memory) createTables(db);
+    createTables(db);
     return db;
   } catch (error) {
     throw new CadreError('store_failed', `Cannot open the database at ${options.path}: ${(error as Error).message}`, {
