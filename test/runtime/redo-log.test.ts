@@ -165,6 +165,71 @@ describe('redo log recovery', () => {
     }
   });
 
+  it("keeps a killed process's held-back event and journal inserts up to its last durability point, none after it", () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    // The reply's journal step and event are held for the commit; the event's durability point puts
+    // both in the redo log. The tool call's event after it is held, not yet durable, when the kill comes.
+    const script = `
+      import { openCadreStore } from './src/runtime/store/index.js';
+      const store = openCadreStore({ path: ${JSON.stringify(dbPath)} });
+      store.steps.append({ kind: 'model', runId: 'run_r', taskId: 'main#1', index: 0, model: 'm', content: 'call it', toolCalls: [], usage: { inputTokens: 1, outputTokens: 1 }, costUsd: 0 });
+      store.events.append({ type: 'model.response', runId: 'run_r', seq: 1, ts: 5 });
+      store.events.append({ type: 'tool.called', runId: 'run_r', seq: 2, ts: 6 });
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '../..'),
+    });
+    expect(child.signal).toBe('SIGKILL');
+    const store = openCadreStore({ path: dbPath });
+    try {
+      expect(store.events.read('run_r').map((e) => e.type)).toEqual(['model.response']);
+      expect(store.steps.replay('run_r', 'main#1')).toEqual([
+        expect.objectContaining({ index: 0, content: 'call it' }),
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it('holds event and journal inserts until the commit: its own reads see them, another connection once the event loop turns', async () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    const store = openCadreStore({ path: dbPath });
+    const peek = new Database(dbPath, { readonly: true });
+    const count = (table: string) => (peek.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    try {
+      store.events.append({ type: 'run.started', runId: 'run_q', seq: 1, ts: 1 } as never);
+      store.events.append({ type: 'task.started', runId: 'run_q', seq: 2, ts: 2 } as never);
+      // Written again at the same seq: the later write is the one kept, as when each ran at once.
+      store.events.append({ type: 'task.failed', runId: 'run_q', seq: 2, ts: 3 } as never);
+      store.steps.append({
+        kind: 'tool',
+        runId: 'run_q',
+        taskId: 'main#1',
+        index: 0,
+        callId: 'c1',
+        tool: 't',
+        ok: true,
+        output: 'x',
+      } as never);
+      const raw = (sql: string) => store.db.prepare(sql).all();
+      expect(raw('SELECT seq FROM events')).toEqual([]);
+      expect(store.events.read('run_q').map((e) => e.type)).toEqual(['run.started', 'task.failed']);
+      expect(store.steps.replayRun('run_q').get('main#1')).toHaveLength(1);
+      expect(store.events.nextSeq('run_q')).toBe(3);
+      expect(count('events')).toBe(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(count('events')).toBe(2);
+      expect(count('steps')).toBe(1);
+      // Held again, and committed by close() as well.
+      store.events.append({ type: 'run.completed', runId: 'run_q', seq: 3, ts: 4 } as never);
+    } finally {
+      store.close();
+    }
+    expect(count('events')).toBe(3);
+    peek.close();
+  });
+
   it('leaves the log of a live process to its writer', () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
     openCadreStore({ path: dbPath }).close();

@@ -234,6 +234,9 @@ describe('SqliteEventLog with RunEventStream', () => {
     });
     stream.close();
 
+    // The insert waits for the commit; a query of one's own on the connection flushes first.
+    expect(store.db.prepare('SELECT body FROM events WHERE run_id = ?').all('run_s')).toEqual([]);
+    store.applyQueued();
     const rows = store.db.prepare('SELECT body FROM events WHERE run_id = ?').all('run_s') as Array<{ body: string }>;
     expect(rows).toHaveLength(1);
     expect(rows[0]!.body).not.toContain(secret);

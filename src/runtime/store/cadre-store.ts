@@ -29,6 +29,11 @@ export interface CadreStore {
    * lease is taken and before a resume); returns how many durability points were applied.
    */
   recover(): number;
+  /**
+   * Runs the event and journal inserts this connection holds until its next commit (see
+   * {@link WriteBatch.queue}), so a query of your own on `db` sees them; the store's own reads do this.
+   */
+  applyQueued(): void;
   /** Commits pending writes and closes the database; the next open of the same file opens it afresh. */
   close(): void;
 }
@@ -77,6 +82,7 @@ export function openCadreStore(options: OpenDatabaseOptions): CadreStore {
     outcomes: new TaskOutcomeLog(db),
     fences: new RunFences(db),
     recover: () => batch.recover(),
+    applyQueued: () => batch.flush(),
     close: () => {
       open.delete(path);
       commitAtExit.delete(batch);

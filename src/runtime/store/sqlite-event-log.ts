@@ -5,7 +5,8 @@ import { WriteBatch } from './write-batch.js';
 /**
  * A run's events in SQLite, keyed by (run, seq), so `cadre events <run> --from <seq>` can replay them.
  * Events are batched with the step's other writes; a `model.response` makes the batch durable before
- * any listener sees it, since resumed runs restore their spend from those events.
+ * any listener sees it, since resumed runs restore their spend from those events. Their inserts are
+ * held until the batch commits ({@link WriteBatch.queue}); every read here flushes them first.
  */
 export class SqliteEventLog implements EventLog {
   private readonly insert;
@@ -31,15 +32,22 @@ export class SqliteEventLog implements EventLog {
   }
 
   append(event: CadreEvent): void {
-    this.batch.run(this.insert, [event.runId, event.seq, event.type, event.ts, JSON.stringify(event)], event.runId, 4);
+    this.batch.queue(
+      this.insert,
+      [event.runId, event.seq, event.type, event.ts, JSON.stringify(event)],
+      event.runId,
+      4,
+    );
     if (event.type === 'model.response') this.batch.durable();
   }
 
   read(runId: string, fromSeq = 1): CadreEvent[] {
+    this.batch.flush();
     return this.select.all(runId, fromSeq).map((row) => JSON.parse(row.body) as CadreEvent);
   }
 
   lastSeq(runId: string): number {
+    this.batch.flush();
     return this.last.get(runId)?.seq ?? 0;
   }
 

@@ -5,7 +5,8 @@ import { WriteBatch } from './write-batch.js';
 /**
  * The StepJournal in SQLite. A step joins the connection's write batch; the `model.response` event
  * that follows a model step makes both durable before the agent acts on the reply, so a crash loses no
- * reply. Steps are stored with secrets redacted (model text, tool arguments and output alike).
+ * reply. Steps are stored with secrets redacted (model text, tool arguments and output alike). Their
+ * inserts are held until the batch commits ({@link WriteBatch.queue}); every read here flushes them first.
  */
 export class SqliteStepJournal implements StepJournal {
   private readonly insert;
@@ -29,7 +30,7 @@ export class SqliteStepJournal implements StepJournal {
   append(step: JournalStep): void {
     const stored = redact(step);
     const body = JSON.stringify(stored);
-    this.batch.run(this.insert, [step.runId, step.taskId, step.index, body], step.runId, 3);
+    this.batch.queue(this.insert, [step.runId, step.taskId, step.index, body], step.runId, 3);
     const run = this.kept.get(step.runId);
     if (run) {
       const steps = run.get(step.taskId) ?? [];
@@ -61,10 +62,12 @@ export class SqliteStepJournal implements StepJournal {
     // A run that began here has its steps in memory as they were stored: no read needed.
     const kept = this.kept.get(runId);
     if (kept) return (kept.get(taskId) ?? []).filter(Boolean);
+    this.batch.flush();
     return this.select.all(runId, taskId).map((row) => JSON.parse(row.body) as JournalStep);
   }
 
   replayRun(runId: string): Map<string, JournalStep[]> {
+    this.batch.flush();
     return stepsByAttempt(this.selectRun.all(runId));
   }
 }

@@ -17,7 +17,10 @@ const framesPerCommit = 100;
 
 /**
  * Groups the store's small writes (events, journal steps) into one transaction, committed when the
- * event loop next turns. What must survive a kill -9 at once is made durable at a durability point
+ * event loop next turns. Writes that only their own store reads back (events and journal steps,
+ * {@link WriteBatch.queue}) are held until that commit, or until that store reads: a step's path
+ * pays for its frame in the redo log, and SQLite's inserts run when the event loop turns, which in
+ * a real run is while the next model call is in flight. What must survive a kill -9 at once is made durable at a durability point
  * (`durable()`: a model reply journaled, a tool call with effects about to run, a task's outcome):
  * with a redo log (file databases, the default durability) the writes logged since the last point
  * are appended to it in one `write()`; otherwise, or when the transaction holds writes the log did
@@ -42,6 +45,9 @@ export class WriteBatch {
   private pending: LoggedWrite[] = [];
   private expectedChanges = 0;
   private framesInTransaction = 0;
+  /** Writes held until the commit or a read ({@link queue}): statements and their parameters, in order. */
+  private queuedStatements: Database.Statement[] = [];
+  private queuedParams: SqlValue[][] = [];
   private readonly totalChanges;
 
   private constructor(private readonly db: SqliteDatabase) {
@@ -96,6 +102,40 @@ export class WriteBatch {
   }
 
   /**
+   * Like {@link run}, for a write that nothing reads before the transaction commits except through
+   * {@link flush}: it is in the next durability point's frame (and fenced) now, and runs in SQLite
+   * when the batch commits or a reader flushes. The store that owns the table flushes before it
+   * reads it. A write with a parameter other than a string or a number runs at once, as with
+   * {@link run}, so any error it makes is thrown here rather than at the commit.
+   */
+  queue(statement: Database.Statement, params: SqlValue[], runId: string, json = -1): void {
+    let held = this.open || !this.db.inTransaction;
+    for (let i = 0; held && i < params.length; i++)
+      held = typeof params[i] === 'string' || typeof params[i] === 'number';
+    if (!held) {
+      this.run(statement, params, runId, json);
+      return;
+    }
+    this.write(() => {
+      this.queuedStatements.push(statement);
+      this.queuedParams.push(params);
+    }, runId);
+    if (typeof this.mode === 'object') this.pending.push({ sql: statement.source, params, json });
+  }
+
+  /** Runs the writes {@link queue} holds, in order, in the open transaction: before a read of their tables. */
+  flush(): void {
+    const statements = this.queuedStatements;
+    if (statements.length === 0) return;
+    const params = this.queuedParams;
+    this.queuedStatements = [];
+    this.queuedParams = [];
+    let changes = 0;
+    for (let i = 0; i < statements.length; i++) changes += statements[i]!.run(...params[i]!).changes;
+    this.expectedChanges += changes;
+  }
+
+  /**
    * A durability point: what is batched survives a kill -9 once this returns. With a redo log the
    * logged writes are appended to it; SQLite commits when the transaction holds a write the log has
    * not seen, or has grown long.
@@ -128,7 +168,8 @@ export class WriteBatch {
     const framed = typeof this.mode === 'object' && this.framesInTransaction > 0 ? this.mode : undefined;
     this.pending = [];
     this.framesInTransaction = 0;
-    if (!this.db.open || !this.db.inTransaction) return;
+    if (!this.db.open || !this.db.inTransaction) return this.dropQueued();
+    this.flush();
     // SQLite now holds every appended frame: recorded in the same transaction, so recovery skips them.
     if (framed) framed.markApplied.run(framed.log.id, framed.log.frame, Date.now());
     this.db.exec('COMMIT');
@@ -161,8 +202,15 @@ export class WriteBatch {
 
   /** Commits, and removes this connection's redo log: before the database closes. */
   close(): void {
+    // What an in-memory database would still hold goes with it.
+    if (this.mode === 'none') this.dropQueued();
     this.commit();
     if (typeof this.mode === 'object') this.mode.log.close();
+  }
+
+  private dropQueued(): void {
+    this.queuedStatements = [];
+    this.queuedParams = [];
   }
 
   private begin(): void {
