@@ -29,11 +29,14 @@ const auditLogs = new WeakMap<SqliteDatabase, AuditLog>();
 const auditLogOf = (db: SqliteDatabase): AuditLog => {
   let log = auditLogs.get(db);
   if (!log) {
-    // The call's audit row joins the step's batch, durable with it (see WriteBatch).
+    // The call's audit row joins the step's batch, durable with it, its insert held for the commit
+    // (see WriteBatch.queue).
     const batch = WriteBatch.of(db);
     auditLogs.set(
       db,
-      (log = new AuditLog(db, Date.now, (statement, params, json) => batch.run(statement, params, undefined, json))),
+      (log = new AuditLog(db, Date.now, (statement, params, json, nullable) =>
+        batch.queue(statement, params, undefined, json, nullable),
+      )),
     );
   }
   return log;

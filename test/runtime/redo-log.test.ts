@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { openCadreStore } from '../../src/runtime/store/index.js';
+import { openCadreStore, WriteBatch } from '../../src/runtime/store/index.js';
+import { AuditLog } from '../../tools/policy/index.js';
 
 const insertEvent = 'INSERT OR REPLACE INTO events (run_id, seq, type, ts, body) VALUES (?, ?, ?, ?, ?)';
 
@@ -228,6 +229,31 @@ describe('redo log recovery', () => {
     }
     expect(count('events')).toBe(3);
     peek.close();
+  });
+
+  it('holds audit rows for the commit, applied before an audit log lists them; a row that would fail later fails at once', () => {
+    const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
+    const store = openCadreStore({ path: dbPath });
+    const batch = WriteBatch.of(store.db);
+    const audit = new AuditLog(
+      store.db,
+      () => 7,
+      (statement, params, json, nullable) => batch.queue(statement, params, 'run_a', json, nullable),
+    );
+    try {
+      audit.record({ runId: 'run_a', taskId: 'main', tool: 'read_file', args: { path: 'a' }, decision: 'allowed' });
+      expect(store.db.prepare('SELECT count(*) AS n FROM tool_audit').get()).toEqual({ n: 0 });
+      expect(new AuditLog(store.db).list({ runId: 'run_a' })).toEqual([
+        expect.objectContaining({ tool: 'read_file', args: { path: 'a' }, decision: 'allowed', at: 7 }),
+      ]);
+      // A null where the table allows none is not held: the insert runs, and fails, at the call.
+      expect(() =>
+        audit.record({ runId: 'run_a', taskId: 'main', tool: null as never, args: {}, decision: 'allowed' }),
+      ).toThrow(/NOT NULL/);
+      expect(new AuditLog(store.db).list({ runId: 'run_a' })).toHaveLength(1);
+    } finally {
+      store.close();
+    }
   });
 
   it('leaves the log of a live process to its writer', () => {

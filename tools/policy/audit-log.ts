@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { redact } from '../../src/core/index.js';
+import { applyHeldWrites } from '../../src/core/held-writes.js';
 
 /** What became of a call: it ran, or which check stopped it. */
 export type AuditDecision = 'allowed' | 'denied' | 'approval_denied' | 'quarantined' | 'rate_limited';
@@ -95,12 +96,19 @@ export function auditRecordOf(row: AuditRow): AuditRecord {
 /**
  * How a record's row is written: by default at once; the runtime passes its write batch, so a call's
  * audit row becomes durable with the step that made the call. `json` is the index of the value that
- * holds JSON text (the arguments).
+ * holds JSON text (the arguments); bit i of `nullable` is set when value i may be null.
  */
-export type AuditWrite = (statement: Database.Statement, params: (string | number | null)[], json: number) => void;
+export type AuditWrite = (
+  statement: Database.Statement,
+  params: (string | number | null)[],
+  json: number,
+  nullable: number,
+) => void;
 
 /** Which of {@link auditRow}'s values is JSON text: the redacted arguments. */
 const argsIndex = 5;
+/** Which of {@link auditRow}'s values may be null: agent, duration, result size, error. */
+const nullableValues = (1 << 3) | (1 << 7) | (1 << 8) | (1 << 9);
 
 /** Who called which tool with what, and what policy decided: an append-only record in SQLite. */
 export class AuditLog {
@@ -125,11 +133,13 @@ export class AuditLog {
 
   /** Records one call; arguments and error text are redacted before they touch the disk. */
   record(entry: AuditEntry): void {
-    this.write(this.insert, auditRow(entry, this.now()), argsIndex);
+    this.write(this.insert, auditRow(entry, this.now()), argsIndex, nullableValues);
   }
 
   /** Matching records, newest first. */
   list(query: AuditQuery = {}): AuditRecord[] {
+    // Rows the runtime's store holds for its next commit are applied first.
+    applyHeldWrites(this.db);
     const filters = [
       ['run_id', query.runId],
       ['tool', query.tool],

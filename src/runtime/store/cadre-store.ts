@@ -30,7 +30,7 @@ export interface CadreStore {
    */
   recover(): number;
   /**
-   * Runs the event and journal inserts this connection holds until its next commit (see
+   * Runs the event, journal and tool audit inserts this connection holds until its next commit (see
    * {@link WriteBatch.queue}), so a query of your own on `db` sees them; the store's own reads do this.
    */
   applyQueued(): void;

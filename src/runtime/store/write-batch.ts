@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { CadreError } from '../../core/index.js';
+import { holdWrites } from '../../core/held-writes.js';
 import type { SqliteDatabase } from './database.js';
 import { markAppliedSql, recoverRedoLogs, RedoLog, type LoggedWrite, type SqlValue } from './redo-log.js';
 
@@ -17,10 +18,11 @@ const framesPerCommit = 100;
 
 /**
  * Groups the store's small writes (events, journal steps) into one transaction, committed when the
- * event loop next turns. Writes that only their own store reads back (events and journal steps,
- * {@link WriteBatch.queue}) are held until that commit, or until that store reads: a step's path
- * pays for its frame in the redo log, and SQLite's inserts run when the event loop turns, which in
- * a real run is while the next model call is in flight. What must survive a kill -9 at once is made durable at a durability point
+ * event loop next turns. Writes that only their own store reads back (events, journal steps and
+ * tool audit rows, {@link WriteBatch.queue}) are held until that commit, or until one of those
+ * stores reads: a step's path pays for its frame in the redo log, and SQLite's inserts run when the
+ * event loop turns, which in a real run is while the next model call is in flight. What must
+ * survive a kill -9 at once is made durable at a durability point
  * (`durable()`: a model reply journaled, a tool call with effects about to run, a task's outcome):
  * with a redo log (file databases, the default durability) the writes logged since the last point
  * are appended to it in one `write()`; otherwise, or when the transaction holds writes the log did
@@ -53,6 +55,7 @@ export class WriteBatch {
   private constructor(private readonly db: SqliteDatabase) {
     this.fenceOf = db.prepare<[string], { epoch: number }>('SELECT epoch FROM run_fences WHERE run_id = ?');
     this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+    holdWrites(db, () => this.flush());
   }
 
   /**
@@ -104,14 +107,16 @@ export class WriteBatch {
   /**
    * Like {@link run}, for a write that nothing reads before the transaction commits except through
    * {@link flush}: it is in the next durability point's frame (and fenced) now, and runs in SQLite
-   * when the batch commits or a reader flushes. The store that owns the table flushes before it
-   * reads it. A write with a parameter other than a string or a number runs at once, as with
-   * {@link run}, so any error it makes is thrown here rather than at the commit.
+   * when the batch commits or a reader flushes (the tables' readers call `applyHeldWrites(db)` first).
+   * A held write must not fail later: one with a parameter other than a string, a number or, where
+   * bit i of `nullable` allows it, null runs at once, as with {@link run}, so its error is thrown here.
    */
-  queue(statement: Database.Statement, params: SqlValue[], runId: string, json = -1): void {
+  queue(statement: Database.Statement, params: SqlValue[], runId?: string, json = -1, nullable = 0): void {
     let held = this.open || !this.db.inTransaction;
-    for (let i = 0; held && i < params.length; i++)
-      held = typeof params[i] === 'string' || typeof params[i] === 'number';
+    for (let i = 0; held && i < params.length; i++) {
+      const param = params[i];
+      held = typeof param === 'string' || typeof param === 'number' || (param === null && ((nullable >> i) & 1) === 1);
+    }
     if (!held) {
       this.run(statement, params, runId, json);
       return;
