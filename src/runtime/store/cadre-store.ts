@@ -31,7 +31,7 @@ export interface CadreStore {
   recover(): number;
   /**
    * Runs the event, journal and tool audit inserts this connection holds until its next commit (see
-   * {@link WriteBatch.queue}), so a query of your own on `db` sees them; the store's own reads do this.
+   * `WriteBatch.queue`), so a query of your own on `db` sees them; the store's own reads do this.
    */
   applyQueued(): void;
   /** Commits pending writes and closes the database; the next open of the same file opens it afresh. */

@@ -6,7 +6,7 @@ import { WriteBatch } from './write-batch.js';
  * A run's events in SQLite, keyed by (run, seq), so `cadre events <run> --from <seq>` can replay them.
  * Events are batched with the step's other writes; a `model.response` makes the batch durable before
  * any listener sees it, since resumed runs restore their spend from those events. Their inserts are
- * held until the batch commits ({@link WriteBatch.queue}); every read here flushes them first.
+ * held until the batch commits (`WriteBatch.queue`); every read here flushes them first.
  */
 export class SqliteEventLog implements EventLog {
   private readonly insert;

@@ -6,7 +6,7 @@ import { WriteBatch } from './write-batch.js';
  * The StepJournal in SQLite. A step joins the connection's write batch; the `model.response` event
  * that follows a model step makes both durable before the agent acts on the reply, so a crash loses no
  * reply. Steps are stored with secrets redacted (model text, tool arguments and output alike). Their
- * inserts are held until the batch commits ({@link WriteBatch.queue}); every read here flushes them first.
+ * inserts are held until the batch commits (`WriteBatch.queue`); every read here flushes them first.
  */
 export class SqliteStepJournal implements StepJournal {
   private readonly insert;
