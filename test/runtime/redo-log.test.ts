@@ -35,6 +35,14 @@ const seqs = (dbPath: string) => {
   }
 };
 
+/** Runs `script` (an ES module, from the project root) in a process that kills itself with SIGKILL. */
+function runKilled(script: string): void {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '../..'),
+  });
+  expect(child.signal).toBe('SIGKILL');
+}
+
 describe('redo log recovery', () => {
   it("applies a dead process's frames once, stops at a line cut short by the kill, and removes the log", () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'cadre-redo-')), 'cadre.db');
@@ -93,10 +101,7 @@ describe('redo log recovery', () => {
       store.events.append({ type: 'model.response', runId: 'run_r', seq: 1, ts: 5, text: ${JSON.stringify(text)}, n: 1.5e-7 });
       process.kill(process.pid, 'SIGKILL');
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: join(import.meta.dirname, '../..'),
-    });
-    expect(child.signal).toBe('SIGKILL');
+    runKilled(script);
     const peek = new Database(dbPath, { readonly: true });
     expect(peek.prepare('SELECT count(*) AS n FROM events').get()).toEqual({ n: 0 });
     peek.close();
@@ -128,10 +133,7 @@ describe('redo log recovery', () => {
       store.events.append({ type: 'model.response', runId: 'run_r', seq: 3, ts: 5, text: 'after' });
       process.kill(process.pid, 'SIGKILL');
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: join(import.meta.dirname, '../..'),
-    });
-    expect(child.signal).toBe('SIGKILL');
+    runKilled(script);
     const store = openCadreStore({ path: dbPath });
     try {
       expect(store.events.read('run_r').map((e) => (e as unknown as { text: string }).text)).toEqual([
@@ -178,10 +180,7 @@ describe('redo log recovery', () => {
       store.events.append({ type: 'tool.called', runId: 'run_r', seq: 2, ts: 6 });
       process.kill(process.pid, 'SIGKILL');
     `;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: join(import.meta.dirname, '../..'),
-    });
-    expect(child.signal).toBe('SIGKILL');
+    runKilled(script);
     const store = openCadreStore({ path: dbPath });
     try {
       expect(store.events.read('run_r').map((e) => e.type)).toEqual(['model.response']);
