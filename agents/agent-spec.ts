@@ -14,6 +14,13 @@ export interface AgentSpec {
   /** Most model calls for one task. Default 10. */
   maxSteps?: number;
   /**
+   * Most tokens of conversation sent with each model call (estimated at ~3 characters a token).
+   * Default: three quarters of the routed model's context window when the router knows it (a pool
+   * model's `capabilities.contextWindow`, configured or probed), else no limit. Past it, the oldest
+   * tool outputs are replaced by a note saying they were left out; the newest step's are kept whole.
+   */
+  contextTokens?: number;
+  /**
    * `native` (default): the model's own tool calling. `json`: tools described in the prompt and
    * called with JSON in text, for local models without tool support (also used automatically when
    * the model has no tool binding).
@@ -27,6 +34,7 @@ const SpecShape = z.object({
   instructions: z.string().min(1),
   model: z.string().min(3).optional(),
   maxSteps: z.number().int().positive().max(1000).optional(),
+  contextTokens: z.number().int().positive().optional(),
   toolProtocol: z.enum(['native', 'json']).optional(),
 });
 

@@ -28,6 +28,7 @@ import { checkRecordedCall } from './recorded-call.js';
 import { attemptKey, type Agent, type AgentContext, type AgentTask, type TaskResult } from './agent.js';
 import { routeFor } from './route-request.js';
 import { defineAgentSpec, type AgentSpec } from './agent-spec.js';
+import { fitConversation, promptBudget } from './conversation-fit.js';
 
 /** Limits a ReActAgent applies to every tool call. */
 export interface ReActAgentOptions {
@@ -86,10 +87,13 @@ export class ReActAgent implements Agent {
     const { ref } = decision;
     const json = tools.length > 0 && this.usesJsonProtocol(decision);
     const model = this.bind(decision, tools, json);
+    const promptTokens = promptBudget(this.spec.contextTokens, decision.contextWindow);
     const key = attemptKey(task);
     const recorded = await ctx.journal.replay(ctx.runId, key);
     const replay = new JournalCursor(recorded);
     const messages: BaseMessage[] = this.initialMessages(task);
+    // Where the newest model reply sits: the tool outputs after it are never left out to fit the window.
+    let lastReply = messages.length;
     let usage = emptyUsage();
     let costUsd = 0;
     let replayedSteps = 0;
@@ -105,14 +109,15 @@ export class ReActAgent implements Agent {
         // A replayed step was paid for when it was recorded: it takes no budget now.
         replayedSteps += 1;
       } else {
+        const prompt = promptTokens === undefined ? messages : fitConversation(messages, promptTokens, lastReply);
         // The call's most is held before it starts, so parallel tasks cannot promise past a cap together.
-        reservation = ctx.budget.beforeStep(decision.estimate?.(messages));
+        reservation = ctx.budget.beforeStep(decision.estimate?.(prompt));
         try {
           // Streamed only while someone listens for deltas; the JSON tool protocol answers whole.
           const message =
             !json && ctx.events.hasListeners('model.delta')
-              ? await this.streamStep(model, messages, task, step, ctx, ref)
-              : await invokeModel(model, messages, { signal: ctx.signal, ref });
+              ? await this.streamStep(model, prompt, task, step, ctx, ref)
+              : await invokeModel(model, prompt, { signal: ctx.signal, ref });
           // The model that answered: with fallback or a cascade it may not be the one first chosen.
           const { model: answeredBy, costUsd: stepCost } = costOfReply(message, ref);
           modelStep = {
@@ -148,6 +153,7 @@ export class ReActAgent implements Agent {
       });
       // After the event, so a call that took the run past a cap is on record when the run stops.
       reservation?.settle(modelStep.usage, modelStep.costUsd);
+      lastReply = messages.length;
       messages.push(
         new AIMessage({
           content: modelStep.content,

@@ -288,6 +288,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
           : {}),
         ...(request.onReroute ? { onReroute: request.onReroute } : {}),
       });
+      const windows = members.flatMap((m) => m.capabilities.contextWindow ?? []);
       return {
         model,
         ref: members[0]!.ref,
@@ -295,6 +296,7 @@ export function createPolicyRouter(options: PolicyRouterOptions): PolicyRouter {
         fallbacks: members.slice(1).map((m) => m.ref),
         privacy: chosen.privacy,
         nativeTools: chosen.nativeTools,
+        ...(windows.length ? { contextWindow: Math.min(...windows) } : {}),
         estimate: (messages) => model.estimate(messages),
       };
     },

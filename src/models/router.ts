@@ -53,6 +53,8 @@ export interface RouteDecision {
   privacy?: 'public' | 'sensitive';
   /** False when tools are needed but the chosen models lack native tool calling: use the JSON-in-text protocol. */
   nativeTools?: boolean;
+  /** Tokens the smallest context window among `ref` and its fallbacks holds, when known. */
+  contextWindow?: number;
   /** Highest cost and tokens the next call could take (input estimate plus output cap), for budget checks. */
   estimate?: (messages: readonly { content: unknown }[]) => { costUsd: number; tokens: number };
 }
