@@ -50,6 +50,7 @@ export function createOllamaProvider(options: OllamaProviderOptions = {}): Ollam
         headers: options.headers,
         temperature: chat.temperature,
         numPredict: chat.maxTokens,
+        ...(chat.contextWindow ? { numCtx: chat.contextWindow } : {}),
         maxRetries: 0,
       }),
     // The probe uses a plain timed GET: the ollama client has no timeout of its own.

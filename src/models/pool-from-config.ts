@@ -121,13 +121,18 @@ export async function poolFromConfig(config: CadreConfig, options: PoolFromConfi
       model: await withCapabilities(s.model, s.provider, { ...options, ...(apiKey ? { apiKey } : {}) }),
     })),
   );
-  return probed.map((s) => ({
-    ...s,
-    chat: s.provider.chatModel(
-      s.model.ref.model,
-      s.model.maxOutputTokens ? { maxTokens: s.model.maxOutputTokens } : {},
-    ),
-  }));
+  return probed.map((s, i) => {
+    // The window configured, not probed: a probe reports the longest the model was trained for,
+    // which a server asked to hold it (Ollama's num_ctx) may not have the memory for.
+    const window = served[i]!.model.capabilities.contextWindow;
+    return {
+      ...s,
+      chat: s.provider.chatModel(s.model.ref.model, {
+        ...(s.model.maxOutputTokens ? { maxTokens: s.model.maxOutputTokens } : {}),
+        ...(window ? { contextWindow: window } : {}),
+      }),
+    };
+  });
 }
 
 /** Fills in what a local model can do from a probe (or the cache); config values win. */

@@ -5,6 +5,12 @@ import type { ProviderKind } from '../core/index.js';
 export interface ChatModelOptions {
   temperature?: number;
   maxTokens?: number;
+  /**
+   * Tokens of context the server should hold for the model. Ollama loads the model with this
+   * `num_ctx` (else with the server's own default, which may be far smaller than the model allows, and
+   * a longer prompt is cut from the front without an error); other servers fix the window themselves.
+   */
+  contextWindow?: number;
 }
 
 /** A source of chat models: a local server or a cloud API. */

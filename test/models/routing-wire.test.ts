@@ -236,4 +236,18 @@ describe('routing over real HTTP', () => {
     });
     expect(vllm.chatCalls()).toBe(1);
   });
+
+  it('asks Ollama to hold the context window configured for a model, and no window it only probed', async () => {
+    const ollama = await ollamaServer({ fallback: { kind: 'ok', text: 'ok' } });
+    const configured = await routerFor({ models: [ollamaModel], ollama });
+    const decision = await configured.select({});
+    expect(decision.contextWindow).toBe(32_768);
+    await call(decision);
+    const probed = await routerFor({ models: [{ provider: 'ollama', model: 'llama3.1' }], ollama });
+    await call(await probed.select({}));
+    const sent = ollama.requests
+      .filter((r) => r.path === '/api/chat')
+      .map((r) => (r.body as { options?: { num_ctx?: number } }).options?.num_ctx);
+    expect(sent).toEqual([32_768, undefined]);
+  });
 });
