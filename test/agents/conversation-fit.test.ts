@@ -3,7 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { Budget, InMemoryStepJournal, RunEventStream, run } from 'cadre';
 import { ReActAgent, type AgentContext } from 'cadre/agents';
-import { createFixedRouter, createPolicyRouter, estimateMessageTokens, poolModel } from 'cadre/models';
+import {
+  createFixedRouter,
+  createPolicyRouter,
+  estimateMessageTokens,
+  poolModel,
+  type ModelRouter,
+} from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 
@@ -32,18 +38,22 @@ function reader(pages: number, name = 'scripted') {
   return { model, prompts };
 }
 
+/** A run of one reading agent, through what users call. */
+const readPages = (goal: string, via: { model: ScriptedChatModel } | { router: ModelRouter }, contextTokens?: number) =>
+  run({
+    goal,
+    agent: { name: 'reader', instructions: 'Read.', tools: [page], ...(contextTokens ? { contextTokens } : {}) },
+    ...via,
+    config: offline,
+  }).result;
+
 const toolTexts = (messages: BaseMessage[]) =>
   messages.filter((m) => ToolMessage.isInstance(m)).map((m) => String(m.content));
 
 describe('a ReAct conversation kept inside the context window', () => {
   it('leaves out the oldest tool outputs past the spec’s contextTokens, never the newest step’s', async () => {
     const { model, prompts } = reader(5);
-    const result = await run({
-      goal: 'Read five pages',
-      agent: { name: 'reader', instructions: 'Read.', tools: [page], contextTokens: 2_500 },
-      model,
-      config: offline,
-    }).result;
+    const result = await readPages('Read five pages', { model }, 2_500);
 
     expect(result.status).toBe('completed');
     expect(result.answer).toBe('read them all');
@@ -83,12 +93,7 @@ describe('a ReAct conversation kept inside the context window', () => {
     });
     expect((await router.select({})).contextWindow).toBe(4_000);
 
-    const result = await run({
-      goal: 'Read four pages',
-      agent: { name: 'reader', instructions: 'Read.', tools: [page] },
-      router,
-      config: offline,
-    }).result;
+    const result = await readPages('Read four pages', { router });
     expect(result.status).toBe('completed');
     expect(big.prompts).toHaveLength(5);
     // Three quarters of 4,000 is left for the prompt: room for two pages, not three.
@@ -116,12 +121,7 @@ describe('a ReAct conversation kept inside the context window', () => {
 
   it('sends the conversation unchanged when no limit is known', async () => {
     const { model, prompts } = reader(4);
-    const result = await run({
-      goal: 'Read four pages',
-      agent: { name: 'reader', instructions: 'Read.', tools: [page] },
-      model,
-      config: offline,
-    }).result;
+    const result = await readPages('Read four pages', { model });
     expect(result.status).toBe('completed');
     expect(toolTexts(prompts[4]!).some((t) => leftOut.test(t))).toBe(false);
   });
