@@ -1,17 +1,12 @@
 import { ToolMessage, type BaseMessage } from '@langchain/core/messages';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Budget, InMemoryStepJournal, RunEventStream, run } from 'cadre';
-import { ReActAgent, type AgentContext } from 'cadre/agents';
-import {
-  createFixedRouter,
-  createPolicyRouter,
-  estimateMessageTokens,
-  poolModel,
-  type ModelRouter,
-} from 'cadre/models';
+import { run } from 'cadre';
+import { ReActAgent } from 'cadre/agents';
+import { createPolicyRouter, estimateMessageTokens, poolModel, type ModelRouter } from 'cadre/models';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
+import { agentContext } from '../fixtures/agent-context.js';
 
 const offline = { ollamaHost: 'http://127.0.0.1:2', databasePath: ':memory:' };
 const leftOut = /^\[output of read_page left out to fit the context window: \d+ characters\]$/;
@@ -105,14 +100,7 @@ describe('a ReAct conversation kept inside the context window', () => {
   it('stops with budget_exceeded when even the newest step does not fit, without calling the model', async () => {
     const { model, prompts } = reader(3);
     const agent = new ReActAgent({ name: 'reader', instructions: 'Read.', tools: [page], contextTokens: 800 });
-    const context: AgentContext = {
-      runId: 'run_fit',
-      router: createFixedRouter(model),
-      events: new RunEventStream('run_fit'),
-      budget: new Budget({ maxSteps: 5 }),
-      journal: new InMemoryStepJournal(),
-      signal: new AbortController().signal,
-    };
+    const context = agentContext(model, { runId: 'run_fit', maxSteps: 5 });
     const failure = await agent.run({ id: 't', instruction: 'Read three pages' }, context).catch((e: unknown) => e);
     expect(failure).toMatchObject({ code: 'budget_exceeded', details: { limit: 'context', max: 800 } });
     expect((failure as Error).message).toMatch(/more than the 800 it may send/);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Budget, InMemoryStepJournal, RunEventStream } from 'cadre';
-import { ReActAgent, type AgentContext } from 'cadre/agents';
-import { createFixedRouter } from 'cadre/models';
+import { ReActAgent } from 'cadre/agents';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
 import { parseJsonToolReply } from '../../agents/json-tool-protocol.js';
+import { agentContext } from '../fixtures/agent-context.js';
 
 const add = defineTool({
   name: 'add',
@@ -15,14 +14,7 @@ const add = defineTool({
   run: ({ a, b }) => String(a + b),
 });
 
-const context = (model: ScriptedChatModel): AgentContext => ({
-  runId: 'run_json',
-  router: createFixedRouter(model),
-  events: new RunEventStream('run_json'),
-  budget: new Budget({ maxSteps: 20 }),
-  journal: new InMemoryStepJournal(),
-  signal: new AbortController().signal,
-});
+const context = (model: ScriptedChatModel) => agentContext(model, { runId: 'run_json' });
 
 describe('JSON-in-text tool protocol', () => {
   it('lets a model without native tool calling use tools, repairing a bad call from the validation error', async () => {

@@ -1,27 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { Budget, InMemoryStepJournal, RunEventStream, type CadreEvent } from 'cadre';
-import { ReActAgent, type AgentContext } from 'cadre/agents';
-import { createFixedRouter } from 'cadre/models';
+import { InMemoryStepJournal, type CadreEvent } from 'cadre';
+import { ReActAgent } from 'cadre/agents';
 import { defineTool } from 'cadre/tools';
 import { ScriptedChatModel } from 'cadre/testing';
+import { agentContext } from '../fixtures/agent-context.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function context(
-  model: ScriptedChatModel,
-  journal = new InMemoryStepJournal(),
-  runId = 'run_t',
-): AgentContext & { events: RunEventStream } {
-  return {
-    runId,
-    router: createFixedRouter(model),
-    events: new RunEventStream(runId),
-    budget: new Budget({ maxSteps: 20 }),
-    journal,
-    signal: new AbortController().signal,
-  };
-}
+const context = (model: ScriptedChatModel, journal = new InMemoryStepJournal(), runId = 'run_t') =>
+  agentContext(model, { journal, runId });
 
 function slowTools(log: string[]) {
   const make = (name: string, value: string) =>

@@ -1,30 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Budget, CadreError, InMemoryStepJournal, RunEventStream, type CadreEvent } from 'cadre';
-import {
-  ReflexionAgent,
-  commandEvaluator,
-  functionEvaluator,
-  llmJudgeEvaluator,
-  type AgentContext,
-} from 'cadre/agents';
+import { CadreError, InMemoryStepJournal, type CadreEvent } from 'cadre';
+import { ReflexionAgent, commandEvaluator, functionEvaluator, llmJudgeEvaluator } from 'cadre/agents';
 import { InMemoryEpisodeStore } from 'cadre/memory';
-import { createFixedRouter } from 'cadre/models';
 import { ScriptedChatModel } from 'cadre/testing';
+import { agentContext } from '../fixtures/agent-context.js';
 
-function context(
-  model: ScriptedChatModel,
-  journal = new InMemoryStepJournal(),
-  runId = 'run_r',
-): AgentContext & { events: RunEventStream } {
-  return {
-    runId,
-    router: createFixedRouter(model),
-    events: new RunEventStream(runId),
-    budget: new Budget({ maxSteps: 20 }),
-    journal,
-    signal: new AbortController().signal,
-  };
-}
+const context = (model: ScriptedChatModel, journal = new InMemoryStepJournal(), runId = 'run_r') =>
+  agentContext(model, { journal, runId });
 
 const lesson = 'Give the number as digits only.';
 const isReflection = (task: string) => task.includes('Why it failed');
